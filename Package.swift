@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// GSL is linked statically (`libgsl.a`) and its CBLAS calls resolve to OpenBLAS: the shared
+// `libgsl.so` on Debian carries a NEEDED entry for the slow reference `libgslcblas`, which would
+// then be loaded too (see "Linking" in DESIGN.md). `ldd .build/release/gauntlet` shows OpenBLAS only.
+let numericLinking: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "-l:libgsl.a"]),
+    .linkedLibrary("openblas"),
+    .linkedLibrary("m"),
+]
+
+let package = Package(
+    name: "Gauntlet",
+    products: [
+        .executable(name: "gauntlet", targets: ["gauntlet"]),
+        .library(name: "Linalg", targets: ["Linalg"]),
+        .library(name: "NeuralNet", targets: ["NeuralNet"]),
+        .library(name: "Environments", targets: ["Environments"]),
+        .library(name: "Agents", targets: ["Agents"]),
+        .library(name: "Attacks", targets: ["Attacks"]),
+        .library(name: "Defenses", targets: ["Defenses"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        .systemLibrary(name: "CGSL"),
+        .target(
+            name: "Linalg",
+            dependencies: ["CGSL", .product(name: "RealModule", package: "swift-numerics")],
+            linkerSettings: numericLinking),
+        .target(name: "NeuralNet", dependencies: ["Linalg"]),
+        .target(name: "Environments", dependencies: ["Linalg"]),
+        .target(name: "Agents", dependencies: ["NeuralNet", "Environments"]),
+        .target(name: "Attacks", dependencies: ["Agents"]),
+        .target(name: "Defenses", dependencies: ["Attacks"]),
+        .target(name: "Evaluation", dependencies: ["Defenses"]),
+        .executableTarget(
+            name: "gauntlet",
+            dependencies: [
+                "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .target(name: "TestSupport", dependencies: ["Linalg"], path: "Tests/TestSupport"),
+        .testTarget(
+            name: "LinalgTests",
+            dependencies: [
+                "Linalg", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        .testTarget(
+            name: "NeuralNetTests",
+            dependencies: [
+                "NeuralNet", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+    ]
+)

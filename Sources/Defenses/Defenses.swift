@@ -1,0 +1,4 @@
+import Attacks
+
+/// Robust training objectives, ensembles, input transformations, certification and detection.
+public enum Defenses {}

@@ -1,0 +1,97 @@
+import CGSL
+@_exported import RealModule
+
+/// A floating-point scalar that Gauntlet computes in: `Float` (the default) or `Double` (the
+/// reference precision). Each conformance routes matrix products to the matching CBLAS routine
+/// (`sgemm`/`dgemm`, `sgemv`/`dgemv`), served by OpenBLAS.
+public protocol BLASScalar: BinaryFloatingPoint, Real, Sendable, Codable
+where RawSignificand: FixedWidthInteger {
+    /// The safetensors dtype name of this scalar (`F32`, `F64`).
+    static var dtypeName: String { get }
+
+    /// Row-major `C ← alpha · op(A) · op(B) + beta · C` with `op(A)` of shape m × k and `op(B)`
+    /// of shape k × n; `lda`, `ldb`, `ldc` are the row strides of the matrices as stored.
+    static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+
+    /// Row-major `y ← alpha · op(A) · x + beta · y`, with `A` stored as m × n.
+    static func gemv(
+        transposeA: Bool, m: Int, n: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
+        x: UnsafePointer<Self>, beta: Self, y: UnsafeMutablePointer<Self>)
+}
+
+extension Float: BLASScalar {
+    public static var dtypeName: String { "F32" }
+
+    @inlinable @inline(__always)
+    public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
+            transposeB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k), alpha, a,
+            Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    @inlinable @inline(__always)
+    public static func gemv(
+        transposeA: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>
+    ) {
+        cblas_sgemv(
+            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a,
+            Int32(lda), x, 1, beta, y, 1)
+    }
+}
+
+extension Double: BLASScalar {
+    public static var dtypeName: String { "F64" }
+
+    @inlinable @inline(__always)
+    public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        cblas_dgemm(
+            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
+            transposeB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k), alpha, a,
+            Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    @inlinable @inline(__always)
+    public static func gemv(
+        transposeA: Bool, m: Int, n: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int,
+        x: UnsafePointer<Double>, beta: Double, y: UnsafeMutablePointer<Double>
+    ) {
+        cblas_dgemv(
+            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a,
+            Int32(lda), x, 1, beta, y, 1)
+    }
+}
+
+/// The numeric precision a run computes in; chosen by the user (`--precision f32|f64`), never
+/// changed silently.
+public enum Precision: String, CaseIterable, Sendable, Codable {
+    case f32, f64
+}
+
+/// Process-wide settings of the BLAS library.
+public enum BLAS {
+    /// Sets the number of threads OpenBLAS uses (Gauntlet parallelises across episodes and sweep
+    /// cells instead, so one thread is the default for its own work).
+    public static func setThreads(_ count: Int) { openblas_set_num_threads(Int32(count)) }
+
+    /// The threads OpenBLAS currently uses.
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+
+    /// OpenBLAS's build description (kernel, core type), for benchmark reports.
+    public static var configuration: String {
+        guard let text = openblas_get_config() else { return "unknown" }
+        return String(cString: text)
+    }
+}

@@ -1,0 +1,114 @@
+import Linalg
+
+/// An elementwise activation function, with its derivative written from its output (so a
+/// network keeps only each module's output for the backward pass).
+///
+/// PyTorch counterparts: `nn.Identity`, `nn.ReLU`, `nn.Tanh`, `nn.LeakyReLU(negative_slope)`.
+public enum Activation: Equatable, Hashable, Sendable {
+    case identity
+    case relu
+    case tanh
+    /// `x` for x > 0, `slope · x` otherwise; `slope` must be positive (PyTorch's default 0.01).
+    case leakyReLU(slope: Double)
+
+    /// The name used in configs and policy files: `identity`, `relu`, `tanh`, `leaky_relu`
+    /// (`leaky_relu:0.2` for a slope other than PyTorch's 0.01).
+    public var name: String {
+        switch self {
+        case .identity: "identity"
+        case .relu: "relu"
+        case .tanh: "tanh"
+        case .leakyReLU(let slope): slope == 0.01 ? "leaky_relu" : "leaky_relu:\(slope)"
+        }
+    }
+
+    /// Parses a name produced by `name`; nil for anything else.
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "identity", "linear", "none": self = .identity
+        case "relu": self = .relu
+        case "tanh": self = .tanh
+        case "leaky_relu", "leakyrelu": self = .leakyReLU(slope: 0.01)
+        default:
+            let parts = name.split(separator: ":")
+            guard parts.count == 2, parts[0] == "leaky_relu", let slope = Double(parts[1]), slope > 0,
+                slope.isFinite
+            else { return nil }
+            self = .leakyReLU(slope: slope)
+        }
+    }
+
+    /// `y = f(x)` for `count` entries.
+    @inlinable
+    public func apply<Scalar: BLASScalar>(
+        _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count: Int
+    ) {
+        switch self {
+        case .identity:
+            y.update(from: x, count: count)
+        case .relu:
+            for i in 0..<count { y[i] = x[i] > 0 ? x[i] : 0 }
+        case .tanh:
+            for i in 0..<count { y[i] = Scalar.tanh(x[i]) }
+        case .leakyReLU(let slope):
+            let s = Scalar(slope)
+            for i in 0..<count { y[i] = x[i] > 0 ? x[i] : s * x[i] }
+        }
+    }
+
+    /// `g ← g · f′(x)` in place, with `f′` expressed through the output `y = f(x)`:
+    /// ReLU `y > 0`, tanh `1 − y²`, leaky ReLU `y > 0 ? 1 : slope`.
+    @inlinable
+    public func multiplyByDerivative<Scalar: BLASScalar>(
+        _ g: UnsafeMutablePointer<Scalar>, output y: UnsafePointer<Scalar>, count: Int
+    ) {
+        switch self {
+        case .identity:
+            return
+        case .relu:
+            for i in 0..<count { g[i] = y[i] > 0 ? g[i] : 0 }
+        case .tanh:
+            for i in 0..<count { g[i] *= 1 - y[i] * y[i] }
+        case .leakyReLU(let slope):
+            let s = Scalar(slope)
+            for i in 0..<count { g[i] = y[i] > 0 ? g[i] : s * g[i] }
+        }
+    }
+
+    /// The function on one scalar.
+    @inlinable
+    public func callAsFunction<Scalar: BLASScalar>(_ x: Scalar) -> Scalar {
+        switch self {
+        case .identity: x
+        case .relu: x > 0 ? x : 0
+        case .tanh: Scalar.tanh(x)
+        case .leakyReLU(let slope): x > 0 ? x : Scalar(slope) * x
+        }
+    }
+}
+
+// MARK: - Softmax family (functions, not modules)
+
+/// Row-wise softmax of `logits`, computed stably by subtracting each row's maximum.
+public func softmax<Scalar: BLASScalar>(_ logits: Matrix<Scalar>) -> Matrix<Scalar> {
+    logSoftmax(logits).map { Scalar.exp($0) }
+}
+
+/// Row-wise log-softmax: `x_i − max(x) − log Σ_j exp(x_j − max(x))`.
+public func logSoftmax<Scalar: BLASScalar>(_ logits: Matrix<Scalar>) -> Matrix<Scalar> {
+    var result = logits
+    let n = logits.columns
+    guard n > 0 else { return result }
+    result.storage.withUnsafeMutableBufferPointer { values in
+        for r in 0..<logits.rows {
+            let row = values.baseAddress! + r * n
+            var maximum = row[0]
+            for j in 1..<n where row[j] > maximum { maximum = row[j] }
+            var total: Scalar = 0
+            for j in 0..<n { total += Scalar.exp(row[j] - maximum) }
+            let logTotal = Scalar.log(total) + maximum
+            for j in 0..<n { row[j] -= logTotal }
+        }
+    }
+    return result
+}

@@ -1,0 +1,57 @@
+import Linalg
+
+/// Adam (Kingma & Ba 2015) with PyTorch's exact update (`torch.optim.Adam`, non-fused, no
+/// amsgrad), including where ε sits:
+///
+///     m ← m + (1 − β₁)(g − m)         v ← β₂ v + (1 − β₂) g²
+///     θ ← θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
+///
+/// With `weightDecay` λ > 0, `g ← g + λθ` first (PyTorch's L2 form, not AdamW).
+public struct Adam<Scalar: BLASScalar>: Optimizer {
+    public var learningRate: Double
+    public var beta1: Double
+    public var beta2: Double
+    public var epsilon: Double
+    public var weightDecay: Double
+    /// Steps taken so far (t).
+    public private(set) var step = 0
+    public private(set) var firstMoment: [Scalar]
+    public private(set) var secondMoment: [Scalar]
+
+    public init(parameterCount: Int, learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
+                epsilon: Double = 1e-8, weightDecay: Double = 0) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        firstMoment = [Scalar](repeating: 0, count: parameterCount)
+        secondMoment = [Scalar](repeating: 0, count: parameterCount)
+    }
+
+    public mutating func update(_ parameters: inout [Scalar], gradient: [Scalar]) {
+        precondition(parameters.count == firstMoment.count && gradient.count == firstMoment.count,
+                     "Adam was built for \(firstMoment.count) parameters")
+        step += 1
+        // Bias corrections in Double, as PyTorch computes them in Python floats.
+        let t = Double(step)
+        let stepSize = Scalar(learningRate / (1 - Double.pow(beta1, t)))
+        let biasCorrection2Root = Scalar((1 - Double.pow(beta2, t)).squareRoot())
+        let b1 = Scalar(beta1), b2 = Scalar(beta2), eps = Scalar(epsilon), decay = Scalar(weightDecay)
+        parameters.withUnsafeMutableBufferPointer { theta in
+            gradient.withUnsafeBufferPointer { g in
+                firstMoment.withUnsafeMutableBufferPointer { m in
+                    secondMoment.withUnsafeMutableBufferPointer { v in
+                        for i in 0..<theta.count {
+                            let gi = decay == 0 ? g[i] : g[i] + decay * theta[i]
+                            m[i] += (1 - b1) * (gi - m[i])  // PyTorch's lerp form
+                            v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                            let denominator = v[i].squareRoot() / biasCorrection2Root + eps
+                            theta[i] -= stepSize * m[i] / denominator
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+import Linalg
+
+/// A policy network on disk: a safetensors file whose tensors are named as PyTorch's
+/// `nn.Sequential` state dict (`0.weight` `[out, in]`, `0.bias`, `2.weight`, …), so
+/// `torch.nn.Sequential(...).load_state_dict(safetensors.torch.load_file(path))` loads it, and
+/// whose `__metadata__["gauntlet"]` is a JSON description: architecture, environment,
+/// algorithm, observation normalisation, provenance.
+///
+/// Weights are stored as F32 (or F64 for a network kept in the reference precision); loading
+/// returns a `Sequential<Float>`, and `converted(to: Double.self)` makes the reference copy.
+/// Tensors beyond the network (a Gaussian policy's `log_std`, a critic, ensemble members) travel
+/// in `extraTensors`, under names that do not collide with the network's.
+public struct PolicyFile: Equatable, Sendable {
+    public var network: Sequential<Float>
+    public var description: PolicyDescription
+    public var extraTensors: [String: Safetensors.Tensor]
+
+    /// The metadata key holding the JSON description.
+    public static let metadataKey = "gauntlet"
+
+    public init(network: Sequential<Float>, description: PolicyDescription, extraTensors: [String: Safetensors.Tensor] = [:]) {
+        self.network = network
+        self.description = description
+        self.extraTensors = extraTensors
+        self.description.architecture = PolicyDescription.Architecture(network.modules)
+    }
+
+    /// Reads a policy file, validating tensors against the described architecture.
+    public static func load(contentsOf url: URL) throws(PolicyFileError) -> PolicyFile {
+        let file: Safetensors
+        do { file = try Safetensors.read(contentsOf: url) } catch { throw PolicyFileError(error.description) }
+        do { return try PolicyFile(file) } catch { throw PolicyFileError("\(url.path): \(error.description)") }
+    }
+
+    /// Interprets a parsed safetensors file as a policy.
+    public init(_ file: Safetensors) throws(PolicyFileError) {
+        guard let json = file.metadata[Self.metadataKey] else {
+            throw PolicyFileError("no '\(Self.metadataKey)' entry in __metadata__: not a Gauntlet policy file (use `gauntlet policy import` for a plain PyTorch state dict)")
+        }
+        let description: PolicyDescription
+        do { description = try JSONDecoder().decode(PolicyDescription.self, from: Data(json.utf8)) } catch {
+            throw PolicyFileError("metadata '\(Self.metadataKey)' is not a valid policy description: \(error)")
+        }
+        let modules = try description.architecture.sequentialModules()
+        var tensors = file.tensors
+        let network = try Self.network(modules: modules, takingFrom: &tensors)
+        self.network = network
+        self.description = description
+        self.extraTensors = tensors
+    }
+
+    /// Builds a network of `modules` from state-dict tensors `{i}.weight`/`{i}.bias`, removing
+    /// them from `tensors`.
+    public static func network(modules: [Sequential<Float>.Module], takingFrom tensors: inout [String: Safetensors.Tensor]) throws(PolicyFileError) -> Sequential<Float> {
+        var parameters: [Float] = []
+        for (index, module) in modules.enumerated() {
+            guard case .linear(let inputs, let outputs) = module else { continue }
+            for (suffix, shape) in [("weight", [outputs, inputs]), ("bias", [outputs])] {
+                let name = "\(index).\(suffix)"
+                guard let tensor = tensors.removeValue(forKey: name) else {
+                    throw PolicyFileError("missing tensor '\(name)' (shape \(shape)) for the Linear module \(index)")
+                }
+                guard tensor.shape == shape else {
+                    throw PolicyFileError("tensor '\(name)' has shape \(tensor.shape), the architecture needs \(shape)")
+                }
+                guard let values = tensor.floatingPoint(as: Float.self) else {
+                    throw PolicyFileError("tensor '\(name)' has dtype \(tensor.dtype), expected F32 or F64")
+                }
+                guard values.allSatisfy(\.isFinite) else {
+                    throw PolicyFileError("tensor '\(name)' contains NaN or infinite values")
+                }
+                parameters += values
+            }
+        }
+        do { return try Sequential(modules: modules, parameters: parameters) } catch {
+            throw PolicyFileError("invalid architecture: \(error.description)")
+        }
+    }
+
+    /// The safetensors form of this policy.
+    public var safetensors: Safetensors {
+        var tensors = extraTensors
+        for (layer, layout) in network.linearLayers.enumerated() {
+            tensors["\(layout.moduleIndex).weight"] = .init(shape: [layout.outputs, layout.inputs], float32: network.weight(layer).storage)
+            tensors["\(layout.moduleIndex).bias"] = .init(shape: [layout.outputs], float32: network.bias(layer))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try! encoder.encode(description), as: UTF8.self)
+        return Safetensors(tensors: tensors, metadata: [Self.metadataKey: json])
+    }
+
+    /// Writes the policy atomically.
+    public func write(to url: URL) throws(PolicyFileError) {
+        do { try safetensors.write(to: url) } catch { throw PolicyFileError(error.description) }
+    }
+}
+
+/// The JSON description stored in a policy file's metadata.
+public struct PolicyDescription: Equatable, Sendable, Codable {
+    /// The network's modules in order, as PyTorch's `nn.Sequential` would list them.
+    public struct Architecture: Equatable, Sendable, Codable {
+        public struct Module: Equatable, Sendable, Codable {
+            /// `linear`, or an activation name (`relu`, `tanh`, `leaky_relu`, …).
+            public var type: String
+            public var inputs: Int?
+            public var outputs: Int?
+        }
+        public var modules: [Module]
+
+        public init(_ modules: [Sequential<Float>.Module]) {
+            self.modules = modules.map { module in
+                switch module {
+                case .linear(let i, let o): Module(type: "linear", inputs: i, outputs: o)
+                case .activation(let a): Module(type: a.name, inputs: nil, outputs: nil)
+                }
+            }
+        }
+
+        func sequentialModules() throws(PolicyFileError) -> [Sequential<Float>.Module] {
+            var result: [Sequential<Float>.Module] = []
+            for (index, module) in modules.enumerated() {
+                if module.type == "linear" {
+                    guard let i = module.inputs, let o = module.outputs, i > 0, o > 0 else {
+                        throw PolicyFileError("architecture module \(index): a linear module needs positive 'inputs' and 'outputs'")
+                    }
+                    result.append(.linear(inputs: i, outputs: o))
+                } else if let activation = Activation(name: module.type) {
+                    result.append(.activation(activation))
+                } else {
+                    throw PolicyFileError("architecture module \(index): unknown module type '\(module.type)'")
+                }
+            }
+            return result
+        }
+    }
+
+    /// Observation normalisation applied before the network: `(s − mean) / std`.
+    public struct Normalization: Equatable, Sendable, Codable {
+        public var mean: [Double]
+        public var std: [Double]
+        public init(mean: [Double], std: [Double]) {
+            self.mean = mean
+            self.std = std
+        }
+    }
+
+    /// Format version of this description.
+    public var format: Int = 1
+    public var architecture: Architecture
+    /// Environment id the policy acts in (`CartPole-v1`).
+    public var environment: String?
+    /// Training algorithm (`dqn`, `ppo`, `td3`, …).
+    public var algorithm: String?
+    /// How outputs become actions (`greedy-q`, `categorical`, `gaussian`, `deterministic`).
+    public var kind: String?
+    public var normalization: Normalization?
+    /// Free-form provenance: training seed, config hash, Gauntlet version, date.
+    public var provenance: [String: String]
+
+    public init(architecture: Architecture = Architecture([]), environment: String? = nil, algorithm: String? = nil,
+                kind: String? = nil, normalization: Normalization? = nil, provenance: [String: String] = [:]) {
+        self.architecture = architecture
+        self.environment = environment
+        self.algorithm = algorithm
+        self.kind = kind
+        self.normalization = normalization
+        self.provenance = provenance
+    }
+}
+
+/// A policy file that cannot be used; the description says what is wrong.
+public struct PolicyFileError: Error, Equatable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,293 @@
+import Linalg
+
+/// A feed-forward network: a sequence of modules (Linear layers and elementwise activations),
+/// as PyTorch's `nn.Sequential`, with every parameter in one flat array.
+///
+/// Parameter layout: for each Linear module in order, its weight `[outputs × inputs]` row-major
+/// then its bias `[outputs]`. Gradients use the same layout, so optimisers, clipping, Polyak
+/// averaging and checkpoints treat parameters as one vector.
+///
+/// A Linear module computes `y = x Wᵀ + b` on a batch `x` of shape `[batch × inputs]`.
+public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
+    /// One module of the sequence.
+    public enum Module: Equatable, Sendable {
+        case linear(inputs: Int, outputs: Int)
+        case activation(Activation)
+    }
+
+    /// Where one Linear module's parameters live in `parameters`.
+    public struct LinearLayout: Equatable, Sendable {
+        /// Position of the module in `modules` (the index in PyTorch's state-dict names).
+        public let moduleIndex: Int
+        public let inputs: Int
+        public let outputs: Int
+        public let weightOffset: Int
+        public var biasOffset: Int { weightOffset + inputs * outputs }
+    }
+
+    public let modules: [Module]
+    /// Every parameter, in the layout described above.
+    public var parameters: [Scalar]
+    /// The Linear modules' parameter locations, in order.
+    public let linearLayers: [LinearLayout]
+
+    /// A network of the given modules and parameters. Fails if a Linear's input width does not
+    /// match the previous module's output width, or the parameter count is wrong.
+    public init(modules: [Module], parameters: [Scalar]) throws(NetworkError) {
+        var layouts: [LinearLayout] = []
+        var offset = 0
+        var width: Int? = nil
+        for (index, module) in modules.enumerated() {
+            guard case .linear(let inputs, let outputs) = module else { continue }
+            guard inputs > 0, outputs > 0 else {
+                throw NetworkError("module \(index): a Linear layer needs positive sizes, got \(inputs) → \(outputs)")
+            }
+            if let width, width != inputs {
+                throw NetworkError("module \(index): Linear expects \(inputs) inputs but the previous layer gives \(width)")
+            }
+            layouts.append(LinearLayout(moduleIndex: index, inputs: inputs, outputs: outputs, weightOffset: offset))
+            offset += inputs * outputs + outputs
+            width = outputs
+        }
+        guard !layouts.isEmpty else { throw NetworkError("a network needs at least one Linear layer") }
+        guard parameters.count == offset else {
+            throw NetworkError("the modules need \(offset) parameters, got \(parameters.count)")
+        }
+        self.modules = modules
+        self.parameters = parameters
+        self.linearLayers = layouts
+    }
+
+    /// A network of the given modules with freshly initialised parameters.
+    public init(modules: [Module], initialization: Initialization = .pytorchDefault, random: RandomStream) throws(NetworkError) {
+        let count = modules.reduce(0) { total, module in
+            if case .linear(let i, let o) = module { return total + i * o + o }
+            return total
+        }
+        try self.init(modules: modules, parameters: [Scalar](repeating: 0, count: count))
+        initialization.initialize(&self, random: random)
+    }
+
+    /// A multilayer perceptron: `sizes = [in, h₁, …, out]`, `activation` after every hidden
+    /// layer and `outputActivation` after the last (identity by default).
+    public static func mlp(
+        sizes: [Int], activation: Activation, outputActivation: Activation = .identity,
+        initialization: Initialization = .pytorchDefault, random: RandomStream
+    ) throws(NetworkError) -> Sequential {
+        try Sequential(
+            modules: mlpModules(sizes: sizes, activation: activation, outputActivation: outputActivation),
+            initialization: initialization, random: random)
+    }
+
+    /// The module list of an MLP with the given sizes.
+    public static func mlpModules(sizes: [Int], activation: Activation, outputActivation: Activation = .identity) throws(NetworkError) -> [Module] {
+        guard sizes.count >= 2 else { throw NetworkError("an MLP needs at least an input and an output size, got \(sizes)") }
+        var modules: [Module] = []
+        for i in 0..<(sizes.count - 1) {
+            modules.append(.linear(inputs: sizes[i], outputs: sizes[i + 1]))
+            let isLast = i == sizes.count - 2
+            let act = isLast ? outputActivation : activation
+            if act != .identity { modules.append(.activation(act)) }
+        }
+        return modules
+    }
+
+    /// Width of the input.
+    public var inputDimensions: Int { linearLayers[0].inputs }
+    /// Width of the output.
+    public var outputDimensions: Int { linearLayers[linearLayers.count - 1].outputs }
+    /// Number of scalar parameters.
+    public var parameterCount: Int { parameters.count }
+    /// Layer widths `[in, h₁, …, out]` of the Linear layers.
+    public var sizes: [Int] { [linearLayers[0].inputs] + linearLayers.map(\.outputs) }
+
+    /// Weight of Linear layer `layer` (counting Linear layers only), `[outputs × inputs]`.
+    public func weight(_ layer: Int) -> Matrix<Scalar> {
+        let l = linearLayers[layer]
+        return Matrix(rows: l.outputs, columns: l.inputs, storage: Array(parameters[l.weightOffset..<l.biasOffset]))
+    }
+
+    /// Bias of Linear layer `layer`.
+    public func bias(_ layer: Int) -> [Scalar] {
+        let l = linearLayers[layer]
+        return Array(parameters[l.biasOffset..<(l.biasOffset + l.outputs)])
+    }
+
+    /// Replaces the weight and bias of Linear layer `layer`.
+    public mutating func setLayer(_ layer: Int, weight: Matrix<Scalar>, bias: [Scalar]) {
+        let l = linearLayers[layer]
+        precondition(weight.rows == l.outputs && weight.columns == l.inputs && bias.count == l.outputs)
+        parameters.replaceSubrange(l.weightOffset..<l.biasOffset, with: weight.storage)
+        parameters.replaceSubrange(l.biasOffset..<(l.biasOffset + l.outputs), with: bias)
+    }
+
+    /// The same network in another precision (an explicit conversion, never implicit).
+    public func converted<Other: BLASScalar>(to _: Other.Type) -> Sequential<Other> {
+        let modules = self.modules.map { module -> Sequential<Other>.Module in
+            switch module {
+            case .linear(let i, let o): .linear(inputs: i, outputs: o)
+            case .activation(let a): .activation(a)
+            }
+        }
+        return try! Sequential<Other>(modules: modules, parameters: parameters.map { Other($0) })
+    }
+
+    // MARK: - Forward and backward
+
+    /// The network's output for a batch of inputs `[batch × inputDimensions]`.
+    public func callAsFunction(_ input: Matrix<Scalar>) -> Matrix<Scalar> {
+        forward(input, workspace: Workspace(for: self, batch: input.rows))
+    }
+
+    /// Forward pass recording every module's output in `workspace` for a later `backward`.
+    /// Allocates nothing when `workspace` already holds room for this batch size.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func forward(_ input: Matrix<Scalar>, workspace: Workspace<Scalar>) -> Matrix<Scalar> {
+        precondition(input.columns == inputDimensions, "network expects \(inputDimensions) inputs, got \(input.columns)")
+        input.storage.withUnsafeBufferPointer { forward(input: $0.baseAddress!, batch: input.rows, workspace: workspace) }
+        return workspace.output
+    }
+
+    /// Forward pass over raw row-major input; the output stays in `workspace.outputPointer`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func forward(input: UnsafePointer<Scalar>, batch: Int, workspace: Workspace<Scalar>) {
+        workspace.prepare(for: self, batch: batch)
+        workspace.values[0].update(from: input, count: batch * inputDimensions)
+        parameters.withUnsafeBufferPointer { params in
+            let p = params.baseAddress!
+            var linearIndex = 0
+            var width = inputDimensions
+            for (index, module) in modules.enumerated() {
+                let x = UnsafePointer(workspace.values[index])
+                let y = workspace.values[index + 1]
+                switch module {
+                case .linear(let inputs, let outputs):
+                    let layout = linearLayers[linearIndex]
+                    linearIndex += 1
+                    let w = p + layout.weightOffset
+                    let b = p + layout.biasOffset
+                    for r in 0..<batch { (y + r * outputs).update(from: b, count: outputs) }
+                    if batch == 1 {
+                        Scalar.gemv(transposeA: false, m: outputs, n: inputs, alpha: 1, a: w, lda: inputs, x: x, beta: 1, y: y)
+                    } else {
+                        Scalar.gemm(
+                            transposeA: false, transposeB: true, m: batch, n: outputs, k: inputs, alpha: 1,
+                            a: x, lda: inputs, b: w, ldb: inputs, beta: 1, c: y, ldc: outputs)
+                    }
+                    width = outputs
+                case .activation(let activation):
+                    activation.apply(x, into: y, count: batch * width)
+                }
+            }
+        }
+    }
+
+    /// Backward pass through the forward pass recorded in `workspace`, given `∂L/∂output`
+    /// `[batch × outputDimensions]`.
+    ///
+    /// Writes `∂L/∂θ` into `parameterGradient` (same layout as `parameters`; overwritten, or
+    /// added to when `accumulate` is true) if requested, and returns `∂L/∂input` if requested.
+    /// Per Linear layer: `∂L/∂W = gᵀ x`, `∂L/∂b = Σ_rows g`, `∂L/∂x = g W`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    @discardableResult
+    public func backward(
+        outputGradient: Matrix<Scalar>, workspace: Workspace<Scalar>,
+        parameterGradient: inout [Scalar], accumulate: Bool = false,
+        request: GradientRequest = [.parameters, .input]
+    ) -> Matrix<Scalar>? {
+        precondition(outputGradient.rows == workspace.batch && outputGradient.columns == outputDimensions,
+                     "output gradient must be \(workspace.batch) × \(outputDimensions)")
+        if request.contains(.parameters) {
+            precondition(parameterGradient.count == parameters.count, "parameter gradient has the wrong size")
+        }
+        outputGradient.storage.withUnsafeBufferPointer { g in
+            parameterGradient.withUnsafeMutableBufferPointer { pg in
+                backward(outputGradient: g.baseAddress!, workspace: workspace,
+                         parameterGradient: request.contains(.parameters) ? pg.baseAddress : nil,
+                         accumulate: accumulate, wantInputGradient: request.contains(.input))
+            }
+        }
+        guard request.contains(.input) else { return nil }
+        return Matrix(rows: workspace.batch, columns: inputDimensions,
+                      storage: Array(UnsafeBufferPointer(start: workspace.gradient, count: workspace.batch * inputDimensions)))
+    }
+
+    /// `∂L/∂input` for a batch, given `∂L/∂output`: one forward and one backward pass, no
+    /// parameter gradients. This is the differentiable surface attacks use.
+    public func inputGradient(_ input: Matrix<Scalar>, outputGradient: Matrix<Scalar>, workspace: Workspace<Scalar>? = nil) -> Matrix<Scalar> {
+        let workspace = workspace ?? Workspace(for: self, batch: input.rows)
+        _ = forward(input, workspace: workspace)
+        var none: [Scalar] = []
+        return backward(outputGradient: outputGradient, workspace: workspace, parameterGradient: &none, request: .input)!
+    }
+
+    /// The raw backward pass; the input gradient, when requested, is left in
+    /// `workspace.gradient`. Allocates nothing.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func backward(
+        outputGradient: UnsafePointer<Scalar>, workspace: Workspace<Scalar>,
+        parameterGradient: UnsafeMutablePointer<Scalar>?, accumulate: Bool, wantInputGradient: Bool
+    ) {
+        let batch = workspace.batch
+        var g = workspace.gradient
+        var spare = workspace.spareGradient
+        g.update(from: outputGradient, count: batch * outputDimensions)
+        let beta: Scalar = accumulate ? 1 : 0
+        let firstLinear = linearLayers[0].moduleIndex
+        parameters.withUnsafeBufferPointer { params in
+            let p = params.baseAddress!
+            var linearIndex = linearLayers.count - 1
+            var width = outputDimensions
+            for index in stride(from: modules.count - 1, through: 0, by: -1) {
+                if !wantInputGradient && parameterGradient == nil { break }
+                if !wantInputGradient && index < firstLinear { break }
+                switch modules[index] {
+                case .activation(let activation):
+                    activation.multiplyByDerivative(g, output: workspace.values[index + 1], count: batch * width)
+                case .linear(let inputs, let outputs):
+                    let layout = linearLayers[linearIndex]
+                    linearIndex -= 1
+                    let x = UnsafePointer(workspace.values[index])
+                    if let pg = parameterGradient {
+                        Scalar.gemm(
+                            transposeA: true, transposeB: false, m: outputs, n: inputs, k: batch, alpha: 1,
+                            a: g, lda: outputs, b: x, ldb: inputs, beta: beta, c: pg + layout.weightOffset, ldc: inputs)
+                        Scalar.gemv(
+                            transposeA: true, m: batch, n: outputs, alpha: 1, a: g, lda: outputs,
+                            x: workspace.ones, beta: beta, y: pg + layout.biasOffset)
+                    }
+                    if wantInputGradient || index > firstLinear {
+                        Scalar.gemm(
+                            transposeA: false, transposeB: false, m: batch, n: inputs, k: outputs, alpha: 1,
+                            a: g, lda: outputs, b: p + layout.weightOffset, ldb: inputs, beta: 0, c: spare, ldc: inputs)
+                        swap(&g, &spare)
+                    }
+                    width = inputs
+                }
+            }
+        }
+        if g != workspace.gradient {
+            workspace.gradient.update(from: g, count: batch * inputDimensions)
+        }
+    }
+}
+
+/// An invalid network description (sizes that do not chain, a wrong parameter count).
+public struct NetworkError: Error, Equatable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// What `Sequential.backward` computes.
+public struct GradientRequest: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    /// Gradient with respect to every parameter (training).
+    public static let parameters = GradientRequest(rawValue: 1)
+    /// Gradient with respect to the input (attacks, saliency).
+    public static let input = GradientRequest(rawValue: 2)
+}

@@ -1,0 +1,78 @@
+import Linalg
+
+/// Buffers for one network's forward and backward passes at a given batch size: every module's
+/// output (kept for the backward pass), two gradient buffers, and a vector of ones for bias
+/// gradients. Created once and reused, so the hot loops allocate nothing; grows when a larger
+/// batch arrives.
+public final class Workspace<Scalar: BLASScalar> {
+    /// `values[0]` is the input, `values[i + 1]` the output of module `i`.
+    public private(set) var values: [UnsafeMutablePointer<Scalar>] = []
+    /// After a backward pass with an input gradient: `∂L/∂input`, `[batch × inputs]`.
+    public private(set) var gradient: UnsafeMutablePointer<Scalar>
+    var spareGradient: UnsafeMutablePointer<Scalar>
+    var ones: UnsafeMutablePointer<Scalar>
+    /// Rows of the last forward pass.
+    public private(set) var batch = 0
+    private var capacity = 0
+    private var widths: [Int] = []
+    private var maximumWidth = 0
+
+    /// A workspace for `network` with room for `batch` rows.
+    public init(for network: Sequential<Scalar>, batch: Int) {
+        gradient = .allocate(capacity: 1)
+        spareGradient = .allocate(capacity: 1)
+        ones = .allocate(capacity: 1)
+        reserve(for: network, batch: max(batch, 1))
+    }
+
+    deinit { release() }
+
+    /// The output of the last forward pass, `[batch × outputs]`.
+    public var output: Matrix<Scalar> {
+        let width = widths.last!
+        return Matrix(rows: batch, columns: width, storage: Array(UnsafeBufferPointer(start: values.last!, count: batch * width)))
+    }
+
+    /// Pointer to the output of the last forward pass.
+    public var outputPointer: UnsafePointer<Scalar> { UnsafePointer(values.last!) }
+
+    /// Readies the buffers for a pass of `batch` rows through `network`.
+    @inline(__always)
+    func prepare(for network: Sequential<Scalar>, batch: Int) {
+        if batch > capacity || widths.count != network.modules.count + 1 || widths[0] != network.inputDimensions {
+            reserve(for: network, batch: max(batch, capacity))
+        }
+        self.batch = batch
+    }
+
+    private func reserve(for network: Sequential<Scalar>, batch: Int) {
+        release()
+        var width = network.inputDimensions
+        widths = [width]
+        for module in network.modules {
+            if case .linear(_, let outputs) = module { width = outputs }
+            widths.append(width)
+        }
+        maximumWidth = widths.max()!
+        capacity = batch
+        values = widths.map { w in
+            let buffer = UnsafeMutablePointer<Scalar>.allocate(capacity: w * batch)
+            buffer.initialize(repeating: 0, count: w * batch)
+            return buffer
+        }
+        gradient = .allocate(capacity: maximumWidth * batch)
+        gradient.initialize(repeating: 0, count: maximumWidth * batch)
+        spareGradient = .allocate(capacity: maximumWidth * batch)
+        spareGradient.initialize(repeating: 0, count: maximumWidth * batch)
+        ones = .allocate(capacity: batch)
+        ones.initialize(repeating: 1, count: batch)
+    }
+
+    private func release() {
+        for buffer in values { buffer.deallocate() }
+        values = []
+        gradient.deallocate()
+        spareGradient.deallocate()
+        ones.deallocate()
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Linalg
+import NeuralNet
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure Gauntlet's speed.",
+        subcommands: [BenchNN.self])
+}
+
+struct BenchNN: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nn",
+        abstract: "Forward+backward throughput of an MLP next to the gemm peak of this machine.",
+        discussion: """
+            The MLP has sizes [input, hidden × (layers − 1), output] (input and output default to \
+            the hidden size). Throughput counts three products per Linear layer (forward, weight \
+            gradient, input gradient). The peak is a square gemm of side --peak-size measured in \
+            the same run and the same precision. Timings are the minimum and median of --repeats \
+            repeats.
+            """)
+
+    @Option(help: "Rows per batch.") var batch = 256
+    @Option(help: "Width of the hidden layers.") var hidden = 256
+    @Option(help: "Number of Linear layers.") var layers = 3
+    @Option(help: "Input width (default: the hidden width).") var input: Int?
+    @Option(help: "Output width (default: the hidden width).") var output: Int?
+    @Option(help: "Activation: relu, tanh, leaky_relu.") var activation = "relu"
+    @Option(help: "Numeric precision: f32 or f64.") var precision: Precision = .f32
+    @Option(help: "OpenBLAS threads.") var threads = 1
+    @Option(help: "Repeats (min and median are reported).") var repeats = 5
+    @Option(help: "Seconds of repetitions per repeat.") var seconds = 0.2
+    @Option(help: "Side of the square gemm measuring the peak.") var peakSize = 1024
+    @Flag(help: "Print one JSON object on standard output.") var json = false
+
+    func validate() throws {
+        guard batch > 0 else { throw ValidationError("--batch must be positive, got \(batch)") }
+        guard hidden > 0 else { throw ValidationError("--hidden must be positive, got \(hidden)") }
+        guard layers >= 1 else { throw ValidationError("--layers must be at least 1, got \(layers)") }
+        guard (input ?? 1) > 0, (output ?? 1) > 0 else { throw ValidationError("--input and --output must be positive") }
+        guard Activation(name: activation) != nil else {
+            throw ValidationError("--activation: unknown activation '\(activation)' (expected relu, tanh, leaky_relu)")
+        }
+        guard threads > 0 else { throw ValidationError("--threads must be positive") }
+        guard repeats > 0 else { throw ValidationError("--repeats must be positive") }
+        guard seconds > 0, seconds.isFinite else { throw ValidationError("--seconds must be positive") }
+        guard peakSize > 0 else { throw ValidationError("--peak-size must be positive") }
+    }
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        let sizes = [input ?? hidden] + Array(repeating: hidden, count: layers - 1) + [output ?? hidden]
+        let benchmark = NetworkBenchmark(
+            batch: batch, sizes: sizes, activation: Activation(name: activation)!, repeats: repeats,
+            minimumSeconds: seconds, peakSize: peakSize)
+        let result = switch precision {
+        case .f32: try benchmark.run(Float.self)
+        case .f64: try benchmark.run(Double.self)
+        }
+        if json {
+            try printJSON(result)
+        } else {
+            print("MLP \(sizes.map(String.init).joined(separator: "-")) \(result.activation), batch \(batch), \(precision.rawValue), \(result.blasThreads) BLAS thread(s)")
+            print(String(format: "forward:           %10.3f µs (median %.3f µs)", result.forwardSeconds.minimum * 1e6, result.forwardSeconds.median * 1e6))
+            print(String(format: "forward+backward:  %10.3f µs (median %.3f µs)", result.forwardBackwardSeconds.minimum * 1e6, result.forwardBackwardSeconds.median * 1e6))
+            print(String(format: "forward+backward:  %10.2f GFLOP/s", result.forwardBackwardGflops))
+            print(String(format: "gemm peak (%d³):  %10.2f GFLOP/s", result.gemmPeakSize, result.gemmPeakGflops))
+            print(String(format: "fraction of peak:  %10.1f %%", result.fractionOfPeak * 100))
+        }
+    }
+}
+
+extension Precision: ExpressibleByArgument {}
+
+/// Prints `value` as one JSON object on standard output (snake_case keys).
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}

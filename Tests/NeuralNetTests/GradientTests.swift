@@ -1,0 +1,106 @@
+import Linalg
+import NeuralNet
+import TestSupport
+import Testing
+
+/// Finite-difference checks, in Double, of every module's gradient to parameters and input.
+@Suite struct GradientTests {
+    static let activations: [Activation] = [.identity, .relu, .tanh, .leakyReLU(slope: 0.01), .leakyReLU(slope: 0.3)]
+
+    /// `L = Σ output ⊙ R` for a fixed random `R`, so `∂L/∂output = R`.
+    func check(modules: [Sequential<Double>.Module], batch: Int, seed: UInt64) throws {
+        let random = RandomStream(seed: seed)
+        let network = try Sequential<Double>(modules: modules, random: random)
+        let input = randomMatrix(rows: batch, columns: network.inputDimensions, random: random)
+        let weights = randomMatrix(rows: batch, columns: network.outputDimensions, random: random)
+        func loss(_ net: Sequential<Double>, _ x: Matrix<Double>) -> Double {
+            zip(net(x).storage, weights.storage).reduce(0) { $0 + $1.0 * $1.1 }
+        }
+        let workspace = Workspace(for: network, batch: batch)
+        _ = network.forward(input, workspace: workspace)
+        var parameterGradient = [Double](repeating: .nan, count: network.parameterCount)
+        let inputGradient = network.backward(outputGradient: weights, workspace: workspace, parameterGradient: &parameterGradient)!
+
+        let numericParameters = numericalGradient(of: { theta in
+            var copy = network
+            copy.parameters = theta
+            return loss(copy, input)
+        }, at: network.parameters)
+        let numericInput = numericalGradient(of: { x in
+            loss(network, Matrix(rows: batch, columns: network.inputDimensions, storage: x))
+        }, at: input.storage)
+        #expect(maximumRelativeError(parameterGradient, numericParameters) < 1e-6, "parameters of \(modules)")
+        #expect(maximumRelativeError(inputGradient.storage, numericInput) < 1e-6, "input of \(modules)")
+        #expect(maximumRelativeError(network.inputGradient(input, outputGradient: weights).storage, inputGradient.storage) == 0)
+    }
+
+    @Test func singleLinearLayer() throws {
+        for batch in [1, 2, 7] {
+            try check(modules: [.linear(inputs: 5, outputs: 3)], batch: batch, seed: UInt64(batch))
+        }
+    }
+
+    @Test(arguments: activations)
+    func linearThenActivation(_ activation: Activation) throws {
+        try check(modules: [.linear(inputs: 4, outputs: 6), .activation(activation)], batch: 5, seed: 21)
+    }
+
+    @Test(arguments: activations)
+    func deepNetwork(_ activation: Activation) throws {
+        let modules = try Sequential<Double>.mlpModules(sizes: [3, 8, 8, 2], activation: activation, outputActivation: .tanh)
+        try check(modules: modules, batch: 1, seed: 31)
+        try check(modules: modules, batch: 6, seed: 32)
+    }
+
+    @Test func activationBeforeTheFirstLinearLayer() throws {
+        try check(modules: [.activation(.tanh), .linear(inputs: 3, outputs: 4), .activation(.relu), .linear(inputs: 4, outputs: 2)],
+                  batch: 4, seed: 41)
+    }
+
+    @Test func accumulationAddsGradients() throws {
+        let random = RandomStream(seed: 5)
+        let network = try Sequential<Double>.mlp(sizes: [3, 5, 2], activation: .tanh, random: random)
+        let input = randomMatrix(rows: 4, columns: 3, random: random)
+        let weights = randomMatrix(rows: 4, columns: 2, random: random)
+        let workspace = Workspace(for: network, batch: 4)
+        _ = network.forward(input, workspace: workspace)
+        var once = [Double](repeating: 0, count: network.parameterCount)
+        network.backward(outputGradient: weights, workspace: workspace, parameterGradient: &once)
+        var twice = once
+        network.backward(outputGradient: weights, workspace: workspace, parameterGradient: &twice, accumulate: true)
+        #expect(maximumRelativeError(twice, once.map { 2 * $0 }) < 1e-15)
+    }
+
+    /// Batch 1 takes the gemv path, larger batches gemm: both give the same numbers.
+    @Test func batchOfOneAgreesWithLargerBatches() throws {
+        let random = RandomStream(seed: 6)
+        let network = try Sequential<Float>.mlp(sizes: [4, 64, 64, 2], activation: .relu, random: random)
+        let batch = randomMatrix(rows: 5, columns: 4, random: random).converted(to: Float.self)
+        let together = network(batch)
+        let workspace = Workspace(for: network, batch: 5)
+        for r in 0..<5 {
+            let alone = network.forward(Matrix(row: batch.row(r)), workspace: workspace)
+            for (a, b) in zip(alone.storage, together.row(r)) { #expect(abs(a - b) <= 1e-5 * max(1, abs(b))) }
+        }
+    }
+
+    /// The Float network agrees with its Double reference to single-precision rounding.
+    @Test func floatAgreesWithTheDoubleReference() throws {
+        let random = RandomStream(seed: 9)
+        let network = try Sequential<Float>.mlp(sizes: [6, 32, 32, 3], activation: .tanh, random: random)
+        let reference = network.converted(to: Double.self)
+        let input = randomMatrix(rows: 16, columns: 6, random: random)
+        let difference = network(input.converted(to: Float.self)).converted(to: Double.self).maxAbsoluteDifference(to: reference(input))
+        #expect(difference < 1e-5)
+    }
+
+    @Test func sizesThatDoNotChainAreRejected() {
+        #expect(throws: NetworkError.self) {
+            try Sequential<Float>(modules: [.linear(inputs: 3, outputs: 4), .linear(inputs: 5, outputs: 2)], parameters: [])
+        }
+        #expect(throws: NetworkError.self) {
+            try Sequential<Float>(modules: [.linear(inputs: 3, outputs: 4)], parameters: [1, 2, 3])
+        }
+        #expect(throws: NetworkError.self) { try Sequential<Float>(modules: [.activation(.relu)], parameters: []) }
+    }
+}

@@ -1,0 +1,56 @@
+import Linalg
+import NeuralNet
+import PropertyBased
+import TestSupport
+import Testing
+
+@Suite struct IntervalBoundTests {
+    /// Every output of a point sampled in the box lies within the propagated bounds.
+    @Test func boundsContainEverySampledOutput() async {
+        await propertyCheck(count: 40, input: Gen.int(in: 0...10_000), Gen.double(in: 0.001...1)) { seed, epsilon in
+            let random = RandomStream(seed: UInt64(seed))
+            let activation = [Activation.relu, .tanh, .leakyReLU(slope: 0.1)][seed % 3]
+            let network = try! Sequential<Double>.mlp(sizes: [4, 16, 16, 3], activation: activation, random: random)
+            let center = randomMatrix(rows: 3, columns: 4, random: random)
+            let bounds = network.intervalBounds(IntervalBounds(center: center, epsilon: epsilon))
+            for _ in 0..<200 {
+                let point = center.map { $0 + random.uniform(-epsilon, epsilon) }
+                let output = network(point)
+                for i in output.storage.indices {
+                    #expect(bounds.lower.storage[i] <= output.storage[i] + 1e-12)
+                    #expect(output.storage[i] <= bounds.upper.storage[i] + 1e-12)
+                }
+            }
+        }
+    }
+
+    /// For one Linear layer the bounds are the exact range: attained at corners of the box
+    /// (found here by enumerating all 2ⁿ corners).
+    @Test func singleLinearLayerBoundsAreExact() throws {
+        let random = RandomStream(seed: 3)
+        let network = try Sequential<Double>(modules: [.linear(inputs: 5, outputs: 4)], random: random)
+        let center = randomMatrix(rows: 1, columns: 5, random: random)
+        let epsilon = 0.3
+        let bounds = network.intervalBounds(IntervalBounds(center: center, epsilon: epsilon))
+        var lowest = [Double](repeating: .infinity, count: 4), highest = [Double](repeating: -.infinity, count: 4)
+        for corner in 0..<32 {
+            let point = Matrix(row: (0..<5).map { center[0, $0] + (corner >> $0 & 1 == 1 ? epsilon : -epsilon) })
+            let output = network(point)
+            for j in 0..<4 {
+                lowest[j] = min(lowest[j], output[0, j])
+                highest[j] = max(highest[j], output[0, j])
+            }
+        }
+        #expect(maximumRelativeError(bounds.lower.storage, lowest) < 1e-14)
+        #expect(maximumRelativeError(bounds.upper.storage, highest) < 1e-14)
+    }
+
+    @Test func zeroRadiusGivesThePointItself() throws {
+        let random = RandomStream(seed: 4)
+        let network = try Sequential<Double>.mlp(sizes: [3, 8, 2], activation: .tanh, random: random)
+        let x = randomMatrix(rows: 2, columns: 3, random: random)
+        let bounds = network.intervalBounds(IntervalBounds(center: x, epsilon: 0))
+        #expect(bounds.lower.maxAbsoluteDifference(to: network(x)) < 1e-14)
+        #expect(bounds.upper.maxAbsoluteDifference(to: network(x)) < 1e-14)
+    }
+}

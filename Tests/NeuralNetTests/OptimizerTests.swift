@@ -1,0 +1,75 @@
+import Linalg
+import NeuralNet
+import TestSupport
+import Testing
+
+struct Trajectory: Decodable {
+    var initial: [Double]
+    var gradients: [[Double]]
+    var parameters: [[Double]]
+    var norms_before_clipping: [Double]
+}
+
+/// Parameter trajectories against `torch.optim` on the same gradients
+/// (`Tests/Fixtures/make_fixtures.py`, float64).
+@Suite struct OptimizerTests {
+    let fixture: [String: Trajectory] = try! loadFixture("optimizers.json")
+
+    func replay<O: Optimizer>(_ optimizer: O, _ trajectory: Trajectory, clip: Double? = nil) -> (params: [[Double]], norms: [Double]) where O.Scalar == Double {
+        var optimizer = optimizer
+        var theta = trajectory.initial
+        var params: [[Double]] = [], norms: [Double] = []
+        for g in trajectory.gradients {
+            var gradient = g
+            if let clip { norms.append(clipGradientNorm(&gradient, maximumNorm: clip)) }
+            optimizer.update(&theta, gradient: gradient)
+            params.append(theta)
+        }
+        return (params, norms)
+    }
+
+    func expectMatches(_ result: [[Double]], _ expected: [[Double]], tolerance: Double = 1e-13) {
+        for (a, b) in zip(result, expected) { #expect(maximumRelativeError(a, b) < tolerance) }
+        #expect(result.count == expected.count)
+    }
+
+    @Test func adamMatchesPyTorch() {
+        let t = fixture["adam"]!
+        expectMatches(replay(Adam<Double>(parameterCount: 7, learningRate: 0.01), t).params, t.parameters)
+    }
+
+    @Test func adamWithWeightDecayAndCustomBetasMatchesPyTorch() {
+        let t = fixture["adam_weight_decay"]!
+        let adam = Adam<Double>(parameterCount: 7, learningRate: 0.003, beta1: 0.8, beta2: 0.95, epsilon: 1e-5, weightDecay: 0.1)
+        expectMatches(replay(adam, t).params, t.parameters)
+    }
+
+    @Test func adamInFloatStaysCloseToPyTorch() {
+        let t = fixture["adam"]!
+        var adam = Adam<Float>(parameterCount: 7, learningRate: 0.01)
+        var theta = t.initial.map(Float.init)
+        for g in t.gradients { adam.update(&theta, gradient: g.map(Float.init)) }
+        #expect(maximumRelativeError(theta.map(Double.init), t.parameters.last!) < 1e-6)
+    }
+
+    @Test func sgdWithMomentumMatchesPyTorch() {
+        let t = fixture["sgd_momentum"]!
+        expectMatches(replay(SGD<Double>(parameterCount: 7, learningRate: 0.05, momentum: 0.9, dampening: 0.1), t).params, t.parameters)
+        let n = fixture["sgd_nesterov"]!
+        expectMatches(replay(SGD<Double>(parameterCount: 7, learningRate: 0.05, momentum: 0.9, nesterov: true), n).params, n.parameters)
+    }
+
+    @Test func gradientClippingMatchesPyTorch() {
+        let t = fixture["sgd_clipped"]!
+        let result = replay(SGD<Double>(parameterCount: 7, learningRate: 0.1), t, clip: 1.5)
+        expectMatches(result.params, t.parameters)
+        #expect(maximumRelativeError(result.norms, t.norms_before_clipping) < 1e-14)
+    }
+
+    @Test func adamMinimisesAQuadratic() {
+        var adam = Adam<Double>(parameterCount: 3, learningRate: 0.05)
+        var theta = [3.0, -2.0, 1.0]
+        for _ in 0..<2000 { adam.update(&theta, gradient: theta.map { 2 * $0 }) }
+        #expect(theta.allSatisfy { abs($0) < 1e-3 })
+    }
+}
