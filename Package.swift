@@ -53,6 +53,12 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(
+            name: "EnvironmentsTests",
+            dependencies: [
+                "Environments", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        .testTarget(
             name: "NeuralNetTests",
             dependencies: [
                 "NeuralNet", "TestSupport",

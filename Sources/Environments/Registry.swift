@@ -1,0 +1,82 @@
+import Foundation
+
+/// Makes environments by id, as `gymnasium.make`: the environment wrapped in its `TimeLimit`.
+///
+/// Ids: the classic-control ids of Gymnasium (`CartPole-v1`, `MountainCar-v0`,
+/// `MountainCarContinuous-v0`, `Acrobot-v1`, `Pendulum-v1`) and gridworlds `grid:NAME[:MODE]`,
+/// where NAME is a map in a map directory (`envs/NAME.txt`) or a path to a map file, and MODE is
+/// `coordinates` (default), `onehot` or `localK` (odd K, e.g. `local5`).
+public enum Registry {
+    /// The classic-control environments with their step limits.
+    public static let classicControl: [(id: String, maxEpisodeSteps: Int, make: @Sendable () -> any Environment)] = [
+        ("CartPole-v1", 500, { CartPole() }),
+        ("MountainCar-v0", 200, { MountainCar() }),
+        ("MountainCarContinuous-v0", 999, { MountainCarContinuous() }),
+        ("Acrobot-v1", 500, { Acrobot() }),
+        ("Pendulum-v1", 200, { Pendulum() }),
+    ]
+
+    /// Where `grid:NAME` looks for `NAME.txt`: `$GAUNTLET_ENVS`, then `./envs`, then the `envs/`
+    /// of the source tree the binary was built in (found from the executable's location).
+    public static var mapDirectories: [URL] {
+        var directories: [URL] = []
+        if let custom = ProcessInfo.processInfo.environment["GAUNTLET_ENVS"] {
+            directories.append(URL(fileURLWithPath: custom))
+        }
+        directories.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("envs"))
+        var executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            directories.append(executable.appendingPathComponent("envs"))
+            executable.deleteLastPathComponent()
+        }
+        return directories
+    }
+
+    /// The environment `id` inside its time limit.
+    public static func make(_ id: String) throws(EnvironmentError) -> TimeLimit {
+        if let entry = classicControl.first(where: { $0.id == id }) {
+            return TimeLimit(entry.make(), maxEpisodeSteps: entry.maxEpisodeSteps)
+        }
+        if id.hasPrefix("grid:") {
+            let world = try gridWorld(id)
+            return TimeLimit(world, maxEpisodeSteps: world.map.stepLimit)
+        }
+        throw EnvironmentError("unknown environment '\(id)' (known: \(classicControl.map(\.id).joined(separator: ", ")), grid:NAME with NAME one of \(gridNames().joined(separator: ", ")))")
+    }
+
+    /// The gridworld of a `grid:NAME[:MODE]` id.
+    public static func gridWorld(_ id: String) throws(EnvironmentError) -> GridWorld {
+        var parts = id.dropFirst("grid:".count).split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        var mode = GridWorld.ObservationMode.coordinates
+        if parts.count > 1, let parsed = GridWorld.ObservationMode(name: parts.last!) {
+            mode = parsed
+            parts.removeLast()
+        } else if parts.count > 1 {
+            throw EnvironmentError("'\(id)': unknown observation mode '\(parts.last!)' (expected coordinates, onehot or localK with odd K ≤ 31)")
+        }
+        let name = parts.joined(separator: ":")
+        guard !name.isEmpty else { throw EnvironmentError("'\(id)': missing the map name after 'grid:'") }
+        let url: URL
+        if name.hasSuffix(".txt") || name.contains("/") {
+            url = URL(fileURLWithPath: name)
+        } else if let found = mapDirectories.map({ $0.appendingPathComponent("\(name).txt") }).first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
+            url = found
+        } else {
+            throw EnvironmentError("'\(id)': no map '\(name).txt' in \(mapDirectories.map(\.path).joined(separator: ", ")) (set GAUNTLET_ENVS to a map directory)")
+        }
+        return GridWorld(map: try GridMap.load(contentsOf: url), observation: mode)
+    }
+
+    /// Names of the maps in the first map directory that has any.
+    public static func gridNames() -> [String] {
+        for directory in mapDirectories {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+            let names = files.filter { $0.hasSuffix(".txt") }.map { String($0.dropLast(4)) }.sorted()
+            if !names.isEmpty { return names }
+        }
+        return []
+    }
+
+    /// Every id `make` accepts with the default observation mode.
+    public static func ids() -> [String] { classicControl.map(\.id) + gridNames().map { "grid:\($0)" } }
+}
