@@ -124,6 +124,8 @@ public final class GridWorld: Environment {
     public func advance(_ action: Action) -> (reward: Double, terminated: Bool) {
         guard case .discrete(let a) = action, (0..<4).contains(a) else { preconditionFailure("GridWorld: invalid action \(action)") }
         let outcomes = model.outcomes[tabularState][a]
+        // Stepping on after termination (undefined in Gymnasium) stays put and earns nothing.
+        guard !outcomes.isEmpty else { return (0, true) }
         var chosen = outcomes[0]
         if outcomes.count > 1 {
             let u = random.uniform()

@@ -1,0 +1,151 @@
+import Linalg
+
+/// N copies of an environment stepped together, with observations as one `[N × dim]` batch, as
+/// Gymnasium's `SyncVectorEnv`.
+///
+/// Auto-reset follows Gymnasium 1.x. The default, `.nextStep` (Gymnasium's default
+/// `AutoresetMode.NEXT_STEP`): the step on which an episode ends returns its final observation;
+/// the next `step` resets that copy, ignores its action, and returns the reset observation with
+/// reward 0 and both flags false. `.sameStep` (`AutoresetMode.SAME_STEP`): the copy is reset on
+/// the step its episode ends, the batch holds the reset observation, and the final observation
+/// is kept in `finalObservations` — what off-policy learners need for bootstrapping.
+public final class VectorEnvironment {
+    public enum AutoresetMode: Sendable { case nextStep, sameStep }
+
+    public let environments: [TimeLimit]
+    public let autoresetMode: AutoresetMode
+    public var count: Int { environments.count }
+    public var observationDimension: Int { environments[0].base.observationSpace.dimension }
+
+    /// The current observation of every copy, row `i` for copy `i`.
+    public private(set) var observations: Matrix<Float>
+    /// Reward, termination and truncation of the last step, per copy.
+    public private(set) var rewards: [Double]
+    public private(set) var terminated: [Bool]
+    public private(set) var truncated: [Bool]
+    /// With `.sameStep`: the final observation of each copy whose episode ended on the last step.
+    public private(set) var finalObservations: [Int: [Float]] = [:]
+    /// Returns, lengths and counts of episodes, updated every step.
+    public private(set) var statistics: EpisodeStatistics
+    private var needsReset: [Bool]
+
+    /// `count` copies of environment `id`.
+    public convenience init(id: String, count: Int, autoresetMode: AutoresetMode = .nextStep) throws(EnvironmentError) {
+        guard count > 0 else { throw EnvironmentError("a vector environment needs at least one copy, got \(count)") }
+        var environments: [TimeLimit] = []
+        for _ in 0..<count { environments.append(try Registry.make(id)) }
+        self.init(environments, autoresetMode: autoresetMode)
+    }
+
+    public init(_ environments: [TimeLimit], autoresetMode: AutoresetMode = .nextStep) {
+        precondition(!environments.isEmpty, "a vector environment needs at least one copy")
+        let dimension = environments[0].base.observationSpace.dimension
+        precondition(environments.allSatisfy { $0.base.observationSpace.dimension == dimension }, "copies must share an observation space")
+        self.environments = environments
+        self.autoresetMode = autoresetMode
+        observations = Matrix(rows: environments.count, columns: dimension)
+        rewards = Array(repeating: 0, count: environments.count)
+        terminated = Array(repeating: false, count: environments.count)
+        truncated = Array(repeating: false, count: environments.count)
+        needsReset = Array(repeating: false, count: environments.count)
+        statistics = EpisodeStatistics(count: environments.count)
+    }
+
+    /// Resets every copy: copy `i` with seed `seed + i` (Gymnasium's convention), or continuing
+    /// its own stream when `seed` is nil.
+    @discardableResult
+    public func reset(seed: UInt64? = nil) -> Matrix<Float> {
+        for i in 0..<count {
+            environments[i].reset(seed: seed.map { $0 &+ UInt64(i) })
+            writeObservation(i)
+            needsReset[i] = false
+        }
+        statistics.startAll()
+        return observations
+    }
+
+    /// Steps every copy with its action; read the results from `observations`, `rewards`,
+    /// `terminated`, `truncated`.
+    public func step(_ actions: [Action]) {
+        precondition(actions.count == count, "one action per copy")
+        finalObservations.removeAll(keepingCapacity: true)
+        for i in 0..<count {
+            let env = environments[i]
+            if needsReset[i] {
+                env.reset()
+                writeObservation(i)
+                (rewards[i], terminated[i], truncated[i]) = (0, false, false)
+                needsReset[i] = false
+                statistics.start(i)
+                continue
+            }
+            let (reward, isTerminated, isTruncated) = env.advance(actions[i])
+            (rewards[i], terminated[i], truncated[i]) = (reward, isTerminated, isTruncated)
+            statistics.record(i, reward: reward, ended: isTerminated || isTruncated)
+            writeObservation(i)
+            if isTerminated || isTruncated {
+                switch autoresetMode {
+                case .nextStep:
+                    needsReset[i] = true
+                case .sameStep:
+                    finalObservations[i] = observations.row(i)
+                    env.reset()
+                    writeObservation(i)
+                    statistics.start(i)
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func writeObservation(_ i: Int) {
+        let dimension = observationDimension
+        observations.storage.withUnsafeMutableBufferPointer { buffer in
+            environments[i].base.observe(into: UnsafeMutableBufferPointer(rebasing: buffer[(i * dimension)..<((i + 1) * dimension)]))
+        }
+    }
+}
+
+/// Episode returns and lengths of N environment copies, and totals (Gymnasium's
+/// `RecordEpisodeStatistics`).
+public struct EpisodeStatistics: Equatable, Sendable {
+    /// Return and length of each copy's episode in progress.
+    public private(set) var currentReturns: [Double]
+    public private(set) var currentLengths: [Int]
+    /// Every finished episode, in the order they ended.
+    public private(set) var completed: [(copy: Int, episodeReturn: Double, length: Int)] = []
+    /// Environment steps taken (frames).
+    public private(set) var totalSteps = 0
+
+    public init(count: Int) {
+        currentReturns = Array(repeating: 0, count: count)
+        currentLengths = Array(repeating: 0, count: count)
+    }
+
+    public static func == (a: EpisodeStatistics, b: EpisodeStatistics) -> Bool {
+        a.currentReturns == b.currentReturns && a.currentLengths == b.currentLengths && a.totalSteps == b.totalSteps
+            && a.completed.elementsEqual(b.completed) { $0 == $1 }
+    }
+
+    mutating func startAll() {
+        for i in currentReturns.indices { start(i) }
+    }
+
+    mutating func start(_ i: Int) {
+        currentReturns[i] = 0
+        currentLengths[i] = 0
+    }
+
+    mutating func record(_ i: Int, reward: Double, ended: Bool) {
+        currentReturns[i] += reward
+        currentLengths[i] += 1
+        totalSteps += 1
+        if ended { completed.append((i, currentReturns[i], currentLengths[i])) }
+    }
+
+    /// Mean return of the last `window` finished episodes (NaN if none finished).
+    public func meanRecentReturn(window: Int = 100) -> Double {
+        let recent = completed.suffix(window)
+        return recent.isEmpty ? .nan : recent.reduce(0) { $0 + $1.episodeReturn } / Double(recent.count)
+    }
+}

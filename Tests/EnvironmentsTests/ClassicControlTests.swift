@@ -1,0 +1,73 @@
+import Environments
+import Linalg
+import TestSupport
+import Testing
+
+@Suite struct ClassicControlTests {
+    /// Reset distributions: Gymnasium's bounds, filled out (min and max near the bounds), and
+    /// the same seed giving the same state.
+    @Test func resetDistributions() throws {
+        let expected: [String: [ClosedRange<Double>]] = [
+            "CartPole-v1": Array(repeating: -0.05...0.05, count: 4),
+            "MountainCar-v0": [-0.6...(-0.4), 0...0],
+            "MountainCarContinuous-v0": [-0.6...(-0.4), 0...0],
+            "Acrobot-v1": Array(repeating: -0.1...0.1, count: 4),
+            "Pendulum-v1": [-Double.pi...Double.pi, -1...1],
+        ]
+        for (id, ranges) in expected {
+            let env = try Registry.make(id)
+            var states: [[Double]] = []
+            for seed in 0..<2000 {
+                env.reset(seed: UInt64(seed))
+                states.append(env.base.state)
+            }
+            for (j, range) in ranges.enumerated() {
+                let column = states.map { $0[j] }
+                #expect(column.allSatisfy { range.contains($0) }, "\(id) state \(j)")
+                let width = range.upperBound - range.lowerBound
+                #expect(column.min()! <= range.lowerBound + 0.01 * width && column.max()! >= range.upperBound - 0.01 * width)
+            }
+            env.reset(seed: 7)
+            let first = env.base.state
+            env.reset(seed: 7)
+            #expect(env.base.state == first)
+        }
+    }
+
+    @Test func stateRoundTripsAndValidates() throws {
+        for entry in Registry.classicControl {
+            let env = entry.make()
+            env.reset(seed: 3)
+            let saved = env.state
+            let action: Action = env.actionSpace.actionCount != nil ? .discrete(0) : .continuous([0.3])
+            let first = env.step(action)
+            try env.setState(saved)
+            #expect(env.step(action).observation == first.observation)
+            #expect(throws: EnvironmentError.self) { try env.setState(saved + [0]) }
+            #expect(throws: EnvironmentError.self) { try env.setState(saved.map { _ in Double.nan }) }
+            #expect(env.stateLabels.count == saved.count)
+        }
+    }
+
+    @Test func actionValidity() {
+        #expect(ActionSpace.discrete(2).isValid(.discrete(1)) && !ActionSpace.discrete(2).isValid(.discrete(2)))
+        #expect(!ActionSpace.discrete(2).isValid(.continuous([0])))
+        let box = ActionSpace.box(BoxSpace(symmetric: [2]))
+        #expect(box.isValid(.continuous([5])) && !box.isValid(.continuous([1, 2])) && !box.isValid(.continuous([.nan])))
+    }
+
+    @Test func everyEnvironmentRendersAnSVGFrame() throws {
+        for id in Registry.classicControl.map(\.id) {
+            let env = try Registry.make(id)
+            env.reset(seed: 0)
+            let svg = env.base.renderSVG()
+            #expect(svg.hasPrefix("<svg") && svg.hasSuffix("</svg>\n") && svg.contains("<line"), "\(id)")
+        }
+    }
+
+    @Test func unknownIdsAreClearErrors() {
+        #expect { try Registry.make("CartPole-v0") } throws: { ($0 as! EnvironmentError).description.contains("unknown environment 'CartPole-v0'") }
+        #expect { try Registry.make("grid:no-such-map") } throws: { ($0 as! EnvironmentError).description.contains("no map 'no-such-map.txt'") }
+        #expect { try Registry.make("grid:maze:sideways") } throws: { ($0 as! EnvironmentError).description.contains("unknown observation mode 'sideways'") }
+    }
+}
