@@ -58,6 +58,7 @@ let package = Package(
                 "Environments", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
+        .testTarget(name: "GauntletCLITests", dependencies: ["gauntlet", "TestSupport"]),
         .testTarget(
             name: "NeuralNetTests",
             dependencies: [

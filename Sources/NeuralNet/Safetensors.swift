@@ -124,38 +124,30 @@ public struct Safetensors: Equatable, Sendable {
         }
         let headerEnd = 8 + Int(headerLength)
         let headerBytes = data.subdata(in: (data.startIndex + 8)..<(data.startIndex + headerEnd))
-        guard let json = try? JSONSerialization.jsonObject(with: headerBytes),
-              let header = json as? [String: Any]
-        else { throw SafetensorsError("header is not a JSON object") }
+        guard let header = (try? JSONValue.parse(headerBytes))?.object else {
+            throw SafetensorsError("header is not a JSON object")
+        }
         let dataSize = data.count - headerEnd
 
         var metadata: [String: String] = [:]
         var entries: [(name: String, dtype: String, shape: [Int], begin: Int, end: Int)] = []
         for (name, value) in header {
             if name == "__metadata__" {
-                guard let map = value as? [String: Any] else {
-                    throw SafetensorsError("__metadata__ is not a JSON object")
-                }
+                guard let map = value.object else { throw SafetensorsError("__metadata__ is not a JSON object") }
                 for (key, item) in map {
-                    guard let text = item as? String else {
-                        throw SafetensorsError("__metadata__ entry '\(key)' is not a string")
-                    }
+                    guard let text = item.string else { throw SafetensorsError("__metadata__ entry '\(key)' is not a string") }
                     metadata[key] = text
                 }
                 continue
             }
-            guard let info = value as? [String: Any] else {
-                throw SafetensorsError("tensor '\(name)': entry is not a JSON object")
+            guard let info = value.object else { throw SafetensorsError("tensor '\(name)': entry is not a JSON object") }
+            guard let dtype = info["dtype"]?.string else { throw SafetensorsError("tensor '\(name)': missing or non-string dtype") }
+            guard let shape = info["shape"]?.integers, shape.allSatisfy({ $0 >= 0 }) else {
+                throw SafetensorsError("tensor '\(name)': shape must be a list of non-negative integers")
             }
-            guard let dtype = info["dtype"] as? String else {
-                throw SafetensorsError("tensor '\(name)': missing or non-string dtype")
+            guard let offsets = info["data_offsets"]?.integers, offsets.count == 2 else {
+                throw SafetensorsError("tensor '\(name)': data_offsets must be two integers")
             }
-            guard let shapeValues = info["shape"] as? [Any], let shape = Self.integers(shapeValues),
-                  shape.allSatisfy({ $0 >= 0 })
-            else { throw SafetensorsError("tensor '\(name)': shape must be a list of non-negative integers") }
-            guard let offsetValues = info["data_offsets"] as? [Any], let offsets = Self.integers(offsetValues),
-                  offsets.count == 2
-            else { throw SafetensorsError("tensor '\(name)': data_offsets must be two integers") }
             let (begin, end) = (offsets[0], offsets[1])
             guard begin >= 0, begin <= end, end <= dataSize else {
                 throw SafetensorsError("tensor '\(name)': data_offsets [\(begin), \(end)] outside the \(dataSize)-byte data section")
@@ -201,22 +193,6 @@ public struct Safetensors: Equatable, Sendable {
         }
         self.tensors = tensors
         self.metadata = metadata
-    }
-
-    /// Whole numbers within ±2⁵³ (JSON has no integer type of its own), or nil.
-    private static func integers(_ values: [Any]) -> [Int]? {
-        var result: [Int] = []
-        for value in values {
-            if type(of: value) == Bool.self { return nil }
-            if let integer = value as? Int, abs(integer) <= 1 << 53 {
-                result.append(integer)
-            } else if let double = value as? Double, double == double.rounded(), abs(double) <= 9_007_199_254_740_992 {
-                result.append(Int(double))
-            } else {
-                return nil
-            }
-        }
-        return result
     }
 
     private static func elementSize(_ dtype: String) -> Int? {

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
+import Environments
 import Linalg
 import NeuralNet
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Gauntlet's speed.",
-        subcommands: [BenchNN.self])
+        subcommands: [BenchNN.self, BenchEnv.self])
 }
 
 struct BenchNN: ParsableCommand {
@@ -71,13 +72,53 @@ struct BenchNN: ParsableCommand {
     }
 }
 
+struct BenchEnv: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "env",
+        abstract: "Raw environment throughput (steps per second) under random actions, with auto-reset.")
+
+    @Option(help: "Environment id.") var env = "CartPole-v1"
+    @Option(name: .customLong("envs"), help: "Number of vectorised copies (repeatable).") var copies: [Int] = [1, 16]
+    @Option(help: "Environment steps per repeat (summed over copies).") var steps = 200_000
+    @Option(help: "Repeats (min and median are reported).") var repeats = 5
+    @Flag(help: "Print one JSON object on standard output.") var json = false
+
+    func validate() throws {
+        guard copies.allSatisfy({ $0 > 0 && $0 <= 4096 }) else { throw ValidationError("--envs must lie in 1...4096") }
+        guard steps > 0 else { throw ValidationError("--steps must be positive") }
+        guard repeats > 0 else { throw ValidationError("--repeats must be positive") }
+    }
+
+    func run() throws {
+        var results: [EnvironmentBenchmark.Result] = []
+        for count in copies {
+            do { results.append(try EnvironmentBenchmark(environment: env, copies: count, steps: steps, repeats: repeats).run()) } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        if json {
+            try printJSON(EnvironmentBenchmarkReport(results: results))
+        } else {
+            for r in results {
+                print(String(format: "%@ × %d: %.0f steps/s (median %.0f)", r.environment, r.copies, r.stepsPerSecondBest, r.stepsPerSecondMedian))
+            }
+        }
+    }
+}
+
+/// `{"benchmark": "env", "results": [...]}`.
+struct EnvironmentBenchmarkReport: Encodable {
+    var benchmark = "env"
+    var results: [EnvironmentBenchmark.Result]
+}
+
 extension Precision: ExpressibleByArgument {}
 
-/// Prints `value` as one JSON object on standard output (snake_case keys).
-func printJSON<T: Encodable>(_ value: T) throws {
+/// Prints `value` as one JSON object on standard output (snake_case keys unless told otherwise).
+func printJSON<T: Encodable>(_ value: T, snakeCase: Bool = true) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
+    if snakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
     encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }

@@ -1,0 +1,33 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The benchmarks run end to end and report consistent numbers (tiny sizes: timings in tests
+/// measure nothing; the real figures come from `gauntlet bench`).
+@Suite struct BenchCommandTests {
+    @Test func nnBenchmarkPrintsItsJSON() throws {
+        let run = try runGauntlet(["bench", "nn", "--batch", "4", "--hidden", "8", "--repeats", "2", "--seconds", "0.01", "--peak-size", "32", "--json"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any]
+        let gflops = object["forward_backward_gflops"] as! Double, peak = object["gemm_peak_gflops"] as! Double
+        #expect(gflops > 0 && peak > 0)
+        #expect(abs(object["fraction_of_peak"] as! Double - gflops / peak) < 1e-12)
+        #expect(object["sizes"] as? [Int] == [8, 8, 8, 8] && object["blas_threads"] as? Int == 1)
+    }
+
+    @Test func envBenchmarkPrintsItsJSON() throws {
+        let run = try runGauntlet(["bench", "env", "--envs", "1", "--envs", "4", "--steps", "2000", "--repeats", "2", "--json"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any]
+        let results = object["results"] as! [[String: Any]]
+        #expect(results.map { $0["copies"] as! Int } == [1, 4])
+        #expect(results.allSatisfy { ($0["steps_per_second_best"] as! Double) > 0 })
+    }
+
+    @Test func badOptionsAreExitCodeTwo() throws {
+        let run = try runGauntlet(["bench", "nn", "--batch", "0"])
+        #expect(run.status == 2 && run.standardError.contains("--batch must be positive"))
+        let precision = try runGauntlet(["bench", "nn", "--precision", "f16"])
+        #expect(precision.status == 2)
+    }
+}
