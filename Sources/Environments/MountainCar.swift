@@ -82,7 +82,7 @@ public final class MountainCar: Environment {
 /// The hill `y = 0.45 sin(3x) + 0.55`, the car and the flag, shared by both mountain cars.
 func mountainCarSVG(position: Double, goal: Double, min: Double, max: Double) -> String {
     let scale = 600 / (max - min)
-    func point(_ x: Double) -> (Double, Double) { ((x - min) * scale, 380 - (0.45 * sin(3 * x) + 0.55) * scale) }
+    func point(_ x: Double) -> (Double, Double) { ((x - min) * scale, 390 - (0.45 * sin(3 * x) + 0.55) * scale * 0.85) }
     let hill = stride(from: min, through: max, by: (max - min) / 100).map(point)
     let (carX, carY) = point(position)
     let (flagX, flagY) = point(goal)
