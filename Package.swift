@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CGSL"),
@@ -35,7 +36,7 @@ let package = Package(
             linkerSettings: numericLinking),
         .target(name: "NeuralNet", dependencies: ["Linalg"]),
         .target(name: "Environments", dependencies: ["Linalg"]),
-        .target(name: "Agents", dependencies: ["NeuralNet", "Environments"]),
+        .target(name: "Agents", dependencies: ["NeuralNet", "Environments", "Yams"]),
         .target(name: "Attacks", dependencies: ["Agents"]),
         .target(name: "Defenses", dependencies: ["Attacks"]),
         .target(name: "Evaluation", dependencies: ["Defenses"]),

@@ -46,7 +46,7 @@ public final class Acrobot: Environment {
     let g = 9.8  // [m/s²]
 
     var s: InlineArray<4, Double> = [0, 0, 0, 0]
-    var random = RandomStream(seed: 0)
+    public var random = RandomStream(seed: 0)
 
     public init() {}
 

@@ -46,7 +46,7 @@ public final class CartPole: Environment {
 
     var x = 0.0, xDot = 0.0, theta = 0.0, thetaDot = 0.0
     var stepsBeyondTerminated: Int? = nil
-    var random = RandomStream(seed: 0)
+    public var random = RandomStream(seed: 0)
 
     public init() {}
 
@@ -61,6 +61,17 @@ public final class CartPole: Environment {
         try validateState(state)
         (x, xDot, theta, thetaDot) = (state[0], state[1], state[2], state[3])
         stepsBeyondTerminated = nil
+    }
+
+    public var snapshot: EnvironmentSnapshot {
+        EnvironmentSnapshot(values: state + [Double(stepsBeyondTerminated ?? -1)], random: random.state)
+    }
+
+    public func restore(_ snapshot: EnvironmentSnapshot) throws(EnvironmentError) {
+        guard snapshot.values.count == 5 else { throw EnvironmentError("\(id): a snapshot has 5 values") }
+        try setState(Array(snapshot.values.prefix(4)))
+        stepsBeyondTerminated = snapshot.values[4] < 0 ? nil : Int(snapshot.values[4])
+        try restoreRandom(snapshot.random)
     }
 
     public func resetState(seed: UInt64?) {

@@ -31,6 +31,26 @@ public protocol Environment: AnyObject {
     func observe(into observation: UnsafeMutableBufferPointer<Float>)
     /// A small SVG picture of the current state.
     func renderSVG() -> String
+    /// The random stream resets (and random dynamics) draw from.
+    var random: RandomStream { get set }
+    /// Everything that decides what the environment does next: `state`, hidden bookkeeping,
+    /// and the random stream's state. Checkpoints keep it so training resumes bit for bit.
+    var snapshot: EnvironmentSnapshot { get }
+    /// Restores a snapshot taken from an environment of the same id.
+    func restore(_ snapshot: EnvironmentSnapshot) throws(EnvironmentError)
+}
+
+/// The complete state of an environment (see `Environment.snapshot`).
+public struct EnvironmentSnapshot: Equatable, Sendable, Codable {
+    /// `state` followed by any hidden values the environment keeps.
+    public var values: [Double]
+    /// The random stream's state.
+    public var random: [UInt8]
+
+    public init(values: [Double], random: [UInt8]) {
+        self.values = values
+        self.random = random
+    }
 }
 
 /// An action: an index for discrete spaces, a vector for continuous ones.
@@ -91,6 +111,21 @@ extension Environment {
     public func reset(seed: UInt64? = nil) -> [Float] {
         resetState(seed: seed)
         return observation
+    }
+
+    public var snapshot: EnvironmentSnapshot { EnvironmentSnapshot(values: state, random: random.state) }
+
+    public func restore(_ snapshot: EnvironmentSnapshot) throws(EnvironmentError) {
+        try setState(snapshot.values)
+        try restoreRandom(snapshot.random)
+    }
+
+    /// Restores the random stream from a snapshot's bytes.
+    public func restoreRandom(_ bytes: [UInt8]) throws(EnvironmentError) {
+        guard bytes.count == random.state.count else {
+            throw EnvironmentError("\(id): random state has \(bytes.count) bytes, expected \(random.state.count)")
+        }
+        random.restore(state: bytes)
     }
 
     /// Throws unless `state` has one finite value per entry of `stateLabels`.

@@ -68,7 +68,7 @@ public final class GridWorld: Environment {
 
     public private(set) var row: Int
     public private(set) var column: Int
-    var random = RandomStream(seed: 0)
+    public var random = RandomStream(seed: 0)
 
     public init(map: GridMap, observation: ObservationMode = .coordinates) {
         self.map = map

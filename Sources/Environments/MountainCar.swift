@@ -37,7 +37,7 @@ public final class MountainCar: Environment {
     let gravity = 0.0025
 
     var position = 0.0, velocity = 0.0
-    var random = RandomStream(seed: 0)
+    public var random = RandomStream(seed: 0)
 
     public init() {}
 

@@ -46,7 +46,7 @@ public final class MountainCarContinuous: Environment {
     /// Whether the state holds float32 values (after a step) rather than float64 ones (after a
     /// reset or `setState`): it decides the precision of the next step's arithmetic.
     var stateIsSinglePrecision = false
-    var random = RandomStream(seed: 0)
+    public var random = RandomStream(seed: 0)
 
     public init() {}
 
@@ -61,6 +61,17 @@ public final class MountainCarContinuous: Environment {
         try validateState(state)
         (position, velocity) = (state[0], state[1])
         stateIsSinglePrecision = false
+    }
+
+    public var snapshot: EnvironmentSnapshot {
+        EnvironmentSnapshot(values: state + [stateIsSinglePrecision ? 1 : 0], random: random.state)
+    }
+
+    public func restore(_ snapshot: EnvironmentSnapshot) throws(EnvironmentError) {
+        guard snapshot.values.count == 3 else { throw EnvironmentError("\(id): a snapshot has 3 values") }
+        try setState(Array(snapshot.values.prefix(2)))
+        stateIsSinglePrecision = snapshot.values[2] == 1
+        try restoreRandom(snapshot.random)
     }
 
     public func resetState(seed: UInt64?) {

@@ -37,7 +37,7 @@ public final class Pendulum: Environment {
 
     var theta = 0.0, thetaDot = 0.0
     var lastTorque: Float? = nil
-    var random = RandomStream(seed: 0)
+    public var random = RandomStream(seed: 0)
 
     public init() {}
 

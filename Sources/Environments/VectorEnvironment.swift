@@ -97,6 +97,31 @@ public final class VectorEnvironment {
         }
     }
 
+    /// Everything needed to continue exactly where this vector environment is.
+    public struct Snapshot: Equatable, Sendable, Codable {
+        public var environments: [EnvironmentSnapshot]
+        public var elapsedSteps: [Int]
+        public var needsReset: [Bool]
+        public var statistics: EpisodeStatistics
+        public var observations: [Float]
+    }
+
+    public var snapshot: Snapshot {
+        Snapshot(environments: environments.map(\.base.snapshot), elapsedSteps: environments.map(\.elapsedSteps),
+                 needsReset: needsReset, statistics: statistics, observations: observations.storage)
+    }
+
+    public func restore(_ snapshot: Snapshot) throws(EnvironmentError) {
+        guard snapshot.environments.count == count, snapshot.observations.count == observations.storage.count else {
+            throw EnvironmentError("snapshot of \(snapshot.environments.count) copies, this vector environment has \(count)")
+        }
+        for (env, saved) in zip(environments, snapshot.environments) { try env.base.restore(saved) }
+        for (env, steps) in zip(environments, snapshot.elapsedSteps) { env.elapsedSteps = steps }
+        needsReset = snapshot.needsReset
+        statistics = snapshot.statistics
+        observations.storage = snapshot.observations
+    }
+
     @inline(__always)
     private func writeObservation(_ i: Int) {
         let dimension = observationDimension
@@ -108,23 +133,25 @@ public final class VectorEnvironment {
 
 /// Episode returns and lengths of N environment copies, and totals (Gymnasium's
 /// `RecordEpisodeStatistics`).
-public struct EpisodeStatistics: Equatable, Sendable {
+public struct EpisodeStatistics: Equatable, Sendable, Codable {
+    /// One finished episode.
+    public struct Episode: Equatable, Sendable, Codable {
+        public var copy: Int
+        public var episodeReturn: Double
+        public var length: Int
+    }
+
     /// Return and length of each copy's episode in progress.
     public private(set) var currentReturns: [Double]
     public private(set) var currentLengths: [Int]
     /// Every finished episode, in the order they ended.
-    public private(set) var completed: [(copy: Int, episodeReturn: Double, length: Int)] = []
+    public private(set) var completed: [Episode] = []
     /// Environment steps taken (frames).
     public private(set) var totalSteps = 0
 
     public init(count: Int) {
         currentReturns = Array(repeating: 0, count: count)
         currentLengths = Array(repeating: 0, count: count)
-    }
-
-    public static func == (a: EpisodeStatistics, b: EpisodeStatistics) -> Bool {
-        a.currentReturns == b.currentReturns && a.currentLengths == b.currentLengths && a.totalSteps == b.totalSteps
-            && a.completed.elementsEqual(b.completed) { $0 == $1 }
     }
 
     mutating func startAll() {
@@ -140,7 +167,7 @@ public struct EpisodeStatistics: Equatable, Sendable {
         currentReturns[i] += reward
         currentLengths[i] += 1
         totalSteps += 1
-        if ended { completed.append((i, currentReturns[i], currentLengths[i])) }
+        if ended { completed.append(Episode(copy: i, episodeReturn: currentReturns[i], length: currentLengths[i])) }
     }
 
     /// Mean return of the last `window` finished episodes (NaN if none finished).

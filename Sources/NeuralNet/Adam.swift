@@ -29,6 +29,12 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
         secondMoment = [Scalar](repeating: 0, count: parameterCount)
     }
 
+    /// Restores the state saved from another Adam of the same size (checkpoints).
+    public mutating func restore(firstMoment m: [Scalar], secondMoment v: [Scalar], step t: Int) {
+        precondition(m.count == firstMoment.count && v.count == secondMoment.count && t >= 0)
+        (firstMoment, secondMoment, step) = (m, v, t)
+    }
+
     public mutating func update(_ parameters: inout [Scalar], gradient: [Scalar]) {
         precondition(parameters.count == firstMoment.count && gradient.count == firstMoment.count,
                      "Adam was built for \(firstMoment.count) parameters")

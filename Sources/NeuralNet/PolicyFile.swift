@@ -136,13 +136,16 @@ public struct PolicyDescription: Equatable, Sendable, Codable {
         }
     }
 
-    /// Observation normalisation applied before the network: `(s − mean) / std`.
+    /// Observation normalisation applied before the network: `clip((s − mean) / std, ±clip)`.
     public struct Normalization: Equatable, Sendable, Codable {
         public var mean: [Double]
         public var std: [Double]
-        public init(mean: [Double], std: [Double]) {
+        /// Bound of the normalised values (none when absent).
+        public var clip: Double?
+        public init(mean: [Double], std: [Double], clip: Double? = nil) {
             self.mean = mean
             self.std = std
+            self.clip = clip
         }
     }
 

@@ -1,0 +1,52 @@
+import Environments
+import Linalg
+import NeuralNet
+
+/// A training algorithm, advanced one natural unit at a time (DQN: `trainFrequency` environment
+/// steps and their gradient steps; PPO: one rollout and its update; TD3: one collection and its
+/// updates), so a driver can log, checkpoint and stop between units.
+public protocol Learner<Scalar>: AnyObject {
+    associatedtype Scalar: BLASScalar
+    /// Environment steps taken (summed over vectorised copies).
+    var steps: Int { get }
+    var totalSteps: Int { get }
+    /// Gradient updates so far.
+    var updates: Int { get }
+    var environment: VectorEnvironment { get }
+    /// Losses and diagnostics of the last unit, with stable names (`losses/value_loss`).
+    var diagnostics: [String: Double] { get }
+    /// Runs one unit of training.
+    func advance() throws(TrainingError)
+    /// The current policy.
+    func policy() -> Policy<Scalar>
+    /// Writes everything needed to continue bit for bit.
+    func writeCheckpoint(to checkpoint: inout CheckpointWriter)
+}
+
+extension Learner {
+    public var isFinished: Bool { steps >= totalSteps }
+}
+
+/// Training that cannot go on: a NaN or infinity where it first appeared, or a bad setting.
+public struct TrainingError: Error, Equatable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Throws if `values` holds a NaN or an infinity, naming what and when.
+@inline(__always)
+func checkFinite<S: BLASScalar>(_ values: [S], _ what: String, step: Int) throws(TrainingError) {
+    for v in values where !v.isFinite {
+        throw TrainingError("\(what) became \(v) at step \(step); training stopped before writing a poisoned checkpoint")
+    }
+}
+
+/// `target ← τ·online + (1 − τ)·target`, in SB3's operation order (exact copy at τ = 1).
+func polyakUpdate<S: BLASScalar>(_ target: inout [S], toward online: [S], tau: Double) {
+    if tau == 1 {
+        target = online
+        return
+    }
+    let t = S(tau), keep = S(1 - tau)
+    for i in target.indices { target[i] = target[i] * keep + online[i] * t }
+}

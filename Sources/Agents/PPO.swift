@@ -1,0 +1,447 @@
+import Environments
+import Linalg
+import NeuralNet
+
+/// Proximal Policy Optimization (Schulman et al. 2017, "Proximal policy optimization
+/// algorithms"), following Stable-Baselines3's `PPO` so rl-zoo hyperparameters carry over:
+/// vectorised rollouts of `nSteps` per copy, generalised advantage estimation (Schulman et al.
+/// 2016), the clipped surrogate, a value loss, an entropy bonus, per-minibatch advantage
+/// normalisation, `nEpochs` passes of shuffled minibatches, gradient clipping by global norm,
+/// linear learning-rate and clip schedules, and bootstrapping from the value of the final
+/// observation when a time limit cuts an episode. Separate actor and critic MLPs with
+/// orthogonal initialisation (√2 hidden, 0.01 policy head, 1 value head) and Adam with ε = 1e-5,
+/// as SB3's `MlpPolicy`.
+public struct PPOConfig: Equatable, Sendable, Codable {
+    public var totalSteps = 1_000_000
+    public var environments = 1
+    public var hidden = [64, 64]
+    public var activation = "tanh"
+    public var learningRate = Schedule.constant(3e-4)
+    public var nSteps = 2048
+    public var batchSize = 64
+    public var nEpochs = 10
+    public var gamma = 0.99
+    public var gaeLambda = 0.95
+    public var clipRange = Schedule.constant(0.2)
+    /// Clipping of the value update around the old values (nil: none, SB3's default).
+    public var clipRangeValue: Double? = nil
+    public var normalizeAdvantage = true
+    public var entropyCoefficient = 0.0
+    public var valueCoefficient = 0.5
+    public var maxGradNorm = 0.5
+    /// Initial log standard deviation of Gaussian policies.
+    public var logStdInit = 0.0
+    /// Running observation normalisation (SB3's `VecNormalize(norm_obs=True, norm_reward=False)`).
+    public var normalizeObservations = false
+
+    public init() {}
+}
+
+public final class PPO<Scalar: BLASScalar>: Learner {
+    public let config: PPOConfig
+    public let environment: VectorEnvironment
+    public private(set) var actor: Sequential<Scalar>
+    public private(set) var critic: Sequential<Scalar>
+    public private(set) var logStd: [Scalar]
+    var actorAdam: Adam<Scalar>
+    var criticAdam: Adam<Scalar>
+    var logStdAdam: Adam<Scalar>
+    public private(set) var normalizer: ObservationNormalizer?
+    let actionRandom: RandomStream
+    let minibatchRandom: RandomStream
+    public private(set) var steps = 0
+    public private(set) var updates = 0
+    public private(set) var diagnostics: [String: Double] = [:]
+    public var totalSteps: Int { config.totalSteps }
+    let kind: PolicyKind
+    let actionDimension: Int
+    /// Whether each copy's current observation starts an episode (SB3's `_last_episode_starts`).
+    var episodeStarts: [Bool]
+
+    // Rollout storage, [nSteps · environments] rows, allocated once.
+    var bufferObservations: Matrix<Scalar>
+    var bufferActions: Matrix<Scalar>
+    var bufferRewards: [Scalar]
+    var bufferStarts: [Scalar]
+    var bufferValues: [Scalar]
+    var bufferLogProbs: [Scalar]
+    var advantages: [Scalar]
+    var returns: [Scalar]
+
+    public init(config: PPOConfig, environment id: String, seed: UInt64) throws(TrainingError) {
+        guard config.nSteps > 0, config.batchSize > 0, config.nEpochs > 0, config.environments > 0, config.totalSteps > 0 else {
+            throw TrainingError("PPO: n_steps, batch_size, n_epochs, n_envs and n_timesteps must be positive")
+        }
+        do { environment = try VectorEnvironment(id: id, count: config.environments, autoresetMode: .sameStep) } catch {
+            throw TrainingError(error.description)
+        }
+        guard let activation = Activation(name: config.activation) else { throw TrainingError("unknown activation '\(config.activation)'") }
+        self.config = config
+        let space = environment.environments[0].base.actionSpace
+        (kind, actionDimension) = switch space {
+        case .discrete(let n): (.categorical, n)
+        case .box(let box): (.gaussian, box.dimension)
+        }
+        let root = RandomStream(seed: seed)
+        let d = environment.observationDimension
+        do {
+            actor = try Sequential.mlp(sizes: [d] + config.hidden + [actionDimension], activation: activation,
+                                       initialization: .orthogonal(gain: 2.0.squareRoot(), outputGain: 0.01), random: root.child("actor"))
+            critic = try Sequential.mlp(sizes: [d] + config.hidden + [1], activation: activation,
+                                        initialization: .orthogonal(gain: 2.0.squareRoot(), outputGain: 1), random: root.child("critic"))
+        } catch { throw TrainingError(error.description) }
+        logStd = kind == .gaussian ? Array(repeating: Scalar(config.logStdInit), count: actionDimension) : []
+        let lr = config.learningRate.value(atProgress: 0)
+        actorAdam = Adam(parameterCount: actor.parameterCount, learningRate: lr, epsilon: 1e-5)
+        criticAdam = Adam(parameterCount: critic.parameterCount, learningRate: lr, epsilon: 1e-5)
+        logStdAdam = Adam(parameterCount: logStd.count, learningRate: lr, epsilon: 1e-5)
+        normalizer = config.normalizeObservations ? ObservationNormalizer(dimension: d) : nil
+        actionRandom = root.child("actions")
+        minibatchRandom = root.child("minibatch")
+        let size = config.nSteps * config.environments
+        bufferObservations = Matrix(rows: size, columns: d)
+        bufferActions = Matrix(rows: size, columns: kind == .categorical ? 1 : actionDimension)
+        bufferRewards = Array(repeating: 0, count: size)
+        bufferStarts = Array(repeating: 0, count: size)
+        bufferValues = Array(repeating: 0, count: size)
+        bufferLogProbs = Array(repeating: 0, count: size)
+        advantages = Array(repeating: 0, count: size)
+        returns = Array(repeating: 0, count: size)
+        episodeStarts = Array(repeating: true, count: config.environments)
+        environment.reset(seed: seed)
+        normalizer?.update(environment.observations)
+    }
+
+    public func policy() -> Policy<Scalar> {
+        var frozen = normalizer
+        frozen?.frozen = true
+        return Policy(network: actor, kind: kind, actionSpace: environment.environments[0].base.actionSpace, logStd: logStd,
+                      scaling: frozen.map { ObservationScaling($0) })
+    }
+
+    /// The network input for raw observations: normalised when enabled.
+    private func networkInput(_ observations: Matrix<Float>) -> Matrix<Scalar> {
+        guard let normalizer else { return observations.converted(to: Scalar.self) }
+        return normalizer.normalize(observations).converted(to: Scalar.self)
+    }
+
+    // MARK: - Rollout
+
+    public func advance() throws(TrainingError) {
+        try collectRollout()
+        try update()
+    }
+
+    private func collectRollout() throws(TrainingError) {
+        let n = config.environments
+        let d = environment.observationDimension
+        let gamma = Scalar(config.gamma)
+        for t in 0..<config.nSteps {
+            let observations = networkInput(environment.observations)
+            let outputs = actor(observations)
+            let values = critic(observations)
+            var actions: [Action] = []
+            for i in 0..<n {
+                let row = t * n + i
+                bufferObservations.storage.replaceSubrange((row * d)..<((row + 1) * d), with: observations.storage[(i * d)..<((i + 1) * d)])
+                bufferValues[row] = values[i, 0]
+                bufferStarts[row] = episodeStarts[i] ? 1 : 0
+                switch kind {
+                case .categorical:
+                    let logits = outputs.row(i)
+                    let logProbabilities = logSoftmax(Matrix(row: logits)).storage
+                    let a = actionRandom.categorical(logProbabilities.map { Scalar.exp($0) })
+                    bufferActions[row, 0] = Scalar(a)
+                    bufferLogProbs[row] = logProbabilities[a]
+                    actions.append(.discrete(a))
+                default:
+                    var sample = [Scalar](repeating: 0, count: actionDimension)
+                    for j in 0..<actionDimension {
+                        sample[j] = outputs[i, j] + Scalar.exp(logStd[j]) * Scalar(actionRandom.normal())
+                        bufferActions[row, j] = sample[j]
+                    }
+                    bufferLogProbs[row] = Loss.gaussianLogProbability(mean: Matrix(row: outputs.row(i)), logStd: logStd, actions: Matrix(row: sample))[0]
+                    actions.append(.continuous(policyClip(sample)))
+                }
+            }
+            environment.step(actions)
+            steps += n
+            for i in 0..<n {
+                var reward = Scalar(environment.rewards[i])
+                // A time limit is not a terminal state: bootstrap from the final observation's value.
+                if environment.truncated[i] && !environment.terminated[i], let final = environment.finalObservations[i] {
+                    reward += gamma * critic(networkInput(Matrix(row: final)))[0, 0]
+                }
+                bufferRewards[t * n + i] = reward
+                episodeStarts[i] = environment.terminated[i] || environment.truncated[i]
+            }
+            normalizer?.update(environment.observations)
+            try checkFinite(bufferValues, "PPO value estimates", step: steps)
+        }
+        computeAdvantages(lastValues: critic(networkInput(environment.observations)).storage)
+    }
+
+    /// Continuous actions clipped to the bounds before they reach the environment (the buffer
+    /// keeps the unclipped sample, whose log-probability the update needs).
+    private func policyClip(_ action: [Scalar]) -> [Float] {
+        guard case .box(let box) = environment.environments[0].base.actionSpace else { return action.map { Float($0) } }
+        return action.indices.map { min(max(Float(action[$0]), box.low[$0]), box.high[$0]) }
+    }
+
+    /// Generalised advantage estimation, backwards through the rollout:
+    /// `δ_t = r_t + γ V(s_{t+1}) (1 − start_{t+1}) − V(s_t)`, `A_t = δ_t + γλ (1 − start_{t+1}) A_{t+1}`.
+    private func computeAdvantages(lastValues: [Scalar]) {
+        let n = config.environments
+        let gamma = Scalar(config.gamma), lambda = Scalar(config.gaeLambda)
+        for i in 0..<n {
+            var lastGaeLam: Scalar = 0
+            for t in stride(from: config.nSteps - 1, through: 0, by: -1) {
+                let nextNonTerminal: Scalar
+                let nextValue: Scalar
+                if t == config.nSteps - 1 {
+                    nextNonTerminal = episodeStarts[i] ? 0 : 1
+                    nextValue = lastValues[i]
+                } else {
+                    nextNonTerminal = 1 - bufferStarts[(t + 1) * n + i]
+                    nextValue = bufferValues[(t + 1) * n + i]
+                }
+                let row = t * n + i
+                let delta = bufferRewards[row] + gamma * nextValue * nextNonTerminal - bufferValues[row]
+                lastGaeLam = delta + gamma * lambda * nextNonTerminal * lastGaeLam
+                advantages[row] = lastGaeLam
+                returns[row] = lastGaeLam + bufferValues[row]
+            }
+        }
+    }
+
+    // MARK: - Update
+
+    private func update() throws(TrainingError) {
+        let progress = Double(steps) / Double(config.totalSteps)
+        let learningRate = config.learningRate.value(atProgress: progress)
+        let clip = Scalar(config.clipRange.value(atProgress: progress))
+        actorAdam.learningRate = learningRate
+        criticAdam.learningRate = learningRate
+        logStdAdam.learningRate = learningRate
+        let size = config.nSteps * config.environments
+        let d = environment.observationDimension
+        var sums: [String: Double] = [:]
+        var minibatches = 0
+        for _ in 0..<config.nEpochs {
+            let order = minibatchRandom.permutation(size)
+            for start in stride(from: 0, to: size, by: config.batchSize) {
+                let indices = Array(order[start..<min(start + config.batchSize, size)])
+                let m = indices.count
+                var observations = Matrix<Scalar>(rows: m, columns: d)
+                var mbAdvantages = [Scalar](repeating: 0, count: m)
+                for (k, i) in indices.enumerated() {
+                    observations.storage.replaceSubrange((k * d)..<((k + 1) * d), with: bufferObservations.storage[(i * d)..<((i + 1) * d)])
+                    mbAdvantages[k] = advantages[i]
+                }
+                if config.normalizeAdvantage && m > 1 {
+                    let mean = mbAdvantages.reduce(0, +) / Scalar(m)
+                    let std = (mbAdvantages.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Scalar(m - 1)).squareRoot()
+                    for k in 0..<m { mbAdvantages[k] = (mbAdvantages[k] - mean) / (std + 1e-8) }
+                }
+                let stats = try minibatchStep(indices: indices, observations: observations, advantages: mbAdvantages, clip: clip)
+                for (key, value) in stats { sums[key, default: 0] += value }
+                minibatches += 1
+            }
+        }
+        diagnostics = sums.mapValues { $0 / Double(max(minibatches, 1)) }
+        diagnostics["train/learning_rate"] = learningRate
+        diagnostics["train/clip_range"] = Double(clip)
+        if kind == .gaussian { diagnostics["train/std"] = Double(logStd.map { Scalar.exp($0) }.reduce(0, +)) / Double(logStd.count) }
+    }
+
+    /// One gradient step on a minibatch of the clipped surrogate, value and entropy losses.
+    private func minibatchStep(indices: [Int], observations: Matrix<Scalar>, advantages a: [Scalar], clip: Scalar) throws(TrainingError) -> [String: Double] {
+        let m = indices.count
+        let mScalar = Scalar(m)
+        let actorWorkspace = Workspace(for: actor, batch: m)
+        let criticWorkspace = Workspace(for: critic, batch: m)
+        let outputs = actor.forward(observations, workspace: actorWorkspace)
+        let values = critic.forward(observations, workspace: criticWorkspace)
+
+        // log π(a|s), its gradient with respect to the outputs, entropy and its gradient.
+        var logProbs = [Scalar](repeating: 0, count: m)
+        var dLogProb = Matrix<Scalar>(rows: m, columns: outputs.columns)  // ∂ log π / ∂ outputs, per row
+        var dEntropy = Matrix<Scalar>(rows: m, columns: outputs.columns)  // ∂ H / ∂ outputs, per row
+        var entropy: Scalar = 0
+        var dLogStdLogProb = Matrix<Scalar>(rows: m, columns: logStd.count)
+        switch kind {
+        case .categorical:
+            let logP = logSoftmax(outputs)
+            for k in 0..<m {
+                let action = Int(bufferActions[indices[k], 0])
+                logProbs[k] = logP[k, action]
+                var h: Scalar = 0
+                for j in 0..<outputs.columns { h -= Scalar.exp(logP[k, j]) * logP[k, j] }
+                entropy += h
+                for j in 0..<outputs.columns {
+                    let p = Scalar.exp(logP[k, j])
+                    dLogProb[k, j] = (j == action ? 1 : 0) - p
+                    dEntropy[k, j] = -p * (logP[k, j] + h)
+                }
+            }
+        default:
+            let halfLogTwoPi = Scalar.log(2 * Scalar.pi) / 2
+            for k in 0..<m {
+                var total: Scalar = 0
+                for j in 0..<actionDimension {
+                    let sigma = Scalar.exp(logStd[j])
+                    let z = (bufferActions[indices[k], j] - outputs[k, j]) / sigma
+                    total += -z * z / 2 - logStd[j] - halfLogTwoPi
+                    dLogProb[k, j] = z / sigma
+                    dLogStdLogProb[k, j] = z * z - 1
+                }
+                logProbs[k] = total
+            }
+            entropy = mScalar * logStd.reduce(0) { $0 + 0.5 + halfLogTwoPi + $1 }
+        }
+
+        // Clipped surrogate: L = −mean(min(r A, clip(r, 1 − ε, 1 + ε) A)), r = exp(log π − log π_old).
+        var policyLoss: Scalar = 0, approxKL: Scalar = 0, clipped: Scalar = 0
+        var dLossdLogProb = [Scalar](repeating: 0, count: m)
+        for k in 0..<m {
+            let logRatio = logProbs[k] - bufferLogProbs[indices[k]]
+            let ratio = Scalar.exp(logRatio)
+            let unclippedTerm = ratio * a[k]
+            let clippedTerm = min(max(ratio, 1 - clip), 1 + clip) * a[k]
+            policyLoss -= min(unclippedTerm, clippedTerm)
+            // The gradient flows through r unless the clipped term is the smaller one and clipping is active.
+            let ratioClipped = ratio < 1 - clip || ratio > 1 + clip
+            if unclippedTerm <= clippedTerm || !ratioClipped { dLossdLogProb[k] = -a[k] * ratio / mScalar }
+            approxKL += (ratio - 1) - logRatio
+            if ratioClipped { clipped += 1 }
+        }
+        policyLoss /= mScalar
+
+        // Value loss: mean((R − V)²), optionally around clipped values.
+        var valueLoss: Scalar = 0
+        var dValues = Matrix<Scalar>(rows: m, columns: 1)
+        for k in 0..<m {
+            let i = indices[k]
+            var v = values[k, 0]
+            var passes: Scalar = 1
+            if let clipValue = config.clipRangeValue {
+                let old = bufferValues[i], c = Scalar(clipValue)
+                let clippedValue = old + min(max(v - old, -c), c)
+                if clippedValue != v { passes = 0 }
+                v = clippedValue
+            }
+            let error = v - returns[i]
+            valueLoss += error * error
+            dValues[k, 0] = passes * Scalar(config.valueCoefficient) * 2 * error / mScalar
+        }
+        valueLoss /= mScalar
+
+        // Total loss = policy + ent_coef · (−mean H) + vf_coef · value; gradients to the outputs.
+        let entropyCoefficient = Scalar(config.entropyCoefficient)
+        var dOutputs = Matrix<Scalar>(rows: m, columns: outputs.columns)
+        for k in 0..<m {
+            for j in 0..<outputs.columns {
+                dOutputs[k, j] = dLossdLogProb[k] * dLogProb[k, j] - entropyCoefficient * dEntropy[k, j] / mScalar
+            }
+        }
+        var dLogStd = [Scalar](repeating: 0, count: logStd.count)
+        for j in 0..<logStd.count {
+            for k in 0..<m { dLogStd[j] += dLossdLogProb[k] * dLogStdLogProb[k, j] }
+            dLogStd[j] -= entropyCoefficient  // ∂(−mean H)/∂ log σ_j = −1
+        }
+        var actorGradient = [Scalar](repeating: 0, count: actor.parameterCount)
+        var criticGradient = [Scalar](repeating: 0, count: critic.parameterCount)
+        actor.backward(outputGradient: dOutputs, workspace: actorWorkspace, parameterGradient: &actorGradient, request: .parameters)
+        critic.backward(outputGradient: dValues, workspace: criticWorkspace, parameterGradient: &criticGradient, request: .parameters)
+
+        // Clip the global norm over all parameters together, as SB3 does.
+        var all = actorGradient + criticGradient + dLogStd
+        let norm = clipGradientNorm(&all, maximumNorm: config.maxGradNorm)
+        try checkFinite([Scalar(norm)], "PPO gradient norm", step: steps)
+        actorAdam.update(&actor.parameters, gradient: Array(all[0..<actor.parameterCount]))
+        criticAdam.update(&critic.parameters, gradient: Array(all[actor.parameterCount..<(actor.parameterCount + critic.parameterCount)]))
+        if !logStd.isEmpty { logStdAdam.update(&logStd, gradient: Array(all[(actor.parameterCount + critic.parameterCount)...])) }
+        try checkFinite(actor.parameters, "PPO actor parameters", step: steps)
+        updates += 1
+        return [
+            "losses/policy_gradient_loss": Double(policyLoss), "losses/value_loss": Double(valueLoss),
+            "losses/entropy_loss": -Double(entropy / mScalar), "losses/approx_kl": Double(approxKL / mScalar),
+            "losses/clip_fraction": Double(clipped / mScalar),
+        ]
+    }
+
+    // MARK: - Checkpoints
+
+    struct State: Codable {
+        var steps: Int
+        var updates: Int
+        var episodeStarts: [Bool]
+        var normalizer: ObservationNormalizer?
+        var environment: VectorEnvironment.Snapshot
+    }
+
+    public func writeCheckpoint(to checkpoint: inout CheckpointWriter) {
+        checkpoint.put("actor", scalars: actor.parameters)
+        checkpoint.put("critic", scalars: critic.parameters)
+        checkpoint.put("log_std", scalars: logStd)
+        checkpoint.put("adam.actor", adam: actorAdam)
+        checkpoint.put("adam.critic", adam: criticAdam)
+        checkpoint.put("adam.log_std", adam: logStdAdam)
+        checkpoint.put("random.actions", random: actionRandom)
+        checkpoint.put("random.minibatch", random: minibatchRandom)
+        checkpoint.putJSON("ppo", State(steps: steps, updates: updates, episodeStarts: episodeStarts, normalizer: normalizer,
+                                        environment: environment.snapshot))
+    }
+
+    public convenience init(config: PPOConfig, environment id: String, seed: UInt64, resuming checkpoint: CheckpointReader) throws(TrainingError) {
+        try self.init(config: config, environment: id, seed: seed)
+        do {
+            actor.parameters = try checkpoint.scalars("actor", count: actor.parameterCount)
+            critic.parameters = try checkpoint.scalars("critic", count: critic.parameterCount)
+            logStd = try checkpoint.scalars("log_std", count: logStd.count)
+            try checkpoint.restore(&actorAdam, "adam.actor")
+            try checkpoint.restore(&criticAdam, "adam.critic")
+            try checkpoint.restore(&logStdAdam, "adam.log_std")
+            try checkpoint.restore(actionRandom, "random.actions")
+            try checkpoint.restore(minibatchRandom, "random.minibatch")
+            let state = try checkpoint.json("ppo", as: State.self)
+            (steps, updates, episodeStarts, normalizer) = (state.steps, state.updates, state.episodeStarts, state.normalizer)
+            try environment.restore(state.environment)
+        } catch let error as CheckpointError {
+            throw TrainingError("cannot resume: \(error.description)")
+        } catch let error as EnvironmentError {
+            throw TrainingError("cannot resume: \(error.description)")
+        } catch {
+            throw TrainingError("cannot resume: \(error)")
+        }
+    }
+}
+
+extension PPOConfig {
+    static let keys = [
+        "n_envs", "learning_rate", "n_steps", "batch_size", "n_epochs", "gamma", "gae_lambda", "clip_range", "clip_range_vf",
+        "normalize_advantage", "ent_coef", "vf_coef", "max_grad_norm", "log_std_init", "normalize",
+    ]
+
+    init(_ r: ConfigReader) throws(ConfigError) {
+        self.init()
+        totalSteps = try r.int("n_timesteps", in: 1...1_000_000_000) ?? totalSteps
+        hidden = try r.intList("net_arch") ?? hidden
+        activation = try r.string("activation") ?? activation
+        environments = try r.int("n_envs", in: 1...1024) ?? environments
+        learningRate = try r.schedule("learning_rate", in: 0...10) ?? learningRate
+        nSteps = try r.int("n_steps", in: 1...1_000_000) ?? nSteps
+        batchSize = try r.int("batch_size", in: 1...10_000_000) ?? batchSize
+        nEpochs = try r.int("n_epochs", in: 1...10_000) ?? nEpochs
+        gamma = try r.double("gamma", in: 0...1) ?? gamma
+        gaeLambda = try r.double("gae_lambda", in: 0...1) ?? gaeLambda
+        clipRange = try r.schedule("clip_range", in: 0...10) ?? clipRange
+        clipRangeValue = try r.double("clip_range_vf", in: 0...1e6) ?? clipRangeValue
+        normalizeAdvantage = try r.bool("normalize_advantage") ?? normalizeAdvantage
+        entropyCoefficient = try r.double("ent_coef", in: 0...100) ?? entropyCoefficient
+        valueCoefficient = try r.double("vf_coef", in: 0...100) ?? valueCoefficient
+        maxGradNorm = try r.double("max_grad_norm", in: 0...1e9) ?? maxGradNorm
+        logStdInit = try r.double("log_std_init", in: -20...5) ?? logStdInit
+        normalizeObservations = try r.bool("normalize") ?? normalizeObservations
+    }
+}

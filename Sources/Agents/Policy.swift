@@ -1,0 +1,153 @@
+import Environments
+import Foundation
+import Linalg
+import NeuralNet
+
+/// How a policy's network outputs become actions.
+public enum PolicyKind: String, Equatable, Sendable, Codable, CaseIterable {
+    /// Outputs are Q-values; the action is their argmax (DQN).
+    case greedyQ = "greedy-q"
+    /// Outputs are logits of a categorical distribution (PPO, discrete actions).
+    case categorical
+    /// Outputs are the mean of a diagonal Gaussian with a state-independent `logStd` (PPO,
+    /// continuous actions); sampled actions are clipped to the action bounds, as SB3 does.
+    case gaussian
+    /// Outputs are a tanh-squashed action in [−1, 1], mapped affinely onto the action bounds
+    /// (TD3 / DDPG actors).
+    case deterministic
+}
+
+/// Whether a stochastic policy's action is its mode (the mean, the most likely action) or a
+/// sample. Evaluation uses the mode unless told otherwise, as SB3's `deterministic=True`.
+public enum ActionSelection: String, Sendable, Codable {
+    case mode, sample
+}
+
+/// Observation scaling in front of the network: `z = clip((s − mean) / std, −clip, clip)`.
+public struct ObservationScaling<Scalar: BLASScalar>: Equatable, Sendable {
+    public var mean: [Scalar]
+    public var std: [Scalar]
+    public var clip: Scalar
+
+    public init(mean: [Scalar], std: [Scalar], clip: Scalar = 10) {
+        precondition(mean.count == std.count && std.allSatisfy { $0 > 0 }, "scaling needs positive standard deviations")
+        self.mean = mean
+        self.std = std
+        self.clip = clip
+    }
+
+    /// From a running normaliser's statistics: `std = √(var + ε)`.
+    public init(_ normalizer: ObservationNormalizer) {
+        self.init(mean: normalizer.mean.map { Scalar($0) },
+                  std: zip(normalizer.variance, normalizer.mean).map { v, _ in Scalar((v + normalizer.epsilon).squareRoot()) },
+                  clip: Scalar(normalizer.clip))
+    }
+}
+
+/// A policy over a network: DESIGN.md's differentiable surface. Attacks and certification use
+/// only `outputs` and `inputGradient`, both on raw (unscaled) observations, batched.
+public struct Policy<Scalar: BLASScalar>: Sendable {
+    public var network: Sequential<Scalar>
+    public var kind: PolicyKind
+    public var actionSpace: ActionSpace
+    /// Log standard deviations of a Gaussian policy (one per action dimension).
+    public var logStd: [Scalar]
+    public var scaling: ObservationScaling<Scalar>?
+
+    public init(network: Sequential<Scalar>, kind: PolicyKind, actionSpace: ActionSpace, logStd: [Scalar] = [],
+                scaling: ObservationScaling<Scalar>? = nil) {
+        self.network = network
+        self.kind = kind
+        self.actionSpace = actionSpace
+        self.logStd = logStd
+        self.scaling = scaling
+    }
+
+    public var observationDimension: Int { network.inputDimensions }
+
+    /// The network input for raw observations.
+    public func scaled(_ observations: Matrix<Scalar>) -> Matrix<Scalar> {
+        guard let scaling else { return observations }
+        var z = observations
+        for r in 0..<z.rows {
+            for j in 0..<z.columns {
+                z[r, j] = min(max((z[r, j] - scaling.mean[j]) / scaling.std[j], -scaling.clip), scaling.clip)
+            }
+        }
+        return z
+    }
+
+    /// Q-values, logits, Gaussian means or squashed actions for a batch of raw observations.
+    public func outputs(_ observations: Matrix<Scalar>, workspace: Workspace<Scalar>? = nil) -> Matrix<Scalar> {
+        let workspace = workspace ?? Workspace(for: network, batch: observations.rows)
+        return network.forward(scaled(observations), workspace: workspace)
+    }
+
+    /// `∂L/∂observation` given `∂L/∂outputs`, through the scaling (zero where it clips).
+    public func inputGradient(_ observations: Matrix<Scalar>, outputGradient: Matrix<Scalar>, workspace: Workspace<Scalar>? = nil) -> Matrix<Scalar> {
+        let z = scaled(observations)
+        var gradient = network.inputGradient(z, outputGradient: outputGradient, workspace: workspace)
+        if let scaling {
+            for r in 0..<gradient.rows {
+                for j in 0..<gradient.columns {
+                    gradient[r, j] = abs(z[r, j]) >= scaling.clip ? 0 : gradient[r, j] / scaling.std[j]
+                }
+            }
+        }
+        return gradient
+    }
+
+    /// The actions for a batch of observations.
+    public func actions(_ observations: Matrix<Scalar>, selection: ActionSelection = .mode, random: RandomStream? = nil) -> [Action] {
+        actions(fromOutputs: outputs(observations), selection: selection, random: random)
+    }
+
+    /// The actions the policy takes given its outputs (no second forward pass).
+    public func actions(fromOutputs outputs: Matrix<Scalar>, selection: ActionSelection = .mode, random: RandomStream? = nil) -> [Action] {
+        (0..<outputs.rows).map { r in
+            let row = outputs.row(r)
+            switch kind {
+            case .greedyQ:
+                return .discrete(argmax(row))
+            case .categorical:
+                guard selection == .sample, let random else { return .discrete(argmax(row)) }
+                let maximum = row.max()!
+                return .discrete(random.categorical(row.map { Scalar.exp($0 - maximum) }))
+            case .gaussian:
+                var action = row.map { Double($0) }
+                if selection == .sample, let random {
+                    for j in action.indices { action[j] += Double(Scalar.exp(logStd[j])) * random.normal() }
+                }
+                return .continuous(clipToBounds(action))
+            case .deterministic:
+                return .continuous(clipToBounds(unsquash(row.map { Double($0) })))
+            }
+        }
+    }
+
+    /// Maps a squashed value in [−1, 1] onto the action bounds: `low + (y + 1)/2 · (high − low)`.
+    func unsquash(_ y: [Double]) -> [Double] {
+        guard case .box(let box) = actionSpace else { return y }
+        return y.indices.map { Double(box.low[$0]) + (y[$0] + 1) / 2 * Double(box.high[$0] - box.low[$0]) }
+    }
+
+    func clipToBounds(_ action: [Double]) -> [Float] {
+        guard case .box(let box) = actionSpace else { return action.map(Float.init) }
+        return action.indices.map { Float(min(max(action[$0], Double(box.low[$0])), Double(box.high[$0]))) }
+    }
+
+    /// The same policy in another precision (explicit, never silent).
+    public func converted<Other: BLASScalar>(to _: Other.Type) -> Policy<Other> {
+        Policy<Other>(
+            network: network.converted(to: Other.self), kind: kind, actionSpace: actionSpace, logStd: logStd.map { Other($0) },
+            scaling: scaling.map { ObservationScaling<Other>(mean: $0.mean.map { Other($0) }, std: $0.std.map { Other($0) }, clip: Other($0.clip)) })
+    }
+}
+
+/// Index of the largest value (the first of ties).
+@inline(__always)
+public func argmax<S: Comparable>(_ values: [S]) -> Int {
+    var best = 0
+    for i in values.indices where values[i] > values[best] { best = i }
+    return best
+}

@@ -1,0 +1,321 @@
+import Environments
+import Linalg
+import NeuralNet
+
+/// Twin Delayed DDPG (Fujimoto et al. 2018, "Addressing function approximation error in
+/// actor-critic methods") for continuous actions, following Stable-Baselines3's `TD3`: twin
+/// critics with the smaller target value, target policy smoothing (clipped Gaussian noise on the
+/// target action), and actor and target updates every `policyDelay` critic updates. DDPG
+/// (Lillicrap et al. 2016) is the configuration with one critic, no delay and no smoothing —
+/// the base of SA-DDPG. Actions live in [−1, 1] inside the learner (a tanh actor) and are mapped
+/// onto the environment's bounds.
+public struct TD3Config: Equatable, Sendable, Codable {
+    public enum Noise: Equatable, Sendable, Codable {
+        case none
+        /// Independent Gaussian noise with this standard deviation, in the [−1, 1] action scale.
+        case normal(Double)
+        /// Ornstein–Uhlenbeck noise with this σ (θ = 0.15, dt = 0.01, reset every episode), as SB3.
+        case ornsteinUhlenbeck(Double)
+    }
+
+    public var totalSteps = 1_000_000
+    public var environments = 1
+    public var hidden = [400, 300]
+    public var activation = "relu"
+    public var learningRate = 1e-3
+    public var bufferSize = 1_000_000
+    public var learningStarts = 100
+    public var batchSize = 256
+    public var tau = 0.005
+    public var gamma = 0.99
+    /// Steps (or, with `trainPerEpisode`, episodes) between training phases.
+    public var trainFrequency = 1
+    public var trainPerEpisode = false
+    /// Gradient steps per phase; −1 takes as many as environment steps were collected.
+    public var gradientSteps = 1
+    public var policyDelay = 2
+    public var targetPolicyNoise = 0.2
+    public var targetNoiseClip = 0.5
+    public var twinCritics = true
+    public var actionNoise = Noise.none
+
+    public init() {}
+
+    /// DDPG's settings: one critic, no policy delay, no target smoothing.
+    public mutating func makeDDPG() {
+        twinCritics = false
+        policyDelay = 1
+        targetPolicyNoise = 0
+        targetNoiseClip = 0
+    }
+}
+
+public final class TD3<Scalar: BLASScalar>: Learner {
+    public let config: TD3Config
+    public let environment: VectorEnvironment
+    public private(set) var actor: Sequential<Scalar>
+    public private(set) var actorTarget: Sequential<Scalar>
+    public private(set) var critics: [Sequential<Scalar>]
+    public private(set) var criticTargets: [Sequential<Scalar>]
+    var actorAdam: Adam<Scalar>
+    var criticAdams: [Adam<Scalar>]
+    var buffer: ReplayBuffer
+    let explorationRandom: RandomStream
+    let minibatchRandom: RandomStream
+    /// Ornstein–Uhlenbeck state per copy and action dimension.
+    var noiseState: [[Double]]
+    public private(set) var steps = 0
+    public private(set) var updates = 0
+    public private(set) var diagnostics: [String: Double] = [:]
+    public var totalSteps: Int { config.totalSteps }
+    let box: BoxSpace
+
+    public init(config: TD3Config, environment id: String, seed: UInt64) throws(TrainingError) {
+        guard config.batchSize > 0, config.bufferSize > 0, config.trainFrequency > 0, config.policyDelay > 0,
+              config.environments > 0, config.totalSteps > 0
+        else { throw TrainingError("TD3: sizes, frequencies and step counts must be positive") }
+        do { environment = try VectorEnvironment(id: id, count: config.environments, autoresetMode: .sameStep) } catch {
+            throw TrainingError(error.description)
+        }
+        guard case .box(let box) = environment.environments[0].base.actionSpace else {
+            throw TrainingError("TD3/DDPG need a continuous action space; \(id) has \(environment.environments[0].base.actionSpace.description)")
+        }
+        guard let activation = Activation(name: config.activation) else { throw TrainingError("unknown activation '\(config.activation)'") }
+        self.config = config
+        self.box = box
+        let root = RandomStream(seed: seed)
+        let d = environment.observationDimension, k = box.dimension
+        do {
+            actor = try Sequential.mlp(sizes: [d] + config.hidden + [k], activation: activation, outputActivation: .tanh, random: root.child("actor"))
+            critics = try (0..<(config.twinCritics ? 2 : 1)).map { i throws(NetworkError) in
+                try Sequential.mlp(sizes: [d + k] + config.hidden + [1], activation: activation, random: root.child("critic").child(i))
+            }
+        } catch { throw TrainingError(error.description) }
+        actorTarget = actor
+        criticTargets = critics
+        actorAdam = Adam(parameterCount: actor.parameterCount, learningRate: config.learningRate)
+        criticAdams = critics.map { Adam(parameterCount: $0.parameterCount, learningRate: config.learningRate) }
+        buffer = ReplayBuffer(capacity: min(config.bufferSize, config.totalSteps + config.environments), observationDimension: d, actionDimension: k)
+        explorationRandom = root.child("exploration")
+        minibatchRandom = root.child("minibatch")
+        noiseState = Array(repeating: Array(repeating: 0, count: k), count: config.environments)
+        environment.reset(seed: seed)
+    }
+
+    public func policy() -> Policy<Scalar> {
+        Policy(network: actor, kind: .deterministic, actionSpace: .box(box))
+    }
+
+    /// `low + (y + 1)/2 · (high − low)` for y in [−1, 1].
+    private func unscale(_ y: [Double]) -> [Float] {
+        y.indices.map { Float(Double(box.low[$0]) + (y[$0] + 1) / 2 * Double(box.high[$0] - box.low[$0])) }
+    }
+
+    // MARK: - Collection
+
+    public func advance() throws(TrainingError) {
+        let n = config.environments, d = environment.observationDimension, k = box.dimension
+        var collected = 0, episodes = 0
+        while steps < config.totalSteps && (config.trainPerEpisode ? episodes < config.trainFrequency : collected < config.trainFrequency) {
+            let observations = environment.observations
+            var scaled: [[Double]]
+            if steps < config.learningStarts {
+                scaled = (0..<n).map { _ in (0..<k).map { _ in explorationRandom.uniform(-1, 1) } }
+            } else {
+                let outputs = actor(observations.converted(to: Scalar.self))
+                scaled = (0..<n).map { i in
+                    (0..<k).map { j in
+                        var value = Double(outputs[i, j])
+                        switch config.actionNoise {
+                        case .none: break
+                        case .normal(let sigma): value += sigma * explorationRandom.normal()
+                        case .ornsteinUhlenbeck(let sigma):
+                            let theta = 0.15, dt = 1e-2
+                            noiseState[i][j] += theta * (0 - noiseState[i][j]) * dt + sigma * dt.squareRoot() * explorationRandom.normal()
+                            value += noiseState[i][j]
+                        }
+                        return min(max(value, -1), 1)
+                    }
+                }
+            }
+            environment.step(scaled.map { .continuous(unscale($0)) })
+            for i in 0..<n {
+                let next = environment.finalObservations[i].map { ArraySlice($0) } ?? environment.observations.storage[(i * d)..<((i + 1) * d)]
+                buffer.add(observation: observations.storage[(i * d)..<((i + 1) * d)], action: scaled[i].map(Float.init),
+                           reward: environment.rewards[i], nextObservation: next, terminated: environment.terminated[i])
+                if environment.terminated[i] || environment.truncated[i] {
+                    episodes += 1
+                    noiseState[i] = Array(repeating: 0, count: k)
+                }
+            }
+            steps += n
+            collected += 1
+        }
+        if steps > config.learningStarts {
+            let gradientSteps = config.gradientSteps >= 0 ? config.gradientSteps : collected
+            var criticLoss = 0.0, actorLoss = 0.0, actorUpdates = 0
+            for _ in 0..<gradientSteps {
+                let losses = try gradientStep()
+                criticLoss += losses.critic
+                if let a = losses.actor {
+                    actorLoss += a
+                    actorUpdates += 1
+                }
+            }
+            if gradientSteps > 0 { diagnostics["losses/critic_loss"] = criticLoss / Double(gradientSteps) }
+            if actorUpdates > 0 { diagnostics["losses/actor_loss"] = actorLoss / Double(actorUpdates) }
+        }
+    }
+
+    // MARK: - Updates
+
+    /// `[s, a]` rows for the critics.
+    private func concatenate(_ observations: Matrix<Scalar>, _ actions: Matrix<Scalar>) -> Matrix<Scalar> {
+        var result = Matrix<Scalar>(rows: observations.rows, columns: observations.columns + actions.columns)
+        for r in 0..<observations.rows { result.setRow(r, to: observations.row(r) + actions.row(r)) }
+        return result
+    }
+
+    private func gradientStep() throws(TrainingError) -> (critic: Double, actor: Double?) {
+        updates += 1
+        let batch: ReplayBuffer.Batch<Scalar> = buffer.sample(config.batchSize, random: minibatchRandom)
+        let b = config.batchSize, k = box.dimension
+
+        // Target: r + γ (1 − terminated) min_i Q_i′(s′, clip(π′(s′) + clip(ε, −c, c), −1, 1)).
+        var nextActions = actorTarget(batch.nextObservations)
+        for i in 0..<nextActions.storage.count {
+            let noise = min(max(config.targetPolicyNoise * minibatchRandom.normal(), -config.targetNoiseClip), config.targetNoiseClip)
+            nextActions.storage[i] = min(max(nextActions.storage[i] + Scalar(noise), -1), 1)
+        }
+        let nextInput = concatenate(batch.nextObservations, nextActions)
+        let nextQ = criticTargets.map { $0(nextInput) }
+        var targets = Matrix<Scalar>(rows: b, columns: 1)
+        for r in 0..<b {
+            let smallest = nextQ.map { $0[r, 0] }.min()!
+            targets[r, 0] = batch.rewards[r] + (1 - batch.terminated[r]) * Scalar(config.gamma) * smallest
+        }
+
+        // Critics: Σ_i MSE(Q_i(s, a), target).
+        let input = concatenate(batch.observations, batch.actions)
+        var criticLoss = 0.0
+        for i in critics.indices {
+            let workspace = Workspace(for: critics[i], batch: b)
+            let q = critics[i].forward(input, workspace: workspace)
+            let loss = Loss.meanSquaredError(q, targets)
+            criticLoss += Double(loss.value)
+            var gradient = [Scalar](repeating: 0, count: critics[i].parameterCount)
+            critics[i].backward(outputGradient: loss.gradient, workspace: workspace, parameterGradient: &gradient, request: .parameters)
+            criticAdams[i].update(&critics[i].parameters, gradient: gradient)
+            try checkFinite(critics[i].parameters, "critic parameters", step: steps)
+        }
+        guard updates % config.policyDelay == 0 else { return (criticLoss, nil) }
+
+        // Actor: −mean Q₁(s, π(s)), through the critic's input gradient to the action.
+        let actorWorkspace = Workspace(for: actor, batch: b)
+        let actions = actor.forward(batch.observations, workspace: actorWorkspace)
+        let criticInput = concatenate(batch.observations, actions)
+        let criticWorkspace = Workspace(for: critics[0], batch: b)
+        let q = critics[0].forward(criticInput, workspace: criticWorkspace)
+        var none: [Scalar] = []
+        let dInput = critics[0].backward(outputGradient: Matrix(rows: b, columns: 1, repeating: -1 / Scalar(b)), workspace: criticWorkspace,
+                                         parameterGradient: &none, request: .input)!
+        var dActions = Matrix<Scalar>(rows: b, columns: k)
+        let d = environment.observationDimension
+        for r in 0..<b { for j in 0..<k { dActions[r, j] = dInput[r, d + j] } }
+        var actorGradient = [Scalar](repeating: 0, count: actor.parameterCount)
+        actor.backward(outputGradient: dActions, workspace: actorWorkspace, parameterGradient: &actorGradient, request: .parameters)
+        actorAdam.update(&actor.parameters, gradient: actorGradient)
+        try checkFinite(actor.parameters, "actor parameters", step: steps)
+        for i in critics.indices { polyakUpdate(&criticTargets[i].parameters, toward: critics[i].parameters, tau: config.tau) }
+        polyakUpdate(&actorTarget.parameters, toward: actor.parameters, tau: config.tau)
+        return (criticLoss, -Double(q.storage.reduce(0, +)) / Double(b))
+    }
+
+    // MARK: - Checkpoints
+
+    struct State: Codable {
+        var steps: Int
+        var updates: Int
+        var noiseState: [[Double]]
+        var environment: VectorEnvironment.Snapshot
+    }
+
+    public func writeCheckpoint(to checkpoint: inout CheckpointWriter) {
+        checkpoint.put("actor", scalars: actor.parameters)
+        checkpoint.put("actor_target", scalars: actorTarget.parameters)
+        for i in critics.indices {
+            checkpoint.put("critic\(i)", scalars: critics[i].parameters)
+            checkpoint.put("critic\(i)_target", scalars: criticTargets[i].parameters)
+            checkpoint.put("adam.critic\(i)", adam: criticAdams[i])
+        }
+        checkpoint.put("adam.actor", adam: actorAdam)
+        buffer.write(to: &checkpoint, prefix: "buffer")
+        checkpoint.put("random.exploration", random: explorationRandom)
+        checkpoint.put("random.minibatch", random: minibatchRandom)
+        checkpoint.putJSON("td3", State(steps: steps, updates: updates, noiseState: noiseState, environment: environment.snapshot))
+    }
+
+    public convenience init(config: TD3Config, environment id: String, seed: UInt64, resuming checkpoint: CheckpointReader) throws(TrainingError) {
+        try self.init(config: config, environment: id, seed: seed)
+        do {
+            actor.parameters = try checkpoint.scalars("actor", count: actor.parameterCount)
+            actorTarget.parameters = try checkpoint.scalars("actor_target", count: actor.parameterCount)
+            for i in critics.indices {
+                critics[i].parameters = try checkpoint.scalars("critic\(i)", count: critics[i].parameterCount)
+                criticTargets[i].parameters = try checkpoint.scalars("critic\(i)_target", count: critics[i].parameterCount)
+                try checkpoint.restore(&criticAdams[i], "adam.critic\(i)")
+            }
+            try checkpoint.restore(&actorAdam, "adam.actor")
+            try buffer.read(from: checkpoint, prefix: "buffer")
+            try checkpoint.restore(explorationRandom, "random.exploration")
+            try checkpoint.restore(minibatchRandom, "random.minibatch")
+            let state = try checkpoint.json("td3", as: State.self)
+            (steps, updates, noiseState) = (state.steps, state.updates, state.noiseState)
+            try environment.restore(state.environment)
+        } catch let error as CheckpointError {
+            throw TrainingError("cannot resume: \(error.description)")
+        } catch let error as EnvironmentError {
+            throw TrainingError("cannot resume: \(error.description)")
+        } catch {
+            throw TrainingError("cannot resume: \(error)")
+        }
+    }
+}
+
+extension TD3Config {
+    static let keys = [
+        "n_envs", "learning_rate", "buffer_size", "learning_starts", "batch_size", "tau", "gamma", "train_freq", "gradient_steps",
+        "policy_delay", "target_policy_noise", "target_noise_clip", "noise_type", "noise_std",
+    ]
+
+    init(_ r: ConfigReader, ddpg: Bool) throws(ConfigError) {
+        self.init()
+        if ddpg { makeDDPG() }
+        totalSteps = try r.int("n_timesteps", in: 1...1_000_000_000) ?? totalSteps
+        hidden = try r.intList("net_arch") ?? hidden
+        activation = try r.string("activation") ?? activation
+        environments = try r.int("n_envs", in: 1...1024) ?? environments
+        learningRate = try r.double("learning_rate", in: 0...10) ?? learningRate
+        bufferSize = try r.int("buffer_size", in: 1...100_000_000) ?? bufferSize
+        learningStarts = try r.int("learning_starts", in: 0...Int.max) ?? learningStarts
+        batchSize = try r.int("batch_size", in: 1...1_000_000) ?? batchSize
+        tau = try r.double("tau", in: 0...1) ?? tau
+        gamma = try r.double("gamma", in: 0...1) ?? gamma
+        if r.has("train_freq"), let unit = try? r.string("train_freq"), unit == "episode" {
+            (trainFrequency, trainPerEpisode) = (1, true)
+        } else {
+            trainFrequency = try r.int("train_freq", in: 1...1_000_000) ?? trainFrequency
+        }
+        gradientSteps = try r.int("gradient_steps", in: -1...1_000_000) ?? gradientSteps
+        policyDelay = try r.int("policy_delay", in: 1...1_000) ?? policyDelay
+        targetPolicyNoise = try r.double("target_policy_noise", in: 0...10) ?? targetPolicyNoise
+        targetNoiseClip = try r.double("target_noise_clip", in: 0...10) ?? targetNoiseClip
+        let sigma = try r.double("noise_std", in: 0...10)
+        switch try r.string("noise_type") {
+        case nil: actionNoise = sigma.map { .normal($0) } ?? .none
+        case "normal": actionNoise = .normal(sigma ?? 0.1)
+        case "ornstein-uhlenbeck": actionNoise = .ornsteinUhlenbeck(sigma ?? 0.5)
+        case let other?: throw ConfigError("\(r.file): 'noise_type' must be normal or ornstein-uhlenbeck, got '\(other)'")
+        }
+    }
+}

@@ -1,0 +1,221 @@
+import Environments
+import Foundation
+import Linalg
+import NeuralNet
+
+/// Progress of a training run, reported after every unit of training.
+public struct TrainingProgress: Sendable {
+    public var steps: Int
+    public var totalSteps: Int
+    public var episodes: Int
+    /// Mean return of the last 100 finished episodes (NaN before the first).
+    public var meanReturn: Double
+    public var stepsPerSecond: Double
+    public var updates: Int
+}
+
+/// The outcome of a finished run (`gauntlet train --json`).
+public struct TrainingSummary: Sendable, Codable {
+    public var environment: String
+    public var algorithm: String
+    public var seed: UInt64
+    public var precision: Precision
+    public var steps: Int
+    public var updates: Int
+    public var episodes: Int
+    public var meanReturnLast100: Double
+    public var wallSeconds: Double
+    public var policy: String
+    public var configHash: String
+}
+
+/// A training run in a directory: `config.yaml` (the config as given), `run.json` (seed and
+/// precision), `checkpoint.safetensors` (written atomically every `checkpoint_interval` steps
+/// and at the end), `progress.csv` (training curves), `policy.safetensors` (the final policy)
+/// and `summary.json`. `resume(directory:)` continues from the last checkpoint; for the same
+/// seed the final weights are bit-identical to an uninterrupted run.
+public final class TrainingRun<Scalar: BLASScalar> {
+    public let config: TrainingConfig
+    public let directory: URL
+    public let seed: UInt64
+    public let learner: any Learner<Scalar>
+    public private(set) var wallSeconds = 0.0
+
+    struct RunInfo: Codable {
+        var seed: UInt64
+        var precision: Precision
+        var gauntletVersion: String
+    }
+
+    static var precision: Precision { Scalar.self == Float.self ? .f32 : .f64 }
+
+    /// Starts a new run in `directory` (created if needed; an existing checkpoint there is an
+    /// error — resume it or choose another directory).
+    public init(config: TrainingConfig, directory: URL, seed: UInt64? = nil) throws(TrainingError) {
+        let seed = seed ?? config.seed
+        let fm = FileManager.default
+        if fm.fileExists(atPath: directory.appendingPathComponent("checkpoint.safetensors").path) {
+            throw TrainingError("\(directory.path) already holds a run; resume it with --resume or choose another --output")
+        }
+        do {
+            try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+            try Data(config.text.utf8).write(to: directory.appendingPathComponent("config.yaml"), options: .atomic)
+            let info = RunInfo(seed: seed, precision: Self.precision, gauntletVersion: Gauntlet.version)
+            try JSONEncoder().encode(info).write(to: directory.appendingPathComponent("run.json"), options: .atomic)
+            try Data((Self.csvHeader(config) + "\n").utf8).write(to: directory.appendingPathComponent("progress.csv"), options: .atomic)
+        } catch {
+            throw TrainingError("cannot write the run directory \(directory.path): \(error.localizedDescription)")
+        }
+        self.config = config
+        self.directory = directory
+        self.seed = seed
+        learner = try Self.makeLearner(config, seed: seed, checkpoint: nil)
+    }
+
+    /// Continues the run in `directory` from its last checkpoint.
+    public init(resuming directory: URL) throws(TrainingError) {
+        let config: TrainingConfig
+        let info: RunInfo
+        do {
+            config = try TrainingConfig(contentsOf: directory.appendingPathComponent("config.yaml"))
+            info = try JSONDecoder().decode(RunInfo.self, from: Data(contentsOf: directory.appendingPathComponent("run.json")))
+        } catch let error as ConfigError {
+            throw TrainingError("cannot resume \(directory.path): \(error.description)")
+        } catch {
+            throw TrainingError("cannot resume \(directory.path): no readable run.json (\(error.localizedDescription))")
+        }
+        guard info.precision == Self.precision else {
+            throw TrainingError("the run in \(directory.path) computes in \(info.precision.rawValue); resume it with --precision \(info.precision.rawValue)")
+        }
+        let checkpoint: CheckpointReader
+        do { checkpoint = try CheckpointReader(contentsOf: directory.appendingPathComponent("checkpoint.safetensors")) } catch {
+            throw TrainingError("cannot resume \(directory.path): \(error.description)")
+        }
+        self.config = config
+        self.directory = directory
+        self.seed = info.seed
+        learner = try Self.makeLearner(config, seed: info.seed, checkpoint: checkpoint)
+        wallSeconds = (try? checkpoint.float64("run.wall_seconds", count: 1)[0]) ?? 0
+        try truncateLog(toSteps: learner.steps)
+    }
+
+    static func makeLearner(_ config: TrainingConfig, seed: UInt64, checkpoint: CheckpointReader?) throws(TrainingError) -> any Learner<Scalar> {
+        switch config.algorithm {
+        case .dqn(let c):
+            if let checkpoint { return try DQN<Scalar>(config: c, environment: config.environment, seed: seed, resuming: checkpoint) }
+            return try DQN<Scalar>(config: c, environment: config.environment, seed: seed)
+        case .ppo(let c):
+            if let checkpoint { return try PPO<Scalar>(config: c, environment: config.environment, seed: seed, resuming: checkpoint) }
+            return try PPO<Scalar>(config: c, environment: config.environment, seed: seed)
+        case .td3(let c):
+            if let checkpoint { return try TD3<Scalar>(config: c, environment: config.environment, seed: seed, resuming: checkpoint) }
+            return try TD3<Scalar>(config: c, environment: config.environment, seed: seed)
+        }
+    }
+
+    /// Diagnostics logged per algorithm, in a fixed order so the CSV has fixed columns.
+    static func diagnosticNames(_ config: TrainingConfig) -> [String] {
+        switch config.algorithm {
+        case .dqn: ["losses/td_loss", "rollout/exploration_rate"]
+        case .ppo: ["losses/policy_gradient_loss", "losses/value_loss", "losses/entropy_loss", "losses/approx_kl",
+                    "losses/clip_fraction", "train/learning_rate", "train/clip_range", "train/std"]
+        case .td3: ["losses/critic_loss", "losses/actor_loss"]
+        }
+    }
+
+    static func csvHeader(_ config: TrainingConfig) -> String {
+        (["time/steps", "time/episodes", "rollout/ep_rew_mean", "time/fps", "train/updates"] + diagnosticNames(config)).joined(separator: ",")
+    }
+
+    /// Keeps the log rows up to `steps` (a resumed run rewrites the rows after its checkpoint).
+    private func truncateLog(toSteps steps: Int) throws(TrainingError) {
+        let url = directory.appendingPathComponent("progress.csv")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return }
+        let kept = text.split(separator: "\n").enumerated().filter { index, line in
+            index == 0 || (Int(line.split(separator: ",").first ?? "") ?? .max) <= steps
+        }.map(\.element)
+        do { try Data((kept.joined(separator: "\n") + "\n").utf8).write(to: url, options: .atomic) } catch {
+            throw TrainingError("cannot rewrite \(url.path): \(error.localizedDescription)")
+        }
+    }
+
+    /// Trains until the configured number of steps (or `maximumUnits` units, for tests that
+    /// interrupt a run), logging and checkpointing on the way; returns the summary when finished.
+    @discardableResult
+    public func run(maximumUnits: Int? = nil, progress: (TrainingProgress) -> Void = { _ in }) throws(TrainingError) -> TrainingSummary? {
+        let csv: FileHandle
+        do { csv = try FileHandle(forWritingTo: directory.appendingPathComponent("progress.csv")) } catch {
+            throw TrainingError("cannot open progress.csv: \(error.localizedDescription)")
+        }
+        defer { try? csv.close() }
+        _ = try? csv.seekToEnd()
+        var nextLog = (learner.steps / config.logInterval + 1) * config.logInterval
+        var nextCheckpoint = (learner.steps / config.checkpointInterval + 1) * config.checkpointInterval
+        var units = 0
+        var windowStart = (DispatchTime.now().uptimeNanoseconds, learner.steps)
+        var speed = 0.0
+        while !learner.isFinished && units < (maximumUnits ?? .max) {
+            let unitStart = DispatchTime.now().uptimeNanoseconds
+            try learner.advance()
+            wallSeconds += Double(DispatchTime.now().uptimeNanoseconds - unitStart) / 1e9
+            units += 1
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now - windowStart.0 > 500_000_000 || learner.isFinished {
+                speed = Double(learner.steps - windowStart.1) / (Double(now - windowStart.0) / 1e9)
+                windowStart = (now, learner.steps)
+            }
+            let statistics = learner.environment.statistics
+            let report = TrainingProgress(steps: learner.steps, totalSteps: learner.totalSteps, episodes: statistics.completed.count,
+                                          meanReturn: statistics.meanRecentReturn(), stepsPerSecond: speed, updates: learner.updates)
+            if learner.steps >= nextLog || learner.isFinished {
+                let diagnostics = Self.diagnosticNames(config).map { learner.diagnostics[$0].map { "\($0)" } ?? "" }
+                let row = ["\(report.steps)", "\(report.episodes)", report.meanReturn.isNaN ? "" : "\(report.meanReturn)",
+                           String(format: "%.0f", report.stepsPerSecond), "\(report.updates)"] + diagnostics
+                csv.write(Data((row.joined(separator: ",") + "\n").utf8))
+                nextLog = (learner.steps / config.logInterval + 1) * config.logInterval
+            }
+            if learner.steps >= nextCheckpoint || learner.isFinished {
+                try writeCheckpoint()
+                nextCheckpoint = (learner.steps / config.checkpointInterval + 1) * config.checkpointInterval
+            }
+            progress(report)
+        }
+        guard learner.isFinished else { return nil }
+        return try finish()
+    }
+
+    /// Writes the checkpoint atomically.
+    public func writeCheckpoint() throws(TrainingError) {
+        var writer = CheckpointWriter()
+        learner.writeCheckpoint(to: &writer)
+        writer.put("run.wall_seconds", [wallSeconds])
+        do { try writer.write(to: directory.appendingPathComponent("checkpoint.safetensors")) } catch {
+            throw TrainingError("cannot write the checkpoint: \(error.description)")
+        }
+    }
+
+    private func finish() throws(TrainingError) -> TrainingSummary {
+        let provenance = [
+            "seed": "\(seed)", "config_hash": config.hash, "gauntlet_version": Gauntlet.version, "steps": "\(learner.steps)",
+            "training_precision": Self.precision.rawValue, "trained": ISO8601DateFormatter().string(from: Date()),
+        ]
+        let policyURL = directory.appendingPathComponent("policy.safetensors")
+        let file = learner.policy().file(environment: config.environment, algorithm: config.algorithm.name, provenance: provenance)
+        do { try file.write(to: policyURL) } catch { throw TrainingError("cannot write the policy: \(error.description)") }
+        let statistics = learner.environment.statistics
+        let summary = TrainingSummary(
+            environment: config.environment, algorithm: config.algorithm.name, seed: seed, precision: Self.precision, steps: learner.steps,
+            updates: learner.updates, episodes: statistics.completed.count, meanReturnLast100: statistics.meanRecentReturn(),
+            wallSeconds: wallSeconds, policy: policyURL.path, configHash: config.hash)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try? encoder.encode(summary).write(to: directory.appendingPathComponent("summary.json"), options: .atomic)
+        return summary
+    }
+}
+
+/// Gauntlet's version, recorded in policy provenance and runs.
+public enum Gauntlet {
+    public static let version = "0.1.0"
+}

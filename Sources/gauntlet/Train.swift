@@ -1,0 +1,103 @@
+import Agents
+import ArgumentParser
+import Foundation
+import Linalg
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a policy from a YAML config (rl-zoo style), with checkpoints that resume exactly.",
+        discussion: """
+            The run directory receives config.yaml, run.json, checkpoint.safetensors (every \
+            checkpoint_interval steps, written atomically), progress.csv (training curves), \
+            policy.safetensors and summary.json. Interrupt at any time and continue with \
+            --resume DIR: for the same seed the final weights are bit-identical to an \
+            uninterrupted run. Progress goes to standard error.
+            """)
+
+    @Option(help: "Training config (YAML).") var config: String?
+    @Option(help: "Seed (overrides the config's).") var seed: UInt64?
+    @Option(help: "Run directory (default: runs/<config name>-seed<seed>).") var output: String?
+    @Option(help: "Continue the run in this directory from its last checkpoint.") var resume: String?
+    @Option(help: "Numeric precision: f32 or f64 (a reference run).") var precision: Precision = .f32
+    @Flag(help: "Print one JSON summary on standard output.") var json = false
+
+    func validate() throws {
+        guard (config == nil) != (resume == nil) else { throw ValidationError("give either --config FILE or --resume DIR") }
+        if resume != nil && (seed != nil || output != nil) { throw ValidationError("--resume takes the seed and directory of the run it continues") }
+    }
+
+    func run() throws {
+        BLAS.setThreads(1)
+        switch precision {
+        case .f32: try train(Float.self)
+        case .f64: try train(Double.self)
+        }
+    }
+
+    private func train<S: BLASScalar>(_: S.Type) throws {
+        let run: TrainingRun<S>
+        do {
+            if let resume {
+                run = try TrainingRun<S>(resuming: URL(fileURLWithPath: resume))
+                FileHandle.standardError.write(Data("resuming \(resume) at step \(run.learner.steps)\n".utf8))
+            } else {
+                let url = URL(fileURLWithPath: config!)
+                let parsed = try TrainingConfig(contentsOf: url)
+                let chosenSeed = seed ?? parsed.seed
+                let name = url.deletingPathExtension().lastPathComponent
+                let directory = URL(fileURLWithPath: output ?? "runs/\(name)-seed\(chosenSeed)")
+                run = try TrainingRun<S>(config: parsed, directory: directory, seed: chosenSeed)
+            }
+        } catch let error as ConfigError {
+            throw ValidationError(error.description)
+        } catch let error as TrainingError {
+            throw ValidationError(error.description)
+        }
+        let bar = ProgressBar(label: "\(run.config.environment) \(run.config.algorithm.name)")
+        let summary: TrainingSummary?
+        do {
+            summary = try run.run { bar.update($0) }
+        } catch {
+            bar.finish()
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
+        bar.finish()
+        guard let summary else { return }
+        if json {
+            try printJSON(summary)
+        } else {
+            print(String(format: "%@ %@ seed %llu: %d steps, %d episodes, mean return (last 100) %.2f, %.1f s → %@",
+                         summary.environment, summary.algorithm, summary.seed, summary.steps, summary.episodes,
+                         summary.meanReturnLast100, summary.wallSeconds, summary.policy))
+        }
+    }
+}
+
+/// A one-line progress display on standard error, redrawn at most ten times a second.
+final class ProgressBar {
+    let label: String
+    private var lastDraw: UInt64 = 0
+    private var drawn = false
+
+    init(label: String) { self.label = label }
+
+    func update(_ p: TrainingProgress) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now - lastDraw > 100_000_000 || p.steps >= p.totalSteps else { return }
+        lastDraw = now
+        let fraction = Double(p.steps) / Double(max(p.totalSteps, 1))
+        let width = 24
+        let filled = min(width, Int(fraction * Double(width)))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        let meanReturn = p.meanReturn.isNaN ? "—" : String(format: "%.1f", p.meanReturn)
+        let line = String(format: "\r%@ %@ %3.0f%% %d/%d steps, %d episodes, return %@, %.0f steps/s ",
+                          label, bar, fraction * 100, p.steps, p.totalSteps, p.episodes, meanReturn, p.stepsPerSecond)
+        FileHandle.standardError.write(Data(line.utf8))
+        drawn = true
+    }
+
+    func finish() {
+        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
