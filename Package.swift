@@ -59,6 +59,7 @@ let package = Package(
                 "Environments", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Evaluation", "TestSupport"]),
         .testTarget(name: "GauntletCLITests", dependencies: ["gauntlet", "TestSupport"]),
         .testTarget(
             name: "NeuralNetTests",

@@ -98,6 +98,8 @@ public final class DQN<Scalar: BLASScalar>: Learner {
 
     // MARK: - Collection and training
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func advance() throws(TrainingError) {
         let actionCount = online.outputDimensions
         for _ in 0..<config.trainFrequency where steps < config.totalSteps {
@@ -134,6 +136,8 @@ public final class DQN<Scalar: BLASScalar>: Learner {
     }
 
     /// One minibatch update of `Huber(Q(s, a), r + γ (1 − terminated) max_a′ Q_target(s′, a′))`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func gradientStep() throws(TrainingError) -> Double {
         let batch: ReplayBuffer.Batch<Scalar> = buffer.sample(config.batchSize, random: minibatchRandom)
         let nextQ = target.forward(batch.nextObservations, workspace: targetWorkspace)

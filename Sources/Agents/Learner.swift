@@ -35,6 +35,8 @@ public struct TrainingError: Error, Equatable, CustomStringConvertible {
 
 /// Throws if `values` holds a NaN or an infinity, naming what and when.
 @inline(__always)
+@_specialize(where S == Float)
+@_specialize(where S == Double)
 func checkFinite<S: BLASScalar>(_ values: [S], _ what: String, step: Int) throws(TrainingError) {
     for v in values where !v.isFinite {
         throw TrainingError("\(what) became \(v) at step \(step); training stopped before writing a poisoned checkpoint")
@@ -42,6 +44,8 @@ func checkFinite<S: BLASScalar>(_ values: [S], _ what: String, step: Int) throws
 }
 
 /// `target ← τ·online + (1 − τ)·target`, in SB3's operation order (exact copy at τ = 1).
+@_specialize(where S == Float)
+@_specialize(where S == Double)
 func polyakUpdate<S: BLASScalar>(_ target: inout [S], toward online: [S], tau: Double) {
     if tau == 1 {
         target = online

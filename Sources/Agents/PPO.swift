@@ -67,6 +67,9 @@ public final class PPO<Scalar: BLASScalar>: Learner {
     var bufferLogProbs: [Scalar]
     var advantages: [Scalar]
     var returns: [Scalar]
+    /// Forward/backward buffers, reused by rollouts and updates.
+    let actorWorkspace: Workspace<Scalar>
+    let criticWorkspace: Workspace<Scalar>
 
     public init(config: PPOConfig, environment id: String, seed: UInt64) throws(TrainingError) {
         guard config.nSteps > 0, config.batchSize > 0, config.nEpochs > 0, config.environments > 0, config.totalSteps > 0 else {
@@ -108,6 +111,8 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         advantages = Array(repeating: 0, count: size)
         returns = Array(repeating: 0, count: size)
         episodeStarts = Array(repeating: true, count: config.environments)
+        actorWorkspace = Workspace(for: actor, batch: max(config.batchSize, config.environments))
+        criticWorkspace = Workspace(for: critic, batch: max(config.batchSize, config.environments))
         environment.reset(seed: seed)
         normalizer?.update(environment.observations)
     }
@@ -120,6 +125,8 @@ public final class PPO<Scalar: BLASScalar>: Learner {
     }
 
     /// The network input for raw observations: normalised when enabled.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func networkInput(_ observations: Matrix<Float>) -> Matrix<Scalar> {
         guard let normalizer else { return observations.converted(to: Scalar.self) }
         return normalizer.normalize(observations).converted(to: Scalar.self)
@@ -132,14 +139,16 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         try update()
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func collectRollout() throws(TrainingError) {
         let n = config.environments
         let d = environment.observationDimension
         let gamma = Scalar(config.gamma)
         for t in 0..<config.nSteps {
             let observations = networkInput(environment.observations)
-            let outputs = actor(observations)
-            let values = critic(observations)
+            let outputs = actor.forward(observations, workspace: actorWorkspace)
+            let values = critic.forward(observations, workspace: criticWorkspace)
             var actions: [Action] = []
             for i in 0..<n {
                 let row = t * n + i
@@ -170,7 +179,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
                 var reward = Scalar(environment.rewards[i])
                 // A time limit is not a terminal state: bootstrap from the final observation's value.
                 if environment.truncated[i] && !environment.terminated[i], let final = environment.finalObservations[i] {
-                    reward += gamma * critic(networkInput(Matrix(row: final)))[0, 0]
+                    reward += gamma * critic.forward(networkInput(Matrix(row: final)), workspace: criticWorkspace)[0, 0]
                 }
                 bufferRewards[t * n + i] = reward
                 episodeStarts[i] = environment.terminated[i] || environment.truncated[i]
@@ -178,7 +187,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
             normalizer?.update(environment.observations)
             try checkFinite(bufferValues, "PPO value estimates", step: steps)
         }
-        computeAdvantages(lastValues: critic(networkInput(environment.observations)).storage)
+        computeAdvantages(lastValues: critic.forward(networkInput(environment.observations), workspace: criticWorkspace).storage)
     }
 
     /// Continuous actions clipped to the bounds before they reach the environment (the buffer
@@ -190,6 +199,8 @@ public final class PPO<Scalar: BLASScalar>: Learner {
 
     /// Generalised advantage estimation, backwards through the rollout:
     /// `δ_t = r_t + γ V(s_{t+1}) (1 − start_{t+1}) − V(s_t)`, `A_t = δ_t + γλ (1 − start_{t+1}) A_{t+1}`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func computeAdvantages(lastValues: [Scalar]) {
         let n = config.environments
         let gamma = Scalar(config.gamma), lambda = Scalar(config.gaeLambda)
@@ -216,6 +227,8 @@ public final class PPO<Scalar: BLASScalar>: Learner {
 
     // MARK: - Update
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func update() throws(TrainingError) {
         let progress = Double(steps) / Double(config.totalSteps)
         let learningRate = config.learningRate.value(atProgress: progress)
@@ -234,10 +247,14 @@ public final class PPO<Scalar: BLASScalar>: Learner {
                 let m = indices.count
                 var observations = Matrix<Scalar>(rows: m, columns: d)
                 var mbAdvantages = [Scalar](repeating: 0, count: m)
-                for (k, i) in indices.enumerated() {
-                    observations.storage.replaceSubrange((k * d)..<((k + 1) * d), with: bufferObservations.storage[(i * d)..<((i + 1) * d)])
-                    mbAdvantages[k] = advantages[i]
+                observations.storage.withUnsafeMutableBufferPointer { target in
+                    bufferObservations.storage.withUnsafeBufferPointer { source in
+                        for (k, i) in indices.enumerated() {
+                            (target.baseAddress! + k * d).update(from: source.baseAddress! + i * d, count: d)
+                        }
+                    }
                 }
+                for (k, i) in indices.enumerated() { mbAdvantages[k] = advantages[i] }
                 if config.normalizeAdvantage && m > 1 {
                     let mean = mbAdvantages.reduce(0, +) / Scalar(m)
                     let std = (mbAdvantages.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Scalar(m - 1)).squareRoot()
@@ -255,11 +272,11 @@ public final class PPO<Scalar: BLASScalar>: Learner {
     }
 
     /// One gradient step on a minibatch of the clipped surrogate, value and entropy losses.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func minibatchStep(indices: [Int], observations: Matrix<Scalar>, advantages a: [Scalar], clip: Scalar) throws(TrainingError) -> [String: Double] {
         let m = indices.count
         let mScalar = Scalar(m)
-        let actorWorkspace = Workspace(for: actor, batch: m)
-        let criticWorkspace = Workspace(for: critic, batch: m)
         let outputs = actor.forward(observations, workspace: actorWorkspace)
         let values = critic.forward(observations, workspace: criticWorkspace)
 

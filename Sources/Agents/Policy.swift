@@ -66,6 +66,8 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     public var observationDimension: Int { network.inputDimensions }
 
     /// The network input for raw observations.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func scaled(_ observations: Matrix<Scalar>) -> Matrix<Scalar> {
         guard let scaling else { return observations }
         var z = observations
@@ -78,12 +80,16 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     }
 
     /// Q-values, logits, Gaussian means or squashed actions for a batch of raw observations.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func outputs(_ observations: Matrix<Scalar>, workspace: Workspace<Scalar>? = nil) -> Matrix<Scalar> {
         let workspace = workspace ?? Workspace(for: network, batch: observations.rows)
         return network.forward(scaled(observations), workspace: workspace)
     }
 
     /// `∂L/∂observation` given `∂L/∂outputs`, through the scaling (zero where it clips).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func inputGradient(_ observations: Matrix<Scalar>, outputGradient: Matrix<Scalar>, workspace: Workspace<Scalar>? = nil) -> Matrix<Scalar> {
         let z = scaled(observations)
         var gradient = network.inputGradient(z, outputGradient: outputGradient, workspace: workspace)
@@ -103,6 +109,8 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     }
 
     /// The actions the policy takes given its outputs (no second forward pass).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func actions(fromOutputs outputs: Matrix<Scalar>, selection: ActionSelection = .mode, random: RandomStream? = nil) -> [Action] {
         (0..<outputs.rows).map { r in
             let row = outputs.row(r)

@@ -53,6 +53,8 @@ public struct ReplayBuffer: Equatable, Sendable {
         public var terminated: [Scalar]
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sample<Scalar: BLASScalar>(_ size: Int, random: RandomStream, as _: Scalar.Type = Scalar.self) -> Batch<Scalar> {
         precondition(count > 0, "cannot sample an empty replay buffer")
         var batch = Batch<Scalar>(

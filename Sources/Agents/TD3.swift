@@ -113,6 +113,8 @@ public final class TD3<Scalar: BLASScalar>: Learner {
 
     // MARK: - Collection
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func advance() throws(TrainingError) {
         let n = config.environments, d = environment.observationDimension, k = box.dimension
         var collected = 0, episodes = 0
@@ -170,12 +172,16 @@ public final class TD3<Scalar: BLASScalar>: Learner {
     // MARK: - Updates
 
     /// `[s, a]` rows for the critics.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func concatenate(_ observations: Matrix<Scalar>, _ actions: Matrix<Scalar>) -> Matrix<Scalar> {
         var result = Matrix<Scalar>(rows: observations.rows, columns: observations.columns + actions.columns)
         for r in 0..<observations.rows { result.setRow(r, to: observations.row(r) + actions.row(r)) }
         return result
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func gradientStep() throws(TrainingError) -> (critic: Double, actor: Double?) {
         updates += 1
         let batch: ReplayBuffer.Batch<Scalar> = buffer.sample(config.batchSize, random: minibatchRandom)

@@ -23,6 +23,8 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
     }
 
     /// Runs `count` episodes with seeds `seed, seed + 1, …`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func run(episodes count: Int, seed: UInt64) throws(EnvironmentError) -> [EpisodeOutcome] {
         let root = RandomStream(seed: seed).child("actions")
         var results: [EpisodeOutcome] = []

@@ -4,7 +4,7 @@ import CGSL
 /// A floating-point scalar that Gauntlet computes in: `Float` (the default) or `Double` (the
 /// reference precision). Each conformance routes matrix products to the matching CBLAS routine
 /// (`sgemm`/`dgemm`, `sgemv`/`dgemv`), served by OpenBLAS.
-public protocol BLASScalar: BinaryFloatingPoint, Real, Sendable, Codable
+public protocol BLASScalar: BinaryFloatingPoint, Real, SIMDScalar, Sendable, Codable
 where RawSignificand: FixedWidthInteger {
     /// The safetensors dtype name of this scalar (`F32`, `F64`).
     static var dtypeName: String { get }

@@ -75,6 +75,9 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
 
     /// The same entries in another precision. Explicit: Gauntlet never converts silently.
     @inlinable
+    @_specialize(where Scalar == Float, Other == Double)
+    @_specialize(where Scalar == Double, Other == Float)
+    @_specialize(where Scalar == Float, Other == Float)
     public func converted<Other: BLASScalar>(to _: Other.Type) -> Matrix<Other> {
         Matrix<Other>(rows: rows, columns: columns, storage: storage.map { Other($0) })
     }

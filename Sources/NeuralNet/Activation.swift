@@ -38,7 +38,8 @@ public enum Activation: Equatable, Hashable, Sendable {
         }
     }
 
-    /// `y = f(x)` for `count` entries.
+    /// `y = f(x)` for `count` entries. Float32 tanh uses a vectorised rational approximation
+    /// within a few ulp of libm (`fastTanh`); Float64, the reference precision, uses libm.
     @inlinable
     public func apply<Scalar: BLASScalar>(
         _ x: UnsafePointer<Scalar>, into y: UnsafeMutablePointer<Scalar>, count: Int
@@ -49,7 +50,12 @@ public enum Activation: Equatable, Hashable, Sendable {
         case .relu:
             for i in 0..<count { y[i] = x[i] > 0 ? x[i] : 0 }
         case .tanh:
-            for i in 0..<count { y[i] = Scalar.tanh(x[i]) }
+            if Scalar.self == Float.self {
+                fastTanh(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
+                         into: UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), count: count)
+            } else {
+                for i in 0..<count { y[i] = Scalar.tanh(x[i]) }
+            }
         case .leakyReLU(let slope):
             let s = Scalar(slope)
             for i in 0..<count { y[i] = x[i] > 0 ? x[i] : s * x[i] }
@@ -81,7 +87,7 @@ public enum Activation: Equatable, Hashable, Sendable {
         switch self {
         case .identity: x
         case .relu: x > 0 ? x : 0
-        case .tanh: Scalar.tanh(x)
+        case .tanh: Scalar.self == Float.self ? Scalar(fastTanh(SIMD8(repeating: Float(x)))[0]) : Scalar.tanh(x)
         case .leakyReLU(let slope): x > 0 ? x : Scalar(slope) * x
         }
     }
@@ -90,11 +96,15 @@ public enum Activation: Equatable, Hashable, Sendable {
 // MARK: - Softmax family (functions, not modules)
 
 /// Row-wise softmax of `logits`, computed stably by subtracting each row's maximum.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func softmax<Scalar: BLASScalar>(_ logits: Matrix<Scalar>) -> Matrix<Scalar> {
     logSoftmax(logits).map { Scalar.exp($0) }
 }
 
 /// Row-wise log-softmax: `x_i − max(x) − log Σ_j exp(x_j − max(x))`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func logSoftmax<Scalar: BLASScalar>(_ logits: Matrix<Scalar>) -> Matrix<Scalar> {
     var result = logits
     let n = logits.columns

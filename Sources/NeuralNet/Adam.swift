@@ -35,6 +35,8 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
         (firstMoment, secondMoment, step) = (m, v, t)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func update(_ parameters: inout [Scalar], gradient: [Scalar]) {
         precondition(parameters.count == firstMoment.count && gradient.count == firstMoment.count,
                      "Adam was built for \(firstMoment.count) parameters")
@@ -44,16 +46,39 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
         let stepSize = Scalar(learningRate / (1 - Double.pow(beta1, t)))
         let biasCorrection2Root = Scalar((1 - Double.pow(beta2, t)).squareRoot())
         let b1 = Scalar(beta1), b2 = Scalar(beta2), eps = Scalar(epsilon), decay = Scalar(weightDecay)
+        // Eight lanes at a time: SIMD square roots vectorise (a scalar sqrt keeps a libm call
+        // for negative inputs), and every lane does exactly the scalar operations.
+        typealias Lanes = SIMD8<Scalar>
+        let lanes = Lanes.scalarCount
         parameters.withUnsafeMutableBufferPointer { theta in
             gradient.withUnsafeBufferPointer { g in
                 firstMoment.withUnsafeMutableBufferPointer { m in
                     secondMoment.withUnsafeMutableBufferPointer { v in
-                        for i in 0..<theta.count {
+                        let count = theta.count
+                        var i = 0
+                        let tp = UnsafeMutableRawPointer(theta.baseAddress), gp = UnsafeRawPointer(g.baseAddress)
+                        let mp = UnsafeMutableRawPointer(m.baseAddress), vp = UnsafeMutableRawPointer(v.baseAddress)
+                        let stride = MemoryLayout<Scalar>.stride
+                        while i + lanes <= count {
+                            let offset = i * stride
+                            var gi = gp!.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+                            let thetaI = tp!.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+                            if decay != 0 { gi += decay * thetaI }
+                            var mi = mp!.loadUnaligned(fromByteOffset: offset, as: Lanes.self)
+                            mi += (1 - b1) * (gi - mi)  // PyTorch's lerp form
+                            let vi = b2 * vp!.loadUnaligned(fromByteOffset: offset, as: Lanes.self) + (1 - b2) * gi * gi
+                            let denominator = vi.squareRoot() / biasCorrection2Root + eps
+                            mp!.storeBytes(of: mi, toByteOffset: offset, as: Lanes.self)
+                            vp!.storeBytes(of: vi, toByteOffset: offset, as: Lanes.self)
+                            tp!.storeBytes(of: thetaI - stepSize * mi / denominator, toByteOffset: offset, as: Lanes.self)
+                            i += lanes
+                        }
+                        while i < count {
                             let gi = decay == 0 ? g[i] : g[i] + decay * theta[i]
-                            m[i] += (1 - b1) * (gi - m[i])  // PyTorch's lerp form
+                            m[i] += (1 - b1) * (gi - m[i])
                             v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                            let denominator = v[i].squareRoot() / biasCorrection2Root + eps
-                            theta[i] -= stepSize * m[i] / denominator
+                            theta[i] -= stepSize * m[i] / (v[i].squareRoot() / biasCorrection2Root + eps)
+                            i += 1
                         }
                     }
                 }

@@ -26,6 +26,8 @@ public struct IntervalBounds<Scalar: BLASScalar>: Equatable, Sendable {
 
 extension Sequential {
     /// Bounds on the network's outputs for inputs anywhere in `input`'s box (per row).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func intervalBounds(_ input: IntervalBounds<Scalar>) -> IntervalBounds<Scalar> {
         precondition(input.lower.columns == inputDimensions)
         var lower = input.lower

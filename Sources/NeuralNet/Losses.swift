@@ -10,6 +10,8 @@ public struct LossValue<Scalar: BLASScalar>: Equatable, Sendable {
 /// `reduction="mean"`), so gradients carry the `1/N`.
 public enum Loss {
     /// Mean squared error `1/N Σ (p − t)²` over all N entries; `∂/∂p = 2(p − t)/N`.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func meanSquaredError<S: BLASScalar>(_ prediction: Matrix<S>, _ target: Matrix<S>) -> LossValue<S> {
         precondition(prediction.rows == target.rows && prediction.columns == target.columns)
         let n = S(prediction.storage.count)
@@ -21,6 +23,8 @@ public enum Loss {
     /// Huber loss with threshold δ, averaged over all entries:
     /// `½d²` for `|d| ≤ δ`, `δ(|d| − ½δ)` otherwise, with `d = p − t`; `∂/∂p = clamp(d, −δ, δ)/N`.
     /// At δ = 1 this is PyTorch's `smooth_l1_loss` (and `huber_loss`), the DQN loss of SB3.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func huber<S: BLASScalar>(_ prediction: Matrix<S>, _ target: Matrix<S>, delta: S = 1) -> LossValue<S> {
         precondition(prediction.rows == target.rows && prediction.columns == target.columns)
         precondition(delta > 0, "Huber threshold must be positive")
@@ -42,6 +46,8 @@ public enum Loss {
 
     /// Cross-entropy of class `targets[r]` under `softmax(logits[r])`, averaged over rows:
     /// `−1/B Σ_r log softmax(z_r)[t_r]`; `∂/∂z = (softmax(z) − onehot(t))/B`.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func crossEntropy<S: BLASScalar>(logits: Matrix<S>, targets: [Int]) -> LossValue<S> {
         precondition(targets.count == logits.rows, "one target per row")
         let batch = S(logits.rows)
@@ -60,6 +66,8 @@ public enum Loss {
     /// KL divergence between the categoricals `p = softmax(pLogits)` and `q = softmax(qLogits)`,
     /// `KL(p ‖ q) = Σ_j p_j (log p_j − log q_j)`, averaged over rows. Gradients:
     /// `∂/∂qLogits = (q − p)/B` and `∂/∂pLogits = p ⊙ (log p − log q − KL_r)/B`.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func klDivergence<S: BLASScalar>(pLogits: Matrix<S>, qLogits: Matrix<S>)
         -> (value: S, gradientP: Matrix<S>, gradientQ: Matrix<S>)
     {
@@ -87,6 +95,8 @@ public enum Loss {
 
     /// Log-density of `actions` under diagonal Gaussians `N(mean_r, diag(exp(logStd))²)`, one
     /// value per row: `Σ_j −½((a_j − μ_j)/σ_j)² − log σ_j − ½ log 2π`.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func gaussianLogProbability<S: BLASScalar>(mean: Matrix<S>, logStd: [S], actions: Matrix<S>) -> [S] {
         precondition(mean.rows == actions.rows && mean.columns == actions.columns && logStd.count == mean.columns)
         let halfLogTwoPi = S.log(2 * S.pi) / 2
@@ -102,6 +112,8 @@ public enum Loss {
 
     /// Gradients of `Σ_r weights[r] · gaussianLogProbability(...)[r]` with respect to the mean
     /// (`w_r (a − μ)/σ²`) and to `logStd` (`Σ_r w_r (z_r² − 1)`).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func gaussianLogProbabilityGradient<S: BLASScalar>(
         mean: Matrix<S>, logStd: [S], actions: Matrix<S>, weights: [S]
     ) -> (mean: Matrix<S>, logStd: [S]) {

@@ -14,6 +14,8 @@ public protocol Optimizer: Sendable, Codable {
 /// `torch.nn.utils.clip_grad_norm_` does (`g ← g · maxNorm / (‖g‖ + 10⁻⁶)` when that factor is
 /// below 1). Returns the norm before clipping.
 @discardableResult
+@_specialize(where S == Float)
+@_specialize(where S == Double)
 public func clipGradientNorm<S: BLASScalar>(_ gradient: inout [S], maximumNorm: Double) -> Double {
     var squared = 0.0
     for g in gradient { squared += Double(g) * Double(g) }

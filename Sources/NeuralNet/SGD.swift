@@ -21,6 +21,8 @@ public struct SGD<Scalar: BLASScalar>: Optimizer {
         velocity = [Scalar](repeating: 0, count: parameterCount)
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public mutating func update(_ parameters: inout [Scalar], gradient: [Scalar]) {
         precondition(parameters.count == velocity.count && gradient.count == velocity.count,
                      "SGD was built for \(velocity.count) parameters")

@@ -18,6 +18,8 @@ public final class Workspace<Scalar: BLASScalar> {
     private var maximumWidth = 0
 
     /// A workspace for `network` with room for `batch` rows.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public init(for network: Sequential<Scalar>, batch: Int) {
         gradient = .allocate(capacity: 1)
         spareGradient = .allocate(capacity: 1)
@@ -45,6 +47,8 @@ public final class Workspace<Scalar: BLASScalar> {
         self.batch = batch
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     private func reserve(for network: Sequential<Scalar>, batch: Int) {
         release()
         var width = network.inputDimensions
