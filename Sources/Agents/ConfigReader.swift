@@ -33,6 +33,8 @@ public struct ConfigReader {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             "\(mark.line):\(mark.column): invalid YAML: \(problem)"
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            "\(context.mark.line):\(context.mark.column): key '\(duplicates.joined(separator: "', '"))' given twice"
         default:
             "invalid YAML: \(error)"
         }

@@ -25,7 +25,7 @@ public struct DQNConfig: Equatable, Sendable, Codable {
     public var gamma = 0.99
     /// Environment steps between training phases.
     public var trainFrequency = 4
-    /// Gradient steps per training phase.
+    /// Gradient steps per training phase; −1 takes as many as environment steps were collected.
     public var gradientSteps = 1
     /// Environment steps between target updates.
     public var targetUpdateInterval = 10_000
@@ -64,7 +64,7 @@ public final class DQN<Scalar: BLASScalar>: Learner {
     /// A fresh learner on environment `id`; `seed` derives every random stream and the
     /// environment seeds (copy i resets with seed + i).
     public init(config: DQNConfig, environment id: String, seed: UInt64) throws(TrainingError) {
-        guard config.batchSize > 0, config.bufferSize > 0, config.trainFrequency > 0, config.gradientSteps >= 0,
+        guard config.batchSize > 0, config.bufferSize > 0, config.trainFrequency > 0, config.gradientSteps >= -1,
               config.environments > 0, config.totalSteps > 0, config.targetUpdateInterval > 0
         else { throw TrainingError("DQN: sizes, frequencies and step counts must be positive") }
         do { environment = try VectorEnvironment(id: id, count: config.environments, autoresetMode: .sameStep) } catch {
@@ -128,9 +128,10 @@ public final class DQN<Scalar: BLASScalar>: Learner {
             }
         }
         if steps > config.learningStarts {
+            let gradientSteps = config.gradientSteps >= 0 ? config.gradientSteps : config.trainFrequency * config.environments
             var totalLoss = 0.0
-            for _ in 0..<config.gradientSteps { totalLoss += try gradientStep() }
-            if config.gradientSteps > 0 { diagnostics["losses/td_loss"] = totalLoss / Double(config.gradientSteps) }
+            for _ in 0..<gradientSteps { totalLoss += try gradientStep() }
+            if gradientSteps > 0 { diagnostics["losses/td_loss"] = totalLoss / Double(gradientSteps) }
         }
         diagnostics["rollout/exploration_rate"] = exploration.value(atProgress: Double(steps) / Double(config.totalSteps))
     }

@@ -107,7 +107,7 @@ extension DQNConfig {
         tau = try r.double("tau", in: 0...1) ?? tau
         gamma = try r.double("gamma", in: 0...1) ?? gamma
         trainFrequency = try r.int("train_freq", in: 1...1_000_000) ?? trainFrequency
-        gradientSteps = try r.int("gradient_steps", in: 0...1_000_000) ?? gradientSteps
+        gradientSteps = try r.int("gradient_steps", in: -1...1_000_000) ?? gradientSteps
         targetUpdateInterval = try r.int("target_update_interval", in: 1...Int.max) ?? targetUpdateInterval
         explorationFraction = try r.double("exploration_fraction", in: 1e-9...1) ?? explorationFraction
         explorationInitialEpsilon = try r.double("exploration_initial_eps", in: 0...1) ?? explorationInitialEpsilon

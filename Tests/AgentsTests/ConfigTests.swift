@@ -1,0 +1,53 @@
+import Agents
+import Testing
+
+private func expectConfigError(_ yaml: String, _ expected: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    do {
+        _ = try TrainingConfig(yaml: yaml, file: "c.yaml")
+        Issue.record("accepted a bad config (expected '\(expected)')", sourceLocation: sourceLocation)
+    } catch {
+        #expect(error.description.contains(expected), "\(error.description)", sourceLocation: sourceLocation)
+    }
+}
+
+@Suite struct ConfigTests {
+    @Test func rlZooKeysAreRead() throws {
+        let config = try TrainingConfig(yaml: """
+            env: CartPole-v1
+            algorithm: ppo
+            seed: 3
+            n_timesteps: 1000
+            n_envs: 8
+            learning_rate: lin_0.001
+            clip_range: 0.1
+            net_arch: [32, 16]
+            """, file: "c.yaml")
+        guard case .ppo(let ppo) = config.algorithm else { Issue.record("not PPO"); return }
+        #expect(config.seed == 3 && ppo.totalSteps == 1000 && ppo.environments == 8 && ppo.hidden == [32, 16])
+        #expect(ppo.learningRate == .linear(start: 0.001, end: 0, fraction: 1) && ppo.clipRange == .constant(0.1))
+        #expect(ppo.learningRate.value(atProgress: 0.25) == 0.00075)
+    }
+
+    @Test func unknownKeysAndWrongTypesNameTheKeyAndLine() {
+        expectConfigError("env: CartPole-v1\nalgorithm: dqn\nlearning_rat: 0.1\n", "c.yaml:3:15: unknown key 'learning_rat' (did you mean 'learning_rate'?)")
+        expectConfigError("env: CartPole-v1\nalgorithm: dqn\nbatch_size: many\n", "c.yaml:3:13: 'batch_size' must be an integer")
+        expectConfigError("env: CartPole-v1\nalgorithm: dqn\ngamma: 1.5\n", "c.yaml:3:8: 'gamma' must be a number in [0.0, 1.0]")
+        expectConfigError("env: CartPole-v1\nalgorithm: ppo\nnormalize: perhaps\n", "'normalize' must be true or false")
+        expectConfigError("env: CartPole-v1\nalgorithm: ppo\nnet_arch: 64\n", "'net_arch' must be a list of integers")
+        expectConfigError("env: CartPole-v1\nalgorithm: sac\n", "unknown algorithm 'sac'")
+        expectConfigError("algorithm: dqn\n", "missing required key 'env'")
+        expectConfigError("env: CartPole-v1\nalgorithm: dqn\nn_envs: 1\nn_envs: 2\n", "key 'n_envs' given twice")
+        expectConfigError("env: [unclosed\n", "invalid YAML")
+        expectConfigError("- just\n- a list\n", "expected a mapping")
+        expectConfigError("env: CartPole-v1\nalgorithm: dqn\nexploration_final_eps: 1e9\n", "'exploration_final_eps' must be a number in [0.0, 1.0]")
+        expectConfigError("env: CartPole-v1\nalgorithm: td3\nnoise_type: pink\n", "'noise_type' must be normal or ornstein-uhlenbeck")
+    }
+
+    @Test func theWrongAlgorithmForTheActionSpaceIsAClearError() throws {
+        let dqnOnPendulum = try TrainingConfig(yaml: "env: Pendulum-v1\nalgorithm: dqn\n", file: "c.yaml")
+        guard case .dqn(let c) = dqnOnPendulum.algorithm else { return }
+        #expect { try DQN<Float>(config: c, environment: "Pendulum-v1", seed: 0) } throws: {
+            ($0 as! TrainingError).description.contains("DQN needs a discrete action space")
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Agents
+import Foundation
+import NeuralNet
+import TestSupport
+import Testing
+
+/// Interrupting a run after some units and resuming it from its checkpoint ends with weights
+/// bit-identical to an uninterrupted run of the same seed.
+@Suite struct ResumeTests {
+    static let configs: [(String, String)] = [
+        ("dqn", """
+            env: CartPole-v1
+            algorithm: dqn
+            n_timesteps: 3000
+            net_arch: [32, 32]
+            learning_starts: 500
+            train_freq: 16
+            gradient_steps: 8
+            target_update_interval: 100
+            batch_size: 32
+            buffer_size: 5000
+            checkpoint_interval: 700
+            """),
+        ("ppo", """
+            env: Pendulum-v1
+            algorithm: ppo
+            n_timesteps: 2048
+            n_envs: 4
+            n_steps: 64
+            batch_size: 64
+            n_epochs: 3
+            net_arch: [16, 16]
+            normalize: true
+            learning_rate: lin_0.0003
+            checkpoint_interval: 500
+            """),
+        ("td3", """
+            env: MountainCarContinuous-v0
+            algorithm: td3
+            n_timesteps: 1500
+            net_arch: [32, 32]
+            learning_starts: 300
+            batch_size: 32
+            noise_type: ornstein-uhlenbeck
+            noise_std: 0.5
+            checkpoint_interval: 400
+            """),
+        ("ddpg", """
+            env: Pendulum-v1
+            algorithm: ddpg
+            n_timesteps: 800
+            net_arch: [16]
+            learning_starts: 200
+            batch_size: 16
+            train_freq: episode
+            gradient_steps: -1
+            noise_std: 0.1
+            checkpoint_interval: 300
+            """),
+    ]
+
+    func temporaryDirectory() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-resume-\(UUID())")
+    }
+
+    @Test(arguments: configs.map(\.0))
+    func resumedRunEndsBitIdentical(_ name: String) throws {
+        let yaml = Self.configs.first { $0.0 == name }!.1
+        let config = try TrainingConfig(yaml: yaml, file: "\(name).yaml")
+        let straight = temporaryDirectory(), interrupted = temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: straight)
+            try? FileManager.default.removeItem(at: interrupted)
+        }
+        let uninterrupted = try #require(try TrainingRun<Float>(config: config, directory: straight, seed: 7).run())
+
+        let first = try TrainingRun<Float>(config: config, directory: interrupted, seed: 7)
+        #expect(try first.run(maximumUnits: 3) == nil)
+        try first.writeCheckpoint()
+        let stepsAtInterruption = first.learner.steps
+        let resumed = try TrainingRun<Float>(resuming: interrupted)
+        #expect(resumed.learner.steps == stepsAtInterruption && stepsAtInterruption > 0)
+        let finished = try #require(try resumed.run())
+        #expect(finished.steps == uninterrupted.steps && finished.updates == uninterrupted.updates)
+
+        let a = try Data(contentsOf: straight.appendingPathComponent("checkpoint.safetensors"))
+        let b = try Data(contentsOf: interrupted.appendingPathComponent("checkpoint.safetensors"))
+        var left = try Safetensors(data: a), right = try Safetensors(data: b)
+        left.tensors["run.wall_seconds"] = nil
+        right.tensors["run.wall_seconds"] = nil
+        #expect(left == right, "\(name): checkpoints after resuming differ")
+        let policyA = try PolicyFile.load(contentsOf: straight.appendingPathComponent("policy.safetensors"))
+        let policyB = try PolicyFile.load(contentsOf: interrupted.appendingPathComponent("policy.safetensors"))
+        #expect(policyA.network == policyB.network && policyA.extraTensors == policyB.extraTensors)
+    }
+
+    @Test func sameSeedSameWeightsDifferentSeedDifferentWeights() throws {
+        let config = try TrainingConfig(yaml: Self.configs[0].1, file: "dqn.yaml")
+        let directories = (0..<3).map { _ in temporaryDirectory() }
+        defer { for d in directories { try? FileManager.default.removeItem(at: d) } }
+        for (d, seed) in zip(directories, [1, 1, 2] as [UInt64]) { try TrainingRun<Float>(config: config, directory: d, seed: seed).run() }
+        let networks = try directories.map { try PolicyFile.load(contentsOf: $0.appendingPathComponent("policy.safetensors")).network }
+        #expect(networks[0] == networks[1])
+        #expect(networks[0] != networks[2])
+    }
+
+    @Test func anExistingRunIsNotOverwritten() throws {
+        let config = try TrainingConfig(yaml: Self.configs[0].1, file: "dqn.yaml")
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try TrainingRun<Float>(config: config, directory: directory, seed: 1)
+        try run.run(maximumUnits: 1)
+        try run.writeCheckpoint()
+        #expect(throws: TrainingError.self) { try TrainingRun<Float>(config: config, directory: directory, seed: 1) }
+        #expect { try TrainingRun<Double>(resuming: directory) } throws: { ($0 as! TrainingError).description.contains("--precision f32") }
+    }
+}
