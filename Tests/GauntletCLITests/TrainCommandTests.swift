@@ -1,0 +1,75 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `gauntlet train`, `--resume` and `gauntlet evaluate`, run as a user runs them.
+@Suite struct TrainCommandTests {
+    static let config = """
+        env: CartPole-v1
+        algorithm: ppo
+        n_timesteps: 2048
+        n_envs: 4
+        n_steps: 64
+        batch_size: 64
+        n_epochs: 2
+        net_arch: [16, 16]
+        checkpoint_interval: 512
+        log_interval: 256
+        """
+
+    func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-cli-\(UUID())")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func trainEvaluateAndResume() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let configURL = directory.appendingPathComponent("tiny.yaml")
+        try Self.config.write(to: configURL, atomically: true, encoding: .utf8)
+        let run = directory.appendingPathComponent("run")
+
+        let train = try runGauntlet(["train", "--config", configURL.path, "--seed", "4", "--output", run.path, "--json"])
+        #expect(train.status == 0, "\(train.standardError)")
+        let summary = try JSONSerialization.jsonObject(with: Data(train.standardOutput.utf8)) as! [String: Any]
+        #expect(summary["steps"] as? Int == 2048 && summary["seed"] as? Int == 4 && summary["algorithm"] as? String == "ppo")
+        let csv = try String(contentsOf: run.appendingPathComponent("progress.csv"), encoding: .utf8).split(separator: "\n")
+        #expect(csv.first?.hasPrefix("time/steps,time/episodes,rollout/ep_rew_mean") == true && csv.count == 9)
+
+        let evaluate = try runGauntlet(["evaluate", "--policy", run.appendingPathComponent("policy.safetensors").path, "--episodes", "5", "--seed", "10", "--json"])
+        #expect(evaluate.status == 0, "\(evaluate.standardError)")
+        let result = try JSONSerialization.jsonObject(with: Data(evaluate.standardOutput.utf8)) as! [String: Any]
+        let clean = result["clean"] as! [String: Any]
+        let returns = clean["returns"] as! [Double]
+        #expect(returns.count == 5 && result["environment"] as? String == "CartPole-v1")
+        #expect(abs((clean["mean_return"] as! Double) - returns.reduce(0, +) / 5) < 1e-9)
+        let ci = clean["ci95"] as! [Double]
+        #expect(ci[0] <= (clean["mean_return"] as! Double) && (clean["mean_return"] as! Double) <= ci[1])
+        let again = try runGauntlet(["evaluate", "--policy", run.appendingPathComponent("policy.safetensors").path, "--episodes", "5", "--seed", "10", "--json"])
+        #expect(again.standardOutput == evaluate.standardOutput)
+
+        // A finished run resumes to the same end without training further.
+        let resumed = try runGauntlet(["train", "--resume", run.path, "--json"])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        #expect((try JSONSerialization.jsonObject(with: Data(resumed.standardOutput.utf8)) as! [String: Any])["steps"] as? Int == 2048)
+
+        let clash = try runGauntlet(["train", "--config", configURL.path, "--output", run.path])
+        #expect(clash.status == 2 && clash.standardError.contains("already holds a run"))
+    }
+
+    @Test func badInputIsExitCodeTwo() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bad = directory.appendingPathComponent("bad.yaml")
+        try "env: CartPole-v1\nalgorithm: ppo\nn_step: 32\n".write(to: bad, atomically: true, encoding: .utf8)
+        let run = try runGauntlet(["train", "--config", bad.path, "--output", directory.appendingPathComponent("r").path])
+        #expect(run.status == 2 && run.standardError.contains("bad.yaml:3:9: unknown key 'n_step' (did you mean 'n_steps'?)"), "\(run.standardError)")
+        let missing = try runGauntlet(["evaluate", "--policy", directory.appendingPathComponent("none.safetensors").path])
+        #expect(missing.status == 2 && missing.standardError.contains("cannot read"))
+        let zero = try runGauntlet(["evaluate", "--policy", "x", "--episodes", "0"])
+        #expect(zero.status == 2 && zero.standardError.contains("--episodes must lie in 1...1000000"))
+        let neither = try runGauntlet(["train"])
+        #expect(neither.status == 2 && neither.standardError.contains("give either --config FILE or --resume DIR"))
+    }
+}
