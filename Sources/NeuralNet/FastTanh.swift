@@ -5,7 +5,9 @@
 @inline(__always)
 public func fastTanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let clamp: Float = 7.90531110763549805
-    let v = x.clamped(lowerBound: SIMD8(repeating: -clamp), upperBound: SIMD8(repeating: clamp))
+    var v = x
+    v.replace(with: clamp, where: v .> clamp)
+    v.replace(with: -clamp, where: v .< -clamp)
     let v2 = v * v
     var p = v2 * -2.76076847742355e-16 + 2.00018790482477e-13
     p = p * v2 + -8.60467152213735e-11

@@ -74,27 +74,30 @@ struct Train: ParsableCommand {
     }
 }
 
-/// A one-line progress display on standard error, redrawn at most ten times a second.
+/// A one-line progress display on standard error, redrawn at most ten times a second on a
+/// terminal; when standard error is a file or pipe, a plain line every ten seconds instead.
 final class ProgressBar {
     let label: String
     private var lastDraw: UInt64 = 0
     private var drawn = false
+    private let terminal = isatty(2) != 0
 
     init(label: String) { self.label = label }
 
     func update(_ p: TrainingProgress) {
         let now = DispatchTime.now().uptimeNanoseconds
-        guard now - lastDraw > 100_000_000 || p.steps >= p.totalSteps else { return }
+        let interval: UInt64 = terminal ? 100_000_000 : 10_000_000_000
+        guard now - lastDraw > interval || p.steps >= p.totalSteps else { return }
         lastDraw = now
         let fraction = Double(p.steps) / Double(max(p.totalSteps, 1))
         let width = 24
         let filled = min(width, Int(fraction * Double(width)))
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
         let meanReturn = p.meanReturn.isNaN ? "—" : String(format: "%.1f", p.meanReturn)
-        let line = String(format: "\r%@ %@ %3.0f%% %d/%d steps, %d episodes, return %@, %.0f steps/s ",
+        let line = String(format: "%@ %@ %3.0f%% %d/%d steps, %d episodes, return %@, %.0f steps/s ",
                           label, bar, fraction * 100, p.steps, p.totalSteps, p.episodes, meanReturn, p.stepsPerSecond)
-        FileHandle.standardError.write(Data(line.utf8))
-        drawn = true
+        FileHandle.standardError.write(Data((terminal ? "\r" + line : line + "\n").utf8))
+        drawn = terminal
     }
 
     func finish() {
