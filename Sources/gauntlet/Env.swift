@@ -18,6 +18,8 @@ struct EnvironmentSummary: Encodable {
     var actionHigh: [Float]?
     var maxEpisodeSteps: Int
     var stateLabels: [String]
+    /// Gridworlds: the optimal undiscounted return from the start within the step limit.
+    var optimalReturn: Double?
 
     init(_ env: TimeLimit) {
         id = env.base.id
@@ -27,16 +29,26 @@ struct EnvironmentSummary: Encodable {
         if case .box(let box) = env.base.actionSpace { (actionLow, actionHigh) = (box.low, box.high) }
         maxEpisodeSteps = env.maxEpisodeSteps
         stateLabels = env.base.stateLabels
+        if let grid = env.base as? GridWorld {
+            grid.reset(seed: 0)
+            optimalReturn = grid.model.optimalValues(discount: 1, horizon: env.maxEpisodeSteps)[grid.tabularState]
+        }
+    }
+
+    /// `[v] × n` for n equal values, the list otherwise.
+    static func compact(_ values: [Float]) -> String {
+        if values.count > 4, let first = values.first, values.allSatisfy({ $0 == first }) { return "[\(first)] × \(values.count)" }
+        return "\(values)"
     }
 
     var text: String {
         """
         \(id)
-          observation: Box(\(observationSpace.dimension)) low \(observationSpace.low) high \(observationSpace.high)
+          observation: Box(\(observationSpace.dimension)) low \(Self.compact(observationSpace.low)) high \(Self.compact(observationSpace.high))
           action:      \(actionSpace)
           step limit:  \(maxEpisodeSteps)
           state:       [\(stateLabels.joined(separator: ", "))]
-        """
+        """ + (optimalReturn.map { "\n  optimal return from the start (value iteration): \($0)" } ?? "")
     }
 }
 

@@ -73,6 +73,11 @@ import Testing
         let object = try JSONSerialization.jsonObject(with: Data(info.standardOutput.utf8)) as! [String: Any]
         #expect(object["max_episode_steps"] as? Int == 999 && object["state_labels"] as? [String] == ["position", "velocity"])
 
+        let grid = try runGauntlet(["env", "info", "grid:lava-corridor:onehot", "--json"])
+        let gridInfo = try JSONSerialization.jsonObject(with: Data(grid.standardOutput.utf8)) as! [String: Any]
+        // Up, 11 steps right, down: 13 steps, the last onto the goal (independently: 12 · −0.01 + 1).
+        #expect(abs((gridInfo["optimal_return"] as! Double) - 0.88) < 1e-12)
+
         let ascii = try runGauntlet(["env", "render", "grid:open-room"])
         #expect(ascii.status == 0 && ascii.standardOutput.contains("#A......#"))
         let svg = try runGauntlet(["env", "render", "Acrobot-v1", "--seed", "3", "--state", "1,0.5,0,0"])
