@@ -94,6 +94,25 @@ import Testing
         #expect(policyA.network == policyB.network && policyA.extraTensors == policyB.extraTensors)
     }
 
+    /// The Float64 reference precision trains, checkpoints in Float64 and resumes exactly too.
+    @Test func float64RunsResumeBitIdentical() throws {
+        let config = try TrainingConfig(yaml: Self.configs[1].1, file: "ppo.yaml")
+        let straight = temporaryDirectory(), interrupted = temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: straight)
+            try? FileManager.default.removeItem(at: interrupted)
+        }
+        try TrainingRun<Double>(config: config, directory: straight, seed: 3).run()
+        let first = try TrainingRun<Double>(config: config, directory: interrupted, seed: 3)
+        try first.run(maximumUnits: 2)
+        try first.writeCheckpoint()
+        try TrainingRun<Double>(resuming: interrupted).run()
+        let a = try Safetensors(data: Data(contentsOf: straight.appendingPathComponent("checkpoint.safetensors")))
+        let b = try Safetensors(data: Data(contentsOf: interrupted.appendingPathComponent("checkpoint.safetensors")))
+        #expect(a.tensors["actor"]?.dtype == "F64")
+        #expect(a.tensors["actor"] == b.tensors["actor"] && a.tensors["critic"] == b.tensors["critic"] && a.tensors["log_std"] == b.tensors["log_std"])
+    }
+
     @Test func sameSeedSameWeightsDifferentSeedDifferentWeights() throws {
         let config = try TrainingConfig(yaml: Self.configs[0].1, file: "dqn.yaml")
         let directories = (0..<3).map { _ in temporaryDirectory() }

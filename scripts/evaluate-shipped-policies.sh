@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Evaluates every shipped policy over 100 episodes (seeds 0..99, greedy/mode actions) and prints
+# the Markdown table of the README, with each environment's "solved" threshold (gridworlds:
+# within 1% of the optimal return that value iteration computes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+gauntlet=.build/release/gauntlet
+[ -x "$gauntlet" ] || swift build -c release --product gauntlet
+echo "| policy | environment | algorithm | mean return ± std (100 episodes) | 95% CI | threshold | met |"
+echo "|---|---|---|---|---|---|---|"
+for file in policies/*.safetensors; do
+    name=$(basename "$file" .safetensors)
+    json=$("$gauntlet" evaluate --policy "$file" --episodes 100 --seed 0 --json)
+    env=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["environment"])' "$json")
+    optimal=$("$gauntlet" env info "$env" --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("optimal_return", ""))')
+    python3 - "$name" "$json" "$optimal" "$(sed -n 's/^algorithm: *//p' "policies/$name.yaml")" <<'PY'
+import json, sys
+name, result, optimal, algorithm = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
+env = result["environment"]
+clean = result["clean"]
+thresholds = {"CartPole-v1": 475, "Acrobot-v1": -100, "MountainCar-v0": -110, "MountainCarContinuous-v0": 90, "Pendulum-v1": -200}
+if optimal:
+    threshold = float(optimal) - 0.01 * abs(float(optimal))
+    label = f"≥ {threshold:.4f} (optimal {float(optimal):.4f})"
+else:
+    threshold = thresholds[env]
+    label = f"≥ {threshold}"
+met = "yes" if clean["mean_return"] >= threshold else "no"
+print(f'| {name} | {env} | {algorithm} | {clean["mean_return"]:.2f} ± {clean["std_return"]:.2f} | [{clean["ci95"][0]:.2f}, {clean["ci95"][1]:.2f}] | {label} | {met} |')
+PY
+done
