@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "Agents", dependencies: ["NeuralNet", "Environments", "Yams"]),
         .target(name: "Attacks", dependencies: ["Agents"]),
         .target(name: "Defenses", dependencies: ["Attacks"]),
-        .target(name: "Evaluation", dependencies: ["Defenses"]),
+        .target(name: "Evaluation", dependencies: ["Defenses", "Attacks", "Agents", "Environments"]),
         .executableTarget(
             name: "gauntlet",
             dependencies: [
@@ -60,6 +60,12 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Evaluation", "TestSupport"]),
+        .testTarget(
+            name: "AttacksTests",
+            dependencies: [
+                "Attacks", "Agents", "Evaluation", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
         .testTarget(name: "GauntletCLITests", dependencies: ["gauntlet", "TestSupport"]),
         .testTarget(
             name: "NeuralNetTests",

@@ -1,32 +1,46 @@
 import Agents
+import Attacks
 import Environments
 import Foundation
 import Linalg
 
 /// Runs a policy for whole episodes on fixed seeds: episode `e` resets with seed `S + e`, so
 /// any evaluation can be repeated exactly and two evaluations on the same seeds are paired.
-/// Episodes run in groups of vectorised copies (the policy sees one batch per step); stochastic
-/// policies that sample draw from a stream of their own per episode, so results do not depend
-/// on the grouping.
+/// With an attack, the policy acts on perturbed observations (the environment itself is never
+/// changed) and every step also records the clean action — what the policy would have done
+/// unattacked — so action flips are counted.
+///
+/// Episodes run in groups of `copies` vectorised copies (the policy and the attack see one batch
+/// per step). Sampled actions draw from a stream per episode; the attack from a stream per
+/// group, so results are deterministic for a given seed and `copies`.
 public struct EpisodeRunner<Scalar: BLASScalar> {
     public var policy: Policy<Scalar>
     public var environment: String
     public var selection: ActionSelection
     /// Episodes run side by side.
     public var copies: Int
+    public var attack: (any Attack)?
+    public var threatModel: ThreatModel?
+    /// Keep every clean observation seen (for measuring per-dimension standard deviations).
+    public var recordObservations = false
 
-    public init(policy: Policy<Scalar>, environment: String, selection: ActionSelection = .mode, copies: Int = 16) {
+    public init(policy: Policy<Scalar>, environment: String, selection: ActionSelection = .mode, copies: Int = 16,
+                attack: (any Attack)? = nil, threatModel: ThreatModel? = nil) {
+        precondition((attack == nil) == (threatModel == nil), "an attack needs a threat model")
         self.policy = policy
         self.environment = environment
         self.selection = selection
         self.copies = max(1, copies)
+        self.attack = attack
+        self.threatModel = threatModel
     }
 
     /// Runs `count` episodes with seeds `seed, seed + 1, …`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func run(episodes count: Int, seed: UInt64) throws(EnvironmentError) -> [EpisodeOutcome] {
-        let root = RandomStream(seed: seed).child("actions")
+        let root = RandomStream(seed: seed)
+        let actionStreams = root.child("actions"), attackStreams = root.child("attack")
         var results: [EpisodeOutcome] = []
         var start = 0
         while start < count {
@@ -36,26 +50,42 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
             guard envs[0].base.observationSpace.dimension == policy.observationDimension else {
                 throw EnvironmentError("the policy expects \(policy.observationDimension) observation values but \(environment) gives \(envs[0].base.observationSpace.dimension)")
             }
-            let streams = (0..<group).map { root.child(start + $0) }
+            let streams = (0..<group).map { actionStreams.child(start + $0) }
+            let attackRandom = attackStreams.child(start / copies)
             var observations = (0..<group).map { envs[$0].reset(seed: seed &+ UInt64(start + $0)) }
-            var returns = [Double](repeating: 0, count: group), lengths = [Int](repeating: 0, count: group)
-            var finished = [Bool?](repeating: nil, count: group)
-            while finished.contains(where: { $0 == nil }) {
-                let active = (0..<group).filter { finished[$0] == nil }
-                let batch = Matrix<Scalar>(active.map { observations[$0].map { Scalar($0) } })
-                let outputs = policy.outputs(batch)
+            var outcomes = (0..<group).map { EpisodeOutcome(seed: seed &+ UInt64(start + $0)) }
+            var finished = [Bool](repeating: false, count: group)
+            while finished.contains(false) {
+                let active = (0..<group).filter { !finished[$0] }
+                let clean = Matrix<Scalar>(active.map { observations[$0].map { Scalar($0) } })
+                let cleanOutputs = policy.outputs(clean)
+                var actedOutputs = cleanOutputs
+                var queries = 0
+                if let attack, let threatModel {
+                    let result = attack.perturb(clean, policy: policy, threatModel: threatModel, random: attackRandom)
+                    actedOutputs = policy.outputs(result.perturbed)
+                    queries = result.queries
+                }
                 for (k, i) in active.enumerated() {
-                    let action = policy.actions(fromOutputs: Matrix(row: outputs.row(k)), selection: selection, random: streams[i])[0]
+                    if recordObservations { outcomes[i].observations.append(observations[i]) }
+                    let action = policy.actions(fromOutputs: Matrix(row: actedOutputs.row(k)), selection: selection, random: streams[i])[0]
+                    if attack != nil {
+                        let cleanAction = policy.actions(fromOutputs: Matrix(row: cleanOutputs.row(k)), selection: .mode)[0]
+                        let takenMode = policy.actions(fromOutputs: Matrix(row: actedOutputs.row(k)), selection: .mode)[0]
+                        if cleanAction != takenMode { outcomes[i].flips += 1 }
+                        outcomes[i].queries += queries
+                    }
                     let result = envs[i].step(action)
                     observations[i] = result.observation
-                    returns[i] += result.reward
-                    lengths[i] += 1
-                    if result.terminated || result.truncated { finished[i] = result.terminated }
+                    outcomes[i].episodeReturn += result.reward
+                    outcomes[i].length += 1
+                    if result.terminated || result.truncated {
+                        finished[i] = true
+                        outcomes[i].terminated = result.terminated
+                    }
                 }
             }
-            for i in 0..<group {
-                results.append(EpisodeOutcome(seed: seed &+ UInt64(start + i), episodeReturn: returns[i], length: lengths[i], terminated: finished[i]!))
-            }
+            results += outcomes
             start += group
         }
         return results
@@ -65,10 +95,18 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
 /// One evaluated episode.
 public struct EpisodeOutcome: Equatable, Sendable, Codable {
     public var seed: UInt64
-    public var episodeReturn: Double
-    public var length: Int
+    public var episodeReturn = 0.0
+    public var length = 0
     /// Whether the episode terminated (rather than being truncated by its time limit).
-    public var terminated: Bool
+    public var terminated = false
+    /// Steps whose action (the mode) under attack differs from the clean observation's.
+    public var flips = 0
+    /// Policy evaluations the attack spent.
+    public var queries = 0
+    /// The clean observations, when recorded.
+    public var observations: [[Float]] = []
+
+    public init(seed: UInt64) { self.seed = seed }
 }
 
 /// Summary statistics of a set of episode returns with a 95% bootstrap interval for the mean.

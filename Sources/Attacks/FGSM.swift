@@ -1,0 +1,30 @@
+import Agents
+import Linalg
+
+/// Fast Gradient Sign Method (Goodfellow et al. 2015), as applied to deep RL policies by Huang
+/// et al. 2017, "Adversarial attacks on neural network policies": one step of size ε along the
+/// sign of the gradient of the attack objective (cross-entropy of the clean action, or the
+/// output distance for continuous policies); under L2 along the normalised gradient.
+///
+/// At the clean point the output-distance objective has zero gradient, so for continuous
+/// policies FGSM leaves observations unchanged unless `random_start=1` (a step from a random
+/// point of the ball, as R+FGSM of Tramèr et al. 2018).
+public struct FGSM: Attack {
+    public var randomStart: Bool
+
+    public init(randomStart: Bool = false) { self.randomStart = randomStart }
+    init(_ spec: AttackSpec) throws(AttackError) {
+        try spec.requireKnown(["random_start"])
+        randomStart = try spec.int("random_start", default: 0, in: 0...1) == 1
+    }
+    public var spec: String { formatSpec("fgsm", ["random_start": randomStart ? 1 : 0]) }
+
+    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
+        guard threatModel.epsilon > 0 else { return AttackResult(perturbed: observations, queries: 0) }
+        let objective = Objective.untargeted(policy, clean: policy.outputs(observations))
+        let start = randomStart ? threatModel.randomPoint(around: observations, random: random) : observations
+        let (_, gradient) = objective.valueAndInputGradient(policy, at: start)
+        let step = threatModel.ascentStep(gradient, size: threatModel.epsilon)
+        return AttackResult(perturbed: threatModel.project(start + step, around: observations), queries: 2)
+    }
+}

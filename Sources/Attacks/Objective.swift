@@ -1,0 +1,72 @@
+import Agents
+import Linalg
+import NeuralNet
+
+/// What an attack increases, per observation, and its gradient with respect to the observation.
+/// Defaults follow the literature: for discrete policies the cross-entropy of the clean action
+/// under the policy's outputs read as logits (Huang et al. 2017; SA-DQN's PGD on Q-values); for
+/// continuous policies the squared distance of the output (Gaussian mean or action) from its
+/// clean value.
+public enum Objective: Sendable {
+    /// Maximise `−log softmax(z(s′))[a]` for the clean action `a` of each row.
+    case crossEntropy(actions: [Int])
+    /// Maximise `‖z(s′) − z(s)‖²` from the clean outputs.
+    case outputDistance(clean: [[Double]])
+    /// Maximise the margin `max_{j≠a} z_j(s′) − z_a(s′)` (Carlini & Wagner 2017): positive once
+    /// the action has flipped.
+    case margin(actions: [Int])
+    /// Drive the policy towards `targets`: maximise `log softmax(z(s′))[t]`.
+    case targeted(targets: [Int])
+
+    /// The default objective for a policy at clean observations.
+    public static func untargeted<S: BLASScalar>(_ policy: Policy<S>, clean outputs: Matrix<S>) -> Objective {
+        switch policy.kind {
+        case .greedyQ, .categorical: .crossEntropy(actions: (0..<outputs.rows).map { argmax(outputs.row($0)) })
+        case .gaussian, .deterministic: .outputDistance(clean: outputs.rowArrays.map { $0.map(Double.init) })
+        }
+    }
+
+    /// Per-row values and `∂value/∂outputs` at outputs `z`.
+    public func evaluate<S: BLASScalar>(_ z: Matrix<S>) -> (values: [Double], gradient: Matrix<S>) {
+        var gradient = Matrix<S>(rows: z.rows, columns: z.columns)
+        var values = [Double](repeating: 0, count: z.rows)
+        switch self {
+        case .crossEntropy(let actions), .targeted(let actions):
+            let sign: Double = if case .targeted = self { -1 } else { 1 }
+            let logP = logSoftmax(z)
+            for r in 0..<z.rows {
+                values[r] = -sign * Double(logP[r, actions[r]])
+                for j in 0..<z.columns {
+                    let p = Double(S.exp(logP[r, j]))
+                    gradient[r, j] = S(sign * (p - (j == actions[r] ? 1 : 0)))
+                }
+            }
+        case .outputDistance(let clean):
+            for r in 0..<z.rows {
+                for j in 0..<z.columns {
+                    let d = Double(z[r, j]) - clean[r][j]
+                    values[r] += d * d
+                    gradient[r, j] = S(2 * d)
+                }
+            }
+        case .margin(let actions):
+            for r in 0..<z.rows {
+                let a = actions[r]
+                var best = -1
+                for j in 0..<z.columns where j != a && (best < 0 || z[r, j] > z[r, best]) { best = j }
+                guard best >= 0 else { continue }
+                values[r] = Double(z[r, best] - z[r, a])
+                gradient[r, best] = 1
+                gradient[r, a] = -1
+            }
+        }
+        return (values, gradient)
+    }
+
+    /// Values and `∂value/∂observation` for perturbed observations (one forward, one backward).
+    public func valueAndInputGradient<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>) -> (values: [Double], gradient: Matrix<S>) {
+        let outputs = policy.outputs(observations)
+        let (values, outputGradient) = evaluate(outputs)
+        return (values, policy.inputGradient(observations, outputGradient: outputGradient))
+    }
+}

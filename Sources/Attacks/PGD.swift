@@ -1,0 +1,77 @@
+import Agents
+import Linalg
+
+/// Projected Gradient Descent (Madry et al. 2018, "Towards deep learning models resistant to
+/// adversarial attacks"), the standard white-box attack of SA-DQN/SA-PPO: from a random point
+/// of the ball (or the clean point), `steps` ascent steps of size α on the attack objective,
+/// each projected back onto the threat model; with `restarts`, the run with the largest final
+/// objective is kept per observation.
+///
+/// Parameters: `steps` (10), `alpha` (absolute step in threat-model units) or `alpha_ratio`
+/// (step as a fraction of ε, 0.25), `random_start` (1), `restarts` (1), `loss` (`ce`, the
+/// cross-entropy of the clean action or output distance for continuous policies; `cw`, the
+/// Carlini–Wagner margin, discrete policies only).
+public struct PGD: Attack {
+    public var steps: Int
+    public var alpha: Double?
+    public var alphaRatio: Double
+    public var randomStart: Bool
+    public var restarts: Int
+    public var loss: String
+
+    public init(steps: Int = 10, alpha: Double? = nil, alphaRatio: Double = 0.25, randomStart: Bool = true, restarts: Int = 1, loss: String = "ce") {
+        self.steps = steps
+        self.alpha = alpha
+        self.alphaRatio = alphaRatio
+        self.randomStart = randomStart
+        self.restarts = restarts
+        self.loss = loss
+    }
+
+    init(_ spec: AttackSpec) throws(AttackError) {
+        try spec.requireKnown(["steps", "alpha", "alpha_ratio", "random_start", "restarts", "loss"])
+        if spec.parameters["alpha"] != nil && spec.parameters["alpha_ratio"] != nil {
+            throw AttackError("pgd: give alpha or alpha_ratio, not both")
+        }
+        self.init(
+            steps: try spec.int("steps", default: 10, in: 1...100_000),
+            alpha: spec.parameters["alpha"] == nil ? nil : try spec.double("alpha", default: 0, in: 0...1e9),
+            alphaRatio: try spec.double("alpha_ratio", default: 0.25, in: 0...100),
+            randomStart: try spec.int("random_start", default: 1, in: 0...1) == 1,
+            restarts: try spec.int("restarts", default: 1, in: 1...10_000),
+            loss: try spec.choice("loss", default: "ce", from: ["ce", "cw"]))
+    }
+
+    public var spec: String {
+        var parameters: [String: CustomStringConvertible] = [
+            "steps": steps, "random_start": randomStart ? 1 : 0, "restarts": restarts, "loss": loss,
+        ]
+        if let alpha { parameters["alpha"] = alpha } else { parameters["alpha_ratio"] = alphaRatio }
+        return formatSpec("pgd", parameters)
+    }
+
+    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
+        guard threatModel.epsilon > 0 else { return AttackResult(perturbed: observations, queries: 0) }
+        let cleanOutputs = policy.outputs(observations)
+        var objective = Objective.untargeted(policy, clean: cleanOutputs)
+        if loss == "cw", case .crossEntropy(let actions) = objective { objective = .margin(actions: actions) }
+        let stepSize = alpha ?? alphaRatio * threatModel.epsilon
+        var best = observations
+        var bestValues = [Double](repeating: -.infinity, count: observations.rows)
+        var queries = 1
+        for _ in 0..<restarts {
+            var current = randomStart ? threatModel.randomPoint(around: observations, random: random) : observations
+            for _ in 0..<steps {
+                let (_, gradient) = objective.valueAndInputGradient(policy, at: current)
+                current = threatModel.project(current + threatModel.ascentStep(gradient, size: stepSize), around: observations)
+            }
+            let values = objective.evaluate(policy.outputs(current)).values
+            queries += steps + 1
+            for r in 0..<observations.rows where values[r] > bestValues[r] {
+                bestValues[r] = values[r]
+                best.setRow(r, to: current.row(r))
+            }
+        }
+        return AttackResult(perturbed: best, queries: queries)
+    }
+}

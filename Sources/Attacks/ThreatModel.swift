@@ -1,0 +1,131 @@
+import Environments
+import Linalg
+
+/// What an attacker may do to an observation `s`: add a perturbation `δ` with `‖δ / u‖ ≤ ε`,
+/// where `u` are per-dimension units (1 for raw units, or each dimension's standard deviation on
+/// clean episodes), leave masked dimensions untouched, and stay inside the observation space's
+/// finite bounds. Printed with every result.
+public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible {
+    public enum Norm: String, Sendable, Codable, CaseIterable {
+        case linf, l2
+    }
+
+    public enum Units: String, Sendable, Codable, CaseIterable {
+        /// ε in raw observation units.
+        case raw
+        /// ε in multiples of each dimension's standard deviation measured on clean episodes.
+        case std
+    }
+
+    public var norm: Norm
+    public var epsilon: Double
+    public var units: Units
+    /// Per-dimension unit `u` (all 1 for raw units).
+    public var scale: [Double]
+    /// Observation bounds (±∞ where unbounded); perturbed observations are clipped to them.
+    public var lower: [Float]
+    public var upper: [Float]
+    /// Dimensions the attacker may change (all when nil).
+    public var mask: [Bool]?
+
+    public init(norm: Norm = .linf, epsilon: Double, units: Units = .raw, scale: [Double]? = nil, bounds: BoxSpace, mask: [Bool]? = nil) {
+        precondition(epsilon >= 0 && epsilon.isFinite, "epsilon must be finite and non-negative")
+        self.norm = norm
+        self.epsilon = epsilon
+        self.units = units
+        self.scale = scale ?? Array(repeating: 1, count: bounds.dimension)
+        self.lower = bounds.low
+        self.upper = bounds.high
+        self.mask = mask
+        precondition(self.scale.count == bounds.dimension && self.scale.allSatisfy { $0 > 0 && $0.isFinite }, "scale must be positive, one per dimension")
+        precondition(mask.map { $0.count == bounds.dimension } ?? true, "mask must have one entry per dimension")
+    }
+
+    public var dimension: Int { lower.count }
+
+    public var description: String {
+        let maskText = mask.map { " mask \($0.map { $0 ? "1" : "0" }.joined())" } ?? ""
+        return "\(norm.rawValue) ε=\(epsilon) (\(units.rawValue) units)\(maskText)"
+    }
+
+    /// Whether dimension `j` may be perturbed.
+    @inline(__always)
+    public func isFree(_ j: Int) -> Bool { mask?[j] ?? true }
+
+    /// The closest point to `perturbed` (row by row) inside the threat model around `clean`:
+    /// δ projected onto the ε-ball in scaled units (L∞: clamp each entry; L2: rescale the whole
+    /// vector), masked dimensions reset, then the observation clipped to the bounds (which keeps
+    /// it in the ball, since the clean observation lies inside the bounds).
+    public func project<S: BLASScalar>(_ perturbed: Matrix<S>, around clean: Matrix<S>) -> Matrix<S> {
+        precondition(perturbed.rows == clean.rows && perturbed.columns == dimension && clean.columns == dimension)
+        var result = perturbed
+        let d = dimension
+        for r in 0..<clean.rows {
+            var z = (0..<d).map { j in isFree(j) ? (Double(perturbed[r, j]) - Double(clean[r, j])) / scale[j] : 0 }
+            switch norm {
+            case .linf:
+                for j in 0..<d { z[j] = min(max(z[j], -epsilon), epsilon) }
+            case .l2:
+                let norm = z.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                if norm > epsilon { for j in 0..<d { z[j] *= epsilon / norm } }
+            }
+            for j in 0..<d {
+                let value = Double(clean[r, j]) + z[j] * scale[j]
+                result[r, j] = S(min(max(value, Double(lower[j])), Double(upper[j])))
+            }
+        }
+        return result
+    }
+
+    /// The size of `perturbed − clean` in this threat model's norm and units, per row.
+    public func distance<S: BLASScalar>(_ perturbed: Matrix<S>, from clean: Matrix<S>) -> [Double] {
+        (0..<clean.rows).map { r in
+            let z = (0..<dimension).map { j in (Double(perturbed[r, j]) - Double(clean[r, j])) / scale[j] }
+            switch norm {
+            case .linf: return z.map(abs).max() ?? 0
+            case .l2: return z.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            }
+        }
+    }
+
+    /// The steepest ascent direction of size `size` for gradient `g`, per row, in observation
+    /// units: L∞ `size · u ⊙ sign(g)`, L2 `size · u ⊙ ĝ` with ĝ the unit vector of `u ⊙ g`.
+    /// Zero where the gradient is zero (never NaN) and in masked dimensions.
+    public func ascentStep<S: BLASScalar>(_ g: Matrix<S>, size: Double) -> Matrix<S> {
+        var step = Matrix<S>(rows: g.rows, columns: g.columns)
+        for r in 0..<g.rows {
+            let scaled = (0..<dimension).map { j in isFree(j) ? Double(g[r, j]) * scale[j] : 0 }
+            switch norm {
+            case .linf:
+                for j in 0..<dimension where scaled[j] != 0 { step[r, j] = S(size * scale[j] * (scaled[j] > 0 ? 1 : -1)) }
+            case .l2:
+                let norm = scaled.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                guard norm > 0 && norm.isFinite else { continue }
+                for j in 0..<dimension { step[r, j] = S(size * scale[j] * scaled[j] / norm) }
+            }
+        }
+        return step
+    }
+
+    /// A point drawn uniformly from the ball around each row of `clean` (then projected).
+    public func randomPoint<S: BLASScalar>(around clean: Matrix<S>, random: RandomStream) -> Matrix<S> {
+        var result = clean
+        let d = dimension
+        for r in 0..<clean.rows {
+            var z = [Double](repeating: 0, count: d)
+            switch norm {
+            case .linf:
+                for j in 0..<d { z[j] = random.uniform(-epsilon, epsilon) }
+            case .l2:
+                // Direction uniform on the sphere of the free dimensions, radius ε·U^(1/k).
+                let free = (0..<d).filter(isFree)
+                for j in free { z[j] = random.normal() }
+                let norm = z.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                let radius = epsilon * Double.pow(random.uniform(), 1 / Double(max(free.count, 1)))
+                if norm > 0 { for j in free { z[j] *= radius / norm } }
+            }
+            for j in 0..<d { result[r, j] = S(Double(clean[r, j]) + z[j] * scale[j]) }
+        }
+        return project(result, around: clean)
+    }
+}

@@ -1,0 +1,95 @@
+import Agents
+import Attacks
+import Environments
+import Linalg
+
+/// A paired evaluation of one attack: the same episode seeds run clean and attacked, the
+/// per-episode reward drop, the rate of flipped actions, and the queries spent. Its JSON form is
+/// the per-attack object every command prints (`gauntlet attack --json`).
+public struct AttackReport: Sendable, Encodable {
+    public struct Drop: Sendable, Encodable {
+        public var mean: Double
+        public var ci95: [Double]
+    }
+
+    public struct Rate: Sendable, Encodable {
+        public var value: Double
+        public var ci95: [Double]
+    }
+
+    public var attack: String
+    public var threatModel: ThreatModel
+    public var clean: ReturnSummary
+    public var attacked: ReturnSummary
+    /// Clean minus attacked return, per episode, with a paired bootstrap interval.
+    public var rewardDrop: Drop
+    /// Attacked steps whose action differs from the clean action, with a Wilson interval.
+    public var actionFlipRate: Rate
+    public var queries: Int
+    public var episodes: Int
+    public var seed: UInt64
+    public var selection: ActionSelection
+}
+
+/// How to evaluate attacks on a policy: the environment, episodes and seed, and the threat
+/// model's shape (its ε is given per attack run).
+public struct AttackEvaluation<Scalar: BLASScalar> {
+    public var policy: Policy<Scalar>
+    public var environment: String
+    public var episodes: Int
+    public var seed: UInt64
+    public var selection: ActionSelection
+    public var norm: ThreatModel.Norm
+    public var units: ThreatModel.Units
+    public var mask: [Bool]?
+
+    public init(policy: Policy<Scalar>, environment: String, episodes: Int, seed: UInt64, selection: ActionSelection = .mode,
+                norm: ThreatModel.Norm = .linf, units: ThreatModel.Units = .raw, mask: [Bool]? = nil) {
+        self.policy = policy
+        self.environment = environment
+        self.episodes = episodes
+        self.seed = seed
+        self.selection = selection
+        self.norm = norm
+        self.units = units
+        self.mask = mask
+    }
+
+    /// The clean episodes (run once, shared by every attack).
+    public func cleanEpisodes() throws(EnvironmentError) -> [EpisodeOutcome] {
+        var runner = EpisodeRunner(policy: policy, environment: environment, selection: selection)
+        runner.recordObservations = units == .std
+        return try runner.run(episodes: episodes, seed: seed)
+    }
+
+    /// The threat model of radius `epsilon`; in std units, scaled by each dimension's standard
+    /// deviation over the clean episodes' observations.
+    public func threatModel(epsilon: Double, clean: [EpisodeOutcome]) throws(EnvironmentError) -> ThreatModel {
+        let bounds = try Registry.make(environment).base.observationSpace
+        var scale: [Double]? = nil
+        if units == .std {
+            let observations = clean.flatMap(\.observations)
+            scale = (0..<bounds.dimension).map { j in
+                max(Statistics.standardDeviation(observations.map { Double($0[j]) }), 1e-12)
+            }
+        }
+        return ThreatModel(norm: norm, epsilon: epsilon, units: units, scale: scale, bounds: bounds, mask: mask)
+    }
+
+    /// Runs `attack` at `epsilon` on the seeds of `clean` and compares.
+    public func run(_ attack: any Attack, epsilon: Double, clean: [EpisodeOutcome]) throws(EnvironmentError) -> AttackReport {
+        let model = try threatModel(epsilon: epsilon, clean: clean)
+        let attacked = try EpisodeRunner(policy: policy, environment: environment, selection: selection, attack: attack, threatModel: model)
+            .run(episodes: episodes, seed: seed)
+        let cleanReturns = clean.map(\.episodeReturn), attackedReturns = attacked.map(\.episodeReturn)
+        let drop = ConfidenceInterval.bootstrapPairedDifference(cleanReturns, attackedReturns, random: RandomStream(seed: seed).child("drop"))
+        let steps = attacked.reduce(0) { $0 + $1.length }, flips = attacked.reduce(0) { $0 + $1.flips }
+        let flipInterval = ConfidenceInterval.wilson(successes: flips, trials: max(steps, 1))
+        return AttackReport(
+            attack: attack.spec, threatModel: model, clean: ReturnSummary(returns: cleanReturns, seed: seed),
+            attacked: ReturnSummary(returns: attackedReturns, seed: seed),
+            rewardDrop: .init(mean: Statistics.mean(zip(cleanReturns, attackedReturns).map { $0 - $1 }), ci95: [drop.lower, drop.upper]),
+            actionFlipRate: .init(value: Double(flips) / Double(max(steps, 1)), ci95: [flipInterval.lower, flipInterval.upper]),
+            queries: attacked.reduce(0) { $0 + $1.queries }, episodes: episodes, seed: seed, selection: selection)
+    }
+}
