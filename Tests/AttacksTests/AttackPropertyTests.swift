@@ -1,0 +1,116 @@
+import Agents
+import Attacks
+import Environments
+import Linalg
+import NeuralNet
+import PropertyBased
+import TestSupport
+import Testing
+
+/// A random policy of the given kind on observations of dimension `d`, with `n` outputs.
+func randomPolicy(kind: PolicyKind, inputs d: Int, outputs n: Int, seed: UInt64) -> Policy<Double> {
+    let network = try! Sequential<Double>.mlp(sizes: [d, 16, 16, n], activation: .tanh, outputActivation: kind == .deterministic ? .tanh : .identity,
+                                              random: RandomStream(seed: seed))
+    let space: ActionSpace = kind == .greedyQ || kind == .categorical ? .discrete(n) : .box(BoxSpace(symmetric: Array(repeating: 1, count: n)))
+    return Policy(network: network, kind: kind, actionSpace: space, logStd: kind == .gaussian ? Array(repeating: -0.5, count: n) : [])
+}
+
+let allSpecs = ["none", "uniform", "gaussian:sigma=2", "sign", "fgsm", "fgsm:random_start=1", "pgd:steps=5", "pgd:steps=3,restarts=3,loss=cw"]
+
+@Suite struct AttackPropertyTests {
+    /// Every attack stays inside the ball (in scaled units) and the observation bounds, and
+    /// leaves masked dimensions alone, for L∞ and L2, every policy kind, raw and std units.
+    @Test func everyAttackStaysInsideTheThreatModel() async {
+        await propertyCheck(count: 30, input: Gen.int(in: 0...100_000), Gen.double(in: 0...0.8)) { seed, epsilon in
+            let random = RandomStream(seed: UInt64(seed))
+            let kind = PolicyKind.allCases[seed % 4]
+            let policy = randomPolicy(kind: kind, inputs: 5, outputs: 3, seed: UInt64(seed))
+            let bounds = BoxSpace(low: [-1, -1, -.infinity, 0, -2], high: [1, 1, .infinity, 0.5, 2])
+            let observations = Matrix<Double>(rows: 6, columns: 5, storage: (0..<30).map { i in
+                let j = i % 5
+                return random.uniform(Double(max(bounds.low[j], -3)), Double(min(bounds.high[j], 3)))
+            })
+            for norm in ThreatModel.Norm.allCases {
+                let scale = seed % 2 == 0 ? nil : (0..<5).map { _ in random.uniform(0.1, 2) }
+                let model = ThreatModel(norm: norm, epsilon: epsilon, units: scale == nil ? .raw : .std, scale: scale, bounds: bounds,
+                                        mask: [true, true, true, true, false])
+                for spec in allSpecs {
+                    let perturbed = try! AttackRegistry.make(spec).perturb(observations, policy: policy, threatModel: model, random: random).perturbed
+                    #expect(perturbed.isFinite, "\(spec)")
+                    for (r, distance) in model.distance(perturbed, from: observations).enumerated() {
+                        #expect(distance <= epsilon * (1 + 1e-9) + 1e-12, "\(spec) \(norm) row \(r): ‖δ‖ = \(distance) > ε = \(epsilon)")
+                    }
+                    for r in 0..<6 {
+                        for j in 0..<5 { #expect(perturbed[r, j] >= Double(bounds.low[j]) && perturbed[r, j] <= Double(bounds.high[j]), "\(spec) bounds") }
+                        #expect(perturbed[r, 4] == observations[r, 4], "\(spec) touched a masked dimension")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func zeroEpsilonChangesNothing() throws {
+        let policy = randomPolicy(kind: .greedyQ, inputs: 4, outputs: 2, seed: 1)
+        let observations = randomMatrix(rows: 8, columns: 4, random: RandomStream(seed: 2))
+        let model = ThreatModel(norm: .linf, epsilon: 0, bounds: BoxSpace(symmetric: Array(repeating: .infinity, count: 4)))
+        for spec in allSpecs {
+            let result = try AttackRegistry.make(spec).perturb(observations, policy: policy, threatModel: model, random: RandomStream(seed: 3))
+            #expect(result.perturbed == observations, "\(spec)")
+        }
+    }
+
+    /// FGSM's step is ε times the sign of a finite-difference gradient of the objective.
+    @Test func fgsmFollowsTheSignOfTheFiniteDifferenceGradient() throws {
+        for seed: UInt64 in 1...5 {
+            let policy = randomPolicy(kind: .categorical, inputs: 4, outputs: 3, seed: seed)
+            let x = randomMatrix(rows: 1, columns: 4, random: RandomStream(seed: seed + 100))
+            let objective = Objective.untargeted(policy, clean: policy.outputs(x))
+            let numeric = numericalGradient(of: { objective.evaluate(policy.outputs(Matrix(row: $0))).values[0] }, at: x.storage)
+            let epsilon = 0.05
+            let model = ThreatModel(epsilon: epsilon, bounds: BoxSpace(symmetric: Array(repeating: .infinity, count: 4)))
+            let perturbed = FGSM().perturb(x, policy: policy, threatModel: model, random: RandomStream(seed: 0)).perturbed
+            for j in 0..<4 where abs(numeric[j]) > 1e-7 {
+                #expect(abs((perturbed[0, j] - x[0, j]) - epsilon * (numeric[j] > 0 ? 1 : -1)) < 1e-12)
+            }
+        }
+    }
+
+    /// On a fixed policy and batch, average attack objective: PGD with restarts ≥ PGD ≥ FGSM ≥ random.
+    @Test func strongerAttacksReachHigherLoss() throws {
+        let policy = randomPolicy(kind: .greedyQ, inputs: 6, outputs: 4, seed: 11)
+        let observations = randomMatrix(rows: 64, columns: 6, random: RandomStream(seed: 12))
+        let model = ThreatModel(epsilon: 0.3, bounds: BoxSpace(symmetric: Array(repeating: .infinity, count: 6)))
+        let objective = Objective.untargeted(policy, clean: policy.outputs(observations))
+        func meanLoss(_ spec: String) throws -> Double {
+            let perturbed = try AttackRegistry.make(spec).perturb(observations, policy: policy, threatModel: model, random: RandomStream(seed: 5)).perturbed
+            return Statistics.mean(objective.evaluate(policy.outputs(perturbed)).values)
+        }
+        let random = try meanLoss("uniform"), fgsm = try meanLoss("fgsm"), pgd = try meanLoss("pgd:steps=20")
+        let restarts = try meanLoss("pgd:steps=20,restarts=5")
+        #expect(random < fgsm && fgsm <= pgd && pgd <= restarts, "random \(random), fgsm \(fgsm), pgd \(pgd), pgd+restarts \(restarts)")
+    }
+
+    @Test func sameSeedSamePerturbations() throws {
+        let policy = randomPolicy(kind: .gaussian, inputs: 3, outputs: 2, seed: 4)
+        let observations = randomMatrix(rows: 5, columns: 3, random: RandomStream(seed: 6))
+        let model = ThreatModel(norm: .l2, epsilon: 0.2, bounds: BoxSpace(symmetric: Array(repeating: .infinity, count: 3)))
+        for spec in allSpecs {
+            let attack = try AttackRegistry.make(spec)
+            let a = attack.perturb(observations, policy: policy, threatModel: model, random: RandomStream(seed: 9)).perturbed
+            let b = attack.perturb(observations, policy: policy, threatModel: model, random: RandomStream(seed: 9)).perturbed
+            #expect(a == b, "\(spec)")
+        }
+    }
+
+    @Test func specsParseAndPrintTheirDefaults() throws {
+        #expect(try AttackRegistry.make("pgd").spec == "pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=10")
+        #expect(try AttackRegistry.make("pgd:steps=20,alpha=0.01,restarts=4").spec == "pgd:alpha=0.01,loss=ce,random_start=1,restarts=4,steps=20")
+        #expect(try AttackRegistry.make(try AttackRegistry.make("gaussian:sigma=1.5").spec).spec == "gaussian:sigma=1.5")
+        for (bad, message) in [("pgd:step=3", "unknown parameter 'step'"), ("pgd:steps=0", "'steps' must be an integer in 1...100000"),
+                               ("fgsm:random_start=2", "'random_start' must be an integer in 0...1"), ("carlini", "unknown attack 'carlini'"),
+                               ("pgd:steps", "'steps' is not key=value"), ("pgd:alpha=0.1,alpha_ratio=0.2", "give alpha or alpha_ratio"),
+                               ("pgd:loss=kl", "'loss' must be one of ce, cw"), (":x=1", "has no name")] {
+            #expect { try AttackRegistry.make(bad) } throws: { ($0 as! AttackError).description.contains(message) }
+        }
+    }
+}
