@@ -190,7 +190,7 @@ public final class DQN<Scalar: BLASScalar>: Learner {
     /// A learner continuing from a checkpoint written by `writeCheckpoint`.
     public convenience init(config: DQNConfig, environment id: String, seed: UInt64, resuming checkpoint: CheckpointReader) throws(TrainingError) {
         try self.init(config: config, environment: id, seed: seed)
-        do {
+        try restoring {
             online.parameters = try checkpoint.scalars("online", count: online.parameterCount)
             target.parameters = try checkpoint.scalars("target", count: target.parameterCount)
             try checkpoint.restore(&optimizer, "adam")
@@ -200,12 +200,6 @@ public final class DQN<Scalar: BLASScalar>: Learner {
             let state = try checkpoint.json("dqn", as: State.self)
             (steps, updates) = (state.steps, state.updates)
             try environment.restore(state.environment)
-        } catch let error as CheckpointError {
-            throw TrainingError("cannot resume: \(error.description)")
-        } catch let error as EnvironmentError {
-            throw TrainingError("cannot resume: \(error.description)")
-        } catch {
-            throw TrainingError("cannot resume: \(error)")
         }
     }
 }

@@ -43,6 +43,18 @@ func checkFinite<S: BLASScalar>(_ values: [S], _ what: String, step: Int) throws
     }
 }
 
+/// Runs the restoring part of a learner's resume, turning whatever it throws into a
+/// `TrainingError` that says the checkpoint cannot be used and why.
+func restoring(_ body: () throws -> Void) throws(TrainingError) {
+    do { try body() } catch let error as CheckpointError {
+        throw TrainingError("cannot resume: \(error.description)")
+    } catch let error as EnvironmentError {
+        throw TrainingError("cannot resume: \(error.description)")
+    } catch {
+        throw TrainingError("cannot resume: \(error)")
+    }
+}
+
 /// `target ← τ·online + (1 − τ)·target`, in SB3's operation order (exact copy at τ = 1).
 @_specialize(where S == Float)
 @_specialize(where S == Double)

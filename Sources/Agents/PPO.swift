@@ -412,7 +412,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
 
     public convenience init(config: PPOConfig, environment id: String, seed: UInt64, resuming checkpoint: CheckpointReader) throws(TrainingError) {
         try self.init(config: config, environment: id, seed: seed)
-        do {
+        try restoring {
             actor.parameters = try checkpoint.scalars("actor", count: actor.parameterCount)
             critic.parameters = try checkpoint.scalars("critic", count: critic.parameterCount)
             logStd = try checkpoint.scalars("log_std", count: logStd.count)
@@ -424,12 +424,6 @@ public final class PPO<Scalar: BLASScalar>: Learner {
             let state = try checkpoint.json("ppo", as: State.self)
             (steps, updates, episodeStarts, normalizer) = (state.steps, state.updates, state.episodeStarts, state.normalizer)
             try environment.restore(state.environment)
-        } catch let error as CheckpointError {
-            throw TrainingError("cannot resume: \(error.description)")
-        } catch let error as EnvironmentError {
-            throw TrainingError("cannot resume: \(error.description)")
-        } catch {
-            throw TrainingError("cannot resume: \(error)")
         }
     }
 }
@@ -442,10 +436,7 @@ extension PPOConfig {
 
     init(_ r: ConfigReader) throws(ConfigError) {
         self.init()
-        totalSteps = try r.int("n_timesteps", in: 1...1_000_000_000) ?? totalSteps
-        hidden = try r.intList("net_arch") ?? hidden
-        activation = try r.string("activation") ?? activation
-        environments = try r.int("n_envs", in: 1...1024) ?? environments
+        try readShared(r)
         learningRate = try r.schedule("learning_rate", in: 0...10) ?? learningRate
         nSteps = try r.int("n_steps", in: 1...1_000_000) ?? nSteps
         batchSize = try r.int("batch_size", in: 1...10_000_000) ?? batchSize

@@ -263,7 +263,7 @@ public final class TD3<Scalar: BLASScalar>: Learner {
 
     public convenience init(config: TD3Config, environment id: String, seed: UInt64, resuming checkpoint: CheckpointReader) throws(TrainingError) {
         try self.init(config: config, environment: id, seed: seed)
-        do {
+        try restoring {
             actor.parameters = try checkpoint.scalars("actor", count: actor.parameterCount)
             actorTarget.parameters = try checkpoint.scalars("actor_target", count: actor.parameterCount)
             for i in critics.indices {
@@ -278,12 +278,6 @@ public final class TD3<Scalar: BLASScalar>: Learner {
             let state = try checkpoint.json("td3", as: State.self)
             (steps, updates, noiseState) = (state.steps, state.updates, state.noiseState)
             try environment.restore(state.environment)
-        } catch let error as CheckpointError {
-            throw TrainingError("cannot resume: \(error.description)")
-        } catch let error as EnvironmentError {
-            throw TrainingError("cannot resume: \(error.description)")
-        } catch {
-            throw TrainingError("cannot resume: \(error)")
         }
     }
 }
@@ -297,10 +291,7 @@ extension TD3Config {
     init(_ r: ConfigReader, ddpg: Bool) throws(ConfigError) {
         self.init()
         if ddpg { makeDDPG() }
-        totalSteps = try r.int("n_timesteps", in: 1...1_000_000_000) ?? totalSteps
-        hidden = try r.intList("net_arch") ?? hidden
-        activation = try r.string("activation") ?? activation
-        environments = try r.int("n_envs", in: 1...1024) ?? environments
+        try readShared(r)
         learningRate = try r.double("learning_rate", in: 0...10) ?? learningRate
         bufferSize = try r.int("buffer_size", in: 1...100_000_000) ?? bufferSize
         learningStarts = try r.int("learning_starts", in: 0...Int.max) ?? learningStarts

@@ -88,6 +88,27 @@ public struct TrainingConfig: Equatable, Sendable {
     }
 }
 
+/// The hyperparameters every algorithm has, read from the same keys.
+protocol SharedHyperparameters {
+    var totalSteps: Int { get set }
+    var hidden: [Int] { get set }
+    var activation: String { get set }
+    var environments: Int { get set }
+}
+
+extension SharedHyperparameters {
+    mutating func readShared(_ r: ConfigReader) throws(ConfigError) {
+        totalSteps = try r.int("n_timesteps", in: 1...1_000_000_000) ?? totalSteps
+        hidden = try r.intList("net_arch") ?? hidden
+        activation = try r.string("activation") ?? activation
+        environments = try r.int("n_envs", in: 1...1024) ?? environments
+    }
+}
+
+extension DQNConfig: SharedHyperparameters {}
+extension PPOConfig: SharedHyperparameters {}
+extension TD3Config: SharedHyperparameters {}
+
 extension DQNConfig {
     static let keys = [
         "n_envs", "learning_rate", "buffer_size", "learning_starts", "batch_size", "tau", "gamma", "train_freq", "gradient_steps",
@@ -96,10 +117,7 @@ extension DQNConfig {
 
     init(_ r: ConfigReader) throws(ConfigError) {
         self.init()
-        totalSteps = try r.int("n_timesteps", in: 1...1_000_000_000) ?? totalSteps
-        hidden = try r.intList("net_arch") ?? hidden
-        activation = try r.string("activation") ?? activation
-        environments = try r.int("n_envs", in: 1...1024) ?? environments
+        try readShared(r)
         learningRate = try r.double("learning_rate", in: 0...10) ?? learningRate
         bufferSize = try r.int("buffer_size", in: 1...100_000_000) ?? bufferSize
         learningStarts = try r.int("learning_starts", in: 0...Int.max) ?? learningStarts

@@ -51,17 +51,14 @@ struct AttackCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(1)
-        let file: PolicyFile
-        do { file = try PolicyFile.load(contentsOf: URL(fileURLWithPath: policy)) } catch { throw ValidationError(error.description) }
+        let (file, loaded) = try loadPolicy(policy)
         switch precision {
-        case .f32: try evaluate(file, as: Float.self)
-        case .f64: try evaluate(file, as: Double.self)
+        case .f32: try evaluate(file, loaded, as: Float.self)
+        case .f64: try evaluate(file, loaded, as: Double.self)
         }
     }
 
-    private func evaluate<S: BLASScalar>(_ file: PolicyFile, as _: S.Type) throws {
-        let loaded: Policy<Float>
-        do { loaded = try Policy(file: file) } catch { throw ValidationError(error.description) }
+    private func evaluate<S: BLASScalar>(_ file: PolicyFile, _ loaded: Policy<Float>, as _: S.Type) throws {
         let environment = env ?? file.description.environment!
         let evaluation = AttackEvaluation(policy: loaded.converted(to: S.self), environment: environment, episodes: episodes, seed: seed,
                                           selection: sample ? .sample : .mode, norm: norm, units: units)

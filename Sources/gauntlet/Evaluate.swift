@@ -35,12 +35,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(1)
-        let file: PolicyFile
-        let loaded: Policy<Float>
-        do {
-            file = try PolicyFile.load(contentsOf: URL(fileURLWithPath: policy))
-            loaded = try Policy(file: file)
-        } catch { throw ValidationError(error.description) }
+        let (file, loaded) = try loadPolicy(policy)
         let environment = env ?? file.description.environment!
         let selection: ActionSelection = sample ? .sample : .mode
         let results: [EpisodeOutcome]
@@ -62,5 +57,15 @@ struct Evaluate: ParsableCommand {
                          policy, environment, episodes, seed, selection.rawValue, summary.meanReturn, summary.stdReturn,
                          summary.ci95[0], summary.ci95[1], summary.medianReturn))
         }
+    }
+}
+
+/// Loads a policy file for a command; a bad file is a usage error (exit code 2).
+func loadPolicy(_ path: String) throws -> (file: PolicyFile, policy: Policy<Float>) {
+    do {
+        let file = try PolicyFile.load(contentsOf: URL(fileURLWithPath: path))
+        return (file, try Policy(file: file))
+    } catch {
+        throw ValidationError(error.description)
     }
 }
