@@ -1,4 +1,5 @@
 import Agents
+import Environments
 import Linalg
 
 /// An observation attack: given a batch of clean observations and a policy's differentiable
@@ -8,6 +9,12 @@ public protocol Attack: Sendable {
     /// (`pgd:alpha_ratio=0.25,restarts=1,steps=10`).
     var spec: String { get }
     func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S>
+    /// Throws if the attack cannot be used on this action space (a target beyond the actions).
+    func validate(for actionSpace: ActionSpace) throws(AttackError)
+}
+
+extension Attack {
+    public func validate(for actionSpace: ActionSpace) throws(AttackError) {}
 }
 
 /// Perturbed observations and the policy evaluations spent finding them (forward passes, one
@@ -101,6 +108,13 @@ public enum AttackRegistry {
         ("sign", "a random corner of the L∞ ball (random signs)"),
         ("fgsm", "one signed-gradient step of size ε (Huang et al. 2017; L2: normalised gradient)"),
         ("pgd", "projected gradient ascent: steps, alpha or alpha_ratio, random start, restarts, loss ce|cw"),
+        ("mifgsm", "momentum iterative FGSM (Dong et al. 2018): steps, decay"),
+        ("mad", "maximal action difference, PGD on KL(π(s) ‖ π(s+δ)) (SA-PPO): steps, alpha_ratio, restarts"),
+        ("targeted", "force an action (target=K) or the worst-rated one (target=worst, min-best): steps, alpha_ratio"),
+        ("nes", "black-box: NES gradient estimates (antithetic Gaussian), samples per step, sigma, steps"),
+        ("spsa", "black-box: SPSA gradient estimates (Rademacher), samples per step, delta, steps"),
+        ("transfer", "black-box: PGD on a surrogate policy file, applied to the victim: surrogate=PATH"),
+        ("ensemble", "worst case per observation over fgsm, pgd, pgd (cw), mifgsm, mad and random sign"),
     ]
 
     public static func make(_ text: String) throws(AttackError) -> any Attack {
@@ -112,6 +126,13 @@ public enum AttackRegistry {
         case "sign": return try RandomSign(spec)
         case "fgsm": return try FGSM(spec)
         case "pgd": return try PGD(spec)
+        case "mifgsm": return try MIFGSM(spec)
+        case "mad": return try MAD(spec)
+        case "targeted": return try TargetedAttack(spec)
+        case "nes": return try GradientEstimationAttack(spec, estimator: .nes)
+        case "spsa": return try GradientEstimationAttack(spec, estimator: .spsa)
+        case "transfer": return try TransferAttack(spec)
+        case "ensemble": try spec.requireKnown([]); return WorstCaseEnsemble()
         default:
             throw AttackError("unknown attack '\(spec.name)' (known: \(catalogue.map(\.name).joined(separator: ", ")))")
         }

@@ -17,6 +17,10 @@ public enum Objective: Sendable {
     case margin(actions: [Int])
     /// Drive the policy towards `targets`: maximise `log softmax(z(s′))[t]`.
     case targeted(targets: [Int])
+    /// Maximise `KL(π(·|s) ‖ π(·|s′))` (the MAD attack of SA-PPO): categorical policies (and Q
+    /// values read as logits) by their softmax, Gaussian policies with their fixed standard
+    /// deviations, for which the KL is `Σ_j (μ_j − μ′_j)² / 2σ_j²`.
+    case kl(clean: [[Double]], inverseVariance: [Double]?)
 
     /// The default objective for a policy at clean observations.
     public static func untargeted<S: BLASScalar>(_ policy: Policy<S>, clean outputs: Matrix<S>) -> Objective {
@@ -49,6 +53,26 @@ public enum Objective: Sendable {
                     gradient[r, j] = S(2 * d)
                 }
             }
+        case .kl(let clean, let inverseVariance):
+            if let inverseVariance {
+                for r in 0..<z.rows {
+                    for j in 0..<z.columns {
+                        let d = Double(z[r, j]) - clean[r][j]
+                        values[r] += d * d * inverseVariance[j] / 2
+                        gradient[r, j] = S(d * inverseVariance[j])
+                    }
+                }
+            } else {
+                let logQ = logSoftmax(z)
+                let logP = logSoftmax(Matrix<Double>(clean))
+                for r in 0..<z.rows {
+                    for j in 0..<z.columns {
+                        let p = Double.exp(logP[r, j])
+                        values[r] += p * (logP[r, j] - Double(logQ[r, j]))
+                        gradient[r, j] = S(Double(S.exp(logQ[r, j])) - p)  // ∂KL/∂z′ = softmax(z′) − p
+                    }
+                }
+            }
         case .margin(let actions):
             for r in 0..<z.rows {
                 let a = actions[r]
@@ -61,6 +85,16 @@ public enum Objective: Sendable {
             }
         }
         return (values, gradient)
+    }
+
+    /// The MAD objective for a policy at clean observations.
+    public static func divergence<S: BLASScalar>(_ policy: Policy<S>, clean outputs: Matrix<S>) -> Objective {
+        let clean = outputs.rowArrays.map { $0.map(Double.init) }
+        switch policy.kind {
+        case .greedyQ, .categorical: return .kl(clean: clean, inverseVariance: nil)
+        case .gaussian: return .kl(clean: clean, inverseVariance: policy.logStd.map { Double.exp(-2 * Double($0)) })
+        case .deterministic: return .kl(clean: clean, inverseVariance: Array(repeating: 1, count: outputs.columns))
+        }
     }
 
     /// Values and `∂value/∂observation` for perturbed observations (one forward, one backward).

@@ -51,27 +51,9 @@ public struct PGD: Attack {
     }
 
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
-        guard threatModel.epsilon > 0 else { return AttackResult(perturbed: observations, queries: 0) }
-        let cleanOutputs = policy.outputs(observations)
-        var objective = Objective.untargeted(policy, clean: cleanOutputs)
+        var objective = Objective.untargeted(policy, clean: policy.outputs(observations))
         if loss == "cw", case .crossEntropy(let actions) = objective { objective = .margin(actions: actions) }
-        let stepSize = alpha ?? alphaRatio * threatModel.epsilon
-        var best = observations
-        var bestValues = [Double](repeating: -.infinity, count: observations.rows)
-        var queries = 1
-        for _ in 0..<restarts {
-            var current = randomStart ? threatModel.randomPoint(around: observations, random: random) : observations
-            for _ in 0..<steps {
-                let (_, gradient) = objective.valueAndInputGradient(policy, at: current)
-                current = threatModel.project(current + threatModel.ascentStep(gradient, size: stepSize), around: observations)
-            }
-            let values = objective.evaluate(policy.outputs(current)).values
-            queries += steps + 1
-            for r in 0..<observations.rows where values[r] > bestValues[r] {
-                bestValues[r] = values[r]
-                best.setRow(r, to: current.row(r))
-            }
-        }
-        return AttackResult(perturbed: best, queries: queries)
+        return GradientAscent(steps: steps, stepSize: alpha ?? alphaRatio * threatModel.epsilon, randomStart: randomStart, restarts: restarts)
+            .run(observations, objective: objective, policy: policy, threatModel: threatModel, random: random)
     }
 }

@@ -27,8 +27,11 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
     public var upper: [Float]
     /// Dimensions the attacker may change (all when nil).
     public var mask: [Bool]?
+    /// Which steps of an episode are attacked.
+    public var schedule: AttackSchedule
 
-    public init(norm: Norm = .linf, epsilon: Double, units: Units = .raw, scale: [Double]? = nil, bounds: BoxSpace, mask: [Bool]? = nil) {
+    public init(norm: Norm = .linf, epsilon: Double, units: Units = .raw, scale: [Double]? = nil, bounds: BoxSpace, mask: [Bool]? = nil,
+                schedule: AttackSchedule = .everyStep) {
         precondition(epsilon >= 0 && epsilon.isFinite, "epsilon must be finite and non-negative")
         self.norm = norm
         self.epsilon = epsilon
@@ -37,6 +40,7 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
         self.lower = bounds.low
         self.upper = bounds.high
         self.mask = mask
+        self.schedule = schedule
         precondition(self.scale.count == bounds.dimension && self.scale.allSatisfy { $0 > 0 && $0.isFinite }, "scale must be positive, one per dimension")
         precondition(mask.map { $0.count == bounds.dimension } ?? true, "mask must have one entry per dimension")
     }
@@ -45,7 +49,7 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
 
     public var description: String {
         let maskText = mask.map { " mask \($0.map { $0 ? "1" : "0" }.joined())" } ?? ""
-        return "\(norm.rawValue) ε=\(epsilon) (\(units.rawValue) units)\(maskText)"
+        return "\(norm.rawValue) ε=\(epsilon) (\(units.rawValue) units)\(maskText), \(schedule)"
     }
 
     /// Whether dimension `j` may be perturbed.

@@ -42,9 +42,10 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
     public var norm: ThreatModel.Norm
     public var units: ThreatModel.Units
     public var mask: [Bool]?
+    public var schedule: AttackSchedule
 
     public init(policy: Policy<Scalar>, environment: String, episodes: Int, seed: UInt64, selection: ActionSelection = .mode,
-                norm: ThreatModel.Norm = .linf, units: ThreatModel.Units = .raw, mask: [Bool]? = nil) {
+                norm: ThreatModel.Norm = .linf, units: ThreatModel.Units = .raw, mask: [Bool]? = nil, schedule: AttackSchedule = .everyStep) {
         self.policy = policy
         self.environment = environment
         self.episodes = episodes
@@ -53,6 +54,7 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
         self.norm = norm
         self.units = units
         self.mask = mask
+        self.schedule = schedule
     }
 
     /// The clean episodes (run once, shared by every attack).
@@ -73,17 +75,18 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
                 max(Statistics.standardDeviation(observations.map { Double($0[j]) }), 1e-12)
             }
         }
-        return ThreatModel(norm: norm, epsilon: epsilon, units: units, scale: scale, bounds: bounds, mask: mask)
+        return ThreatModel(norm: norm, epsilon: epsilon, units: units, scale: scale, bounds: bounds, mask: mask, schedule: schedule)
     }
 
     /// Runs `attack` at `epsilon` on the seeds of `clean` and compares.
     public func run(_ attack: any Attack, epsilon: Double, clean: [EpisodeOutcome]) throws(EnvironmentError) -> AttackReport {
+        do { try attack.validate(for: policy.actionSpace) } catch { throw EnvironmentError(error.description) }
         let model = try threatModel(epsilon: epsilon, clean: clean)
         let attacked = try EpisodeRunner(policy: policy, environment: environment, selection: selection, attack: attack, threatModel: model)
             .run(episodes: episodes, seed: seed)
         let cleanReturns = clean.map(\.episodeReturn), attackedReturns = attacked.map(\.episodeReturn)
         let drop = ConfidenceInterval.bootstrapPairedDifference(cleanReturns, attackedReturns, random: RandomStream(seed: seed).child("drop"))
-        let steps = attacked.reduce(0) { $0 + $1.length }, flips = attacked.reduce(0) { $0 + $1.flips }
+        let steps = attacked.reduce(0) { $0 + $1.attackedSteps }, flips = attacked.reduce(0) { $0 + $1.flips }
         let flipInterval = ConfidenceInterval.wilson(successes: flips, trials: max(steps, 1))
         return AttackReport(
             attack: attack.spec, threatModel: model, clean: ReturnSummary(returns: cleanReturns, seed: seed),

@@ -60,20 +60,29 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                 let clean = Matrix<Scalar>(active.map { observations[$0].map { Scalar($0) } })
                 let cleanOutputs = policy.outputs(clean)
                 var actedOutputs = cleanOutputs
-                var queries = 0
+                var attackedRows: [Int] = []
                 if let attack, let threatModel {
-                    let result = attack.perturb(clean, policy: policy, threatModel: threatModel, random: attackRandom)
-                    actedOutputs = policy.outputs(result.perturbed)
-                    queries = result.queries
+                    attackedRows = active.indices.filter { k in
+                        threatModel.schedule.shouldAttack(attackedSoFar: outcomes[active[k]].attackedSteps, cleanOutputs: cleanOutputs.row(k), kind: policy.kind)
+                    }
+                    if !attackedRows.isEmpty {
+                        let targets = Matrix<Scalar>(attackedRows.map { clean.row($0) })
+                        let result = attack.perturb(targets, policy: policy, threatModel: threatModel, random: attackRandom)
+                        let perturbedOutputs = policy.outputs(result.perturbed)
+                        for (m, k) in attackedRows.enumerated() {
+                            actedOutputs.setRow(k, to: perturbedOutputs.row(m))
+                            outcomes[active[k]].queries += result.queries
+                        }
+                    }
                 }
                 for (k, i) in active.enumerated() {
                     if recordObservations { outcomes[i].observations.append(observations[i]) }
                     let action = policy.actions(fromOutputs: Matrix(row: actedOutputs.row(k)), selection: selection, random: streams[i])[0]
-                    if attack != nil {
+                    if attackedRows.contains(k) {
+                        outcomes[i].attackedSteps += 1
                         let cleanAction = policy.actions(fromOutputs: Matrix(row: cleanOutputs.row(k)), selection: .mode)[0]
                         let takenMode = policy.actions(fromOutputs: Matrix(row: actedOutputs.row(k)), selection: .mode)[0]
                         if cleanAction != takenMode { outcomes[i].flips += 1 }
-                        outcomes[i].queries += queries
                     }
                     let result = envs[i].step(action)
                     observations[i] = result.observation
@@ -99,7 +108,9 @@ public struct EpisodeOutcome: Equatable, Sendable, Codable {
     public var length = 0
     /// Whether the episode terminated (rather than being truncated by its time limit).
     public var terminated = false
-    /// Steps whose action (the mode) under attack differs from the clean observation's.
+    /// Steps the schedule attacked.
+    public var attackedSteps = 0
+    /// Attacked steps whose action (the mode) differs from the clean observation's.
     public var flips = 0
     /// Policy evaluations the attack spent.
     public var queries = 0

@@ -39,6 +39,13 @@ public final class RandomStream {
         RandomStream(seed: splitMix64(seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(bitPattern: Int64(index &+ 1))))
     }
 
+    /// A new independent stream seeded from this stream's next draws (so successive splits
+    /// differ, unlike `child`, which depends on the key only).
+    public func split() -> RandomStream {
+        let high = UInt64(gsl_rng_get(generator)) & 0xffff_ffff, low = UInt64(gsl_rng_get(generator)) & 0xffff_ffff
+        return RandomStream(seed: splitMix64(seed ^ (high << 32 | low)))
+    }
+
     /// A stream in exactly this stream's current state; the two then evolve independently.
     public func copy() -> RandomStream {
         let twin = RandomStream(seed: seed)

@@ -28,6 +28,8 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Perturbation budget ε.") var eps: Double
     @Option(help: "Norm of the ball: linf or l2.") var norm: ThreatModel.Norm = .linf
     @Option(name: .customLong("eps-units"), help: "raw (observation units) or std (per-dimension std on clean episodes).") var units: ThreatModel.Units = .raw
+    @Option(help: "Attack at most K steps per episode.") var budget: Int?
+    @Option(help: "Attack only when the policy's preference max π − min π exceeds this (Lin et al. 2017).") var timed: Double?
     @Option(help: "Episodes.") var episodes = 50
     @Option(help: "Seed of the first episode.") var seed: UInt64 = 0
     @Flag(help: "Sample actions from stochastic policies instead of taking the mode.") var sample = false
@@ -37,6 +39,9 @@ struct AttackCommand: ParsableCommand {
     func validate() throws {
         guard eps >= 0 && eps.isFinite else { throw ValidationError("--eps must be a finite number ≥ 0, got \(eps)") }
         guard episodes > 0 && episodes <= 1_000_000 else { throw ValidationError("--episodes must lie in 1...1000000, got \(episodes)") }
+        guard !attacks.isEmpty else { throw ValidationError("give at least one --attack") }
+        if let budget, budget < 0 { throw ValidationError("--budget must be ≥ 0, got \(budget)") }
+        if let timed, !(0...1).contains(timed) { throw ValidationError("--timed must lie in [0, 1], got \(timed)") }
         for spec in attacks {
             do { _ = try AttackRegistry.make(spec) } catch { throw ValidationError("--attack \(spec): \(error.description)") }
         }
@@ -61,7 +66,8 @@ struct AttackCommand: ParsableCommand {
     private func evaluate<S: BLASScalar>(_ file: PolicyFile, _ loaded: Policy<Float>, as _: S.Type) throws {
         let environment = env ?? file.description.environment!
         let evaluation = AttackEvaluation(policy: loaded.converted(to: S.self), environment: environment, episodes: episodes, seed: seed,
-                                          selection: sample ? .sample : .mode, norm: norm, units: units)
+                                          selection: sample ? .sample : .mode, norm: norm, units: units,
+                                          schedule: AttackSchedule(budget: budget, threshold: timed))
         var reports: [AttackReport] = []
         do {
             let clean = try evaluation.cleanEpisodes()

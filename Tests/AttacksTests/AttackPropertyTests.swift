@@ -15,7 +15,10 @@ func randomPolicy(kind: PolicyKind, inputs d: Int, outputs n: Int, seed: UInt64)
     return Policy(network: network, kind: kind, actionSpace: space, logStd: kind == .gaussian ? Array(repeating: -0.5, count: n) : [])
 }
 
-let allSpecs = ["none", "uniform", "gaussian:sigma=2", "sign", "fgsm", "fgsm:random_start=1", "pgd:steps=5", "pgd:steps=3,restarts=3,loss=cw"]
+let allSpecs = [
+    "none", "uniform", "gaussian:sigma=2", "sign", "fgsm", "fgsm:random_start=1", "pgd:steps=5", "pgd:steps=3,restarts=3,loss=cw",
+    "mifgsm:steps=4", "mad:steps=3", "nes:samples=4,steps=2", "spsa:samples=4,steps=2", "ensemble",
+]
 
 @Suite struct AttackPropertyTests {
     /// Every attack stays inside the ball (in scaled units) and the observation bounds, and
@@ -34,7 +37,7 @@ let allSpecs = ["none", "uniform", "gaussian:sigma=2", "sign", "fgsm", "fgsm:ran
                 let scale = seed % 2 == 0 ? nil : (0..<5).map { _ in random.uniform(0.1, 2) }
                 let model = ThreatModel(norm: norm, epsilon: epsilon, units: scale == nil ? .raw : .std, scale: scale, bounds: bounds,
                                         mask: [true, true, true, true, false])
-                for spec in allSpecs {
+                for spec in allSpecs + (kind == .greedyQ || kind == .categorical ? ["targeted:steps=4", "targeted:target=1,steps=3"] : []) {
                     let perturbed = try! AttackRegistry.make(spec).perturb(observations, policy: policy, threatModel: model, random: random).perturbed
                     #expect(perturbed.isFinite, "\(spec)")
                     for (r, distance) in model.distance(perturbed, from: observations).enumerated() {

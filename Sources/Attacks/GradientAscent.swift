@@ -1,0 +1,48 @@
+import Agents
+import Linalg
+
+/// The loop shared by iterative gradient attacks: from a start point, `steps` steps along a
+/// direction computed from the objective's input gradient, each projected onto the threat
+/// model; the run with the largest final objective per observation is kept over `restarts`.
+/// PGD, MI-FGSM, MAD and the targeted attack differ only in objective, direction and start.
+struct GradientAscent {
+    var steps: Int
+    var stepSize: Double
+    var randomStart: Bool
+    var restarts: Int
+    /// Momentum decay μ of MI-FGSM (nil: plain steepest ascent).
+    var momentum: Double?
+
+    func run<S: BLASScalar>(_ observations: Matrix<S>, objective: Objective, policy: Policy<S>, threatModel: ThreatModel,
+                            random: RandomStream) -> AttackResult<S> {
+        guard threatModel.epsilon > 0 else { return AttackResult(perturbed: observations, queries: 0) }
+        var best = observations
+        var bestValues = [Double](repeating: -.infinity, count: observations.rows)
+        var queries = 1
+        for _ in 0..<restarts {
+            var current = randomStart ? threatModel.randomPoint(around: observations, random: random) : observations
+            var velocity = Matrix<S>(rows: observations.rows, columns: observations.columns)
+            for _ in 0..<steps {
+                var (_, direction) = objective.valueAndInputGradient(policy, at: current)
+                if let momentum {
+                    // g ← μ g + ∇ / ‖∇‖₁ (Dong et al. 2018), per observation.
+                    for r in 0..<direction.rows {
+                        let l1 = direction.row(r).reduce(0) { $0 + abs(Double($1)) }
+                        for j in 0..<direction.columns {
+                            velocity[r, j] = S(momentum) * velocity[r, j] + (l1 > 0 ? direction[r, j] / S(l1) : 0)
+                        }
+                    }
+                    direction = velocity
+                }
+                current = threatModel.project(current + threatModel.ascentStep(direction, size: stepSize), around: observations)
+            }
+            let values = objective.evaluate(policy.outputs(current)).values
+            queries += steps + 1
+            for r in 0..<observations.rows where values[r] > bestValues[r] {
+                bestValues[r] = values[r]
+                best.setRow(r, to: current.row(r))
+            }
+        }
+        return AttackResult(perturbed: best, queries: queries)
+    }
+}
