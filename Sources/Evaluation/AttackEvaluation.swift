@@ -26,6 +26,8 @@ public struct AttackReport: Sendable, Encodable {
     /// Attacked steps whose action differs from the clean action, with a Wilson interval.
     public var actionFlipRate: Rate
     public var queries: Int
+    /// Steps the schedule attacked, over all episodes.
+    public var attackedSteps: Int
     public var episodes: Int
     public var seed: UInt64
     public var selection: ActionSelection
@@ -93,6 +95,6 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
             attacked: ReturnSummary(returns: attackedReturns, seed: seed),
             rewardDrop: .init(mean: Statistics.mean(zip(cleanReturns, attackedReturns).map { $0 - $1 }), ci95: [drop.lower, drop.upper]),
             actionFlipRate: .init(value: Double(flips) / Double(max(steps, 1)), ci95: [flipInterval.lower, flipInterval.upper]),
-            queries: attacked.reduce(0) { $0 + $1.queries }, episodes: episodes, seed: seed, selection: selection)
+            queries: attacked.reduce(0) { $0 + $1.queries }, attackedSteps: steps, episodes: episodes, seed: seed, selection: selection)
     }
 }
