@@ -121,7 +121,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         var frozen = normalizer
         frozen?.frozen = true
         return Policy(network: actor, kind: kind, actionSpace: environment.environments[0].base.actionSpace, logStd: logStd,
-                      scaling: frozen.map { ObservationScaling($0) })
+                      scaling: frozen.map { ObservationScaling($0) }, critic: critic)
     }
 
     /// The network input for raw observations: normalised when enabled.

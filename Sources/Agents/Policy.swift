@@ -53,14 +53,74 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     /// Log standard deviations of a Gaussian policy (one per action dimension).
     public var logStd: [Scalar]
     public var scaling: ObservationScaling<Scalar>?
+    /// The value network trained with the policy, when kept: V(s) (PPO) or Q(s, a) on `[s, a]`
+    /// (TD3/DDPG, `criticTakesAction`). It sees the same scaled observations as the policy.
+    public var critic: Sequential<Scalar>?
+    public var criticTakesAction = false
 
     public init(network: Sequential<Scalar>, kind: PolicyKind, actionSpace: ActionSpace, logStd: [Scalar] = [],
-                scaling: ObservationScaling<Scalar>? = nil) {
+                scaling: ObservationScaling<Scalar>? = nil, critic: Sequential<Scalar>? = nil, criticTakesAction: Bool = false) {
         self.network = network
         self.kind = kind
         self.actionSpace = actionSpace
         self.logStd = logStd
         self.scaling = scaling
+        self.critic = critic
+        self.criticTakesAction = criticTakesAction
+    }
+
+    /// The value the policy's own networks assign to observations, and its gradient with
+    /// respect to them: the critic's V(s) or Q(s, π(s)) when kept, otherwise for a Q-network
+    /// `max_a Q(s, a)`. Nil for a policy with neither.
+    public func valueAndInputGradient(_ observations: Matrix<Scalar>) -> (values: [Double], gradient: Matrix<Scalar>)? {
+        if let critic {
+            let z = scaled(observations)
+            var input = z
+            let actionCount = criticTakesAction ? network.outputDimensions : 0
+            var actorWorkspace: Workspace<Scalar>? = nil
+            if criticTakesAction {
+                actorWorkspace = Workspace(for: network, batch: z.rows)
+                let actions = network.forward(z, workspace: actorWorkspace!)
+                input = Matrix(rows: z.rows, columns: z.columns + actionCount, storage: (0..<z.rows).flatMap { z.row($0) + actions.row($0) })
+            }
+            let workspace = Workspace(for: critic, batch: z.rows)
+            let values = critic.forward(input, workspace: workspace).storage.map(Double.init)
+            var none: [Scalar] = []
+            let dInput = critic.backward(outputGradient: Matrix(rows: z.rows, columns: 1, repeating: 1), workspace: workspace,
+                                         parameterGradient: &none, request: .input)!
+            var dz = Matrix<Scalar>(rows: z.rows, columns: z.columns)
+            for r in 0..<z.rows { for j in 0..<z.columns { dz[r, j] = dInput[r, j] } }
+            if let actorWorkspace {
+                // Through the actor too: ∂Q(s, π(s))/∂s = ∂Q/∂s + (∂π/∂s)ᵀ ∂Q/∂a.
+                var dActions = Matrix<Scalar>(rows: z.rows, columns: actionCount)
+                for r in 0..<z.rows { for j in 0..<actionCount { dActions[r, j] = dInput[r, z.columns + j] } }
+                let throughActor = network.backward(outputGradient: dActions, workspace: actorWorkspace, parameterGradient: &none, request: .input)!
+                dz = dz + throughActor
+            }
+            return (values, unscaledGradient(dz, at: z))
+        }
+        guard kind == .greedyQ else { return nil }
+        let q = outputs(observations)
+        var outputGradient = Matrix<Scalar>(rows: q.rows, columns: q.columns)
+        var values = [Double](repeating: 0, count: q.rows)
+        for r in 0..<q.rows {
+            let best = argmax(q.row(r))
+            values[r] = Double(q[r, best])
+            outputGradient[r, best] = 1
+        }
+        return (values, inputGradient(observations, outputGradient: outputGradient))
+    }
+
+    /// A gradient with respect to scaled inputs `z`, mapped back to raw observations.
+    func unscaledGradient(_ gradient: Matrix<Scalar>, at z: Matrix<Scalar>) -> Matrix<Scalar> {
+        guard let scaling else { return gradient }
+        var result = gradient
+        for r in 0..<result.rows {
+            for j in 0..<result.columns {
+                result[r, j] = abs(z[r, j]) >= scaling.clip ? 0 : result[r, j] / scaling.std[j]
+            }
+        }
+        return result
     }
 
     public var observationDimension: Int { network.inputDimensions }
@@ -92,15 +152,7 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     @_specialize(where Scalar == Double)
     public func inputGradient(_ observations: Matrix<Scalar>, outputGradient: Matrix<Scalar>, workspace: Workspace<Scalar>? = nil) -> Matrix<Scalar> {
         let z = scaled(observations)
-        var gradient = network.inputGradient(z, outputGradient: outputGradient, workspace: workspace)
-        if let scaling {
-            for r in 0..<gradient.rows {
-                for j in 0..<gradient.columns {
-                    gradient[r, j] = abs(z[r, j]) >= scaling.clip ? 0 : gradient[r, j] / scaling.std[j]
-                }
-            }
-        }
-        return gradient
+        return unscaledGradient(network.inputGradient(z, outputGradient: outputGradient, workspace: workspace), at: z)
     }
 
     /// The actions for a batch of observations.
@@ -148,7 +200,8 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     public func converted<Other: BLASScalar>(to _: Other.Type) -> Policy<Other> {
         Policy<Other>(
             network: network.converted(to: Other.self), kind: kind, actionSpace: actionSpace, logStd: logStd.map { Other($0) },
-            scaling: scaling.map { ObservationScaling<Other>(mean: $0.mean.map { Other($0) }, std: $0.std.map { Other($0) }, clip: Other($0.clip)) })
+            scaling: scaling.map { ObservationScaling<Other>(mean: $0.mean.map { Other($0) }, std: $0.std.map { Other($0) }, clip: Other($0.clip)) },
+            critic: critic?.converted(to: Other.self), criticTakesAction: criticTakesAction)
     }
 }
 

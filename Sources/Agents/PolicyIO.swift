@@ -12,8 +12,17 @@ extension Policy {
         let normalization = scaling.map {
             PolicyDescription.Normalization(mean: $0.mean.map { Double($0) }, std: $0.std.map { Double($0) }, clip: Double($0.clip))
         }
-        let description = PolicyDescription(environment: environment, algorithm: algorithm, kind: kind.rawValue,
+        var description = PolicyDescription(environment: environment, algorithm: algorithm, kind: kind.rawValue,
                                             normalization: normalization, provenance: provenance)
+        if let critic {
+            let stored = critic.converted(to: Float.self)
+            description.critic = PolicyDescription.Architecture(stored.modules)
+            description.criticTakesAction = criticTakesAction
+            for (layer, layout) in stored.linearLayers.enumerated() {
+                extra["critic.\(layout.moduleIndex).weight"] = .init(shape: [layout.outputs, layout.inputs], float32: stored.weight(layer).storage)
+                extra["critic.\(layout.moduleIndex).bias"] = .init(shape: [layout.outputs], float32: stored.bias(layer))
+            }
+        }
         return PolicyFile(network: network.converted(to: Float.self), description: description, extraTensors: extra)
     }
 }
@@ -52,7 +61,15 @@ extension Policy where Scalar == Float {
             }
             scaling = ObservationScaling(mean: n.mean.map(Float.init), std: n.std.map(Float.init), clip: Float(n.clip ?? .infinity))
         }
-        self.init(network: file.network, kind: kind, actionSpace: space, logStd: logStd, scaling: scaling)
+        let critic = try file.critic()
+        let takesAction = description.criticTakesAction ?? false
+        if let critic {
+            let expected = file.network.inputDimensions + (takesAction ? outputs : 0)
+            guard critic.inputDimensions == expected, critic.outputDimensions == 1 else {
+                throw PolicyFileError("the critic maps \(critic.inputDimensions) inputs to \(critic.outputDimensions) outputs, expected \(expected) to 1")
+            }
+        }
+        self.init(network: file.network, kind: kind, actionSpace: space, logStd: logStd, scaling: scaling, critic: critic, criticTakesAction: takesAction)
     }
 
     /// Loads a policy file.

@@ -103,7 +103,7 @@ public final class TD3<Scalar: BLASScalar>: Learner {
     }
 
     public func policy() -> Policy<Scalar> {
-        Policy(network: actor, kind: .deterministic, actionSpace: .box(box))
+        Policy(network: actor, kind: .deterministic, actionSpace: .box(box), critic: critics[0], criticTakesAction: true)
     }
 
     /// `low + (y + 1)/2 · (high − low)` for y in [−1, 1].

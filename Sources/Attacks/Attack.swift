@@ -9,12 +9,13 @@ public protocol Attack: Sendable {
     /// (`pgd:alpha_ratio=0.25,restarts=1,steps=10`).
     var spec: String { get }
     func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S>
-    /// Throws if the attack cannot be used on this action space (a target beyond the actions).
-    func validate(for actionSpace: ActionSpace) throws(AttackError)
+    /// Throws if the attack cannot be used on this policy (a target beyond its actions, a
+    /// critic it does not keep).
+    func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError)
 }
 
 extension Attack {
-    public func validate(for actionSpace: ActionSpace) throws(AttackError) {}
+    public func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError) {}
 }
 
 /// Perturbed observations and the policy evaluations spent finding them (forward passes, one
@@ -114,6 +115,7 @@ public enum AttackRegistry {
         ("nes", "black-box: NES gradient estimates (antithetic Gaussian), samples per step, sigma, steps"),
         ("spsa", "black-box: SPSA gradient estimates (Rademacher), samples per step, delta, steps"),
         ("transfer", "black-box: PGD on a surrogate policy file, applied to the victim: surrogate=PATH"),
+        ("critic", "minimise the victim's own critic value V(s+δ) (Pattanaik et al. 2018): steps, alpha_ratio, restarts"),
         ("ensemble", "worst case per observation over fgsm, pgd, pgd (cw), mifgsm, mad and random sign"),
     ]
 
@@ -132,6 +134,7 @@ public enum AttackRegistry {
         case "nes": return try GradientEstimationAttack(spec, estimator: .nes)
         case "spsa": return try GradientEstimationAttack(spec, estimator: .spsa)
         case "transfer": return try TransferAttack(spec)
+        case "critic": return try CriticAttack(spec)
         case "ensemble": try spec.requireKnown([]); return WorstCaseEnsemble()
         default:
             throw AttackError("unknown attack '\(spec.name)' (known: \(catalogue.map(\.name).joined(separator: ", ")))")

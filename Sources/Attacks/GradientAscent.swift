@@ -36,7 +36,7 @@ struct GradientAscent {
                 }
                 current = threatModel.project(current + threatModel.ascentStep(direction, size: stepSize), around: observations)
             }
-            let values = objective.evaluate(policy.outputs(current)).values
+            let values = objective.values(policy, at: current)
             queries += steps + 1
             for r in 0..<observations.rows where values[r] > bestValues[r] {
                 bestValues[r] = values[r]

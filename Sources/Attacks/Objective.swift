@@ -21,6 +21,9 @@ public enum Objective: Sendable {
     /// values read as logits) by their softmax, Gaussian policies with their fixed standard
     /// deviations, for which the KL is `Σ_j (μ_j − μ′_j)² / 2σ_j²`.
     case kl(clean: [[Double]], inverseVariance: [Double]?)
+    /// Minimise the value the policy's own critic assigns (`−V(s′)`; for a Q-network
+    /// `−max_a Q(s′, a)`), the critic attack of Pattanaik et al. 2018.
+    case criticValue
 
     /// The default objective for a policy at clean observations.
     public static func untargeted<S: BLASScalar>(_ policy: Policy<S>, clean outputs: Matrix<S>) -> Objective {
@@ -30,7 +33,8 @@ public enum Objective: Sendable {
         }
     }
 
-    /// Per-row values and `∂value/∂outputs` at outputs `z`.
+    /// Per-row values and `∂value/∂outputs` at outputs `z` (not for `criticValue`, which
+    /// depends on the critic: use `values(_:at:)` and `valueAndInputGradient`).
     public func evaluate<S: BLASScalar>(_ z: Matrix<S>) -> (values: [Double], gradient: Matrix<S>) {
         var gradient = Matrix<S>(rows: z.rows, columns: z.columns)
         var values = [Double](repeating: 0, count: z.rows)
@@ -73,6 +77,8 @@ public enum Objective: Sendable {
                     }
                 }
             }
+        case .criticValue:
+            preconditionFailure("the critic objective depends on the critic, not on the outputs")
         case .margin(let actions):
             for r in 0..<z.rows {
                 let a = actions[r]
@@ -97,8 +103,20 @@ public enum Objective: Sendable {
         }
     }
 
+    /// Per-row values at observations.
+    public func values<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>) -> [Double] {
+        if case .criticValue = self { return valueAndInputGradient(policy, at: observations).values }
+        return evaluate(policy.outputs(observations)).values
+    }
+
     /// Values and `∂value/∂observation` for perturbed observations (one forward, one backward).
     public func valueAndInputGradient<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>) -> (values: [Double], gradient: Matrix<S>) {
+        if case .criticValue = self {
+            guard let (values, gradient) = policy.valueAndInputGradient(observations) else {
+                preconditionFailure("the critic objective needs a critic or a Q-network (CriticAttack.validate first)")
+            }
+            return (values.map { -$0 }, gradient.map { -$0 })
+        }
         let outputs = policy.outputs(observations)
         let (values, outputGradient) = evaluate(outputs)
         return (values, policy.inputGradient(observations, outputGradient: outputGradient))

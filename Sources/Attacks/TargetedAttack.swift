@@ -44,8 +44,8 @@ public struct TargetedAttack: Attack {
         return formatSpec("targeted", ["target": name, "steps": steps, "alpha_ratio": alphaRatio, "restarts": restarts])
     }
 
-    public func validate(for actionSpace: ActionSpace) throws(AttackError) {
-        guard let n = actionSpace.actionCount else { throw AttackError("targeted: needs a discrete action space, got \(actionSpace.description)") }
+    public func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError) {
+        guard let n = policy.actionSpace.actionCount else { throw AttackError("targeted: needs a discrete action space, got \(policy.actionSpace.description)") }
         if case .action(let a) = target, a >= n { throw AttackError("targeted: target \(a) is not one of the \(n) actions") }
     }
 

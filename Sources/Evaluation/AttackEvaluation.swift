@@ -82,7 +82,7 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
 
     /// Runs `attack` at `epsilon` on the seeds of `clean` and compares.
     public func run(_ attack: any Attack, epsilon: Double, clean: [EpisodeOutcome]) throws(EnvironmentError) -> AttackReport {
-        do { try attack.validate(for: policy.actionSpace) } catch { throw EnvironmentError(error.description) }
+        do { try attack.validate(for: policy) } catch { throw EnvironmentError(error.description) }
         let model = try threatModel(epsilon: epsilon, clean: clean)
         let attacked = try EpisodeRunner(policy: policy, environment: environment, selection: selection, attack: attack, threatModel: model)
             .run(episodes: episodes, seed: seed)

@@ -50,6 +50,14 @@ public struct PolicyFile: Equatable, Sendable {
         self.extraTensors = tensors
     }
 
+    /// The critic network stored with the policy, if any.
+    public func critic() throws(PolicyFileError) -> Sequential<Float>? {
+        guard let architecture = description.critic else { return nil }
+        var tensors = [String: Safetensors.Tensor]()
+        for (name, tensor) in extraTensors where name.hasPrefix("critic.") { tensors[String(name.dropFirst(7))] = tensor }
+        return try Self.network(modules: try architecture.sequentialModules(), takingFrom: &tensors)
+    }
+
     /// Builds a network of `modules` from state-dict tensors `{i}.weight`/`{i}.bias`, removing
     /// them from `tensors`.
     public static func network(modules: [Sequential<Float>.Module], takingFrom tensors: inout [String: Safetensors.Tensor]) throws(PolicyFileError) -> Sequential<Float> {
@@ -118,7 +126,7 @@ public struct PolicyDescription: Equatable, Sendable, Codable {
             }
         }
 
-        func sequentialModules() throws(PolicyFileError) -> [Sequential<Float>.Module] {
+        public func sequentialModules() throws(PolicyFileError) -> [Sequential<Float>.Module] {
             var result: [Sequential<Float>.Module] = []
             for (index, module) in modules.enumerated() {
                 if module.type == "linear" {
@@ -152,6 +160,11 @@ public struct PolicyDescription: Equatable, Sendable, Codable {
     /// Format version of this description.
     public var format: Int = 1
     public var architecture: Architecture
+    /// The value network trained with the policy (tensors `critic.{i}.weight`/`.bias`), if kept:
+    /// V(s) for PPO, Q(s, a) on `[s, a]` for TD3/DDPG.
+    public var critic: Architecture?
+    /// Whether the critic's input is `[observation, action]` (a Q-function) rather than `s`.
+    public var criticTakesAction: Bool?
     /// Environment id the policy acts in (`CartPole-v1`).
     public var environment: String?
     /// Training algorithm (`dqn`, `ppo`, `td3`, …).

@@ -110,7 +110,8 @@ private let unbounded4 = BoxSpace(symmetric: Array(repeating: .infinity, count: 
 
     @Test func targetOutsideTheActionsIsRejected() throws {
         let attack = try AttackRegistry.make("targeted:target=5")
-        #expect(throws: AttackError.self) { try attack.validate(for: .discrete(2)) }
-        #expect(throws: AttackError.self) { try attack.validate(for: .box(BoxSpace(symmetric: [1]))) }
+        #expect(throws: AttackError.self) { try attack.validate(for: randomPolicy(kind: .greedyQ, inputs: 2, outputs: 2, seed: 1)) }
+        #expect(throws: AttackError.self) { try attack.validate(for: randomPolicy(kind: .gaussian, inputs: 2, outputs: 1, seed: 1)) }
+        #expect(throws: Never.self) { try AttackRegistry.make("targeted:target=1").validate(for: randomPolicy(kind: .greedyQ, inputs: 2, outputs: 2, seed: 1)) }
     }
 }
