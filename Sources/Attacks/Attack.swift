@@ -116,6 +116,7 @@ public enum AttackRegistry {
         ("spsa", "black-box: SPSA gradient estimates (Rademacher), samples per step, delta, steps"),
         ("transfer", "black-box: PGD on a surrogate policy file, applied to the victim: surrogate=PATH"),
         ("critic", "minimise the victim's own critic value V(s+δ) (Pattanaik et al. 2018): steps, alpha_ratio, restarts"),
+        ("learned", "a learned adversary (PPO on the adversary's MDP, ATLA-style): adversary=PATH from gauntlet adversary train"),
         ("ensemble", "worst case per observation over fgsm, pgd, pgd (cw), mifgsm, mad and random sign"),
     ]
 
@@ -135,6 +136,7 @@ public enum AttackRegistry {
         case "spsa": return try GradientEstimationAttack(spec, estimator: .spsa)
         case "transfer": return try TransferAttack(spec)
         case "critic": return try CriticAttack(spec)
+        case "learned": return try LearnedAdversary(spec)
         case "ensemble": try spec.requireKnown([]); return WorstCaseEnsemble()
         default:
             throw AttackError("unknown attack '\(spec.name)' (known: \(catalogue.map(\.name).joined(separator: ", ")))")

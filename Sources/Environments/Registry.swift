@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Makes environments by id, as `gymnasium.make`: the environment wrapped in its `TimeLimit`.
 ///
@@ -32,8 +33,20 @@ public enum Registry {
         return directories
     }
 
+    /// Makers of further environment families, by id prefix (`adversary:` is registered by the
+    /// Attacks module: environments whose agent perturbs another policy's observations).
+    private static let families = Mutex<[String: @Sendable (String) throws(EnvironmentError) -> TimeLimit]>([:])
+
+    /// Adds a family of environments whose ids start with `prefix`; `make` receives the whole id.
+    public static func register(prefix: String, make: @escaping @Sendable (String) throws(EnvironmentError) -> TimeLimit) {
+        families.withLock { $0[prefix] = make }
+    }
+
     /// The environment `id` inside its time limit.
     public static func make(_ id: String) throws(EnvironmentError) -> TimeLimit {
+        if let family = families.withLock({ registered in registered.first { id.hasPrefix($0.key) }?.value }) {
+            return try family(id)
+        }
         if let entry = classicControl.first(where: { $0.id == id }) {
             return TimeLimit(entry.make(), maxEpisodeSteps: entry.maxEpisodeSteps)
         }

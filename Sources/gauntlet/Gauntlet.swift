@@ -1,4 +1,5 @@
 import ArgumentParser
+import Attacks
 import Foundation
 
 @main
@@ -10,12 +11,13 @@ struct Gauntlet: ParsableCommand {
             Exit codes: 0 success, 1 a check failed, 2 bad input (the message says what was wrong).
             """,
         version: GauntletVersion.string,
-        subcommands: [Env.self, Train.self, Evaluate.self, AttackCommand.self, Bench.self])
+        subcommands: [Env.self, Train.self, Evaluate.self, AttackCommand.self, Adversary.self, Bench.self])
 
     /// Parses and runs the command. A usage error prints the subcommand's usage; an error from
     /// running it prints its message. Both are bad input (exit 2) unless the command threw an
     /// explicit exit code (1 for a failed check).
     static func main() {
+        AdversaryEnvironment.register()
         var command: ParsableCommand
         do { command = try parseAsRoot() } catch {
             if exitCode(for: error) == .success { exit(withError: error) }  // --help, --version

@@ -58,6 +58,26 @@ import Testing
         #expect(clash.status == 2 && clash.standardError.contains("already holds a run"))
     }
 
+    /// `gauntlet adversary train`, then the adversary as an attack.
+    @Test func adversaryTrainAndAttack() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = directory.appendingPathComponent("adversary")
+        let train = try runGauntlet(["adversary", "train", "--victim", "policies/cartpole-ppo.safetensors", "--eps", "0.2", "--steps", "2048",
+                                     "--output", run.path, "--json"])
+        #expect(train.status == 0, "\(train.standardError)")
+        let attack = try runGauntlet(["attack", "--policy", "policies/cartpole-ppo.safetensors", "--attack",
+                                      "learned:adversary=\(run.appendingPathComponent("policy.safetensors").path)", "--eps", "0.2",
+                                      "--episodes", "2", "--json"])
+        #expect(attack.status == 0, "\(attack.standardError)")
+        let report = ((try JSONSerialization.jsonObject(with: Data(attack.standardOutput.utf8)) as! [String: Any])["attacks"] as! [[String: Any]])[0]
+        #expect((report["attack"] as! String).hasPrefix("learned:adversary=") && report["queries"] as? Int == 0)
+        let bad = try runGauntlet(["attack", "--policy", "policies/cartpole-ppo.safetensors", "--attack", "pgd:steps=-1", "--eps", "0.1"])
+        #expect(bad.status == 2 && bad.standardError.contains("'steps' must be an integer"))
+        let negative = try runGauntlet(["attack", "--policy", "policies/cartpole-ppo.safetensors", "--attack", "pgd", "--eps", "nan"])
+        #expect(negative.status == 2 && negative.standardError.contains("--eps must be a finite number ≥ 0"))
+    }
+
     @Test func badInputIsExitCodeTwo() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

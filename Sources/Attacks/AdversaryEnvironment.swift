@@ -1,0 +1,87 @@
+import Agents
+import Environments
+import Foundation
+import Linalg
+import NeuralNet
+
+/// The adversary's side of a state-adversarial MDP (Zhang et al. 2020; ATLA, Zhang et al. 2021):
+/// the agent observes the victim's clean observation `s`, acts with `a ∈ [−1, 1]^d`, the victim
+/// sees `s + δ` with `δ = ε · u ⊙ a` projected onto the threat model (L∞ ball, raw units `u = 1`,
+/// observation bounds), takes its greedy/mode action, and the adversary receives the negated
+/// reward. Training PPO here gives a learned adversary that minimises the victim's return.
+///
+/// Id: `adversary:env=ID,victim=PATH,eps=E` (registered with `Registry` by
+/// `AdversaryEnvironment.register()`); the step limit is the victim environment's.
+public final class AdversaryEnvironment: Environment {
+    public let id: String
+    public let victim: any Environment
+    public let victimPolicy: Policy<Float>
+    public let threatModel: ThreatModel
+
+    public init(id: String, victim: any Environment, victimPolicy: Policy<Float>, epsilon: Double) {
+        self.id = id
+        self.victim = victim
+        self.victimPolicy = victimPolicy
+        threatModel = ThreatModel(epsilon: epsilon, bounds: victim.observationSpace)
+    }
+
+    /// Registers the `adversary:` family with the environment registry (idempotent).
+    public static func register() {
+        Registry.register(prefix: "adversary:") { id throws(EnvironmentError) in
+            let spec: AttackSpec
+            do throws(AttackError) {
+                spec = try AttackSpec(parsing: id)
+                try spec.requireKnown(["env", "victim", "eps"])
+            } catch { throw EnvironmentError("'\(id)': \(error.description)") }
+            guard let environment = spec.parameters["env"], let path = spec.parameters["victim"],
+                  let epsilon = spec.parameters["eps"].flatMap(Double.init), epsilon >= 0, epsilon.isFinite
+            else { throw EnvironmentError("'\(id)': an adversary environment is adversary:env=ID,victim=PATH,eps=E") }
+            let victim = try Registry.make(environment)
+            let policy: Policy<Float>
+            do throws(PolicyFileError) { policy = try Policy.load(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw EnvironmentError("'\(id)': victim \(error.description)")
+            }
+            guard policy.observationDimension == victim.base.observationSpace.dimension else {
+                throw EnvironmentError("'\(id)': the victim policy expects \(policy.observationDimension) observation values, \(environment) gives \(victim.base.observationSpace.dimension)")
+            }
+            let adversary = AdversaryEnvironment(id: id, victim: victim.base, victimPolicy: policy, epsilon: epsilon)
+            return TimeLimit(adversary, maxEpisodeSteps: victim.maxEpisodeSteps)
+        }
+    }
+
+    public var observationSpace: BoxSpace { victim.observationSpace }
+    public var actionSpace: ActionSpace { .box(BoxSpace(symmetric: Array(repeating: 1, count: victim.observationSpace.dimension))) }
+    public var stateLabels: [String] { victim.stateLabels }
+    public var state: [Double] { victim.state }
+    public func setState(_ state: [Double]) throws(EnvironmentError) { try victim.setState(state) }
+    public func resetState(seed: UInt64?) { victim.resetState(seed: seed) }
+    public func observe(into observation: UnsafeMutableBufferPointer<Float>) { victim.observe(into: observation) }
+    public func renderSVG() -> String { victim.renderSVG() }
+    public var random: RandomStream {
+        get { victim.random }
+        set { victim.random = newValue }
+    }
+    public var snapshot: EnvironmentSnapshot { victim.snapshot }
+    public func restore(_ snapshot: EnvironmentSnapshot) throws(EnvironmentError) { try victim.restore(snapshot) }
+
+    public func advance(_ action: Action) -> (reward: Double, terminated: Bool) {
+        guard case .continuous(let direction) = action else { preconditionFailure("AdversaryEnvironment: invalid action \(action)") }
+        let clean = Matrix<Float>(row: victim.observation)
+        let perturbed = Self.perturb(clean, direction: Matrix(row: direction), threatModel: threatModel)
+        let victimAction = victimPolicy.actions(perturbed, selection: .mode)[0]
+        let (reward, terminated) = victim.advance(victimAction)
+        return (-reward, terminated)
+    }
+
+    /// `s + ε · u ⊙ clip(a, −1, 1)`, projected onto the threat model.
+    public static func perturb<S: BLASScalar>(_ clean: Matrix<S>, direction: Matrix<S>, threatModel: ThreatModel) -> Matrix<S> {
+        var shifted = clean
+        for r in 0..<clean.rows {
+            for j in 0..<clean.columns {
+                let a = min(max(Double(direction[r, j]), -1), 1)
+                shifted[r, j] += S(threatModel.epsilon * threatModel.scale[j] * a)
+            }
+        }
+        return threatModel.project(shifted, around: clean)
+    }
+}

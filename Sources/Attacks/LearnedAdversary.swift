@@ -1,0 +1,70 @@
+import Agents
+import Environments
+import Foundation
+import Linalg
+import NeuralNet
+
+/// A learned adversary as an attack (ATLA, Zhang et al. 2021): a policy trained with PPO on an
+/// `AdversaryEnvironment` maps each clean observation to a perturbation direction
+/// `a ∈ [−1, 1]^d` (its mode, deterministic), applied as `ε · u ⊙ a` inside the current threat
+/// model. `adversary=PATH` names the adversary's policy file (`gauntlet adversary train`).
+public struct LearnedAdversary: Attack {
+    public var path: String
+    public var adversary: Policy<Float>
+
+    public init(adversary: Policy<Float>, path: String) {
+        self.adversary = adversary
+        self.path = path
+    }
+
+    init(_ spec: AttackSpec) throws(AttackError) {
+        try spec.requireKnown(["adversary"])
+        guard let path = spec.parameters["adversary"] else { throw AttackError("learned: needs adversary=PATH to an adversary policy file") }
+        AdversaryEnvironment.register()
+        do { adversary = try Policy.load(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw AttackError("learned: adversary \(error.description)")
+        }
+        guard adversary.kind == .gaussian || adversary.kind == .deterministic else {
+            throw AttackError("learned: \(path) is a \(adversary.kind.rawValue) policy, not an adversary (train one with gauntlet adversary train)")
+        }
+        self.path = path
+    }
+
+    public var spec: String { formatSpec("learned", ["adversary": path]) }
+
+    public func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError) {
+        guard adversary.observationDimension == policy.observationDimension, adversary.network.outputDimensions == policy.observationDimension else {
+            throw AttackError("learned: the adversary perturbs \(adversary.network.outputDimensions) observation values, the victim has \(policy.observationDimension)")
+        }
+    }
+
+    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
+        let directions = adversary.outputs(observations.converted(to: Float.self)).converted(to: S.self)
+        return AttackResult(perturbed: AdversaryEnvironment.perturb(observations, direction: directions, threatModel: threatModel), queries: 0)
+    }
+
+    /// The training config of an adversary against `victim` in `environment` at radius
+    /// `epsilon`: PPO with a Gaussian policy over perturbation directions.
+    public static func trainingConfig(victim: String, environment: String, epsilon: Double, steps: Int, seed: UInt64) throws(ConfigError) -> TrainingConfig {
+        let yaml = """
+            # A learned observation adversary (ATLA-style) against \(victim).
+            env: adversary:env=\(environment),victim=\(victim),eps=\(epsilon)
+            algorithm: ppo
+            seed: \(seed)
+            n_timesteps: \(steps)
+            n_envs: 8
+            n_steps: 128
+            batch_size: 256
+            n_epochs: 10
+            gamma: 0.99
+            gae_lambda: 0.95
+            learning_rate: 3e-4
+            log_std_init: -0.5
+            net_arch: [64, 64]
+            activation: tanh
+            checkpoint_interval: \(max(steps / 10, 1000))
+            log_interval: \(max(steps / 50, 1024))
+            """
+        return try TrainingConfig(yaml: yaml, file: "adversary.yaml")
+    }
+}

@@ -1,0 +1,67 @@
+import Agents
+import ArgumentParser
+import Attacks
+import Foundation
+import Linalg
+
+struct Adversary: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Learned observation adversaries.",
+        subcommands: [AdversaryTrain.self])
+}
+
+struct AdversaryTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a PPO adversary that perturbs a fixed victim's observations to minimise its return.",
+        discussion: """
+            The adversary acts in the victim's state-adversarial MDP (ATLA-style): it sees the \
+            clean observation, outputs a direction a ∈ [−1, 1]^d, and the victim acts on \
+            s + ε·a (L∞, raw units, clipped to the observation bounds); its reward is the \
+            victim's negated. The run directory is a normal training run (resume it with \
+            `gauntlet train --resume DIR`); evaluate the result with \
+            `gauntlet attack --attack learned:adversary=DIR/policy.safetensors`.
+            """)
+
+    @Option(help: "Victim policy file.") var victim: String
+    @Option(help: "Environment id (default: the victim's).") var env: String?
+    @Option(help: "Perturbation budget ε (L∞, raw units).") var eps: Double
+    @Option(help: "Training steps.") var steps = 200_000
+    @Option(help: "Seed.") var seed: UInt64 = 0
+    @Option(help: "Run directory.") var output: String
+    @Flag(help: "Print one JSON summary on standard output.") var json = false
+
+    func validate() throws {
+        guard eps > 0 && eps.isFinite else { throw ValidationError("--eps must be a positive number, got \(eps)") }
+        guard steps > 0 else { throw ValidationError("--steps must be positive") }
+        guard !victim.contains(",") else { throw ValidationError("--victim: the path may not contain a comma") }
+    }
+
+    func run() throws {
+        BLAS.setThreads(1)
+        let (file, _) = try loadPolicy(victim)
+        let environment = env ?? file.description.environment!
+        let run: TrainingRun<Float>
+        do {
+            let config = try LearnedAdversary.trainingConfig(victim: victim, environment: environment, epsilon: eps, steps: steps, seed: seed)
+            run = try TrainingRun<Float>(config: config, directory: URL(fileURLWithPath: output), seed: seed)
+        } catch let error as ConfigError {
+            throw ValidationError(error.description)
+        } catch let error as TrainingError {
+            throw ValidationError(error.description)
+        }
+        let bar = ProgressBar(label: "adversary vs \(victim)")
+        let summary: TrainingSummary?
+        do { summary = try run.run { bar.update($0) } } catch {
+            bar.finish()
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
+        bar.finish()
+        guard let summary else { return }
+        if json { try printJSON(summary) } else {
+            print(String(format: "adversary trained for %d steps; victim's mean return over the last 100 training episodes %.2f → %@",
+                         summary.steps, -summary.meanReturnLast100, summary.policy))
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Agents
+import Attacks
+import Environments
+import Evaluation
+import Foundation
+import Linalg
+import TestSupport
+import Testing
+
+@Suite(.serialized) struct LearnedAdversaryTests {
+    static let root = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
+    static let victim = root.appendingPathComponent("policies/cartpole-ppo.safetensors").path
+
+    init() { AdversaryEnvironment.register() }
+
+    /// With a zero action the victim sees clean observations: the adversary's episode is the
+    /// victim's clean episode with negated rewards; any action stays inside the ball.
+    @Test func adversaryEnvironmentNegatesTheVictimsReward() throws {
+        let env = try Registry.make("adversary:env=CartPole-v1,victim=\(Self.victim),eps=0.1")
+        #expect(env.maxEpisodeSteps == 500 && env.base.actionSpace.dimension == 4)
+        env.reset(seed: 4)
+        var adversaryReturn = 0.0
+        while true {
+            let step = env.step(.continuous([0, 0, 0, 0]))
+            adversaryReturn += step.reward
+            if step.terminated || step.truncated { break }
+        }
+        let clean = try EpisodeRunner(policy: Policy.load(contentsOf: URL(fileURLWithPath: Self.victim)), environment: "CartPole-v1")
+            .run(episodes: 1, seed: 4)
+        #expect(adversaryReturn == -clean[0].episodeReturn)
+
+        let model = ThreatModel(epsilon: 0.1, bounds: env.base.observationSpace)
+        let clean2 = Matrix<Float>(row: [0.1, -0.2, 0.05, 0.3])
+        let perturbed = AdversaryEnvironment.perturb(clean2, direction: Matrix(row: [3, -0.5, 1, -1]), threatModel: model)
+        #expect(perturbed.row(0).enumerated().allSatisfy { abs($1 - clean2[0, $0]) <= 0.1 + 1e-6 })
+        #expect(abs(perturbed[0, 0] - 0.2) < 1e-6 && abs(perturbed[0, 1] - -0.25) < 1e-6)
+    }
+
+    @Test func badAdversaryIdsAreClearErrors() {
+        for (id, message) in [("adversary:env=CartPole-v1,eps=0.1", "adversary:env=ID,victim=PATH,eps=E"),
+                              ("adversary:env=CartPole-v1,victim=/none.safetensors,eps=0.1", "cannot read"),
+                              ("adversary:env=Pendulum-v1,victim=\(Self.victim),eps=0.1", "expects 4 observation values"),
+                              ("adversary:env=CartPole-v1,victim=\(Self.victim),eps=0.1,extra=1", "unknown parameter 'extra'")] {
+            #expect { try Registry.make(id) } throws: { ($0 as! EnvironmentError).description.contains(message) }
+        }
+    }
+
+    /// A (briefly) trained adversary is a policy file that the attack loads and applies inside
+    /// the threat model without querying the victim.
+    @Test func trainedAdversaryIsAnAttack() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-adversary-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = try LearnedAdversary.trainingConfig(victim: Self.victim, environment: "CartPole-v1", epsilon: 0.2, steps: 2048, seed: 1)
+        let summary = try #require(try TrainingRun<Float>(config: config, directory: directory, seed: 1).run())
+        let attack = try AttackRegistry.make("learned:adversary=\(summary.policy)")
+        let victim = try Policy.load(contentsOf: URL(fileURLWithPath: Self.victim))
+        try attack.validate(for: victim)
+        let observations = randomMatrix(rows: 10, columns: 4, random: RandomStream(seed: 2), scale: 0.1).converted(to: Float.self)
+        let model = ThreatModel(epsilon: 0.2, bounds: try Registry.make("CartPole-v1").base.observationSpace)
+        let result = attack.perturb(observations, policy: victim, threatModel: model, random: RandomStream(seed: 3))
+        #expect(result.queries == 0)
+        #expect(model.distance(result.perturbed, from: observations).allSatisfy { $0 <= 0.2 + 1e-6 })
+        #expect(result.perturbed != observations)
+        #expect { try AttackRegistry.make("learned:adversary=\(Self.victim)") } throws: { ($0 as! AttackError).description.contains("not an adversary") }
+    }
+}
