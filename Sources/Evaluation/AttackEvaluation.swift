@@ -23,7 +23,8 @@ public struct AttackReport: Sendable, Encodable {
     public var attacked: ReturnSummary
     /// Clean minus attacked return, per episode, with a paired bootstrap interval.
     public var rewardDrop: Drop
-    /// Attacked steps whose action differs from the clean action, with a Wilson interval.
+    /// Attacked steps whose action (the mode) differs from the clean action, with a Wilson
+    /// interval; for continuous actions any change counts.
     public var actionFlipRate: Rate
     public var queries: Int
     /// Steps the schedule attacked, over all episodes.
