@@ -18,6 +18,9 @@ struct AttackCommand: ParsableCommand {
             Runs --episodes episodes on seeds S, S+1, … clean, then the same seeds attacked \
             (repeat --attack for several), and prints clean and attacked returns with 95% \
             intervals, the paired reward drop, the action-flip rate and the policy queries. \
+            With --json and one attack, the output is that attack's object {"attack", \
+            "threat_model", "clean", "attacked", "reward_drop", "action_flip_rate", "queries", …}; \
+            with several, {"attacks": [those objects]}. \
             Attack specs are name:key=value,… — attacks: \
             \(AttackRegistry.catalogue.map(\.name).joined(separator: ", ")).
             """)
@@ -28,6 +31,7 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Perturbation budget ε.") var eps: Double
     @Option(help: "Norm of the ball: linf or l2.") var norm: ThreatModel.Norm = .linf
     @Option(name: .customLong("eps-units"), help: "raw (observation units) or std (per-dimension std on clean episodes).") var units: ThreatModel.Units = .raw
+    @Option(help: "Dimensions the attacker may perturb, as 0/1 per dimension (e.g. 1,1,0,1; default all).") var mask: String?
     @Option(help: "Attack at most K steps per episode.") var budget: Int?
     @Option(help: "Attack only when the policy's preference max π − min π exceeds this (Lin et al. 2017).") var timed: Double?
     @Option(help: "Episodes.") var episodes = 50
@@ -40,10 +44,39 @@ struct AttackCommand: ParsableCommand {
         guard eps >= 0 && eps.isFinite else { throw ValidationError("--eps must be a finite number ≥ 0, got \(eps)") }
         guard episodes > 0 && episodes <= 1_000_000 else { throw ValidationError("--episodes must lie in 1...1000000, got \(episodes)") }
         guard !attacks.isEmpty else { throw ValidationError("give at least one --attack") }
+        _ = try parsedMask()
         if let budget, budget < 0 { throw ValidationError("--budget must be ≥ 0, got \(budget)") }
         if let timed, !(0...1).contains(timed) { throw ValidationError("--timed must lie in [0, 1], got \(timed)") }
         for spec in attacks {
             do { _ = try AttackRegistry.make(spec) } catch { throw ValidationError("--attack \(spec): \(error.description)") }
+        }
+    }
+
+    /// The --mask option as booleans.
+    func parsedMask() throws -> [Bool]? {
+        guard let mask else { return nil }
+        let entries = mask.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !entries.isEmpty, entries.allSatisfy({ $0 == "0" || $0 == "1" }) else {
+            throw ValidationError("--mask: expected comma-separated 0 and 1, one per observation dimension, got '\(mask)'")
+        }
+        return entries.map { $0 == "1" }
+    }
+
+    /// One attack: the per-attack object itself, with the policy and environment.
+    struct SingleOutput: Encodable {
+        var report: AttackReport
+        var policy: String
+        var environment: String
+        var precision: Precision
+
+        enum Keys: String, CodingKey { case policy, environment, precision }
+
+        func encode(to encoder: Encoder) throws {
+            try report.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(policy, forKey: .policy)
+            try container.encode(environment, forKey: .environment)
+            try container.encode(precision, forKey: .precision)
         }
     }
 
@@ -65,8 +98,12 @@ struct AttackCommand: ParsableCommand {
 
     private func evaluate<S: BLASScalar>(_ file: PolicyFile, _ loaded: Policy<Float>, as _: S.Type) throws {
         let environment = env ?? file.description.environment!
+        let mask = try parsedMask()
+        if let mask, mask.count != loaded.observationDimension {
+            throw ValidationError("--mask has \(mask.count) entries, the observations have \(loaded.observationDimension) dimensions")
+        }
         let evaluation = AttackEvaluation(policy: loaded.converted(to: S.self), environment: environment, episodes: episodes, seed: seed,
-                                          selection: sample ? .sample : .mode, norm: norm, units: units,
+                                          selection: sample ? .sample : .mode, norm: norm, units: units, mask: mask,
                                           schedule: AttackSchedule(budget: budget, threshold: timed))
         var reports: [AttackReport] = []
         do {
@@ -80,7 +117,11 @@ struct AttackCommand: ParsableCommand {
             throw ValidationError(error.description)
         }
         if json {
-            try printJSON(Output(policy: policy, environment: environment, precision: precision, attacks: reports))
+            if reports.count == 1 {
+                try printJSON(SingleOutput(report: reports[0], policy: policy, environment: environment, precision: precision))
+            } else {
+                try printJSON(Output(policy: policy, environment: environment, precision: precision, attacks: reports))
+            }
             return
         }
         print("\(policy) on \(environment), \(episodes) episodes from seed \(seed), threat model \(reports.first?.threatModel.description ?? "")")

@@ -70,7 +70,7 @@ import Testing
                                       "learned:adversary=\(run.appendingPathComponent("policy.safetensors").path)", "--eps", "0.2",
                                       "--episodes", "2", "--json"])
         #expect(attack.status == 0, "\(attack.standardError)")
-        let report = ((try JSONSerialization.jsonObject(with: Data(attack.standardOutput.utf8)) as! [String: Any])["attacks"] as! [[String: Any]])[0]
+        let report = try JSONSerialization.jsonObject(with: Data(attack.standardOutput.utf8)) as! [String: Any]
         #expect((report["attack"] as! String).hasPrefix("learned:adversary=") && report["queries"] as? Int == 0)
         let bad = try runGauntlet(["attack", "--policy", "policies/cartpole-ppo.safetensors", "--attack", "pgd:steps=-1", "--eps", "0.1"])
         #expect(bad.status == 2 && bad.standardError.contains("'steps' must be an integer"))

@@ -1,0 +1,47 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `gauntlet attack`, run as a user runs it.
+@Suite struct AttackCommandTests {
+    @Test func oneAttackPrintsThePerAttackObject() throws {
+        let run = try runGauntlet(["attack", "--policy", "policies/cartpole-dqn.safetensors", "--attack", "fgsm", "--eps", "0.2",
+                                   "--episodes", "3", "--mask", "1,1,0,1", "--json"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any]
+        #expect(object["attack"] as? String == "fgsm:random_start=0")
+        let clean = object["clean"] as! [String: Any], attacked = object["attacked"] as! [String: Any]
+        let cleanReturns = clean["returns"] as! [Double], attackedReturns = attacked["returns"] as! [Double]
+        let drop = object["reward_drop"] as! [String: Any]
+        let expectedDrop = zip(cleanReturns, attackedReturns).map { $0 - $1 }.reduce(0, +) / 3
+        #expect(abs((drop["mean"] as! Double) - expectedDrop) < 1e-9)
+        let flips = object["action_flip_rate"] as! [String: Any]
+        let ci = flips["ci95"] as! [Double]
+        #expect(ci[0] <= (flips["value"] as! Double) && (flips["value"] as! Double) <= ci[1])
+        let threat = object["threat_model"] as! [String: Any]
+        #expect(threat["epsilon"] as? Double == 0.2 && threat["norm"] as? String == "linf" && threat["mask"] as? [Bool] == [true, true, false, true])
+        #expect((object["queries"] as! Int) > 0)
+    }
+
+    @Test func severalAttacksPrintAList() throws {
+        let run = try runGauntlet(["attack", "--policy", "policies/cartpole-ppo.safetensors", "--attack", "none", "--attack", "pgd:steps=3",
+                                   "--eps", "0.1", "--episodes", "2", "--eps-units", "std", "--json"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let attacks = (try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any])["attacks"] as! [[String: Any]]
+        #expect(attacks.map { $0["attack"] as! String } == ["none", "pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=3"])
+        #expect(((attacks[0]["reward_drop"] as! [String: Any])["mean"] as! Double) == 0)
+        #expect((attacks[1]["threat_model"] as! [String: Any])["units"] as? String == "std")
+    }
+
+    @Test func badInput() throws {
+        for (arguments, message) in [
+            (["--attack", "pgd", "--eps", "0.1", "--mask", "1,0"], "--mask has 2 entries"),
+            (["--attack", "pgd", "--eps", "0.1", "--mask", "1,x,0,1"], "--mask: expected comma-separated 0 and 1"),
+            (["--attack", "targeted:target=7", "--eps", "0.1"], "target 7 is not one of the 2 actions"),
+            (["--attack", "pgd", "--eps", "0.1", "--timed", "2"], "--timed must lie in [0, 1]"),
+        ] {
+            let run = try runGauntlet(["attack", "--episodes", "1", "--policy", "policies/cartpole-ppo.safetensors"] + arguments)
+            #expect(run.status == 2 && run.standardError.contains(message), "\(arguments): \(run.standardError)")
+        }
+    }
+}
