@@ -1,30 +1,21 @@
 import Agents
-import Environments
 import Linalg
 
 /// Critic attack (Pattanaik et al. 2018, "Robust deep reinforcement learning with adversarial
 /// attacks"): PGD that minimises the value the victim's own critic assigns to the perceived
 /// observation — V(s + δ) for PPO policies that keep their critic, Q(s + δ, π(s + δ)) for TD3/DDPG
 /// actors, `max_a Q(s + δ, a)` for DQN. The agent, believing itself in a bad state, acts badly.
-/// Parameters as PGD: `steps` (10), `alpha_ratio` (0.25), `restarts` (1).
+/// Parameters: `steps` (10), `alpha_ratio` (0.25), `restarts` (1).
 public struct CriticAttack: Attack {
-    public var steps: Int
-    public var alphaRatio: Double
-    public var restarts: Int
+    public var ascent: RandomStartAscent
 
     public init(steps: Int = 10, alphaRatio: Double = 0.25, restarts: Int = 1) {
-        self.steps = steps
-        self.alphaRatio = alphaRatio
-        self.restarts = restarts
+        ascent = RandomStartAscent(steps: steps, alphaRatio: alphaRatio, restarts: restarts)
     }
 
-    init(_ spec: AttackSpec) throws(AttackError) {
-        try spec.requireKnown(["steps", "alpha_ratio", "restarts"])
-        self.init(steps: try spec.int("steps", default: 10, in: 1...100_000), alphaRatio: try spec.double("alpha_ratio", default: 0.25, in: 0...100),
-                  restarts: try spec.int("restarts", default: 1, in: 1...10_000))
-    }
+    init(_ spec: AttackSpec) throws(AttackError) { ascent = try RandomStartAscent(spec) }
 
-    public var spec: String { formatSpec("critic", ["steps": steps, "alpha_ratio": alphaRatio, "restarts": restarts]) }
+    public var spec: String { formatSpec("critic", ascent.parameters) }
 
     public func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError) {
         guard policy.critic != nil || policy.kind == .greedyQ else {
@@ -33,7 +24,6 @@ public struct CriticAttack: Attack {
     }
 
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
-        GradientAscent(steps: steps, stepSize: alphaRatio * threatModel.epsilon, randomStart: true, restarts: restarts)
-            .run(observations, objective: .criticValue, policy: policy, threatModel: threatModel, random: random)
+        ascent.run(observations, objective: .criticValue, policy: policy, threatModel: threatModel, random: random)
     }
 }

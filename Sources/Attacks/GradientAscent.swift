@@ -46,3 +46,31 @@ struct GradientAscent {
         return AttackResult(perturbed: best, queries: queries)
     }
 }
+
+/// The parameters of attacks that run projected gradient ascent on a fixed objective from a
+/// random start (MAD, the critic attack): `steps` (10), `alpha_ratio` (0.25), `restarts` (1).
+public struct RandomStartAscent: Equatable, Sendable {
+    public var steps: Int
+    public var alphaRatio: Double
+    public var restarts: Int
+
+    public init(steps: Int = 10, alphaRatio: Double = 0.25, restarts: Int = 1) {
+        self.steps = steps
+        self.alphaRatio = alphaRatio
+        self.restarts = restarts
+    }
+
+    init(_ spec: AttackSpec) throws(AttackError) {
+        try spec.requireKnown(["steps", "alpha_ratio", "restarts"])
+        self.init(steps: try spec.int("steps", default: 10, in: 1...100_000), alphaRatio: try spec.double("alpha_ratio", default: 0.25, in: 0...100),
+                  restarts: try spec.int("restarts", default: 1, in: 1...10_000))
+    }
+
+    var parameters: [String: CustomStringConvertible] { ["steps": steps, "alpha_ratio": alphaRatio, "restarts": restarts] }
+
+    func run<S: BLASScalar>(_ observations: Matrix<S>, objective: Objective, policy: Policy<S>, threatModel: ThreatModel,
+                            random: RandomStream) -> AttackResult<S> {
+        GradientAscent(steps: steps, stepSize: alphaRatio * threatModel.epsilon, randomStart: true, restarts: restarts)
+            .run(observations, objective: objective, policy: policy, threatModel: threatModel, random: random)
+    }
+}

@@ -50,15 +50,7 @@ struct AdversaryTrain: ParsableCommand {
         } catch let error as TrainingError {
             throw ValidationError(error.description)
         }
-        let bar = ProgressBar(label: "adversary vs \(victim)")
-        let summary: TrainingSummary?
-        do { summary = try run.run { bar.update($0) } } catch {
-            bar.finish()
-            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-            throw ExitCode(1)
-        }
-        bar.finish()
-        guard let summary else { return }
+        guard let summary = try runWithProgress(run, label: "adversary vs \(victim)") else { return }
         if json { try printJSON(summary) } else {
             print(String(format: "adversary trained for %d steps; victim's mean return over the last 100 training episodes %.2f → %@",
                          summary.steps, -summary.meanReturnLast100, summary.policy))

@@ -53,17 +53,7 @@ struct Train: ParsableCommand {
         } catch let error as TrainingError {
             throw ValidationError(error.description)
         }
-        let bar = ProgressBar(label: "\(run.config.environment) \(run.config.algorithm.name)")
-        let summary: TrainingSummary?
-        do {
-            summary = try run.run { bar.update($0) }
-        } catch {
-            bar.finish()
-            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-            throw ExitCode(1)
-        }
-        bar.finish()
-        guard let summary else { return }
+        guard let summary = try runWithProgress(run, label: "\(run.config.environment) \(run.config.algorithm.name)") else { return }
         if json {
             try printJSON(summary)
         } else {
@@ -71,6 +61,18 @@ struct Train: ParsableCommand {
                          summary.environment, summary.algorithm, summary.seed, summary.steps, summary.episodes,
                          summary.meanReturnLast100, summary.wallSeconds, summary.policy))
         }
+    }
+}
+
+/// Runs a training run with a progress display; a failure during training (a NaN, a write
+/// error) is reported and exits with code 1.
+func runWithProgress<S: BLASScalar>(_ run: TrainingRun<S>, label: String) throws -> TrainingSummary? {
+    let bar = ProgressBar(label: label)
+    defer { bar.finish() }
+    do { return try run.run { bar.update($0) } } catch {
+        bar.finish()  // before the message, not after it
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode(1)
     }
 }
 
@@ -100,7 +102,9 @@ final class ProgressBar {
         drawn = terminal
     }
 
+    /// Ends the progress line (once).
     func finish() {
         if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+        drawn = false
     }
 }
