@@ -54,7 +54,7 @@ public struct EnvironmentSnapshot: Equatable, Sendable, Codable {
 }
 
 /// An action: an index for discrete spaces, a vector for continuous ones.
-public enum Action: Equatable, Hashable, Sendable, CustomStringConvertible {
+public enum Action: Equatable, Hashable, Sendable, Codable, CustomStringConvertible {
     case discrete(Int)
     case continuous([Float])
 

@@ -10,11 +10,19 @@ public struct AttackReport: Sendable, Encodable {
     public struct Drop: Sendable, Encodable {
         public var mean: Double
         public var ci95: [Double]
+        public init(mean: Double, ci95: [Double]) {
+            self.mean = mean
+            self.ci95 = ci95
+        }
     }
 
     public struct Rate: Sendable, Encodable {
         public var value: Double
         public var ci95: [Double]
+        public init(value: Double, ci95: [Double]) {
+            self.value = value
+            self.ci95 = ci95
+        }
     }
 
     public var attack: String
@@ -83,10 +91,24 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
 
     /// Runs `attack` at `epsilon` on the seeds of `clean` and compares.
     public func run(_ attack: any Attack, epsilon: Double, clean: [EpisodeOutcome]) throws(EnvironmentError) -> AttackReport {
+        try runRecorded(attack, epsilon: epsilon, clean: clean, traces: false).report
+    }
+
+    /// Runs `attack` at `epsilon` and also returns the attacked episodes (with full traces when
+    /// `traces` is true, for replay files).
+    public func runRecorded(_ attack: any Attack, epsilon: Double, clean: [EpisodeOutcome], traces: Bool) throws(EnvironmentError)
+        -> (report: AttackReport, outcomes: [EpisodeOutcome])
+    {
         do { try attack.validate(for: policy) } catch { throw EnvironmentError(error.description) }
         let model = try threatModel(epsilon: epsilon, clean: clean)
-        let attacked = try EpisodeRunner(policy: policy, environment: environment, selection: selection, attack: attack, threatModel: model)
-            .run(episodes: episodes, seed: seed)
+        var runner = EpisodeRunner(policy: policy, environment: environment, selection: selection, attack: attack, threatModel: model)
+        runner.recordTraces = traces
+        let attacked = try runner.run(episodes: episodes, seed: seed)
+        return (report(attack: attack, model: model, clean: clean, attacked: attacked), attacked)
+    }
+
+    /// The paired comparison of clean and attacked episodes on the same seeds.
+    public func report(attack: any Attack, model: ThreatModel, clean: [EpisodeOutcome], attacked: [EpisodeOutcome]) -> AttackReport {
         let cleanReturns = clean.map(\.episodeReturn), attackedReturns = attacked.map(\.episodeReturn)
         let drop = ConfidenceInterval.bootstrapPairedDifference(cleanReturns, attackedReturns, random: RandomStream(seed: seed).child("drop"))
         let steps = attacked.reduce(0) { $0 + $1.attackedSteps }, flips = attacked.reduce(0) { $0 + $1.flips }

@@ -23,8 +23,13 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
     public var threatModel: ThreatModel?
     /// Keep every clean observation seen (for measuring per-dimension standard deviations).
     public var recordObservations = false
+    /// Keep a full trace of every step (for replay files).
+    public var recordTraces = false
 
-    public init(policy: Policy<Scalar>, environment: String, selection: ActionSelection = .mode, copies: Int = 16,
+    /// Episodes run side by side unless told otherwise.
+    public static var defaultCopies: Int { 16 }
+
+    public init(policy: Policy<Scalar>, environment: String, selection: ActionSelection = .mode, copies: Int = defaultCopies,
                 attack: (any Attack)? = nil, threatModel: ThreatModel? = nil) {
         precondition((attack == nil) == (threatModel == nil), "an attack needs a threat model")
         self.policy = policy
@@ -61,6 +66,7 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                 let cleanOutputs = policy.outputs(clean)
                 var actedOutputs = cleanOutputs
                 var attackedRows: [Int] = []
+                var perturbedObservations = Matrix<Scalar>(rows: 0, columns: clean.columns)
                 if let attack, let threatModel {
                     attackedRows = active.indices.filter { k in
                         threatModel.schedule.shouldAttack(attackedSoFar: outcomes[active[k]].attackedSteps, cleanOutputs: cleanOutputs.row(k), kind: policy.kind)
@@ -68,6 +74,7 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                     if !attackedRows.isEmpty {
                         let targets = Matrix<Scalar>(attackedRows.map { clean.row($0) })
                         let result = attack.perturb(targets, policy: policy, threatModel: threatModel, random: attackRandom)
+                        perturbedObservations = result.perturbed
                         let perturbedOutputs = policy.outputs(result.perturbed)
                         for (m, k) in attackedRows.enumerated() {
                             actedOutputs.setRow(k, to: perturbedOutputs.row(m))
@@ -78,6 +85,12 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                 for (k, i) in active.enumerated() {
                     if recordObservations { outcomes[i].observations.append(observations[i]) }
                     let action = policy.actions(fromOutputs: Matrix(row: actedOutputs.row(k)), selection: selection, random: streams[i])[0]
+                    if recordTraces {
+                        let perturbedRow = attackedRows.firstIndex(of: k).map { perturbedObservations.row($0).map { Float($0) } } ?? observations[i]
+                        outcomes[i].trace.append(TraceStep(
+                            observation: observations[i], perceived: perturbedRow,
+                            cleanAction: policy.actions(fromOutputs: Matrix(row: cleanOutputs.row(k)), selection: .mode)[0], action: action))
+                    }
                     if attackedRows.contains(k) {
                         outcomes[i].attackedSteps += 1
                         let cleanAction = policy.actions(fromOutputs: Matrix(row: cleanOutputs.row(k)), selection: .mode)[0]
@@ -85,6 +98,7 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                         if cleanAction != takenMode { outcomes[i].flips += 1 }
                     }
                     let result = envs[i].step(action)
+                    if recordTraces { outcomes[i].trace[outcomes[i].trace.count - 1].reward = result.reward }
                     observations[i] = result.observation
                     outcomes[i].episodeReturn += result.reward
                     outcomes[i].length += 1
@@ -116,8 +130,20 @@ public struct EpisodeOutcome: Equatable, Sendable, Codable {
     public var queries = 0
     /// The clean observations, when recorded.
     public var observations: [[Float]] = []
+    /// Every step, when traces are recorded.
+    public var trace: [TraceStep] = []
 
     public init(seed: UInt64) { self.seed = seed }
+}
+
+/// One recorded step: what the environment showed, what the policy perceived (after the
+/// attack), the action it would have taken unattacked (its mode), the action it took, the reward.
+public struct TraceStep: Equatable, Sendable, Codable {
+    public var observation: [Float]
+    public var perceived: [Float]
+    public var cleanAction: Action
+    public var action: Action
+    public var reward = 0.0
 }
 
 /// Summary statistics of a set of episode returns with a 95% bootstrap interval for the mean.

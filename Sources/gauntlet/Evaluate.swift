@@ -1,5 +1,7 @@
 import Agents
 import ArgumentParser
+import Attacks
+import Environments
 import Evaluation
 import Foundation
 import Linalg
@@ -7,56 +9,119 @@ import NeuralNet
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a policy for N episodes on seeds S, S+1, … and report its returns.",
-        discussion: "Stochastic policies act by their mode unless --sample is given.")
+        abstract: "Run a policy for N episodes on seeds S, S+1, …, clean and under attacks, and report its returns.",
+        discussion: """
+            With --attack (repeatable) and --eps (repeatable), every attack runs at every ε on the \
+            same seeds as the clean episodes; the output adds each attack's paired report, the \
+            strongest attack per episode at each ε, and sanity-check warnings (an iterative \
+            attack weaker than FGSM, returns rising with ε, gradient-free attacks beating \
+            white-box ones, a changed return at ε = 0). --record FILE keeps every step in a \
+            replay file (with several attack runs: FILE-1.safetensors, FILE-2.safetensors, … for \
+            each ε in turn, its attacks in order). Stochastic policies act by their mode unless --sample.
+            """)
 
     @Option(help: "Policy file (.safetensors).") var policy: String
     @Option(help: "Environment id (default: the policy's).") var env: String?
     @Option(help: "Episodes.") var episodes = 100
     @Option(help: "Seed of the first episode.") var seed: UInt64 = 0
+    @Option(name: .customLong("attack"), help: "Attack spec (repeatable).") var attacks: [String] = []
+    @Option(name: .customLong("eps"), help: "Perturbation budget ε (repeatable; required with --attack).") var epsilons: [Double] = []
+    @Option(help: "Norm of the ball: linf or l2.") var norm: ThreatModel.Norm = .linf
+    @Option(name: .customLong("eps-units"), help: "raw or std.") var units: ThreatModel.Units = .raw
+    @Option(help: "Write the evaluation to this replay file.") var record: String?
     @Flag(help: "Sample actions from stochastic policies instead of taking the mode.") var sample = false
     @Option(help: "Numeric precision: f32 or f64.") var precision: Precision = .f32
     @Flag(help: "Print one JSON object on standard output.") var json = false
 
     func validate() throws {
         guard episodes > 0 && episodes <= 1_000_000 else { throw ValidationError("--episodes must lie in 1...1000000, got \(episodes)") }
+        guard attacks.isEmpty == epsilons.isEmpty else { throw ValidationError("--attack and --eps go together") }
+        for e in epsilons where !(e >= 0 && e.isFinite) { throw ValidationError("--eps must be a finite number ≥ 0, got \(e)") }
+        for spec in attacks {
+            do { _ = try AttackRegistry.make(spec) } catch { throw ValidationError("--attack \(spec): \(error.description)") }
+        }
     }
 
     struct Output: Encodable {
         var policy: String
-        var environment: String
-        var episodes: Int
-        var seed: UInt64
-        var selection: ActionSelection
         var precision: Precision
-        var clean: ReturnSummary
-        var lengths: [Int]
+        var result: StudyResult
+
+        func encode(to encoder: Encoder) throws {
+            try result.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(policy, forKey: .policy)
+            try container.encode(precision, forKey: .precision)
+        }
+
+        enum Keys: String, CodingKey { case policy, precision }
     }
 
     func run() throws {
         BLAS.setThreads(1)
         let (file, loaded) = try loadPolicy(policy)
-        let environment = env ?? file.description.environment!
-        let selection: ActionSelection = sample ? .sample : .mode
-        let results: [EpisodeOutcome]
-        do {
-            switch precision {
-            case .f32:
-                results = try EpisodeRunner(policy: loaded, environment: environment, selection: selection).run(episodes: episodes, seed: seed)
-            case .f64:
-                results = try EpisodeRunner(policy: loaded.converted(to: Double.self), environment: environment, selection: selection)
-                    .run(episodes: episodes, seed: seed)
-            }
-        } catch { throw ValidationError(error.description) }
-        let summary = ReturnSummary(returns: results.map(\.episodeReturn), seed: seed)
-        if json {
-            try printJSON(Output(policy: policy, environment: environment, episodes: episodes, seed: seed, selection: selection,
-                                 precision: precision, clean: summary, lengths: results.map(\.length)))
-        } else {
-            print(String(format: "%@ on %@, %d episodes from seed %llu (%@): mean return %.2f ± %.2f (std), 95%% CI [%.2f, %.2f], median %.2f",
-                         policy, environment, episodes, seed, selection.rawValue, summary.meanReturn, summary.stdReturn,
-                         summary.ci95[0], summary.ci95[1], summary.medianReturn))
+        switch precision {
+        case .f32: try evaluate(file, loaded, as: Float.self)
+        case .f64: try evaluate(file, loaded, as: Double.self)
         }
+    }
+
+    private func evaluate<S: BLASScalar>(_ file: PolicyFile, _ loaded: Policy<Float>, as _: S.Type) throws {
+        let environment = env ?? file.description.environment!
+        let evaluation = AttackEvaluation(policy: loaded.converted(to: S.self), environment: environment, episodes: episodes, seed: seed,
+                                          selection: sample ? .sample : .mode, norm: norm, units: units)
+        let policyHash = try Replay.hash(of: URL(fileURLWithPath: policy))
+        let runs = attacks.count * epsilons.count
+        var recorded = 0
+        func header(_ report: AttackReport?) -> Replay.Header {
+            Replay.Header(policy: policy, policyHash: policyHash, environment: environment, attack: report?.attack, threatModel: report?.threatModel,
+                          seed: seed, episodes: episodes, selection: sample ? .sample : .mode, copies: EpisodeRunner<S>.defaultCopies,
+                          precision: precision, gauntletVersion: Agents.Gauntlet.version)
+        }
+        func path(_ index: Int) -> URL {
+            let url = URL(fileURLWithPath: record!)
+            guard runs > 1 else { return url }
+            let stem = url.deletingPathExtension().lastPathComponent, ext = url.pathExtension.isEmpty ? "safetensors" : url.pathExtension
+            return url.deletingLastPathComponent().appendingPathComponent("\(stem)-\(index).\(ext)")
+        }
+        let result: StudyResult
+        do {
+            let suite = try attacks.map { spec throws(AttackError) in try AttackRegistry.make(spec) }
+            result = try evaluation.study(
+                attacks: suite, epsilons: epsilons,
+                record: record == nil ? nil : { report, outcomes in
+                    recorded += 1
+                    try Replay(header: header(report), outcomes: outcomes).write(to: path(recorded))
+                },
+                progress: { FileHandle.standardError.write(Data("attacking with \($0)…\n".utf8)) })
+            if let record, runs == 0 {
+                var runner = EpisodeRunner(policy: loaded.converted(to: S.self), environment: environment, selection: sample ? .sample : .mode)
+                runner.recordTraces = true
+                try Replay(header: header(nil), outcomes: runner.run(episodes: episodes, seed: seed)).write(to: URL(fileURLWithPath: record))
+            }
+        } catch let error as AttackError {
+            throw ValidationError(error.description)
+        } catch let error as EnvironmentError {
+            throw ValidationError(error.description)
+        } catch let error as SafetensorsError {
+            throw ValidationError(error.description)
+        }
+        if json {
+            try printJSON(Output(policy: policy, precision: precision, result: result))
+            return
+        }
+        let c = result.clean
+        print(String(format: "%@ on %@, %d episodes from seed %llu (%@): mean return %.2f ± %.2f (std), 95%% CI [%.2f, %.2f], median %.2f",
+                     policy, environment, episodes, seed, result.selection.rawValue, c.meanReturn, c.stdReturn, c.ci95[0], c.ci95[1], c.medianReturn))
+        for r in result.attacks {
+            print(String(format: "  ε=%g %@: attacked %.2f [%.2f, %.2f], drop %.2f [%.2f, %.2f], flips %.1f%%", r.threatModel.epsilon, r.attack,
+                         r.attacked.meanReturn, r.attacked.ci95[0], r.attacked.ci95[1], r.rewardDrop.mean, r.rewardDrop.ci95[0], r.rewardDrop.ci95[1],
+                         100 * r.actionFlipRate.value))
+        }
+        for s in result.strongest {
+            print(String(format: "  ε=%g strongest attack per episode: %.2f [%.2f, %.2f]", s.epsilon, s.attacked.meanReturn, s.attacked.ci95[0], s.attacked.ci95[1]))
+        }
+        for warning in result.sanity { print(warning.description) }
     }
 }
 

@@ -1,3 +1,4 @@
+import Agents
 import ArgumentParser
 import Attacks
 import Foundation
@@ -10,8 +11,8 @@ struct Gauntlet: ParsableCommand {
         discussion: """
             Exit codes: 0 success, 1 a check failed, 2 bad input (the message says what was wrong).
             """,
-        version: GauntletVersion.string,
-        subcommands: [Env.self, Train.self, Evaluate.self, AttackCommand.self, Adversary.self, Bench.self])
+        version: Agents.Gauntlet.version,
+        subcommands: [Env.self, Train.self, Evaluate.self, AttackCommand.self, Adversary.self, ReplayCommand.self, Bench.self])
 
     /// Parses and runs the command. A usage error prints the subcommand's usage; an error from
     /// running it prints its message. Both are bad input (exit 2) unless the command threw an
@@ -34,6 +35,3 @@ struct Gauntlet: ParsableCommand {
     }
 }
 
-enum GauntletVersion {
-    static let string = "0.1.0"
-}

@@ -1,0 +1,80 @@
+import Attacks
+
+/// Automated checks of a multi-attack evaluation, after Carlini et al. 2019 ("On evaluating
+/// adversarial robustness"): each flags a pattern that means the evaluation, not the policy, is
+/// suspect. Printed as warnings and stored with the results.
+public struct SanityWarning: Equatable, Sendable, Codable, CustomStringConvertible {
+    public enum Check: String, Sendable, Codable {
+        /// An iterative attack did less damage than one step of FGSM.
+        case iterativeWeakerThanOneStep = "iterative_weaker_than_one_step"
+        /// An attack's return went up when ε grew.
+        case notMonotoneInEpsilon = "not_monotone_in_epsilon"
+        /// A random or black-box attack beat every white-box attack (gradient masking?).
+        case gradientMasking = "gradient_masking"
+        /// At ε = 0 an attack changed the returns (a harness bug).
+        case zeroEpsilonChangedReturns = "zero_epsilon_changed_returns"
+        /// A very large ε did not drive the return near the lowest seen (attack too weak, or masking).
+        case unboundedNotMinimal = "unbounded_not_minimal"
+    }
+
+    public var check: Check
+    public var message: String
+    public var description: String { "warning [\(check.rawValue)]: \(message)" }
+}
+
+public enum SanityChecks {
+    static let oneStep: Set = ["fgsm"]
+    static let iterative: Set = ["pgd", "mifgsm", "mad", "targeted", "critic", "ensemble"]
+    static let gradientFree: Set = ["uniform", "gaussian", "sign", "nes", "spsa", "transfer"]
+    static let whiteBox: Set = ["fgsm", "pgd", "mifgsm", "mad", "targeted", "critic", "ensemble"]
+
+    static func family(_ spec: String) -> String { String(spec.prefix { $0 != ":" }) }
+
+    /// Runs every check on reports of one policy and environment (any mix of attacks and ε).
+    /// `tolerance` is the return difference below which two means count as equal.
+    public static func run(_ reports: [AttackReport], tolerance: Double) -> [SanityWarning] {
+        var warnings: [SanityWarning] = []
+        let byEpsilon = Dictionary(grouping: reports) { $0.threatModel.epsilon }
+        for (epsilon, group) in byEpsilon.sorted(by: { $0.key < $1.key }) {
+            if epsilon == 0 {
+                for r in group where r.attacked.returns != r.clean.returns {
+                    warnings.append(.init(check: .zeroEpsilonChangedReturns,
+                                          message: "\(r.attack) at ε = 0 changed the returns (clean \(r.clean.meanReturn), attacked \(r.attacked.meanReturn)): a harness bug"))
+                }
+                continue
+            }
+            let fgsm = group.filter { oneStep.contains(family($0.attack)) }.map(\.attacked.meanReturn).min()
+            if let fgsm {
+                for r in group where iterative.contains(family(r.attack)) && r.attacked.meanReturn > fgsm + tolerance {
+                    warnings.append(.init(check: .iterativeWeakerThanOneStep,
+                                          message: "\(r.attack) left a return of \(r.attacked.meanReturn) at ε = \(epsilon), more than FGSM's \(fgsm)"))
+                }
+            }
+            let white = group.filter { whiteBox.contains(family($0.attack)) }.map(\.attacked.meanReturn).min()
+            if let white {
+                for r in group where gradientFree.contains(family(r.attack)) && r.attacked.meanReturn < white - tolerance {
+                    warnings.append(.init(check: .gradientMasking,
+                                          message: "\(r.attack) (no gradients) reached \(r.attacked.meanReturn) at ε = \(epsilon), below every white-box attack (best \(white)): gradient masking?"))
+                }
+            }
+        }
+        for (attack, runs) in Dictionary(grouping: reports, by: \.attack) {
+            let ordered = runs.sorted { $0.threatModel.epsilon < $1.threatModel.epsilon }
+            for (smaller, larger) in zip(ordered, ordered.dropFirst()) where larger.attacked.meanReturn > smaller.attacked.meanReturn + tolerance {
+                warnings.append(.init(check: .notMonotoneInEpsilon,
+                                      message: "\(attack): return \(larger.attacked.meanReturn) at ε = \(larger.threatModel.epsilon) exceeds \(smaller.attacked.meanReturn) at ε = \(smaller.threatModel.epsilon)"))
+            }
+        }
+        if let largest = reports.map(\.threatModel.epsilon).max(), largest >= unboundedEpsilon {
+            let lowest = reports.flatMap(\.attacked.returns).min() ?? 0
+            for r in reports where r.threatModel.epsilon == largest && whiteBox.contains(family(r.attack)) && r.attacked.meanReturn > lowest + tolerance {
+                warnings.append(.init(check: .unboundedNotMinimal,
+                                      message: "\(r.attack) at the unbounded ε = \(largest) left \(r.attacked.meanReturn), above the lowest return seen (\(lowest))"))
+            }
+        }
+        return warnings
+    }
+
+    /// An ε at or beyond which a budget counts as unbounded.
+    public static let unboundedEpsilon = 1e6
+}

@@ -1,0 +1,67 @@
+import Agents
+import Attacks
+import Environments
+import Linalg
+
+/// A policy evaluated clean and under a suite of attacks at one or more ε, on the same seeds:
+/// every attack's paired report, the strongest attack per episode at each ε, and the sanity
+/// checks. This is `gauntlet evaluate --json`.
+public struct StudyResult: Sendable, Encodable {
+    /// The worst case over the suite, per episode (AutoAttack's worst case applied to episodes).
+    public struct Strongest: Sendable, Encodable {
+        public var epsilon: Double
+        public var attacked: ReturnSummary
+        /// The attack that achieved each episode's minimum.
+        public var attackPerEpisode: [String]
+        public var rewardDrop: AttackReport.Drop
+    }
+
+    public var environment: String
+    public var episodes: Int
+    public var seed: UInt64
+    public var selection: ActionSelection
+    public var clean: ReturnSummary
+    public var lengths: [Int]
+    public var attacks: [AttackReport]
+    public var strongest: [Strongest]
+    public var sanity: [SanityWarning]
+}
+
+extension AttackEvaluation {
+    /// Runs every attack at every ε. `record` receives each attacked run (report and episodes
+    /// with traces) as it finishes, for replay files; `progress` a line per run.
+    public func study(attacks: [any Attack], epsilons: [Double], record: ((AttackReport, [EpisodeOutcome]) throws -> Void)? = nil,
+                      progress: (String) -> Void = { _ in }) throws -> StudyResult {
+        let clean = try cleanEpisodes()
+        var reports: [AttackReport] = []
+        var strongest: [StudyResult.Strongest] = []
+        for epsilon in epsilons {
+            var atThisEpsilon: [AttackReport] = []
+            for attack in attacks {
+                progress("\(attack.spec) at ε = \(epsilon)")
+                let (report, outcomes) = try runRecorded(attack, epsilon: epsilon, clean: clean, traces: record != nil)
+                try record?(report, outcomes)
+                atThisEpsilon.append(report)
+            }
+            reports += atThisEpsilon
+            if !atThisEpsilon.isEmpty {
+                var worst = [Double](repeating: .infinity, count: episodes), which = [String](repeating: "", count: episodes)
+                for report in atThisEpsilon {
+                    for (e, value) in report.attacked.returns.enumerated() where value < worst[e] {
+                        worst[e] = value
+                        which[e] = report.attack
+                    }
+                }
+                let cleanReturns = clean.map(\.episodeReturn)
+                let drop = ConfidenceInterval.bootstrapPairedDifference(cleanReturns, worst, random: RandomStream(seed: seed).child("strongest"))
+                strongest.append(.init(epsilon: epsilon, attacked: ReturnSummary(returns: worst, seed: seed), attackPerEpisode: which,
+                                       rewardDrop: .init(mean: Statistics.mean(zip(cleanReturns, worst).map { $0 - $1 }), ci95: [drop.lower, drop.upper])))
+            }
+        }
+        let cleanReturns = clean.map(\.episodeReturn)
+        let scale = max(abs(cleanReturns.max() ?? 0), abs(cleanReturns.min() ?? 0), 1)
+        return StudyResult(environment: environment, episodes: episodes, seed: seed, selection: selection,
+                           clean: ReturnSummary(returns: cleanReturns, seed: seed), lengths: clean.map(\.length), attacks: reports,
+                           strongest: strongest, sanity: SanityChecks.run(reports, tolerance: 0.01 * scale))
+    }
+}
