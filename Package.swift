@@ -66,6 +66,7 @@ let package = Package(
                 "Attacks", "Agents", "Evaluation", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Attacks", "Agents", "Environments", "NeuralNet", "TestSupport"]),
         .testTarget(name: "GauntletCLITests", dependencies: ["gauntlet", "TestSupport"]),
         .testTarget(
             name: "NeuralNetTests",

@@ -40,6 +40,21 @@ public struct AttackReport: Sendable, Encodable {
     public var episodes: Int
     public var seed: UInt64
     public var selection: ActionSelection
+
+    public init(attack: String, threatModel: ThreatModel, clean: ReturnSummary, attacked: ReturnSummary, rewardDrop: Drop, actionFlipRate: Rate,
+                queries: Int, attackedSteps: Int, episodes: Int, seed: UInt64, selection: ActionSelection) {
+        self.attack = attack
+        self.threatModel = threatModel
+        self.clean = clean
+        self.attacked = attacked
+        self.rewardDrop = rewardDrop
+        self.actionFlipRate = actionFlipRate
+        self.queries = queries
+        self.attackedSteps = attackedSteps
+        self.episodes = episodes
+        self.seed = seed
+        self.selection = selection
+    }
 }
 
 /// How to evaluate attacks on a policy: the environment, episodes and seed, and the threat
