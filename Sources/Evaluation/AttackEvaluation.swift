@@ -31,6 +31,11 @@ public struct AttackReport: Sendable, Encodable {
     public var attacked: ReturnSummary
     /// Clean minus attacked return, per episode, with a paired bootstrap interval.
     public var rewardDrop: Drop
+    /// The mean drop as a fraction of the mean clean return's magnitude.
+    public var relativeRewardDrop: Double
+    /// Episodes that lost more than half of their clean return (same seed), with a
+    /// Clopper–Pearson interval.
+    public var failedEpisodes: Rate
     /// Attacked steps whose action (the mode) differs from the clean action, with a Wilson
     /// interval; for continuous actions any change counts.
     public var actionFlipRate: Rate
@@ -48,6 +53,10 @@ public struct AttackReport: Sendable, Encodable {
         self.clean = clean
         self.attacked = attacked
         self.rewardDrop = rewardDrop
+        self.relativeRewardDrop = rewardDrop.mean / max(abs(clean.meanReturn), 1e-12)
+        let failed = zip(clean.returns, attacked.returns).filter { $1 < $0 - 0.5 * abs($0) }.count
+        let interval = ConfidenceInterval.clopperPearson(successes: failed, trials: max(clean.returns.count, 1))
+        self.failedEpisodes = Rate(value: Double(failed) / Double(max(clean.returns.count, 1)), ci95: [interval.lower, interval.upper])
         self.actionFlipRate = actionFlipRate
         self.queries = queries
         self.attackedSteps = attackedSteps
@@ -120,6 +129,22 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
         runner.recordTraces = traces
         let attacked = try runner.run(episodes: episodes, seed: seed)
         return (report(attack: attack, model: model, clean: clean, attacked: attacked), attacked)
+    }
+
+    /// The smallest ε (to `tolerance`, found by bisection on [0, `maximum`]) at which `attack`
+    /// costs the policy half of its clean return (`attacked ≤ clean − ½|clean|`), or nil if even
+    /// `maximum` does not.
+    public func halvingEpsilon(_ attack: any Attack, maximum: Double, tolerance: Double = 1e-3, clean: [EpisodeOutcome]) throws(EnvironmentError) -> Double? {
+        let cleanMean = Statistics.mean(clean.map(\.episodeReturn))
+        let target = cleanMean - 0.5 * abs(cleanMean)
+        func halves(_ epsilon: Double) throws(EnvironmentError) -> Bool { try run(attack, epsilon: epsilon, clean: clean).attacked.meanReturn <= target }
+        guard try halves(maximum) else { return nil }
+        var low = 0.0, high = maximum
+        while high - low > tolerance {
+            let middle = (low + high) / 2
+            if try halves(middle) { high = middle } else { low = middle }
+        }
+        return high
     }
 
     /// The paired comparison of clean and attacked episodes on the same seeds.

@@ -24,6 +24,9 @@ public struct StudyResult: Sendable, Encodable {
     public var lengths: [Int]
     public var attacks: [AttackReport]
     public var strongest: [Strongest]
+    /// Per attack (and "strongest"), the area under its return-vs-ε curve divided by the ε range
+    /// (the mean return over the range, trapezoidal), when several ε were evaluated.
+    public var returnCurveArea: [String: Double]
     public var sanity: [SanityWarning]
 }
 
@@ -60,8 +63,19 @@ extension AttackEvaluation {
         }
         let cleanReturns = clean.map(\.episodeReturn)
         let scale = max(abs(cleanReturns.max() ?? 0), abs(cleanReturns.min() ?? 0), 1)
+        var curves = Dictionary(grouping: reports, by: \.attack).mapValues { runs in runs.map { ($0.threatModel.epsilon, $0.attacked.meanReturn) } }
+        curves["strongest"] = strongest.map { ($0.epsilon, $0.attacked.meanReturn) }
         return StudyResult(environment: environment, episodes: episodes, seed: seed, selection: selection,
                            clean: ReturnSummary(returns: cleanReturns, seed: seed), lengths: clean.map(\.length), attacks: reports,
-                           strongest: strongest, sanity: SanityChecks.run(reports, tolerance: 0.01 * scale))
+                           strongest: strongest, returnCurveArea: curves.compactMapValues(normalisedArea),
+                           sanity: SanityChecks.run(reports, tolerance: 0.01 * scale))
     }
+}
+
+/// The trapezoidal area under points (ε, return) divided by the ε range; nil for fewer than two ε.
+func normalisedArea(_ points: [(Double, Double)]) -> Double? {
+    let sorted = points.sorted { $0.0 < $1.0 }
+    guard sorted.count >= 2, let first = sorted.first, let last = sorted.last, last.0 > first.0 else { return nil }
+    let area = zip(sorted, sorted.dropFirst()).reduce(0) { $0 + ($1.1.0 - $1.0.0) * ($1.0.1 + $1.1.1) / 2 }
+    return area / (last.0 - first.0)
 }

@@ -29,6 +29,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Norm of the ball: linf or l2.") var norm: ThreatModel.Norm = .linf
     @Option(name: .customLong("eps-units"), help: "raw or std.") var units: ThreatModel.Units = .raw
     @Option(help: "Write the evaluation to this replay file.") var record: String?
+    @Option(name: .customLong("halving-eps"), help: "Also find, per attack, the smallest ε ≤ this that halves the return (bisection).")
+    var halvingMaximum: Double?
     @Flag(help: "Sample actions from stochastic policies instead of taking the mode.") var sample = false
     @Option(help: "Numeric precision: f32 or f64.") var precision: Precision = .f32
     @Flag(help: "Print one JSON object on standard output.") var json = false
@@ -37,6 +39,7 @@ struct Evaluate: ParsableCommand {
         guard episodes > 0 && episodes <= 1_000_000 else { throw ValidationError("--episodes must lie in 1...1000000, got \(episodes)") }
         guard attacks.isEmpty == epsilons.isEmpty else { throw ValidationError("--attack and --eps go together") }
         for e in epsilons where !(e >= 0 && e.isFinite) { throw ValidationError("--eps must be a finite number ≥ 0, got \(e)") }
+        if let h = halvingMaximum, !(h > 0 && h.isFinite) { throw ValidationError("--halving-eps must be a positive number, got \(h)") }
         for spec in attacks {
             do { _ = try AttackRegistry.make(spec) } catch { throw ValidationError("--attack \(spec): \(error.description)") }
         }
@@ -46,15 +49,18 @@ struct Evaluate: ParsableCommand {
         var policy: String
         var precision: Precision
         var result: StudyResult
+        /// Per attack, the smallest ε that halves the return (nil: not within the maximum).
+        var halvingEpsilon: [String: Double?]?
 
         func encode(to encoder: Encoder) throws {
             try result.encode(to: encoder)
             var container = encoder.container(keyedBy: Keys.self)
             try container.encode(policy, forKey: .policy)
             try container.encode(precision, forKey: .precision)
+            try container.encodeIfPresent(halvingEpsilon, forKey: .halvingEpsilon)
         }
 
-        enum Keys: String, CodingKey { case policy, precision }
+        enum Keys: String, CodingKey { case policy, precision, halvingEpsilon = "halving_epsilon" }
     }
 
     func run() throws {
@@ -85,6 +91,7 @@ struct Evaluate: ParsableCommand {
             return url.deletingLastPathComponent().appendingPathComponent("\(stem)-\(index).\(ext)")
         }
         let result: StudyResult
+        var halving: [String: Double?]? = nil
         do {
             let suite = try attacks.map { spec throws(AttackError) in try AttackRegistry.make(spec) }
             result = try evaluation.study(
@@ -99,6 +106,15 @@ struct Evaluate: ParsableCommand {
                 runner.recordTraces = true
                 try Replay(header: header(nil), outcomes: runner.run(episodes: episodes, seed: seed)).write(to: URL(fileURLWithPath: record))
             }
+            if let maximum = halvingMaximum {
+                let clean = try evaluation.cleanEpisodes()
+                halving = [:]
+                for spec in attacks {
+                    let attack = try AttackRegistry.make(spec)
+                    FileHandle.standardError.write(Data("bisecting the halving ε of \(attack.spec)…\n".utf8))
+                    halving![attack.spec] = .some(try evaluation.halvingEpsilon(attack, maximum: maximum, clean: clean))
+                }
+            }
         } catch let error as AttackError {
             throw ValidationError(error.description)
         } catch let error as EnvironmentError {
@@ -107,7 +123,7 @@ struct Evaluate: ParsableCommand {
             throw ValidationError(error.description)
         }
         if json {
-            try printJSON(Output(policy: policy, precision: precision, result: result))
+            try printJSON(Output(policy: policy, precision: precision, result: result, halvingEpsilon: halving))
             return
         }
         let c = result.clean
@@ -120,6 +136,9 @@ struct Evaluate: ParsableCommand {
         }
         for s in result.strongest {
             print(String(format: "  ε=%g strongest attack per episode: %.2f [%.2f, %.2f]", s.epsilon, s.attacked.meanReturn, s.attacked.ci95[0], s.attacked.ci95[1]))
+        }
+        for (attack, epsilon) in (halving ?? [:]).sorted(by: { $0.key < $1.key }) {
+            print("  \(attack) halves the return at ε ≈ " + (epsilon.map { String(format: "%.4f", $0) } ?? "— (not within --halving-eps)"))
         }
         for warning in result.sanity { print(warning.description) }
     }
