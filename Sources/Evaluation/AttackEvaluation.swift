@@ -31,8 +31,9 @@ public struct AttackReport: Sendable, Encodable {
     public var attacked: ReturnSummary
     /// Clean minus attacked return, per episode, with a paired bootstrap interval.
     public var rewardDrop: Drop
-    /// The mean drop as a fraction of the mean clean return's magnitude.
-    public var relativeRewardDrop: Double
+    /// The mean drop as a fraction of the mean clean return's magnitude, with the drop's
+    /// interval on the same scale.
+    public var relativeRewardDrop: Drop
     /// Episodes that lost more than half of their clean return (same seed), with a
     /// Clopper–Pearson interval.
     public var failedEpisodes: Rate
@@ -53,7 +54,8 @@ public struct AttackReport: Sendable, Encodable {
         self.clean = clean
         self.attacked = attacked
         self.rewardDrop = rewardDrop
-        self.relativeRewardDrop = rewardDrop.mean / max(abs(clean.meanReturn), 1e-12)
+        let magnitude = max(abs(clean.meanReturn), 1e-12)
+        self.relativeRewardDrop = Drop(mean: rewardDrop.mean / magnitude, ci95: rewardDrop.ci95.map { $0 / magnitude })
         let failed = zip(clean.returns, attacked.returns).filter { $1 < $0 - 0.5 * abs($0) }.count
         let interval = ConfidenceInterval.clopperPearson(successes: failed, trials: max(clean.returns.count, 1))
         self.failedEpisodes = Rate(value: Double(failed) / Double(max(clean.returns.count, 1)), ci95: [interval.lower, interval.upper])

@@ -152,6 +152,8 @@ public struct ReturnSummary: Equatable, Sendable, Codable {
     public var stdReturn: Double
     public var medianReturn: Double
     public var ci95: [Double]
+    /// 95% bootstrap interval of the median.
+    public var medianCi95: [Double]
     public var returns: [Double]
 
     /// The bootstrap draws from a stream derived from `seed`, so the interval is reproducible.
@@ -162,5 +164,9 @@ public struct ReturnSummary: Equatable, Sendable, Codable {
         medianReturn = Statistics.median(returns)
         let interval = ConfidenceInterval.bootstrapMean(returns, resamples: 10_000, random: RandomStream(seed: seed).child("bootstrap"))
         ci95 = [interval.lower, interval.upper]
+        let median = ConfidenceInterval.bootstrap(returns, resamples: 2_000, random: RandomStream(seed: seed).child("bootstrap-median")) {
+            Statistics.median($0)
+        }
+        medianCi95 = [median.lower, median.upper]
     }
 }

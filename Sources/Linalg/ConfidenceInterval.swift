@@ -25,21 +25,31 @@ extension ConfidenceInterval {
         _ values: [Double], confidence: Double = 0.95, resamples: Int = 10_000,
         random: RandomStream
     ) -> ConfidenceInterval {
+        bootstrap(values, confidence: confidence, resamples: resamples, random: random) { sample in
+            sample.reduce(0, +) / Double(sample.count)
+        }
+    }
+
+    /// Percentile-bootstrap interval for any statistic of `values` (the median, a quantile).
+    public static func bootstrap(
+        _ values: [Double], confidence: Double = 0.95, resamples: Int = 10_000, random: RandomStream,
+        statistic: ([Double]) -> Double
+    ) -> ConfidenceInterval {
         precondition((0..<1).contains(confidence) && confidence > 0, "confidence must lie in (0, 1)")
         precondition(resamples > 0, "bootstrap needs at least one resample")
         guard !values.isEmpty else { return ConfidenceInterval(lower: .nan, upper: .nan, confidence: confidence) }
         let n = values.count
-        var means = [Double](repeating: 0, count: resamples)
+        var sample = [Double](repeating: 0, count: n)
+        var estimates = [Double](repeating: 0, count: resamples)
         for b in 0..<resamples {
-            var total = 0.0
-            for _ in 0..<n { total += values[random.integer(below: n)] }
-            means[b] = total / Double(n)
+            for i in 0..<n { sample[i] = values[random.integer(below: n)] }
+            estimates[b] = statistic(sample)
         }
-        let sortedMeans = Statistics.sorted(means)
+        let sorted = Statistics.sorted(estimates)
         let alpha = 1 - confidence
         return ConfidenceInterval(
-            lower: Statistics.quantile(sorted: sortedMeans, alpha / 2),
-            upper: Statistics.quantile(sorted: sortedMeans, 1 - alpha / 2),
+            lower: Statistics.quantile(sorted: sorted, alpha / 2),
+            upper: Statistics.quantile(sorted: sorted, 1 - alpha / 2),
             confidence: confidence)
     }
 

@@ -16,10 +16,16 @@ import Testing
         let report = AttackReport(attack: "x", threatModel: model, clean: ReturnSummary(returns: [100, 100, 100, 100], seed: 0),
                                   attacked: ReturnSummary(returns: [100, 60, 40, 10], seed: 0), rewardDrop: .init(mean: 47.5, ci95: [0, 0]),
                                   actionFlipRate: .init(value: 0, ci95: [0, 0]), queries: 0, attackedSteps: 0, episodes: 4, seed: 0, selection: .mode)
-        #expect(report.relativeRewardDrop == 0.475)
+        #expect(report.relativeRewardDrop.mean == 0.475)
         #expect(report.failedEpisodes.value == 0.5)  // 40 and 10 lost more than half of 100
         let exact = ConfidenceInterval.clopperPearson(successes: 2, trials: 4)
         #expect(report.failedEpisodes.ci95 == [exact.lower, exact.upper])
+    }
+
+    @Test func medianInterval() {
+        let summary = ReturnSummary(returns: (1...41).map(Double.init), seed: 3)
+        #expect(summary.medianReturn == 21 && summary.medianCi95[0] < 21 && summary.medianCi95[1] > 21)
+        #expect(summary.medianCi95[0] >= 1 && summary.medianCi95[1] <= 41)
     }
 
     /// The return-curve area is the trapezoidal mean over the ε range of the evaluated points.
