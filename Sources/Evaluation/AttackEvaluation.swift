@@ -134,19 +134,34 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
     }
 
     /// The smallest ε (to `tolerance`, found by bisection on [0, `maximum`]) at which `attack`
-    /// costs the policy half of its clean return (`attacked ≤ clean − ½|clean|`), or nil if even
-    /// `maximum` does not.
-    public func halvingEpsilon(_ attack: any Attack, maximum: Double, tolerance: Double = 1e-3, clean: [EpisodeOutcome]) throws(EnvironmentError) -> Double? {
-        let cleanMean = Statistics.mean(clean.map(\.episodeReturn))
-        let target = cleanMean - 0.5 * abs(cleanMean)
-        func halves(_ epsilon: Double) throws(EnvironmentError) -> Bool { try run(attack, epsilon: epsilon, clean: clean).attacked.meanReturn <= target }
-        guard try halves(maximum) else { return nil }
+    /// costs the policy half of its clean return (`attacked ≤ clean − ½|clean|`). Its interval
+    /// resamples episodes and takes, for each resample, the smallest probed ε that halves it.
+    public func halvingEpsilon(_ attack: any Attack, maximum: Double, tolerance: Double = 1e-3, clean: [EpisodeOutcome]) throws(EnvironmentError) -> HalvingEpsilon {
+        let cleanReturns = clean.map(\.episodeReturn)
+        var probes: [(epsilon: Double, returns: [Double])] = []
+        func halves(_ epsilon: Double) throws(EnvironmentError) -> Bool {
+            let returns = try run(attack, epsilon: epsilon, clean: clean).attacked.returns
+            probes.append((epsilon, returns))
+            let cleanMean = Statistics.mean(cleanReturns)
+            return Statistics.mean(returns) <= cleanMean - 0.5 * abs(cleanMean)
+        }
+        guard try halves(maximum) else { return HalvingEpsilon(epsilon: nil, ci95: nil) }
         var low = 0.0, high = maximum
         while high - low > tolerance {
             let middle = (low + high) / 2
             if try halves(middle) { high = middle } else { low = middle }
         }
-        return high
+        let sorted = probes.sorted { $0.epsilon < $1.epsilon }
+        let random = RandomStream(seed: seed).child("halving")
+        var estimates: [Double] = []
+        for _ in 0..<2_000 {
+            let picks = (0..<clean.count).map { _ in random.integer(below: clean.count) }
+            let cleanMean = Statistics.mean(picks.map { cleanReturns[$0] })
+            let first = sorted.first { probe in Statistics.mean(picks.map { probe.returns[$0] }) <= cleanMean - 0.5 * abs(cleanMean) }
+            estimates.append(first?.epsilon ?? .infinity)
+        }
+        let ordered = Statistics.sorted(estimates)
+        return HalvingEpsilon(epsilon: high, ci95: [Statistics.quantile(sorted: ordered, 0.025), Statistics.quantile(sorted: ordered, 0.975)])
     }
 
     /// The paired comparison of clean and attacked episodes on the same seeds.
@@ -162,4 +177,12 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
             actionFlipRate: .init(value: Double(flips) / Double(max(steps, 1)), ci95: [flipInterval.lower, flipInterval.upper]),
             queries: attacked.reduce(0) { $0 + $1.queries }, attackedSteps: steps, episodes: episodes, seed: seed, selection: selection)
     }
+}
+
+/// The smallest ε at which an attack costs the policy half of its clean return.
+public struct HalvingEpsilon: Sendable, Encodable {
+    /// Found by bisection to the tolerance (nil: not even at the maximum).
+    public var epsilon: Double?
+    /// 95% bootstrap interval over episodes, at the resolution of the ε the bisection probed.
+    public var ci95: [Double]?
 }

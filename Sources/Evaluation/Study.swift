@@ -25,8 +25,9 @@ public struct StudyResult: Sendable, Encodable {
     public var attacks: [AttackReport]
     public var strongest: [Strongest]
     /// Per attack (and "strongest"), the area under its return-vs-ε curve divided by the ε range
-    /// (the mean return over the range, trapezoidal), when several ε were evaluated.
-    public var returnCurveArea: [String: Double]
+    /// (the mean return over the range, trapezoidal), when several ε were evaluated; its interval
+    /// bootstraps the per-episode curves.
+    public var returnCurveArea: [String: AttackReport.Drop]
     public var sanity: [SanityWarning]
 }
 
@@ -63,13 +64,26 @@ extension AttackEvaluation {
         }
         let cleanReturns = clean.map(\.episodeReturn)
         let scale = max(abs(cleanReturns.max() ?? 0), abs(cleanReturns.min() ?? 0), 1)
-        var curves = Dictionary(grouping: reports, by: \.attack).mapValues { runs in runs.map { ($0.threatModel.epsilon, $0.attacked.meanReturn) } }
-        curves["strongest"] = strongest.map { ($0.epsilon, $0.attacked.meanReturn) }
+        var curves = Dictionary(grouping: reports, by: \.attack).mapValues { runs in runs.map { ($0.threatModel.epsilon, $0.attacked.returns) } }
+        curves["strongest"] = strongest.map { ($0.epsilon, $0.attacked.returns) }
         return StudyResult(environment: environment, episodes: episodes, seed: seed, selection: selection,
                            clean: ReturnSummary(returns: cleanReturns, seed: seed), lengths: clean.map(\.length), attacks: reports,
-                           strongest: strongest, returnCurveArea: curves.compactMapValues(normalisedArea),
+                           strongest: strongest, returnCurveArea: curves.compactMapValues { curveArea($0, seed: seed) },
                            sanity: SanityChecks.run(reports, tolerance: 0.01 * scale))
     }
+}
+
+/// The normalised area of each episode's curve (returns per ε), their mean and a bootstrap
+/// interval; nil for fewer than two ε.
+func curveArea(_ points: [(Double, [Double])], seed: UInt64) -> AttackReport.Drop? {
+    guard let episodes = points.first?.1.count, episodes > 0 else { return nil }
+    var areas: [Double] = []
+    for e in 0..<episodes {
+        guard let area = normalisedArea(points.map { ($0.0, $0.1[e]) }) else { return nil }
+        areas.append(area)
+    }
+    let interval = ConfidenceInterval.bootstrapMean(areas, resamples: 2_000, random: RandomStream(seed: seed).child("curve-area"))
+    return AttackReport.Drop(mean: Statistics.mean(areas), ci95: [interval.lower, interval.upper])
 }
 
 /// The trapezoidal area under points (ε, return) divided by the ε range; nil for fewer than two ε.

@@ -50,7 +50,7 @@ struct Evaluate: ParsableCommand {
         var precision: Precision
         var result: StudyResult
         /// Per attack, the smallest ε that halves the return (nil: not within the maximum).
-        var halvingEpsilon: [String: Double?]?
+        var halvingEpsilon: [String: HalvingEpsilon]?
 
         func encode(to encoder: Encoder) throws {
             try result.encode(to: encoder)
@@ -91,7 +91,7 @@ struct Evaluate: ParsableCommand {
             return url.deletingLastPathComponent().appendingPathComponent("\(stem)-\(index).\(ext)")
         }
         let result: StudyResult
-        var halving: [String: Double?]? = nil
+        var halving: [String: HalvingEpsilon]? = nil
         do {
             let suite = try attacks.map { spec throws(AttackError) in try AttackRegistry.make(spec) }
             result = try evaluation.study(
@@ -112,7 +112,7 @@ struct Evaluate: ParsableCommand {
                 for spec in attacks {
                     let attack = try AttackRegistry.make(spec)
                     FileHandle.standardError.write(Data("bisecting the halving ε of \(attack.spec)…\n".utf8))
-                    halving![attack.spec] = .some(try evaluation.halvingEpsilon(attack, maximum: maximum, clean: clean))
+                    halving![attack.spec] = try evaluation.halvingEpsilon(attack, maximum: maximum, clean: clean)
                 }
             }
         } catch let error as AttackError {
@@ -137,8 +137,9 @@ struct Evaluate: ParsableCommand {
         for s in result.strongest {
             print(String(format: "  ε=%g strongest attack per episode: %.2f [%.2f, %.2f]", s.epsilon, s.attacked.meanReturn, s.attacked.ci95[0], s.attacked.ci95[1]))
         }
-        for (attack, epsilon) in (halving ?? [:]).sorted(by: { $0.key < $1.key }) {
-            print("  \(attack) halves the return at ε ≈ " + (epsilon.map { String(format: "%.4f", $0) } ?? "— (not within --halving-eps)"))
+        for (attack, found) in (halving ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let text = found.epsilon.map { String(format: "%.4f, 95%% CI [%.4f, %.4f]", $0, found.ci95![0], found.ci95![1]) } ?? "— (not within --halving-eps)"
+            print("  \(attack) halves the return at ε ≈ " + text)
         }
         for warning in result.sanity { print(warning.description) }
     }

@@ -34,7 +34,8 @@ import Testing
         let result = try evaluation.study(attacks: [FGSM()], epsilons: [0, 0.1, 0.2])
         let r = result.attacks.map(\.attacked.meanReturn)
         let expected = ((r[0] + r[1]) / 2 * 0.1 + (r[1] + r[2]) / 2 * 0.1) / 0.2
-        #expect(abs(result.returnCurveArea["fgsm:random_start=0"]! - expected) < 1e-9)
+        let area = try #require(result.returnCurveArea["fgsm:random_start=0"])
+        #expect(abs(area.mean - expected) < 1e-9 && area.ci95[0] <= area.mean + 1e-9 && area.mean <= area.ci95[1] + 1e-9)
         #expect(result.returnCurveArea["strongest"] != nil)
     }
 
@@ -43,9 +44,12 @@ import Testing
         let evaluation = AttackEvaluation(policy: try Policy.load(contentsOf: Self.policyURL), environment: "CartPole-v1", episodes: 3, seed: 1)
         let clean = try evaluation.cleanEpisodes()
         let target = 0.5 * Statistics.mean(clean.map(\.episodeReturn))
-        let epsilon = try #require(try evaluation.halvingEpsilon(FGSM(), maximum: 0.3, tolerance: 0.005, clean: clean))
+        let found = try evaluation.halvingEpsilon(FGSM(), maximum: 0.3, tolerance: 0.005, clean: clean)
+        let epsilon = try #require(found.epsilon)
+        let interval = try #require(found.ci95)
+        #expect(interval[0] <= epsilon && epsilon <= interval[1])
         #expect(try evaluation.run(FGSM(), epsilon: epsilon, clean: clean).attacked.meanReturn <= target)
         #expect(try evaluation.run(FGSM(), epsilon: epsilon - 0.005, clean: clean).attacked.meanReturn > target)
-        #expect(try evaluation.halvingEpsilon(FGSM(), maximum: 0.01, clean: clean) == nil)
+        #expect(try evaluation.halvingEpsilon(FGSM(), maximum: 0.01, clean: clean).epsilon == nil)
     }
 }
