@@ -72,6 +72,8 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     /// The value the policy's own networks assign to observations, and its gradient with
     /// respect to them: the critic's V(s) or Q(s, π(s)) when kept, otherwise for a Q-network
     /// `max_a Q(s, a)`. Nil for a policy with neither.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func valueAndInputGradient(_ observations: Matrix<Scalar>) -> (values: [Double], gradient: Matrix<Scalar>)? {
         if let critic {
             let z = scaled(observations)
@@ -156,6 +158,8 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     }
 
     /// The actions for a batch of observations.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func actions(_ observations: Matrix<Scalar>, selection: ActionSelection = .mode, random: RandomStream? = nil) -> [Action] {
         actions(fromOutputs: outputs(observations), selection: selection, random: random)
     }

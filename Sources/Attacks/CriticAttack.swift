@@ -23,6 +23,8 @@ public struct CriticAttack: Attack {
         }
     }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
         ascent.run(observations, objective: .criticValue, policy: policy, threatModel: threatModel, random: random)
     }

@@ -19,6 +19,8 @@ public struct FGSM: Attack {
     }
     public var spec: String { formatSpec("fgsm", ["random_start": randomStart ? 1 : 0]) }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
         guard threatModel.epsilon > 0 else { return AttackResult(perturbed: observations, queries: 0) }
         let objective = Objective.untargeted(policy, clean: policy.outputs(observations))

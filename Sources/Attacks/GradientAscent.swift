@@ -1,5 +1,6 @@
 import Agents
 import Linalg
+import NeuralNet
 
 /// The loop shared by iterative gradient attacks: from a start point, `steps` steps along a
 /// direction computed from the objective's input gradient, each projected onto the threat
@@ -13,17 +14,20 @@ struct GradientAscent {
     /// Momentum decay μ of MI-FGSM (nil: plain steepest ascent).
     var momentum: Double?
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     func run<S: BLASScalar>(_ observations: Matrix<S>, objective: Objective, policy: Policy<S>, threatModel: ThreatModel,
                             random: RandomStream) -> AttackResult<S> {
         guard threatModel.epsilon > 0 else { return AttackResult(perturbed: observations, queries: 0) }
         var best = observations
         var bestValues = [Double](repeating: -.infinity, count: observations.rows)
         var queries = 1
+        let workspace = Workspace(for: policy.network, batch: observations.rows)
         for _ in 0..<restarts {
             var current = randomStart ? threatModel.randomPoint(around: observations, random: random) : observations
             var velocity = Matrix<S>(rows: observations.rows, columns: observations.columns)
             for _ in 0..<steps {
-                var (_, direction) = objective.valueAndInputGradient(policy, at: current)
+                var (_, direction) = objective.valueAndInputGradient(policy, at: current, workspace: workspace)
                 if let momentum {
                     // g ← μ g + ∇ / ‖∇‖₁ (Dong et al. 2018), per observation.
                     for r in 0..<direction.rows {

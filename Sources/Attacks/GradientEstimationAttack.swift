@@ -44,6 +44,8 @@ public struct GradientEstimationAttack: Attack {
     }
 
     /// The estimated gradient of `objective` at `x` (per row) and the queries it cost.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func estimateGradient<S: BLASScalar>(_ objective: Objective, policy: Policy<S>, at x: Matrix<S>, scale: [Double], radius: Double,
                                                 random: RandomStream) -> (gradient: Matrix<S>, queries: Int) {
         var estimate = Matrix<Double>(rows: x.rows, columns: x.columns)
@@ -73,6 +75,8 @@ public struct GradientEstimationAttack: Attack {
         return (estimate.converted(to: S.self), 2 * samples)
     }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
         guard threatModel.epsilon > 0 else { return AttackResult(perturbed: observations, queries: 0) }
         let objective = Objective.untargeted(policy, clean: policy.outputs(observations))

@@ -18,6 +18,8 @@ public struct MAD: Attack {
 
     public var spec: String { formatSpec("mad", ascent.parameters) }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
         ascent.run(observations, objective: .divergence(policy, clean: policy.outputs(observations)), policy: policy, threatModel: threatModel,
                    random: random)

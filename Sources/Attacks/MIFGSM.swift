@@ -21,6 +21,8 @@ public struct MIFGSM: Attack {
 
     public var spec: String { formatSpec("mifgsm", ["steps": steps, "decay": decay]) }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
         let objective = Objective.untargeted(policy, clean: policy.outputs(observations))
         return GradientAscent(steps: steps, stepSize: threatModel.epsilon / Double(steps), randomStart: false, restarts: 1, momentum: decay)

@@ -26,6 +26,8 @@ public enum Objective: Sendable {
     case criticValue
 
     /// The default objective for a policy at clean observations.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public static func untargeted<S: BLASScalar>(_ policy: Policy<S>, clean outputs: Matrix<S>) -> Objective {
         switch policy.kind {
         case .greedyQ, .categorical: .crossEntropy(actions: (0..<outputs.rows).map { argmax(outputs.row($0)) })
@@ -35,6 +37,8 @@ public enum Objective: Sendable {
 
     /// Per-row values and `∂value/∂outputs` at outputs `z` (not for `criticValue`, which
     /// depends on the critic: use `values(_:at:)` and `valueAndInputGradient`).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func evaluate<S: BLASScalar>(_ z: Matrix<S>) -> (values: [Double], gradient: Matrix<S>) {
         var gradient = Matrix<S>(rows: z.rows, columns: z.columns)
         var values = [Double](repeating: 0, count: z.rows)
@@ -104,21 +108,28 @@ public enum Objective: Sendable {
     }
 
     /// Per-row values at observations.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func values<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>) -> [Double] {
         if case .criticValue = self { return valueAndInputGradient(policy, at: observations).values }
         return evaluate(policy.outputs(observations)).values
     }
 
     /// Values and `∂value/∂observation` for perturbed observations (one forward, one backward).
-    public func valueAndInputGradient<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>) -> (values: [Double], gradient: Matrix<S>) {
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func valueAndInputGradient<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>, workspace: Workspace<S>? = nil)
+        -> (values: [Double], gradient: Matrix<S>)
+    {
         if case .criticValue = self {
             guard let (values, gradient) = policy.valueAndInputGradient(observations) else {
                 preconditionFailure("the critic objective needs a critic or a Q-network (CriticAttack.validate first)")
             }
             return (values.map { -$0 }, gradient.map { -$0 })
         }
-        let outputs = policy.outputs(observations)
+        let workspace = workspace ?? Workspace(for: policy.network, batch: observations.rows)
+        let outputs = policy.outputs(observations, workspace: workspace)
         let (values, outputGradient) = evaluate(outputs)
-        return (values, policy.inputGradient(observations, outputGradient: outputGradient))
+        return (values, policy.inputGradient(observations, outputGradient: outputGradient, workspace: workspace))
     }
 }

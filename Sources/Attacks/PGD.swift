@@ -50,6 +50,8 @@ public struct PGD: Attack {
         return formatSpec("pgd", parameters)
     }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
         var objective = Objective.untargeted(policy, clean: policy.outputs(observations))
         if loss == "cw", case .crossEntropy(let actions) = objective { objective = .margin(actions: actions) }

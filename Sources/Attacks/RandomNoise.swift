@@ -10,6 +10,8 @@ public struct UniformNoise: Attack {
     init(_ spec: AttackSpec) throws(AttackError) { try spec.requireKnown([]) }
     public var spec: String { "uniform" }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
         AttackResult(perturbed: threatModel.randomPoint(around: observations, random: random), queries: 0)
     }
@@ -27,6 +29,8 @@ public struct GaussianNoise: Attack {
     }
     public var spec: String { formatSpec("gaussian", ["sigma": sigma]) }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
         var noisy = observations
         for r in 0..<noisy.rows {
@@ -45,6 +49,8 @@ public struct RandomSign: Attack {
     init(_ spec: AttackSpec) throws(AttackError) { try spec.requireKnown([]) }
     public var spec: String { "sign" }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
         var signs = Matrix<S>(rows: observations.rows, columns: observations.columns)
         for i in signs.storage.indices { signs.storage[i] = random.uniform() < 0.5 ? -1 : 1 }

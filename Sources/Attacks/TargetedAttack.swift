@@ -49,6 +49,8 @@ public struct TargetedAttack: Attack {
         if case .action(let a) = target, a >= n { throw AttackError("targeted: target \(a) is not one of the \(n) actions") }
     }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
         precondition(policy.actionSpace.actionCount != nil, "a targeted attack needs discrete actions (validate(for:) first)")
         let clean = policy.outputs(observations)

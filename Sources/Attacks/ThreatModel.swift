@@ -60,6 +60,8 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
     /// δ projected onto the ε-ball in scaled units (L∞: clamp each entry; L2: rescale the whole
     /// vector), masked dimensions reset, then the observation clipped to the bounds (which keeps
     /// it in the ball, since the clean observation lies inside the bounds).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func project<S: BLASScalar>(_ perturbed: Matrix<S>, around clean: Matrix<S>) -> Matrix<S> {
         precondition(perturbed.rows == clean.rows && perturbed.columns == dimension && clean.columns == dimension)
         var result = perturbed
@@ -82,6 +84,8 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
     }
 
     /// The size of `perturbed − clean` in this threat model's norm and units, per row.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func distance<S: BLASScalar>(_ perturbed: Matrix<S>, from clean: Matrix<S>) -> [Double] {
         (0..<clean.rows).map { r in
             let z = (0..<dimension).map { j in (Double(perturbed[r, j]) - Double(clean[r, j])) / scale[j] }
@@ -95,6 +99,8 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
     /// The steepest ascent direction of size `size` for gradient `g`, per row, in observation
     /// units: L∞ `size · u ⊙ sign(g)`, L2 `size · u ⊙ ĝ` with ĝ the unit vector of `u ⊙ g`.
     /// Zero where the gradient is zero (never NaN) and in masked dimensions.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func ascentStep<S: BLASScalar>(_ g: Matrix<S>, size: Double) -> Matrix<S> {
         var step = Matrix<S>(rows: g.rows, columns: g.columns)
         for r in 0..<g.rows {
@@ -112,6 +118,8 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
     }
 
     /// A point drawn uniformly from the ball around each row of `clean` (then projected).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func randomPoint<S: BLASScalar>(around clean: Matrix<S>, random: RandomStream) -> Matrix<S> {
         var result = clean
         let d = dimension

@@ -31,6 +31,8 @@ public struct TransferAttack: Attack {
 
     public var spec: String { formatSpec("transfer", ["surrogate": surrogatePath, "steps": pgd.steps, "restarts": pgd.restarts]) }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
         let crafted = pgd.perturb(observations, policy: surrogate.converted(to: S.self), threatModel: threatModel, random: random)
         return AttackResult(perturbed: crafted.perturbed, queries: 0)

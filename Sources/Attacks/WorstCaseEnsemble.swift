@@ -15,6 +15,8 @@ public struct WorstCaseEnsemble: Attack {
 
     public var spec: String { "ensemble" }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
         let clean = policy.outputs(observations)
         let objective = Objective.untargeted(policy, clean: clean)

@@ -1,13 +1,15 @@
 import ArgumentParser
 import Foundation
+import Attacks
 import Environments
+import Evaluation
 import Linalg
 import NeuralNet
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Gauntlet's speed.",
-        subcommands: [BenchNN.self, BenchEnv.self])
+        subcommands: [BenchNN.self, BenchEnv.self, BenchAttack.self])
 }
 
 struct BenchNN: ParsableCommand {
@@ -110,6 +112,45 @@ struct BenchEnv: ParsableCommand {
 struct EnvironmentBenchmarkReport: Encodable {
     var benchmark = "env"
     var results: [EnvironmentBenchmark.Result]
+}
+
+struct BenchAttack: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attack",
+        abstract: "Attacked-evaluation throughput: env steps per second with an attack at every step (MLP policy, auto-reset).")
+
+    @Option(help: "Environment id.") var env = "CartPole-v1"
+    @Option(name: .customLong("envs"), help: "Vectorised copies (repeatable).") var copies: [Int] = [1, 16]
+    @Option(name: .customLong("attack"), help: "Attack spec (repeatable).") var attacks: [String] = ["none", "fgsm", "pgd:steps=10,alpha_ratio=0.25"]
+    @Option(help: "ε (L∞, raw units).") var eps = 0.1
+    @Option(help: "Environment steps per repeat (summed over copies).") var steps = 20_000
+    @Option(help: "Repeats (min and median are reported).") var repeats = 3
+    @Flag(help: "Print one JSON object on standard output.") var json = false
+
+    struct Report: Encodable {
+        var benchmark = "attack"
+        var results: [AttackThroughputBenchmark.Result]
+    }
+
+    func validate() throws {
+        guard copies.allSatisfy({ $0 > 0 && $0 <= 4096 }), steps > 0, repeats > 0 else { throw ValidationError("--envs, --steps and --repeats must be positive") }
+        for spec in attacks { do { _ = try AttackRegistry.make(spec) } catch { throw ValidationError("--attack \(spec): \(error.description)") } }
+    }
+
+    func run() throws {
+        BLAS.setThreads(1)
+        var results: [AttackThroughputBenchmark.Result] = []
+        for attack in attacks {
+            for count in copies {
+                let benchmark = AttackThroughputBenchmark(environment: env, copies: count, attack: attack, epsilon: eps,
+                                                          vectorSteps: max(1, steps / count), repeats: repeats)
+                do { results.append(try benchmark.run()) } catch { throw ValidationError("\(error)") }
+            }
+        }
+        if json { try printJSON(Report(results: results)) } else {
+            for r in results { print(String(format: "%@ × %d, %@: %.0f steps/s (median %.0f)", r.environment, r.copies, r.attack, r.stepsPerSecondBest, r.stepsPerSecondMedian)) }
+        }
+    }
 }
 
 extension Precision: ExpressibleByArgument {}

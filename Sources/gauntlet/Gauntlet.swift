@@ -18,6 +18,7 @@ struct Gauntlet: ParsableCommand {
     /// running it prints its message. Both are bad input (exit 2) unless the command threw an
     /// explicit exit code (1 for a failed check).
     static func main() {
+        singleThreadedBLAS()
         AdversaryEnvironment.register()
         var command: ParsableCommand
         do { command = try parseAsRoot() } catch {
@@ -35,3 +36,15 @@ struct Gauntlet: ParsableCommand {
     }
 }
 
+/// OpenBLAS starts its worker threads when it loads, before any code of ours runs, and they
+/// spin on the other cores even after `openblas_set_num_threads(1)`. Gauntlet parallelises
+/// across episodes and sweep cells instead, so the first time through it sets
+/// `OPENBLAS_NUM_THREADS=1` and re-executes itself; a user's own setting is left alone.
+func singleThreadedBLAS() {
+    guard ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil else { return }
+    setenv("OPENBLAS_NUM_THREADS", "1", 1)
+    let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "/proc/self/exe"
+    let arguments = CommandLine.arguments.map { strdup($0) } + [nil]
+    execv(executable, arguments)
+    // Not reached unless exec failed; carry on with the threads OpenBLAS has.
+}
