@@ -157,6 +157,19 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
         return unscaledGradient(network.inputGradient(z, outputGradient: outputGradient, workspace: workspace), at: z)
     }
 
+    /// One forward and one backward pass: the outputs, and `∂L/∂observation` for the output
+    /// gradient `lossGradient` computes from them (attacks' inner loop; no second forward).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func outputsAndInputGradient(_ observations: Matrix<Scalar>, workspace: Workspace<Scalar>,
+                                        lossGradient: (Matrix<Scalar>) -> Matrix<Scalar>) -> (outputs: Matrix<Scalar>, gradient: Matrix<Scalar>) {
+        let z = scaled(observations)
+        let outputs = network.forward(z, workspace: workspace)
+        var none: [Scalar] = []
+        let gradient = network.backward(outputGradient: lossGradient(outputs), workspace: workspace, parameterGradient: &none, request: .input)!
+        return (outputs, unscaledGradient(gradient, at: z))
+    }
+
     /// The actions for a batch of observations.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)

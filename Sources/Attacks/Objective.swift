@@ -127,9 +127,12 @@ public enum Objective: Sendable {
             }
             return (values.map { -$0 }, gradient.map { -$0 })
         }
-        let workspace = workspace ?? Workspace(for: policy.network, batch: observations.rows)
-        let outputs = policy.outputs(observations, workspace: workspace)
-        let (values, outputGradient) = evaluate(outputs)
-        return (values, policy.inputGradient(observations, outputGradient: outputGradient, workspace: workspace))
+        var values: [Double] = []
+        let (_, gradient) = policy.outputsAndInputGradient(observations, workspace: workspace ?? Workspace(for: policy.network, batch: observations.rows)) {
+            let (v, outputGradient) = evaluate($0)
+            values = v
+            return outputGradient
+        }
+        return (values, gradient)
     }
 }
