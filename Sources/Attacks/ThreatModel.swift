@@ -66,18 +66,28 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
         precondition(perturbed.rows == clean.rows && perturbed.columns == dimension && clean.columns == dimension)
         var result = perturbed
         let d = dimension
-        for r in 0..<clean.rows {
-            var z = (0..<d).map { j in isFree(j) ? (Double(perturbed[r, j]) - Double(clean[r, j])) / scale[j] : 0 }
-            switch norm {
-            case .linf:
-                for j in 0..<d { z[j] = min(max(z[j], -epsilon), epsilon) }
-            case .l2:
-                let norm = z.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                if norm > epsilon { for j in 0..<d { z[j] *= epsilon / norm } }
-            }
-            for j in 0..<d {
-                let value = Double(clean[r, j]) + z[j] * scale[j]
-                result[r, j] = S(min(max(value, Double(lower[j])), Double(upper[j])))
+        // No allocation per row: δ is rescaled in place, then clipped (this runs every attack step).
+        result.storage.withUnsafeMutableBufferPointer { out in
+            clean.storage.withUnsafeBufferPointer { c in
+                for r in 0..<clean.rows {
+                    let row = r * d
+                    var factor = 1.0
+                    if norm == .l2 {
+                        var squared = 0.0
+                        for j in 0..<d where isFree(j) {
+                            let z = (Double(out[row + j]) - Double(c[row + j])) / scale[j]
+                            squared += z * z
+                        }
+                        let length = squared.squareRoot()
+                        if length > epsilon { factor = epsilon / length }
+                    }
+                    for j in 0..<d {
+                        var z = isFree(j) ? (Double(out[row + j]) - Double(c[row + j])) / scale[j] : 0
+                        z = norm == .linf ? min(max(z, -epsilon), epsilon) : z * factor
+                        let value = Double(c[row + j]) + z * scale[j]
+                        out[row + j] = S(min(max(value, Double(lower[j])), Double(upper[j])))
+                    }
+                }
             }
         }
         return result
@@ -103,15 +113,27 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
     @_specialize(where S == Double)
     public func ascentStep<S: BLASScalar>(_ g: Matrix<S>, size: Double) -> Matrix<S> {
         var step = Matrix<S>(rows: g.rows, columns: g.columns)
-        for r in 0..<g.rows {
-            let scaled = (0..<dimension).map { j in isFree(j) ? Double(g[r, j]) * scale[j] : 0 }
-            switch norm {
-            case .linf:
-                for j in 0..<dimension where scaled[j] != 0 { step[r, j] = S(size * scale[j] * (scaled[j] > 0 ? 1 : -1)) }
-            case .l2:
-                let norm = scaled.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                guard norm > 0 && norm.isFinite else { continue }
-                for j in 0..<dimension { step[r, j] = S(size * scale[j] * scaled[j] / norm) }
+        let d = dimension
+        step.storage.withUnsafeMutableBufferPointer { out in
+            g.storage.withUnsafeBufferPointer { gradient in
+                for r in 0..<g.rows {
+                    let row = r * d
+                    switch norm {
+                    case .linf:
+                        for j in 0..<d where isFree(j) && gradient[row + j] != 0 {
+                            out[row + j] = S(size * scale[j] * (gradient[row + j] > 0 ? 1 : -1))
+                        }
+                    case .l2:
+                        var squared = 0.0
+                        for j in 0..<d where isFree(j) {
+                            let scaled = Double(gradient[row + j]) * scale[j]
+                            squared += scaled * scaled
+                        }
+                        let length = squared.squareRoot()
+                        guard length > 0 && length.isFinite else { continue }
+                        for j in 0..<d where isFree(j) { out[row + j] = S(size * scale[j] * Double(gradient[row + j]) * scale[j] / length) }
+                    }
+                }
             }
         }
         return step
