@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "CGSL"),
@@ -39,7 +40,11 @@ let package = Package(
         .target(name: "Agents", dependencies: ["NeuralNet", "Environments", "Yams"]),
         .target(name: "Attacks", dependencies: ["Agents"]),
         .target(name: "Defenses", dependencies: ["Attacks"]),
-        .target(name: "Evaluation", dependencies: ["Defenses", "Attacks", "Agents", "Environments"]),
+        .target(
+            name: "Evaluation",
+            dependencies: [
+                "Defenses", "Attacks", "Agents", "Environments", "Yams", .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .executableTarget(
             name: "gauntlet",
             dependencies: [

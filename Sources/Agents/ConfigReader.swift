@@ -56,6 +56,13 @@ public struct ConfigReader {
 
     public func has(_ key: String) -> Bool { entries.contains { $0.key == key } }
 
+    /// The items of a YAML sequence, or nil when the key is absent.
+    public func list(_ key: String) throws(ConfigError) -> [Node]? {
+        guard let node = node(key) else { return nil }
+        guard let items = node.sequence else { throw fail(key, node, "a list") }
+        return Array(items)
+    }
+
     private func node(_ key: String) -> Node? { entries.first { $0.key == key }?.value }
 
     public func string(_ key: String) throws(ConfigError) -> String? {

@@ -1,0 +1,156 @@
+import Agents
+import Foundation
+import GRDB
+
+/// The results database of sweeps (SQLite through GRDB). Schema (migration "v1"):
+///
+/// - `sweeps(name, spec_hash, spec, gauntlet_version, created)` — the specs whose cells are here;
+/// - `cells(key PRIMARY KEY, policy, environment, attack, epsilon, norm, units, seed, episodes,
+///   clean_mean, attacked_mean, drop_mean, drop_low, drop_high, flip_rate, flip_low, flip_high,
+///   queries, report)` — one row per finished cell, `report` its full JSON;
+/// - `episodes(cell_key, episode, seed, clean_return, attacked_return)` — per-episode returns;
+/// - `warnings(cell_key, check, message)` — sanity warnings.
+///
+/// A cell and its episodes are written in one transaction, so a killed sweep leaves every cell
+/// either complete or absent.
+public final class ResultsStore: Sendable {
+    public let database: DatabaseQueue
+
+    public init(path: String) throws {
+        database = try DatabaseQueue(path: path)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "sweeps") { t in
+                t.column("name", .text).notNull()
+                t.column("spec_hash", .text).notNull().primaryKey()
+                t.column("spec", .text).notNull()
+                t.column("gauntlet_version", .text).notNull()
+                t.column("created", .text).notNull()
+            }
+            try db.create(table: "cells") { t in
+                t.column("key", .text).notNull().primaryKey()
+                t.column("policy", .text).notNull().indexed()
+                t.column("environment", .text).notNull()
+                t.column("attack", .text).notNull().indexed()
+                t.column("epsilon", .double).notNull()
+                t.column("norm", .text).notNull()
+                t.column("units", .text).notNull()
+                t.column("seed", .integer).notNull()
+                t.column("episodes", .integer).notNull()
+                t.column("clean_mean", .double).notNull()
+                t.column("attacked_mean", .double).notNull()
+                t.column("drop_mean", .double).notNull()
+                t.column("drop_low", .double).notNull()
+                t.column("drop_high", .double).notNull()
+                t.column("flip_rate", .double).notNull()
+                t.column("flip_low", .double).notNull()
+                t.column("flip_high", .double).notNull()
+                t.column("queries", .integer).notNull()
+                t.column("report", .text).notNull()
+            }
+            try db.create(table: "episodes") { t in
+                t.column("cell_key", .text).notNull().references("cells", onDelete: .cascade).indexed()
+                t.column("episode", .integer).notNull()
+                t.column("seed", .integer).notNull()
+                t.column("clean_return", .double).notNull()
+                t.column("attacked_return", .double).notNull()
+                t.primaryKey(["cell_key", "episode"])
+            }
+            try db.create(table: "warnings") { t in
+                t.column("cell_key", .text).notNull().references("cells", onDelete: .cascade).indexed()
+                t.column("check", .text).notNull()
+                t.column("message", .text).notNull()
+            }
+        }
+        try migrator.migrate(database)
+    }
+
+    /// Records a sweep spec (idempotent).
+    public func register(_ spec: SweepSpec) throws {
+        try database.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO sweeps (name, spec_hash, spec, gauntlet_version, created) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [spec.name, Self.hash(spec.text), spec.text, Agents.Gauntlet.version, ISO8601DateFormatter().string(from: Date())])
+        }
+    }
+
+    static func hash(_ text: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return String(h, radix: 16)
+    }
+
+    /// Keys of the cells already stored.
+    public func finishedKeys() throws -> Set<String> {
+        try database.read { db in Set(try String.fetchAll(db, sql: "SELECT key FROM cells")) }
+    }
+
+    /// Stores one finished cell with its episodes, atomically.
+    public func store(_ cell: SweepSpec.Cell, environment: String, report: AttackReport) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let json = String(decoding: try encoder.encode(report), as: UTF8.self)
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO cells (key, policy, environment, attack, epsilon, norm, units, seed, episodes, clean_mean, attacked_mean,
+                    drop_mean, drop_low, drop_high, flip_rate, flip_low, flip_high, queries, report)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [cell.key, cell.policy, environment, cell.attack, cell.epsilon, cell.norm.rawValue, cell.units.rawValue,
+                                 Int64(cell.seed), cell.episodes, report.clean.meanReturn, report.attacked.meanReturn, report.rewardDrop.mean,
+                                 report.rewardDrop.ci95[0], report.rewardDrop.ci95[1], report.actionFlipRate.value, report.actionFlipRate.ci95[0],
+                                 report.actionFlipRate.ci95[1], report.queries, json])
+            try db.execute(sql: "DELETE FROM episodes WHERE cell_key = ?", arguments: [cell.key])
+            for (e, (clean, attacked)) in zip(report.clean.returns, report.attacked.returns).enumerated() {
+                try db.execute(sql: "INSERT INTO episodes (cell_key, episode, seed, clean_return, attacked_return) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [cell.key, e, Int64(cell.seed) + Int64(e), clean, attacked])
+            }
+        }
+    }
+
+    /// Stores sanity warnings for the cells they name.
+    public func store(warnings: [(cellKey: String, warning: SanityWarning)]) throws {
+        try database.write { db in
+            for (key, warning) in warnings {
+                try db.execute(sql: "INSERT INTO warnings (cell_key, \"check\", message) VALUES (?, ?, ?)",
+                               arguments: [key, warning.check.rawValue, warning.message])
+            }
+        }
+    }
+
+    /// One row of `cells` for queries and reports.
+    public struct Row: Sendable, Codable, Equatable {
+        public var policy: String
+        public var environment: String
+        public var attack: String
+        public var epsilon: Double
+        public var norm: String
+        public var units: String
+        public var seed: Int64
+        public var episodes: Int
+        public var cleanMean: Double
+        public var attackedMean: Double
+        public var dropMean: Double
+        public var dropLow: Double
+        public var dropHigh: Double
+        public var flipRate: Double
+        public var queries: Int
+    }
+
+    /// Stored cells, optionally filtered by policy and attack substrings, ordered by policy,
+    /// attack and ε.
+    public func rows(policy: String? = nil, attack: String? = nil) throws -> [Row] {
+        try database.read { db in
+            let rows = try GRDB.Row.fetchAll(db, sql: """
+                SELECT policy, environment, attack, epsilon, norm, units, seed, episodes, clean_mean, attacked_mean, drop_mean,
+                       drop_low, drop_high, flip_rate, queries
+                FROM cells WHERE policy LIKE ? AND attack LIKE ? ORDER BY policy, attack, epsilon, seed
+                """, arguments: ["%\(policy ?? "")%", "%\(attack ?? "")%"])
+            return rows.map { r in
+                Row(policy: r["policy"], environment: r["environment"], attack: r["attack"], epsilon: r["epsilon"], norm: r["norm"],
+                    units: r["units"], seed: r["seed"], episodes: r["episodes"], cleanMean: r["clean_mean"], attackedMean: r["attacked_mean"],
+                    dropMean: r["drop_mean"], dropLow: r["drop_low"], dropHigh: r["drop_high"], flipRate: r["flip_rate"], queries: r["queries"])
+            }
+        }
+    }
+}

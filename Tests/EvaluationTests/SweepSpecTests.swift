@@ -1,0 +1,42 @@
+import Evaluation
+import Foundation
+import TestSupport
+import Testing
+
+@Suite struct SweepSpecTests {
+    static let root = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func gridsExpandAndCellsAreCanonical() throws {
+        let spec = try SweepSpec(yaml: """
+            policies: ["\(Self.root.path)/policies/cartpole-*.safetensors"]
+            attacks: [fgsm, {name: pgd, steps: [5, 10], restarts: [1, 2]}]
+            epsilons: [0, 0.1]
+            norms: [linf, l2]
+            seeds: [0, 100]
+            episodes: 3
+            """, file: "s.yaml", baseDirectory: Self.root)
+        #expect(spec.policies.count == 2 && spec.attacks.count == 5)
+        #expect(spec.attacks.contains("pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=2,steps=10"))
+        #expect(spec.cells.count == 2 * 5 * 2 * 2 * 2 && Set(spec.cells.map(\.key)).count == spec.cells.count)
+        let shards = (0..<4).map { spec.cells(shard: $0, of: 4) }
+        #expect(shards.map(\.count).reduce(0, +) == spec.cells.count)
+        #expect(Set(shards.flatMap { $0.map(\.key) }) == Set(spec.cells.map(\.key)))
+    }
+
+    @Test func badSpecsAreClearErrors() {
+        for (yaml, message) in [
+            ("policies: [p]\nattacks: [fgsm]\nepsilons: [0.1]\nepisode: 3\n", "unknown key 'episode' (did you mean 'episodes'?)"),
+            ("policies: [p]\nattacks: [frob]\nepsilons: [0.1]\n", "attack 'frob': unknown attack"),
+            ("policies: [p]\nattacks: [fgsm]\nepsilons: [-1]\n", "'epsilons' must be a list of numbers"),
+            ("policies: [p]\nattacks: [fgsm]\nepsilons: [0.1]\nnorms: [l7]\n", "norm 'l7' is not linf or l2"),
+            ("policies: []\nattacks: [fgsm]\nepsilons: [0.1]\n", "at least one policy"),
+            ("policies: [\"/nowhere/*.safetensors\"]\nattacks: [fgsm]\nepsilons: [0.1]\n", "no policy file matches"),
+            ("policies: [p]\nattacks: [fgsm]\nepsilons: [0.1]\nseeds: \(Array(0..<2000))\nepisodes: 1\nnorms: [linf, l2]\n" +
+             "attacks2: 1\n", "unknown key 'attacks2'"),
+        ] {
+            #expect { try SweepSpec(yaml: yaml, file: "s.yaml", baseDirectory: Self.root) } throws: {
+                "\($0)".contains(message)
+            }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `gauntlet sweep` killed with SIGKILL mid-run and run again ends with exactly the database an
+/// uninterrupted sweep writes; shards partition the grid.
+@Suite(.serialized) struct SweepCommandTests {
+    static let spec = """
+        name: kill-test
+        policies: [policies/cartpole-dqn.safetensors, policies/cartpole-ppo.safetensors]
+        attacks: [fgsm, "pgd:steps=3", uniform]
+        epsilons: [0, 0.1, 0.2, 0.3]
+        episodes: 4
+        """
+
+    func query(_ db: URL) throws -> String {
+        let run = try runGauntlet(["results", "query", "--db", db.path, "--format", "csv"])
+        #expect(run.status == 0, "\(run.standardError)")
+        return run.standardOutput
+    }
+
+    @Test func killedSweepResumesToTheSameResults() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-sweep-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try Self.spec.write(to: spec, atomically: true, encoding: .utf8)
+        let straight = directory.appendingPathComponent("straight.sqlite"), killed = directory.appendingPathComponent("killed.sqlite")
+
+        #expect(try runGauntlet(["sweep", spec.path, "--db", straight.path, "--jobs", "2"]).status == 0)
+        let expected = try query(straight)
+        #expect(expected.split(separator: "\n").count == 1 + 24)
+
+        // Kill -9 at several moments, then finish.
+        for delay in [0.3, 0.8] {
+            let process = Process()
+            process.executableURL = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("gauntlet")
+            process.arguments = ["sweep", spec.path, "--db", killed.path, "--jobs", "2"]
+            process.currentDirectoryURL = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
+            process.standardError = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: delay)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        let partial = FileManager.default.fileExists(atPath: killed.path) ? try query(killed).split(separator: "\n").count - 1 : 0
+        #expect(partial < 24, "the sweep finished before it was killed: the test did not test a kill")
+        let resumed = try runGauntlet(["sweep", spec.path, "--db", killed.path, "--jobs", "1"])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        #expect(try query(killed) == expected)
+        let again = try runGauntlet(["sweep", spec.path, "--db", killed.path])
+        #expect(again.standardOutput.contains("ran 0 cell(s)"))
+    }
+
+    @Test func shardsPartitionTheGrid() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-shard-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try Self.spec.write(to: spec, atomically: true, encoding: .utf8)
+        var total = 0
+        for i in 0..<3 {
+            let db = directory.appendingPathComponent("shard\(i).sqlite")
+            #expect(try runGauntlet(["sweep", spec.path, "--db", db.path, "--shard", "\(i)/3"]).status == 0)
+            total += try query(db).split(separator: "\n").count - 1
+        }
+        #expect(total == 24)
+        let bad = try runGauntlet(["sweep", spec.path, "--db", directory.appendingPathComponent("x.sqlite").path, "--shard", "3/3"])
+        #expect(bad.status == 2 && bad.standardError.contains("--shard must be i/n"))
+    }
+}
