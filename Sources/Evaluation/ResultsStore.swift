@@ -118,6 +118,35 @@ public final class ResultsStore: Sendable {
         }
     }
 
+    /// The spec hashes recorded in this database.
+    public func specHashes() throws -> Set<String> {
+        try database.read { db in Set(try String.fetchAll(db, sql: "SELECT spec_hash FROM sweeps")) }
+    }
+
+    /// Copies every sweep, cell, episode and warning of the database at `path` into this one.
+    /// Idempotent (cells already present are kept); refuses a database from another spec.
+    public func merge(from path: String) throws {
+        let other = try ResultsStore(path: path)
+        let theirs = try other.specHashes(), ours = try specHashes()
+        if !ours.isEmpty && !theirs.isEmpty && ours != theirs {
+            throw SweepError("\(path) holds results of another sweep spec (\(theirs.sorted().joined(separator: ", ")) vs \(ours.sorted().joined(separator: ", "))); refusing to merge")
+        }
+        try database.writeWithoutTransaction { db in
+            try db.execute(sql: "ATTACH DATABASE ? AS other", arguments: [path])
+            defer { try? db.execute(sql: "DETACH DATABASE other") }
+            try db.inTransaction {
+                try db.execute(sql: "INSERT OR IGNORE INTO sweeps SELECT * FROM other.sweeps")
+                let fresh = try String.fetchAll(db, sql: "SELECT key FROM other.cells WHERE key NOT IN (SELECT key FROM main.cells)")
+                try db.execute(sql: "INSERT OR IGNORE INTO cells SELECT * FROM other.cells")
+                for key in fresh {
+                    try db.execute(sql: "INSERT INTO episodes SELECT * FROM other.episodes WHERE cell_key = ?", arguments: [key])
+                    try db.execute(sql: "INSERT INTO warnings SELECT * FROM other.warnings WHERE cell_key = ?", arguments: [key])
+                }
+                return .commit
+            }
+        }
+    }
+
     /// One row of `cells` for queries and reports.
     public struct Row: Sendable, Codable, Equatable {
         public var policy: String

@@ -58,7 +58,7 @@ struct SweepCommand: ParsableCommand {
 }
 
 struct Results: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Query a results database.", subcommands: [ResultsQuery.self])
+    static let configuration = CommandConfiguration(abstract: "Query and merge results databases.", subcommands: [ResultsQuery.self, ResultsMerge.self])
 }
 
 struct ResultsQuery: ParsableCommand {
@@ -93,6 +93,30 @@ struct ResultsQuery: ParsableCommand {
                 print(String(format: "| %@ | %@ | %g | %lld | %.1f | %.1f | %.1f [%.1f, %.1f] | %.1f%% |", r.policy, r.attack, r.epsilon, r.seed,
                              r.cleanMean, r.attackedMean, r.dropMean, r.dropLow, r.dropHigh, 100 * r.flipRate))
             }
+        }
+    }
+}
+
+struct ResultsMerge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Merge shard databases into one (idempotent; refuses databases of another spec).")
+
+    @Option(help: "Database to merge into (created if missing).") var db: String
+    @Argument(help: "Shard databases.") var inputs: [String]
+
+    func validate() throws {
+        guard !inputs.isEmpty else { throw ValidationError("give at least one database to merge") }
+        for input in inputs where !FileManager.default.fileExists(atPath: input) { throw ValidationError("\(input): no such file") }
+    }
+
+    func run() throws {
+        do {
+            let store = try ResultsStore(path: db)
+            for input in inputs { try store.merge(from: input) }
+            print("merged \(inputs.count) database(s) into \(db): \(try store.rows().count) cells")
+        } catch let error as SweepError {
+            throw ValidationError(error.description)
         }
     }
 }

@@ -66,6 +66,19 @@ import Testing
             total += try query(db).split(separator: "\n").count - 1
         }
         #expect(total == 24)
+        // Shards merge into the database an unsharded sweep writes; merging twice changes nothing.
+        let merged = directory.appendingPathComponent("merged.sqlite"), whole = directory.appendingPathComponent("whole.sqlite")
+        let shardPaths = (0..<3).map { directory.appendingPathComponent("shard\($0).sqlite").path }
+        #expect(try runGauntlet(["results", "merge", "--db", merged.path] + shardPaths).status == 0)
+        #expect(try runGauntlet(["results", "merge", "--db", merged.path] + shardPaths).status == 0)
+        #expect(try runGauntlet(["sweep", spec.path, "--db", whole.path]).status == 0)
+        #expect(try query(merged) == query(whole))
+        let otherSpec = directory.appendingPathComponent("other.yaml")
+        try Self.spec.replacingOccurrences(of: "episodes: 4", with: "episodes: 2").write(to: otherSpec, atomically: true, encoding: .utf8)
+        let other = directory.appendingPathComponent("other.sqlite")
+        #expect(try runGauntlet(["sweep", otherSpec.path, "--db", other.path, "--shard", "0/8"]).status == 0)
+        let refused = try runGauntlet(["results", "merge", "--db", merged.path, other.path])
+        #expect(refused.status == 2 && refused.standardError.contains("another sweep spec"))
         let bad = try runGauntlet(["sweep", spec.path, "--db", directory.appendingPathComponent("x.sqlite").path, "--shard", "3/3"])
         #expect(bad.status == 2 && bad.standardError.contains("--shard must be i/n"))
     }
