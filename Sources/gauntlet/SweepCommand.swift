@@ -120,3 +120,23 @@ struct ResultsMerge: ParsableCommand {
         }
     }
 }
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a Markdown report and one self-contained HTML page with SVG figures from a results database.")
+
+    @Option(help: "Results database.") var db: String
+    @Option(help: "Output directory.") var out: String
+
+    func validate() throws {
+        guard FileManager.default.fileExists(atPath: db) else { throw ValidationError("--db \(db): no such file") }
+    }
+
+    func run() throws {
+        do { try Report(store: try ResultsStore(path: db)).write(to: URL(fileURLWithPath: out)) } catch {
+            throw ValidationError("report: \(error)")
+        }
+        print("wrote \(out)/report.md and \(out)/report.html")
+    }
+}

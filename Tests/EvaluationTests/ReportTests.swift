@@ -1,0 +1,39 @@
+import Evaluation
+import Foundation
+import TestSupport
+import Testing
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// A sweep into a database, then its report: every figure is well-formed SVG and appears in the
+/// self-contained HTML page.
+@Suite struct ReportTests {
+    @Test func reportFiguresAreWellFormedAndEmbedded() throws {
+        let root = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-report-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = try SweepSpec(yaml: """
+            policies: ["\(root.path)/policies/cartpole-dqn.safetensors", "\(root.path)/policies/cartpole-ppo.safetensors"]
+            attacks: [fgsm, uniform]
+            epsilons: [0, 0.15]
+            episodes: 2
+            """, file: "s.yaml", baseDirectory: root)
+        let store = try ResultsStore(path: directory.appendingPathComponent("r.sqlite").path)
+        try Sweep(spec: spec, jobs: 2).run(store: store)
+        try Report(store: store).write(to: directory)
+        let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
+        let svgs = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".svg") }
+        #expect(svgs.count == 3)  // two return-vs-ε curves and the heat map
+        for name in svgs {
+            let data = try Data(contentsOf: directory.appendingPathComponent(name))
+            #expect(XMLParser(data: data).parse(), "\(name) is not well-formed XML")
+            let svg = String(decoding: data, as: UTF8.self)
+            #expect(html.contains(svg), "\(name) is not embedded in the page")
+        }
+        #expect(!html.contains("http://") || html.components(separatedBy: "http://").count - 1 == svgs.count)  // only the SVG namespaces
+        let markdown = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
+        #expect(markdown.contains("![Reward drop at ε = 0.15](reward-drop.svg)"))
+    }
+}
