@@ -6,8 +6,8 @@ import Linalg
 /// A paired evaluation of one attack: the same episode seeds run clean and attacked, the
 /// per-episode reward drop, the rate of flipped actions, and the queries spent. Its JSON form is
 /// the per-attack object every command prints (`gauntlet attack --json`).
-public struct AttackReport: Sendable, Encodable {
-    public struct Drop: Sendable, Encodable {
+public struct AttackReport: Sendable, Codable {
+    public struct Drop: Sendable, Codable {
         public var mean: Double
         public var ci95: [Double]
         public init(mean: Double, ci95: [Double]) {
@@ -16,7 +16,7 @@ public struct AttackReport: Sendable, Encodable {
         }
     }
 
-    public struct Rate: Sendable, Encodable {
+    public struct Rate: Sendable, Codable {
         public var value: Double
         public var ci95: [Double]
         public init(value: Double, ci95: [Double]) {

@@ -108,6 +108,40 @@ public final class ResultsStore: Sendable {
         }
     }
 
+    /// Every stored report with its cell key, grouped by policy and seed (the unit sanity checks
+    /// compare across attacks and ε).
+    public func reportsByPolicyAndSeed() throws -> [[(key: String, report: AttackReport)]] {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let rows = try database.read { db in
+            try GRDB.Row.fetchAll(db, sql: "SELECT key, policy, seed, report FROM cells ORDER BY policy, seed, key")
+        }
+        var groups: [String: [(key: String, report: AttackReport)]] = [:]
+        for row in rows {
+            let report = try decoder.decode(AttackReport.self, from: Data((row["report"] as String).utf8))
+            groups["\(row["policy"] as String)|\(row["seed"] as Int64)", default: []].append((row["key"], report))
+        }
+        return groups.keys.sorted().map { groups[$0]! }
+    }
+
+    /// Recomputes and stores the sanity warnings of every policy and seed; returns them.
+    @discardableResult
+    public func refreshWarnings() throws -> [SanityWarning] {
+        var all: [(cellKey: String, warning: SanityWarning)] = []
+        for group in try reportsByPolicyAndSeed() {
+            let returns = group.flatMap { $0.report.clean.returns }
+            let scale = max(abs(returns.max() ?? 0), abs(returns.min() ?? 0), 1)
+            for warning in SanityChecks.run(group.map(\.report), tolerance: 0.01 * scale) {
+                let key = group.first { warning.message.contains($0.report.attack) }?.key ?? group[0].key
+                all.append((key, warning))
+            }
+        }
+        try database.write { db in try db.execute(sql: "DELETE FROM warnings") }
+        try store(warnings: all)
+        return all.map(\.warning)
+    }
+
     /// Stores sanity warnings for the cells they name.
     public func store(warnings: [(cellKey: String, warning: SanityWarning)]) throws {
         try database.write { db in

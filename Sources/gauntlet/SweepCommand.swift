@@ -54,6 +54,7 @@ struct SweepCommand: ParsableCommand {
                                                        p.finished, p.total, p.skipped, p.elapsedSeconds, eta).utf8))
         }
         print("\(parsed.name): ran \(ran) cell(s) into \(db)")
+        for warning in try store.refreshWarnings() { print(warning.description) }
     }
 }
 

@@ -37,3 +37,24 @@ import FoundationXML
         #expect(markdown.contains("![Reward drop at ε = 0.15](reward-drop.svg)"))
     }
 }
+
+extension ReportTests {
+    /// Warnings are recomputed from the stored reports (so a resumed sweep sees all of them).
+    @Test func sweepWarningsAreStored() throws {
+        let root = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-warn-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = try SweepSpec(yaml: """
+            policies: ["\(root.path)/policies/cartpole-ppo.safetensors"]
+            attacks: [fgsm]
+            epsilons: [0.025, 0.05]
+            episodes: 4
+            """, file: "s.yaml", baseDirectory: root)
+        let store = try ResultsStore(path: directory.appendingPathComponent("r.sqlite").path)
+        try Sweep(spec: spec, jobs: 1).run(store: store)
+        let reports = try store.reportsByPolicyAndSeed().flatMap { $0.map(\.report) }
+        let expected = SanityChecks.run(reports, tolerance: 5)
+        #expect(try store.refreshWarnings() == expected)
+    }
+}

@@ -68,3 +68,11 @@ import Testing
         }
     }
 }
+
+extension SanityCheckTests {
+    /// Attacks on another objective (MAD's KL, the CW margin) are not FGSM's iterative version.
+    @Test func otherObjectivesAreNotComparedWithFGSM() {
+        #expect(checks([report("fgsm", epsilon: 0.1, attacked: [40, 40, 40]), report("mad:steps=10", epsilon: 0.1, attacked: [70, 70, 70]),
+                        report("pgd:loss=cw,steps=10", epsilon: 0.1, attacked: [70, 70, 70])]).isEmpty)
+    }
+}
