@@ -121,6 +121,8 @@ public struct Report {
         for figure in figures { try figure.svg.write(to: directory.appendingPathComponent(figure.file), atomically: true, encoding: .utf8) }
         var markdown = "# Robustness report\n\n"
         for figure in figures { markdown += "## \(figure.title)\n\n![\(figure.title)](\(figure.file))\n\n" }
+        let warnings = try store.database.read { db in try String.fetchAll(db, sql: "SELECT \"check\" || ': ' || message FROM warnings ORDER BY rowid") }
+        markdown += "## Sanity checks\n\n" + (warnings.isEmpty ? "No warnings.\n\n" : warnings.map { "- warning \($0)\n" }.joined() + "\n")
         markdown += "## Cells\n\n| policy | attack | ε | clean | attacked | drop [95% CI] | flips |\n|---|---|---|---|---|---|---|\n"
         for r in rows {
             markdown += String(format: "| %@ | `%@` | %g | %.1f | %.1f | %.1f [%.1f, %.1f] | %.1f%% |\n", r.policy, r.attack, r.epsilon, r.cleanMean,
@@ -132,6 +134,7 @@ public struct Report {
         for figure in figures {
             html += "<figure class=\"figure\"><figcaption>\(figure.title)</figcaption>\n" + figure.svg + "</figure>\n"
         }
+        html += "<h2>Sanity checks</h2>\n" + (warnings.isEmpty ? "<p>No warnings.</p>\n" : "<ul>" + warnings.map { "<li>warning \($0.replacingOccurrences(of: "<", with: "&lt;"))</li>" }.joined() + "</ul>\n")
         html += "<table><tr><th>policy</th><th>attack</th><th>ε</th><th>clean</th><th>attacked</th><th>drop</th><th>flips</th></tr>\n"
         for r in rows {
             html += String(format: "<tr><td>%@</td><td>%@</td><td>%g</td><td>%.1f</td><td>%.1f</td><td>%.1f [%.1f, %.1f]</td><td>%.1f%%</td></tr>\n",
