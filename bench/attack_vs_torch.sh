@@ -7,14 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 swift build -c release --product gauntlet >&2
-python=${BENCH_PYTHON:-}
-if [ -z "$python" ]; then
-    if [ ! -x bench/.venv/bin/python ]; then
-        python3 -m venv bench/.venv >&2
-        bench/.venv/bin/pip install --quiet stable-baselines3 gymnasium >&2
-    fi
-    python=bench/.venv/bin/python
-fi
+source bench/python.sh
 results=$(mktemp)
 .build/release/gauntlet bench attack --envs 1 --envs 16 --attack none --attack fgsm --attack "pgd:steps=10,alpha_ratio=0.25" \
     --eps 0.1 --steps 20000 --repeats 3 --json | tee -a "$results"

@@ -14,14 +14,7 @@ seeds=(${seeds[@]})
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 swift build -c release --product gauntlet >&2
 gauntlet=.build/release/gauntlet
-python=${BENCH_PYTHON:-}
-if [ -z "$python" ]; then
-    if [ ! -x bench/.venv/bin/python ]; then
-        python3 -m venv bench/.venv >&2
-        bench/.venv/bin/pip install --quiet stable-baselines3 gymnasium >&2
-    fi
-    python=bench/.venv/bin/python
-fi
+source bench/python.sh
 results=$(mktemp)
 work=$(mktemp -d)
 for algorithm in ppo dqn; do
