@@ -100,6 +100,33 @@ public struct Report {
         }
     }
 
+    /// Opened with `#selftest`, the page checks itself and writes the verdict into
+    /// `<pre id="selftest">` (what the headless-Chromium test reads): every figure has a non-zero
+    /// size, the player's step control advances a frame, and no script error occurred.
+    static let selfTest = """
+        <pre id="selftest"></pre>
+        <script>
+        window.addEventListener("load", function () {
+          if (location.hash !== "#selftest") return;
+          var problems = [];
+          document.querySelectorAll("figure svg").forEach(function (svg, i) {
+            var box = svg.getBoundingClientRect();
+            if (!(box.width > 0 && box.height > 0)) problems.push("figure " + i + " has no size");
+          });
+          if (document.querySelectorAll("figure svg").length === 0) problems.push("no figures");
+          var frame = document.getElementById("player-frame");
+          if (!frame) { problems.push("no episode player"); } else {
+            var before = Number(frame.textContent);
+            document.getElementById("player-step").click();
+            if (Number(frame.textContent) !== before + 1) problems.push("step did not advance the frame");
+          }
+          window.reportErrors.forEach(function (e) { problems.push("script error: " + e); });
+          document.getElementById("selftest").textContent = problems.length === 0 ? "SELFTEST OK" : "SELFTEST FAILED: " + problems.join("; ");
+        });
+        </script>
+
+        """
+
     /// Writes `report.md`, `report.html` and the figures into `directory`.
     public func write(to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -130,17 +157,19 @@ public struct Report {
         }
         try markdown.write(to: directory.appendingPathComponent("report.md"), atomically: true, encoding: .utf8)
         var html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Robustness report</title>"
+        html += "<script>window.reportErrors = []; window.addEventListener('error', function (e) { window.reportErrors.push(String(e.message)); });</script>"
         html += "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}figure{margin:1em 0}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}</style></head><body>\n<h1>Robustness report</h1>\n"
         for figure in figures {
             html += "<figure class=\"figure\"><figcaption>\(figure.title)</figcaption>\n" + figure.svg + "</figure>\n"
         }
+        if let player = try EpisodePlayer.section(store: store) { html += player }
         html += "<h2>Sanity checks</h2>\n" + (warnings.isEmpty ? "<p>No warnings.</p>\n" : "<ul>" + warnings.map { "<li>warning \($0.replacingOccurrences(of: "<", with: "&lt;"))</li>" }.joined() + "</ul>\n")
         html += "<table><tr><th>policy</th><th>attack</th><th>ε</th><th>clean</th><th>attacked</th><th>drop</th><th>flips</th></tr>\n"
         for r in rows {
             html += String(format: "<tr><td>%@</td><td>%@</td><td>%g</td><td>%.1f</td><td>%.1f</td><td>%.1f [%.1f, %.1f]</td><td>%.1f%%</td></tr>\n",
                            r.policy, r.attack, r.epsilon, r.cleanMean, r.attackedMean, r.dropMean, r.dropLow, r.dropHigh, 100 * r.flipRate)
         }
-        html += "</table>\n</body></html>\n"
+        html += "</table>\n" + Self.selfTest + "</body></html>\n"
         try html.write(to: directory.appendingPathComponent("report.html"), atomically: true, encoding: .utf8)
     }
 }

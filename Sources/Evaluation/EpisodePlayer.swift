@@ -1,0 +1,122 @@
+import Agents
+import Attacks
+import Environments
+import Foundation
+import Linalg
+
+/// The episode player of a report: the most damaging attacked episode of a results database
+/// next to its clean twin (same seed), frame by frame — environment SVG, the perturbation per
+/// observation dimension, clean and taken actions, return so far — with play, pause and step
+/// controls in plain JavaScript and every frame embedded (the page fetches nothing).
+public struct EpisodePlayer: Sendable {
+    struct Frame: Encodable {
+        var svg: String
+        var perturbation: [Float]
+        var cleanAction: String
+        var action: String
+        var returnSoFar: Double
+    }
+
+    struct Data: Encodable {
+        var title: String
+        var clean: [Frame]
+        var attacked: [Frame]
+    }
+
+    /// Longest episode shown, in steps (later frames are dropped from the page).
+    public static let maximumFrames = 300
+
+    /// Frames of one recorded episode, rebuilt by replaying its actions from its seed.
+    static func frames(environment: String, outcome: EpisodeOutcome) throws -> [Frame] {
+        let env = try Registry.make(environment)
+        env.reset(seed: outcome.seed)
+        var frames: [Frame] = []
+        var total = 0.0
+        for step in outcome.trace.prefix(maximumFrames) {
+            frames.append(Frame(svg: env.base.renderSVG(), perturbation: zip(step.perceived, step.observation).map { $0 - $1 },
+                                cleanAction: step.cleanAction.description, action: step.action.description, returnSoFar: total))
+            total += step.reward
+            _ = env.step(step.action)
+        }
+        frames.append(Frame(svg: env.base.renderSVG(), perturbation: [], cleanAction: "", action: "(end)", returnSoFar: total))
+        return frames
+    }
+
+    /// The HTML section (markup and script) for the cell with the largest mean reward drop.
+    public static func section(store: ResultsStore) throws -> String? {
+        guard let worst = try store.rows().filter({ $0.epsilon > 0 }).max(by: { $0.dropMean < $1.dropMean }) else { return nil }
+        let policy = try Policy.load(contentsOf: URL(fileURLWithPath: worst.policy))
+        let evaluation = AttackEvaluation(policy: policy, environment: worst.environment, episodes: 1, seed: UInt64(worst.seed),
+                                          norm: ThreatModel.Norm(rawValue: worst.norm) ?? .linf, units: ThreatModel.Units(rawValue: worst.units) ?? .raw)
+        var cleanRunner = EpisodeRunner(policy: policy, environment: worst.environment)
+        cleanRunner.recordTraces = true
+        cleanRunner.recordObservations = evaluation.units == .std
+        let clean = try cleanRunner.run(episodes: 1, seed: UInt64(worst.seed))
+        let (_, attacked) = try evaluation.runRecorded(try AttackRegistry.make(worst.attack), epsilon: worst.epsilon, clean: clean, traces: true)
+        let data = Data(title: "\(worst.policy) under \(worst.attack) at ε = \(worst.epsilon), seed \(worst.seed)",
+                        clean: try frames(environment: worst.environment, outcome: clean[0]),
+                        attacked: try frames(environment: worst.environment, outcome: attacked[0]))
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let json = String(decoding: try encoder.encode(data), as: UTF8.self).replacingOccurrences(of: "</", with: "<\\/")
+        return """
+            <h2>Episode player</h2>
+            <p id="player-title"></p>
+            <div id="player-controls"><button id="player-play">play</button> <button id="player-step">step</button>
+            <button id="player-reset">reset</button> frame <span id="player-frame">0</span></div>
+            <div style="display:flex;gap:12px">
+            <div><h3>clean</h3><div id="player-clean" class="player-view" style="width:420px;height:280px"></div><p id="player-clean-info"></p></div>
+            <div><h3>attacked</h3><div id="player-attacked" class="player-view" style="width:420px;height:280px"></div><p id="player-attacked-info"></p>
+            <div id="player-perturbation"></div></div>
+            </div>
+            <script id="player-data" type="application/json">\(json)</script>
+            <script>
+            (function () {
+              var data = JSON.parse(document.getElementById("player-data").textContent);
+              var frame = 0, timer = null;
+              var length = Math.max(data.clean.length, data.attacked.length);
+              document.getElementById("player-title").textContent = data.title;
+              function view(id, frames) {
+                var f = frames[Math.min(frame, frames.length - 1)];
+                var box = document.getElementById(id);
+                box.innerHTML = f.svg;
+                var svg = box.querySelector("svg");
+                if (svg) { svg.setAttribute("width", "420"); svg.setAttribute("height", "280"); }
+                return f;
+              }
+              function render() {
+                var c = view("player-clean", data.clean), a = view("player-attacked", data.attacked);
+                document.getElementById("player-frame").textContent = String(frame);
+                document.getElementById("player-clean-info").textContent = "action " + c.action + ", return so far " + c.return_so_far;
+                document.getElementById("player-attacked-info").textContent =
+                  "clean action " + a.clean_action + ", taken " + a.action + ", return so far " + a.return_so_far;
+                var bars = document.getElementById("player-perturbation");
+                bars.innerHTML = "";
+                var largest = 1e-12;
+                a.perturbation.forEach(function (d) { largest = Math.max(largest, Math.abs(d)); });
+                a.perturbation.forEach(function (d, j) {
+                  var row = document.createElement("div");
+                  row.textContent = "δ[" + j + "] = " + d.toFixed(4) + " ";
+                  var bar = document.createElement("span");
+                  bar.style.display = "inline-block"; bar.style.height = "8px"; bar.style.background = "#3b6fd0";
+                  bar.style.width = (80 * Math.abs(d) / largest) + "px";
+                  row.appendChild(bar);
+                  bars.appendChild(row);
+                });
+              }
+              function step() { if (frame < length - 1) { frame += 1; render(); } else { pause(); } }
+              function pause() { if (timer) { clearInterval(timer); timer = null; } document.getElementById("player-play").textContent = "play"; }
+              document.getElementById("player-step").addEventListener("click", function () { pause(); step(); });
+              document.getElementById("player-reset").addEventListener("click", function () { pause(); frame = 0; render(); });
+              document.getElementById("player-play").addEventListener("click", function () {
+                if (timer) { pause(); return; }
+                timer = setInterval(step, 100);
+                document.getElementById("player-play").textContent = "pause";
+              });
+              render();
+            })();
+            </script>
+
+            """
+    }
+}
