@@ -42,8 +42,9 @@ public struct EpisodePlayer: Sendable {
         return frames
     }
 
-    /// The HTML section (markup and script) for the cell with the largest mean reward drop.
-    public static func section(store: ResultsStore) throws -> String? {
+    /// The player section (markup and script) and a figure of the environment at the first
+    /// attacked step whose action flipped, for the cell with the largest mean reward drop.
+    public static func section(store: ResultsStore) throws -> (html: String, flipFigure: (caption: String, svg: String)?)? {
         guard let worst = try store.rows().filter({ $0.epsilon > 0 }).max(by: { $0.dropMean < $1.dropMean }) else { return nil }
         let policy = try Policy.load(contentsOf: URL(fileURLWithPath: worst.policy))
         let evaluation = AttackEvaluation(policy: policy, environment: worst.environment, episodes: 1, seed: UInt64(worst.seed),
@@ -56,10 +57,16 @@ public struct EpisodePlayer: Sendable {
         let data = Data(title: "\(worst.policy) under \(worst.attack) at ε = \(worst.epsilon), seed \(worst.seed)",
                         clean: try frames(environment: worst.environment, outcome: clean[0]),
                         attacked: try frames(environment: worst.environment, outcome: attacked[0]))
+        var flipFigure: (String, String)? = nil
+        if let t = attacked[0].trace.firstIndex(where: { $0.action != $0.cleanAction }), t < data.attacked.count {
+            let step = attacked[0].trace[t]
+            flipFigure = ("The most damaging attack's first flipped action: step \(t) of \(data.title); the policy would have taken \(step.cleanAction) and took \(step.action)",
+                          data.attacked[t].svg)
+        }
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         let json = String(decoding: try encoder.encode(data), as: UTF8.self).replacingOccurrences(of: "</", with: "<\\/")
-        return """
+        return (html: """
             <h2>Episode player</h2>
             <p id="player-title"></p>
             <div id="player-controls"><button id="player-play">play</button> <button id="player-step">step</button>
@@ -117,6 +124,6 @@ public struct EpisodePlayer: Sendable {
             })();
             </script>
 
-            """
+            """, flipFigure: flipFigure)
     }
 }

@@ -78,7 +78,8 @@ public struct Report {
     /// An SVG heat map of the mean reward drop, policies × attacks.
     static func heatMap(title: String, policies: [String], attacks: [String], drop: (String, String) -> Double?) -> String {
         let cell = 60.0, left = 220.0, top = 40.0
-        let width = Int(left + cell * Double(attacks.count) + 20), height = Int(top + cell * Double(policies.count) + 120)
+        let width = max(Int(left + cell * Double(attacks.count) + 20), title.count * 8 + 20)
+        let height = Int(top + cell * Double(policies.count) + 120)
         let values = policies.flatMap { p in attacks.compactMap { drop(p, $0) } }
         let maximum = max(values.max() ?? 1, 1e-9)
         return SVG.document(width: width, height: height) {
@@ -95,7 +96,7 @@ public struct Report {
             }
             for (j, attack) in attacks.enumerated() {
                 SVG.text(x: left + Double(j) * cell + 2, y: top + Double(policies.count) * cell + 14 + Double(j % 4) * 12,
-                         String(attack.split(separator: ":").first ?? ""), size: 10)
+                         String((attack.split(separator: "/").last ?? "").split(separator: ":").first ?? ""), size: 10)
             }
         }
     }
@@ -127,6 +128,25 @@ public struct Report {
 
         """
 
+    /// A heat map of transfer attacks in the database (cells `transfer:…surrogate=A…` on policy
+    /// B) at the largest ε they were run: rows the surrogate, columns the victim.
+    static func transferMatrix(_ rows: [ResultsStore.Row]) -> (epsilon: Double, svg: String)? {
+        func surrogate(_ attack: String) -> String? {
+            guard attack.hasPrefix("transfer:") else { return nil }
+            return attack.split(separator: ",").first { $0.contains("surrogate=") }.map { String($0.split(separator: "=").last!) }
+        }
+        let transfers = rows.filter { surrogate($0.attack) != nil && $0.epsilon > 0 }
+        guard let epsilon = transfers.map(\.epsilon).max() else { return nil }
+        let atEpsilon = transfers.filter { $0.epsilon == epsilon }
+        let sources = Array(Set(atEpsilon.compactMap { surrogate($0.attack) })).sorted()
+        let victims = Array(Set(atEpsilon.map(\.policy))).sorted()
+        let svg = heatMap(title: "Attacked return: PGD crafted on the row's policy, applied to the column's (ε = \(epsilon))",
+                          policies: sources, attacks: victims) { source, victim in
+            atEpsilon.first { surrogate($0.attack) == source && $0.policy == victim }?.attackedMean
+        }
+        return (epsilon, svg)
+    }
+
     /// Writes `report.md`, `report.html` and the figures into `directory`.
     public func write(to directory: URL) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -145,6 +165,11 @@ public struct Report {
                                 atLargest.first { $0.policy == p && $0.attack == a }?.dropMean
                             }))
         }
+        if let matrix = Self.transferMatrix(rows) {
+            figures.append(("transfer-matrix.svg", "Transfer matrix at ε = \(matrix.epsilon)", matrix.svg))
+        }
+        let player = try EpisodePlayer.section(store: store)
+        if let flip = player?.flipFigure { figures.append(("most-damaging-step.svg", flip.caption, flip.svg)) }
         for figure in figures { try figure.svg.write(to: directory.appendingPathComponent(figure.file), atomically: true, encoding: .utf8) }
         var markdown = "# Robustness report\n\n"
         for figure in figures { markdown += "## \(figure.title)\n\n![\(figure.title)](\(figure.file))\n\n" }
@@ -162,7 +187,7 @@ public struct Report {
         for figure in figures {
             html += "<figure class=\"figure\"><figcaption>\(figure.title)</figcaption>\n" + figure.svg + "</figure>\n"
         }
-        if let player = try EpisodePlayer.section(store: store) { html += player }
+        if let player { html += player.html }
         html += "<h2>Sanity checks</h2>\n" + (warnings.isEmpty ? "<p>No warnings.</p>\n" : "<ul>" + warnings.map { "<li>warning \($0.replacingOccurrences(of: "<", with: "&lt;"))</li>" }.joined() + "</ul>\n")
         html += "<table><tr><th>policy</th><th>attack</th><th>ε</th><th>clean</th><th>attacked</th><th>drop</th><th>flips</th></tr>\n"
         for r in rows {

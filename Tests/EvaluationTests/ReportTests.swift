@@ -25,7 +25,8 @@ import FoundationXML
         try Report(store: store).write(to: directory)
         let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
         let svgs = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".svg") }
-        #expect(svgs.count == 3)  // two return-vs-ε curves and the heat map
+        // Two return-vs-ε curves, the heat map, and the frame of the first flipped action.
+        #expect(Set(svgs) == ["return-vs-epsilon-1.svg", "return-vs-epsilon-2.svg", "reward-drop.svg", "most-damaging-step.svg"])
         for name in svgs {
             let data = try Data(contentsOf: directory.appendingPathComponent(name))
             #expect(XMLParser(data: data).parse(), "\(name) is not well-formed XML")
