@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The PyTorch + Gymnasium peer of `gauntlet bench attack`: a 4-64-64-2 ReLU MLP acting on
+"""The PyTorch + Gymnasium peer of `gauntlet bench attack`: a 4-64-64-2 ReLU MLP (--hidden) acting on
 CartPole-v1 (SyncVectorEnv, auto-reset) with an observation attack at every step written in
 plain PyTorch autograd (FGSM, PGD-10 with random start and step eps/4, L-inf, clipped to the
 observation bounds). One thread. Prints one JSON object per (attack, copies):
@@ -19,9 +19,13 @@ import torch
 torch.set_num_threads(1)
 
 
-def make_policy():
+def make_policy(hidden):
     torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Linear(4, 64), torch.nn.ReLU(), torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 2))
+    layers, width = [], 4
+    for h in hidden:
+        layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
+        width = h
+    return torch.nn.Sequential(*layers, torch.nn.Linear(width, 2))
 
 
 def attack(policy, obs, kind, eps, low, high, steps=10):
@@ -45,9 +49,9 @@ def attack(policy, obs, kind, eps, low, high, steps=10):
     return x.detach()
 
 
-def run(kind, copies, total_steps, repeats, eps):
+def run(kind, copies, total_steps, repeats, eps, hidden):
     env = gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1") for _ in range(copies)])
-    policy = make_policy()
+    policy = make_policy(hidden)
     low = torch.tensor(env.single_observation_space.low, dtype=torch.float32)
     high = torch.tensor(env.single_observation_space.high, dtype=torch.float32)
     obs, _ = env.reset(seed=0)
@@ -73,7 +77,8 @@ if __name__ == "__main__":
     parser.add_argument("--steps", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--eps", type=float, default=0.1)
+    parser.add_argument("--hidden", type=int, nargs="+", default=[64, 64])
     args = parser.parse_args()
     for kind in args.attacks:
         for copies in args.envs:
-            print(json.dumps(run(kind, copies, args.steps if kind != "pgd" else args.steps // 4, args.repeats, args.eps)), flush=True)
+            print(json.dumps(run(kind, copies, args.steps if kind != "pgd" else args.steps // 4, args.repeats, args.eps, args.hidden)), flush=True)
