@@ -81,11 +81,7 @@ public struct TrainingConfig: Equatable, Sendable {
     }
 
     /// A short stable hash of the config text (FNV-1a, hex), recorded in policy provenance.
-    public var hash: String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(h, radix: 16)
-    }
+    public var hash: String { FNV1a.hex(text) }
 }
 
 /// The hyperparameters every algorithm has, read from the same keys.

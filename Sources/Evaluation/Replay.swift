@@ -59,10 +59,8 @@ public struct Replay: Equatable, Sendable {
 
     /// FNV-1a of a file's bytes, hex (the policy hash replays check).
     public static func hash(of url: URL) throws(PolicyFileError) -> String {
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw PolicyFileError("cannot read \(url.path)") }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in data { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(h, radix: 16)
+        guard let hash = FNV1a.hex(fileAt: url) else { throw PolicyFileError("cannot read \(url.path)") }
+        return hash
     }
 
     // MARK: - Writing

@@ -1,5 +1,6 @@
 import Agents
 import Foundation
+import Linalg
 import GRDB
 
 /// The results database of sweeps (SQLite through GRDB). Schema (migration "v1"):
@@ -69,15 +70,10 @@ public final class ResultsStore: Sendable {
     public func register(_ spec: SweepSpec) throws {
         try database.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO sweeps (name, spec_hash, spec, gauntlet_version, created) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [spec.name, Self.hash(spec.text), spec.text, Agents.Gauntlet.version, ISO8601DateFormatter().string(from: Date())])
+                           arguments: [spec.name, FNV1a.hex(spec.text), spec.text, Agents.Gauntlet.version, ISO8601DateFormatter().string(from: Date())])
         }
     }
 
-    static func hash(_ text: String) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(h, radix: 16)
-    }
 
     /// Keys of the cells already stored.
     public func finishedKeys() throws -> Set<String> {

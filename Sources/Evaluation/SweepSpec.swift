@@ -1,6 +1,7 @@
 import Agents
 import Attacks
 import Foundation
+import Linalg
 import Yams
 
 /// A robustness study as a grid (YAML): every policy × attack × ε × norm × seed is one cell,
@@ -108,11 +109,7 @@ public struct SweepSpec: Equatable, Sendable {
     /// The cells of shard `index` of `count` (every cell in exactly one shard, by a stable hash
     /// of its key).
     public func cells(shard index: Int, of count: Int) -> [Cell] {
-        cells.filter { cell in
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in cell.key.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-            return Int(h % UInt64(count)) == index
-        }
+        cells.filter { Int(FNV1a.hash($0.key.utf8) % UInt64(count)) == index }
     }
 }
 

@@ -31,7 +31,7 @@ public final class RandomStream {
 
     /// An independent child stream for the consumer called `name`.
     public func child(_ name: String) -> RandomStream {
-        RandomStream(seed: splitMix64(seed ^ fnv1a(name)))
+        RandomStream(seed: splitMix64(seed ^ FNV1a.hash(name.utf8)))
     }
 
     /// An independent child stream number `index` (episodes, environments, ensemble members).
@@ -139,14 +139,4 @@ func splitMix64(_ value: UInt64) -> UInt64 {
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
     return z ^ (z >> 31)
-}
-
-/// 64-bit FNV-1a hash of a string's UTF-8 bytes (stable across runs, unlike `Hasher`).
-func fnv1a(_ text: String) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in text.utf8 {
-        hash ^= UInt64(byte)
-        hash = hash &* 0x100_0000_01b3
-    }
-    return hash
 }

@@ -62,6 +62,13 @@ with torch.no_grad():
     outputs = net(inputs)
 write_json("torch_policy.json", {"inputs": inputs.tolist(), "outputs": outputs.tolist()})
 
+# A plain state dict as a PyTorch user saves it (no metadata): what `gauntlet policy import` reads.
+plain = torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.ReLU(), torch.nn.Linear(32, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2))
+save_file({k: v.contiguous() for k, v in plain.state_dict().items()}, os.path.join(HERE, "torch_state_dict.safetensors"))
+with torch.no_grad():
+    plain_outputs = plain(inputs)
+write_json("torch_state_dict.json", {"inputs": inputs.tolist(), "outputs": plain_outputs.tolist()})
+
 
 # --- Optimisers -----------------------------------------------------------------------------
 def trajectory(make_optimizer, steps=6, clip=None):
