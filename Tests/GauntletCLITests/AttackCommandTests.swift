@@ -45,3 +45,27 @@ import Testing
         }
     }
 }
+
+/// `gauntlet policy info/import/export`.
+@Suite struct PolicyCommandTests {
+    @Test func infoImportExport() throws {
+        let info = try runGauntlet(["policy", "info", "policies/cartpole-ppo.safetensors", "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(info.standardOutput.utf8)) as! [String: Any]
+        #expect(object["parameter_count"] as? Int == 4610 && object["sizes"] as? [Int] == [4, 64, 64, 2])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-policy-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let imported = directory.appendingPathComponent("imported.safetensors").path
+        let run = try runGauntlet(["policy", "import", "Tests/Fixtures/torch_state_dict.safetensors", "--env", "CartPole-v1", "--kind", "greedy-q",
+                                   "--output", imported])
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(try runGauntlet(["evaluate", "--policy", imported, "--episodes", "2"]).status == 0)
+        let exported = directory.appendingPathComponent("plain.safetensors").path
+        #expect(try runGauntlet(["policy", "export", imported, "--output", exported]).status == 0)
+        let bad = try runGauntlet(["policy", "import", "Tests/Fixtures/torch_state_dict.safetensors", "--env", "Pendulum-v1", "--kind", "gaussian",
+                                   "--output", imported])
+        #expect(bad.status == 2 && bad.standardError.contains("takes 4 inputs"))
+        let kind = try runGauntlet(["policy", "import", "x", "--env", "CartPole-v1", "--kind", "softmax", "--output", imported])
+        #expect(kind.status == 2)
+    }
+}

@@ -1,0 +1,111 @@
+import Agents
+import ArgumentParser
+import Foundation
+import Linalg
+import NeuralNet
+
+struct PolicyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "policy", abstract: "Inspect, import and export policy files.",
+        subcommands: [PolicyInfo.self, PolicyImportCommand.self, PolicyExport.self])
+}
+
+extension PolicyKind: ExpressibleByArgument {}
+
+struct PolicyInfo: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Architecture, environment, algorithm, provenance, size and hash of a policy file.")
+    @Argument(help: "Policy file.") var file: String
+    @Flag(help: "Print one JSON object on standard output.") var json = false
+
+    struct Info: Encodable {
+        var file: String
+        var hash: String
+        var description: PolicyDescription
+        var parameterCount: Int
+        var sizes: [Int]
+        var extraTensors: [String]
+    }
+
+    func run() throws {
+        let (policyFile, _) = try loadPolicy(file)
+        let info = Info(file: file, hash: FNV1a.hex(fileAt: URL(fileURLWithPath: file)) ?? "", description: policyFile.description,
+                        parameterCount: policyFile.network.parameterCount, sizes: policyFile.network.sizes,
+                        extraTensors: policyFile.extraTensors.keys.sorted())
+        if json { try printJSON(info); return }
+        let d = policyFile.description
+        var layers: [String] = []
+        for module in policyFile.network.modules {
+            switch module {
+            case .linear(let i, let o): layers.append("Linear(\(i), \(o))")
+            case .activation(let a): layers.append(a.name)
+            }
+        }
+        let provenance = d.provenance.keys.sorted().map { "\($0)=\(d.provenance[$0]!)" }.joined(separator: ", ")
+        print(file)
+        print("  environment:  \(d.environment ?? "—")")
+        print("  algorithm:    \(d.algorithm ?? "—"), kind \(d.kind ?? "—")")
+        print("  network:      " + layers.joined(separator: " → "))
+        print("  parameters:   \(policyFile.network.parameterCount)" + (d.critic != nil ? " (+ critic)" : ""))
+        print("  normalised:   " + (d.normalization != nil ? "yes" : "no"))
+        print("  provenance:   " + provenance)
+        print("  hash:         " + info.hash)
+    }
+}
+
+struct PolicyImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Turn a PyTorch nn.Sequential state dict (safetensors.torch.save_file) into a Gauntlet policy file.")
+
+    @Argument(help: "State dict (.safetensors) with tensors 0.weight, 0.bias, 2.weight, ….") var file: String
+    @Option(help: "Environment id the policy acts in.") var env: String
+    @Option(help: "greedy-q, categorical, gaussian or deterministic.") var kind: PolicyKind
+    @Option(help: "Activation between the Linear layers: relu, tanh, leaky_relu.") var activation = "relu"
+    @Option(name: .customLong("obs-mean"), help: "Observation mean for normalisation, comma-separated.") var observationMean: String?
+    @Option(name: .customLong("obs-std"), help: "Observation standard deviation, comma-separated.") var observationStd: String?
+    @Option(help: "Output policy file.") var output: String
+
+    func validate() throws {
+        guard Activation(name: activation) != nil else { throw ValidationError("--activation: unknown activation '\(activation)'") }
+        guard (observationMean == nil) == (observationStd == nil) else { throw ValidationError("--obs-mean and --obs-std go together") }
+    }
+
+    static func numbers(_ text: String, option: String) throws -> [Double] {
+        let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0!.isFinite }) else { throw ValidationError("\(option): expected comma-separated numbers") }
+        return values.map { $0! }
+    }
+
+    func run() throws {
+        var normalization: PolicyDescription.Normalization? = nil
+        if let observationMean, let observationStd {
+            let std = try Self.numbers(observationStd, option: "--obs-std")
+            guard std.allSatisfy({ $0 > 0 }) else { throw ValidationError("--obs-std: standard deviations must be positive") }
+            normalization = .init(mean: try Self.numbers(observationMean, option: "--obs-mean"), std: std)
+        }
+        let imported: PolicyFile
+        do throws(PolicyFileError) {
+            imported = try PolicyImport.stateDict(at: URL(fileURLWithPath: file), environment: env, kind: kind,
+                                                  activation: Activation(name: activation)!, normalization: normalization)
+            try imported.write(to: URL(fileURLWithPath: output))
+        } catch {
+            throw ValidationError(error.description)
+        }
+        print("imported \(file) → \(output): \(imported.network.sizes.map(String.init).joined(separator: "-")) \(activation), \(kind.rawValue) on \(env)")
+    }
+}
+
+struct PolicyExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a policy's network as a plain state dict that torch.nn.Sequential.load_state_dict takes as it is.")
+
+    @Argument(help: "Gauntlet policy file.") var file: String
+    @Option(help: "Output state dict (.safetensors).") var output: String
+
+    func run() throws {
+        let (policyFile, _) = try loadPolicy(file)
+        do { try PolicyImport.stateDict(of: policyFile).write(to: URL(fileURLWithPath: output)) } catch { throw ValidationError(error.description) }
+        print("exported \(file) → \(output)")
+    }
+}
