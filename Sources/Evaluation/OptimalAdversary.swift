@@ -93,20 +93,20 @@ public struct OptimalAdversary<Scalar: BLASScalar> {
 
     public func bounds() -> Bounds {
         let model = world.model
-        var reached: [Set<Int>] = [], possible: [Set<Int>] = [], clean: [Set<Int>] = []
+        var reached: [Set<Int>] = [], possible: [Set<Int>] = [], clean: [Int] = []
         for s in 0..<model.stateCount {
             guard !model.isTerminal[s] else {
-                (reached, possible, clean) = (reached + [[0]], possible + [[0]], clean + [[0]])
+                (reached, possible, clean) = (reached + [[0]], possible + [[0]], clean + [0])
                 continue
             }
             let sets = actionSets(s)
             reached.append(sets.reached)
             possible.append(sets.possible)
-            clean.append([argmax(policy.outputs(observation(s)).row(0))])
+            clean.append(argmax(policy.outputs(observation(s)).row(0)))
         }
         world.reset(seed: 0)
         let start = world.tabularState
-        return Bounds(cleanReturn: adversarialValues(clean)[start], lowerBound: adversarialValues(possible)[start],
+        return Bounds(cleanReturn: model.policyValues(clean, discount: 1, horizon: horizon)[start], lowerBound: adversarialValues(possible)[start],
                       upperBound: adversarialValues(reached)[start],
                       undecidedStates: (0..<model.stateCount).filter { !model.isTerminal[$0] && reached[$0] != possible[$0] }.count)
     }
