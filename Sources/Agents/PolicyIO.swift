@@ -18,10 +18,7 @@ extension Policy {
             let stored = critic.converted(to: Float.self)
             description.critic = PolicyDescription.Architecture(stored.modules)
             description.criticTakesAction = criticTakesAction
-            for (layer, layout) in stored.linearLayers.enumerated() {
-                extra["critic.\(layout.moduleIndex).weight"] = .init(shape: [layout.outputs, layout.inputs], float32: stored.weight(layer).storage)
-                extra["critic.\(layout.moduleIndex).bias"] = .init(shape: [layout.outputs], float32: stored.bias(layer))
-            }
+            extra.merge(PolicyFile.stateDict(of: stored, prefix: "critic.")) { $1 }
         }
         return PolicyFile(network: network.converted(to: Float.self), description: description, extraTensors: extra)
     }

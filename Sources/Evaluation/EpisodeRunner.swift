@@ -3,6 +3,7 @@ import Attacks
 import Environments
 import Foundation
 import Linalg
+import NeuralNet
 
 /// Runs a policy for whole episodes on fixed seeds: episode `e` resets with seed `S + e`, so
 /// any evaluation can be repeated exactly and two evaluations on the same seeds are paired.
@@ -60,10 +61,11 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
             var observations = (0..<group).map { envs[$0].reset(seed: seed &+ UInt64(start + $0)) }
             var outcomes = (0..<group).map { EpisodeOutcome(seed: seed &+ UInt64(start + $0)) }
             var finished = [Bool](repeating: false, count: group)
+            let workspace = Workspace(for: policy.network, batch: group)  // reused every step
             while finished.contains(false) {
                 let active = (0..<group).filter { !finished[$0] }
                 let clean = Matrix<Scalar>(active.map { observations[$0].map { Scalar($0) } })
-                let cleanOutputs = policy.outputs(clean)
+                let cleanOutputs = policy.outputs(clean, workspace: workspace)
                 var actedOutputs = cleanOutputs
                 var attackedRows: [Int] = []
                 var perturbedObservations = Matrix<Scalar>(rows: 0, columns: clean.columns)
@@ -75,7 +77,7 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                         let targets = Matrix<Scalar>(attackedRows.map { clean.row($0) })
                         let result = attack.perturb(targets, policy: policy, threatModel: threatModel, random: attackRandom)
                         perturbedObservations = result.perturbed
-                        let perturbedOutputs = policy.outputs(result.perturbed)
+                        let perturbedOutputs = policy.outputs(result.perturbed, workspace: workspace)
                         for (m, k) in attackedRows.enumerated() {
                             actedOutputs.setRow(k, to: perturbedOutputs.row(m))
                             outcomes[active[k]].queries += result.queries
@@ -85,16 +87,17 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                 for (k, i) in active.enumerated() {
                     if recordObservations { outcomes[i].observations.append(observations[i]) }
                     let action = policy.actions(fromOutputs: Matrix(row: actedOutputs.row(k)), selection: selection, random: streams[i])[0]
+                    let attacked = attackedRows.firstIndex(of: k)
+                    // The clean action (the mode) is needed only for traces and flips.
+                    let cleanAction = recordTraces || attacked != nil
+                        ? policy.actions(fromOutputs: Matrix(row: cleanOutputs.row(k)), selection: .mode)[0] : action
                     if recordTraces {
-                        let perturbedRow = attackedRows.firstIndex(of: k).map { perturbedObservations.row($0).map { Float($0) } } ?? observations[i]
-                        outcomes[i].trace.append(TraceStep(
-                            observation: observations[i], perceived: perturbedRow,
-                            cleanAction: policy.actions(fromOutputs: Matrix(row: cleanOutputs.row(k)), selection: .mode)[0], action: action))
+                        let perceived = attacked.map { perturbedObservations.row($0).map { Float($0) } } ?? observations[i]
+                        outcomes[i].trace.append(TraceStep(observation: observations[i], perceived: perceived, cleanAction: cleanAction, action: action))
                     }
-                    if attackedRows.contains(k) {
+                    if attacked != nil {
                         outcomes[i].attackedSteps += 1
-                        let cleanAction = policy.actions(fromOutputs: Matrix(row: cleanOutputs.row(k)), selection: .mode)[0]
-                        let takenMode = policy.actions(fromOutputs: Matrix(row: actedOutputs.row(k)), selection: .mode)[0]
+                        let takenMode = selection == .mode ? action : policy.actions(fromOutputs: Matrix(row: actedOutputs.row(k)), selection: .mode)[0]
                         if cleanAction != takenMode { outcomes[i].flips += 1 }
                     }
                     let result = envs[i].step(action)

@@ -86,13 +86,20 @@ public struct PolicyFile: Equatable, Sendable {
         }
     }
 
+    /// A network's parameters named as PyTorch's `nn.Sequential` state dict
+    /// (`{prefix}{i}.weight` `[out, in]`, `{prefix}{i}.bias`).
+    public static func stateDict(of network: Sequential<Float>, prefix: String = "") -> [String: Safetensors.Tensor] {
+        var tensors: [String: Safetensors.Tensor] = [:]
+        for (layer, layout) in network.linearLayers.enumerated() {
+            tensors["\(prefix)\(layout.moduleIndex).weight"] = .init(shape: [layout.outputs, layout.inputs], float32: network.weight(layer).storage)
+            tensors["\(prefix)\(layout.moduleIndex).bias"] = .init(shape: [layout.outputs], float32: network.bias(layer))
+        }
+        return tensors
+    }
+
     /// The safetensors form of this policy.
     public var safetensors: Safetensors {
-        var tensors = extraTensors
-        for (layer, layout) in network.linearLayers.enumerated() {
-            tensors["\(layout.moduleIndex).weight"] = .init(shape: [layout.outputs, layout.inputs], float32: network.weight(layer).storage)
-            tensors["\(layout.moduleIndex).bias"] = .init(shape: [layout.outputs], float32: network.bias(layer))
-        }
+        let tensors = extraTensors.merging(Self.stateDict(of: network)) { $1 }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try! encoder.encode(description), as: UTF8.self)
