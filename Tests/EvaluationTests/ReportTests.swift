@@ -33,7 +33,10 @@ import FoundationXML
             let svg = String(decoding: data, as: UTF8.self)
             #expect(html.contains(svg), "\(name) is not embedded in the page")
         }
-        #expect(!html.contains("http://") || html.components(separatedBy: "http://").count - 1 == svgs.count)  // only the SVG namespaces
+        // Self-contained: nothing is loaded from elsewhere (the only URLs are SVG namespaces).
+        for reference in ["src=\"http", "href=\"http", "src='http", "fetch(", "XMLHttpRequest", "@import"] {
+            #expect(!html.contains(reference), "the page refers to \(reference)")
+        }
         let markdown = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
         #expect(markdown.contains("![Reward drop at ε = 0.15](reward-drop.svg)"))
     }
