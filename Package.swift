@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         .systemLibrary(name: "CGSL"),
@@ -35,9 +36,9 @@ let package = Package(
             name: "Linalg",
             dependencies: ["CGSL", .product(name: "RealModule", package: "swift-numerics")],
             linkerSettings: numericLinking),
-        .target(name: "NeuralNet", dependencies: ["Linalg"]),
+        .target(name: "NeuralNet", dependencies: ["Linalg", "ZIPFoundation"]),
         .target(name: "Environments", dependencies: ["Linalg"]),
-        .target(name: "Agents", dependencies: ["NeuralNet", "Environments", "Yams"]),
+        .target(name: "Agents", dependencies: ["NeuralNet", "Environments", "Yams", "ZIPFoundation"]),
         .target(name: "Attacks", dependencies: ["Agents"]),
         .target(name: "Defenses", dependencies: ["Attacks"]),
         .target(
@@ -51,7 +52,7 @@ let package = Package(
                 "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .target(name: "TestSupport", dependencies: ["Linalg"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Linalg", "ZIPFoundation"], path: "Tests/TestSupport"),
         .testTarget(
             name: "LinalgTests",
             dependencies: [

@@ -43,12 +43,15 @@ def main():
     parser.add_argument("--algorithm", choices=["ppo", "dqn"], required=True)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--eval-episodes", type=int, default=100)
+    parser.add_argument("--save", help="save each model as SAVE-<algorithm>-<seed>.zip (model.save)")
     args = parser.parse_args()
     for seed in args.seeds:
         model, steps = make(args.algorithm, seed)
         start = time.perf_counter()
         model.learn(total_timesteps=steps)
         wall = time.perf_counter() - start
+        if args.save:
+            model.save(f"{args.save}-{args.algorithm}-{seed}.zip")
         eval_env = gym.make("CartPole-v1")
         eval_env.reset(seed=10_000 + seed)
         mean, _ = evaluate_policy(model, eval_env, n_eval_episodes=args.eval_episodes, deterministic=True)

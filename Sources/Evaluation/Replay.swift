@@ -100,8 +100,12 @@ public struct Replay: Equatable, Sendable {
     // MARK: - Reading
 
     public static func load(contentsOf url: URL) throws(SafetensorsError) -> Replay {
-        let file = try Safetensors.read(contentsOf: url)
-        func fail(_ message: String) -> SafetensorsError { SafetensorsError("\(url.path): \(message)") }
+        do { return try Replay(try Safetensors.read(contentsOf: url)) } catch { throw SafetensorsError("\(url.path): \(error.description)") }
+    }
+
+    /// Interprets a parsed safetensors file as a replay, checking that its tensors agree.
+    public init(_ file: Safetensors) throws(SafetensorsError) {
+        func fail(_ message: String) -> SafetensorsError { SafetensorsError(message) }
         guard let json = file.metadata[metadataKey] else { throw fail("not a Gauntlet replay (no '\(metadataKey)' metadata)") }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
@@ -114,9 +118,10 @@ public struct Replay: Equatable, Sendable {
               let rewards = file.tensors["rewards"]?.float64, let cleanActions = file.tensors["clean_actions"], let actions = file.tensors["actions"],
               let observationValues = observations.float32
         else { throw fail("missing or mistyped replay tensors") }
+        guard lengths.allSatisfy({ $0 >= 0 && $0 <= Int64(Int32.max) }) else { throw fail("episode lengths must lie in 0…\(Int32.max)") }
         let total = lengths.reduce(0, +)
         let d = observations.shape.count == 2 ? observations.shape[1] : 0
-        guard lengths.allSatisfy({ $0 >= 0 }), [seeds.count, queries.count, terminated.count].allSatisfy({ $0 == lengths.count }),
+        guard [seeds.count, queries.count, terminated.count].allSatisfy({ $0 == lengths.count }),
               Int64(rewards.count) == total, Int64(observations.shape.first ?? -1) == total, perceived.count == observationValues.count,
               Int64(cleanActions.shape.first ?? -1) == total, Int64(actions.shape.first ?? -1) == total
         else { throw fail("replay tensors disagree in size") }
@@ -146,7 +151,7 @@ public struct Replay: Equatable, Sendable {
             }
             outcomes.append(outcome)
         }
-        return Replay(header: header, outcomes: outcomes)
+        self.init(header: header, outcomes: outcomes)
     }
 
     /// The first place where `other` differs from this replay (episode and step), or nil.

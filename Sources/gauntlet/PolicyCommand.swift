@@ -55,18 +55,27 @@ struct PolicyInfo: ParsableCommand {
 struct PolicyImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Turn a PyTorch nn.Sequential state dict (safetensors.torch.save_file) into a Gauntlet policy file.")
+        abstract: "Turn a PyTorch nn.Sequential state dict or a Stable-Baselines3 model zip into a Gauntlet policy file.",
+        discussion: """
+            FILE is one of:
+              - a state dict of an nn.Sequential of Linear layers (tensors 0.weight, 0.bias, 2.weight, …) saved with
+                safetensors.torch.save_file or torch.save; --kind and --activation say how to use it;
+              - a Stable-Baselines3 model zip (model.save): DQN, PPO/A2C, TD3/DDPG or SAC with an MLP policy. Kind,
+                activation, critic and architecture are read from the zip; --activation overrides the saved one.
+            No Python runs and no pickle code executes: the pickle reader accepts only what a state dict needs.
+            """)
 
-    @Argument(help: "State dict (.safetensors) with tensors 0.weight, 0.bias, 2.weight, ….") var file: String
+    @Argument(help: "State dict (.safetensors or torch.save .pth) or SB3 model (.zip).") var file: String
     @Option(help: "Environment id the policy acts in.") var env: String
-    @Option(help: "greedy-q, categorical, gaussian or deterministic.") var kind: PolicyKind
-    @Option(help: "Activation between the Linear layers: relu, tanh, leaky_relu.") var activation = "relu"
+    @Option(help: "greedy-q, categorical, gaussian or deterministic (state dicts; SB3 models say it themselves).") var kind: PolicyKind?
+    @Option(help: "Activation between the Linear layers: relu, tanh, leaky_relu (default: relu for state dicts, the saved one for SB3).")
+    var activation: String?
     @Option(name: .customLong("obs-mean"), help: "Observation mean for normalisation, comma-separated.") var observationMean: String?
     @Option(name: .customLong("obs-std"), help: "Observation standard deviation, comma-separated.") var observationStd: String?
     @Option(help: "Output policy file.") var output: String
 
     func validate() throws {
-        guard Activation(name: activation) != nil else { throw ValidationError("--activation: unknown activation '\(activation)'") }
+        if let activation, Activation(name: activation) == nil { throw ValidationError("--activation: unknown activation '\(activation)'") }
         guard (observationMean == nil) == (observationStd == nil) else { throw ValidationError("--obs-mean and --obs-std go together") }
     }
 
@@ -83,15 +92,23 @@ struct PolicyImportCommand: ParsableCommand {
             guard std.allSatisfy({ $0 > 0 }) else { throw ValidationError("--obs-std: standard deviations must be positive") }
             normalization = .init(mean: try Self.numbers(observationMean, option: "--obs-mean"), std: std)
         }
+        let url = URL(fileURLWithPath: file)
         let imported: PolicyFile
         do throws(PolicyFileError) {
-            imported = try PolicyImport.stateDict(at: URL(fileURLWithPath: file), environment: env, kind: kind,
-                                                  activation: Activation(name: activation)!, normalization: normalization)
+            if try PolicyImport.isStableBaselines3Model(at: url) {
+                imported = try StableBaselines3Model(contentsOf: url).policyFile(
+                    environment: env, activation: activation.flatMap(Activation.init(name:)), normalization: normalization, source: url)
+            } else {
+                guard let kind else { throw PolicyFileError("--kind is required for a state dict (greedy-q, categorical, gaussian or deterministic)") }
+                imported = try PolicyImport.stateDict(at: url, environment: env, kind: kind,
+                                                      activation: Activation(name: activation ?? "relu")!, normalization: normalization)
+            }
             try imported.write(to: URL(fileURLWithPath: output))
         } catch {
             throw ValidationError(error.description)
         }
-        print("imported \(file) → \(output): \(imported.network.sizes.map(String.init).joined(separator: "-")) \(activation), \(kind.rawValue) on \(env)")
+        let d = imported.description
+        print("imported \(file) → \(output): \(imported.network.sizes.map(String.init).joined(separator: "-")) \(d.architecture.modules.first { $0.type != "linear" }?.type ?? "linear"), \(d.kind ?? "") on \(env)" + (d.critic != nil ? " (+ critic)" : ""))
     }
 }
 

@@ -67,5 +67,21 @@ import Testing
         #expect(bad.status == 2 && bad.standardError.contains("takes 4 inputs"))
         let kind = try runGauntlet(["policy", "import", "x", "--env", "CartPole-v1", "--kind", "softmax", "--output", imported])
         #expect(kind.status == 2)
+        let noKind = try runGauntlet(["policy", "import", "Tests/Fixtures/torch_state_dict.pth", "--env", "CartPole-v1", "--output", imported])
+        #expect(noKind.status == 2 && noKind.standardError.contains("--kind is required"))
+    }
+
+    /// A Stable-Baselines3 zip imports with no options beyond the environment, and the result
+    /// attacks like any policy.
+    @Test func importStableBaselines3Zip() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("sb3-\(UUID()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let run = try runGauntlet(["policy", "import", "Tests/Fixtures/sb3_ppo_cartpole.zip", "--env", "CartPole-v1", "--output", output])
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(run.standardOutput.contains("4-16-16-2 tanh, categorical on CartPole-v1 (+ critic)"))
+        let attack = try runGauntlet(["attack", "--policy", output, "--attack", "pgd", "--eps", "0.1", "--episodes", "2"])
+        #expect(attack.status == 0, "\(attack.standardError)")
+        let corrupt = try runGauntlet(["policy", "import", "Tests/Fixtures/sb3_models.json", "--env", "CartPole-v1", "--output", output])
+        #expect(corrupt.status == 2)
     }
 }

@@ -1,0 +1,112 @@
+import Foundation
+import ZIPFoundation
+
+/// PyTorch's `torch.save` file (the zip format of PyTorch ≥ 1.6) holding a state dict, read
+/// without Python: the archive's `<prefix>/data.pkl` goes through `StateDictPickle` (which never
+/// executes anything), and each tensor is gathered from the raw little-endian bytes of its
+/// storage `<prefix>/data/<key>` through its offset and strides.
+public enum TorchCheckpoint {
+    /// Reads the state dict in the `torch.save` file at `url`.
+    public static func stateDict(contentsOf url: URL) throws(StateDictFormatError) -> [String: Safetensors.Tensor] {
+        let data: Data
+        do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
+            throw StateDictFormatError("cannot read \(url.path): \(error.localizedDescription)")
+        }
+        do { return try stateDict(data: data) } catch { throw StateDictFormatError("\(url.path): \(error.description)") }
+    }
+
+    /// Reads the state dict in the bytes of a `torch.save` file.
+    public static func stateDict(data: Data) throws(StateDictFormatError) -> [String: Safetensors.Tensor] {
+        if data.first == 0x80 {
+            throw StateDictFormatError("a bare pickle (torch.save before PyTorch 1.6, or _use_new_zipfile_serialization=False): save it again with a recent PyTorch")
+        }
+        let archive = try ZipArchive(data: data)
+        let pickles = archive.paths.filter { $0 == "data.pkl" || $0.hasSuffix("/data.pkl") }
+        guard pickles.count == 1, let pickle = pickles.first else {
+            throw StateDictFormatError("a torch.save archive holds one data.pkl; this one holds \(pickles.count)")
+        }
+        let prefix = String(pickle.dropLast("data.pkl".count))
+        if archive.paths.contains(prefix + "byteorder") {
+            let order = String(decoding: try archive.contents(of: prefix + "byteorder"), as: UTF8.self)
+            guard order == "little" else { throw StateDictFormatError("tensors stored in '\(order)' byte order; only little-endian files are read") }
+        }
+        var storages: [String: Data] = [:]
+        var result: [String: Safetensors.Tensor] = [:]
+        for (name, view) in try StateDictPickle.stateDict(from: [UInt8](try archive.contents(of: pickle))) {
+            guard result[name] == nil else { throw StateDictFormatError("data.pkl: '\(name)' appears twice") }
+            let key = view.storage.key
+            if storages[key] == nil { storages[key] = try archive.contents(of: prefix + "data/" + key) }
+            result[name] = try tensor(view, bytes: storages[key]!, name: name)
+        }
+        return result
+    }
+
+    /// The elements of a strided view, in row-major order of its shape.
+    static func tensor(_ view: StateDictPickle.TensorView, bytes: Data, name: String) throws(StateDictFormatError) -> Safetensors.Tensor {
+        let type = view.storage.dtype
+        let (needed, overflow) = view.storage.count.multipliedReportingOverflow(by: type.byteCount)
+        guard !overflow, bytes.count >= needed else {
+            throw StateDictFormatError("storage '\(view.storage.key)' of '\(name)' has \(bytes.count) bytes, fewer than its \(view.storage.count) \(type.rawValue) elements")
+        }
+        let count = view.shape.reduce(1, *)
+        var indices = [Int](repeating: 0, count: count)
+        var index = [Int](repeating: 0, count: view.shape.count)
+        for element in 0..<count {
+            indices[element] = view.offset + zip(index, view.strides).reduce(0) { $0 + $1.0 * $1.1 }
+            var axis = view.shape.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < view.shape[axis] { break }
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+        return bytes.withUnsafeBytes { raw in
+            func load<T: FixedWidthInteger>(_: T.Type, _ i: Int) -> T { T(littleEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) }
+            switch type {
+            case .float: return .init(shape: view.shape, float32: indices.map { Float(bitPattern: load(UInt32.self, $0)) })
+            case .double: return .init(shape: view.shape, float64: indices.map { Double(bitPattern: load(UInt64.self, $0)) })
+            case .long: return .init(shape: view.shape, int64: indices.map { Int64(bitPattern: load(UInt64.self, $0)) })
+            case .half: return .init(shape: view.shape, float32: indices.map { Float(Float16(bitPattern: load(UInt16.self, $0))) })
+            case .bfloat16: return .init(shape: view.shape, float32: indices.map { Float(bitPattern: UInt32(load(UInt16.self, $0)) << 16) })
+            }
+        }
+    }
+}
+
+/// A zip archive in memory whose members are read whole, with a bound on their size (a small
+/// compressed member can claim gigabytes). Errors name the member.
+public struct ZipArchive {
+    /// Largest member read into memory.
+    public static let maximumMemberBytes = 1 << 30
+
+    private let archive: Archive
+    /// The members' paths.
+    public let paths: [String]
+
+    public init(data: Data) throws(StateDictFormatError) {
+        guard data.count >= 22, data.starts(with: [0x50, 0x4B]) else { throw StateDictFormatError("not a zip archive") }
+        do { archive = try Archive(data: data, accessMode: .read) } catch {
+            throw StateDictFormatError("not a readable zip archive (\(error))")
+        }
+        paths = archive.map(\.path)
+    }
+
+    /// The bytes of the member at `path`.
+    public func contents(of path: String) throws(StateDictFormatError) -> Data {
+        guard let entry = archive[path] else { throw StateDictFormatError("the archive has no member '\(path)'") }
+        guard entry.type == .file, entry.uncompressedSize <= UInt64(Self.maximumMemberBytes) else {
+            throw StateDictFormatError("member '\(path)' is not a file of at most \(Self.maximumMemberBytes) bytes")
+        }
+        var data = Data()
+        do {
+            _ = try archive.extract(entry) { chunk in
+                data.append(chunk)
+                if data.count > Self.maximumMemberBytes { throw CocoaError(.fileReadTooLarge) }
+            }
+        } catch {
+            throw StateDictFormatError("member '\(path)' cannot be read (\(error))")
+        }
+        return data
+    }
+}
