@@ -106,7 +106,7 @@ public struct Replay: Equatable, Sendable {
     /// Interprets a parsed safetensors file as a replay, checking that its tensors agree.
     public init(_ file: Safetensors) throws(SafetensorsError) {
         func fail(_ message: String) -> SafetensorsError { SafetensorsError(message) }
-        guard let json = file.metadata[metadataKey] else { throw fail("not a Gauntlet replay (no '\(metadataKey)' metadata)") }
+        guard let json = file.metadata[Self.metadataKey] else { throw fail("not a Gauntlet replay (no '\(Self.metadataKey)' metadata)") }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
