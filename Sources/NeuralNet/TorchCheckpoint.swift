@@ -30,12 +30,18 @@ public enum TorchCheckpoint {
             let order = String(decoding: try archive.contents(of: prefix + "byteorder"), as: UTF8.self)
             guard order == "little" else { throw StateDictFormatError("tensors stored in '\(order)' byte order; only little-endian files are read") }
         }
+        return try stateDict(pickle: try archive.contents(of: pickle)) { key throws(StateDictFormatError) in try archive.contents(of: prefix + "data/" + key) }
+    }
+
+    /// The state dict a `data.pkl` describes, with each storage's bytes from `storage(key)`
+    /// (read once per key).
+    public static func stateDict(pickle: Data, storage: (String) throws(StateDictFormatError) -> Data) throws(StateDictFormatError) -> [String: Safetensors.Tensor] {
         var storages: [String: Data] = [:]
         var result: [String: Safetensors.Tensor] = [:]
-        for (name, view) in try StateDictPickle.stateDict(from: [UInt8](try archive.contents(of: pickle))) {
+        for (name, view) in try StateDictPickle.stateDict(from: [UInt8](pickle)) {
             guard result[name] == nil else { throw StateDictFormatError("data.pkl: '\(name)' appears twice") }
             let key = view.storage.key
-            if storages[key] == nil { storages[key] = try archive.contents(of: prefix + "data/" + key) }
+            if storages[key] == nil { storages[key] = try storage(key) }
             result[name] = try tensor(view, bytes: storages[key]!, name: name)
         }
         return result
@@ -74,8 +80,12 @@ public enum TorchCheckpoint {
     }
 }
 
-/// A zip archive in memory whose members are read whole, with a bound on their size (a small
-/// compressed member can claim gigabytes). Errors name the member.
+/// A zip archive whose members are read whole, with a bound on their size (a small compressed
+/// member can claim gigabytes). Errors name the member.
+///
+/// The archive is always read from a file: ZIPFoundation's in-memory mode (`Archive(data:)`)
+/// traps when a corrupt offset points past the end of the data (found by `FuzzTests`), while
+/// reading past the end of a file just returns nothing.
 public struct ZipArchive {
     /// Largest member read into memory.
     public static let maximumMemberBytes = 1 << 30
@@ -84,12 +94,23 @@ public struct ZipArchive {
     /// The members' paths.
     public let paths: [String]
 
-    public init(data: Data) throws(StateDictFormatError) {
-        guard data.count >= 22, data.starts(with: [0x50, 0x4B]) else { throw StateDictFormatError("not a zip archive") }
-        do { archive = try Archive(data: data, accessMode: .read) } catch {
+    /// Opens the zip file at `url`.
+    public init(url: URL) throws(StateDictFormatError) {
+        let head = (try? FileHandle(forReadingFrom: url)).flatMap { try? $0.read(upToCount: 2) }
+        guard head == Data([0x50, 0x4B]) else { throw StateDictFormatError("not a zip archive") }
+        do { archive = try Archive(url: url, accessMode: .read) } catch {
             throw StateDictFormatError("not a readable zip archive (\(error))")
         }
         paths = archive.map(\.path)
+    }
+
+    /// Opens a zip archive held in memory (through an unlinked temporary file).
+    public init(data: Data) throws(StateDictFormatError) {
+        guard data.count >= 22, data.starts(with: [0x50, 0x4B]) else { throw StateDictFormatError("not a zip archive") }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-\(UUID()).zip")
+        do { try data.write(to: url) } catch { throw StateDictFormatError("cannot write a temporary file: \(error.localizedDescription)") }
+        defer { try? FileManager.default.removeItem(at: url) }
+        try self.init(url: url)
     }
 
     /// The bytes of the member at `path`.
