@@ -74,6 +74,7 @@ let package = Package(
             ]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Attacks", "Agents", "Environments", "NeuralNet", "TestSupport"]),
         .testTarget(name: "GauntletCLITests", dependencies: ["gauntlet", "TestSupport"]),
+        .testTarget(name: "DefensesTests", dependencies: ["Defenses", "Attacks", "Agents", "Environments", "NeuralNet", "Linalg", "Evaluation", "TestSupport"]),
         .testTarget(name: "FuzzTests", dependencies: ["Evaluation", "Agents", "Environments", "NeuralNet", "TestSupport"]),
         .testTarget(
             name: "NeuralNetTests",

@@ -78,13 +78,26 @@ extension ConfidenceInterval {
             lower: max(0, centre - halfWidth), upper: min(1, centre + halfWidth), confidence: confidence)
     }
 
-    /// Exact Clopper–Pearson interval for a binomial rate, from Beta quantiles
-    /// (`gsl_cdf_beta_Pinv`): `[B(α/2; k, n−k+1), B(1−α/2; k+1, n−k)]`.
+    /// Exact Clopper–Pearson interval for a binomial rate, from Beta quantiles:
+    /// `[B(α/2; k, n−k+1), B(1−α/2; k+1, n−k)]`.
     public static func clopperPearson(successes k: Int, trials n: Int, confidence: Double = 0.95) -> ConfidenceInterval {
         precondition(n > 0 && (0...n).contains(k), "clopperPearson needs 0 ≤ successes ≤ trials, trials > 0")
         let alpha = 1 - confidence
-        let lower = k == 0 ? 0 : gsl_cdf_beta_Pinv(alpha / 2, Double(k), Double(n - k + 1))
-        let upper = k == n ? 1 : gsl_cdf_beta_Pinv(1 - alpha / 2, Double(k + 1), Double(n - k))
+        let lower = k == 0 ? 0 : betaQuantile(alpha / 2, Double(k), Double(n - k + 1))
+        let upper = k == n ? 1 : betaQuantile(1 - alpha / 2, Double(k + 1), Double(n - k))
         return ConfidenceInterval(lower: lower, upper: upper, confidence: confidence)
+    }
+
+    /// The `p`-quantile of Beta(a, b) by bisection on its distribution function
+    /// (`gsl_cdf_beta_P`). GSL's own inverse, `gsl_cdf_beta_Pinv`, fails to converge — and aborts
+    /// the process — for large `a + b` with `p` near a tail (e.g. 19 990 of 20 000 trials).
+    static func betaQuantile(_ p: Double, _ a: Double, _ b: Double) -> Double {
+        var low = 0.0, high = 1.0
+        for _ in 0..<200 {
+            let middle = (low + high) / 2
+            if middle == low || middle == high { break }
+            if gsl_cdf_beta_P(middle, a, b) < p { low = middle } else { high = middle }
+        }
+        return (low + high) / 2
     }
 }

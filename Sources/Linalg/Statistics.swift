@@ -45,4 +45,10 @@ public enum Statistics {
 
     /// The median.
     public static func median(_ values: [Double]) -> Double { quantile(values, 0.5) }
+
+    /// The standard normal distribution function Φ(x) (`gsl_cdf_ugaussian_P`).
+    public static func normalCDF(_ x: Double) -> Double { gsl_cdf_ugaussian_P(x) }
+
+    /// Its inverse Φ⁻¹(p) for p in (0, 1) (`gsl_cdf_ugaussian_Pinv`).
+    public static func normalQuantile(_ p: Double) -> Double { gsl_cdf_ugaussian_Pinv(p) }
 }

@@ -25,15 +25,16 @@ public struct IntervalBounds<Scalar: BLASScalar>: Equatable, Sendable {
 }
 
 extension Sequential {
-    /// Bounds on the network's outputs for inputs anywhere in `input`'s box (per row).
+    /// Bounds on the network's outputs — or, with `moduleCount`, on the values after its first
+    /// `moduleCount` modules — for inputs anywhere in `input`'s box (per row).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public func intervalBounds(_ input: IntervalBounds<Scalar>) -> IntervalBounds<Scalar> {
+    public func intervalBounds(_ input: IntervalBounds<Scalar>, moduleCount: Int? = nil) -> IntervalBounds<Scalar> {
         precondition(input.lower.columns == inputDimensions)
         var lower = input.lower
         var upper = input.upper
         var linearIndex = 0
-        for module in modules {
+        for module in modules.prefix(moduleCount ?? modules.count) {
             switch module {
             case .activation(let activation):
                 lower = lower.map { activation($0) }

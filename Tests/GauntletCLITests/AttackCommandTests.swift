@@ -85,3 +85,21 @@ import Testing
         #expect(corrupt.status == 2)
     }
 }
+
+@Suite struct CertifyCommandTests {
+    @Test func certifiesAShippedPolicy() throws {
+        let run = try runGauntlet(["certify", "--policy", "policies/cartpole-dqn.safetensors", "--eps", "0", "--method", "ibp", "--method", "crop",
+                                   "--return-range", "0,500", "--crop-episodes", "4", "--episodes", "1", "--json"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any]
+        let ibp = try #require(object["ibp"] as? [String: Any])
+        // At ε = 0 a state is certified exactly when its greedy action is strict: all 500 here.
+        #expect(ibp["states"] as? Int == 500 && ibp["certified"] as? Int == 500)
+        let crop = try #require(object["crop"] as? [String: Any])
+        #expect(crop["horizon"] as? Int == 500)
+        let missing = try runGauntlet(["certify", "--policy", "policies/cartpole-dqn.safetensors", "--eps", "0.1", "--method", "crop"])
+        #expect(missing.status == 2 && missing.standardError.contains("--return-range"))
+        let unknown = try runGauntlet(["certify", "--policy", "policies/cartpole-dqn.safetensors", "--eps", "0.1", "--method", "magic"])
+        #expect(unknown.status == 2 && unknown.standardError.contains("unknown method 'magic'"))
+    }
+}

@@ -39,6 +39,10 @@ struct StatisticsFixture: Decodable {
             let exact = ConfidenceInterval.clopperPearson(successes: rate.successes, trials: rate.trials, confidence: rate.confidence)
             #expect(abs(exact.lower - rate.clopper_pearson[0]) < 1e-9 && abs(exact.upper - rate.clopper_pearson[1]) < 1e-9)
         }
+        // Where gsl_cdf_beta_Pinv fails to converge and aborts (randomised smoothing's sample
+        // sizes); the values are scipy.stats.beta.ppf(0.001, 19990, 11) and ppf(0.999, 19991, 10).
+        let large = ConfidenceInterval.clopperPearson(successes: 19_990, trials: 20_000, confidence: 0.998)
+        #expect(abs(large.lower - 0.9987937277791431) < 1e-9 && abs(large.upper - 0.9998519516263167) < 1e-9)
     }
 
     /// A 95% bootstrap interval for a mean should cover the true mean in roughly 95% of samples

@@ -1,0 +1,138 @@
+import Agents
+import Attacks
+import Defenses
+import Environments
+import Foundation
+import Linalg
+import NeuralNet
+
+/// Certificates for a policy over the states its clean episodes visit, at one ε of the
+/// evaluation's threat model:
+/// - `ibp`: SA-DQN's action certification rate — the fraction of visited states whose greedy
+///   action no perturbation in the box can change (`IntervalCertificate`), with a Wilson 95%
+///   interval; for continuous policies, the bound on how far the outputs can move;
+/// - `smoothing`: Cohen et al.'s certified radius of the smoothed policy at (up to `states`)
+///   visited states, and the fraction certified at the threat model's ε (for an L∞ threat
+///   model, at the L2 radius `ε √d` that contains its box);
+/// - `crop`: CROP's certified lower bound on the smoothed policy's expected return when every
+///   step may be perturbed within ε (budget `ε √H`, or `ε √(H d)` for L∞).
+public struct Certification: Sendable {
+    public struct IBP: Codable, Equatable, Sendable {
+        public var states: Int
+        public var certified: Int?
+        public var rate: Double?
+        public var ci95: [Double]?
+        public var meanMarginLowerBound: Double?
+        public var meanOutputDeviation: Double?
+        public var maxOutputDeviation: Double?
+    }
+
+    public struct Smoothing: Codable, Equatable, Sendable {
+        public var sigma: Double
+        public var states: Int
+        public var samples: Int
+        public var alpha: Double
+        /// The L2 radius (threat-model units) a state needs to count as certified at ε.
+        public var requiredRadius: Double
+        public var certified: Int
+        public var rate: Double
+        public var abstained: Int
+        public var meanRadius: Double
+        /// States where the smoothed action equals the base policy's clean action.
+        public var agreement: Double
+    }
+
+    public struct CROP: Codable, Equatable, Sendable {
+        public var sigma: Double
+        public var episodes: Int
+        public var horizon: Int
+        public var returnRange: [Double]
+        public var alpha: Double
+        public var bound: SmoothedReturnBound
+    }
+
+    public struct Report: Codable, Equatable, Sendable {
+        public var policy: String
+        public var environment: String
+        public var threatModel: ThreatModel
+        public var cleanMeanReturn: Double
+        public var ibp: IBP?
+        public var smoothing: Smoothing?
+        public var crop: CROP?
+    }
+
+    public enum Method: Sendable, Equatable {
+        case ibp
+        case smoothing(sigma: Double, states: Int, samples: Int, alpha: Double)
+        case crop(sigma: Double, episodes: Int, returnRange: ClosedRange<Double>, alpha: Double)
+    }
+
+    /// Runs the evaluation's clean episodes and every method at `epsilon`.
+    public static func run(_ evaluation: AttackEvaluation<Float>, epsilon: Double, methods: [Method], policyName: String) throws(EnvironmentError) -> Report {
+        var cleanRunner = EpisodeRunner(policy: evaluation.policy, environment: evaluation.environment, selection: evaluation.selection)
+        cleanRunner.recordObservations = true
+        let clean = try cleanRunner.run(episodes: evaluation.episodes, seed: evaluation.seed)
+        let threatModel = try evaluation.threatModel(epsilon: epsilon, clean: clean)
+        let states = clean.flatMap(\.observations)
+        let policy = evaluation.policy
+        var report = Report(policy: policyName, environment: evaluation.environment, threatModel: threatModel,
+                            cleanMeanReturn: Statistics.mean(clean.map(\.episodeReturn)))
+        let random = RandomStream(seed: evaluation.seed).child("certification")
+        for method in methods {
+            switch method {
+            case .ibp:
+                let matrix = Matrix(rows: states.count, columns: policy.observationDimension, storage: states.flatMap { $0 })
+                let results = IntervalCertificate(threatModel: threatModel).certify(matrix, policy: policy)
+                var ibp = IBP(states: states.count)
+                if policy.actionSpace.actionCount != nil {
+                    let certified = results.filter(\.isCertified).count
+                    let interval = ConfidenceInterval.wilson(successes: certified, trials: max(states.count, 1))
+                    ibp.certified = certified
+                    ibp.rate = Double(certified) / Double(max(states.count, 1))
+                    ibp.ci95 = [interval.lower, interval.upper]
+                    ibp.meanMarginLowerBound = Statistics.mean(results.compactMap(\.marginLowerBound))
+                } else {
+                    let deviations = results.compactMap(\.outputDeviation)
+                    ibp.meanOutputDeviation = Statistics.mean(deviations)
+                    ibp.maxOutputDeviation = deviations.max()
+                }
+                report.ibp = ibp
+            case .smoothing(let sigma, let count, let samples, let alpha):
+                guard policy.actionSpace.actionCount != nil else { throw EnvironmentError("smoothing certifies discrete actions; \(evaluation.environment)'s are continuous") }
+                let smoothing = RandomizedSmoothing(sigma: sigma, selectionSamples: max(samples / 10, 10), estimationSamples: samples, alpha: alpha)
+                let chosen = stride(from: 0, to: states.count, by: max(1, states.count / max(count, 1))).prefix(count).map { states[$0] }
+                let required = requiredL2Radius(threatModel)
+                var certified = 0, abstained = 0, agree = 0, radii: [Double] = []
+                for (index, state) in chosen.enumerated() {
+                    let certificate = smoothing.certify(state, policy: policy, threatModel: threatModel, random: random.child(index))
+                    radii.append(certificate.radius)
+                    if certificate.action == nil { abstained += 1 }
+                    if certificate.action != nil && certificate.radius >= required { certified += 1 }
+                    if certificate.action == argmax(policy.outputs(Matrix(rows: 1, columns: state.count, storage: state)).row(0)) { agree += 1 }
+                }
+                let n = Double(max(chosen.count, 1))
+                report.smoothing = Smoothing(sigma: sigma, states: chosen.count, samples: samples, alpha: alpha, requiredRadius: required,
+                                             certified: certified, rate: Double(certified) / n, abstained: abstained,
+                                             meanRadius: Statistics.mean(radii), agreement: Double(agree) / n)
+            case .crop(let sigma, let episodes, let range, let alpha):
+                let horizon = try Registry.make(evaluation.environment).maxEpisodeSteps
+                let noise = ThreatModel(epsilon: sigma, units: threatModel.units, scale: threatModel.scale,
+                                        bounds: BoxSpace(low: threatModel.lower, high: threatModel.upper), mask: threatModel.mask)
+                let runner = EpisodeRunner(policy: policy, environment: evaluation.environment, selection: evaluation.selection,
+                                           attack: SmoothingNoise(sigma: sigma), threatModel: noise)
+                let returns = try runner.run(episodes: episodes, seed: evaluation.seed).map(\.episodeReturn)
+                let budget = requiredL2Radius(threatModel) * Double(horizon).squareRoot()
+                report.crop = CROP(sigma: sigma, episodes: episodes, horizon: horizon, returnRange: [range.lowerBound, range.upperBound], alpha: alpha,
+                                   bound: SmoothedReturnBound(returns: returns, returnRange: range, sigma: sigma, budget: budget, alpha: alpha))
+            }
+        }
+        return report
+    }
+
+    /// The L2 radius of the smallest ball holding one step's threat: ε, or ε √d for L∞ over d
+    /// free dimensions.
+    static func requiredL2Radius(_ threatModel: ThreatModel) -> Double {
+        let free = (0..<threatModel.dimension).filter(threatModel.isFree).count
+        return threatModel.norm == .l2 ? threatModel.epsilon : threatModel.epsilon * Double(free).squareRoot()
+    }
+}

@@ -1,0 +1,139 @@
+import Agents
+import Attacks
+import Defenses
+import Environments
+import Linalg
+import NeuralNet
+import TestSupport
+import Testing
+
+/// A random 4-input network as a policy of `kind` on CartPole's or Pendulum's spaces.
+private func randomPolicy(seed: UInt64, kind: PolicyKind, hidden: [Int] = [16, 16]) throws -> Policy<Double> {
+    let outputs = kind == .greedyQ || kind == .categorical ? 2 : 1
+    let inputs = outputs == 2 ? 4 : 3
+    let network = try Sequential<Double>.mlp(sizes: [inputs] + hidden + [outputs], activation: .relu, random: RandomStream(seed: seed))
+    let space: ActionSpace = outputs == 2 ? .discrete(2) : .box(BoxSpace(low: [-2], high: [2]))
+    return Policy(network: network, kind: kind, actionSpace: space, logStd: kind == .gaussian ? [0] : [],
+                  scaling: ObservationScaling(mean: Array(repeating: 0.1, count: inputs), std: Array(repeating: 0.5, count: inputs)))
+}
+
+private func threatModel(epsilon: Double, dimension: Int) -> ThreatModel {
+    ThreatModel(epsilon: epsilon, bounds: BoxSpace(low: Array(repeating: -10, count: dimension), high: Array(repeating: 10, count: dimension)))
+}
+
+/// Every point of a grid with `points` values per dimension over the box `s ± ε` (corners included).
+private func grid(around s: [Double], epsilon: Double, points: Int) -> Matrix<Double> {
+    let d = s.count
+    let total = (0..<d).reduce(1) { product, _ in product * points }
+    var rows: [Double] = []
+    for index in 0..<total {
+        var rest = index
+        for j in 0..<d {
+            let k = rest % points
+            rest /= points
+            rows.append(s[j] - epsilon + 2 * epsilon * Double(k) / Double(points - 1))
+        }
+    }
+    return Matrix(rows: total, columns: d, storage: rows)
+}
+
+@Suite struct CertificationTests {
+    /// Certified actions never change anywhere on a dense grid of the box (6⁴ points, corners
+    /// included); at ε = 0 every state with a strict preference is certified and the bound is
+    /// the exact gap.
+    @Test func certifiedActionsNeverChange() throws {
+        let random = RandomStream(seed: 4)
+        var certifiedCount = 0
+        for seed in 0..<4 as Range<UInt64> {
+            let policy = try randomPolicy(seed: seed, kind: .greedyQ)
+            let states = randomMatrix(rows: 20, columns: 4, random: random, scale: 1)
+            for epsilon in [0.0, 0.002, 0.01, 0.05] {
+                let results = IntervalCertificate(threatModel: threatModel(epsilon: epsilon, dimension: 4)).certify(states, policy: policy)
+                let outputs = policy.outputs(states)
+                for r in 0..<states.rows {
+                    let gap = abs(outputs[r, 0] - outputs[r, 1])
+                    if epsilon == 0 {
+                        #expect(abs(results[r].marginLowerBound! - gap) <= 1e-9 * max(1, gap))
+                    }
+                    guard results[r].isCertified else { continue }
+                    certifiedCount += 1
+                    let perturbed = grid(around: states.row(r), epsilon: epsilon, points: 6)
+                    #expect(policy.actions(perturbed).allSatisfy { $0 == .discrete(results[r].action!) }, "seed \(seed) ε \(epsilon) state \(r)")
+                }
+            }
+        }
+        #expect(certifiedCount > 100)  // the test checks real certificates, not an empty set
+    }
+
+    /// The bound through the difference of the last layer's rows is at least as tight as
+    /// subtracting separately bounded outputs, and shrinks as ε grows.
+    @Test func marginBoundIsTighterThanPlainIntervals() throws {
+        let policy = try randomPolicy(seed: 11, kind: .greedyQ, hidden: [32, 32])
+        let states = randomMatrix(rows: 30, columns: 4, random: RandomStream(seed: 2))
+        var previous = [Double](repeating: .infinity, count: states.rows)
+        for epsilon in [0.0, 0.01, 0.03, 0.1] {
+            let certificate = IntervalCertificate(threatModel: threatModel(epsilon: epsilon, dimension: 4))
+            let results = certificate.certify(states, policy: policy)
+            let plain = policy.network.intervalBounds(certificate.inputBox(around: states, policy: policy))
+            for r in 0..<states.rows {
+                let a = results[r].action!
+                let naive = plain.lower[r, a] - plain.upper[r, 1 - a]
+                #expect(results[r].marginLowerBound! >= naive - 1e-9)
+                #expect(results[r].marginLowerBound! <= previous[r] + 1e-9)
+                previous[r] = results[r].marginLowerBound!
+            }
+        }
+    }
+
+    /// For continuous policies the deviation bound covers every grid point's deviation.
+    @Test func outputDeviationBoundCoversTheBox() throws {
+        for kind in [PolicyKind.gaussian, .deterministic] {
+            let policy = try randomPolicy(seed: 3, kind: kind)
+            let states = randomMatrix(rows: 10, columns: 3, random: RandomStream(seed: 8))
+            let results = IntervalCertificate(threatModel: threatModel(epsilon: 0.05, dimension: 3)).certify(states, policy: policy)
+            for r in 0..<states.rows {
+                let center = policy.outputs(Matrix(rows: 1, columns: 3, storage: states.row(r)))[0, 0]
+                let moved = policy.outputs(grid(around: states.row(r), epsilon: 0.05, points: 9)).storage.map { abs($0 - center) }.max()!
+                #expect(moved <= results[r].outputDeviation! + 1e-12)
+                #expect(results[r].outputDeviation! > 0)
+            }
+        }
+    }
+
+    /// For a linear two-action policy the smoothed policy is exact: `p_A = Φ(d/σ)` where `d` is
+    /// the distance to the decision boundary, so the certified radius `σ Φ⁻¹(p̲_A)` must lie
+    /// below `d` (it is a lower confidence bound) and close to it with many samples.
+    @Test func smoothingRadiusOfALinearPolicy() throws {
+        let w = [0.8, -0.6], b = 0.05  // ‖w‖ = 1: the distance is |w·s + b|
+        let network = try Sequential<Double>(modules: [.linear(inputs: 2, outputs: 2)], parameters: [w[0], w[1], -w[0], -w[1], b, -b])
+        let policy = Policy(network: network, kind: .greedyQ, actionSpace: .discrete(2))
+        let smoothing = RandomizedSmoothing(sigma: 0.25, selectionSamples: 200, estimationSamples: 20_000, alpha: 0.001)
+        let model = threatModel(epsilon: 0.1, dimension: 2)
+        let random = RandomStream(seed: 9)
+        for s in [[0.1, 0.0], [0.3, -0.2], [-0.25, 0.1], [0.0, 0.5]] {
+            let distance = abs(w[0] * s[0] + w[1] * s[1] + b)
+            let certificate = smoothing.certify(s, policy: policy, threatModel: model, random: random)
+            #expect(certificate.action == (w[0] * s[0] + w[1] * s[1] + b > 0 ? 0 : 1))
+            #expect(certificate.radius <= distance)
+            #expect(certificate.radius >= 0.85 * distance)
+        }
+        // On the boundary it abstains.
+        #expect(smoothing.certify([-0.05 / 0.8, 0], policy: policy, threatModel: model, random: random).action == nil)
+    }
+
+    /// CROP's expectation bound against values computed with Python's statistics.NormalDist:
+    /// m = 100, α = 0.05, returns in [0, 500].
+    @Test func smoothedReturnBoundMatchesAnIndependentComputation() {
+        let perfect = [Double](repeating: 500, count: 100)
+        let a = SmoothedReturnBound(returns: perfect, returnRange: 0...500, sigma: 0.25, budget: 0.5, alpha: 0.05)
+        #expect(abs(a.certifiedReturn - 100.66713146943715) < 1e-6)
+        let b = SmoothedReturnBound(returns: perfect, returnRange: 0...500, sigma: 0.5, budget: 0, alpha: 0.05)
+        #expect(abs(b.certifiedReturn - 438.8063292329796) < 1e-6)
+        #expect(abs(b.certifiedReturn - b.smoothedReturnLowerBound) < 1e-6)
+        let mixed = [Double](repeating: 500, count: 70) + [Double](repeating: 250, count: 30)
+        let c = SmoothedReturnBound(returns: mixed, returnRange: 0...500, sigma: 0.2, budget: 0.3, alpha: 0.05)
+        #expect(abs(c.certifiedReturn - 92.77812949178399) < 1e-6)
+        #expect(c.certifiedReturn <= c.smoothedReturnLowerBound && c.smoothedReturnLowerBound <= c.smoothedReturn)
+        #expect(SmoothedReturnBound(returns: [0, 10], returnRange: 0...500, sigma: 0.2, budget: 0.1).certifiedReturn == 0)
+    }
+}
