@@ -57,9 +57,17 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     /// (TD3/DDPG, `criticTakesAction`). It sees the same scaled observations as the policy.
     public var critic: Sequential<Scalar>?
     public var criticTakesAction = false
+    /// Defenses between the observation and the network (ensembles, input transformations),
+    /// innermost first. `outputs` and the input gradients go through them, so every attack sees
+    /// the defended policy; the critic does not.
+    public var defenses: [any PolicyDefense] = []
+    /// The randomness of randomised defenses (set per episode group by the episode runner).
+    /// Without one, a randomised defense draws from a stream seeded 0 on every call.
+    public var defenseRandom: DefenseRandomness?
 
     public init(network: Sequential<Scalar>, kind: PolicyKind, actionSpace: ActionSpace, logStd: [Scalar] = [],
-                scaling: ObservationScaling<Scalar>? = nil, critic: Sequential<Scalar>? = nil, criticTakesAction: Bool = false) {
+                scaling: ObservationScaling<Scalar>? = nil, critic: Sequential<Scalar>? = nil, criticTakesAction: Bool = false,
+                defenses: [any PolicyDefense] = [], defenseRandom: DefenseRandomness? = nil) {
         self.network = network
         self.kind = kind
         self.actionSpace = actionSpace
@@ -67,6 +75,8 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
         self.scaling = scaling
         self.critic = critic
         self.criticTakesAction = criticTakesAction
+        self.defenses = defenses
+        self.defenseRandom = defenseRandom
     }
 
     /// The value the policy's own networks assign to observations, and its gradient with
@@ -114,7 +124,7 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     }
 
     /// A gradient with respect to scaled inputs `z`, mapped back to raw observations.
-    func unscaledGradient(_ gradient: Matrix<Scalar>, at z: Matrix<Scalar>) -> Matrix<Scalar> {
+    public func unscaledGradient(_ gradient: Matrix<Scalar>, at z: Matrix<Scalar>) -> Matrix<Scalar> {
         guard let scaling else { return gradient }
         var result = gradient
         for r in 0..<result.rows {
@@ -141,10 +151,28 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
         return z
     }
 
+    /// The policy inside the outermost defense, and that defense.
+    public var outermostDefense: (defense: any PolicyDefense, inner: Policy)? {
+        guard let defense = defenses.last else { return nil }
+        var inner = self
+        inner.defenses.removeLast()
+        return (defense, inner)
+    }
+
+    /// The policy without any defense.
+    public var undefended: Policy {
+        var policy = self
+        policy.defenses = []
+        return policy
+    }
+
+    var randomForDefenses: RandomStream { defenseRandom?.stream ?? RandomStream(seed: 0) }
+
     /// Q-values, logits, Gaussian means or squashed actions for a batch of raw observations.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func outputs(_ observations: Matrix<Scalar>, workspace: Workspace<Scalar>? = nil) -> Matrix<Scalar> {
+        if let (defense, inner) = outermostDefense { return defense.outputs(observations, inner: inner, random: randomForDefenses) }
         let workspace = workspace ?? Workspace(for: network, batch: observations.rows)
         return network.forward(scaled(observations), workspace: workspace)
     }
@@ -153,6 +181,7 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func inputGradient(_ observations: Matrix<Scalar>, outputGradient: Matrix<Scalar>, workspace: Workspace<Scalar>? = nil) -> Matrix<Scalar> {
+        if !defenses.isEmpty { return outputsAndInputGradient(observations, workspace: nil) { _ in outputGradient }.gradient }
         let z = scaled(observations)
         return unscaledGradient(network.inputGradient(z, outputGradient: outputGradient, workspace: workspace), at: z)
     }
@@ -161,8 +190,12 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     /// gradient `lossGradient` computes from them (attacks' inner loop; no second forward).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public func outputsAndInputGradient(_ observations: Matrix<Scalar>, workspace: Workspace<Scalar>,
+    public func outputsAndInputGradient(_ observations: Matrix<Scalar>, workspace: Workspace<Scalar>?,
                                         lossGradient: (Matrix<Scalar>) -> Matrix<Scalar>) -> (outputs: Matrix<Scalar>, gradient: Matrix<Scalar>) {
+        if let (defense, inner) = outermostDefense {
+            return defense.outputsAndInputGradient(observations, inner: inner, random: randomForDefenses, lossGradient: lossGradient)
+        }
+        let workspace = workspace ?? Workspace(for: network, batch: observations.rows)
         let z = scaled(observations)
         let outputs = network.forward(z, workspace: workspace)
         var none: [Scalar] = []
@@ -218,7 +251,7 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
         Policy<Other>(
             network: network.converted(to: Other.self), kind: kind, actionSpace: actionSpace, logStd: logStd.map { Other($0) },
             scaling: scaling.map { ObservationScaling<Other>(mean: $0.mean.map { Other($0) }, std: $0.std.map { Other($0) }, clip: Other($0.clip)) },
-            critic: critic?.converted(to: Other.self), criticTakesAction: criticTakesAction)
+            critic: critic?.converted(to: Other.self), criticTakesAction: criticTakesAction, defenses: defenses, defenseRandom: defenseRandom)
     }
 }
 

@@ -20,6 +20,10 @@ extension Policy {
             description.criticTakesAction = criticTakesAction
             extra.merge(PolicyFile.stateDict(of: stored, prefix: "critic.")) { $1 }
         }
+        if !defenses.isEmpty {
+            description.defenses = defenses.map(\.stored.description)
+            for defense in defenses { extra.merge(defense.stored.tensors) { $1 } }
+        }
         return PolicyFile(network: network.converted(to: Float.self), description: description, extraTensors: extra)
     }
 }
@@ -67,6 +71,9 @@ extension Policy where Scalar == Float {
             }
         }
         self.init(network: file.network, kind: kind, actionSpace: space, logStd: logStd, scaling: scaling, critic: critic, criticTakesAction: takesAction)
+        for stored in description.defenses ?? [] {
+            defenses.append(try PolicyDefenseDecoding.decode(stored, file: file, inner: self))
+        }
     }
 
     /// Loads a policy file.

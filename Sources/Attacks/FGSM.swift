@@ -8,25 +8,35 @@ import Linalg
 ///
 /// At the clean point the output-distance objective has zero gradient, so for continuous
 /// policies FGSM leaves observations unchanged unless `random_start=1` (a step from a random
-/// point of the ball, as R+FGSM of Tramèr et al. 2018).
+/// point of the ball, as R+FGSM of Tramèr et al. 2018). `eot=K` averages the gradient over K
+/// draws of a randomised defense.
 public struct FGSM: Attack {
     public var randomStart: Bool
+    public var eot: Int
 
-    public init(randomStart: Bool = false) { self.randomStart = randomStart }
-    init(_ spec: AttackSpec) throws(AttackError) {
-        try spec.requireKnown(["random_start"])
-        randomStart = try spec.int("random_start", default: 0, in: 0...1) == 1
+    public init(randomStart: Bool = false, eot: Int = 1) {
+        self.randomStart = randomStart
+        self.eot = eot
     }
-    public var spec: String { formatSpec("fgsm", ["random_start": randomStart ? 1 : 0]) }
+    init(_ spec: AttackSpec) throws(AttackError) {
+        try spec.requireKnown(["random_start", "eot"])
+        randomStart = try spec.int("random_start", default: 0, in: 0...1) == 1
+        eot = try spec.int("eot", default: 1, in: 1...10_000)
+    }
+    public var spec: String {
+        var parameters: [String: CustomStringConvertible] = ["random_start": randomStart ? 1 : 0]
+        if eot > 1 { parameters["eot"] = eot }
+        return formatSpec("fgsm", parameters)
+    }
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
         guard threatModel.epsilon > 0 else { return AttackResult(perturbed: observations, queries: 0) }
-        let objective = Objective.untargeted(policy, clean: policy.outputs(observations))
+        let objective = Objective.untargeted(policy, clean: Objective.expectedOutputs(policy, at: observations, samples: eot))
         let start = randomStart ? threatModel.randomPoint(around: observations, random: random) : observations
-        let (_, gradient) = objective.valueAndInputGradient(policy, at: start)
+        let gradient = objective.expectedInputGradient(policy, at: start, samples: eot)
         let step = threatModel.ascentStep(gradient, size: threatModel.epsilon)
-        return AttackResult(perturbed: threatModel.project(start + step, around: observations), queries: 2)
+        return AttackResult(perturbed: threatModel.project(start + step, around: observations), queries: 1 + eot)
     }
 }

@@ -13,6 +13,9 @@ struct GradientAscent {
     var restarts: Int
     /// Momentum decay μ of MI-FGSM (nil: plain steepest ascent).
     var momentum: Double?
+    /// Gradients averaged per step: expectation over transformation (EOT, Athalye et al. 2018)
+    /// for policies behind randomised defenses, whose every call draws new randomness.
+    var eotSamples = 1
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
@@ -27,7 +30,7 @@ struct GradientAscent {
             var current = randomStart ? threatModel.randomPoint(around: observations, random: random) : observations
             var velocity = Matrix<S>(rows: observations.rows, columns: observations.columns)
             for _ in 0..<steps {
-                var (_, direction) = objective.valueAndInputGradient(policy, at: current, workspace: workspace)
+                var direction = objective.expectedInputGradient(policy, at: current, samples: eotSamples, workspace: workspace)
                 if let momentum {
                     // g ← μ g + ∇ / ‖∇‖₁ (Dong et al. 2018), per observation.
                     for r in 0..<direction.rows {
@@ -41,7 +44,7 @@ struct GradientAscent {
                 current = threatModel.project(current + threatModel.ascentStep(direction, size: stepSize), around: observations)
             }
             let values = objective.values(policy, at: current)
-            queries += steps + 1
+            queries += steps * eotSamples + 1
             for r in 0..<observations.rows where values[r] > bestValues[r] {
                 bestValues[r] = values[r]
                 best.setRow(r, to: current.row(r))

@@ -115,6 +115,27 @@ public enum Objective: Sendable {
         return evaluate(policy.outputs(observations)).values
     }
 
+    /// The policy's outputs averaged over `samples` evaluations: for a randomised defense, the
+    /// clean outputs an EOT attack takes its label from (one draw would be a noisy label).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public static func expectedOutputs<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>, samples: Int) -> Matrix<S> {
+        var outputs = policy.outputs(observations)
+        guard samples > 1 else { return outputs }
+        for _ in 1..<samples { outputs = outputs + policy.outputs(observations) }
+        return outputs.map { $0 / S(samples) }
+    }
+
+    /// `∂value/∂observation` averaged over `samples` evaluations (EOT; one is the plain gradient).
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func expectedInputGradient<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>, samples: Int, workspace: Workspace<S>? = nil) -> Matrix<S> {
+        var gradient = valueAndInputGradient(policy, at: observations, workspace: workspace).gradient
+        guard samples > 1 else { return gradient }
+        for _ in 1..<samples { gradient = gradient + valueAndInputGradient(policy, at: observations, workspace: workspace).gradient }
+        return gradient.map { $0 / S(samples) }
+    }
+
     /// Values and `∂value/∂observation` for perturbed observations (one forward, one backward).
     @_specialize(where S == Float)
     @_specialize(where S == Double)

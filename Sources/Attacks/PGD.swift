@@ -10,7 +10,8 @@ import Linalg
 /// Parameters: `steps` (10), `alpha` (absolute step in threat-model units) or `alpha_ratio`
 /// (step as a fraction of ε, 0.25), `random_start` (1), `restarts` (1), `loss` (`ce`, the
 /// cross-entropy of the clean action or output distance for continuous policies; `cw`, the
-/// Carlini–Wagner margin, discrete policies only).
+/// Carlini–Wagner margin, discrete policies only), `eot` (1: gradients averaged per step over
+/// that many draws of a randomised defense's randomness).
 public struct PGD: Attack {
     public var steps: Int
     public var alpha: Double?
@@ -18,18 +19,20 @@ public struct PGD: Attack {
     public var randomStart: Bool
     public var restarts: Int
     public var loss: String
+    public var eot: Int
 
-    public init(steps: Int = 10, alpha: Double? = nil, alphaRatio: Double = 0.25, randomStart: Bool = true, restarts: Int = 1, loss: String = "ce") {
+    public init(steps: Int = 10, alpha: Double? = nil, alphaRatio: Double = 0.25, randomStart: Bool = true, restarts: Int = 1, loss: String = "ce", eot: Int = 1) {
         self.steps = steps
         self.alpha = alpha
         self.alphaRatio = alphaRatio
         self.randomStart = randomStart
         self.restarts = restarts
         self.loss = loss
+        self.eot = eot
     }
 
     init(_ spec: AttackSpec) throws(AttackError) {
-        try spec.requireKnown(["steps", "alpha", "alpha_ratio", "random_start", "restarts", "loss"])
+        try spec.requireKnown(["steps", "alpha", "alpha_ratio", "random_start", "restarts", "loss", "eot"])
         if spec.parameters["alpha"] != nil && spec.parameters["alpha_ratio"] != nil {
             throw AttackError("pgd: give alpha or alpha_ratio, not both")
         }
@@ -39,13 +42,15 @@ public struct PGD: Attack {
             alphaRatio: try spec.double("alpha_ratio", default: 0.25, in: 0...100),
             randomStart: try spec.int("random_start", default: 1, in: 0...1) == 1,
             restarts: try spec.int("restarts", default: 1, in: 1...10_000),
-            loss: try spec.choice("loss", default: "ce", from: ["ce", "cw"]))
+            loss: try spec.choice("loss", default: "ce", from: ["ce", "cw"]),
+            eot: try spec.int("eot", default: 1, in: 1...10_000))
     }
 
     public var spec: String {
         var parameters: [String: CustomStringConvertible] = [
             "steps": steps, "random_start": randomStart ? 1 : 0, "restarts": restarts, "loss": loss,
         ]
+        if eot > 1 { parameters["eot"] = eot }
         if let alpha { parameters["alpha"] = alpha } else { parameters["alpha_ratio"] = alphaRatio }
         return formatSpec("pgd", parameters)
     }
@@ -53,9 +58,9 @@ public struct PGD: Attack {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
-        var objective = Objective.untargeted(policy, clean: policy.outputs(observations))
+        var objective = Objective.untargeted(policy, clean: Objective.expectedOutputs(policy, at: observations, samples: eot))
         if loss == "cw", case .crossEntropy(let actions) = objective { objective = .margin(actions: actions) }
-        return GradientAscent(steps: steps, stepSize: alpha ?? alphaRatio * threatModel.epsilon, randomStart: randomStart, restarts: restarts)
+        return GradientAscent(steps: steps, stepSize: alpha ?? alphaRatio * threatModel.epsilon, randomStart: randomStart, restarts: restarts, eotSamples: eot)
             .run(observations, objective: objective, policy: policy, threatModel: threatModel, random: random)
     }
 }

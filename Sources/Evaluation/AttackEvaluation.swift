@@ -106,12 +106,7 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
     public func threatModel(epsilon: Double, clean: [EpisodeOutcome]) throws(EnvironmentError) -> ThreatModel {
         let bounds = try Registry.make(environment).base.observationSpace
         var scale: [Double]? = nil
-        if units == .std {
-            let observations = clean.flatMap(\.observations)
-            scale = (0..<bounds.dimension).map { j in
-                max(Statistics.standardDeviation(observations.map { Double($0[j]) }), 1e-12)
-            }
-        }
+        if units == .std { scale = ObservationStatistics(clean, dimension: bounds.dimension).standardDeviation }
         return ThreatModel(norm: norm, epsilon: epsilon, units: units, scale: scale, bounds: bounds, mask: mask, schedule: schedule)
     }
 
@@ -185,4 +180,20 @@ public struct HalvingEpsilon: Sendable, Encodable {
     public var epsilon: Double?
     /// 95% bootstrap interval over episodes, at the resolution of the ε the bisection probed.
     public var ci95: [Double]?
+}
+
+/// Per-dimension statistics of the observations recorded in clean episodes: the unit of
+/// std-scaled threat models and defenses, and the range a clipping defense keeps.
+public struct ObservationStatistics: Equatable, Sendable {
+    /// Standard deviations (at least 1e-12, so they can divide).
+    public var standardDeviation: [Double]
+    public var lower: [Double]
+    public var upper: [Double]
+
+    public init(_ clean: [EpisodeOutcome], dimension: Int) {
+        let observations = clean.flatMap(\.observations)
+        standardDeviation = (0..<dimension).map { j in max(Statistics.standardDeviation(observations.map { Double($0[j]) }), 1e-12) }
+        lower = (0..<dimension).map { j in observations.map { Double($0[j]) }.min() ?? -.infinity }
+        upper = (0..<dimension).map { j in observations.map { Double($0[j]) }.max() ?? .infinity }
+    }
 }

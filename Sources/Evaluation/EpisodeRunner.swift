@@ -46,7 +46,7 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
     @_specialize(where Scalar == Double)
     public func run(episodes count: Int, seed: UInt64) throws(EnvironmentError) -> [EpisodeOutcome] {
         let root = RandomStream(seed: seed)
-        let actionStreams = root.child("actions"), attackStreams = root.child("attack")
+        let actionStreams = root.child("actions"), attackStreams = root.child("attack"), defenseStreams = root.child("defense")
         var results: [EpisodeOutcome] = []
         var start = 0
         while start < count {
@@ -58,6 +58,8 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
             }
             let streams = (0..<group).map { actionStreams.child(start + $0) }
             let attackRandom = attackStreams.child(start / copies)
+            var policy = self.policy
+            if policy.defenses.contains(where: \.isRandomized) { policy.defenseRandom = DefenseRandomness(defenseStreams.child(start / copies)) }
             var observations = (0..<group).map { envs[$0].reset(seed: seed &+ UInt64(start + $0)) }
             var outcomes = (0..<group).map { EpisodeOutcome(seed: seed &+ UInt64(start + $0)) }
             var finished = [Bool](repeating: false, count: group)

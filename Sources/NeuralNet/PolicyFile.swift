@@ -181,6 +181,8 @@ public struct PolicyDescription: Equatable, Sendable, Codable {
     public var normalization: Normalization?
     /// Free-form provenance: training seed, config hash, Gauntlet version, date.
     public var provenance: [String: String]
+    /// Defenses wrapped around the network, innermost first (absent: none).
+    public var defenses: [DefenseDescription]?
 
     public init(architecture: Architecture = Architecture([]), environment: String? = nil, algorithm: String? = nil,
                 kind: String? = nil, normalization: Normalization? = nil, provenance: [String: String] = [:]) {
@@ -190,6 +192,44 @@ public struct PolicyDescription: Equatable, Sendable, Codable {
         self.kind = kind
         self.normalization = normalization
         self.provenance = provenance
+    }
+}
+
+/// A defense stored in a policy file: its `type` and the parameters that type uses. Ensemble
+/// members are networks stored as `member{m}.{i}.weight` / `.bias` (m = 1, 2, …; member 0 is
+/// the policy's own network), their architectures in `members`.
+public struct DefenseDescription: Equatable, Sendable, Codable {
+    /// `ensemble`, `quantize`, `clip`, `noise` or `smoothing`.
+    public var type: String
+    /// How an ensemble or smoothing combines outputs: `mean`, `median`, `trimmed`, `vote`.
+    public var aggregation: String?
+    /// Values trimmed from each end (`trimmed`).
+    public var trim: Int?
+    public var members: [PolicyDescription.Architecture]?
+    /// Quantisation step.
+    public var step: Double?
+    /// Noise standard deviation, in units of `scale`.
+    public var sigma: Double?
+    /// Noisy copies (smoothing).
+    public var samples: Int?
+    /// Per-dimension unit of `step` and `sigma` (1 when absent).
+    public var scale: [Double]?
+    /// Clipping range.
+    public var lower: [Double]?
+    public var upper: [Double]?
+
+    public init(type: String, aggregation: String? = nil, trim: Int? = nil, members: [PolicyDescription.Architecture]? = nil, step: Double? = nil,
+                sigma: Double? = nil, samples: Int? = nil, scale: [Double]? = nil, lower: [Double]? = nil, upper: [Double]? = nil) {
+        self.type = type
+        self.aggregation = aggregation
+        self.trim = trim
+        self.members = members
+        self.step = step
+        self.sigma = sigma
+        self.samples = samples
+        self.scale = scale
+        self.lower = lower
+        self.upper = upper
     }
 }
 

@@ -1,6 +1,7 @@
 import Agents
 import ArgumentParser
 import Attacks
+import Defenses
 import Foundation
 
 @main
@@ -12,13 +13,14 @@ struct Gauntlet: ParsableCommand {
             Exit codes: 0 success, 1 a check failed, 2 bad input (the message says what was wrong).
             """,
         version: Agents.Gauntlet.version,
-        subcommands: [Env.self, Train.self, Evaluate.self, AttackCommand.self, Adversary.self, ReplayCommand.self, Explain.self, Transfer.self, OptimalAttack.self, SweepCommand.self, Results.self, ReportCommand.self, PolicyCommand.self, CertifyCommand.self, Bench.self])
+        subcommands: [Env.self, Train.self, Evaluate.self, AttackCommand.self, Adversary.self, ReplayCommand.self, Explain.self, Transfer.self, OptimalAttack.self, SweepCommand.self, Results.self, ReportCommand.self, PolicyCommand.self, DefendCommand.self, CertifyCommand.self, Bench.self])
 
     /// Parses and runs the command. A usage error prints the subcommand's usage; an error from
     /// running it prints its message. Both are bad input (exit 2) unless the command threw an
     /// explicit exit code (1 for a failed check).
     static func main() {
         singleThreadedBLAS()
+        Defenses.register()
         AdversaryEnvironment.register()
         var command: ParsableCommand
         do { command = try parseAsRoot() } catch {

@@ -27,7 +27,7 @@ struct PolicyInfo: ParsableCommand {
     }
 
     func run() throws {
-        let (policyFile, _) = try loadPolicy(file)
+        let (policyFile, loaded) = try loadPolicy(file)
         let info = Info(file: file, hash: FNV1a.hex(fileAt: URL(fileURLWithPath: file)) ?? "", description: policyFile.description,
                         parameterCount: policyFile.network.parameterCount, sizes: policyFile.network.sizes,
                         extraTensors: policyFile.extraTensors.keys.sorted())
@@ -47,6 +47,7 @@ struct PolicyInfo: ParsableCommand {
         print("  network:      " + layers.joined(separator: " → "))
         print("  parameters:   \(policyFile.network.parameterCount)" + (d.critic != nil ? " (+ critic)" : ""))
         print("  normalised:   " + (d.normalization != nil ? "yes" : "no"))
+        if !loaded.defenses.isEmpty { print("  defenses:     " + loaded.defenses.map(\.spec).joined(separator: ", then ")) }
         print("  provenance:   " + provenance)
         print("  hash:         " + info.hash)
     }

@@ -103,3 +103,25 @@ import Testing
         #expect(unknown.status == 2 && unknown.standardError.contains("unknown method 'magic'"))
     }
 }
+
+@Suite struct DefendCommandTests {
+    /// An ensemble plus a randomised transformation written by `gauntlet defend`, described by
+    /// `policy info`, and attacked with EOT; bad specs are exit 2 with the reason.
+    @Test func defendThenAttack() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("defended-\(UUID()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let run = try runGauntlet(["defend", "--policy", "policies/cartpole-dqn.safetensors", "--member", "policies/cartpole-dqn.safetensors",
+                                   "--member", "policies/cartpole-dqn.safetensors", "--aggregation", "vote", "--transform", "noise:sigma=0.1",
+                                   "--units", "std", "--episodes", "2", "--output", output])
+        #expect(run.status == 0, "\(run.standardError)")
+        let info = try runGauntlet(["policy", "info", output])
+        #expect(info.standardOutput.contains("defenses:     ensemble:aggregation=vote,members=3, then noise:sigma=0.1"), "\(info.standardOutput)")
+        let attack = try runGauntlet(["attack", "--policy", output, "--attack", "pgd:steps=2,eot=2", "--eps", "0.3", "--episodes", "2", "--json"])
+        #expect(attack.status == 0, "\(attack.standardError)")
+        #expect(attack.standardOutput.contains("\"attack\":\"pgd:alpha_ratio=0.25,eot=2,loss=ce,random_start=1,restarts=1,steps=2\""))
+        let bad = try runGauntlet(["defend", "--policy", "policies/cartpole-dqn.safetensors", "--transform", "blur:radius=2", "--output", output])
+        #expect(bad.status == 2 && bad.standardError.contains("unknown transformation 'blur'"))
+        let mixed = try runGauntlet(["defend", "--policy", "policies/cartpole-dqn.safetensors", "--member", "policies/cartpole-ppo.safetensors", "--output", output])
+        #expect(mixed.status == 2 && mixed.standardError.contains("differs from the first"))
+    }
+}

@@ -1,0 +1,106 @@
+import Agents
+import Linalg
+import NeuralNet
+
+/// A preprocessing defense: the policy acts on `T(s)` instead of `s`. Attacks differentiate
+/// through it with the straight-through gradient `∂T/∂s ≈ I` — exact for additive noise, and
+/// BPDA (Athalye et al. 2018) for quantisation and clipping, whose true gradient is zero or
+/// undefined and would only mask the gradient.
+protocol InputTransformation: PolicyDefense {
+    func transform<S: BLASScalar>(_ observations: Matrix<S>, random: RandomStream) -> Matrix<S>
+}
+
+extension InputTransformation {
+    public func outputs<S: BLASScalar>(_ observations: Matrix<S>, inner: Policy<S>, random: RandomStream) -> Matrix<S> {
+        inner.outputs(transform(observations, random: random))
+    }
+
+    public func outputsAndInputGradient<S: BLASScalar>(_ observations: Matrix<S>, inner: Policy<S>, random: RandomStream,
+                                                       lossGradient: (Matrix<S>) -> Matrix<S>) -> (outputs: Matrix<S>, gradient: Matrix<S>) {
+        inner.outputsAndInputGradient(transform(observations, random: random), workspace: nil, lossGradient: lossGradient)
+    }
+}
+
+/// Quantisation of observations to a grid of `step · u_j` per dimension (feature squeezing, Xu
+/// et al. 2018): perturbations smaller than half a step that do not cross a grid boundary vanish.
+public struct Quantization: InputTransformation {
+    public var step: Double
+    public var scale: [Double]
+
+    public init(step: Double, scale: [Double]) throws(DefenseError) {
+        guard step > 0, step.isFinite, scale.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw DefenseError("quantize: step and scale must be positive") }
+        self.step = step
+        self.scale = scale
+    }
+
+    public var spec: String { "quantize:step=\(step)" }
+    public var isRandomized: Bool { false }
+    public var stored: (description: DefenseDescription, tensors: [String: Safetensors.Tensor]) {
+        (DefenseDescription(type: "quantize", step: step, scale: scale), [:])
+    }
+
+    func transform<S: BLASScalar>(_ observations: Matrix<S>, random: RandomStream) -> Matrix<S> {
+        var result = observations
+        for r in 0..<result.rows {
+            for j in 0..<result.columns {
+                let width = step * scale[j]
+                result[r, j] = S((Double(result[r, j]) / width).rounded() * width)
+            }
+        }
+        return result
+    }
+}
+
+/// Clipping observations to the range seen on clean episodes: an attacker can no longer push a
+/// dimension beyond anything the policy met in training.
+public struct RangeClipping: InputTransformation {
+    public var lower: [Double]
+    public var upper: [Double]
+
+    public init(lower: [Double], upper: [Double]) throws(DefenseError) {
+        guard lower.count == upper.count, zip(lower, upper).allSatisfy({ $0 <= $1 }) else { throw DefenseError("clip: lower and upper need one value each per dimension, lower ≤ upper") }
+        self.lower = lower
+        self.upper = upper
+    }
+
+    public var spec: String { "clip" }
+    public var isRandomized: Bool { false }
+    public var stored: (description: DefenseDescription, tensors: [String: Safetensors.Tensor]) {
+        (DefenseDescription(type: "clip", lower: lower, upper: upper), [:])
+    }
+
+    func transform<S: BLASScalar>(_ observations: Matrix<S>, random: RandomStream) -> Matrix<S> {
+        var result = observations
+        for r in 0..<result.rows {
+            for j in 0..<result.columns { result[r, j] = min(max(result[r, j], S(lower[j])), S(upper[j])) }
+        }
+        return result
+    }
+}
+
+/// Gaussian noise injection: the policy acts on `s + σ·u ⊙ z`, `z ~ N(0, I)`, a fresh draw on
+/// every call — a randomised defense; attacks adapt to it with EOT (`pgd:eot=K`).
+public struct NoiseInjection: InputTransformation {
+    public var sigma: Double
+    public var scale: [Double]
+
+    public init(sigma: Double, scale: [Double]) throws(DefenseError) {
+        guard sigma > 0, sigma.isFinite, scale.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw DefenseError("noise: sigma and scale must be positive") }
+        self.sigma = sigma
+        self.scale = scale
+    }
+
+    public var spec: String { "noise:sigma=\(sigma)" }
+    public var isRandomized: Bool { true }
+    public var stored: (description: DefenseDescription, tensors: [String: Safetensors.Tensor]) {
+        (DefenseDescription(type: "noise", sigma: sigma, scale: scale), [:])
+    }
+
+    func transform<S: BLASScalar>(_ observations: Matrix<S>, random: RandomStream) -> Matrix<S> {
+        var result = observations
+        for r in 0..<result.rows {
+            for j in 0..<result.columns { result[r, j] += S(sigma * scale[j] * random.normal()) }
+        }
+        return result
+    }
+}
