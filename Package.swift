@@ -65,7 +65,7 @@ let package = Package(
                 "Environments", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
-        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Evaluation", "TestSupport"]),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Defenses", "Evaluation", "TestSupport"]),
         .testTarget(
             name: "AttacksTests",
             dependencies: [

@@ -35,6 +35,8 @@ public struct DQNConfig: Equatable, Sendable, Codable {
     public var explorationFinalEpsilon = 0.05
     public var maxGradNorm = 10.0
     public var doubleDQN = false
+    /// Robust training (adversarial training, SA-DQN, RADIAL), if any.
+    public var robust: RobustTrainingConfig?
 
     public init() {}
 }
@@ -60,6 +62,8 @@ public final class DQN<Scalar: BLASScalar>: Learner {
     private let onlineWorkspace: Workspace<Scalar>
     private let targetWorkspace: Workspace<Scalar>
     private let actingWorkspace: Workspace<Scalar>
+    /// The robust-training method, when configured.
+    let robust: (any RobustTraining)?
 
     /// A fresh learner on environment `id`; `seed` derives every random stream and the
     /// environment seeds (copy i resets with seed + i).
@@ -89,6 +93,12 @@ public final class DQN<Scalar: BLASScalar>: Learner {
         onlineWorkspace = Workspace(for: online, batch: config.batchSize)
         targetWorkspace = Workspace(for: online, batch: config.batchSize)
         actingWorkspace = Workspace(for: online, batch: config.environments)
+        if let robustConfig = config.robust {
+            let bounds = environment.environments[0].base.observationSpace
+            robust = try RobustTrainingFactory.make(robustConfig, bounds: bounds, random: root.child("robust"))
+        } else {
+            robust = nil
+        }
         environment.reset(seed: seed)
     }
 
@@ -149,7 +159,9 @@ public final class DQN<Scalar: BLASScalar>: Learner {
         } else {
             for b in 0..<config.batchSize { nextValues[b] = nextQ.row(b).max()! }
         }
-        let q = online.forward(batch.observations, workspace: onlineWorkspace)
+        let progress = Double(steps) / Double(config.totalSteps)
+        let states = robust?.perturb(batch.observations, policy: policy(), progress: progress) ?? batch.observations
+        let q = online.forward(states, workspace: onlineWorkspace)
         var chosen = Matrix<Scalar>(rows: config.batchSize, columns: 1)
         var targets = Matrix<Scalar>(rows: config.batchSize, columns: 1)
         for b in 0..<config.batchSize {
@@ -162,6 +174,11 @@ public final class DQN<Scalar: BLASScalar>: Learner {
         var gradient = [Scalar](repeating: 0, count: online.parameterCount)
         online.backward(outputGradient: outputGradient, workspace: onlineWorkspace, parameterGradient: &gradient, request: .parameters)
         try checkFinite([loss.value], "DQN loss", step: steps)
+        if let robust {
+            for (key, value) in robust.regularize(batch.observations, policy: policy(), progress: progress, parameterGradient: &gradient) {
+                diagnostics[key] = value
+            }
+        }
         clipGradientNorm(&gradient, maximumNorm: config.maxGradNorm)
         optimizer.update(&online.parameters, gradient: gradient)
         try checkFinite(online.parameters, "DQN parameters", step: steps)
@@ -184,6 +201,7 @@ public final class DQN<Scalar: BLASScalar>: Learner {
         buffer.write(to: &checkpoint, prefix: "buffer")
         checkpoint.put("random.exploration", random: explorationRandom)
         checkpoint.put("random.minibatch", random: minibatchRandom)
+        if let robust { checkpoint.put("random.robust", random: robust.random) }
         checkpoint.putJSON("dqn", State(steps: steps, updates: updates, environment: environment.snapshot))
     }
 
@@ -197,6 +215,7 @@ public final class DQN<Scalar: BLASScalar>: Learner {
             try buffer.read(from: checkpoint, prefix: "buffer")
             try checkpoint.restore(explorationRandom, "random.exploration")
             try checkpoint.restore(minibatchRandom, "random.minibatch")
+            if let robust { try checkpoint.restore(robust.random, "random.robust") }
             let state = try checkpoint.json("dqn", as: State.self)
             (steps, updates) = (state.steps, state.updates)
             try environment.restore(state.environment)

@@ -33,6 +33,8 @@ public struct PPOConfig: Equatable, Sendable, Codable {
     public var logStdInit = 0.0
     /// Running observation normalisation (SB3's `VecNormalize(norm_obs=True, norm_reward=False)`).
     public var normalizeObservations = false
+    /// Robust training (adversarial training of the rollouts, SA-PPO), if any.
+    public var robust: RobustTrainingConfig?
 
     public init() {}
 }
@@ -70,6 +72,8 @@ public final class PPO<Scalar: BLASScalar>: Learner {
     /// Forward/backward buffers, reused by rollouts and updates.
     let actorWorkspace: Workspace<Scalar>
     let criticWorkspace: Workspace<Scalar>
+    /// The robust-training method, when configured.
+    let robust: (any RobustTraining)?
 
     public init(config: PPOConfig, environment id: String, seed: UInt64) throws(TrainingError) {
         guard config.nSteps > 0, config.batchSize > 0, config.nEpochs > 0, config.environments > 0, config.totalSteps > 0 else {
@@ -113,6 +117,12 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         episodeStarts = Array(repeating: true, count: config.environments)
         actorWorkspace = Workspace(for: actor, batch: max(config.batchSize, config.environments))
         criticWorkspace = Workspace(for: critic, batch: max(config.batchSize, config.environments))
+        if let robustConfig = config.robust {
+            let bounds = environment.environments[0].base.observationSpace
+            robust = try RobustTrainingFactory.make(robustConfig, bounds: bounds, random: root.child("robust"))
+        } else {
+            robust = nil
+        }
         environment.reset(seed: seed)
         normalizer?.update(environment.observations)
     }
@@ -146,7 +156,12 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         let d = environment.observationDimension
         let gamma = Scalar(config.gamma)
         for t in 0..<config.nSteps {
-            let observations = networkInput(environment.observations)
+            var seen = environment.observations
+            if let robust {  // adversarial training: the agent acts on (and learns from) attacked observations
+                seen = robust.perturb(seen.converted(to: Scalar.self), policy: policy(), progress: Double(steps) / Double(config.totalSteps))
+                    .converted(to: Float.self)
+            }
+            let observations = networkInput(seen)
             let outputs = actor.forward(observations, workspace: actorWorkspace)
             let values = critic.forward(observations, workspace: criticWorkspace)
             var actions: [Action] = []
@@ -370,6 +385,12 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         var criticGradient = [Scalar](repeating: 0, count: critic.parameterCount)
         actor.backward(outputGradient: dOutputs, workspace: actorWorkspace, parameterGradient: &actorGradient, request: .parameters)
         critic.backward(outputGradient: dValues, workspace: criticWorkspace, parameterGradient: &criticGradient, request: .parameters)
+        var robustDiagnostics: [String: Double] = [:]
+        if let robust {
+            let current = policy()
+            robustDiagnostics = robust.regularize(rawObservations(observations, scaling: current.scaling), policy: current,
+                                                  progress: Double(steps) / Double(config.totalSteps), parameterGradient: &actorGradient)
+        }
 
         // Clip the global norm over all parameters together, as SB3 does.
         var all = actorGradient + criticGradient + dLogStd
@@ -380,11 +401,22 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         if !logStd.isEmpty { logStdAdam.update(&logStd, gradient: Array(all[(actor.parameterCount + critic.parameterCount)...])) }
         try checkFinite(actor.parameters, "PPO actor parameters", step: steps)
         updates += 1
-        return [
+        return robustDiagnostics.merging([
             "losses/policy_gradient_loss": Double(policyLoss), "losses/value_loss": Double(valueLoss),
             "losses/entropy_loss": -Double(entropy / mScalar), "losses/approx_kl": Double(approxKL / mScalar),
             "losses/clip_fraction": Double(clipped / mScalar),
-        ]
+        ]) { $1 }
+    }
+
+    /// Raw observations from network inputs (`z · std + mean` when normalised; clipped values
+    /// map to the clipping boundary).
+    private func rawObservations(_ inputs: Matrix<Scalar>, scaling: ObservationScaling<Scalar>?) -> Matrix<Scalar> {
+        guard let scaling else { return inputs }
+        var raw = inputs
+        for r in 0..<raw.rows {
+            for j in 0..<raw.columns { raw[r, j] = raw[r, j] * scaling.std[j] + scaling.mean[j] }
+        }
+        return raw
     }
 
     // MARK: - Checkpoints
@@ -406,6 +438,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         checkpoint.put("adam.log_std", adam: logStdAdam)
         checkpoint.put("random.actions", random: actionRandom)
         checkpoint.put("random.minibatch", random: minibatchRandom)
+        if let robust { checkpoint.put("random.robust", random: robust.random) }
         checkpoint.putJSON("ppo", State(steps: steps, updates: updates, episodeStarts: episodeStarts, normalizer: normalizer,
                                         environment: environment.snapshot))
     }
@@ -421,6 +454,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
             try checkpoint.restore(&logStdAdam, "adam.log_std")
             try checkpoint.restore(actionRandom, "random.actions")
             try checkpoint.restore(minibatchRandom, "random.minibatch")
+            if let robust { try checkpoint.restore(robust.random, "random.robust") }
             let state = try checkpoint.json("ppo", as: State.self)
             (steps, updates, episodeStarts, normalizer) = (state.steps, state.updates, state.episodeStarts, state.normalizer)
             try environment.restore(state.environment)

@@ -60,11 +60,16 @@ public struct TrainingConfig: Equatable, Sendable {
         self.text = text
         switch name {
         case "dqn":
-            try reader.requireKnown(Self.commonKeys + DQNConfig.keys)
-            algorithm = .dqn(try DQNConfig(reader))
+            try reader.requireKnown(Self.commonKeys + DQNConfig.keys + RobustTrainingConfig.keys)
+            var config = try DQNConfig(reader)
+            config.robust = try RobustTrainingConfig(reader, file: file)
+            algorithm = .dqn(config)
         case "ppo":
-            try reader.requireKnown(Self.commonKeys + PPOConfig.keys)
-            algorithm = .ppo(try PPOConfig(reader))
+            try reader.requireKnown(Self.commonKeys + PPOConfig.keys + RobustTrainingConfig.keys)
+            var config = try PPOConfig(reader)
+            config.robust = try RobustTrainingConfig(reader, file: file)
+            if config.robust?.method == "radial" { throw ConfigError("\(file): robust_method radial is implemented for DQN; use sa or adversarial with PPO") }
+            algorithm = .ppo(config)
         case "td3", "ddpg":
             try reader.requireKnown(Self.commonKeys + TD3Config.keys)
             algorithm = .td3(try TD3Config(reader, ddpg: name == "ddpg"))

@@ -7,7 +7,17 @@ import NeuralNet
 public enum Defenses {
     /// Lets policy files hold defenses: installs the decoder `Policy(file:)` uses for them. Call
     /// it once before loading a defended policy (the `gauntlet` tool does at start).
-    public static func register() { PolicyDefenseDecoding.install(decode) }
+    public static func register() {
+        PolicyDefenseDecoding.install(decode)
+        RobustTrainingFactory.install { config, bounds, random throws(TrainingError) in
+            switch config.method {
+            case "adversarial": return AdversarialTraining(config: config, bounds: bounds, random: random)
+            case "sa": return StateAdversarialRegularizer(config: config, bounds: bounds, random: random)
+            case "radial": return RadialLoss(config: config, bounds: bounds, random: random)
+            default: throw TrainingError("unknown robust training method '\(config.method)'")
+            }
+        }
+    }
 
     @Sendable
     static func decode(_ stored: DefenseDescription, file: PolicyFile, inner: Policy<Float>) throws(PolicyFileError) -> any PolicyDefense {

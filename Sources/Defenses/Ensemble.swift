@@ -46,10 +46,14 @@ public struct Ensemble: PolicyDefense {
         return (z, networks, networks.map { $0.forward(z, workspace: Workspace(for: $0, batch: z.rows)) })
     }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func outputs<S: BLASScalar>(_ observations: Matrix<S>, inner: Policy<S>, random: RandomStream) -> Matrix<S> {
         aggregation.combine(memberOutputs(observations, inner: inner).outputs).aggregate
     }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func outputsAndInputGradient<S: BLASScalar>(_ observations: Matrix<S>, inner: Policy<S>, random: RandomStream,
                                                        lossGradient: (Matrix<S>) -> Matrix<S>) -> (outputs: Matrix<S>, gradient: Matrix<S>) {
         let (z, networks, outputs) = memberOutputs(observations, inner: inner)

@@ -39,6 +39,8 @@ public struct Quantization: InputTransformation {
         (DefenseDescription(type: "quantize", step: step, scale: scale), [:])
     }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     func transform<S: BLASScalar>(_ observations: Matrix<S>, random: RandomStream) -> Matrix<S> {
         var result = observations
         for r in 0..<result.rows {
@@ -69,6 +71,8 @@ public struct RangeClipping: InputTransformation {
         (DefenseDescription(type: "clip", lower: lower, upper: upper), [:])
     }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     func transform<S: BLASScalar>(_ observations: Matrix<S>, random: RandomStream) -> Matrix<S> {
         var result = observations
         for r in 0..<result.rows {
@@ -96,6 +100,8 @@ public struct NoiseInjection: InputTransformation {
         (DefenseDescription(type: "noise", sigma: sigma, scale: scale), [:])
     }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     func transform<S: BLASScalar>(_ observations: Matrix<S>, random: RandomStream) -> Matrix<S> {
         var result = observations
         for r in 0..<result.rows {

@@ -31,6 +31,8 @@ public struct SmoothedPolicy: PolicyDefense {
     }
 
     /// The copies stacked: rows `k·n … k·n + n − 1` are copy k of the n observations.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     func noisyCopies<S: BLASScalar>(_ observations: Matrix<S>, random: RandomStream) -> Matrix<S> {
         var stacked = Matrix<S>(rows: samples * observations.rows, columns: observations.columns)
         for k in 0..<samples {
@@ -43,14 +45,20 @@ public struct SmoothedPolicy: PolicyDefense {
         return stacked
     }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     func split<S: BLASScalar>(_ stacked: Matrix<S>, rows: Int) -> [Matrix<S>] {
         (0..<samples).map { k in Matrix(rows: rows, columns: stacked.columns, storage: Array(stacked.storage[(k * rows * stacked.columns)..<((k + 1) * rows * stacked.columns)])) }
     }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func outputs<S: BLASScalar>(_ observations: Matrix<S>, inner: Policy<S>, random: RandomStream) -> Matrix<S> {
         aggregation.combine(split(inner.outputs(noisyCopies(observations, random: random)), rows: observations.rows)).aggregate
     }
 
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func outputsAndInputGradient<S: BLASScalar>(_ observations: Matrix<S>, inner: Policy<S>, random: RandomStream,
                                                        lossGradient: (Matrix<S>) -> Matrix<S>) -> (outputs: Matrix<S>, gradient: Matrix<S>) {
         let n = observations.rows

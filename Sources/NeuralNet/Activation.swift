@@ -81,6 +81,17 @@ public enum Activation: Equatable, Hashable, Sendable {
         }
     }
 
+    /// The derivative `f′(x)` at an input (ReLU's is taken as 0 at 0).
+    @inlinable
+    public func derivative<Scalar: BLASScalar>(_ x: Scalar) -> Scalar {
+        switch self {
+        case .identity: 1
+        case .relu: x > 0 ? 1 : 0
+        case .tanh: 1 - Scalar.tanh(x) * Scalar.tanh(x)
+        case .leakyReLU(let slope): x > 0 ? 1 : Scalar(slope)
+        }
+    }
+
     /// The function on one scalar.
     @inlinable
     public func callAsFunction<Scalar: BLASScalar>(_ x: Scalar) -> Scalar {

@@ -43,6 +43,18 @@ private func expectConfigError(_ yaml: String, _ expected: String, sourceLocatio
         expectConfigError("env: CartPole-v1\nalgorithm: td3\nnoise_type: pink\n", "'noise_type' must be normal or ornstein-uhlenbeck")
     }
 
+    @Test func robustTrainingKeys() throws {
+        let config = try TrainingConfig(yaml: "env: CartPole-v1\nalgorithm: dqn\nrobust_method: sa\nrobust_eps: 0.1\nrobust_bound: ibp\nrobust_kappa: 0.5\n", file: "c.yaml")
+        guard case .dqn(let dqn) = config.algorithm, let robust = dqn.robust else { Issue.record("no robust settings"); return }
+        #expect(robust.method == "sa" && robust.epsilon == 0.1 && robust.bound == "ibp" && robust.kappa == 0.5 && robust.steps == 10)
+        expectConfigError("env: CartPole-v1\nalgorithm: dqn\nrobust_eps: 0.1\n", "'robust_eps' needs robust_method")
+        expectConfigError("env: CartPole-v1\nalgorithm: dqn\nrobust_method: magic\nrobust_eps: 0.1\n", "robust_method 'magic' is not one of adversarial, sa, radial")
+        expectConfigError("env: CartPole-v1\nalgorithm: dqn\nrobust_method: sa\n", "robust_method needs robust_eps")
+        expectConfigError("env: CartPole-v1\nalgorithm: ppo\nrobust_method: radial\nrobust_eps: 0.1\n", "radial is implemented for DQN")
+        expectConfigError("env: CartPole-v1\nalgorithm: dqn\nrobust_method: sa\nrobust_eps: -1\n", "'robust_eps' must be a number in")
+        expectConfigError("env: Pendulum-v1\nalgorithm: td3\nrobust_method: sa\nrobust_eps: 0.1\n", "unknown key 'robust_method'")
+    }
+
     @Test func theWrongAlgorithmForTheActionSpaceIsAClearError() throws {
         let dqnOnPendulum = try TrainingConfig(yaml: "env: Pendulum-v1\nalgorithm: dqn\n", file: "c.yaml")
         guard case .dqn(let c) = dqnOnPendulum.algorithm else { return }

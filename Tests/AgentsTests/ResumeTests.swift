@@ -1,4 +1,5 @@
 import Agents
+import Defenses
 import Foundation
 import NeuralNet
 import TestSupport
@@ -57,6 +58,54 @@ import Testing
             noise_std: 0.1
             checkpoint_interval: 300
             """),
+        ("dqn-sa", """
+            env: CartPole-v1
+            algorithm: dqn
+            n_timesteps: 1500
+            net_arch: [16, 16]
+            learning_starts: 300
+            train_freq: 16
+            gradient_steps: 4
+            target_update_interval: 100
+            batch_size: 16
+            robust_method: sa
+            robust_eps: 0.05
+            robust_eps_start: 0
+            robust_steps: 3
+            checkpoint_interval: 500
+            """),
+        ("ppo-adversarial", """
+            env: CartPole-v1
+            algorithm: ppo
+            n_timesteps: 1024
+            n_envs: 4
+            n_steps: 32
+            batch_size: 64
+            n_epochs: 2
+            net_arch: [16]
+            robust_method: adversarial
+            robust_eps: 0.1
+            robust_eps_start: 0
+            robust_steps: 2
+            checkpoint_interval: 300
+            """),
+        ("ppo-sa", """
+            env: Pendulum-v1
+            algorithm: ppo
+            n_timesteps: 1024
+            n_envs: 4
+            n_steps: 64
+            batch_size: 64
+            n_epochs: 2
+            net_arch: [16]
+            normalize: true
+            robust_method: sa
+            robust_eps: 0.1
+            robust_eps_start: 0
+            robust_steps: 2
+            robust_kappa: 1
+            checkpoint_interval: 300
+            """),
     ]
 
     func temporaryDirectory() -> URL {
@@ -65,6 +114,7 @@ import Testing
 
     @Test(arguments: configs.map(\.0))
     func resumedRunEndsBitIdentical(_ name: String) throws {
+        Defenses.register()  // robust training comes from the Defenses module
         let yaml = Self.configs.first { $0.0 == name }!.1
         let config = try TrainingConfig(yaml: yaml, file: "\(name).yaml")
         let straight = temporaryDirectory(), interrupted = temporaryDirectory()

@@ -54,3 +54,31 @@ import Testing
         #expect(bounds.upper.maxAbsoluteDifference(to: network(x)) < 1e-14)
     }
 }
+
+@Suite struct IntervalBoundGradientTests {
+    /// The parameter gradient of a loss of the interval bounds equals central finite
+    /// differences, through ReLU and tanh networks, whole or cut before the last layer.
+    @Test(arguments: [Activation.relu, .tanh])
+    func parameterGradientMatchesFiniteDifferences(activation: Activation) throws {
+        let random = RandomStream(seed: 17)
+        var network = try Sequential<Double>.mlp(sizes: [3, 6, 5, 2], activation: activation, random: random)
+        let center = randomMatrix(rows: 4, columns: 3, random: random)
+        let box = IntervalBounds(center: center, epsilon: 0.1)
+        for moduleCount in [nil, network.modules.count - 1] as [Int?] {
+            let width = moduleCount == nil ? 2 : 5
+            let a = randomMatrix(rows: 4, columns: width, random: random), b = randomMatrix(rows: 4, columns: width, random: random)
+            func loss(_ bounds: IntervalBounds<Double>) -> Double {
+                zip(bounds.lower.storage, a.storage).reduce(0) { $0 + $1.0 * $1.1 } + zip(bounds.upper.storage, b.storage).reduce(0) { $0 + $1.0 * $1.1 }
+            }
+            let (bounds, gradient) = network.intervalBoundsParameterGradient(box, moduleCount: moduleCount) { _ in (a, b) }
+            #expect(bounds == network.intervalBounds(box, moduleCount: moduleCount))
+            let parameters = network.parameters
+            let numeric = numericalGradient(of: { p in
+                network.parameters = p
+                return loss(network.intervalBounds(box, moduleCount: moduleCount))
+            }, at: parameters)
+            network.parameters = parameters
+            #expect(maximumRelativeError(gradient, numeric) < 1e-6, "\(activation) \(String(describing: moduleCount))")
+        }
+    }
+}

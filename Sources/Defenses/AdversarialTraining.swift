@@ -1,0 +1,41 @@
+import Agents
+import Attacks
+import Environments
+import Linalg
+
+/// Adversarial training (Goodfellow et al. 2015; for deep RL, Pattanaik et al. 2018 and the
+/// baselines of SA-DQN/SA-PPO): a fraction of the observations a learner learns from — DQN's
+/// minibatch states, PPO's rollout observations — replaced by FGSM or PGD perturbations against
+/// the current policy, with ε on the config's ramp.
+public final class AdversarialTraining: RobustTraining {
+    public let config: RobustTrainingConfig
+    public let bounds: BoxSpace
+    public let random: RandomStream
+
+    public init(config: RobustTrainingConfig, bounds: BoxSpace, random: RandomStream) {
+        self.config = config
+        self.bounds = bounds
+        self.random = random
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> {
+        let epsilon = config.epsilon(atProgress: progress)
+        guard epsilon > 0, config.fraction > 0 else { return observations }
+        let rows = (0..<observations.rows).filter { _ in random.uniform() < config.fraction }
+        guard !rows.isEmpty else { return observations }
+        let attack: any Attack = config.attack == "fgsm" ? FGSM() : PGD(steps: config.steps)
+        let attacked = attack.perturb(Matrix(rows.map { observations.row($0) }), policy: policy,
+                                      threatModel: ThreatModel(epsilon: epsilon, bounds: bounds), random: random).perturbed
+        var result = observations
+        for (m, r) in rows.enumerated() { result.setRow(r, to: attacked.row(m)) }
+        return result
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]) -> [String: Double] {
+        ["robust/eps": config.epsilon(atProgress: progress)]
+    }
+}

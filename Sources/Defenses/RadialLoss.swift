@@ -1,0 +1,60 @@
+import Agents
+import Attacks
+import Environments
+import Linalg
+import NeuralNet
+
+/// A RADIAL-style worst-case loss for DQN (Oikarinen et al. 2021, "Robust deep reinforcement
+/// learning through adversarial loss"): with interval bounds `[Q_l, Q_u]` of every action's
+/// Q-value over the ε-box and the greedy action `a*`, the loss penalises each rival `y` whose
+/// upper bound overlaps the greedy action's lower bound,
+///
+///     R = mean_s Σ_{y≠a*} Δ_y · max(Q_u(y) − Q_l(a*) + Δ_y/4, 0),   Δ_y = Q(s,a*) − Q(s,y) (held fixed),
+///
+/// so actions that matter most (large Δ) must separate first. Its gradient goes through the
+/// interval bounds (`Sequential.intervalBoundsParameterGradient`); `κ` weighs it, ε follows the
+/// config's ramp.
+public final class RadialLoss: RobustTraining {
+    public let config: RobustTrainingConfig
+    public let bounds: BoxSpace
+    public let random: RandomStream
+
+    public init(config: RobustTrainingConfig, bounds: BoxSpace, random: RandomStream) {
+        self.config = config
+        self.bounds = bounds
+        self.random = random
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> { observations }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]) -> [String: Double] {
+        let epsilon = config.epsilon(atProgress: progress)
+        guard epsilon > 0, config.kappa > 0, policy.kind == .greedyQ else { return ["robust/eps": epsilon] }
+        let n = observations.rows
+        let weight = S(config.kappa) / S(n)
+        let clean = policy.outputs(observations)
+        let box = IntervalCertificate(threatModel: ThreatModel(epsilon: epsilon, bounds: bounds)).inputBox(around: observations, policy: policy)
+        var value = 0.0
+        let (_, gradient) = policy.network.intervalBoundsParameterGradient(box) { output in
+            var gLower = Matrix<S>(rows: n, columns: output.lower.columns), gUpper = gLower
+            for r in 0..<n {
+                let best = argmax(clean.row(r))
+                for y in 0..<clean.columns where y != best {
+                    let gap = clean[r, best] - clean[r, y]
+                    let overlap = output.upper[r, y] - output.lower[r, best] + gap / 4
+                    guard overlap > 0 else { continue }
+                    value += Double(gap * overlap) / Double(n)
+                    gUpper[r, y] += weight * gap
+                    gLower[r, best] -= weight * gap
+                }
+            }
+            return (gLower, gUpper)
+        }
+        for i in gradient.indices { parameterGradient[i] += gradient[i] }
+        return ["robust/eps": epsilon, "robust/regularizer": value]
+    }
+}

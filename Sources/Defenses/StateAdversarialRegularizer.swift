@@ -1,0 +1,156 @@
+import Agents
+import Attacks
+import Environments
+import Linalg
+import NeuralNet
+
+/// The state-adversarial (SA) regulariser of Zhang et al. 2020 ("Robust deep reinforcement
+/// learning against adversarial perturbations on state observations"): `κ R(θ)` added to the
+/// learner's loss, `R` measuring how much the policy can change inside the ε-ball.
+///
+/// - SA-DQN: `R = mean_s max(max_{ŝ∈B(s)} max_{a≠a*} Q(ŝ,a) − Q(ŝ,a*), −c)`, `a*` the greedy
+///   action at `s` and `c` the margin — its inner maximum found by PGD on that margin
+///   (`robust_bound: pgd`) or bounded by interval propagation (`ibp`, the convex relaxation:
+///   the last layer taken exactly on the difference of two actions' rows).
+/// - SA-PPO: `R = mean_s max_{ŝ∈B(s)} KL(π(·|s) ‖ π(·|ŝ))`, the inner maximum found by PGD on the
+///   KL (the MAD attack); π(·|s) is held fixed. For a Gaussian policy with its state-independent
+///   σ, the KL is `Σ_j (μ_j(ŝ) − μ_j(s))² / 2σ_j²`.
+///
+/// ε follows the config's ramp; before it starts, `R` is not computed.
+public final class StateAdversarialRegularizer: RobustTraining {
+    public let config: RobustTrainingConfig
+    public let bounds: BoxSpace
+    public let random: RandomStream
+
+    public init(config: RobustTrainingConfig, bounds: BoxSpace, random: RandomStream) {
+        self.config = config
+        self.bounds = bounds
+        self.random = random
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> { observations }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]) -> [String: Double] {
+        let epsilon = config.epsilon(atProgress: progress)
+        guard epsilon > 0, config.kappa > 0 else { return ["robust/eps": epsilon] }
+        let threatModel = ThreatModel(epsilon: epsilon, bounds: bounds)
+        let clean = policy.outputs(observations)
+        let n = observations.rows
+        let weight = S(config.kappa) / S(n)
+        var value = 0.0
+        if policy.kind == .greedyQ && config.bound == "ibp" {
+            value = intervalHinge(observations, clean: clean, policy: policy, threatModel: threatModel, weight: weight, gradient: &parameterGradient)
+        } else {
+            let worst: Matrix<S>
+            var outputGradient: Matrix<S>
+            switch policy.kind {
+            case .greedyQ:
+                worst = PGD(steps: config.steps, loss: "cw").perturb(observations, policy: policy, threatModel: threatModel, random: random).perturbed
+                let q = policy.outputs(worst)
+                outputGradient = Matrix(rows: n, columns: q.columns)
+                for r in 0..<n {
+                    let best = argmax(clean.row(r))
+                    let rival = (0..<q.columns).filter { $0 != best }.max { q[r, $0] < q[r, $1] }!
+                    let margin = Double(q[r, rival] - q[r, best])
+                    value += max(margin, -config.margin) / Double(n)
+                    if margin > -config.margin {
+                        outputGradient[r, rival] += weight
+                        outputGradient[r, best] -= weight
+                    }
+                }
+            case .categorical, .gaussian, .deterministic:
+                worst = MAD(steps: config.steps).perturb(observations, policy: policy, threatModel: threatModel, random: random).perturbed
+                let perturbed = policy.outputs(worst)
+                outputGradient = Matrix(rows: n, columns: perturbed.columns)
+                for r in 0..<n {
+                    if policy.kind == .categorical {
+                        let p = softmax(clean.row(r)), q = softmax(perturbed.row(r))
+                        for j in p.indices {
+                            value += Double(p[j]) * Double.log(max(Double(p[j]), 1e-30) / max(Double(q[j]), 1e-30)) / Double(n)
+                            outputGradient[r, j] = weight * (q[j] - p[j])
+                        }
+                    } else {
+                        for j in 0..<perturbed.columns {
+                            let inverseVariance = policy.kind == .gaussian ? S.exp(-2 * policy.logStd[j]) : 1
+                            let difference = perturbed[r, j] - clean[r, j]
+                            value += Double(difference * difference * inverseVariance) / 2 / Double(n)
+                            outputGradient[r, j] = weight * difference * inverseVariance
+                        }
+                    }
+                }
+            }
+            let workspace = Workspace(for: policy.network, batch: n)
+            _ = policy.network.forward(policy.scaled(worst), workspace: workspace)
+            policy.network.backward(outputGradient: outputGradient, workspace: workspace, parameterGradient: &parameterGradient,
+                                    accumulate: true, request: .parameters)
+        }
+        return ["robust/eps": epsilon, "robust/regularizer": value]
+    }
+
+    /// SA-DQN's convex relaxation: for each action `a ≠ a*`, the upper bound of
+    /// `Q(ŝ,a) − Q(ŝ,a*)` over the box, from interval bounds on the last hidden layer `h` and
+    /// the exact last layer on `d = w_a* − w_a`: `−(d·c_h + b_a* − b_a) + |d|·r_h`. Adds the
+    /// hinge's parameter gradient and returns its value.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    func intervalHinge<S: BLASScalar>(_ observations: Matrix<S>, clean: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel,
+                                      weight: S, gradient: inout [S]) -> Double {
+        let network = policy.network
+        let n = observations.rows
+        let box = IntervalCertificate(threatModel: threatModel).inputBox(around: observations, policy: policy)
+        let lastModule = network.modules.lastIndex { if case .linear = $0 { true } else { false } }!
+        let lastLayer = network.linearLayers.count - 1, layout = network.linearLayers[lastLayer]
+        let w = network.weight(lastLayer), b = network.bias(lastLayer)
+        var value = 0.0
+        var lastGradient = [S](repeating: 0, count: layout.outputs * layout.inputs + layout.outputs)
+        let (_, hiddenGradient) = network.intervalBoundsParameterGradient(box, moduleCount: lastModule) { hidden in
+            var gLower = Matrix<S>(rows: n, columns: layout.inputs), gUpper = Matrix<S>(rows: n, columns: layout.inputs)
+            for r in 0..<n {
+                let best = argmax(clean.row(r))
+                let center = (0..<layout.inputs).map { (hidden.lower[r, $0] + hidden.upper[r, $0]) / 2 }
+                let radius = (0..<layout.inputs).map { (hidden.upper[r, $0] - hidden.lower[r, $0]) / 2 }
+                // The worst rival by its bound.
+                var rival = -1, bound = -S.infinity
+                for a in 0..<layout.outputs where a != best {
+                    var v = b[a] - b[best]
+                    for k in 0..<layout.inputs {
+                        let d = w[best, k] - w[a, k]
+                        v += -d * center[k] + abs(d) * radius[k]
+                    }
+                    if v > bound { (rival, bound) = (a, v) }
+                }
+                value += max(Double(bound), -config.margin) / Double(n)
+                guard Double(bound) > -config.margin, rival >= 0 else { continue }
+                for k in 0..<layout.inputs {
+                    let d = w[best, k] - w[rival, k]
+                    let sign: S = d > 0 ? 1 : d < 0 ? -1 : 0
+                    // ∂bound/∂c = −d, ∂bound/∂r = |d|; c = (l+u)/2, r = (u−l)/2.
+                    gLower[r, k] += weight * (-d - abs(d)) / 2
+                    gUpper[r, k] += weight * (-d + abs(d)) / 2
+                    // ∂bound/∂d = −c + sign(d)·r, with d = w_best − w_rival.
+                    let dd = weight * (-center[k] + sign * radius[k])
+                    lastGradient[best * layout.inputs + k] += dd
+                    lastGradient[rival * layout.inputs + k] -= dd
+                }
+                lastGradient[layout.outputs * layout.inputs + rival] += weight
+                lastGradient[layout.outputs * layout.inputs + best] -= weight
+            }
+            return (gLower, gUpper)
+        }
+        for i in hiddenGradient.indices { gradient[i] += hiddenGradient[i] }
+        for i in lastGradient.indices { gradient[layout.weightOffset + i] += lastGradient[i] }
+        return value
+    }
+}
+
+/// Softmax of one row of logits.
+func softmax<S: BLASScalar>(_ logits: [S]) -> [S] {
+    let maximum = logits.max() ?? 0
+    let exponentials = logits.map { S.exp($0 - maximum) }
+    let sum = exponentials.reduce(0, +)
+    return exponentials.map { $0 / sum }
+}

@@ -1,0 +1,121 @@
+import Agents
+import Attacks
+import Defenses
+import Environments
+import Linalg
+import NeuralNet
+import TestSupport
+import Testing
+
+private func qPolicy(seed: UInt64) throws -> Policy<Double> {
+    Policy(network: try Sequential<Double>.mlp(sizes: [4, 10, 10, 3], activation: .relu, random: RandomStream(seed: seed)),
+           kind: .greedyQ, actionSpace: .discrete(3), scaling: ObservationScaling(mean: [0, 0.1, 0, -0.1], std: [1, 0.5, 2, 1]))
+}
+
+private let bounds = BoxSpace(low: Array(repeating: -5, count: 4), high: Array(repeating: 5, count: 4))
+
+@Suite struct RobustTrainingTests {
+    /// The interval-bound regularisers (SA-DQN's convex relaxation and the RADIAL-style loss)
+    /// add exactly their value's parameter gradient, checked by central finite differences.
+    @Test(arguments: ["sa", "radial"])
+    func intervalRegularizerGradientsMatchFiniteDifferences(method: String) throws {
+        var config = RobustTrainingConfig(method: method, epsilon: 0.05)
+        config.bound = "ibp"
+        config.kappa = 1
+        config.margin = 10  // keep every hinge active, away from its kink
+        config.epsilonStart = 0
+        config.epsilonEnd = 0
+        var policy = try qPolicy(seed: 5)
+        let observations = randomMatrix(rows: 6, columns: 4, random: RandomStream(seed: 6))
+        func regularizer() -> any RobustTraining {
+            method == "sa" ? StateAdversarialRegularizer(config: config, bounds: bounds, random: RandomStream(seed: 1))
+                : RadialLoss(config: config, bounds: bounds, random: RandomStream(seed: 1))
+        }
+        var gradient = [Double](repeating: 0, count: policy.network.parameterCount)
+        let value = regularizer().regularize(observations, policy: policy, progress: 1, parameterGradient: &gradient)["robust/regularizer"]!
+        #expect(value != 0)
+        let parameters = policy.network.parameters
+        // RADIAL holds the clean gaps Δ fixed (they weigh the loss, they are not trained through).
+        let clean = policy.outputs(observations)
+        let box = IntervalCertificate(threatModel: ThreatModel(epsilon: 0.05, bounds: bounds)).inputBox(around: observations, policy: policy)
+        func radialWithFixedGaps(_ network: Sequential<Double>) -> Double {
+            let q = network.intervalBounds(box)
+            var total = 0.0
+            for r in 0..<clean.rows {
+                let best = argmax(clean.row(r))
+                for y in 0..<clean.columns where y != best {
+                    let gap = clean[r, best] - clean[r, y]
+                    total += gap * max(q.upper[r, y] - q.lower[r, best] + gap / 4, 0)
+                }
+            }
+            return total / Double(clean.rows)
+        }
+        if method == "radial" { #expect(abs(value - radialWithFixedGaps(policy.network)) < 1e-9) }
+        let numeric = numericalGradient(of: { p in
+            policy.network.parameters = p
+            if method == "radial" { return radialWithFixedGaps(policy.network) }
+            var ignored = [Double](repeating: 0, count: p.count)
+            return regularizer().regularize(observations, policy: policy, progress: 1, parameterGradient: &ignored)["robust/regularizer"]!
+        }, at: parameters)
+        #expect(maximumRelativeError(gradient, numeric) < 1e-5, "\(method)")
+    }
+
+    /// The SA-DQN hinge through PGD and SA-PPO's KL add the gradient at the worst observation
+    /// PGD found (Danskin): equal to finite differences of the same objective with that
+    /// observation held fixed.
+    @Test func pgdRegularizerUsesTheGradientAtTheWorstObservation() throws {
+        var config = RobustTrainingConfig(method: "sa", epsilon: 0.1)
+        config.kappa = 1
+        config.epsilonStart = 0
+        config.epsilonEnd = 0
+        let categorical = Policy(network: try Sequential<Double>.mlp(sizes: [4, 8, 3], activation: .tanh, random: RandomStream(seed: 2)),
+                                 kind: .categorical, actionSpace: .discrete(3))
+        let observations = randomMatrix(rows: 5, columns: 4, random: RandomStream(seed: 3))
+        var gradient = [Double](repeating: 0, count: categorical.network.parameterCount)
+        let regularizer = StateAdversarialRegularizer(config: config, bounds: bounds, random: RandomStream(seed: 4))
+        let value = regularizer.regularize(observations, policy: categorical, progress: 1, parameterGradient: &gradient)["robust/regularizer"]!
+        // The worst observations PGD finds with the same stream.
+        let clean = categorical.outputs(observations)
+        let worst = MAD(steps: config.steps).perturb(observations, policy: categorical, threatModel: ThreatModel(epsilon: 0.1, bounds: bounds),
+                                                     random: RandomStream(seed: 4)).perturbed
+        func kl(_ network: Sequential<Double>) -> Double {
+            var policy = categorical
+            policy.network = network
+            let q = policy.outputs(worst)
+            var total = 0.0
+            for r in 0..<q.rows {
+                let pMax = clean.row(r).max()!, qMax = q.row(r).max()!
+                let pz = clean.row(r).map { Double.exp($0 - pMax) }.reduce(0, +), qz = q.row(r).map { Double.exp($0 - qMax) }.reduce(0, +)
+                for j in 0..<q.columns {
+                    let p = Double.exp(clean[r, j] - pMax) / pz
+                    total += p * ((clean[r, j] - pMax - Double.log(pz)) - (q[r, j] - qMax - Double.log(qz)))
+                }
+            }
+            return total / Double(q.rows)
+        }
+        #expect(abs(value - kl(categorical.network)) < 1e-9)
+        var network = categorical.network
+        let numeric = numericalGradient(of: { p in
+            network.parameters = p
+            return kl(network)
+        }, at: categorical.network.parameters)
+        #expect(maximumRelativeError(gradient, numeric) < 1e-5)
+        #expect(value > 0)
+    }
+
+    /// Adversarial training replaces about `fraction` of the rows, each within the ball, and
+    /// nothing before ε's ramp starts.
+    @Test func adversarialTrainingPerturbsAFractionWithinTheBall() throws {
+        var config = RobustTrainingConfig(method: "adversarial", epsilon: 0.2)
+        config.fraction = 0.5
+        let training = AdversarialTraining(config: config, bounds: bounds, random: RandomStream(seed: 9))
+        let policy = try qPolicy(seed: 1)
+        let observations = randomMatrix(rows: 400, columns: 4, random: RandomStream(seed: 10))
+        #expect(training.perturb(observations, policy: policy, progress: 0.05) == observations)
+        let perturbed = training.perturb(observations, policy: policy, progress: 1)
+        let changed = (0..<400).filter { perturbed.row($0) != observations.row($0) }.count
+        #expect((160...240).contains(changed))
+        #expect(zip(perturbed.storage, observations.storage).allSatisfy { abs($0 - $1) <= 0.2 + 1e-12 })
+        #expect(config.epsilon(atProgress: 0.3) == 0.2 * (0.3 - 0.1) / 0.4)
+    }
+}
