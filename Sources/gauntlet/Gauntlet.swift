@@ -13,7 +13,7 @@ struct Gauntlet: ParsableCommand {
             Exit codes: 0 success, 1 a check failed, 2 bad input (the message says what was wrong).
             """,
         version: Agents.Gauntlet.version,
-        subcommands: [Env.self, Train.self, Evaluate.self, AttackCommand.self, Adversary.self, ReplayCommand.self, Explain.self, Transfer.self, OptimalAttack.self, SweepCommand.self, Results.self, ReportCommand.self, PolicyCommand.self, DefendCommand.self, CertifyCommand.self, Bench.self])
+        subcommands: [Env.self, Train.self, Evaluate.self, AttackCommand.self, Adversary.self, ReplayCommand.self, Explain.self, Transfer.self, OptimalAttack.self, SweepCommand.self, Results.self, ReportCommand.self, PolicyCommand.self, DefendCommand.self, CertifyCommand.self, DetectCommand.self, Bench.self])
 
     /// Parses and runs the command. A usage error prints the subcommand's usage; an error from
     /// running it prints its message. Both are bad input (exit 2) unless the command threw an

@@ -125,3 +125,17 @@ import Testing
         #expect(mixed.status == 2 && mixed.standardError.contains("differs from the first"))
     }
 }
+
+@Suite struct DetectCommandTests {
+    @Test func detectReportsBothDetectorsAndTheAdaptiveAttack() throws {
+        let run = try runGauntlet(["detect", "--policy", "policies/cartpole-dqn.safetensors", "--attack", "fgsm", "--eps", "0.1", "--episodes", "2", "--json"])
+        #expect(run.status == 0, "\(run.standardError)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any]
+        for key in ["learned", "margin", "adaptive_learned"] {
+            let roc = try #require(object[key] as? [String: Any], "\(key)")
+            #expect((roc["auc"] as? Double).map { (0...1).contains($0) } == true)
+        }
+        let bad = try runGauntlet(["detect", "--policy", "policies/cartpole-dqn.safetensors", "--eps", "0.1", "--episodes", "1"])
+        #expect(bad.status == 2 && bad.standardError.contains("half of them train the detector"))
+    }
+}
