@@ -8,8 +8,13 @@ import Linalg
 /// strongest attack per episode), and a reward-drop heat map (policy × attack at the largest ε).
 public struct Report {
     public var store: ResultsStore
+    /// Vanilla policies the others are compared with at ε* (`DefenseTable`), if any.
+    public var baselines: [String]
 
-    public init(store: ResultsStore) { self.store = store }
+    public init(store: ResultsStore, baselines: [String] = []) {
+        self.store = store
+        self.baselines = baselines
+    }
 
     struct Point {
         var epsilon: Double
@@ -171,7 +176,9 @@ public struct Report {
         let player = try EpisodePlayer.section(store: store)
         if let flip = player?.flipFigure { figures.append(("most-damaging-step.svg", flip.caption, flip.svg)) }
         for figure in figures { try figure.svg.write(to: directory.appendingPathComponent(figure.file), atomically: true, encoding: .utf8) }
+        let defenseTables = try DefenseTable.compute(store: store, baselines: baselines)
         var markdown = "# Robustness report\n\n"
+        if !defenseTables.isEmpty { markdown += "## Defenses at ε*\n\n" + defenseTables.map(\.markdown).joined() }
         for figure in figures { markdown += "## \(figure.title)\n\n![\(figure.title)](\(figure.file))\n\n" }
         let warnings = try store.database.read { db in try String.fetchAll(db, sql: "SELECT \"check\" || ': ' || message FROM warnings ORDER BY rowid") }
         markdown += "## Sanity checks\n\n" + (warnings.isEmpty ? "No warnings.\n\n" : warnings.map { "- warning \($0)\n" }.joined() + "\n")
@@ -186,6 +193,14 @@ public struct Report {
         html += "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}figure{margin:1em 0}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}</style></head><body>\n<h1>Robustness report</h1>\n"
         for figure in figures {
             html += "<figure class=\"figure\"><figcaption>\(figure.title)</figcaption>\n" + figure.svg + "</figure>\n"
+        }
+        if !defenseTables.isEmpty {
+            html += "<h2>Defenses at ε*</h2>\n"
+            for table in defenseTables {
+                html += "<h3>\(table.title)</h3>\n<table><tr>" + DefenseTable.header.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
+                for row in table.cells { html += "<tr>" + row.map { "<td>\($0)</td>" }.joined() + "</tr>\n" }
+                html += "</table>\n"
+            }
         }
         if let player { html += player.html }
         html += "<h2>Sanity checks</h2>\n" + (warnings.isEmpty ? "<p>No warnings.</p>\n" : "<ul>" + warnings.map { "<li>warning \($0.replacingOccurrences(of: "<", with: "&lt;"))</li>" }.joined() + "</ul>\n")

@@ -30,6 +30,8 @@ struct Gauntlet: ParsableCommand {
         }
         do { try command.run() } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
+        } catch where exitCode(for: error) == .success {
+            exit(withError: error)  // `help <subcommand>` runs a command that throws its help
         } catch {
             let message = (error as? ValidationError)?.message ?? "\(error)"
             FileHandle.standardError.write(Data("error: \(message)\n".utf8))

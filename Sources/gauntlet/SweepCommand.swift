@@ -129,13 +129,15 @@ struct ReportCommand: ParsableCommand {
 
     @Option(help: "Results database.") var db: String
     @Option(help: "Output directory.") var out: String
+    @Option(name: .customLong("baseline"), help: "A vanilla policy to compare the others of its environment with at ε* (repeatable).")
+    var baselines: [String] = []
 
     func validate() throws {
         guard FileManager.default.fileExists(atPath: db) else { throw ValidationError("--db \(db): no such file") }
     }
 
     func run() throws {
-        do { try Report(store: try ResultsStore(path: db)).write(to: URL(fileURLWithPath: out)) } catch {
+        do { try Report(store: try ResultsStore(path: db), baselines: baselines).write(to: URL(fileURLWithPath: out)) } catch {
             throw ValidationError("report: \(error)")
         }
         print("wrote \(out)/report.md and \(out)/report.html")

@@ -88,3 +88,18 @@ import Testing
         #expect(unknown.status == 2 && unknown.standardError.contains("no map 'nowhere.txt'"))
     }
 }
+
+@Suite struct HelpTests {
+    /// `--help` prints the command's help and exits 0 for every command and subcommand.
+    @Test func everyCommandHasHelp() throws {
+        let commands: [[String]] = [[], ["env"], ["env", "rollout"], ["train"], ["evaluate"], ["attack"], ["adversary", "train"], ["replay"], ["explain"],
+                                    ["transfer"], ["optimal-attack"], ["sweep"], ["results", "query"], ["results", "merge"], ["report"], ["policy", "import"],
+                                    ["policy", "export"], ["policy", "info"], ["defend"], ["certify"], ["detect"], ["bench", "nn"]]
+        for command in commands {
+            let run = try runGauntlet(command + ["--help"])
+            #expect(run.status == 0 && run.standardOutput.hasPrefix("OVERVIEW:"), "\(command): \(run.standardError)")
+        }
+        let help = try runGauntlet(["help", "attack"])
+        #expect(help.status == 0 && help.standardOutput.contains("--eps"))
+    }
+}

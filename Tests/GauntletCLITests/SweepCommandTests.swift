@@ -83,3 +83,43 @@ import Testing
         #expect(bad.status == 2 && bad.standardError.contains("--shard must be i/n"))
     }
 }
+
+@Suite struct DefenseReportTests {
+    /// A sweep over a vanilla and a defended policy, reported against the vanilla one as the
+    /// baseline: the report holds the ε* table with both policies.
+    @Test func reportComparesDefensesWithTheBaselineAtEpsilonStar() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-defense-report-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let defended = directory.appendingPathComponent("quantized.safetensors").path
+        #expect(try runGauntlet(["defend", "--policy", "policies/cartpole-dqn.safetensors", "--transform", "quantize:step=0.05", "--output", defended]).status == 0)
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try """
+            name: defense-report
+            policies: [policies/cartpole-dqn.safetensors, \(defended)]
+            attacks: [fgsm, "pgd:steps=3"]
+            epsilons: [0, 0.1, 0.3]
+            episodes: 3
+            """.write(to: spec, atomically: true, encoding: .utf8)
+        let db = directory.appendingPathComponent("results.sqlite").path
+        let sweep = try runGauntlet(["sweep", spec.path, "--db", db])
+        #expect(sweep.status == 0, "\(sweep.standardError)")
+        let out = directory.appendingPathComponent("report").path
+        let report = try runGauntlet(["report", "--db", db, "--out", out, "--baseline", "policies/cartpole-dqn.safetensors"])
+        #expect(report.status == 0, "\(report.standardError)")
+        let markdown = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        #expect(markdown.contains("## Defenses at ε*"))
+        // ε* from the stored cells: the strongest attack per episode does at least as much damage
+        // as the best single attack, so at ε = 0 (no damage) it is above half and wherever a
+        // single attack already halves the baseline's return it is below: the first such ε here.
+        let json = try runGauntlet(["results", "query", "--db", db, "--format", "json", "--policy", "cartpole-dqn"]).standardOutput
+        let cells = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["cells"] as? [[String: Any]])
+        let halved = cells.filter { ($0["attacked_mean"] as! Double) < ($0["clean_mean"] as! Double) / 2 }.map { $0["epsilon"] as! Double }
+        let expected = try #require(halved.min())
+        #expect(markdown.contains("### CartPole-v1: baseline policies/cartpole-dqn.safetensors, ε* = \(String(format: "%g", expected))"), "\(markdown)")
+        #expect(markdown.contains("| policies/cartpole-dqn.safetensors (baseline) | 500.0 |"))
+        #expect(markdown.contains("| \(defended) | 500.0 |"))
+        let missing = try runGauntlet(["report", "--db", db, "--out", out, "--baseline", "policies/nothing.safetensors"])
+        #expect(missing.status == 2 && missing.standardError.contains("has no cells"))
+    }
+}
