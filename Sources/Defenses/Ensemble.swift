@@ -7,7 +7,7 @@ import NeuralNet
 /// — with outputs combined by an `Aggregation`. It is attacked as a whole: the white-box gradient
 /// goes through the aggregation (exactly for mean, median and trimmed means; by BPDA through the
 /// mean for a vote). The stronger transfer alternative for a vote — a perturbation computed on
-/// the mean ensemble — is `transfer:source=MEAN_ENSEMBLE_FILE`.
+/// the mean ensemble — is `transfer:surrogate=MEAN_ENSEMBLE_FILE`.
 ///
 /// Every member sees the policy's observation scaling. An ensemble wraps the undefended policy
 /// directly (input transformations go outside it).
