@@ -32,12 +32,7 @@ public struct GaussianNoise: Attack {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
-        var noisy = observations
-        for r in 0..<noisy.rows {
-            for j in 0..<noisy.columns where threatModel.isFree(j) {
-                noisy[r, j] += S(sigma * threatModel.epsilon * threatModel.scale[j] * random.normal())
-            }
-        }
+        let noisy = threatModel.gaussianNoise(around: observations, standardDeviation: sigma * threatModel.epsilon, random: random)
         return AttackResult(perturbed: threatModel.project(noisy, around: observations), queries: 0)
     }
 }

@@ -162,4 +162,24 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
         }
         return project(result, around: clean)
     }
+
+    /// `clean + σ·u ⊙ z`, `z ~ N(0, I)`, on the free dimensions (no projection): Gaussian noise
+    /// in the threat model's units.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func gaussianNoise<S: BLASScalar>(around clean: Matrix<S>, standardDeviation sigma: Double, random: RandomStream) -> Matrix<S> {
+        addGaussianNoise(to: clean, sigma: sigma, scale: scale, isFree: isFree, random: random)
+    }
+}
+
+/// `x + σ·u_j·z` with `z ~ N(0, 1)` drawn for each entry of a free column `j`, row by row.
+@_specialize(where S == Float)
+@_specialize(where S == Double)
+public func addGaussianNoise<S: BLASScalar>(to x: Matrix<S>, sigma: Double, scale: [Double], isFree: (Int) -> Bool = { _ in true },
+                                            random: RandomStream) -> Matrix<S> {
+    var result = x
+    for r in 0..<result.rows {
+        for j in 0..<result.columns where isFree(j) { result[r, j] += S(sigma * scale[j] * random.normal()) }
+    }
+    return result
 }

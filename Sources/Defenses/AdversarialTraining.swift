@@ -7,17 +7,7 @@ import Linalg
 /// baselines of SA-DQN/SA-PPO): a fraction of the observations a learner learns from — DQN's
 /// minibatch states, PPO's rollout observations — replaced by FGSM or PGD perturbations against
 /// the current policy, with ε on the config's ramp.
-public final class AdversarialTraining: RobustTraining {
-    public let config: RobustTrainingConfig
-    public let bounds: BoxSpace
-    public let random: RandomStream
-
-    public init(config: RobustTrainingConfig, bounds: BoxSpace, random: RandomStream) {
-        self.config = config
-        self.bounds = bounds
-        self.random = random
-    }
-
+public final class AdversarialTraining: RobustTrainingMethod, RobustTraining {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> {
@@ -27,7 +17,7 @@ public final class AdversarialTraining: RobustTraining {
         guard !rows.isEmpty else { return observations }
         let attack: any Attack = config.attack == "fgsm" ? FGSM() : PGD(steps: config.steps)
         let attacked = attack.perturb(Matrix(rows.map { observations.row($0) }), policy: policy,
-                                      threatModel: ThreatModel(epsilon: epsilon, bounds: bounds), random: random).perturbed
+                                      threatModel: threatModel(atProgress: progress), random: random).perturbed
         var result = observations
         for (m, r) in rows.enumerated() { result.setRow(r, to: attacked.row(m)) }
         return result

@@ -1,4 +1,5 @@
 import Agents
+import Attacks
 import Linalg
 import NeuralNet
 
@@ -103,10 +104,6 @@ public struct NoiseInjection: InputTransformation {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     func transform<S: BLASScalar>(_ observations: Matrix<S>, random: RandomStream) -> Matrix<S> {
-        var result = observations
-        for r in 0..<result.rows {
-            for j in 0..<result.columns { result[r, j] += S(sigma * scale[j] * random.normal()) }
-        }
-        return result
+        addGaussianNoise(to: observations, sigma: sigma, scale: scale, random: random)
     }
 }

@@ -14,17 +14,7 @@ import NeuralNet
 /// so actions that matter most (large Δ) must separate first. Its gradient goes through the
 /// interval bounds (`Sequential.intervalBoundsParameterGradient`); `κ` weighs it, ε follows the
 /// config's ramp.
-public final class RadialLoss: RobustTraining {
-    public let config: RobustTrainingConfig
-    public let bounds: BoxSpace
-    public let random: RandomStream
-
-    public init(config: RobustTrainingConfig, bounds: BoxSpace, random: RandomStream) {
-        self.config = config
-        self.bounds = bounds
-        self.random = random
-    }
-
+public final class RadialLoss: RobustTrainingMethod, RobustTraining {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> { observations }
@@ -37,7 +27,7 @@ public final class RadialLoss: RobustTraining {
         let n = observations.rows
         let weight = S(config.kappa) / S(n)
         let clean = policy.outputs(observations)
-        let box = IntervalCertificate(threatModel: ThreatModel(epsilon: epsilon, bounds: bounds)).inputBox(around: observations, policy: policy)
+        let box = IntervalCertificate(threatModel: threatModel(atProgress: progress)).inputBox(around: observations, policy: policy)
         var value = 0.0
         let (_, gradient) = policy.network.intervalBoundsParameterGradient(box) { output in
             var gLower = Matrix<S>(rows: n, columns: output.lower.columns), gUpper = gLower

@@ -40,13 +40,8 @@ public struct RandomizedSmoothing: Sendable {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func noisyCopies<S: BLASScalar>(of observation: [S], count: Int, threatModel: ThreatModel, random: RandomStream) -> Matrix<S> {
-        var copies = Matrix<S>(rows: count, columns: observation.count)
-        for r in 0..<count {
-            for j in observation.indices {
-                copies[r, j] = threatModel.isFree(j) ? observation[j] + S(sigma * threatModel.scale[j] * random.normal()) : observation[j]
-            }
-        }
-        return copies
+        let repeated = Matrix(rows: count, columns: observation.count, storage: Array((0..<count).map { _ in observation }.joined()))
+        return threatModel.gaussianNoise(around: repeated, standardDeviation: sigma, random: random)
     }
 
     /// How often the base policy picks each action on `count` noisy copies.

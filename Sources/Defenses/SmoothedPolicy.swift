@@ -1,4 +1,5 @@
 import Agents
+import Attacks
 import Linalg
 import NeuralNet
 
@@ -34,15 +35,9 @@ public struct SmoothedPolicy: PolicyDefense {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     func noisyCopies<S: BLASScalar>(_ observations: Matrix<S>, random: RandomStream) -> Matrix<S> {
-        var stacked = Matrix<S>(rows: samples * observations.rows, columns: observations.columns)
-        for k in 0..<samples {
-            for r in 0..<observations.rows {
-                for j in 0..<observations.columns {
-                    stacked[k * observations.rows + r, j] = observations[r, j] + S(sigma * scale[j] * random.normal())
-                }
-            }
-        }
-        return stacked
+        let repeated = Matrix(rows: samples * observations.rows, columns: observations.columns,
+                              storage: Array(repeatElement(observations.storage, count: samples).joined()))
+        return addGaussianNoise(to: repeated, sigma: sigma, scale: scale, random: random)
     }
 
     @_specialize(where S == Float)

@@ -17,12 +17,6 @@ public struct SmoothingNoise: Attack {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
-        var noisy = observations
-        for r in 0..<noisy.rows {
-            for j in 0..<noisy.columns where threatModel.isFree(j) {
-                noisy[r, j] += S(sigma * threatModel.scale[j] * random.normal())
-            }
-        }
-        return AttackResult(perturbed: noisy, queries: 0)
+        AttackResult(perturbed: threatModel.gaussianNoise(around: observations, standardDeviation: sigma, random: random), queries: 0)
     }
 }

@@ -17,17 +17,7 @@ import NeuralNet
 ///   σ, the KL is `Σ_j (μ_j(ŝ) − μ_j(s))² / 2σ_j²`.
 ///
 /// ε follows the config's ramp; before it starts, `R` is not computed.
-public final class StateAdversarialRegularizer: RobustTraining {
-    public let config: RobustTrainingConfig
-    public let bounds: BoxSpace
-    public let random: RandomStream
-
-    public init(config: RobustTrainingConfig, bounds: BoxSpace, random: RandomStream) {
-        self.config = config
-        self.bounds = bounds
-        self.random = random
-    }
-
+public final class StateAdversarialRegularizer: RobustTrainingMethod, RobustTraining {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> { observations }
@@ -37,19 +27,19 @@ public final class StateAdversarialRegularizer: RobustTraining {
     public func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]) -> [String: Double] {
         let epsilon = config.epsilon(atProgress: progress)
         guard epsilon > 0, config.kappa > 0 else { return ["robust/eps": epsilon] }
-        let threatModel = ThreatModel(epsilon: epsilon, bounds: bounds)
+        let model = threatModel(atProgress: progress)
         let clean = policy.outputs(observations)
         let n = observations.rows
         let weight = S(config.kappa) / S(n)
         var value = 0.0
         if policy.kind == .greedyQ && config.bound == "ibp" {
-            value = intervalHinge(observations, clean: clean, policy: policy, threatModel: threatModel, weight: weight, gradient: &parameterGradient)
+            value = intervalHinge(observations, clean: clean, policy: policy, threatModel: model, weight: weight, gradient: &parameterGradient)
         } else {
             let worst: Matrix<S>
             var outputGradient: Matrix<S>
             switch policy.kind {
             case .greedyQ:
-                worst = PGD(steps: config.steps, loss: "cw").perturb(observations, policy: policy, threatModel: threatModel, random: random).perturbed
+                worst = PGD(steps: config.steps, loss: "cw").perturb(observations, policy: policy, threatModel: model, random: random).perturbed
                 let q = policy.outputs(worst)
                 outputGradient = Matrix(rows: n, columns: q.columns)
                 for r in 0..<n {
@@ -63,7 +53,7 @@ public final class StateAdversarialRegularizer: RobustTraining {
                     }
                 }
             case .categorical, .gaussian, .deterministic:
-                worst = MAD(steps: config.steps).perturb(observations, policy: policy, threatModel: threatModel, random: random).perturbed
+                worst = MAD(steps: config.steps).perturb(observations, policy: policy, threatModel: model, random: random).perturbed
                 let perturbed = policy.outputs(worst)
                 outputGradient = Matrix(rows: n, columns: perturbed.columns)
                 for r in 0..<n {
