@@ -69,6 +69,9 @@ import Testing
         #expect(kind.status == 2)
         let noKind = try runGauntlet(["policy", "import", "Tests/Fixtures/torch_state_dict.pth", "--env", "CartPole-v1", "--output", imported])
         #expect(noKind.status == 2 && noKind.standardError.contains("--kind is required"))
+        let pth = try runGauntlet(["policy", "import", "Tests/Fixtures/torch_state_dict.pth", "--env", "CartPole-v1", "--kind", "categorical",
+                                   "--activation", "tanh", "--output", imported])
+        #expect(pth.status == 0 && pth.standardOutput.contains("4-5-2 tanh, categorical on CartPole-v1"), "\(pth.standardError)")
     }
 
     /// A Stable-Baselines3 zip imports with no options beyond the environment, and the result
