@@ -3,7 +3,8 @@
 # zips, the state-dict pickle reader, gridworld maps, training configs, sweep specs, env rollout
 # JSON) with INPUTS mutated inputs each (default 100000), in a release build under
 # AddressSanitizer. Prints one summary line per target; a crash leaves the input that caused it
-# in ARTIFACTS/<target>.input (default .build-fuzz/artifacts).
+# in ARTIFACTS/<target>.input (default .build-fuzz/artifacts) and the whole output in fuzz.log
+# there. FILTER narrows the targets (e.g. FILTER=stableBaselines3Zips).
 #   scripts/fuzz.sh [INPUTS] [SEED]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,9 @@ export GAUNTLET_FUZZ_INPUTS=${1:-100000} GAUNTLET_FUZZ_SEED=${2:-20261125} GAUNT
 export GAUNTLET_FUZZ_TIME_LIMIT=${GAUNTLET_FUZZ_TIME_LIMIT:-10}
 swift build -c release --sanitize address --scratch-path .build-fuzz --build-tests >&2
 start=$(date +%s)
-swift test -c release --sanitize address --scratch-path .build-fuzz --skip-build --filter FuzzTests 2>&1 |
-    grep -E "^fuzz |✘|passed|failed|ERROR: AddressSanitizer|Fatal error"
+log="$artifacts/fuzz.log"
+status=0
+swift test -c release --sanitize address --scratch-path .build-fuzz --skip-build --filter "${FILTER:-FuzzTests}" > "$log" 2>&1 || status=$?
+grep -E "^fuzz |✘|ERROR: AddressSanitizer|Fatal error|Test run" "$log" || true
+[ "$status" -eq 0 ] || echo "the fuzz run failed (exit $status): see $log and the inputs in $artifacts"
 echo "fuzz run: seed $GAUNTLET_FUZZ_SEED, $GAUNTLET_FUZZ_INPUTS inputs per target, $(( $(date +%s) - start )) s"

@@ -96,8 +96,10 @@ public struct ZipArchive {
 
     /// Opens the zip file at `url`.
     public init(url: URL) throws(StateDictFormatError) {
-        let head = (try? FileHandle(forReadingFrom: url)).flatMap { try? $0.read(upToCount: 2) }
-        guard head == Data([0x50, 0x4B]) else { throw StateDictFormatError("not a zip archive") }
+        let bytes: Data
+        do { bytes = try Data(contentsOf: url, options: .mappedIfSafe) } catch { throw StateDictFormatError("cannot read \(url.path)") }
+        guard bytes.starts(with: [0x50, 0x4B]) else { throw StateDictFormatError("not a zip archive") }
+        try Self.checkCentralDirectory(bytes)
         do { archive = try Archive(url: url, accessMode: .read) } catch {
             throw StateDictFormatError("not a readable zip archive (\(error))")
         }
@@ -111,6 +113,65 @@ public struct ZipArchive {
         do { try data.write(to: url) } catch { throw StateDictFormatError("cannot write a temporary file: \(error.localizedDescription)") }
         defer { try? FileManager.default.removeItem(at: url) }
         try self.init(url: url)
+    }
+
+    /// Checks that the end-of-central-directory record (ZIP64 included) and every central
+    /// directory entry point inside the file. ZIPFoundation 0.9.20 converts such offsets and
+    /// sizes to `off_t` unchecked, so a corrupt value past `Int64.max` traps instead of throwing
+    /// (found by `FuzzTests`); this keeps it from seeing one.
+    static func checkCentralDirectory(_ bytes: Data) throws(StateDictFormatError) {
+        let size = UInt64(bytes.count)
+        func read(_ offset: UInt64, _ width: Int) throws(StateDictFormatError) -> UInt64 {
+            guard offset <= size, UInt64(width) <= size - offset else { throw StateDictFormatError("zip structure points past the end of the file") }
+            var value: UInt64 = 0
+            for k in 0..<width { value |= UInt64(bytes[bytes.startIndex + Int(offset) + k]) << (8 * UInt64(k)) }
+            return value
+        }
+        guard size >= 22 else { throw StateDictFormatError("not a zip archive (no end of central directory)") }
+        var end = size - 22
+        let earliest = size > 22 + 65_535 ? size - 22 - 65_535 : 0
+        while try read(end, 4) != 0x0605_4B50 {
+            guard end > earliest else { throw StateDictFormatError("not a zip archive (no end of central directory)") }
+            end -= 1
+        }
+        var entries = try read(end + 10, 2), directorySize = try read(end + 12, 4), directoryOffset = try read(end + 16, 4)
+        // ZIPFoundation takes the ZIP64 record whenever its locator is there (torch.save writes one).
+        var hasLocator = false
+        if end >= 20 { hasLocator = try read(end - 20, 4) == 0x0706_4B50 }
+        if hasLocator || entries == 0xFFFF || directorySize == 0xFFFF_FFFF || directoryOffset == 0xFFFF_FFFF {
+            guard hasLocator else { throw StateDictFormatError("ZIP64 archive without its locator") }
+            let record = try read(end - 12, 8)
+            guard try read(record, 4) == 0x0606_4B50 else { throw StateDictFormatError("ZIP64 end of central directory not where its locator says") }
+            (entries, directorySize, directoryOffset) = (try read(record + 32, 8), try read(record + 40, 8), try read(record + 48, 8))
+        }
+        guard directoryOffset <= size, directorySize <= size - directoryOffset, entries <= directorySize / 46 + 1 else {
+            throw StateDictFormatError("the central directory lies outside the file")
+        }
+        var position = directoryOffset
+        for _ in 0..<entries {
+            guard try read(position, 4) == 0x0201_4B50 else { throw StateDictFormatError("a central directory entry is damaged") }
+            var fields = [try read(position + 24, 4), try read(position + 20, 4), try read(position + 42, 4)]  // uncompressed, compressed, local header
+            let nameLength = try read(position + 28, 2), extraLength = try read(position + 30, 2), commentLength = try read(position + 32, 2)
+            // ZIP64 extended information replaces, in this order, the fields that are 0xFFFFFFFF.
+            var extra = position + 46 + nameLength
+            let extraEnd = extra + extraLength
+            while extra + 4 <= extraEnd {
+                let id = try read(extra, 2), length = try read(extra + 2, 2)
+                if id == 0x0001 {
+                    var field = extra + 4
+                    for i in fields.indices where fields[i] == 0xFFFF_FFFF {
+                        fields[i] = try read(field, 8)
+                        field += 8
+                    }
+                }
+                extra += 4 + length
+            }
+            let (uncompressed, compressed, local) = (fields[0], fields[1], fields[2])
+            guard local < size, 30 <= size - local, compressed <= size - local, uncompressed < 1 << 62 else {
+                throw StateDictFormatError("a central directory entry points outside the file")
+            }
+            position = extraEnd + commentLength
+        }
     }
 
     /// The bytes of the member at `path`.

@@ -129,7 +129,7 @@ struct MutationFuzzer {
             summary.inputs += 1
         }
         summary.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        print(summary)
+        FileHandle.standardError.write(Data((summary.description + "\n").utf8))  // unbuffered: a later crash cannot lose it
         return summary
     }
 }

@@ -64,6 +64,14 @@ private func contents(_ urls: [URL]) throws -> [Data] { try urls.map { try Data(
         }
     }
 
+    /// Inputs that once crashed a parser (kept as they were found), rejected with a message now.
+    @Test func formerCrashesAreRejected() throws {
+        // A damaged ZIP64 end record inside policy.pth: ZIPFoundation converted its offset to
+        // off_t unchecked and trapped; ZipArchive now checks the central directory first.
+        let url = fixtureURL("fuzz/sb3-zip64-offset-past-int64.zip")
+        #expect(throws: PolicyFileError("\(url.path): the central directory lies outside the file")) { try StableBaselines3Model(contentsOf: url) }
+    }
+
     /// The pickle inside `policy.pth`, mutated directly (a mutation of the zip rarely reaches it
     /// intact), with the archive's real storages.
     @Test func stateDictPickles() throws {
