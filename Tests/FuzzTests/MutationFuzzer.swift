@@ -84,7 +84,7 @@ struct MutationFuzzer {
                 let piece = other[(other.startIndex + start)..<(other.startIndex + min(other.count, start + 1 + random.integer(below: 128)))]
                 let i = position()
                 bytes.replaceSubrange(i..<min(bytes.count, i + piece.count), with: piece)
-            case 8, 9 where !tokens.isEmpty:  // a grammar token, inserted or overwriting
+            case 8 where !tokens.isEmpty, 9 where !tokens.isEmpty:  // a grammar token, inserted or overwriting
                 let token = Array(tokens[random.integer(below: tokens.count)].utf8)
                 let i = position()
                 if random.integer(below: 2) == 0 {
