@@ -12,6 +12,11 @@ struct Train: ParsableCommand {
             policy.safetensors and summary.json. Interrupt at any time and continue with \
             --resume DIR: for the same seed the final weights are bit-identical to an \
             uninterrupted run. Progress goes to standard error.
+
+            Robust training (DQN, PPO) is configured by robust_* keys: robust_method \
+            (adversarial, sa or radial), robust_eps, robust_eps_start/robust_eps_end (the ε ramp), \
+            robust_kappa, robust_bound (pgd or ibp), robust_attack (fgsm or pgd), robust_steps, \
+            robust_fraction, robust_margin — see the README's Defenses section.
             """)
 
     @Option(help: "Training config (YAML).") var config: String?
