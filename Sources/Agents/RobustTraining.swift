@@ -84,6 +84,11 @@ public protocol RobustTraining: AnyObject {
     func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]) -> [String: Double]
 }
 
+extension RobustTraining {
+    /// Regularisers learn from the observations as they are.
+    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> { observations }
+}
+
 /// Creates robust-training methods; `Defenses.register()` installs the maker.
 public enum RobustTrainingFactory {
     public typealias Maker = @Sendable (RobustTrainingConfig, BoxSpace, RandomStream) throws(TrainingError) -> any RobustTraining

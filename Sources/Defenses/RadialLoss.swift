@@ -17,10 +17,6 @@ import NeuralNet
 public final class RadialLoss: RobustTrainingMethod, RobustTraining {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> { observations }
-
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
     public func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]) -> [String: Double] {
         let epsilon = config.epsilon(atProgress: progress)
         guard epsilon > 0, config.kappa > 0, policy.kind == .greedyQ else { return ["robust/eps": epsilon] }
