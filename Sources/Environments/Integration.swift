@@ -1,10 +1,13 @@
 /// Helpers of the classic-control dynamics, as Gymnasium's `acrobot.py` defines them.
 
 /// Wraps `x` into `[lower, upper]` by adding or subtracting the period `upper − lower`.
+/// Far outside the range (a state set by hand) it first takes the remainder: Gymnasium's loop
+/// would take ~|x|/period steps there, and never end once `x − period == x`.
 @inline(__always)
 func wrap(_ x: Double, _ lower: Double, _ upper: Double) -> Double {
     let period = upper - lower
     var x = x
+    if abs(x) > 1e6 { x = lower + (x - lower).truncatingRemainder(dividingBy: period) }
     while x > upper { x -= period }
     while x < lower { x += period }
     return x

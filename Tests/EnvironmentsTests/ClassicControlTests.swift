@@ -49,6 +49,23 @@ import Testing
         }
     }
 
+    /// A hand-set state far outside the usual range (found by the rollout fuzz target, where
+    /// Acrobot's angle wrapping looped forever) steps in bounded time to finite observations.
+    @Test func hugeStatesStepInBoundedTime() throws {
+        for entry in Registry.classicControl {
+            let env = entry.make()
+            env.reset(seed: 1)
+            try env.setState(env.state.map { _ in 9.2e19 })
+            let action: Action = env.actionSpace.actionCount != nil ? .discrete(0) : .continuous([0.3])
+            for _ in 0..<3 { _ = env.step(action) }
+        }
+        let acrobot = try Registry.make("Acrobot-v1")
+        _ = acrobot.reset(seed: 1)
+        try acrobot.base.setState([0, 92_233_720_368_547_758_070, 0, 0])
+        let result = acrobot.step(.discrete(2))
+        #expect(result.observation.allSatisfy(\.isFinite))
+    }
+
     @Test func actionValidity() {
         #expect(ActionSpace.discrete(2).isValid(.discrete(1)) && !ActionSpace.discrete(2).isValid(.discrete(2)))
         #expect(!ActionSpace.discrete(2).isValid(.continuous([0])))
