@@ -159,13 +159,6 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
         return (defense, inner)
     }
 
-    /// The policy without any defense.
-    public var undefended: Policy {
-        var policy = self
-        policy.defenses = []
-        return policy
-    }
-
     var randomForDefenses: RandomStream { defenseRandom?.stream ?? RandomStream(seed: 0) }
 
     /// Q-values, logits, Gaussian means or squashed actions for a batch of raw observations.
