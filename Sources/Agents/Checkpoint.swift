@@ -25,6 +25,12 @@ public struct CheckpointWriter {
         file.metadata[key] = String(decoding: try! encoder.encode(value), as: UTF8.self)
     }
 
+    /// Stores everything `other` holds under `prefix.` (a learner inside another's checkpoint).
+    public mutating func put(prefix: String, _ other: CheckpointWriter) {
+        for (name, tensor) in other.file.tensors { file.tensors["\(prefix).\(name)"] = tensor }
+        for (key, value) in other.file.metadata { file.metadata["\(prefix).\(key)"] = value }
+    }
+
     /// Writes atomically: a reader (or a resumed run) sees the old checkpoint or the new one.
     public func write(to url: URL) throws(CheckpointError) {
         do { try file.write(to: url) } catch { throw CheckpointError(error.description) }
@@ -39,6 +45,15 @@ public struct CheckpointReader {
 
     public init(contentsOf url: URL) throws(CheckpointError) {
         do { file = try Safetensors.read(contentsOf: url) } catch { throw CheckpointError(error.description) }
+    }
+
+    /// What a checkpoint stored with `put(prefix:_:)` under `prefix`.
+    public func scoped(_ prefix: String) -> CheckpointReader {
+        var inner = Safetensors()
+        let head = prefix + "."
+        for (name, tensor) in file.tensors where name.hasPrefix(head) { inner.tensors[String(name.dropFirst(head.count))] = tensor }
+        for (key, value) in file.metadata where key.hasPrefix(head) { inner.metadata[String(key.dropFirst(head.count))] = value }
+        return CheckpointReader(inner)
     }
 
     private func tensor(_ name: String, count: Int?) throws(CheckpointError) -> Safetensors.Tensor {
@@ -95,7 +110,8 @@ extension CheckpointWriter {
         put("\(name).step", [Double(adam.step)])
     }
 
-    mutating func put(_ name: String, random: RandomStream) { put(name, bytes: random.state) }
+    /// Stores a random stream's state.
+    public mutating func put(_ name: String, random: RandomStream) { put(name, bytes: random.state) }
 }
 
 extension CheckpointReader {
@@ -106,7 +122,8 @@ extension CheckpointReader {
         adam.restore(firstMoment: m, secondMoment: v, step: Int(step))
     }
 
-    func restore(_ random: RandomStream, _ name: String) throws(CheckpointError) {
+    /// Puts a random stream back in the state `put(_:random:)` stored.
+    public func restore(_ random: RandomStream, _ name: String) throws(CheckpointError) {
         let state = try bytes(name, count: random.state.count)
         random.restore(state: state)
     }

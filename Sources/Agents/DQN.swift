@@ -95,7 +95,8 @@ public final class DQN<Scalar: BLASScalar>: Learner {
         actingWorkspace = Workspace(for: online, batch: config.environments)
         if let robustConfig = config.robust {
             let bounds = environment.environments[0].base.observationSpace
-            robust = try RobustTrainingFactory.make(robustConfig, bounds: bounds, random: root.child("robust"))
+            robust = try RobustTrainingFactory.make(robustConfig, context: RobustTrainingContext(
+                environment: id, bounds: bounds, random: root.child("robust"), ppo: nil, seed: seed))
         } else {
             robust = nil
         }
@@ -201,7 +202,7 @@ public final class DQN<Scalar: BLASScalar>: Learner {
         buffer.write(to: &checkpoint, prefix: "buffer")
         checkpoint.put("random.exploration", random: explorationRandom)
         checkpoint.put("random.minibatch", random: minibatchRandom)
-        if let robust { checkpoint.put("random.robust", random: robust.random) }
+        robust?.writeCheckpoint(to: &checkpoint)
         checkpoint.putJSON("dqn", State(steps: steps, updates: updates, environment: environment.snapshot))
     }
 
@@ -215,7 +216,7 @@ public final class DQN<Scalar: BLASScalar>: Learner {
             try buffer.read(from: checkpoint, prefix: "buffer")
             try checkpoint.restore(explorationRandom, "random.exploration")
             try checkpoint.restore(minibatchRandom, "random.minibatch")
-            if let robust { try checkpoint.restore(robust.random, "random.robust") }
+            try robust?.restore(from: checkpoint)
             let state = try checkpoint.json("dqn", as: State.self)
             (steps, updates) = (state.steps, state.updates)
             try environment.restore(state.environment)

@@ -21,10 +21,14 @@ public protocol Learner<Scalar>: AnyObject {
     func policy() -> Policy<Scalar>
     /// Writes everything needed to continue bit for bit.
     func writeCheckpoint(to checkpoint: inout CheckpointWriter)
+    /// Policies learned besides the agent's (ATLA's adversary), by name; `victim` is the path
+    /// the agent's policy is written to.
+    func companionPolicies(victim: String) -> [String: PolicyFile]
 }
 
 extension Learner {
     public var isFinished: Bool { steps >= totalSteps }
+    public func companionPolicies(victim: String) -> [String: PolicyFile] { [:] }
 }
 
 /// Training that cannot go on: a NaN or infinity where it first appeared, or a bad setting.

@@ -75,13 +75,25 @@ public final class PPO<Scalar: BLASScalar>: Learner {
     /// The robust-training method, when configured.
     let robust: (any RobustTraining)?
 
-    public init(config: PPOConfig, environment id: String, seed: UInt64) throws(TrainingError) {
-        guard config.nSteps > 0, config.batchSize > 0, config.nEpochs > 0, config.environments > 0, config.totalSteps > 0 else {
-            throw TrainingError("PPO: n_steps, batch_size, n_epochs, n_envs and n_timesteps must be positive")
-        }
+    public convenience init(config: PPOConfig, environment id: String, seed: UInt64) throws(TrainingError) {
+        guard config.environments > 0 else { throw TrainingError("PPO: n_envs must be positive") }
+        let environment: VectorEnvironment
         do { environment = try VectorEnvironment(id: id, count: config.environments, autoresetMode: .sameStep) } catch {
             throw TrainingError(error.description)
         }
+        try self.init(config: config, environment: environment, id: id, seed: seed)
+    }
+
+    /// PPO in a vector environment built by the caller (`config.environments` copies, same-step
+    /// autoreset); `id` names the environment.
+    public init(config: PPOConfig, environment: VectorEnvironment, id: String, seed: UInt64) throws(TrainingError) {
+        guard config.nSteps > 0, config.batchSize > 0, config.nEpochs > 0, config.environments > 0, config.totalSteps > 0 else {
+            throw TrainingError("PPO: n_steps, batch_size, n_epochs, n_envs and n_timesteps must be positive")
+        }
+        guard environment.environments.count == config.environments else {
+            throw TrainingError("PPO: n_envs is \(config.environments) but the vector environment has \(environment.environments.count) copies")
+        }
+        self.environment = environment
         guard let activation = Activation(name: config.activation) else { throw TrainingError("unknown activation '\(config.activation)'") }
         self.config = config
         let space = environment.environments[0].base.actionSpace
@@ -119,7 +131,8 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         criticWorkspace = Workspace(for: critic, batch: max(config.batchSize, config.environments))
         if let robustConfig = config.robust {
             let bounds = environment.environments[0].base.observationSpace
-            robust = try RobustTrainingFactory.make(robustConfig, bounds: bounds, random: root.child("robust"))
+            robust = try RobustTrainingFactory.make(robustConfig, context: RobustTrainingContext(
+                environment: id, bounds: bounds, random: root.child("robust"), ppo: config, seed: seed))
         } else {
             robust = nil
         }
@@ -133,6 +146,8 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         return Policy(network: actor, kind: kind, actionSpace: environment.environments[0].base.actionSpace, logStd: logStd,
                       scaling: frozen.map { ObservationScaling($0) }, critic: critic)
     }
+
+    public func companionPolicies(victim: String) -> [String: PolicyFile] { robust?.companionPolicies(victim: victim) ?? [:] }
 
     /// The network input for raw observations: normalised when enabled.
     @_specialize(where Scalar == Float)
@@ -284,6 +299,9 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         diagnostics["train/learning_rate"] = learningRate
         diagnostics["train/clip_range"] = Double(clip)
         if kind == .gaussian { diagnostics["train/std"] = Double(logStd.map { Scalar.exp($0) }.reduce(0, +)) / Double(logStd.count) }
+        if let robust {
+            diagnostics.merge(try robust.afterUpdate(policy: policy(), progress: Double(steps) / Double(config.totalSteps))) { $1 }
+        }
     }
 
     /// One gradient step on a minibatch of the clipped surrogate, value and entropy losses.
@@ -438,13 +456,19 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         checkpoint.put("adam.log_std", adam: logStdAdam)
         checkpoint.put("random.actions", random: actionRandom)
         checkpoint.put("random.minibatch", random: minibatchRandom)
-        if let robust { checkpoint.put("random.robust", random: robust.random) }
+        robust?.writeCheckpoint(to: &checkpoint)
         checkpoint.putJSON("ppo", State(steps: steps, updates: updates, episodeStarts: episodeStarts, normalizer: normalizer,
                                         environment: environment.snapshot))
     }
 
     public convenience init(config: PPOConfig, environment id: String, seed: UInt64, resuming checkpoint: CheckpointReader) throws(TrainingError) {
         try self.init(config: config, environment: id, seed: seed)
+        try restore(from: checkpoint)
+    }
+
+    /// Continues from a checkpoint written by `writeCheckpoint` (a learner made with the same
+    /// config, environment and seed).
+    public func restore(from checkpoint: CheckpointReader) throws(TrainingError) {
         try restoring {
             actor.parameters = try checkpoint.scalars("actor", count: actor.parameterCount)
             critic.parameters = try checkpoint.scalars("critic", count: critic.parameterCount)
@@ -454,7 +478,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
             try checkpoint.restore(&logStdAdam, "adam.log_std")
             try checkpoint.restore(actionRandom, "random.actions")
             try checkpoint.restore(minibatchRandom, "random.minibatch")
-            if let robust { try checkpoint.restore(robust.random, "random.robust") }
+            try robust?.restore(from: checkpoint)
             let state = try checkpoint.json("ppo", as: State.self)
             (steps, updates, episodeStarts, normalizer) = (state.steps, state.updates, state.episodeStarts, state.normalizer)
             try environment.restore(state.environment)

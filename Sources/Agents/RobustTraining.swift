@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// | key | meaning | default |
 /// |---|---|---|
-/// | `robust_method` | `adversarial` (train on attacked observations), `sa` (state-adversarial regulariser, Zhang et al. 2020), `radial` (worst-case loss from interval bounds, Oikarinen et al. 2021; DQN) | — |
+/// | `robust_method` | `adversarial` (train on attacked observations), `sa` (state-adversarial regulariser, Zhang et al. 2020), `radial` (worst-case loss from interval bounds, Oikarinen et al. 2021; DQN), `atla` (alternating training with a learned adversary, Zhang et al. 2021; PPO) | — |
 /// | `robust_eps` | final ε (L∞, raw observation units) | — |
 /// | `robust_eps_start`, `robust_eps_end` | fractions of training between which ε ramps linearly from 0 (SA-DQN's schedule) | 0.1, 0.5 |
 /// | `robust_attack` | `fgsm` or `pgd` (adversarial training; the inner maximisation of `sa` with `robust_bound: pgd`) | `pgd` |
@@ -16,6 +16,8 @@ import Synchronization
 /// | `robust_kappa` | regulariser weight κ | 0.1 |
 /// | `robust_bound` | how `sa` bounds the worst case for DQN: `pgd` or `ibp` (the convex relaxation) | `pgd` |
 /// | `robust_margin` | hinge margin c of SA-DQN | 1.0 |
+/// | `robust_victim_updates`, `robust_adversary_updates` | ATLA's alternation: this many PPO updates of the agent against the frozen adversary, then this many of the adversary against the frozen agent | 1, 1 |
+/// | `robust_adversary_log_std` | initial log standard deviation of ATLA's adversary (directions in [−1, 1]) | −0.5 |
 public struct RobustTrainingConfig: Equatable, Sendable, Codable {
     public var method: String
     public var epsilon: Double
@@ -27,6 +29,9 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
     public var kappa = 0.1
     public var bound = "pgd"
     public var margin = 1.0
+    public var victimUpdates = 1
+    public var adversaryUpdates = 1
+    public var adversaryLogStd = -0.5
 
     public init(method: String, epsilon: Double) {
         self.method = method
@@ -34,16 +39,18 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
     }
 
     static let keys = ["robust_method", "robust_eps", "robust_eps_start", "robust_eps_end", "robust_attack", "robust_steps", "robust_fraction",
-                       "robust_kappa", "robust_bound", "robust_margin"]
+                       "robust_kappa", "robust_bound", "robust_margin", "robust_victim_updates", "robust_adversary_updates",
+                       "robust_adversary_log_std"]
+    static let methods = ["adversarial", "sa", "radial", "atla"]
 
     /// The settings in a config, or nil when it has no `robust_method`.
     init?(_ r: ConfigReader, file: String) throws(ConfigError) {
         guard let method = try r.string("robust_method") else {
-            if let key = Self.keys.first(where: { r.has($0) }) { throw ConfigError("\(file): '\(key)' needs robust_method (adversarial, sa or radial)") }
+            if let key = Self.keys.first(where: { r.has($0) }) { throw ConfigError("\(file): '\(key)' needs robust_method (\(Self.methods.joined(separator: ", ")))") }
             return nil
         }
-        guard ["adversarial", "sa", "radial"].contains(method) else {
-            throw ConfigError("\(file): robust_method '\(method)' is not one of adversarial, sa, radial")
+        guard Self.methods.contains(method) else {
+            throw ConfigError("\(file): robust_method '\(method)' is not one of \(Self.methods.joined(separator: ", "))")
         }
         guard let epsilon = try r.double("robust_eps", in: 0...1e6) else { throw ConfigError("\(file): robust_method needs robust_eps") }
         self.init(method: method, epsilon: epsilon)
@@ -58,6 +65,9 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         bound = try r.string("robust_bound") ?? bound
         guard ["pgd", "ibp"].contains(bound) else { throw ConfigError("\(file): robust_bound '\(bound)' is not pgd or ibp") }
         margin = try r.double("robust_margin", in: 0...1e6) ?? margin
+        victimUpdates = try r.int("robust_victim_updates", in: 1...1_000_000) ?? victimUpdates
+        adversaryUpdates = try r.int("robust_adversary_updates", in: 0...1_000_000) ?? adversaryUpdates
+        adversaryLogStd = try r.double("robust_adversary_log_std", in: -20...5) ?? adversaryLogStd
     }
 
     /// ε at a fraction `progress` of training: 0 until `epsilonStart`, then a linear ramp to
@@ -66,6 +76,28 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         guard progress > epsilonStart else { return 0 }
         guard epsilonEnd > epsilonStart, progress < epsilonEnd else { return epsilon }
         return epsilon * (progress - epsilonStart) / (epsilonEnd - epsilonStart)
+    }
+}
+
+/// What a robust-training method is made for: the learner's environment and settings, and the
+/// stream the method draws from.
+public struct RobustTrainingContext {
+    /// The id of the environment the learner trains in.
+    public var environment: String
+    /// Its observation bounds (the threat model clips to them).
+    public var bounds: BoxSpace
+    public var random: RandomStream
+    /// The learner's PPO settings (nil for DQN): ATLA trains its adversary with the same ones.
+    public var ppo: PPOConfig?
+    /// The learner's seed.
+    public var seed: UInt64
+
+    public init(environment: String, bounds: BoxSpace, random: RandomStream, ppo: PPOConfig?, seed: UInt64) {
+        self.environment = environment
+        self.bounds = bounds
+        self.random = random
+        self.ppo = ppo
+        self.seed = seed
     }
 }
 
@@ -82,23 +114,37 @@ public protocol RobustTraining: AnyObject {
     /// Adds `κ ∂R/∂θ` of a robustness regulariser `R` on the minibatch to `parameterGradient`
     /// (the policy network's parameters) and returns diagnostics; nothing for methods without one.
     func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]) -> [String: Double]
+    /// Runs after each of the learner's updates with the updated policy (ATLA trains its
+    /// adversary here) and returns diagnostics.
+    func afterUpdate<S: BLASScalar>(policy: Policy<S>, progress: Double) throws(TrainingError) -> [String: Double]
+    /// Stores the method's state in the learner's checkpoint.
+    func writeCheckpoint(to checkpoint: inout CheckpointWriter)
+    /// Restores what `writeCheckpoint` stored.
+    func restore(from checkpoint: CheckpointReader) throws(CheckpointError)
+    /// Policies the method learned besides the agent (ATLA's adversary), by name, written next
+    /// to the trained policy as `NAME.safetensors`; `victim` is the trained policy's path.
+    func companionPolicies(victim: String) -> [String: PolicyFile]
 }
 
 extension RobustTraining {
     /// Regularisers learn from the observations as they are.
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> { observations }
+    public func afterUpdate<S: BLASScalar>(policy: Policy<S>, progress: Double) throws(TrainingError) -> [String: Double] { [:] }
+    public func writeCheckpoint(to checkpoint: inout CheckpointWriter) { checkpoint.put("random.robust", random: random) }
+    public func restore(from checkpoint: CheckpointReader) throws(CheckpointError) { try checkpoint.restore(random, "random.robust") }
+    public func companionPolicies(victim: String) -> [String: PolicyFile] { [:] }
 }
 
 /// Creates robust-training methods; `Defenses.register()` installs the maker.
 public enum RobustTrainingFactory {
-    public typealias Maker = @Sendable (RobustTrainingConfig, BoxSpace, RandomStream) throws(TrainingError) -> any RobustTraining
+    public typealias Maker = @Sendable (RobustTrainingConfig, RobustTrainingContext) throws(TrainingError) -> any RobustTraining
 
     private static let maker = Mutex<Maker?>(nil)
 
     public static func install(_ make: @escaping Maker) { maker.withLock { $0 = make } }
 
-    static func make(_ config: RobustTrainingConfig, bounds: BoxSpace, random: RandomStream) throws(TrainingError) -> any RobustTraining {
+    static func make(_ config: RobustTrainingConfig, context: RobustTrainingContext) throws(TrainingError) -> any RobustTraining {
         guard let make = maker.withLock({ $0 }) else { throw TrainingError("robust training needs the Defenses module: call Defenses.register() first") }
-        return try make(config, bounds, random)
+        return try make(config, context)
     }
 }

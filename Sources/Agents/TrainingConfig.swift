@@ -63,6 +63,7 @@ public struct TrainingConfig: Equatable, Sendable {
             try reader.requireKnown(Self.commonKeys + DQNConfig.keys + RobustTrainingConfig.keys)
             var config = try DQNConfig(reader)
             config.robust = try RobustTrainingConfig(reader, file: file)
+            if config.robust?.method == "atla" { throw ConfigError("\(file): robust_method atla trains the agent with PPO; use sa, adversarial or radial with DQN") }
             algorithm = .dqn(config)
         case "ppo":
             try reader.requireKnown(Self.commonKeys + PPOConfig.keys + RobustTrainingConfig.keys)

@@ -117,8 +117,9 @@ public final class TrainingRun<Scalar: BLASScalar> {
     static func diagnosticNames(_ config: TrainingConfig) -> [String] {
         switch config.algorithm {
         case .dqn: ["losses/td_loss", "rollout/exploration_rate"]
-        case .ppo: ["losses/policy_gradient_loss", "losses/value_loss", "losses/entropy_loss", "losses/approx_kl",
-                    "losses/clip_fraction", "train/learning_rate", "train/clip_range", "train/std"]
+        case .ppo(let c): ["losses/policy_gradient_loss", "losses/value_loss", "losses/entropy_loss", "losses/approx_kl",
+                           "losses/clip_fraction", "train/learning_rate", "train/clip_range", "train/std"]
+            + (c.robust?.method == "atla" ? ["robust/eps", "robust/adversary_steps", "robust/adversary_return"] : [])
         case .td3: ["losses/critic_loss", "losses/actor_loss"]
         }
     }
@@ -202,6 +203,11 @@ public final class TrainingRun<Scalar: BLASScalar> {
         let policyURL = directory.appendingPathComponent("policy.safetensors")
         let file = learner.policy().file(environment: config.environment, algorithm: config.algorithm.name, provenance: provenance)
         do { try file.write(to: policyURL) } catch { throw TrainingError("cannot write the policy: \(error.description)") }
+        for (name, companion) in learner.companionPolicies(victim: policyURL.path) {
+            do { try companion.write(to: directory.appendingPathComponent("\(name).safetensors")) } catch {
+                throw TrainingError("cannot write the \(name) policy: \(error.description)")
+            }
+        }
         let statistics = learner.environment.statistics
         let summary = TrainingSummary(
             environment: config.environment, algorithm: config.algorithm.name, seed: seed, precision: Self.precision, steps: learner.steps,

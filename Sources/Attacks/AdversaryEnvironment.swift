@@ -15,8 +15,10 @@ import NeuralNet
 public final class AdversaryEnvironment: Environment {
     public let id: String
     public let victim: any Environment
-    public let victimPolicy: Policy<Float>
-    public let threatModel: ThreatModel
+    /// The policy under attack (ATLA replaces it with the current agent before each adversary phase).
+    public var victimPolicy: Policy<Float>
+    /// Where perturbations may go (ATLA moves ε along its schedule).
+    public var threatModel: ThreatModel
 
     public init(id: String, victim: any Environment, victimPolicy: Policy<Float>, epsilon: Double) {
         self.id = id

@@ -9,11 +9,13 @@ public enum Defenses {
     /// it once before loading a defended policy (the `gauntlet` tool does at start).
     public static func register() {
         PolicyDefenseDecoding.install(decode)
-        RobustTrainingFactory.install { config, bounds, random throws(TrainingError) in
+        AdversaryEnvironment.register()
+        RobustTrainingFactory.install { config, context throws(TrainingError) in
             switch config.method {
-            case "adversarial": return AdversarialTraining(config: config, bounds: bounds, random: random)
-            case "sa": return StateAdversarialRegularizer(config: config, bounds: bounds, random: random)
-            case "radial": return RadialLoss(config: config, bounds: bounds, random: random)
+            case "adversarial": return AdversarialTraining(config: config, bounds: context.bounds, random: context.random)
+            case "sa": return StateAdversarialRegularizer(config: config, bounds: context.bounds, random: context.random)
+            case "radial": return RadialLoss(config: config, bounds: context.bounds, random: context.random)
+            case "atla": return try AlternatingAdversaryTraining(config: config, context: context)
             default: throw TrainingError("unknown robust training method '\(config.method)'")
             }
         }

@@ -14,9 +14,11 @@ struct Train: ParsableCommand {
             uninterrupted run. Progress goes to standard error.
 
             Robust training (DQN, PPO) is configured by robust_* keys: robust_method \
-            (adversarial, sa or radial), robust_eps, robust_eps_start/robust_eps_end (the ε ramp), \
-            robust_kappa, robust_bound (pgd or ibp), robust_attack (fgsm or pgd), robust_steps, \
-            robust_fraction, robust_margin — see the README's Defenses section.
+            (adversarial, sa, radial or atla), robust_eps, robust_eps_start/robust_eps_end (the ε \
+            ramp), robust_kappa, robust_bound (pgd or ibp), robust_attack (fgsm or pgd), \
+            robust_steps, robust_fraction, robust_margin, robust_victim_updates, \
+            robust_adversary_updates, robust_adversary_log_std — see the README's Defenses \
+            section. ATLA writes its learned adversary as adversary.safetensors.
             """)
 
     @Option(help: "Training config (YAML).") var config: String?

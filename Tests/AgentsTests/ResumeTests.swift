@@ -89,6 +89,22 @@ import Testing
             robust_steps: 2
             checkpoint_interval: 300
             """),
+        ("ppo-atla", """
+            env: CartPole-v1
+            algorithm: ppo
+            n_timesteps: 1536
+            n_envs: 4
+            n_steps: 32
+            batch_size: 64
+            n_epochs: 2
+            net_arch: [16]
+            robust_method: atla
+            robust_eps: 0.1
+            robust_eps_start: 0
+            robust_victim_updates: 2
+            robust_adversary_updates: 3
+            checkpoint_interval: 300
+            """),
         ("ppo-sa", """
             env: Pendulum-v1
             algorithm: ppo
@@ -142,6 +158,12 @@ import Testing
         let policyA = try PolicyFile.load(contentsOf: straight.appendingPathComponent("policy.safetensors"))
         let policyB = try PolicyFile.load(contentsOf: interrupted.appendingPathComponent("policy.safetensors"))
         #expect(policyA.network == policyB.network && policyA.extraTensors == policyB.extraTensors)
+        if name == "ppo-atla" {  // the learned adversary resumes too
+            #expect(left.tensors["atla.adversary.actor"] != nil)
+            let adversaryA = try PolicyFile.load(contentsOf: straight.appendingPathComponent("adversary.safetensors"))
+            let adversaryB = try PolicyFile.load(contentsOf: interrupted.appendingPathComponent("adversary.safetensors"))
+            #expect(adversaryA.network == adversaryB.network)
+        }
     }
 
     /// The Float64 reference precision trains, checkpoints in Float64 and resumes exactly too.

@@ -1,0 +1,135 @@
+import Agents
+import Attacks
+import Environments
+import Linalg
+import NeuralNet
+
+/// Alternating training with a learned adversary (ATLA; Zhang et al. 2021, "Robust
+/// reinforcement learning on state observations with learned optimal adversary"): the agent
+/// (PPO) acts on observations perturbed by an adversary, and the adversary — itself PPO on the
+/// state-adversarial MDP of `AdversaryEnvironment`, rewarded with the agent's negated reward —
+/// learns against the agent. They alternate: `robust_victim_updates` agent updates against the
+/// frozen adversary, then `robust_adversary_updates` adversary updates against the frozen agent.
+///
+/// The adversary uses the agent's PPO settings (copies, rollout length, minibatches, learning
+/// rate, network) with a Gaussian policy over directions `a ∈ [−1, 1]^d`, starting at log-std
+/// `robust_adversary_log_std`; its schedules span as many updates as the agent's. While the
+/// agent trains, every observation is perturbed by a direction sampled from the adversary, at ε
+/// on the config's ramp; while ε is 0 the adversary does not train. The adversary's whole state
+/// is part of the agent's checkpoint, and it is written as `adversary.safetensors` next to the
+/// trained policy — a `learned:adversary=PATH` attack.
+public final class AlternatingAdversaryTraining: RobustTrainingMethod, RobustTraining {
+    /// The adversary's learner.
+    public let adversary: PPO<Float>
+    /// Its environments: one per copy, sharing the agent's environment id.
+    let adversaryEnvironments: [AdversaryEnvironment]
+    let environmentID: String
+    /// Agent updates since the adversary last trained.
+    var victimUpdatesInPhase = 0
+    var adversaryDiagnostics: [String: Double] = [:]
+
+    public init(config: RobustTrainingConfig, context: RobustTrainingContext) throws(TrainingError) {
+        guard let victimPPO = context.ppo else { throw TrainingError("robust_method atla trains the agent with PPO") }
+        environmentID = context.environment
+        var adversaryConfig = victimPPO
+        adversaryConfig.robust = nil
+        adversaryConfig.logStdInit = config.adversaryLogStd
+        adversaryConfig.totalSteps = max(1, victimPPO.totalSteps * config.adversaryUpdates / config.victimUpdates)
+        var environments: [AdversaryEnvironment] = []
+        var limited: [TimeLimit] = []
+        do {
+            for _ in 0..<victimPPO.environments {
+                let victim = try Registry.make(context.environment)
+                // The agent does not exist yet; each adversary phase installs the current one first.
+                let environment = AdversaryEnvironment(id: "adversary:env=\(context.environment)", victim: victim.base,
+                                                       victimPolicy: try Self.placeholder(for: victim.base), epsilon: 0)
+                environments.append(environment)
+                limited.append(TimeLimit(environment, maxEpisodeSteps: victim.maxEpisodeSteps))
+            }
+        } catch { throw TrainingError(error.description) }
+        adversaryEnvironments = environments
+        adversary = try PPO<Float>(config: adversaryConfig, environment: VectorEnvironment(limited, autoresetMode: .sameStep),
+                                   id: "adversary:env=\(context.environment)", seed: context.random.child("adversary").seed)
+        super.init(config: config, bounds: context.bounds, random: context.random)
+    }
+
+    /// A policy of the right shape that is never asked to act.
+    private static func placeholder(for environment: any Environment) throws(EnvironmentError) -> Policy<Float> {
+        let inputs = environment.observationSpace.dimension
+        let (outputs, kind): (Int, PolicyKind) = switch environment.actionSpace {
+        case .discrete(let n): (n, .greedyQ)
+        case .box(let box): (box.dimension, .deterministic)
+        }
+        do {
+            return Policy(network: try Sequential.mlp(sizes: [inputs, outputs], activation: .tanh, initialization: .pytorchDefault, random: RandomStream(seed: 0)),
+                          kind: kind, actionSpace: environment.actionSpace)
+        } catch { throw EnvironmentError(error.description) }
+    }
+
+    /// Every observation moved by a direction sampled from the adversary.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> {
+        let threatModel = threatModel(atProgress: progress)
+        guard threatModel.epsilon > 0 else { return observations }
+        let directions = adversary.policy().actions(observations.converted(to: Float.self), selection: .sample, random: random).map { action in
+            guard case .continuous(let direction) = action else { preconditionFailure("ATLA: the adversary chose \(action)") }
+            return direction.map { S($0) }
+        }
+        return AdversaryEnvironment.perturb(observations, direction: Matrix(directions), threatModel: threatModel)
+    }
+
+    public func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]) -> [String: Double] {
+        [:]
+    }
+
+    /// Counts agent updates; at the end of an agent phase trains the adversary against the
+    /// updated agent.
+    public func afterUpdate<S: BLASScalar>(policy: Policy<S>, progress: Double) throws(TrainingError) -> [String: Double] {
+        let threatModel = threatModel(atProgress: progress)
+        victimUpdatesInPhase += 1
+        if victimUpdatesInPhase >= config.victimUpdates {
+            victimUpdatesInPhase = 0
+            if threatModel.epsilon > 0 {
+                let victim = policy.converted(to: Float.self)
+                for environment in adversaryEnvironments {
+                    environment.victimPolicy = victim
+                    environment.threatModel = threatModel
+                }
+                for _ in 0..<config.adversaryUpdates { try adversary.advance() }
+                adversaryDiagnostics = [
+                    "robust/adversary_steps": Double(adversary.steps),
+                    "robust/adversary_return": adversary.environment.statistics.meanRecentReturn(),
+                ]
+            }
+        }
+        return adversaryDiagnostics.merging(["robust/eps": threatModel.epsilon]) { $1 }
+    }
+
+    struct Phase: Codable {
+        var victimUpdatesInPhase: Int
+        var adversaryDiagnostics: [String: Double]
+    }
+
+    public func writeCheckpoint(to checkpoint: inout CheckpointWriter) {
+        checkpoint.put("random.robust", random: random)
+        var inner = CheckpointWriter()
+        adversary.writeCheckpoint(to: &inner)
+        checkpoint.put(prefix: "atla.adversary", inner)
+        checkpoint.putJSON("atla", Phase(victimUpdatesInPhase: victimUpdatesInPhase, adversaryDiagnostics: adversaryDiagnostics))
+    }
+
+    public func restore(from checkpoint: CheckpointReader) throws(CheckpointError) {
+        try checkpoint.restore(random, "random.robust")
+        do { try adversary.restore(from: checkpoint.scoped("atla.adversary")) } catch { throw CheckpointError("ATLA adversary: \(error.description)") }
+        let phase = try checkpoint.json("atla", as: Phase.self)
+        (victimUpdatesInPhase, adversaryDiagnostics) = (phase.victimUpdatesInPhase, phase.adversaryDiagnostics)
+    }
+
+    /// The adversary, as a policy file the `learned` attack loads.
+    public func companionPolicies(victim: String) -> [String: PolicyFile] {
+        let environment = "adversary:env=\(environmentID),victim=\(victim),eps=\(config.epsilon)"
+        return ["adversary": adversary.policy().file(environment: environment, algorithm: "ppo",
+                                                     provenance: ["trained_with": "atla", "steps": "\(adversary.steps)"])]
+    }
+}
