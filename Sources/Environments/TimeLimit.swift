@@ -12,6 +12,9 @@ public final class TimeLimit {
         self.maxEpisodeSteps = maxEpisodeSteps
     }
 
+    /// The lowest return an episode can have (see `Environment.worstReturn(steps:)`).
+    public var worstReturn: Double? { base.worstReturn(steps: maxEpisodeSteps) }
+
     /// Resets the environment and the step counter; returns the initial observation.
     @discardableResult
     public func reset(seed: UInt64? = nil) -> [Float] {

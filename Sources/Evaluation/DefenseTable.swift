@@ -1,3 +1,4 @@
+import Environments
 import Foundation
 
 /// The comparison of defended or robustly trained policies with a vanilla baseline at the ε
@@ -7,6 +8,12 @@ import Foundation
 /// return, its strongest-attack return, and the targets of a useful defense — at least 80% of
 /// its own clean return kept, at least twice the baseline's attacked return, and a clean return
 /// at least 95% of the baseline's.
+///
+/// Returns are measured above the environment's worst return `R₀` (`TimeLimit.worstReturn`:
+/// 0 for CartPole, −500 for Acrobot, −200 for MountainCar, ≈ −3255 for Pendulum): "half the
+/// clean return" is `R₀ + (clean − R₀)/2` and every ratio is of `R − R₀`, so the targets mean
+/// the same for negative rewards as for CartPole's positive ones. Where the worst return is
+/// unknown, `R₀ = 0`.
 public struct DefenseTable: Codable, Equatable, Sendable {
     public struct Row: Codable, Equatable, Sendable {
         public var policy: String
@@ -24,6 +31,8 @@ public struct DefenseTable: Codable, Equatable, Sendable {
     public var environment: String
     /// Nil when the baseline keeps half its clean return at every ε of the sweep.
     public var epsilonStar: Double?
+    /// `R₀`, the return every ratio is measured above (nil: unknown, 0 used).
+    public var worstReturn: Double?
     public var rows: [Row]
 
     /// One table per baseline.
@@ -38,9 +47,13 @@ public struct DefenseTable: Codable, Equatable, Sendable {
                 for (epsilon, returns) in try store.strongestPerEpisode(policy: policy) { means[epsilon] = returns.reduce(0, +) / Double(returns.count) }
                 return means
             }
+            let worstReturn = (try? Registry.make(environment))?.worstReturn
+            let floor = worstReturn ?? 0
+            /// `a / b` of returns above the floor.
+            func ratio(_ a: Double, _ b: Double) -> Double? { b != floor ? (a - floor) / (b - floor) : nil }
             let baselineClean = first.cleanMean
             let baselineStrongest = try strongest(baseline)
-            let epsilonStar = baselineStrongest.keys.sorted().first { baselineStrongest[$0]! < baselineClean / 2 }
+            let epsilonStar = baselineStrongest.keys.sorted().first { baselineStrongest[$0]! - floor < (baselineClean - floor) / 2 }
             let policies = [baseline] + Array(Set(all.filter { $0.environment == environment && $0.policy != baseline }.map(\.policy))).sorted()
             var rows: [Row] = []
             for policy in policies {
@@ -48,16 +61,16 @@ public struct DefenseTable: Codable, Equatable, Sendable {
                 var row = Row(policy: policy, environment: environment, isBaseline: policy == baseline, clean: clean)
                 if let epsilonStar, let attacked = try strongest(policy)[epsilonStar], let baselineAttacked = baselineStrongest[epsilonStar] {
                     row.attacked = attacked
-                    row.keptFraction = clean != 0 ? attacked / clean : nil
-                    row.timesBaseline = baselineAttacked != 0 ? attacked / baselineAttacked : nil
-                    row.cleanVersusBaseline = baselineClean != 0 ? clean / baselineClean : nil
+                    row.keptFraction = ratio(attacked, clean)
+                    row.timesBaseline = ratio(attacked, baselineAttacked)
+                    row.cleanVersusBaseline = ratio(clean, baselineClean)
                     if policy != baseline {
                         row.meetsTargets = (row.keptFraction ?? 0) >= 0.8 && (row.timesBaseline ?? 0) >= 2 && (row.cleanVersusBaseline ?? 0) >= 0.95
                     }
                 }
                 rows.append(row)
             }
-            tables.append(DefenseTable(baseline: baseline, environment: environment, epsilonStar: epsilonStar, rows: rows))
+            tables.append(DefenseTable(baseline: baseline, environment: environment, epsilonStar: epsilonStar, worstReturn: worstReturn, rows: rows))
         }
         return tables
     }
@@ -66,6 +79,7 @@ public struct DefenseTable: Codable, Equatable, Sendable {
 
     public var title: String {
         "\(environment): baseline \(baseline), ε* = " + (epsilonStar.map { String(format: "%g", $0) } ?? "not reached")
+            + ", returns measured above " + (worstReturn.map { String(format: "%g", $0) } ?? "0 (worst return unknown)")
     }
 
     /// The rows as text cells, in `header`'s order.

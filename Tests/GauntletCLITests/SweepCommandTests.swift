@@ -122,4 +122,30 @@ import Testing
         let missing = try runGauntlet(["report", "--db", db, "--out", out, "--baseline", "policies/nothing.safetensors"])
         #expect(missing.status == 2 && missing.standardError.contains("has no cells"))
     }
+
+    /// With negative rewards "half the clean return" is taken above the worst return (−500 for
+    /// Acrobot): ε* is the first ε where an attack leaves less than half of `clean + 500`.
+    @Test func negativeReturnsAreMeasuredAboveTheWorstReturn() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-defense-floor-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try """
+            name: defense-floor
+            policies: [policies/acrobot-dqn.safetensors]
+            attacks: ["pgd:steps=3"]
+            epsilons: [0, 0.2, 0.5]
+            episodes: 2
+            """.write(to: spec, atomically: true, encoding: .utf8)
+        let db = directory.appendingPathComponent("results.sqlite").path
+        #expect(try runGauntlet(["sweep", spec.path, "--db", db]).status == 0)
+        let out = directory.appendingPathComponent("report").path
+        #expect(try runGauntlet(["report", "--db", db, "--out", out, "--baseline", "policies/acrobot-dqn.safetensors"]).status == 0)
+        let markdown = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        let json = try runGauntlet(["results", "query", "--db", db, "--format", "json"]).standardOutput
+        let cells = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["cells"] as? [[String: Any]])
+        let halved = cells.filter { ($0["attacked_mean"] as! Double) + 500 < (($0["clean_mean"] as! Double) + 500) / 2 }.map { $0["epsilon"] as! Double }
+        let star = halved.min().map { String(format: "%g", $0) } ?? "not reached"
+        #expect(markdown.contains("### Acrobot-v1: baseline policies/acrobot-dqn.safetensors, ε* = \(star), returns measured above -500"), "\(markdown)")
+    }
 }
