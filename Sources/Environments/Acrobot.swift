@@ -108,9 +108,6 @@ public final class Acrobot: Environment {
         observation[5] = Float(s[3])
     }
 
-    /// −1 every step until the goal.
-    public func worstReturn(steps: Int) -> Double? { -Double(steps) }
-
     public func renderSVG() -> String {
         let scale = 90.0, cx = 200.0, cy = 200.0
         let p1 = (cx + scale * sin(s[0]), cy + scale * cos(s[0]))

@@ -119,9 +119,6 @@ public final class CartPole: Environment {
         observation[3] = Float(thetaDot)
     }
 
-    /// Rewards are never negative.
-    public func worstReturn(steps: Int) -> Double? { 0 }
-
     public func renderSVG() -> String {
         let scale = 600 / (xThreshold * 2)
         let cartX = 300 + x * scale, cartY = 300.0

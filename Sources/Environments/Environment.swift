@@ -29,10 +29,6 @@ public protocol Environment: AnyObject {
     func advance(_ action: Action) -> (reward: Double, terminated: Bool)
     /// Writes the observation of the current state (`observationSpace.dimension` Float32 values).
     func observe(into observation: UnsafeMutableBufferPointer<Float>)
-    /// The lowest return an episode of at most `steps` steps can have (a lower bound where the
-    /// exact value depends on what is reachable), or nil when unknown. Defense tables measure
-    /// damage above it, so "half the clean return" means something when rewards are negative.
-    func worstReturn(steps: Int) -> Double?
     /// A small SVG picture of the current state.
     func renderSVG() -> String
     /// The random stream resets (and random dynamics) draw from.
@@ -95,9 +91,6 @@ public struct EnvironmentError: Error, Equatable, CustomStringConvertible {
 // MARK: - Default implementations
 
 extension Environment {
-    /// Unknown unless the environment says.
-    public func worstReturn(steps: Int) -> Double? { nil }
-
     /// The observation of the current state.
     public var observation: [Float] {
         [Float](unsafeUninitializedCapacity: observationSpace.dimension) { buffer, count in

@@ -31,14 +31,7 @@ public struct EnvironmentBenchmark: Sendable {
         let random = RandomStream(seed: 0)
         let batches = max(1, steps / copies)
         let space = vector.environments[0].base.actionSpace
-        let actions: [[Action]] = (0..<min(batches, 1024)).map { _ in
-            (0..<copies).map { _ in
-                switch space {
-                case .discrete(let n): .discrete(random.integer(below: n))
-                case .box(let box): .continuous(zip(box.low, box.high).map { Float(random.uniform(Double($0), Double($1))) })
-                }
-            }
-        }
+        let actions: [[Action]] = (0..<min(batches, 1024)).map { _ in (0..<copies).map { _ in space.sample(random) } }
         vector.reset(seed: 0)
         var samples: [Double] = []
         for _ in 0..<repeats {

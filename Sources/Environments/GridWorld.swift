@@ -217,23 +217,6 @@ public final class GridWorld: Environment {
         return lines.map { String($0) }.joined(separator: "\n")
     }
 
-    /// The step penalty every step, or every step but the last and the worst terminal cell of
-    /// the map at the end (a bound: it ignores which cells are reachable).
-    public func worstReturn(steps: Int) -> Double? {
-        let step = min(map.stepReward, 0)
-        let terminal = Set(map.cells.joined()).compactMap { cell -> Double? in
-            switch cell {
-            case .goal: map.goalReward
-            case .smallGoal: map.smallGoalReward
-            case .lava: map.lavaReward
-            default: nil
-            }
-        }
-        let walking = Double(steps) * step
-        guard let worstTerminal = terminal.min(), steps > 0 else { return walking }
-        return min(walking, Double(steps - 1) * step + worstTerminal)
-    }
-
     public func renderSVG() -> String {
         let size = 24.0
         let colours: [GridMap.Cell: String] = [

@@ -76,9 +76,6 @@ public final class MountainCar: Environment {
         observation[1] = Float(velocity)
     }
 
-    /// −1 every step.
-    public func worstReturn(steps: Int) -> Double? { -Double(steps) }
-
     public func renderSVG() -> String { mountainCarSVG(position: position, goal: goalPosition, min: minPosition, max: maxPosition) }
 }
 

@@ -125,8 +125,5 @@ public final class MountainCarContinuous: Environment {
         observation[1] = Float(velocity)
     }
 
-    /// −0.1 u² per step with |u| ≤ 1 (the goal's +100 only adds).
-    public func worstReturn(steps: Int) -> Double? { -0.1 * Double(steps) }
-
     public func renderSVG() -> String { mountainCarSVG(position: position, goal: goalPosition, min: minPosition, max: maxPosition) }
 }

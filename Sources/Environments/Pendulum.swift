@@ -78,9 +78,6 @@ public final class Pendulum: Environment {
         observation[2] = Float(thetaDot)
     }
 
-    /// The largest cost every step: |θ_n| = π, |θ̇| = 8, |u| = 2.
-    public func worstReturn(steps: Int) -> Double? { -(Double.pi * Double.pi + 0.1 * maxSpeed * maxSpeed + 0.001 * 4) * Double(steps) }
-
     public func renderSVG() -> String {
         let cx = 200.0, cy = 200.0, length = 150.0
         let tip = (cx + length * sin(theta), cy - length * cos(theta))

@@ -1,3 +1,4 @@
+import Linalg
 /// A box of Float32 vectors with per-dimension bounds (±∞ where unbounded), as Gymnasium's
 /// `spaces.Box` with `dtype=np.float32`.
 public struct BoxSpace: Equatable, Sendable, Codable {
@@ -44,6 +45,14 @@ public enum ActionSpace: Equatable, Sendable {
         case (.discrete(let n), .discrete(let a)): (0..<n).contains(a)
         case (.box(let box), .continuous(let a)): a.count == box.dimension && a.allSatisfy(\.isFinite)
         default: false
+        }
+    }
+
+    /// A uniformly random action (Gymnasium's `action_space.sample()`).
+    public func sample(_ random: RandomStream) -> Action {
+        switch self {
+        case .discrete(let n): .discrete(random.integer(below: n))
+        case .box(let box): .continuous(zip(box.low, box.high).map { Float(random.uniform(Double($0), Double($1))) })
         }
     }
 

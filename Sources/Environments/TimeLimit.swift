@@ -1,3 +1,5 @@
+import Linalg
+
 /// Truncates episodes after `maxEpisodeSteps` steps, as Gymnasium's `TimeLimit` wrapper: the
 /// step that reaches the limit reports `truncated = true` (and may also be `terminated`).
 public final class TimeLimit {
@@ -12,8 +14,23 @@ public final class TimeLimit {
         self.maxEpisodeSteps = maxEpisodeSteps
     }
 
-    /// The lowest return an episode can have (see `Environment.worstReturn(steps:)`).
-    public var worstReturn: Double? { base.worstReturn(steps: maxEpisodeSteps) }
+    /// The mean return of the uniformly random policy over `episodes` episodes on seeds
+    /// `seed, seed + 1, …` (actions from child streams of `seed`): the "random" reference of
+    /// normalised scores, and the floor defense tables measure damage above.
+    public func randomPolicyReturn(episodes: Int = 100, seed: UInt64 = 0) -> Double {
+        let actions = RandomStream(seed: seed)
+        var total = 0.0
+        for episode in 0..<episodes {
+            let random = actions.child(episode)
+            reset(seed: seed + UInt64(episode))
+            while true {
+                let (reward, terminated, truncated) = advance(base.actionSpace.sample(random))
+                total += reward
+                if terminated || truncated { break }
+            }
+        }
+        return total / Double(max(episodes, 1))
+    }
 
     /// Resets the environment and the step counter; returns the initial observation.
     @discardableResult

@@ -9,11 +9,11 @@ import Foundation
 /// its own clean return kept, at least twice the baseline's attacked return, and a clean return
 /// at least 95% of the baseline's.
 ///
-/// Returns are measured above the environment's worst return `R₀` (`TimeLimit.worstReturn`:
-/// 0 for CartPole, −500 for Acrobot, −200 for MountainCar, ≈ −3255 for Pendulum): "half the
-/// clean return" is `R₀ + (clean − R₀)/2` and every ratio is of `R − R₀`, so the targets mean
-/// the same for negative rewards as for CartPole's positive ones. Where the worst return is
-/// unknown, `R₀ = 0`.
+/// Returns are measured above the uniformly random policy's mean return `R₀` (100 episodes,
+/// `TimeLimit.randomPolicyReturn`; ≈ 22 for CartPole, −500 for Acrobot, −200 for MountainCar,
+/// ≈ −1200 for Pendulum), as normalised scores are: "half the clean return" is
+/// `R₀ + (clean − R₀)/2` and every ratio is of `R − R₀`, so the targets mean the same for
+/// negative rewards as for CartPole's positive ones.
 public struct DefenseTable: Codable, Equatable, Sendable {
     public struct Row: Codable, Equatable, Sendable {
         public var policy: String
@@ -31,8 +31,8 @@ public struct DefenseTable: Codable, Equatable, Sendable {
     public var environment: String
     /// Nil when the baseline keeps half its clean return at every ε of the sweep.
     public var epsilonStar: Double?
-    /// `R₀`, the return every ratio is measured above (nil: unknown, 0 used).
-    public var worstReturn: Double?
+    /// `R₀`, the random policy's return every ratio is measured above.
+    public var randomReturn: Double
     public var rows: [Row]
 
     /// One table per baseline.
@@ -47,8 +47,11 @@ public struct DefenseTable: Codable, Equatable, Sendable {
                 for (epsilon, returns) in try store.strongestPerEpisode(policy: policy) { means[epsilon] = returns.reduce(0, +) / Double(returns.count) }
                 return means
             }
-            let worstReturn = (try? Registry.make(environment))?.worstReturn
-            let floor = worstReturn ?? 0
+            let randomReturn: Double
+            do { randomReturn = try Registry.make(environment).randomPolicyReturn() } catch {
+                throw ReportError("baseline \(baseline): \(error.description)")
+            }
+            let floor = randomReturn
             /// `a / b` of returns above the floor.
             func ratio(_ a: Double, _ b: Double) -> Double? { b != floor ? (a - floor) / (b - floor) : nil }
             let baselineClean = first.cleanMean
@@ -70,7 +73,7 @@ public struct DefenseTable: Codable, Equatable, Sendable {
                 }
                 rows.append(row)
             }
-            tables.append(DefenseTable(baseline: baseline, environment: environment, epsilonStar: epsilonStar, worstReturn: worstReturn, rows: rows))
+            tables.append(DefenseTable(baseline: baseline, environment: environment, epsilonStar: epsilonStar, randomReturn: randomReturn, rows: rows))
         }
         return tables
     }
@@ -79,7 +82,7 @@ public struct DefenseTable: Codable, Equatable, Sendable {
 
     public var title: String {
         "\(environment): baseline \(baseline), ε* = " + (epsilonStar.map { String(format: "%g", $0) } ?? "not reached")
-            + ", returns measured above " + (worstReturn.map { String(format: "%g", $0) } ?? "0 (worst return unknown)")
+            + String(format: ", returns measured above the random policy's %.1f", randomReturn)
     }
 
     /// The rows as text cells, in `header`'s order.

@@ -1,3 +1,4 @@
+import Environments
 import Foundation
 import TestSupport
 import Testing
@@ -114,18 +115,20 @@ import Testing
         // single attack already halves the baseline's return it is below: the first such ε here.
         let json = try runGauntlet(["results", "query", "--db", db, "--format", "json", "--policy", "cartpole-dqn"]).standardOutput
         let cells = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["cells"] as? [[String: Any]])
-        let halved = cells.filter { ($0["attacked_mean"] as! Double) < ($0["clean_mean"] as! Double) / 2 }.map { $0["epsilon"] as! Double }
+        let floor = try Registry.make("CartPole-v1").randomPolicyReturn()
+        let halved = cells.filter { ($0["attacked_mean"] as! Double) - floor < (($0["clean_mean"] as! Double) - floor) / 2 }.map { $0["epsilon"] as! Double }
         let expected = try #require(halved.min())
-        #expect(markdown.contains("### CartPole-v1: baseline policies/cartpole-dqn.safetensors, ε* = \(String(format: "%g", expected))"), "\(markdown)")
+        #expect(markdown.contains("### CartPole-v1: baseline policies/cartpole-dqn.safetensors, ε* = \(String(format: "%g", expected)), returns measured above the random policy's \(String(format: "%.1f", floor))"), "\(markdown)")
         #expect(markdown.contains("| policies/cartpole-dqn.safetensors (baseline) | 500.0 |"))
         #expect(markdown.contains("| \(defended) | 500.0 |"))
         let missing = try runGauntlet(["report", "--db", db, "--out", out, "--baseline", "policies/nothing.safetensors"])
         #expect(missing.status == 2 && missing.standardError.contains("has no cells"))
     }
 
-    /// With negative rewards "half the clean return" is taken above the worst return (−500 for
-    /// Acrobot): ε* is the first ε where an attack leaves less than half of `clean + 500`.
-    @Test func negativeReturnsAreMeasuredAboveTheWorstReturn() throws {
+    /// With negative rewards "half the clean return" is taken above the random policy's return
+    /// (≈ −500 for Acrobot): ε* is the first ε where an attack leaves less than half of
+    /// `clean − R₀`.
+    @Test func negativeReturnsAreMeasuredAboveTheRandomPolicy() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-defense-floor-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -134,7 +137,7 @@ import Testing
             name: defense-floor
             policies: [policies/acrobot-dqn.safetensors]
             attacks: ["pgd:steps=3"]
-            epsilons: [0, 0.2, 0.5]
+            epsilons: [0, 0.3, 0.6]
             episodes: 2
             """.write(to: spec, atomically: true, encoding: .utf8)
         let db = directory.appendingPathComponent("results.sqlite").path
@@ -144,8 +147,9 @@ import Testing
         let markdown = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
         let json = try runGauntlet(["results", "query", "--db", db, "--format", "json"]).standardOutput
         let cells = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["cells"] as? [[String: Any]])
-        let halved = cells.filter { ($0["attacked_mean"] as! Double) + 500 < (($0["clean_mean"] as! Double) + 500) / 2 }.map { $0["epsilon"] as! Double }
-        let star = halved.min().map { String(format: "%g", $0) } ?? "not reached"
-        #expect(markdown.contains("### Acrobot-v1: baseline policies/acrobot-dqn.safetensors, ε* = \(star), returns measured above -500"), "\(markdown)")
+        let floor = try Registry.make("Acrobot-v1").randomPolicyReturn()
+        let halved = cells.filter { ($0["attacked_mean"] as! Double) - floor < (($0["clean_mean"] as! Double) - floor) / 2 }.map { $0["epsilon"] as! Double }
+        let star = try #require(halved.min(), "PGD at ε = 0.6 halves the Acrobot DQN's return above random")
+        #expect(markdown.contains("### Acrobot-v1: baseline policies/acrobot-dqn.safetensors, ε* = \(String(format: "%g", star)), returns measured above the random policy's \(String(format: "%.1f", floor))"), "\(markdown)")
     }
 }
