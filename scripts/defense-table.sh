@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The README's defense table: sweeps studies/cartpole-defenses.yaml and writes its report with
-# the vanilla policy as the baseline into studies/cartpole-defenses/ (report.md holds the table).
+# The README's defense table: sweeps every spec in studies/defenses/ into one database and writes
+# the report, with each environment's vanilla policy as its baseline, into
+# studies/defenses/report/ (report.md holds one ε* table per environment).
 #   scripts/defense-table.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gauntlet=.build/release/gauntlet
 [ -x "$gauntlet" ] || swift build -c release --product gauntlet
 db=$(mktemp -d)/defenses.sqlite
-"$gauntlet" sweep studies/cartpole-defenses.yaml --db "$db" --jobs "$(nproc)"
-"$gauntlet" report --db "$db" --out studies/cartpole-defenses --baseline policies/cartpole-dqn.safetensors
-sed -n '/^## Defenses at ε\*/,/^## Return vs/p' studies/cartpole-defenses/report.md | sed '$d'
+for spec in studies/defenses/*.yaml; do
+  "$gauntlet" sweep "$spec" --db "$db" --jobs "$(nproc)"
+done
+baselines=(cartpole-dqn acrobot-dqn mountaincar-dqn pendulum-td3 four-rooms-dqn)
+"$gauntlet" report --db "$db" --out studies/defenses/report $(for b in "${baselines[@]}"; do echo --baseline "policies/$b.safetensors"; done)
+sed -n '/^## Defenses at ε\*/,/^## Return vs/p' studies/defenses/report/report.md | sed '$d'

@@ -12,7 +12,7 @@ import Synchronization
 /// | `robust_eps_start`, `robust_eps_end` | fractions of training between which ε ramps linearly from 0 (SA-DQN's schedule) | 0.1, 0.5 |
 /// | `robust_attack` | `fgsm` or `pgd` (adversarial training; the inner maximisation of `sa` with `robust_bound: pgd`) | `pgd` |
 /// | `robust_steps` | PGD steps | 10 |
-/// | `robust_fraction` | share of observations attacked (adversarial training) | 0.5 |
+/// | `robust_fraction` | share of observations attacked (adversarial training, ATLA) | 0.5 |
 /// | `robust_kappa` | regulariser weight κ | 0.1 |
 /// | `robust_bound` | how `sa` bounds the worst case for DQN: `pgd` or `ibp` (the convex relaxation) | `pgd` |
 /// | `robust_margin` | hinge margin c of SA-DQN | 1.0 |

@@ -13,14 +13,10 @@ public final class AdversarialTraining: RobustTrainingMethod, RobustTraining {
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> {
         let epsilon = config.epsilon(atProgress: progress)
         guard epsilon > 0, config.fraction > 0 else { return observations }
-        let rows = (0..<observations.rows).filter { _ in random.uniform() < config.fraction }
-        guard !rows.isEmpty else { return observations }
         let attack: any Attack = config.attack == "fgsm" ? FGSM() : PGD(steps: config.steps)
-        let attacked = attack.perturb(Matrix(rows.map { observations.row($0) }), policy: policy,
-                                      threatModel: threatModel(atProgress: progress), random: random).perturbed
-        var result = observations
-        for (m, r) in rows.enumerated() { result.setRow(r, to: attacked.row(m)) }
-        return result
+        return perturbingShare(of: observations) { chosen in
+            attack.perturb(chosen, policy: policy, threatModel: threatModel(atProgress: progress), random: random).perturbed
+        }
     }
 
     @_specialize(where S == Float)

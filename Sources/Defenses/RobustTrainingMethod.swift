@@ -16,6 +16,17 @@ public class RobustTrainingMethod {
         self.random = random
     }
 
+    /// `observations` with a random share `robust_fraction` of the rows replaced by what
+    /// `perturb` makes of them.
+    func perturbingShare<S: BLASScalar>(of observations: Matrix<S>, _ perturb: (Matrix<S>) -> Matrix<S>) -> Matrix<S> {
+        let rows = (0..<observations.rows).filter { _ in random.uniform() < config.fraction }
+        guard !rows.isEmpty else { return observations }
+        let perturbed = perturb(Matrix(rows.map { observations.row($0) }))
+        var result = observations
+        for (m, r) in rows.enumerated() { result.setRow(r, to: perturbed.row(m)) }
+        return result
+    }
+
     /// The threat model at a fraction `progress` of training (ε on the config's ramp).
     func threatModel(atProgress progress: Double) -> ThreatModel {
         ThreatModel(epsilon: config.epsilon(atProgress: progress), bounds: bounds)

@@ -15,7 +15,7 @@ import Testing
     static let victim = root.appendingPathComponent("policies/cartpole-ppo.safetensors").path
 
     /// The adversary's PPO settings come from the agent's config.
-    static func method(epsilon: Double, victimUpdates: Int = 1, adversaryUpdates: Int = 1) throws -> AlternatingAdversaryTraining {
+    static func method(epsilon: Double, victimUpdates: Int = 1, adversaryUpdates: Int = 1, fraction: Double = 1) throws -> AlternatingAdversaryTraining {
         var ppo = PPOConfig()
         ppo.totalSteps = 100_000
         ppo.environments = 8
@@ -27,14 +27,16 @@ import Testing
         config.epsilonEnd = 0.1
         config.victimUpdates = victimUpdates
         config.adversaryUpdates = adversaryUpdates
+        config.fraction = fraction
         let bounds = try Registry.make("CartPole-v1").base.observationSpace
         return try AlternatingAdversaryTraining(config: config, context: RobustTrainingContext(
             environment: "CartPole-v1", bounds: bounds, random: RandomStream(seed: 5), ppo: ppo, seed: 5))
     }
 
     /// Before ε's ramp nothing moves and the adversary does not train; after it, every
-    /// observation moves inside the ball, by sampled (so varying) directions; the adversary
-    /// trains once per `robust_victim_updates` agent updates, against the agent it was given.
+    /// observation moves inside the ball (with `robust_fraction` 1; about half with 0.5), by
+    /// sampled (so varying) directions; the adversary trains once per `robust_victim_updates`
+    /// agent updates, against the agent it was given.
     @Test func perturbsInsideTheBallAndAlternates() throws {
         let atla = try Self.method(epsilon: 0.2, victimUpdates: 2, adversaryUpdates: 1)
         let victim = try Policy.load(contentsOf: URL(fileURLWithPath: Self.victim))
@@ -48,6 +50,8 @@ import Testing
         #expect(zip(first.storage, observations.storage).allSatisfy { abs($0 - $1) <= 0.2 + 1e-6 })
         #expect(zip(first.storage, observations.storage).filter { $0 != $1 }.count > 200)
         #expect(first != second)
+        let half = try Self.method(epsilon: 0.2, fraction: 0.5).perturb(observations, policy: victim, progress: 0.5)
+        #expect((20...44).contains((0..<64).filter { half.row($0) != observations.row($0) }.count))
 
         #expect(try atla.afterUpdate(policy: victim, progress: 0.5)["robust/adversary_steps"] == nil)
         let trained = try atla.afterUpdate(policy: victim, progress: 0.5)
