@@ -88,9 +88,11 @@ public struct DefenseTable: Codable, Equatable, Sendable {
     /// The rows as text cells, in `header`'s order.
     public var cells: [[String]] {
         func f(_ v: Double?, _ format: String) -> String { v.map { String(format: format, $0) } ?? "—" }
+        /// A percentage, without the "-0%" of a value that rounds to zero from below.
+        func percent(_ v: Double?) -> String { v.map { String(format: "%.0f%%", (100 * $0).rounded() + 0) } ?? "—" }
         return rows.map { r in
-            [r.policy + (r.isBaseline ? " (baseline)" : ""), f(r.clean, "%.1f"), f(r.attacked, "%.1f"), f(r.keptFraction.map { 100 * $0 }, "%.0f%%"),
-             f(r.timesBaseline, "%.2f×"), f(r.cleanVersusBaseline.map { 100 * $0 }, "%.0f%%"), r.meetsTargets.map { $0 ? "yes" : "no" } ?? "—"]
+            [r.policy + (r.isBaseline ? " (baseline)" : ""), f(r.clean, "%.1f"), f(r.attacked, "%.1f"), percent(r.keptFraction),
+             f(r.timesBaseline, "%.2f×"), percent(r.cleanVersusBaseline), r.meetsTargets.map { $0 ? "yes" : "no" } ?? "—"]
         }
     }
 
