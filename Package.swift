@@ -32,9 +32,10 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CGSL"),
+        .target(name: "CKernels"),
         .target(
             name: "Linalg",
-            dependencies: ["CGSL", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["CGSL", "CKernels", .product(name: "RealModule", package: "swift-numerics")],
             linkerSettings: numericLinking),
         .target(name: "NeuralNet", dependencies: ["Linalg", "ZIPFoundation"]),
         .target(name: "Environments", dependencies: ["Linalg"]),

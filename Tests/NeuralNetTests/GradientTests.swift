@@ -84,6 +84,26 @@ import Testing
         }
     }
 
+    /// Float32 ReLU (eight lanes at a time) selects exactly what the scalar definition does,
+    /// for lengths that are not multiples of eight, with zeros, negative zeros and NaN.
+    @Test func floatReLUSelectsExactlyAsTheScalarDefinition() {
+        let random = RandomStream(seed: 12)
+        for count in [1, 7, 8, 9, 23, 64] {
+            var x = (0..<count).map { _ in Float(random.normal()) }
+            x[0] = 0
+            if count > 2 { x[1] = -0.0; x[2] = .nan }
+            let g = (0..<count).map { _ in Float(random.normal()) }
+            var y = [Float](repeating: 7, count: count)
+            Activation.relu.apply(x, into: &y, count: count)
+            var masked = g
+            Activation.relu.multiplyByDerivative(&masked, output: y, count: count)
+            for i in 0..<count {
+                #expect(y[i].bitPattern == (x[i] > 0 ? x[i] : 0).bitPattern, "forward \(i) of \(count)")
+                #expect(masked[i].bitPattern == (y[i] > 0 ? g[i] : 0).bitPattern, "backward \(i) of \(count)")
+            }
+        }
+    }
+
     /// The Float network agrees with its Double reference to single-precision rounding.
     @Test func floatAgreesWithTheDoubleReference() throws {
         let random = RandomStream(seed: 9)

@@ -1,0 +1,16 @@
+#ifndef GAUNTLET_CKERNELS_H
+#define GAUNTLET_CKERNELS_H
+
+#include <stdbool.h>
+
+/// Whether this CPU runs the AVX2 + FMA small-matrix kernels (checked once).
+bool gauntlet_small_sgemm_available(void);
+
+/// C = A · B + beta · C for row-major Float32 matrices: A is m × k (row stride lda), B is k × n
+/// (ldb), C is m × n (ldc). For the small products of policy networks (a few rows), where
+/// OpenBLAS spends as long packing operands as multiplying them. Only call it when
+/// `gauntlet_small_sgemm_available()`.
+void gauntlet_small_sgemm(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                          float beta, float *c, int ldc);
+
+#endif
