@@ -82,7 +82,7 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     /// The value the policy's own networks assign to observations, and its gradient with
     /// respect to them: the critic's V(s) or Q(s, π(s)) when kept, otherwise for a Q-network
     /// `max_a Q(s, a)`. Nil for a policy with neither.
-    @_specialize(where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func valueAndInputGradient(_ observations: Matrix<Scalar>) -> (values: [Double], gradient: Matrix<Scalar>)? {
         if let critic {
@@ -138,7 +138,7 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     public var observationDimension: Int { network.inputDimensions }
 
     /// The network input for raw observations.
-    @_specialize(where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func scaled(_ observations: Matrix<Scalar>) -> Matrix<Scalar> {
         guard let scaling else { return observations }
@@ -162,7 +162,7 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     var randomForDefenses: RandomStream { defenseRandom?.stream ?? RandomStream(seed: 0) }
 
     /// Q-values, logits, Gaussian means or squashed actions for a batch of raw observations.
-    @_specialize(where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func outputs(_ observations: Matrix<Scalar>, workspace: Workspace<Scalar>? = nil) -> Matrix<Scalar> {
         if let (defense, inner) = outermostDefense { return defense.outputs(observations, inner: inner, random: randomForDefenses) }
@@ -171,7 +171,7 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     }
 
     /// `∂L/∂observation` given `∂L/∂outputs`, through the scaling (zero where it clips).
-    @_specialize(where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func inputGradient(_ observations: Matrix<Scalar>, outputGradient: Matrix<Scalar>, workspace: Workspace<Scalar>? = nil) -> Matrix<Scalar> {
         if !defenses.isEmpty { return outputsAndInputGradient(observations, workspace: nil) { _ in outputGradient }.gradient }
@@ -181,7 +181,7 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
 
     /// One forward and one backward pass: the outputs, and `∂L/∂observation` for the output
     /// gradient `lossGradient` computes from them (attacks' inner loop; no second forward).
-    @_specialize(where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func outputsAndInputGradient(_ observations: Matrix<Scalar>, workspace: Workspace<Scalar>?,
                                         lossGradient: (Matrix<Scalar>) -> Matrix<Scalar>) -> (outputs: Matrix<Scalar>, gradient: Matrix<Scalar>) {
@@ -197,14 +197,14 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     }
 
     /// The actions for a batch of observations.
-    @_specialize(where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func actions(_ observations: Matrix<Scalar>, selection: ActionSelection = .mode, random: RandomStream? = nil) -> [Action] {
         actions(fromOutputs: outputs(observations), selection: selection, random: random)
     }
 
     /// The actions the policy takes given its outputs (no second forward pass).
-    @_specialize(where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func actions(fromOutputs outputs: Matrix<Scalar>, selection: ActionSelection = .mode, random: RandomStream? = nil) -> [Action] {
         (0..<outputs.rows).map { r in

@@ -73,6 +73,23 @@ static void times_panel(int m, int n, int k, const float *a, int lda, const floa
     for (; i < m; i++) {
         const float *ai = a + (size_t)i * lda;
         int j = 0;
+        // Four independent accumulators: one alone would wait on each FMA's latency.
+        for (; j + 32 <= n; j += 32) {
+            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+            for (int p = 0; p < k; p++) {
+                const float *row = b + (size_t)p * ldb + j;
+                __m256 x = _mm256_set1_ps(ai[p]);
+                s0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(row), s0);
+                s1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(row + 8), s1);
+                s2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(row + 16), s2);
+                s3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(row + 24), s3);
+            }
+            float *out = c + (size_t)i * ldc + j;
+            _mm256_storeu_ps(out, _mm256_add_ps(prior(out, vbeta, zero), s0));
+            _mm256_storeu_ps(out + 8, _mm256_add_ps(prior(out + 8, vbeta, zero), s1));
+            _mm256_storeu_ps(out + 16, _mm256_add_ps(prior(out + 16, vbeta, zero), s2));
+            _mm256_storeu_ps(out + 24, _mm256_add_ps(prior(out + 24, vbeta, zero), s3));
+        }
         for (; j + 8 <= n; j += 8) {
             __m256 acc = _mm256_setzero_ps();
             for (int p = 0; p < k; p++) acc = _mm256_fmadd_ps(_mm256_set1_ps(ai[p]), _mm256_loadu_ps(b + (size_t)p * ldb + j), acc);

@@ -137,14 +137,14 @@ public enum Activation: Equatable, Hashable, Sendable {
 // MARK: - Softmax family (functions, not modules)
 
 /// Row-wise softmax of `logits`, computed stably by subtracting each row's maximum.
-@_specialize(where Scalar == Float)
+@_specialize(exported: true, where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func softmax<Scalar: BLASScalar>(_ logits: Matrix<Scalar>) -> Matrix<Scalar> {
     logSoftmax(logits).map { Scalar.exp($0) }
 }
 
 /// Row-wise log-softmax: `x_i − max(x) − log Σ_j exp(x_j − max(x))`.
-@_specialize(where Scalar == Float)
+@_specialize(exported: true, where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func logSoftmax<Scalar: BLASScalar>(_ logits: Matrix<Scalar>) -> Matrix<Scalar> {
     var result = logits

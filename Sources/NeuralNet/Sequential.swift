@@ -141,7 +141,7 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
 
     /// Forward pass recording every module's output in `workspace` for a later `backward`.
     /// Allocates nothing when `workspace` already holds room for this batch size.
-    @_specialize(where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(_ input: Matrix<Scalar>, workspace: Workspace<Scalar>) -> Matrix<Scalar> {
         precondition(input.columns == inputDimensions, "network expects \(inputDimensions) inputs, got \(input.columns)")
@@ -150,7 +150,7 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
     }
 
     /// Forward pass over raw row-major input; the output stays in `workspace.outputPointer`.
-    @_specialize(where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(input: UnsafePointer<Scalar>, batch: Int, workspace: Workspace<Scalar>) {
         workspace.prepare(for: self, batch: batch)
@@ -190,7 +190,7 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
     /// Writes `∂L/∂θ` into `parameterGradient` (same layout as `parameters`; overwritten, or
     /// added to when `accumulate` is true) if requested, and returns `∂L/∂input` if requested.
     /// Per Linear layer: `∂L/∂W = gᵀ x`, `∂L/∂b = Σ_rows g`, `∂L/∂x = g W`.
-    @_specialize(where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Float)
     @_specialize(where Scalar == Double)
     @discardableResult
     public func backward(
@@ -226,7 +226,7 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
 
     /// The raw backward pass; the input gradient, when requested, is left in
     /// `workspace.gradient`. Allocates nothing.
-    @_specialize(where Scalar == Float)
+    @_specialize(exported: true, where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func backward(
         outputGradient: UnsafePointer<Scalar>, workspace: Workspace<Scalar>,
