@@ -180,7 +180,7 @@ public struct Report {
         var markdown = "# Robustness report\n\n"
         if !defenseTables.isEmpty { markdown += "## Defenses at ε*\n\n" + defenseTables.map(\.markdown).joined() }
         for figure in figures { markdown += "## \(figure.title)\n\n![\(figure.title)](\(figure.file))\n\n" }
-        let warnings = try store.database.read { db in try String.fetchAll(db, sql: "SELECT \"check\" || ': ' || message FROM warnings ORDER BY rowid") }
+        let warnings = try store.database.read { db in try String.fetchAll(db, sql: "SELECT \"check\" || ': ' || message FROM warnings ORDER BY cell_key, \"check\", message") }
         markdown += "## Sanity checks\n\n" + (warnings.isEmpty ? "No warnings.\n\n" : warnings.map { "- warning \($0)\n" }.joined() + "\n")
         markdown += "## Cells\n\n| policy | attack | ε | clean | attacked | drop [95% CI] | flips |\n|---|---|---|---|---|---|---|\n"
         for r in rows {

@@ -133,9 +133,14 @@ public final class ResultsStore: Sendable {
                 all.append((key, warning))
             }
         }
-        try database.write { db in try db.execute(sql: "DELETE FROM warnings") }
-        try store(warnings: all)
+        try replaceWarnings(with: all)
         return all.map(\.warning)
+    }
+
+    /// Replaces every stored warning with `warnings`.
+    public func replaceWarnings(with warnings: [(cellKey: String, warning: SanityWarning)]) throws {
+        try database.write { db in try db.execute(sql: "DELETE FROM warnings") }
+        try store(warnings: warnings)
     }
 
     /// Stores sanity warnings for the cells they name.

@@ -20,6 +20,11 @@ public struct SanityWarning: Equatable, Sendable, Codable, CustomStringConvertib
     public var check: Check
     public var message: String
     public var description: String { "warning [\(check.rawValue)]: \(message)" }
+
+    public init(check: Check, message: String) {
+        self.check = check
+        self.message = message
+    }
 }
 
 public enum SanityChecks {

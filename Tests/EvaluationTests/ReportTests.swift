@@ -61,4 +61,33 @@ extension ReportTests {
         let expected = SanityChecks.run(reports, tolerance: 5)
         #expect(try store.refreshWarnings() == expected)
     }
+
+    /// The report lists warnings in an order of their own (cell, check, message), not in the
+    /// order parallel cells happened to finish: the same sweep gives the same report.
+    @Test func warningOrderDoesNotDependOnInsertionOrder() throws {
+        let root = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-warn-order-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = try SweepSpec(yaml: """
+            policies: ["\(root.path)/policies/cartpole-dqn.safetensors"]
+            attacks: [fgsm]
+            epsilons: [0, 0.1]
+            episodes: 1
+            """, file: "s.yaml", baseDirectory: root)
+        let store = try ResultsStore(path: directory.appendingPathComponent("r.sqlite").path)
+        try Sweep(spec: spec, jobs: 1).run(store: store)
+        let keys = try store.finishedKeys().sorted()
+        let warnings = [(keys[1], SanityWarning(check: .gradientMasking, message: "b")), (keys[0], SanityWarning(check: .notMonotoneInEpsilon, message: "z")),
+                        (keys[0], SanityWarning(check: .notMonotoneInEpsilon, message: "a"))]
+        var pages: [String] = []
+        for order in [warnings, warnings.reversed()] {
+            try store.replaceWarnings(with: order)
+            try Report(store: store).write(to: directory)
+            let markdown = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
+            pages.append(String(markdown[markdown.range(of: "## Sanity checks")!.lowerBound...]))
+        }
+        #expect(pages[0] == pages[1], "\(pages)")
+        #expect(pages[0].contains("- warning not_monotone_in_epsilon: a\n- warning not_monotone_in_epsilon: z\n- warning gradient_masking: b"))
+    }
 }
