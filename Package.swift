@@ -37,7 +37,7 @@ let package = Package(
             name: "Linalg",
             dependencies: ["CGSL", "CKernels", .product(name: "RealModule", package: "swift-numerics")],
             linkerSettings: numericLinking),
-        .target(name: "NeuralNet", dependencies: ["Linalg", "ZIPFoundation"]),
+        .target(name: "NeuralNet", dependencies: ["Linalg", "CKernels", "ZIPFoundation"]),
         .target(name: "Environments", dependencies: ["Linalg"]),
         .target(name: "Agents", dependencies: ["NeuralNet", "Environments", "Yams", "ZIPFoundation"]),
         .target(name: "Attacks", dependencies: ["Agents"]),

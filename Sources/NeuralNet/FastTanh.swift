@@ -1,3 +1,5 @@
+import CKernels
+
 /// tanh for Float32, eight lanes at a time: the rational minimax approximation of Eigen and XLA
 /// (a degree-13 odd numerator over a degree-6 even denominator, inputs clamped to ±7.9053,
 /// `x` itself below 4·10⁻⁴). At these network sizes a libm `tanhf` per activation costs more
@@ -25,10 +27,18 @@ public func fastTanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
     return result
 }
 
-/// `y[i] = tanh(x[i])` for Float32 buffers (see `fastTanh(_:)`).
+/// `y[i] = tanh(x[i])` for Float32 buffers (see `fastTanh(_:)`): whole groups of eight through
+/// the AVX version in CKernels where the CPU has AVX (the same operations, so the same bits, at
+/// twice the width of the baseline build's SSE), the rest here.
 public func fastTanh(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+    fastTanh(x, into: y, count: count, wide: gauntlet_avx_available())
+}
+
+/// `fastTanh(_:into:count:)` choosing the path: `wide` lets the AVX version take the groups of
+/// eight (tests compare the two).
+public func fastTanh(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, wide: Bool) {
     let source = UnsafeRawPointer(x), target = UnsafeMutableRawPointer(y)
-    var i = 0
+    var i = wide ? Int(gauntlet_tanh_avx(x, y, Int32(count))) : 0
     while i + 8 <= count {
         let value = source.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
         target.storeBytes(of: fastTanh(value), toByteOffset: i * 4, as: SIMD8<Float>.self)

@@ -32,4 +32,22 @@ import Testing
         for (x, y) in zip(input, output) { #expect(y == fastTanh(SIMD8(repeating: x))[0]) }
         #expect(fastTanh(SIMD8(repeating: 0))[0] == 0 && fastTanh(SIMD8(repeating: 1e-30))[0] == 1e-30)
     }
+
+    /// The AVX path (CKernels) gives the same bits as the Swift SIMD path on every kind of
+    /// input — a dense sweep of ±10, the clamp and the tiny-input boundaries, ±0, ±∞, NaN —
+    /// so choosing it by CPU cannot change what a training run computes.
+    @Test func wideVersionIsBitIdentical() {
+        var input: [Float] = stride(from: -10, through: 10, by: 0.000_37).map { Float($0) }
+        for edge: Float in [7.90531110763549805, 0.0004, 1e-30, 0, 3.4e38, .infinity, .leastNonzeroMagnitude] {
+            input += [edge, -edge, edge.nextUp, edge.nextDown, -edge.nextUp, -edge.nextDown]
+        }
+        input += [.nan, -.nan, Float(bitPattern: 0x7FC0_1234)]
+        var wide = [Float](repeating: 0, count: input.count), narrow = wide
+        input.withUnsafeBufferPointer { x in
+            wide.withUnsafeMutableBufferPointer { fastTanh(x.baseAddress!, into: $0.baseAddress!, count: input.count, wide: true) }
+            narrow.withUnsafeMutableBufferPointer { fastTanh(x.baseAddress!, into: $0.baseAddress!, count: input.count, wide: false) }
+        }
+        let differing = (0..<input.count).filter { wide[$0].bitPattern != narrow[$0].bitPattern }
+        #expect(differing.isEmpty, "\(differing.count) of \(input.count) differ, first at x = \(differing.first.map { input[$0] } ?? 0)")
+    }
 }

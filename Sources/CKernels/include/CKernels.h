@@ -13,4 +13,11 @@ bool gauntlet_small_sgemm_available(void);
 void gauntlet_small_sgemm(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                           float beta, float *c, int ldc);
 
+/// Whether this CPU has AVX (checked once).
+bool gauntlet_avx_available(void);
+
+/// y[i] = tanh(x[i]) for the leading multiple of eight entries, bit-identical to NeuralNet's
+/// `fastTanh`; returns how many it wrote. Only call it when `gauntlet_avx_available()`.
+int gauntlet_tanh_avx(const float *x, float *y, int count);
+
 #endif
