@@ -4,7 +4,8 @@ import CKernels
 
 /// A floating-point scalar that Gauntlet computes in: `Float` (the default) or `Double` (the
 /// reference precision). Each conformance routes matrix products to the matching CBLAS routine
-/// (`sgemm`/`dgemm`, `sgemv`/`dgemv`), served by OpenBLAS.
+/// (`sgemm`/`dgemm`, `sgemv`/`dgemv`), served by OpenBLAS — except Float's `A · B` with at most
+/// `smallProductRows` rows, which CKernels' AVX2 + FMA kernel computes where the CPU has them.
 public protocol BLASScalar: BinaryFloatingPoint, Real, SIMDScalar, Sendable, Codable
 where RawSignificand: FixedWidthInteger {
     /// The safetensors dtype name of this scalar (`F32`, `F64`).
