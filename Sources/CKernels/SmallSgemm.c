@@ -31,7 +31,7 @@ static inline __m256 prior(const float *out, __m256 beta, bool zero) {
 }
 
 __attribute__((target("avx2,fma")))
-static void times_panel(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
+void gauntlet_small_sgemm(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
     const __m256 vbeta = _mm256_set1_ps(beta);
     const bool zero = beta == 0;
     int i = 0;
@@ -102,11 +102,6 @@ static void times_panel(int m, int n, int k, const float *a, int lda, const floa
             store(c + (size_t)i * ldc + j, sum, beta);
         }
     }
-}
-
-void gauntlet_small_sgemm(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                          float beta, float *c, int ldc) {
-    times_panel(m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 
 #else

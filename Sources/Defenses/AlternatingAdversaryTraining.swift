@@ -18,9 +18,9 @@ import NeuralNet
 /// sampled from the adversary, at ε on the config's ramp; while ε is 0 the adversary does not
 /// train. The clean share matters: an agent that only ever sees perturbed observations can
 /// co-adapt to an adversary stuck near a constant shift and then fail on clean ones (seen on
-/// Pendulum at ε = 0.3 with every observation perturbed: −375 under its adversary, −1119 clean). The adversary's whole state
-/// is part of the agent's checkpoint, and it is written as `adversary.safetensors` next to the
-/// trained policy — a `learned:adversary=PATH` attack.
+/// Pendulum at ε = 0.3 with every observation perturbed: −375 under its adversary, −1119
+/// clean). The adversary's whole state is part of the agent's checkpoint, and it is written as
+/// `adversary.safetensors` next to the trained policy — a `learned:adversary=PATH` attack.
 public final class AlternatingAdversaryTraining: RobustTrainingMethod, RobustTraining {
     /// The adversary's learner.
     public let adversary: PPO<Float>

@@ -51,12 +51,11 @@ public struct DefenseTable: Codable, Equatable, Sendable {
             do { randomReturn = try Registry.make(environment).randomPolicyReturn() } catch {
                 throw ReportError("baseline \(baseline): \(error.description)")
             }
-            let floor = randomReturn
-            /// `a / b` of returns above the floor.
-            func ratio(_ a: Double, _ b: Double) -> Double? { b != floor ? (a - floor) / (b - floor) : nil }
+            /// `a / b` of returns above the random policy's.
+            func ratio(_ a: Double, _ b: Double) -> Double? { b != randomReturn ? (a - randomReturn) / (b - randomReturn) : nil }
             let baselineClean = first.cleanMean
             let baselineStrongest = try strongest(baseline)
-            let epsilonStar = baselineStrongest.keys.sorted().first { baselineStrongest[$0]! - floor < (baselineClean - floor) / 2 }
+            let epsilonStar = baselineStrongest.keys.sorted().first { baselineStrongest[$0]! - randomReturn < (baselineClean - randomReturn) / 2 }
             let policies = [baseline] + Array(Set(all.filter { $0.environment == environment && $0.policy != baseline }.map(\.policy))).sorted()
             var rows: [Row] = []
             for policy in policies {

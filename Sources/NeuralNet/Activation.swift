@@ -49,9 +49,8 @@ public enum Activation: Equatable, Hashable, Sendable {
             y.update(from: x, count: count)
         case .relu:
             if Scalar.self == Float.self {
-                zeroingNonPositive(UnsafeMutablePointer(mutating: UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)),
-                                   where: UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), count: count,
-                                   into: UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self))
+                let xFloat = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
+                zeroingNonPositive(xFloat, where: xFloat, count: count, into: UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self))
             } else {
                 for i in 0..<count { y[i] = x[i] > 0 ? x[i] : 0 }
             }
@@ -80,7 +79,7 @@ public enum Activation: Equatable, Hashable, Sendable {
         case .relu:
             if Scalar.self == Float.self {
                 let gFloat = UnsafeMutableRawPointer(g).assumingMemoryBound(to: Float.self)
-                zeroingNonPositive(gFloat, where: UnsafeRawPointer(y).assumingMemoryBound(to: Float.self), count: count, into: gFloat)
+                zeroingNonPositive(UnsafePointer(gFloat), where: UnsafeRawPointer(y).assumingMemoryBound(to: Float.self), count: count, into: gFloat)
             } else {
                 for i in 0..<count { g[i] = y[i] > 0 ? g[i] : 0 }
             }
@@ -96,7 +95,7 @@ public enum Activation: Equatable, Hashable, Sendable {
     /// scalar loop compiles to a compare and jump per element, which costed ReLU networks' backward
     /// pass more than its matrix products at batch 16). `out` may be `v`.
     @usableFromInline
-    func zeroingNonPositive(_ v: UnsafeMutablePointer<Float>, where y: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
+    func zeroingNonPositive(_ v: UnsafePointer<Float>, where y: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
         let values = UnsafeRawPointer(v), signs = UnsafeRawPointer(y), target = UnsafeMutableRawPointer(out)
         var i = 0
         while i + 8 <= count {
