@@ -125,14 +125,19 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
 
     /// A gradient with respect to scaled inputs `z`, mapped back to raw observations.
     public func unscaledGradient(_ gradient: Matrix<Scalar>, at z: Matrix<Scalar>) -> Matrix<Scalar> {
-        guard let scaling else { return gradient }
         var result = gradient
-        for r in 0..<result.rows {
-            for j in 0..<result.columns {
-                result[r, j] = abs(z[r, j]) >= scaling.clip ? 0 : result[r, j] / scaling.std[j]
+        unscale(&result, at: z)
+        return result
+    }
+
+    /// `unscaledGradient` in place.
+    public func unscale(_ gradient: inout Matrix<Scalar>, at z: Matrix<Scalar>) {
+        guard let scaling else { return }
+        for r in 0..<gradient.rows {
+            for j in 0..<gradient.columns {
+                gradient[r, j] = abs(z[r, j]) >= scaling.clip ? 0 : gradient[r, j] / scaling.std[j]
             }
         }
-        return result
     }
 
     public var observationDimension: Int { network.inputDimensions }
@@ -188,12 +193,46 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
         if let (defense, inner) = outermostDefense {
             return defense.outputsAndInputGradient(observations, inner: inner, random: randomForDefenses, lossGradient: lossGradient)
         }
-        let workspace = workspace ?? Workspace(for: network, batch: observations.rows)
+        var outputs = Matrix<Scalar>(rows: 0, columns: 0)
+        var gradient = Matrix<Scalar>(rows: 0, columns: 0)
+        inputGradient(observations, workspace: workspace ?? Workspace(for: network, batch: observations.rows), into: &gradient) { z, dz in
+            outputs = Matrix(rows: observations.rows, columns: network.outputDimensions,
+                             storage: Array(UnsafeBufferPointer(start: z, count: observations.rows * network.outputDimensions)))
+            let outputGradient = lossGradient(outputs)
+            precondition(outputGradient.rows == outputs.rows && outputGradient.columns == outputs.columns, "the loss gradient must have the outputs' shape")
+            outputGradient.storage.withUnsafeBufferPointer { dz.update(from: $0.baseAddress!, count: $0.count) }
+        }
+        return (outputs, gradient)
+    }
+
+    /// `outputsAndInputGradient` without allocating, the form of attacks' inner loop:
+    /// `lossGradient` reads the outputs and writes `∂L/∂outputs` (both `[rows × outputs]`,
+    /// row-major, valid only during the call) and `∂L/∂observation` lands in `gradient`, whose
+    /// storage is reused when it already has the observations' shape.
+    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func inputGradient(
+        _ observations: Matrix<Scalar>, workspace: Workspace<Scalar>, into gradient: inout Matrix<Scalar>,
+        lossGradient: (_ outputs: UnsafePointer<Scalar>, _ outputGradient: UnsafeMutablePointer<Scalar>) -> Void
+    ) {
+        if let (defense, inner) = outermostDefense {
+            gradient = defense.outputsAndInputGradient(observations, inner: inner, random: randomForDefenses) { outputs in
+                var outputGradient = Matrix<Scalar>(rows: outputs.rows, columns: outputs.columns)
+                outputs.storage.withUnsafeBufferPointer { z in
+                    outputGradient.storage.withUnsafeMutableBufferPointer { lossGradient(z.baseAddress!, $0.baseAddress!) }
+                }
+                return outputGradient
+            }.gradient
+            return
+        }
         let z = scaled(observations)
-        let outputs = network.forward(z, workspace: workspace)
-        var none: [Scalar] = []
-        let gradient = network.backward(outputGradient: lossGradient(outputs), workspace: workspace, parameterGradient: &none, request: .input)!
-        return (outputs, unscaledGradient(gradient, at: z))
+        z.storage.withUnsafeBufferPointer { network.forward(input: $0.baseAddress!, batch: z.rows, workspace: workspace) }
+        lossGradient(workspace.outputPointer, workspace.outputGradient)
+        network.backward(outputGradient: workspace.outputGradient, workspace: workspace, parameterGradient: nil,
+                         accumulate: false, wantInputGradient: true)
+        if gradient.rows != z.rows || gradient.columns != z.columns { gradient = Matrix(rows: z.rows, columns: z.columns) }
+        gradient.storage.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: workspace.gradient, count: $0.count) }
+        unscale(&gradient, at: z)
     }
 
     /// The actions for a batch of observations.

@@ -25,23 +25,27 @@ struct GradientAscent {
         var best = observations
         var bestValues = [Double](repeating: -.infinity, count: observations.rows)
         var queries = 1
-        let workspace = Workspace(for: policy.network, batch: observations.rows)
+        // Reused every step, so the loop allocates nothing per step; its products skip OpenBLAS's
+        // packing for a few observations (an attack's arithmetic need not match training's).
+        let workspace = Workspace(for: policy.network, batch: observations.rows, unpackedProducts: true)
+        var gradient = Matrix<S>(rows: observations.rows, columns: observations.columns)
+        var velocity = Matrix<S>(rows: observations.rows, columns: observations.columns)
         for _ in 0..<restarts {
             var current = randomStart ? threatModel.randomPoint(around: observations, random: random) : observations
-            var velocity = Matrix<S>(rows: observations.rows, columns: observations.columns)
+            if momentum != nil { velocity = Matrix(rows: observations.rows, columns: observations.columns) }
             for _ in 0..<steps {
-                var direction = objective.expectedInputGradient(policy, at: current, samples: eotSamples, workspace: workspace)
+                objective.expectedInputGradient(policy, at: current, samples: eotSamples, workspace: workspace, into: &gradient)
                 if let momentum {
                     // g ← μ g + ∇ / ‖∇‖₁ (Dong et al. 2018), per observation.
-                    for r in 0..<direction.rows {
-                        let l1 = direction.row(r).reduce(0) { $0 + abs(Double($1)) }
-                        for j in 0..<direction.columns {
-                            velocity[r, j] = S(momentum) * velocity[r, j] + (l1 > 0 ? direction[r, j] / S(l1) : 0)
+                    for r in 0..<gradient.rows {
+                        var l1 = 0.0
+                        for j in 0..<gradient.columns { l1 += abs(Double(gradient[r, j])) }
+                        for j in 0..<gradient.columns {
+                            velocity[r, j] = S(momentum) * velocity[r, j] + (l1 > 0 ? gradient[r, j] / S(l1) : 0)
                         }
                     }
-                    direction = velocity
                 }
-                current = threatModel.project(current + threatModel.ascentStep(direction, size: stepSize), around: observations)
+                threatModel.ascend(&current, along: momentum == nil ? gradient : velocity, size: stepSize, around: observations)
             }
             let values = objective.values(policy, at: current)
             queries += steps * eotSamples + 1

@@ -86,7 +86,7 @@ public struct GradientEstimationAttack: Attack {
             let (gradient, spent) = estimateGradient(objective, policy: policy, at: current, scale: threatModel.scale,
                                                      radius: threatModel.epsilon, random: random)
             queries += spent
-            current = threatModel.project(current + threatModel.ascentStep(gradient, size: alphaRatio * threatModel.epsilon), around: observations)
+            threatModel.ascend(&current, along: gradient, size: alphaRatio * threatModel.epsilon, around: observations)
         }
         return AttackResult(perturbed: current, queries: queries)
     }

@@ -42,59 +42,69 @@ public enum Objective: Sendable {
     public func evaluate<S: BLASScalar>(_ z: Matrix<S>) -> (values: [Double], gradient: Matrix<S>) {
         var gradient = Matrix<S>(rows: z.rows, columns: z.columns)
         var values = [Double](repeating: 0, count: z.rows)
-        switch self {
-        case .crossEntropy(let actions), .targeted(let actions):
-            let sign: Double = if case .targeted = self { -1 } else { 1 }
-            let logP = logSoftmax(z)
-            for r in 0..<z.rows {
-                values[r] = -sign * Double(logP[r, actions[r]])
-                for j in 0..<z.columns {
-                    let p = Double(S.exp(logP[r, j]))
-                    gradient[r, j] = S(sign * (p - (j == actions[r] ? 1 : 0)))
+        z.storage.withUnsafeBufferPointer { outputs in
+            gradient.storage.withUnsafeMutableBufferPointer { g in
+                values.withUnsafeMutableBufferPointer { v in
+                    evaluate(outputs: outputs.baseAddress!, rows: z.rows, columns: z.columns, values: v.baseAddress!, gradient: g.baseAddress!)
                 }
-            }
-        case .outputDistance(let clean):
-            for r in 0..<z.rows {
-                for j in 0..<z.columns {
-                    let d = Double(z[r, j]) - clean[r][j]
-                    values[r] += d * d
-                    gradient[r, j] = S(2 * d)
-                }
-            }
-        case .kl(let clean, let inverseVariance):
-            if let inverseVariance {
-                for r in 0..<z.rows {
-                    for j in 0..<z.columns {
-                        let d = Double(z[r, j]) - clean[r][j]
-                        values[r] += d * d * inverseVariance[j] / 2
-                        gradient[r, j] = S(d * inverseVariance[j])
-                    }
-                }
-            } else {
-                let logQ = logSoftmax(z)
-                let logP = logSoftmax(Matrix<Double>(clean))
-                for r in 0..<z.rows {
-                    for j in 0..<z.columns {
-                        let p = Double.exp(logP[r, j])
-                        values[r] += p * (logP[r, j] - Double(logQ[r, j]))
-                        gradient[r, j] = S(Double(S.exp(logQ[r, j])) - p)  // ∂KL/∂z′ = softmax(z′) − p
-                    }
-                }
-            }
-        case .criticValue:
-            preconditionFailure("the critic objective depends on the critic, not on the outputs")
-        case .margin(let actions):
-            for r in 0..<z.rows {
-                let a = actions[r]
-                var best = -1
-                for j in 0..<z.columns where j != a && (best < 0 || z[r, j] > z[r, best]) { best = j }
-                guard best >= 0 else { continue }
-                values[r] = Double(z[r, best] - z[r, a])
-                gradient[r, best] = 1
-                gradient[r, a] = -1
             }
         }
         return (values, gradient)
+    }
+
+    /// `evaluate` on raw row-major outputs `[rows × columns]`: writes each row's value and
+    /// overwrites `gradient` with `∂value/∂outputs`. Allocates nothing.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func evaluate<S: BLASScalar>(
+        outputs z: UnsafePointer<S>, rows: Int, columns n: Int, values: UnsafeMutablePointer<Double>, gradient: UnsafeMutablePointer<S>
+    ) {
+        values.update(repeating: 0, count: rows)
+        gradient.update(repeating: 0, count: rows * n)
+        for r in 0..<rows {
+            let row = z + r * n, g = gradient + r * n
+            switch self {
+            case .crossEntropy(let actions), .targeted(let actions):
+                let sign: Double = if case .targeted = self { -1 } else { 1 }
+                let logTotal = logSumExp(row, count: n)
+                values[r] = -sign * Double(row[actions[r]] - logTotal)
+                for j in 0..<n {
+                    let p = Double(S.exp(row[j] - logTotal))
+                    g[j] = S(sign * (p - (j == actions[r] ? 1 : 0)))
+                }
+            case .outputDistance(let clean):
+                for j in 0..<n {
+                    let d = Double(row[j]) - clean[r][j]
+                    values[r] += d * d
+                    g[j] = S(2 * d)
+                }
+            case .kl(let clean, let inverseVariance?):
+                for j in 0..<n {
+                    let d = Double(row[j]) - clean[r][j]
+                    values[r] += d * d * inverseVariance[j] / 2
+                    g[j] = S(d * inverseVariance[j])
+                }
+            case .kl(let clean, nil):
+                let logTotal = logSumExp(row, count: n)
+                let cleanLogTotal = clean[r].withUnsafeBufferPointer { logSumExp($0.baseAddress!, count: n) }
+                for j in 0..<n {
+                    let logP = clean[r][j] - cleanLogTotal, logQ = row[j] - logTotal
+                    let p = Double.exp(logP)
+                    values[r] += p * (logP - Double(logQ))
+                    g[j] = S(Double(S.exp(logQ)) - p)  // ∂KL/∂z′ = softmax(z′) − p
+                }
+            case .criticValue:
+                preconditionFailure("the critic objective depends on the critic, not on the outputs")
+            case .margin(let actions):
+                let a = actions[r]
+                var best = -1
+                for j in 0..<n where j != a && (best < 0 || row[j] > row[best]) { best = j }
+                guard best >= 0 else { continue }
+                values[r] = Double(row[best] - row[a])
+                g[best] = 1
+                g[a] = -1
+            }
+        }
     }
 
     /// The MAD objective for a policy at clean observations.
@@ -130,10 +140,39 @@ public enum Objective: Sendable {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func expectedInputGradient<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>, samples: Int, workspace: Workspace<S>? = nil) -> Matrix<S> {
-        var gradient = valueAndInputGradient(policy, at: observations, workspace: workspace).gradient
-        guard samples > 1 else { return gradient }
-        for _ in 1..<samples { gradient = gradient + valueAndInputGradient(policy, at: observations, workspace: workspace).gradient }
-        return gradient.map { $0 / S(samples) }
+        var gradient = Matrix<S>(rows: 0, columns: 0)
+        expectedInputGradient(policy, at: observations, samples: samples, workspace: workspace ?? Workspace(for: policy.network, batch: observations.rows), into: &gradient)
+        return gradient
+    }
+
+    /// `expectedInputGradient` into `gradient`, whose storage is reused: with one sample and no
+    /// critic objective, the attack loop's step allocates nothing.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func expectedInputGradient<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>, samples: Int, workspace: Workspace<S>,
+                                                     into gradient: inout Matrix<S>) {
+        inputGradient(policy, at: observations, workspace: workspace, into: &gradient)
+        guard samples > 1 else { return }
+        var sample = gradient
+        for _ in 1..<samples {
+            inputGradient(policy, at: observations, workspace: workspace, into: &sample)
+            gradient = gradient + sample
+        }
+        gradient = gradient.map { $0 / S(samples) }
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    func inputGradient<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>, workspace: Workspace<S>, into gradient: inout Matrix<S>) {
+        if case .criticValue = self {
+            gradient = valueAndInputGradient(policy, at: observations).gradient
+            return
+        }
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: observations.rows) { values in
+            policy.inputGradient(observations, workspace: workspace, into: &gradient) { z, dz in
+                evaluate(outputs: z, rows: observations.rows, columns: policy.network.outputDimensions, values: values.baseAddress!, gradient: dz)
+            }
+        }
     }
 
     /// Values and `∂value/∂observation` for perturbed observations (one forward, one backward).
@@ -148,11 +187,12 @@ public enum Objective: Sendable {
             }
             return (values.map { -$0 }, gradient.map { -$0 })
         }
-        var values: [Double] = []
-        let (_, gradient) = policy.outputsAndInputGradient(observations, workspace: workspace ?? Workspace(for: policy.network, batch: observations.rows)) {
-            let (v, outputGradient) = evaluate($0)
-            values = v
-            return outputGradient
+        var values = [Double](repeating: 0, count: observations.rows)
+        var gradient = Matrix<S>(rows: 0, columns: 0)
+        values.withUnsafeMutableBufferPointer { v in
+            policy.inputGradient(observations, workspace: workspace ?? Workspace(for: policy.network, batch: observations.rows), into: &gradient) { z, dz in
+                evaluate(outputs: z, rows: observations.rows, columns: policy.network.outputDimensions, values: v.baseAddress!, gradient: dz)
+            }
         }
         return (values, gradient)
     }

@@ -63,8 +63,16 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func project<S: BLASScalar>(_ perturbed: Matrix<S>, around clean: Matrix<S>) -> Matrix<S> {
-        precondition(perturbed.rows == clean.rows && perturbed.columns == dimension && clean.columns == dimension)
         var result = perturbed
+        project(&result, around: clean)
+        return result
+    }
+
+    /// `project` in place.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func project<S: BLASScalar>(_ result: inout Matrix<S>, around clean: Matrix<S>) {
+        precondition(result.rows == clean.rows && result.columns == dimension && clean.columns == dimension)
         let d = dimension
         // No allocation per row: δ is rescaled in place, then clipped (this runs every attack step).
         result.storage.withUnsafeMutableBufferPointer { out in
@@ -90,7 +98,14 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
                 }
             }
         }
-        return result
+    }
+
+    /// One step of projected ascent in place: `current ← project(current + ascentStep(g, size))`.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func ascend<S: BLASScalar>(_ current: inout Matrix<S>, along g: Matrix<S>, size: Double, around clean: Matrix<S>) {
+        addAscentStep(g, size: size, to: &current)
+        project(&current, around: clean)
     }
 
     /// The size of `perturbed − clean` in this threat model's norm and units, per row.
@@ -113,15 +128,25 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
     @_specialize(where S == Double)
     public func ascentStep<S: BLASScalar>(_ g: Matrix<S>, size: Double) -> Matrix<S> {
         var step = Matrix<S>(rows: g.rows, columns: g.columns)
+        addAscentStep(g, size: size, to: &step)
+        return step
+    }
+
+    /// `x + ascentStep(g, size)` in place.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func addAscentStep<S: BLASScalar>(_ g: Matrix<S>, size: Double, to x: inout Matrix<S>) {
+        precondition(x.rows == g.rows && x.columns == g.columns && g.columns == dimension)
         let d = dimension
-        step.storage.withUnsafeMutableBufferPointer { out in
+        x.storage.withUnsafeMutableBufferPointer { out in
             g.storage.withUnsafeBufferPointer { gradient in
                 for r in 0..<g.rows {
                     let row = r * d
                     switch norm {
                     case .linf:
-                        for j in 0..<d where isFree(j) && gradient[row + j] != 0 {
-                            out[row + j] = S(size * scale[j] * (gradient[row + j] > 0 ? 1 : -1))
+                        for j in 0..<d {
+                            let step = isFree(j) && gradient[row + j] != 0 ? S(size * scale[j] * (gradient[row + j] > 0 ? 1 : -1)) : 0
+                            out[row + j] = out[row + j] + step
                         }
                     case .l2:
                         var squared = 0.0
@@ -130,13 +155,15 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
                             squared += scaled * scaled
                         }
                         let length = squared.squareRoot()
-                        guard length > 0 && length.isFinite else { continue }
-                        for j in 0..<d where isFree(j) { out[row + j] = S(size * scale[j] * Double(gradient[row + j]) * scale[j] / length) }
+                        let moves = length > 0 && length.isFinite
+                        for j in 0..<d {
+                            let step = moves && isFree(j) ? S(size * scale[j] * Double(gradient[row + j]) * scale[j] / length) : 0
+                            out[row + j] = out[row + j] + step
+                        }
                     }
                 }
             }
         }
-        return step
     }
 
     /// A point drawn uniformly from the ball around each row of `clean` (then projected).

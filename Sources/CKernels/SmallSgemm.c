@@ -2,12 +2,12 @@
 // package is built for baseline x86-64, so only these functions carry the target attribute):
 // C[i, :] = Σ_p A[i, p] · B[p, :], broadcasting A[i, p] against 16 columns of B, four rows of C
 // at a time. Each sum runs over p in order with fused multiply-adds, so a given product is
-// deterministic.
+// deterministic — but rounded differently from OpenBLAS, whose kernels split the sum.
 //
-// Only A · B (no transposes) is here: it is the input gradient `g · W` of an attack's backward
-// pass. A kernel for the forward pass's A · Bᵀ was faster too (1.45× at 2–4 rows) but would
-// change PPO's rollout arithmetic, so retraining would no longer reproduce the shipped PPO
-// policies bit for bit; training products with more than 8 rows stay with OpenBLAS as well.
+// Callers: an input gradient `g · W` of at most 8 rows (any caller), and an attack's forward
+// and backward passes of at most 16 rows through a workspace that asks for these kernels (the
+// forward pass's `X · Wᵀ` as `X · (Wᵀ)` over a transposed copy of the weights). Training keeps
+// OpenBLAS, so retraining reproduces the shipped policies bit for bit.
 #include "CKernels.h"
 
 #if defined(__x86_64__)
@@ -22,8 +22,16 @@ bool gauntlet_small_sgemm_available(void) {
     return available == 1;
 }
 
+// All eight lanes when `count` ≥ 8, else the first `count`.
 __attribute__((target("avx2,fma")))
-static inline void store(float *out, float value, float beta) { *out = (beta == 0 ? 0 : beta * *out) + value; }
+static inline __m256i lanes(int count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+__attribute__((target("avx2,fma")))
+static inline __m256 masked_prior(const float *out, __m256i mask, __m256 beta, bool zero) {
+    return zero ? _mm256_setzero_ps() : _mm256_mul_ps(beta, _mm256_maskload_ps(out, mask));
+}
 
 __attribute__((target("avx2,fma")))
 static inline __m256 prior(const float *out, __m256 beta, bool zero) {
@@ -59,15 +67,22 @@ void gauntlet_small_sgemm(int m, int n, int k, const float *a, int lda, const fl
             _mm256_storeu_ps(o2, _mm256_add_ps(prior(o2, vbeta, zero), c20)); _mm256_storeu_ps(o2 + 8, _mm256_add_ps(prior(o2 + 8, vbeta, zero), c21));
             _mm256_storeu_ps(o3, _mm256_add_ps(prior(o3, vbeta, zero), c30)); _mm256_storeu_ps(o3 + 8, _mm256_add_ps(prior(o3 + 8, vbeta, zero), c31));
         }
-        for (; j < n; j++) {
-            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        // The last n mod 16 columns: eight at a time, then the rest under a lane mask (the
+        // same fused multiply-adds in the same order as full lanes; masked lanes are neither
+        // read nor written).
+        for (; j < n; j += 8) {
+            const __m256i mask = lanes(n - j);
+            __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps(), c3 = _mm256_setzero_ps();
             for (int p = 0; p < k; p++) {
-                float y = b[(size_t)p * ldb + j];
-                s0 = __builtin_fmaf(a0[p], y, s0); s1 = __builtin_fmaf(a1[p], y, s1);
-                s2 = __builtin_fmaf(a2[p], y, s2); s3 = __builtin_fmaf(a3[p], y, s3);
+                __m256 y = _mm256_maskload_ps(b + (size_t)p * ldb + j, mask);
+                c0 = _mm256_fmadd_ps(_mm256_set1_ps(a0[p]), y, c0); c1 = _mm256_fmadd_ps(_mm256_set1_ps(a1[p]), y, c1);
+                c2 = _mm256_fmadd_ps(_mm256_set1_ps(a2[p]), y, c2); c3 = _mm256_fmadd_ps(_mm256_set1_ps(a3[p]), y, c3);
             }
-            store(c + (size_t)i * ldc + j, s0, beta); store(c + (size_t)(i + 1) * ldc + j, s1, beta);
-            store(c + (size_t)(i + 2) * ldc + j, s2, beta); store(c + (size_t)(i + 3) * ldc + j, s3, beta);
+            float *o0 = c + (size_t)i * ldc + j, *o1 = o0 + ldc, *o2 = o1 + ldc, *o3 = o2 + ldc;
+            _mm256_maskstore_ps(o0, mask, _mm256_add_ps(masked_prior(o0, mask, vbeta, zero), c0));
+            _mm256_maskstore_ps(o1, mask, _mm256_add_ps(masked_prior(o1, mask, vbeta, zero), c1));
+            _mm256_maskstore_ps(o2, mask, _mm256_add_ps(masked_prior(o2, mask, vbeta, zero), c2));
+            _mm256_maskstore_ps(o3, mask, _mm256_add_ps(masked_prior(o3, mask, vbeta, zero), c3));
         }
     }
     for (; i < m; i++) {
@@ -90,16 +105,12 @@ void gauntlet_small_sgemm(int m, int n, int k, const float *a, int lda, const fl
             _mm256_storeu_ps(out + 16, _mm256_add_ps(prior(out + 16, vbeta, zero), s2));
             _mm256_storeu_ps(out + 24, _mm256_add_ps(prior(out + 24, vbeta, zero), s3));
         }
-        for (; j + 8 <= n; j += 8) {
+        for (; j < n; j += 8) {
+            const __m256i mask = lanes(n - j);
             __m256 acc = _mm256_setzero_ps();
-            for (int p = 0; p < k; p++) acc = _mm256_fmadd_ps(_mm256_set1_ps(ai[p]), _mm256_loadu_ps(b + (size_t)p * ldb + j), acc);
+            for (int p = 0; p < k; p++) acc = _mm256_fmadd_ps(_mm256_set1_ps(ai[p]), _mm256_maskload_ps(b + (size_t)p * ldb + j, mask), acc);
             float *out = c + (size_t)i * ldc + j;
-            _mm256_storeu_ps(out, _mm256_add_ps(prior(out, vbeta, zero), acc));
-        }
-        for (; j < n; j++) {
-            float sum = 0;
-            for (int p = 0; p < k; p++) sum = __builtin_fmaf(ai[p], b[(size_t)p * ldb + j], sum);
-            store(c + (size_t)i * ldc + j, sum, beta);
+            _mm256_maskstore_ps(out, mask, _mm256_add_ps(masked_prior(out, mask, vbeta, zero), acc));
         }
     }
 }

@@ -175,7 +175,7 @@ public struct DetectorAwarePGD: Sendable {
             let attackGradient = objective.valueAndInputGradient(policy, at: current).gradient
             let detectorGradient = detector.scoresAndInputGradient(current).gradient
             let direction = attackGradient - detectorGradient.map { $0 * weight }
-            current = threatModel.project(current + threatModel.ascentStep(direction, size: alphaRatio * threatModel.epsilon), around: observations)
+            threatModel.ascend(&current, along: direction, size: alphaRatio * threatModel.epsilon, around: observations)
         }
         return current
     }

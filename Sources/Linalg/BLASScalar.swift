@@ -18,6 +18,16 @@ where RawSignificand: FixedWidthInteger {
         alpha: Self, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
 
+    /// Whether `unpackedProduct` runs here: Float on a CPU with AVX2 and FMA.
+    static var hasUnpackedProducts: Bool { get }
+
+    /// Row-major `C ← A · B + beta · C` (A m × k, B k × n) by CKernels' kernel, which does not
+    /// pack its operands: faster than OpenBLAS for a few rows, rounded differently (each sum
+    /// runs over k in order with fused multiply-adds). Only call it when `hasUnpackedProducts`.
+    static func unpackedProduct(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Self>, lda: Int, b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+
     /// Row-major `y ← alpha · op(A) · x + beta · y`, with `A` stored as m × n.
     static func gemv(
         transposeA: Bool, m: Int, n: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
@@ -41,14 +51,23 @@ extension Float: BLASScalar {
         // A few rows (an input gradient for a handful of observations): OpenBLAS packs both
         // operands for every call and the packing costs as much as the product; the AVX2 + FMA
         // kernel of CKernels does not pack.
-        if !transposeA && !transposeB && alpha == 1 && m <= smallProductRows && gauntlet_small_sgemm_available() {
-            gauntlet_small_sgemm(Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        if !transposeA && !transposeB && alpha == 1 && m <= smallProductRows && hasUnpackedProducts {
+            unpackedProduct(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
         cblas_sgemm(
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
             transposeB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k), alpha, a,
             Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    public static var hasUnpackedProducts: Bool { gauntlet_small_sgemm_available() }
+
+    public static func unpackedProduct(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        gauntlet_small_sgemm(Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
     @inlinable @inline(__always)
@@ -75,6 +94,15 @@ extension Double: BLASScalar {
             CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
             transposeB ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), Int32(k), alpha, a,
             Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    public static var hasUnpackedProducts: Bool { false }
+
+    public static func unpackedProduct(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        preconditionFailure("Double has no unpacked product kernel (check hasUnpackedProducts)")
     }
 
     @inlinable @inline(__always)

@@ -152,13 +152,20 @@ public func logSoftmax<Scalar: BLASScalar>(_ logits: Matrix<Scalar>) -> Matrix<S
     result.storage.withUnsafeMutableBufferPointer { values in
         for r in 0..<logits.rows {
             let row = values.baseAddress! + r * n
-            var maximum = row[0]
-            for j in 1..<n where row[j] > maximum { maximum = row[j] }
-            var total: Scalar = 0
-            for j in 0..<n { total += Scalar.exp(row[j] - maximum) }
-            let logTotal = Scalar.log(total) + maximum
+            let logTotal = logSumExp(row, count: n)
             for j in 0..<n { row[j] -= logTotal }
         }
     }
     return result
+}
+
+/// `log Σ_j exp(x_j)` of one row of `count ≥ 1` values, computed stably as
+/// `max(x) + log Σ_j exp(x_j − max(x))`; `x_i − logSumExp(x)` is `logSoftmax`'s entry `i`.
+@inlinable
+public func logSumExp<Scalar: BLASScalar>(_ row: UnsafePointer<Scalar>, count n: Int) -> Scalar {
+    var maximum = row[0]
+    for j in 1..<n where row[j] > maximum { maximum = row[j] }
+    var total: Scalar = 0
+    for j in 0..<n { total += Scalar.exp(row[j] - maximum) }
+    return Scalar.log(total) + maximum
 }

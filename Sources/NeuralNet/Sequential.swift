@@ -1,4 +1,5 @@
 import Linalg
+import Synchronization
 
 /// A feed-forward network: a sequence of modules (Linear layers and elementwise activations),
 /// as PyTorch's `nn.Sequential`, with every parameter in one flat array.
@@ -27,9 +28,17 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
 
     public let modules: [Module]
     /// Every parameter, in the layout described above.
-    public var parameters: [Scalar]
+    public var parameters: [Scalar] { didSet { derived = DerivedParameters<Scalar>() } }
     /// The Linear modules' parameter locations, in order.
     public let linearLayers: [LinearLayout]
+    /// What is computed from `parameters` once and kept: replaced (emptied) whenever they
+    /// change, shared by copies until then.
+    private var derived = DerivedParameters<Scalar>()
+
+    /// Equal modules and parameters.
+    public static func == (lhs: Sequential, rhs: Sequential) -> Bool {
+        lhs.modules == rhs.modules && lhs.parameters == rhs.parameters
+    }
 
     /// A network of the given modules and parameters. Fails if a Linear's input width does not
     /// match the previous module's output width, or the parameter count is wrong.
@@ -139,6 +148,25 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
         forward(input, workspace: Workspace(for: self, batch: input.rows))
     }
 
+    /// `parameters` with each Linear weight transposed in place (`[inputs × outputs]`; biases
+    /// as they are): the right operand of `X · Wᵀ` as a plain product `X · (Wᵀ)`, computed once
+    /// per set of parameters.
+    public var transposedParameters: [Scalar] {
+        derived.transposed.withLock { cached in
+            if let cached { return cached }
+            var result = parameters
+            for layer in linearLayers {
+                for j in 0..<layer.outputs {
+                    for i in 0..<layer.inputs {
+                        result[layer.weightOffset + i * layer.outputs + j] = parameters[layer.weightOffset + j * layer.inputs + i]
+                    }
+                }
+            }
+            cached = result
+            return result
+        }
+    }
+
     /// Forward pass recording every module's output in `workspace` for a later `backward`.
     /// Allocates nothing when `workspace` already holds room for this batch size.
     @_specialize(exported: true, where Scalar == Float)
@@ -155,6 +183,7 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
     public func forward(input: UnsafePointer<Scalar>, batch: Int, workspace: Workspace<Scalar>) {
         workspace.prepare(for: self, batch: batch)
         workspace.values[0].update(from: input, count: batch * inputDimensions)
+        let transposed = workspace.usesUnpackedProducts ? transposedParameters : nil
         parameters.withUnsafeBufferPointer { params in
             let p = params.baseAddress!
             var linearIndex = 0
@@ -169,7 +198,13 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
                     let w = p + layout.weightOffset
                     let b = p + layout.biasOffset
                     for r in 0..<batch { (y + r * outputs).update(from: b, count: outputs) }
-                    if batch == 1 {
+                    if let transposed {
+                        transposed.withUnsafeBufferPointer { t in
+                            Scalar.unpackedProduct(
+                                m: batch, n: outputs, k: inputs, a: x, lda: inputs, b: t.baseAddress! + layout.weightOffset, ldb: outputs,
+                                beta: 1, c: y, ldc: outputs)
+                        }
+                    } else if batch == 1 {
                         Scalar.gemv(transposeA: false, m: outputs, n: inputs, alpha: 1, a: w, lda: inputs, x: x, beta: 1, y: y)
                     } else {
                         Scalar.gemm(
@@ -261,9 +296,14 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
                             x: workspace.ones, beta: beta, y: pg + layout.biasOffset)
                     }
                     if wantInputGradient || index > firstLinear {
-                        Scalar.gemm(
-                            transposeA: false, transposeB: false, m: batch, n: inputs, k: outputs, alpha: 1,
-                            a: g, lda: outputs, b: p + layout.weightOffset, ldb: inputs, beta: 0, c: spare, ldc: inputs)
+                        let w = p + layout.weightOffset
+                        if workspace.usesUnpackedProducts {
+                            Scalar.unpackedProduct(m: batch, n: inputs, k: outputs, a: g, lda: outputs, b: w, ldb: inputs, beta: 0, c: spare, ldc: inputs)
+                        } else {
+                            Scalar.gemm(
+                                transposeA: false, transposeB: false, m: batch, n: inputs, k: outputs, alpha: 1,
+                                a: g, lda: outputs, b: w, ldb: inputs, beta: 0, c: spare, ldc: inputs)
+                        }
                         swap(&g, &spare)
                     }
                     width = inputs
@@ -274,6 +314,11 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
             workspace.gradient.update(from: g, count: batch * inputDimensions)
         }
     }
+}
+
+/// Values computed from a network's parameters, filled on first use from any thread.
+private final class DerivedParameters<Scalar: BLASScalar>: Sendable {
+    let transposed = Mutex<[Scalar]?>(nil)
 }
 
 /// An invalid network description (sizes that do not chain, a wrong parameter count).

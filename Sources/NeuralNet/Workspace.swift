@@ -11,23 +11,40 @@ public final class Workspace<Scalar: BLASScalar> {
     public private(set) var gradient: UnsafeMutablePointer<Scalar>
     var spareGradient: UnsafeMutablePointer<Scalar>
     var ones: UnsafeMutablePointer<Scalar>
+    /// Room for `∂L/∂output`, `[batch × outputs]`, for callers that compute it from
+    /// `outputPointer` and pass it back to `backward` without allocating.
+    public private(set) var outputGradient: UnsafeMutablePointer<Scalar>
     /// Rows of the last forward pass.
     public private(set) var batch = 0
     private var capacity = 0
     private var widths: [Int] = []
     private var maximumWidth = 0
 
+    /// Whether passes of at most `unpackedProductRows` rows run their products on
+    /// `BLASScalar.unpackedProduct` instead of OpenBLAS (the forward pass's `X · Wᵀ` over
+    /// `Sequential.transposedParameters`). Faster at these sizes and rounded differently: for
+    /// attacks' inner loops, never for training, whose arithmetic must reproduce the shipped
+    /// policies bit for bit.
+    public let unpackedProducts: Bool
+    /// The largest batch `unpackedProducts` applies to; OpenBLAS is as fast from about 32 rows on.
+    public static var unpackedProductRows: Int { 16 }
+
     /// A workspace for `network` with room for `batch` rows.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public init(for network: Sequential<Scalar>, batch: Int) {
+    public init(for network: Sequential<Scalar>, batch: Int, unpackedProducts: Bool = false) {
+        self.unpackedProducts = unpackedProducts
         gradient = .allocate(capacity: 1)
         spareGradient = .allocate(capacity: 1)
         ones = .allocate(capacity: 1)
+        outputGradient = .allocate(capacity: 1)
         reserve(for: network, batch: max(batch, 1))
     }
 
     deinit { release() }
+
+    /// Whether the current pass's products go to `unpackedProduct`.
+    var usesUnpackedProducts: Bool { unpackedProducts && batch <= Self.unpackedProductRows && Scalar.hasUnpackedProducts }
 
     /// The output of the last forward pass, `[batch × outputs]`.
     public var output: Matrix<Scalar> {
@@ -70,6 +87,8 @@ public final class Workspace<Scalar: BLASScalar> {
         spareGradient.initialize(repeating: 0, count: maximumWidth * batch)
         ones = .allocate(capacity: batch)
         ones.initialize(repeating: 1, count: batch)
+        outputGradient = .allocate(capacity: widths.last! * batch)
+        outputGradient.initialize(repeating: 0, count: widths.last! * batch)
     }
 
     private func release() {
@@ -78,5 +97,6 @@ public final class Workspace<Scalar: BLASScalar> {
         gradient.deallocate()
         spareGradient.deallocate()
         ones.deallocate()
+        outputGradient.deallocate()
     }
 }

@@ -3,9 +3,10 @@ import TestSupport
 import Testing
 
 /// Float products `A · B` with few rows go to the AVX2 + FMA kernel (CKernels) where the CPU has
-/// it, the rest (and every transposed product) to OpenBLAS; all must give `A · op(B) + beta · C`
-/// to single-precision rounding, whatever the shape's remainders against the kernel's 4-row,
-/// 8- and 16-column blocks.
+/// it, the rest (and every transposed product) to OpenBLAS; all — and the kernel called directly
+/// as `unpackedProduct` — must give `A · op(B) + beta · C` to single-precision rounding, whatever
+/// the shape's remainders against the kernel's 4-row, 8- and 16-column blocks and its masked
+/// last columns.
 @Suite struct SmallProductTests {
     /// Row-major, strided storage with padding, so wrong strides read garbage.
     struct Stored {
@@ -20,10 +21,15 @@ import Testing
         }
     }
 
-    @Test(arguments: [false, true])
-    func productsMatchTheDoubleReference(transposeB: Bool) {
+    /// Which entry point computes the product.
+    enum Route: CaseIterable { case gemm, gemmTransposedB, unpacked }
+
+    @Test(arguments: Route.allCases)
+    func productsMatchTheDoubleReference(route: Route) throws {
+        try #require(route != .unpacked || Float.hasUnpackedProducts, "this CPU has no AVX2 + FMA")
+        let transposeB = route == .gemmTransposedB
         let random = RandomStream(seed: 41)
-        for m in [1, 2, 3, 4, 5, 7, 8, 9, 16] {
+        for m in [1, 2, 3, 4, 5, 7, 8, 9, 13, 16] {
             for (n, k) in [(1, 1), (2, 4), (7, 3), (8, 8), (9, 9), (16, 64), (17, 65), (64, 4), (64, 64), (3, 17)] {
                 let a = randomMatrix(rows: m, columns: k, random: random)
                 let b = transposeB ? randomMatrix(rows: n, columns: k, random: random) : randomMatrix(rows: k, columns: n, random: random)
@@ -35,9 +41,14 @@ import Testing
                     storedA.values.withUnsafeBufferPointer { pa in
                         storedB.values.withUnsafeBufferPointer { pb in
                             storedC.values.withUnsafeMutableBufferPointer { pc in
-                                Float.gemm(transposeA: false, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
-                                           a: pa.baseAddress!, lda: storedA.stride, b: pb.baseAddress!, ldb: storedB.stride,
-                                           beta: Float(beta), c: pc.baseAddress!, ldc: storedC.stride)
+                                if route == .unpacked {
+                                    Float.unpackedProduct(m: m, n: n, k: k, a: pa.baseAddress!, lda: storedA.stride, b: pb.baseAddress!,
+                                                          ldb: storedB.stride, beta: Float(beta), c: pc.baseAddress!, ldc: storedC.stride)
+                                } else {
+                                    Float.gemm(transposeA: false, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
+                                               a: pa.baseAddress!, lda: storedA.stride, b: pb.baseAddress!, ldb: storedB.stride,
+                                               beta: Float(beta), c: pc.baseAddress!, ldc: storedC.stride)
+                                }
                             }
                         }
                     }
