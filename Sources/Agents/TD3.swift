@@ -38,6 +38,9 @@ public struct TD3Config: Equatable, Sendable, Codable {
     public var targetNoiseClip = 0.5
     public var twinCritics = true
     public var actionNoise = Noise.none
+    /// Robust training of the actor (`robust_method: sa`: SA-DDPG's regulariser, the largest
+    /// squared change of the action inside the ε-ball, found by PGD), or nil.
+    public var robust: RobustTrainingConfig?
 
     public init() {}
 
@@ -69,6 +72,8 @@ public final class TD3<Scalar: BLASScalar>: Learner {
     public private(set) var diagnostics: [String: Double] = [:]
     public var totalSteps: Int { config.totalSteps }
     let box: BoxSpace
+    /// The robust-training method, when configured.
+    let robust: (any RobustTraining)?
 
     public init(config: TD3Config, environment id: String, seed: UInt64) throws(TrainingError) {
         guard config.batchSize > 0, config.bufferSize > 0, config.trainFrequency > 0, config.policyDelay > 0,
@@ -99,6 +104,12 @@ public final class TD3<Scalar: BLASScalar>: Learner {
         explorationRandom = root.child("exploration")
         minibatchRandom = root.child("minibatch")
         noiseState = Array(repeating: Array(repeating: 0, count: k), count: config.environments)
+        if let robustConfig = config.robust {
+            robust = try RobustTrainingFactory.make(robustConfig, context: RobustTrainingContext(
+                environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"), ppo: nil, seed: seed))
+        } else {
+            robust = nil
+        }
         environment.reset(seed: seed)
     }
 
@@ -230,6 +241,12 @@ public final class TD3<Scalar: BLASScalar>: Learner {
         for r in 0..<b { for j in 0..<k { dActions[r, j] = dInput[r, d + j] } }
         var actorGradient = [Scalar](repeating: 0, count: actor.parameterCount)
         actor.backward(outputGradient: dActions, workspace: actorWorkspace, parameterGradient: &actorGradient, request: .parameters)
+        if let robust {
+            let progress = Double(steps) / Double(config.totalSteps)
+            for (key, value) in robust.regularize(batch.observations, policy: policy(), progress: progress, parameterGradient: &actorGradient) {
+                diagnostics[key] = value
+            }
+        }
         actorAdam.update(&actor.parameters, gradient: actorGradient)
         try checkFinite(actor.parameters, "actor parameters", step: steps)
         for i in critics.indices { polyakUpdate(&criticTargets[i].parameters, toward: critics[i].parameters, tau: config.tau) }
@@ -258,6 +275,7 @@ public final class TD3<Scalar: BLASScalar>: Learner {
         buffer.write(to: &checkpoint, prefix: "buffer")
         checkpoint.put("random.exploration", random: explorationRandom)
         checkpoint.put("random.minibatch", random: minibatchRandom)
+        robust?.writeCheckpoint(to: &checkpoint)
         checkpoint.putJSON("td3", State(steps: steps, updates: updates, noiseState: noiseState, environment: environment.snapshot))
     }
 
@@ -275,6 +293,7 @@ public final class TD3<Scalar: BLASScalar>: Learner {
             try buffer.read(from: checkpoint, prefix: "buffer")
             try checkpoint.restore(explorationRandom, "random.exploration")
             try checkpoint.restore(minibatchRandom, "random.minibatch")
+            try robust?.restore(from: checkpoint)
             let state = try checkpoint.json("td3", as: State.self)
             (steps, updates, noiseState) = (state.steps, state.updates, state.noiseState)
             try environment.restore(state.environment)

@@ -72,8 +72,13 @@ public struct TrainingConfig: Equatable, Sendable {
             if config.robust?.method == "radial" { throw ConfigError("\(file): robust_method radial is implemented for DQN; use sa or adversarial with PPO") }
             algorithm = .ppo(config)
         case "td3", "ddpg":
-            try reader.requireKnown(Self.commonKeys + TD3Config.keys)
-            algorithm = .td3(try TD3Config(reader, ddpg: name == "ddpg"))
+            try reader.requireKnown(Self.commonKeys + TD3Config.keys + RobustTrainingConfig.keys)
+            var config = try TD3Config(reader, ddpg: name == "ddpg")
+            config.robust = try RobustTrainingConfig(reader, file: file)
+            if let method = config.robust?.method, method != "sa" {
+                throw ConfigError("\(file): robust_method \(method) is implemented for DQN and PPO; \(name) takes sa (SA-DDPG's regulariser on the actor)")
+            }
+            algorithm = .td3(config)
         default:
             throw ConfigError("\(file): unknown algorithm '\(name)' (expected dqn, ppo, td3 or ddpg)")
         }

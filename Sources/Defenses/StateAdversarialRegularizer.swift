@@ -15,6 +15,8 @@ import NeuralNet
 /// - SA-PPO: `R = mean_s max_{ŝ∈B(s)} KL(π(·|s) ‖ π(·|ŝ))`, the inner maximum found by PGD on the
 ///   KL (the MAD attack); π(·|s) is held fixed. For a Gaussian policy with its state-independent
 ///   σ, the KL is `Σ_j (μ_j(ŝ) − μ_j(s))² / 2σ_j²`.
+/// - SA-DDPG (TD3/DDPG actors): `R = mean_s max_{ŝ∈B(s)} ‖μ(ŝ) − μ(s)‖² / 2` on the actor's
+///   actions in [−1, 1], μ(s) held fixed, the inner maximum found the same way.
 ///
 /// ε follows the config's ramp; before it starts, `R` is not computed.
 public final class StateAdversarialRegularizer: RobustTrainingMethod, RobustTraining {

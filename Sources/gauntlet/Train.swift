@@ -13,8 +13,8 @@ struct Train: ParsableCommand {
             --resume DIR: for the same seed the final weights are bit-identical to an \
             uninterrupted run. Progress goes to standard error.
 
-            Robust training (DQN, PPO) is configured by robust_* keys: robust_method \
-            (adversarial, sa, radial or atla), robust_eps, robust_eps_start/robust_eps_end (the ε \
+            Robust training (DQN, PPO; TD3/DDPG with sa) is configured by robust_* keys: \
+            robust_method (adversarial, sa, radial or atla), robust_eps, robust_eps_start/robust_eps_end (the ε \
             ramp), robust_kappa, robust_bound (pgd or ibp), robust_attack (fgsm or pgd), \
             robust_steps, robust_fraction, robust_margin, robust_victim_updates, \
             robust_adversary_updates, robust_adversary_log_std — see the README's Defenses \

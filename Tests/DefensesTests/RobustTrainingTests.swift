@@ -105,6 +105,37 @@ private let bounds = BoxSpace(low: Array(repeating: -5, count: 4), high: Array(r
         #expect(value > 0)
     }
 
+    /// SA-DDPG's regulariser on a deterministic actor (TD3/DDPG with `robust_method: sa`):
+    /// `mean ‖μ(ŝ) − μ(s)‖² / 2` at the worst observations MAD finds, its gradient taken with
+    /// those observations and the clean actions held fixed — equal to finite differences.
+    @Test func deterministicActorRegularizerMatchesFiniteDifferences() throws {
+        var config = RobustTrainingConfig(method: "sa", epsilon: 0.2)
+        config.kappa = 1
+        config.epsilonStart = 0
+        config.epsilonEnd = 0
+        let actor = Policy(network: try Sequential<Double>.mlp(sizes: [4, 8, 2], activation: .relu, outputActivation: .tanh, random: RandomStream(seed: 7)),
+                           kind: .deterministic, actionSpace: .box(BoxSpace(low: [-2, -2], high: [2, 2])))
+        let observations = randomMatrix(rows: 5, columns: 4, random: RandomStream(seed: 8))
+        var gradient = [Double](repeating: 0, count: actor.network.parameterCount)
+        let regularizer = StateAdversarialRegularizer(config: config, bounds: bounds, random: RandomStream(seed: 9))
+        let value = regularizer.regularize(observations, policy: actor, progress: 1, parameterGradient: &gradient)["robust/regularizer"]!
+        let clean = actor.outputs(observations)
+        let worst = MAD(steps: config.steps).perturb(observations, policy: actor, threatModel: ThreatModel(epsilon: 0.2, bounds: bounds),
+                                                     random: RandomStream(seed: 9)).perturbed
+        func halfSquaredChange(_ network: Sequential<Double>) -> Double {
+            let moved = network(worst)
+            return zip(moved.storage, clean.storage).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) / 2 } / Double(observations.rows)
+        }
+        #expect(value > 0)
+        #expect(abs(value - halfSquaredChange(actor.network)) < 1e-12)
+        var network = actor.network
+        let numeric = numericalGradient(of: { p in
+            network.parameters = p
+            return halfSquaredChange(network)
+        }, at: actor.network.parameters)
+        #expect(maximumRelativeError(gradient, numeric) < 1e-5)
+    }
+
     /// Adversarial training replaces about `fraction` of the rows, each within the ball, and
     /// nothing before ε's ramp starts.
     @Test func adversarialTrainingPerturbsAFractionWithinTheBall() throws {
