@@ -88,7 +88,29 @@ void gauntlet_small_sgemm(int m, int n, int k, const float *a, int lda, const fl
     for (; i < m; i++) {
         const float *ai = a + (size_t)i * lda;
         int j = 0;
-        // Four independent accumulators: one alone would wait on each FMA's latency.
+        // Eight (then four) independent accumulators: one alone would wait on each FMA's
+        // latency, and a single row has no other rows to interleave.
+        for (; j + 64 <= n; j += 64) {
+            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+            __m256 s4 = _mm256_setzero_ps(), s5 = _mm256_setzero_ps(), s6 = _mm256_setzero_ps(), s7 = _mm256_setzero_ps();
+            for (int p = 0; p < k; p++) {
+                const float *row = b + (size_t)p * ldb + j;
+                __m256 x = _mm256_set1_ps(ai[p]);
+                s0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(row), s0); s1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(row + 8), s1);
+                s2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(row + 16), s2); s3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(row + 24), s3);
+                s4 = _mm256_fmadd_ps(x, _mm256_loadu_ps(row + 32), s4); s5 = _mm256_fmadd_ps(x, _mm256_loadu_ps(row + 40), s5);
+                s6 = _mm256_fmadd_ps(x, _mm256_loadu_ps(row + 48), s6); s7 = _mm256_fmadd_ps(x, _mm256_loadu_ps(row + 56), s7);
+            }
+            float *out = c + (size_t)i * ldc + j;
+            _mm256_storeu_ps(out, _mm256_add_ps(prior(out, vbeta, zero), s0));
+            _mm256_storeu_ps(out + 8, _mm256_add_ps(prior(out + 8, vbeta, zero), s1));
+            _mm256_storeu_ps(out + 16, _mm256_add_ps(prior(out + 16, vbeta, zero), s2));
+            _mm256_storeu_ps(out + 24, _mm256_add_ps(prior(out + 24, vbeta, zero), s3));
+            _mm256_storeu_ps(out + 32, _mm256_add_ps(prior(out + 32, vbeta, zero), s4));
+            _mm256_storeu_ps(out + 40, _mm256_add_ps(prior(out + 40, vbeta, zero), s5));
+            _mm256_storeu_ps(out + 48, _mm256_add_ps(prior(out + 48, vbeta, zero), s6));
+            _mm256_storeu_ps(out + 56, _mm256_add_ps(prior(out + 56, vbeta, zero), s7));
+        }
         for (; j + 32 <= n; j += 32) {
             __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
             for (int p = 0; p < k; p++) {
