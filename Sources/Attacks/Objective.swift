@@ -52,8 +52,8 @@ public enum Objective: Sendable {
         return (values, gradient)
     }
 
-    /// `evaluate` on raw row-major outputs `[rows × columns]`: writes each row's value and
-    /// overwrites `gradient` with `∂value/∂outputs`. Allocates nothing.
+    /// `evaluate` on raw row-major outputs `[rows × columns]`: overwrites each row's value in
+    /// `values` and `∂value/∂outputs` in `gradient` (both initialized memory). Allocates nothing.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func evaluate<S: BLASScalar>(
@@ -169,6 +169,7 @@ public enum Objective: Sendable {
             return
         }
         withUnsafeTemporaryAllocation(of: Double.self, capacity: observations.rows) { values in
+            values.initialize(repeating: 0)
             policy.inputGradient(observations, workspace: workspace, into: &gradient) { z, dz in
                 evaluate(outputs: z, rows: observations.rows, columns: policy.network.outputDimensions, values: values.baseAddress!, gradient: dz)
             }
