@@ -8,6 +8,18 @@ import Testing
 /// Interrupting a run after some units and resuming it from its checkpoint ends with weights
 /// bit-identical to an uninterrupted run of the same seed.
 @Suite struct ResumeTests {
+    static let ddpg = """
+        env: Pendulum-v1
+        algorithm: ddpg
+        n_timesteps: 800
+        net_arch: [16]
+        learning_starts: 200
+        batch_size: 16
+        train_freq: episode
+        gradient_steps: -1
+        noise_std: 0.1
+        checkpoint_interval: 300
+        """
     static let configs: [(String, String)] = [
         ("dqn", """
             env: CartPole-v1
@@ -46,34 +58,14 @@ import Testing
             noise_std: 0.5
             checkpoint_interval: 400
             """),
-        ("ddpg", """
-            env: Pendulum-v1
-            algorithm: ddpg
-            n_timesteps: 800
-            net_arch: [16]
-            learning_starts: 200
-            batch_size: 16
-            train_freq: episode
-            gradient_steps: -1
-            noise_std: 0.1
-            checkpoint_interval: 300
-            """),
-        ("ddpg-sa", """
-            env: Pendulum-v1
-            algorithm: ddpg
-            n_timesteps: 800
-            net_arch: [16]
-            learning_starts: 200
-            batch_size: 16
-            train_freq: episode
-            gradient_steps: -1
-            noise_std: 0.1
+        ("ddpg", ddpg),
+        ("ddpg-sa", ddpg + """
+
             robust_method: sa
             robust_eps: 0.1
             robust_eps_start: 0
             robust_steps: 2
             robust_kappa: 1
-            checkpoint_interval: 300
             """),
         ("dqn-sa", """
             env: CartPole-v1

@@ -16,6 +16,15 @@ private func qPolicy(seed: UInt64) throws -> Policy<Double> {
 
 private let bounds = BoxSpace(low: Array(repeating: -5, count: 4), high: Array(repeating: 5, count: 4))
 
+/// SA settings with κ 1 and the full ε from the first step (no ramp).
+private func fullStrengthSA(epsilon: Double) -> RobustTrainingConfig {
+    var config = RobustTrainingConfig(method: "sa", epsilon: epsilon)
+    config.kappa = 1
+    config.epsilonStart = 0
+    config.epsilonEnd = 0
+    return config
+}
+
 @Suite struct RobustTrainingTests {
     /// The interval-bound regularisers (SA-DQN's convex relaxation and the RADIAL-style loss)
     /// add exactly their value's parameter gradient, checked by central finite differences.
@@ -66,10 +75,7 @@ private let bounds = BoxSpace(low: Array(repeating: -5, count: 4), high: Array(r
     /// PGD found (Danskin): equal to finite differences of the same objective with that
     /// observation held fixed.
     @Test func pgdRegularizerUsesTheGradientAtTheWorstObservation() throws {
-        var config = RobustTrainingConfig(method: "sa", epsilon: 0.1)
-        config.kappa = 1
-        config.epsilonStart = 0
-        config.epsilonEnd = 0
+        let config = fullStrengthSA(epsilon: 0.1)
         let categorical = Policy(network: try Sequential<Double>.mlp(sizes: [4, 8, 3], activation: .tanh, random: RandomStream(seed: 2)),
                                  kind: .categorical, actionSpace: .discrete(3))
         let observations = randomMatrix(rows: 5, columns: 4, random: RandomStream(seed: 3))
@@ -109,10 +115,7 @@ private let bounds = BoxSpace(low: Array(repeating: -5, count: 4), high: Array(r
     /// `mean ‖μ(ŝ) − μ(s)‖² / 2` at the worst observations MAD finds, its gradient taken with
     /// those observations and the clean actions held fixed — equal to finite differences.
     @Test func deterministicActorRegularizerMatchesFiniteDifferences() throws {
-        var config = RobustTrainingConfig(method: "sa", epsilon: 0.2)
-        config.kappa = 1
-        config.epsilonStart = 0
-        config.epsilonEnd = 0
+        let config = fullStrengthSA(epsilon: 0.2)
         let actor = Policy(network: try Sequential<Double>.mlp(sizes: [4, 8, 2], activation: .relu, outputActivation: .tanh, random: RandomStream(seed: 7)),
                            kind: .deterministic, actionSpace: .box(BoxSpace(low: [-2, -2], high: [2, 2])))
         let observations = randomMatrix(rows: 5, columns: 4, random: RandomStream(seed: 8))
