@@ -16,13 +16,31 @@ private func qPolicy(seed: UInt64) throws -> Policy<Double> {
 
 private let bounds = BoxSpace(low: Array(repeating: -5, count: 4), high: Array(repeating: 5, count: 4))
 
-/// SA settings with κ 1 and the full ε from the first step (no ramp).
-private func fullStrengthSA(epsilon: Double) -> RobustTrainingConfig {
+/// The SA regulariser (κ 1, the full ε from the first step) on `observations`: its value and
+/// parameter gradient, the clean outputs, and the worst observations MAD finds from the same
+/// stream — where the regulariser took its gradient.
+private func saRegularizerAndWorstObservations(_ policy: Policy<Double>, _ observations: Matrix<Double>, epsilon: Double, seed: UInt64)
+    -> (value: Double, gradient: [Double], clean: Matrix<Double>, worst: Matrix<Double>)
+{
     var config = RobustTrainingConfig(method: "sa", epsilon: epsilon)
     config.kappa = 1
     config.epsilonStart = 0
     config.epsilonEnd = 0
-    return config
+    var gradient = [Double](repeating: 0, count: policy.network.parameterCount)
+    let regularizer = StateAdversarialRegularizer(config: config, bounds: bounds, random: RandomStream(seed: seed))
+    let value = regularizer.regularize(observations, policy: policy, progress: 1, parameterGradient: &gradient)["robust/regularizer"]!
+    let worst = MAD(steps: config.steps).perturb(observations, policy: policy, threatModel: ThreatModel(epsilon: epsilon, bounds: bounds),
+                                                 random: RandomStream(seed: seed)).perturbed
+    return (value, gradient, policy.outputs(observations), worst)
+}
+
+/// `∂f/∂θ` at the network's parameters by central differences.
+private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> Double, at network: Sequential<Double>) -> [Double] {
+    var probe = network
+    return numericalGradient(of: { p in
+        probe.parameters = p
+        return f(probe)
+    }, at: network.parameters)
 }
 
 @Suite struct RobustTrainingTests {
@@ -75,17 +93,10 @@ private func fullStrengthSA(epsilon: Double) -> RobustTrainingConfig {
     /// PGD found (Danskin): equal to finite differences of the same objective with that
     /// observation held fixed.
     @Test func pgdRegularizerUsesTheGradientAtTheWorstObservation() throws {
-        let config = fullStrengthSA(epsilon: 0.1)
         let categorical = Policy(network: try Sequential<Double>.mlp(sizes: [4, 8, 3], activation: .tanh, random: RandomStream(seed: 2)),
                                  kind: .categorical, actionSpace: .discrete(3))
         let observations = randomMatrix(rows: 5, columns: 4, random: RandomStream(seed: 3))
-        var gradient = [Double](repeating: 0, count: categorical.network.parameterCount)
-        let regularizer = StateAdversarialRegularizer(config: config, bounds: bounds, random: RandomStream(seed: 4))
-        let value = regularizer.regularize(observations, policy: categorical, progress: 1, parameterGradient: &gradient)["robust/regularizer"]!
-        // The worst observations PGD finds with the same stream.
-        let clean = categorical.outputs(observations)
-        let worst = MAD(steps: config.steps).perturb(observations, policy: categorical, threatModel: ThreatModel(epsilon: 0.1, bounds: bounds),
-                                                     random: RandomStream(seed: 4)).perturbed
+        let (value, gradient, clean, worst) = saRegularizerAndWorstObservations(categorical, observations, epsilon: 0.1, seed: 4)
         func kl(_ network: Sequential<Double>) -> Double {
             var policy = categorical
             policy.network = network
@@ -102,12 +113,7 @@ private func fullStrengthSA(epsilon: Double) -> RobustTrainingConfig {
             return total / Double(q.rows)
         }
         #expect(abs(value - kl(categorical.network)) < 1e-9)
-        var network = categorical.network
-        let numeric = numericalGradient(of: { p in
-            network.parameters = p
-            return kl(network)
-        }, at: categorical.network.parameters)
-        #expect(maximumRelativeError(gradient, numeric) < 1e-5)
+        #expect(maximumRelativeError(gradient, parameterGradientByFiniteDifferences(of: kl, at: categorical.network)) < 1e-5)
         #expect(value > 0)
     }
 
@@ -115,28 +121,17 @@ private func fullStrengthSA(epsilon: Double) -> RobustTrainingConfig {
     /// `mean ‖μ(ŝ) − μ(s)‖² / 2` at the worst observations MAD finds, its gradient taken with
     /// those observations and the clean actions held fixed — equal to finite differences.
     @Test func deterministicActorRegularizerMatchesFiniteDifferences() throws {
-        let config = fullStrengthSA(epsilon: 0.2)
         let actor = Policy(network: try Sequential<Double>.mlp(sizes: [4, 8, 2], activation: .relu, outputActivation: .tanh, random: RandomStream(seed: 7)),
                            kind: .deterministic, actionSpace: .box(BoxSpace(low: [-2, -2], high: [2, 2])))
         let observations = randomMatrix(rows: 5, columns: 4, random: RandomStream(seed: 8))
-        var gradient = [Double](repeating: 0, count: actor.network.parameterCount)
-        let regularizer = StateAdversarialRegularizer(config: config, bounds: bounds, random: RandomStream(seed: 9))
-        let value = regularizer.regularize(observations, policy: actor, progress: 1, parameterGradient: &gradient)["robust/regularizer"]!
-        let clean = actor.outputs(observations)
-        let worst = MAD(steps: config.steps).perturb(observations, policy: actor, threatModel: ThreatModel(epsilon: 0.2, bounds: bounds),
-                                                     random: RandomStream(seed: 9)).perturbed
+        let (value, gradient, clean, worst) = saRegularizerAndWorstObservations(actor, observations, epsilon: 0.2, seed: 9)
         func halfSquaredChange(_ network: Sequential<Double>) -> Double {
             let moved = network(worst)
             return zip(moved.storage, clean.storage).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) / 2 } / Double(observations.rows)
         }
         #expect(value > 0)
         #expect(abs(value - halfSquaredChange(actor.network)) < 1e-12)
-        var network = actor.network
-        let numeric = numericalGradient(of: { p in
-            network.parameters = p
-            return halfSquaredChange(network)
-        }, at: actor.network.parameters)
-        #expect(maximumRelativeError(gradient, numeric) < 1e-5)
+        #expect(maximumRelativeError(gradient, parameterGradientByFiniteDifferences(of: halfSquaredChange, at: actor.network)) < 1e-5)
     }
 
     /// Adversarial training replaces about `fraction` of the rows, each within the ball, and
