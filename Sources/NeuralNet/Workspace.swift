@@ -26,7 +26,10 @@ public final class Workspace<Scalar: BLASScalar> {
     /// attacks' inner loops, never for training, whose arithmetic must reproduce the shipped
     /// policies bit for bit.
     public let unpackedProducts: Bool
-    /// The largest batch `unpackedProducts` applies to; OpenBLAS is as fast from about 32 rows on.
+    /// The largest batch `unpackedProducts` applies to: the attacked-evaluation sizes (1–16
+    /// copies). Robust training runs its attacks on minibatches of 64–128 rows, which stay on
+    /// OpenBLAS, so retraining the shipped robust policies reproduces them bit for bit (the
+    /// kernel's lead also shrinks with rows: 1.1–1.3× at 32).
     public static var unpackedProductRows: Int { 16 }
 
     /// A workspace for `network` with room for `batch` rows.

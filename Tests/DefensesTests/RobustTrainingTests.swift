@@ -134,6 +134,33 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
         #expect(maximumRelativeError(gradient, parameterGradientByFiniteDifferences(of: halfSquaredChange, at: actor.network)) < 1e-5)
     }
 
+    /// TD3/DDPG with `robust_method: sa` add the regulariser to their actor updates: its value is
+    /// reported, and the actor ends elsewhere than in the same run without it.
+    @Test func ddpgWithSATrainsItsActorAgainstTheRegularizer() throws {
+        Defenses.register()
+        let plainYAML = """
+            env: Pendulum-v1
+            algorithm: ddpg
+            n_timesteps: 600
+            net_arch: [16]
+            learning_starts: 200
+            batch_size: 16
+            train_freq: episode
+            gradient_steps: -1
+            """
+        func train(_ yaml: String) throws -> TD3<Float> {
+            guard case .td3(let config) = try TrainingConfig(yaml: yaml, file: "ddpg.yaml").algorithm else { throw TrainingError("not a TD3 config") }
+            let learner = try TD3<Float>(config: config, environment: "Pendulum-v1", seed: 3)
+            while learner.steps < learner.totalSteps { try learner.advance() }
+            return learner
+        }
+        let plain = try train(plainYAML)
+        let robust = try train(plainYAML + "\nrobust_method: sa\nrobust_eps: 0.1\nrobust_eps_start: 0\nrobust_steps: 2\nrobust_kappa: 1\n")
+        #expect(plain.diagnostics["robust/regularizer"] == nil)
+        #expect((robust.diagnostics["robust/regularizer"] ?? 0) > 0)
+        #expect(robust.actor.parameters != plain.actor.parameters)
+    }
+
     /// Adversarial training replaces about `fraction` of the rows, each within the ball, and
     /// nothing before ε's ramp starts.
     @Test func adversarialTrainingPerturbsAFractionWithinTheBall() throws {
