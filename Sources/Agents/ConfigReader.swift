@@ -100,11 +100,36 @@ public struct ConfigReader {
 
     public func intList(_ key: String, in range: ClosedRange<Int> = 1...100_000) throws(ConfigError) -> [Int]? {
         guard let node = node(key) else { return nil }
+        return try ints(node, key: key, in: range)
+    }
+
+    private func ints(_ node: Node, key: String, in range: ClosedRange<Int>) throws(ConfigError) -> [Int] {
         guard let items = node.sequence else { throw fail(key, node, "a list of integers like [64, 64]") }
         var result: [Int] = []
         for item in items {
             guard let value = item.int, range.contains(value) else { throw fail(key, item, "a list of integers in \(range.lowerBound)...\(range.upperBound)") }
             result.append(value)
+        }
+        return result
+    }
+
+    /// A list of integers, or a mapping from each of `parts` to one (SB3's
+    /// `net_arch=dict(pi=[...], vf=[...])`); a list stands for every part.
+    public func intLists(_ key: String, parts: [String], in range: ClosedRange<Int> = 1...100_000) throws(ConfigError) -> [String: [Int]]? {
+        guard let node = node(key) else { return nil }
+        guard let mapping = node.mapping else {
+            let shared = try ints(node, key: key, in: range)
+            return Dictionary(uniqueKeysWithValues: parts.map { ($0, shared) })
+        }
+        var result: [String: [Int]] = [:]
+        for (part, value) in mapping {
+            guard let name = part.string, parts.contains(name), result[name] == nil else {
+                throw fail(key, part, "a list or a mapping with the keys \(parts.joined(separator: ", ")), each once")
+            }
+            result[name] = try ints(value, key: "\(key).\(name)", in: range)
+        }
+        if let missing = parts.first(where: { result[$0] == nil }) {
+            throw ConfigError("\(file):\(Self.position(node.mark)): '\(key)' needs '\(missing)' (\(parts.joined(separator: ", ")))")
         }
         return result
     }

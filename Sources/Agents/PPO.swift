@@ -14,7 +14,10 @@ import NeuralNet
 public struct PPOConfig: Equatable, Sendable, Codable {
     public var totalSteps = 1_000_000
     public var environments = 1
+    /// Hidden layer sizes of the actor, and of the critic unless `criticHidden` says otherwise.
     public var hidden = [64, 64]
+    /// The critic's hidden layer sizes when they differ from the actor's (nil: the same).
+    public var criticHidden: [Int]? = nil
     public var activation = "tanh"
     public var learningRate = Schedule.constant(3e-4)
     public var nSteps = 2048
@@ -106,7 +109,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         do {
             actor = try Sequential.mlp(sizes: [d] + config.hidden + [actionDimension], activation: activation,
                                        initialization: .orthogonal(gain: 2.0.squareRoot(), outputGain: 0.01), random: root.child("actor"))
-            critic = try Sequential.mlp(sizes: [d] + config.hidden + [1], activation: activation,
+            critic = try Sequential.mlp(sizes: [d] + (config.criticHidden ?? config.hidden) + [1], activation: activation,
                                         initialization: .orthogonal(gain: 2.0.squareRoot(), outputGain: 1), random: root.child("critic"))
         } catch { throw TrainingError(error.description) }
         logStd = kind == .gaussian ? Array(repeating: Scalar(config.logStdInit), count: actionDimension) : []

@@ -8,7 +8,7 @@ import Linalg
 ///     algorithm: dqn          # dqn, ppo, td3 or ddpg
 ///     seed: 0
 ///     n_timesteps: 50000
-///     net_arch: [256, 256]
+///     net_arch: [256, 256]    # PPO also takes SB3's {pi: [64], vf: [64, 64]}
 ///     activation: relu
 ///     learning_rate: 2.3e-3   # or lin_2.3e-3 where the algorithm takes a schedule
 ///     …                       # the algorithm's hyperparameters (see DQNConfig, PPOConfig, TD3Config)
@@ -101,20 +101,36 @@ protocol SharedHyperparameters {
     var hidden: [Int] { get set }
     var activation: String { get set }
     var environments: Int { get set }
+    /// Reads `net_arch`.
+    mutating func readNetworkArchitecture(_ r: ConfigReader) throws(ConfigError)
 }
 
 extension SharedHyperparameters {
     mutating func readShared(_ r: ConfigReader) throws(ConfigError) {
         totalSteps = try r.int("n_timesteps", in: 1...1_000_000_000) ?? totalSteps
-        hidden = try r.intList("net_arch") ?? hidden
+        try readNetworkArchitecture(r)
         activation = try r.string("activation") ?? activation
         environments = try r.int("n_envs", in: 1...1024) ?? environments
     }
 }
 
 extension DQNConfig: SharedHyperparameters {}
-extension PPOConfig: SharedHyperparameters {}
 extension TD3Config: SharedHyperparameters {}
+
+extension SharedHyperparameters {
+    mutating func readNetworkArchitecture(_ r: ConfigReader) throws(ConfigError) {
+        hidden = try r.intList("net_arch") ?? hidden
+    }
+}
+
+extension PPOConfig: SharedHyperparameters {
+    /// `net_arch` as a list for actor and critic alike, or SB3's `{pi: [...], vf: [...]}`.
+    mutating func readNetworkArchitecture(_ r: ConfigReader) throws(ConfigError) {
+        guard let parts = try r.intLists("net_arch", parts: ["pi", "vf"]) else { return }
+        hidden = parts["pi"]!
+        criticHidden = parts["vf"]! == hidden ? nil : parts["vf"]!
+    }
+}
 
 extension DQNConfig {
     static let keys = [

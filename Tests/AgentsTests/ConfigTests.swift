@@ -28,6 +28,21 @@ private func expectConfigError(_ yaml: String, _ expected: String, sourceLocatio
         #expect(ppo.learningRate.value(atProgress: 0.25) == 0.00075)
     }
 
+    @Test func ppoTakesSeparateActorAndCriticArchitecturesAsSB3Does() throws {
+        let config = try TrainingConfig(yaml: "env: CartPole-v1\nalgorithm: ppo\nnet_arch: {pi: [], vf: [8, 8]}\n", file: "c.yaml")
+        guard case .ppo(let c) = config.algorithm else { Issue.record("not PPO"); return }
+        #expect(c.hidden == [] && c.criticHidden == [8, 8])
+        let ppo = try PPO<Float>(config: c, environment: "CartPole-v1", seed: 0)
+        #expect(ppo.actor.sizes == [4, 2] && ppo.critic.sizes == [4, 8, 8, 1])
+        let shared = try TrainingConfig(yaml: "env: CartPole-v1\nalgorithm: ppo\nnet_arch: {vf: [8], pi: [8]}\n", file: "c.yaml")
+        guard case .ppo(let same) = shared.algorithm else { return }
+        #expect(same.hidden == [8] && same.criticHidden == nil)
+        expectConfigError("env: CartPole-v1\nalgorithm: ppo\nnet_arch: {pi: [8]}\n", "c.yaml:3:11: 'net_arch' needs 'vf' (pi, vf)")
+        expectConfigError("env: CartPole-v1\nalgorithm: ppo\nnet_arch: {pi: [8], qf: [8]}\n", "c.yaml:3:21: 'net_arch' must be a list or a mapping with the keys pi, vf, each once, got 'qf'")
+        expectConfigError("env: CartPole-v1\nalgorithm: ppo\nnet_arch: {pi: [8], vf: [0]}\n", "'net_arch.vf' must be a list of integers in 1...100000")
+        expectConfigError("env: CartPole-v1\nalgorithm: dqn\nnet_arch: {pi: [8], vf: [8]}\n", "'net_arch' must be a list of integers")
+    }
+
     @Test func unknownKeysAndWrongTypesNameTheKeyAndLine() {
         expectConfigError("env: CartPole-v1\nalgorithm: dqn\nlearning_rat: 0.1\n", "c.yaml:3:15: unknown key 'learning_rat' (did you mean 'learning_rate'?)")
         expectConfigError("env: CartPole-v1\nalgorithm: dqn\nbatch_size: many\n", "c.yaml:3:13: 'batch_size' must be an integer")
