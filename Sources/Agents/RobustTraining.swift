@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// | key | meaning | default |
 /// |---|---|---|
-/// | `robust_method` | `adversarial` (train on attacked observations), `sa` (state-adversarial regulariser, Zhang et al. 2020; the only method for TD3/DDPG), `radial` (worst-case loss from interval bounds, Oikarinen et al. 2021; DQN), `atla` (alternating training with a learned adversary, Zhang et al. 2021; PPO) | — |
+/// | `robust_method` | `adversarial` (train on attacked observations), `sa` (state-adversarial regulariser, Zhang et al. 2020) — the two TD3/DDPG take —, `radial` (worst-case loss from interval bounds, Oikarinen et al. 2021; DQN), `atla` (alternating training with a learned adversary, Zhang et al. 2021; PPO) | — |
 /// | `robust_eps` | final ε (L∞, raw observation units) | — |
 /// | `robust_eps_start`, `robust_eps_end` | fractions of training between which ε ramps linearly from 0 (SA-DQN's schedule) | 0.1, 0.5 |
 /// | `robust_attack` | `fgsm` or `pgd` (adversarial training; the inner maximisation of `sa` with `robust_bound: pgd`) | `pgd` |

@@ -38,8 +38,9 @@ public struct TD3Config: Equatable, Sendable, Codable {
     public var targetNoiseClip = 0.5
     public var twinCritics = true
     public var actionNoise = Noise.none
-    /// Robust training of the actor (`robust_method: sa`: SA-DDPG's regulariser, the largest
-    /// squared change of the action inside the ε-ball, found by PGD), or nil.
+    /// Robust training of the actor, or nil: `sa` adds SA-DDPG's regulariser (the largest
+    /// squared change of the action inside the ε-ball, found by PGD); `adversarial` trains the
+    /// actor to maximise Q(s, π(s̃)) with a share of the states s̃ attacked (FGSM or PGD).
     public var robust: RobustTrainingConfig?
 
     public init() {}
@@ -227,9 +228,13 @@ public final class TD3<Scalar: BLASScalar>: Learner {
         }
         guard updates % config.policyDelay == 0 else { return (criticLoss, nil) }
 
-        // Actor: −mean Q₁(s, π(s)), through the critic's input gradient to the action.
+        // Actor: −mean Q₁(s, π(s̃)), through the critic's input gradient to the action; s̃ = s
+        // unless adversarial training replaces some states by attacked observations of them, so
+        // the actor learns the action that is best for the true state from what it is shown.
+        let progress = Double(steps) / Double(config.totalSteps)
+        let actorInputs = robust?.perturb(batch.observations, policy: policy(), progress: progress) ?? batch.observations
         let actorWorkspace = Workspace(for: actor, batch: b)
-        let actions = actor.forward(batch.observations, workspace: actorWorkspace)
+        let actions = actor.forward(actorInputs, workspace: actorWorkspace)
         let criticInput = concatenate(batch.observations, actions)
         let criticWorkspace = Workspace(for: critics[0], batch: b)
         let q = critics[0].forward(criticInput, workspace: criticWorkspace)
@@ -242,7 +247,6 @@ public final class TD3<Scalar: BLASScalar>: Learner {
         var actorGradient = [Scalar](repeating: 0, count: actor.parameterCount)
         actor.backward(outputGradient: dActions, workspace: actorWorkspace, parameterGradient: &actorGradient, request: .parameters)
         if let robust {
-            let progress = Double(steps) / Double(config.totalSteps)
             for (key, value) in robust.regularize(batch.observations, policy: policy(), progress: progress, parameterGradient: &actorGradient) {
                 diagnostics[key] = value
             }

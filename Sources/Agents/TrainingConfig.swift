@@ -75,8 +75,8 @@ public struct TrainingConfig: Equatable, Sendable {
             try reader.requireKnown(Self.commonKeys + TD3Config.keys + RobustTrainingConfig.keys)
             var config = try TD3Config(reader, ddpg: name == "ddpg")
             config.robust = try RobustTrainingConfig(reader, file: file)
-            if let method = config.robust?.method, method != "sa" {
-                throw ConfigError("\(file): robust_method \(method) is implemented for DQN and PPO; \(name) takes sa (SA-DDPG's regulariser on the actor)")
+            if let method = config.robust?.method, !["sa", "adversarial"].contains(method) {
+                throw ConfigError("\(file): robust_method \(method) is implemented for DQN and PPO; \(name) takes sa (SA-DDPG's regulariser on the actor) or adversarial (the actor learns from attacked states)")
             }
             algorithm = .td3(config)
         default:

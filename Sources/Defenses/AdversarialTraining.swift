@@ -5,8 +5,9 @@ import Linalg
 
 /// Adversarial training (Goodfellow et al. 2015; for deep RL, Pattanaik et al. 2018 and the
 /// baselines of SA-DQN/SA-PPO): a fraction of the observations a learner learns from — DQN's
-/// minibatch states, PPO's rollout observations — replaced by FGSM or PGD perturbations against
-/// the current policy, with ε on the config's ramp.
+/// minibatch states, PPO's rollout observations, the states TD3/DDPG's actor acts on in its
+/// update — replaced by FGSM or PGD perturbations against the current policy, with ε on the
+/// config's ramp.
 public final class AdversarialTraining: RobustTrainingMethod, RobustTraining {
     @_specialize(where S == Float)
     @_specialize(where S == Double)

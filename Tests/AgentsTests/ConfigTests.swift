@@ -66,7 +66,7 @@ private func expectConfigError(_ yaml: String, _ expected: String, sourceLocatio
         expectConfigError("env: CartPole-v1\nalgorithm: dqn\nrobust_method: magic\nrobust_eps: 0.1\n", "robust_method 'magic' is not one of adversarial, sa, radial")
         expectConfigError("env: CartPole-v1\nalgorithm: dqn\nrobust_method: sa\n", "robust_method needs robust_eps")
         expectConfigError("env: CartPole-v1\nalgorithm: ppo\nrobust_method: radial\nrobust_eps: 0.1\n", "radial is implemented for DQN")
-        expectConfigError("env: Pendulum-v1\nalgorithm: td3\nrobust_method: adversarial\nrobust_eps: 0.1\n", "td3 takes sa")
+        expectConfigError("env: Pendulum-v1\nalgorithm: td3\nrobust_method: radial\nrobust_eps: 0.1\n", "td3 takes sa (SA-DDPG's regulariser on the actor) or adversarial")
         expectConfigError("env: CartPole-v1\nalgorithm: dqn\nrobust_method: sa\nrobust_eps: -1\n", "'robust_eps' must be a number in")
         let td3 = try TrainingConfig(yaml: "env: Pendulum-v1\nalgorithm: td3\nrobust_method: sa\nrobust_eps: 0.1\nrobust_kappa: 2\n", file: "c.yaml")
         guard case .td3(let actorCritic) = td3.algorithm, let robust = actorCritic.robust else { Issue.record("no robust settings for TD3"); return }

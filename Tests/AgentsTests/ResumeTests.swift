@@ -67,6 +67,13 @@ import Testing
             robust_steps: 2
             robust_kappa: 1
             """),
+        ("ddpg-adversarial", ddpg + """
+
+            robust_method: adversarial
+            robust_eps: 0.1
+            robust_eps_start: 0
+            robust_steps: 2
+            """),
         ("dqn-sa", """
             env: CartPole-v1
             algorithm: dqn

@@ -135,8 +135,9 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
     }
 
     /// TD3/DDPG with `robust_method: sa` add the regulariser to their actor updates: its value is
-    /// reported, and the actor ends elsewhere than in the same run without it.
-    @Test func ddpgWithSATrainsItsActorAgainstTheRegularizer() throws {
+    /// reported, and the actor ends elsewhere than in the same run without it; with
+    /// `adversarial` the actor learns from attacked states.
+    @Test func ddpgWithSAOrAdversarialTrainingTrainsItsActorRobustly() throws {
         Defenses.register()
         let plainYAML = """
             env: Pendulum-v1
@@ -159,6 +160,11 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
         #expect(plain.diagnostics["robust/regularizer"] == nil)
         #expect((robust.diagnostics["robust/regularizer"] ?? 0) > 0)
         #expect(robust.actor.parameters != plain.actor.parameters)
+        // Adversarial training changes only what the actor acts on in its update: dropping the
+        // attacked states (even after drawing them) leaves the actor equal to the plain run's.
+        let adversarial = try train(plainYAML + "\nrobust_method: adversarial\nrobust_eps: 0.1\nrobust_eps_start: 0\nrobust_steps: 2\nrobust_fraction: 0.5\n")
+        #expect(adversarial.diagnostics["robust/eps"] == 0.1)
+        #expect(adversarial.actor.parameters != plain.actor.parameters)
     }
 
     /// Adversarial training replaces about `fraction` of the rows, each within the ball, and
