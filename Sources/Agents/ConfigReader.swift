@@ -71,6 +71,19 @@ public struct ConfigReader {
         return value
     }
 
+    /// A string, or a list of strings.
+    public func strings(_ key: String) throws(ConfigError) -> [String]? {
+        guard let node = node(key) else { return nil }
+        if node.scalar != nil, let value = node.string { return [value] }
+        guard let items = node.sequence, !items.isEmpty else { throw fail(key, node, "a name or a non-empty list of names") }
+        var result: [String] = []
+        for item in items {
+            guard item.scalar != nil, let value = item.string else { throw fail(key, item, "a name or a non-empty list of names") }
+            result.append(value)
+        }
+        return result
+    }
+
     public func requiredString(_ key: String) throws(ConfigError) -> String {
         guard let value = try string(key) else { throw ConfigError("\(file):\(Self.position(mark)): missing required key '\(key)'") }
         return value

@@ -10,7 +10,7 @@ import Synchronization
 /// | `robust_method` | `adversarial` (train on attacked observations), `sa` (state-adversarial regulariser, Zhang et al. 2020) — the two TD3/DDPG take —, `radial` (worst-case loss from interval bounds, Oikarinen et al. 2021; DQN), `atla` (alternating training with a learned adversary, Zhang et al. 2021; PPO) | — |
 /// | `robust_eps` | final ε (L∞, raw observation units) | — |
 /// | `robust_eps_start`, `robust_eps_end` | fractions of training between which ε ramps linearly from 0 (SA-DQN's schedule) | 0.1, 0.5 |
-/// | `robust_attack` | `fgsm` or `pgd` (adversarial training; the inner maximisation of `sa` with `robust_bound: pgd`) | `pgd` |
+/// | `robust_attack` | adversarial training's attack — `pgd`, `fgsm`, `mad`, `uniform`, `gaussian` or `sign` — or a list of them, one drawn at random for each attacked observation | `pgd` |
 /// | `robust_steps` | PGD steps | 10 |
 /// | `robust_fraction` | share of observations attacked (adversarial training, ATLA) | 0.5 |
 /// | `robust_kappa` | regulariser weight κ | 0.1 |
@@ -23,7 +23,8 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
     public var epsilon: Double
     public var epsilonStart = 0.1
     public var epsilonEnd = 0.5
-    public var attack = "pgd"
+    /// Adversarial training's attacks (each attacked observation draws one when there are several).
+    public var attacks = ["pgd"]
     public var steps = 10
     public var fraction = 0.5
     public var kappa = 0.1
@@ -42,6 +43,8 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
                        "robust_kappa", "robust_bound", "robust_margin", "robust_victim_updates", "robust_adversary_updates",
                        "robust_adversary_log_std"]
     static let methods = ["adversarial", "sa", "radial", "atla"]
+    /// What `robust_attack` can name: attacks that need nothing but the policy.
+    public static let trainingAttacks = ["pgd", "fgsm", "mad", "uniform", "gaussian", "sign"]
 
     /// The settings in a config, or nil when it has no `robust_method`.
     init?(_ r: ConfigReader, file: String) throws(ConfigError) {
@@ -57,8 +60,10 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         epsilonStart = try r.double("robust_eps_start", in: 0...1) ?? epsilonStart
         epsilonEnd = try r.double("robust_eps_end", in: 0...1) ?? epsilonEnd
         guard epsilonStart <= epsilonEnd else { throw ConfigError("\(file): robust_eps_start must not exceed robust_eps_end") }
-        attack = try r.string("robust_attack") ?? attack
-        guard ["fgsm", "pgd"].contains(attack) else { throw ConfigError("\(file): robust_attack '\(attack)' is not fgsm or pgd") }
+        attacks = try r.strings("robust_attack") ?? attacks
+        if let unknown = attacks.first(where: { !Self.trainingAttacks.contains($0) }) {
+            throw ConfigError("\(file): robust_attack '\(unknown)' is not one of \(Self.trainingAttacks.joined(separator: ", "))")
+        }
         steps = try r.int("robust_steps", in: 1...1000) ?? steps
         fraction = try r.double("robust_fraction", in: 0...1) ?? fraction
         kappa = try r.double("robust_kappa", in: 0...1e6) ?? kappa

@@ -13,9 +13,9 @@ struct Train: ParsableCommand {
             --resume DIR: for the same seed the final weights are bit-identical to an \
             uninterrupted run. Progress goes to standard error.
 
-            Robust training (DQN, PPO; TD3/DDPG with sa) is configured by robust_* keys: \
+            Robust training (DQN, PPO; TD3/DDPG with sa or adversarial) is configured by robust_* keys: \
             robust_method (adversarial, sa, radial or atla), robust_eps, robust_eps_start/robust_eps_end (the ε \
-            ramp), robust_kappa, robust_bound (pgd or ibp), robust_attack (fgsm or pgd), \
+            ramp), robust_kappa, robust_bound (pgd or ibp), robust_attack (pgd, fgsm, mad, uniform, gaussian, sign, or a list), \
             robust_steps, robust_fraction, robust_margin, robust_victim_updates, \
             robust_adversary_updates, robust_adversary_log_std — see the README's Defenses \
             section. ATLA writes its learned adversary as adversary.safetensors.

@@ -68,6 +68,11 @@ private func expectConfigError(_ yaml: String, _ expected: String, sourceLocatio
         expectConfigError("env: CartPole-v1\nalgorithm: ppo\nrobust_method: radial\nrobust_eps: 0.1\n", "radial is implemented for DQN")
         expectConfigError("env: Pendulum-v1\nalgorithm: td3\nrobust_method: radial\nrobust_eps: 0.1\n", "td3 takes sa (SA-DDPG's regulariser on the actor) or adversarial")
         expectConfigError("env: CartPole-v1\nalgorithm: dqn\nrobust_method: sa\nrobust_eps: -1\n", "'robust_eps' must be a number in")
+        let mixed = try TrainingConfig(yaml: "env: Pendulum-v1\nalgorithm: td3\nrobust_method: adversarial\nrobust_eps: 0.3\nrobust_attack: [pgd, uniform]\n", file: "c.yaml")
+        guard case .td3(let mixedTD3) = mixed.algorithm else { return }
+        #expect(mixedTD3.robust?.attacks == ["pgd", "uniform"] && robust.attacks == ["pgd"])
+        expectConfigError("env: CartPole-v1\nalgorithm: dqn\nrobust_method: adversarial\nrobust_eps: 0.1\nrobust_attack: [pgd, magic]\n", "robust_attack 'magic' is not one of pgd, fgsm, mad, uniform, gaussian, sign")
+        expectConfigError("env: CartPole-v1\nalgorithm: dqn\nrobust_method: adversarial\nrobust_eps: 0.1\nrobust_attack: []\n", "c.yaml:5:16: 'robust_attack' must be a name or a non-empty list of names")
         let td3 = try TrainingConfig(yaml: "env: Pendulum-v1\nalgorithm: td3\nrobust_method: sa\nrobust_eps: 0.1\nrobust_kappa: 2\n", file: "c.yaml")
         guard case .td3(let actorCritic) = td3.algorithm, let robust = actorCritic.robust else { Issue.record("no robust settings for TD3"); return }
         #expect(robust.method == "sa" && robust.epsilon == 0.1 && robust.kappa == 2)

@@ -182,6 +182,20 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
         #expect(zip(perturbed.storage, observations.storage).allSatisfy { abs($0 - $1) <= 0.2 + 1e-12 })
         #expect(config.epsilon(atProgress: 0.3) == 0.2 * (0.3 - 0.1) / 0.4)
     }
+
+    /// With a list of attacks each attacked row draws one: under `[sign, uniform]` some rows sit
+    /// on a corner of the ball (every coordinate moved by exactly ε) and the others inside it.
+    @Test func adversarialTrainingWithSeveralAttacksUsesEach() throws {
+        var config = RobustTrainingConfig(method: "adversarial", epsilon: 0.2)
+        config.fraction = 1
+        config.attacks = ["sign", "uniform"]
+        let training = AdversarialTraining(config: config, bounds: bounds, random: RandomStream(seed: 9))
+        let observations = randomMatrix(rows: 400, columns: 4, random: RandomStream(seed: 10))
+        let perturbed = training.perturb(observations, policy: try qPolicy(seed: 1), progress: 1)
+        let corners = (0..<400).filter { r in (0..<4).allSatisfy { abs(abs(perturbed[r, $0] - observations[r, $0]) - 0.2) < 1e-12 } }.count
+        #expect((160...240).contains(corners), "\(corners) of 400 rows on a corner")
+        #expect(zip(perturbed.storage, observations.storage).allSatisfy { abs($0 - $1) <= 0.2 + 1e-12 })
+    }
 }
 
 /// Robust training does what it optimises, in a small budget: SA-DQN with interval bounds
