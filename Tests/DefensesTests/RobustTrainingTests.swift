@@ -231,6 +231,21 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
         return try #require(report.ibp?.rate)
     }
 
+    /// The shipped Acrobot SA-DQN (PGD bound, ε 0.3) keeps far more than the vanilla DQN under
+    /// PGD at ε 0.3 with the same clean return (measured: −118 vs −226 over these episodes).
+    @Test func shippedRobustPolicyBeatsTheVanillaOneUnderPGD() throws {
+        let policies = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("policies")
+        func returns(_ name: String) throws -> (clean: Double, attacked: Double) {
+            let policy = try Policy.load(contentsOf: policies.appendingPathComponent("\(name).safetensors"))
+            let evaluation = AttackEvaluation(policy: policy, environment: "Acrobot-v1", episodes: 5, seed: 0)
+            let report = try evaluation.run(PGD(), epsilon: 0.3, clean: try evaluation.cleanEpisodes())
+            return (report.clean.meanReturn, report.attacked.meanReturn)
+        }
+        let vanilla = try returns("acrobot-dqn"), robust = try returns("acrobot-sa-dqn-pgd")
+        #expect(abs(robust.clean - vanilla.clean) < 10)
+        #expect(robust.attacked > vanilla.attacked + 50, "robust \(robust.attacked), vanilla \(vanilla.attacked)")
+    }
+
     @Test func saDQNCertifiesMoreStatesThanVanillaDQN() throws {
         let vanilla = try certifiedRate(Self.dqn)
         let robust = try certifiedRate(Self.dqn + "robust_method: sa\nrobust_bound: ibp\nrobust_eps: 0.1\nrobust_kappa: 0.01\n")
