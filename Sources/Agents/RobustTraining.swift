@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// | key | meaning | default |
 /// |---|---|---|
-/// | `robust_method` | `adversarial` (train on attacked observations), `sa` (state-adversarial regulariser, Zhang et al. 2020) — the two TD3/DDPG take —, `radial` (worst-case loss from interval bounds, Oikarinen et al. 2021; DQN), `atla` (alternating training with a learned adversary, Zhang et al. 2021; PPO) | — |
+/// | `robust_method` | `adversarial` (train on attacked observations; DQN, PPO, TD3/DDPG), `sa` (state-adversarial regulariser, Zhang et al. 2020; DQN, PPO, TD3/DDPG), `radial` (worst-case loss from interval bounds, Oikarinen et al. 2021; DQN), `atla` (alternating training with a learned adversary, Zhang et al. 2021; PPO) | — |
 /// | `robust_eps` | final ε (L∞, raw observation units) | — |
 /// | `robust_eps_start`, `robust_eps_end` | fractions of training between which ε ramps linearly from 0 (SA-DQN's schedule) | 0.1, 0.5 |
 /// | `robust_attack` | adversarial training's attack — `pgd`, `fgsm`, `mad`, `uniform`, `gaussian` or `sign` — or a list of them, one drawn at random for each attacked observation | `pgd` |

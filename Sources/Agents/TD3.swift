@@ -40,7 +40,7 @@ public struct TD3Config: Equatable, Sendable, Codable {
     public var actionNoise = Noise.none
     /// Robust training of the actor, or nil: `sa` adds SA-DDPG's regulariser (the largest
     /// squared change of the action inside the ε-ball, found by PGD); `adversarial` trains the
-    /// actor to maximise Q(s, π(s̃)) with a share of the states s̃ attacked (FGSM or PGD).
+    /// actor to maximise Q(s, π(s̃)) with a share of the states s̃ attacked (`robust_attack`).
     public var robust: RobustTrainingConfig?
 
     public init() {}
