@@ -10,31 +10,35 @@ import Linalg
 /// ones: uniform, Gaussian, random sign), with ε on the config's ramp. With several attacks each
 /// attacked observation draws one, so the learner meets gradient attacks and random noise alike.
 public final class AdversarialTraining: RobustTrainingMethod, RobustTraining {
+    /// The attacks `robust_attack` names, PGD and MAD with `robust_steps` steps.
+    public let attacks: [any Attack]
+
+    public init(_ config: RobustTrainingConfig, bounds: BoxSpace, random: RandomStream) throws(TrainingError) {
+        var attacks: [any Attack] = []
+        for name in config.attacks {
+            do { attacks.append(try AttackRegistry.make(["pgd", "mad"].contains(name) ? "\(name):steps=\(config.steps)" : name)) } catch {
+                throw TrainingError("robust_attack '\(name)': \(error)")
+            }
+        }
+        guard !attacks.isEmpty else { throw TrainingError("robust_attack names no attack") }
+        self.attacks = attacks
+        super.init(config: config, bounds: bounds, random: random)
+    }
+
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> {
         let epsilon = config.epsilon(atProgress: progress)
         guard epsilon > 0, config.fraction > 0 else { return observations }
         let threatModel = threatModel(atProgress: progress)
-        let attacks: [any Attack] = config.attacks.map { name in
-            switch name {
-            case "fgsm": FGSM()
-            case "mad": MAD(steps: config.steps)
-            case "uniform": UniformNoise()
-            case "gaussian": GaussianNoise()
-            case "sign": RandomSign()
-            default: PGD(steps: config.steps)
-            }
-        }
         return perturbingShare(of: observations) { chosen in
             guard attacks.count > 1 else { return attacks[0].perturb(chosen, policy: policy, threatModel: threatModel, random: random).perturbed }
             let choice = (0..<chosen.rows).map { _ in random.integer(below: attacks.count) }
             var result = chosen
             for (index, attack) in attacks.enumerated() {
-                let rows = choice.indices.filter { choice[$0] == index }
-                guard !rows.isEmpty else { continue }
-                let perturbed = attack.perturb(Matrix(rows.map { chosen.row($0) }), policy: policy, threatModel: threatModel, random: random).perturbed
-                for (m, r) in rows.enumerated() { result.setRow(r, to: perturbed.row(m)) }
+                result = replacing(rows: choice.indices.filter { choice[$0] == index }, of: result) { rows in
+                    attack.perturb(rows, policy: policy, threatModel: threatModel, random: random).perturbed
+                }
             }
             return result
         }

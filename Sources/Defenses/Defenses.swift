@@ -12,7 +12,7 @@ public enum Defenses {
         AdversaryEnvironment.register()
         RobustTrainingFactory.install { config, context throws(TrainingError) in
             switch config.method {
-            case "adversarial": return AdversarialTraining(config: config, bounds: context.bounds, random: context.random)
+            case "adversarial": return try AdversarialTraining(config, bounds: context.bounds, random: context.random)
             case "sa": return StateAdversarialRegularizer(config: config, bounds: context.bounds, random: context.random)
             case "radial": return RadialLoss(config: config, bounds: context.bounds, random: context.random)
             case "atla": return try AlternatingAdversaryTraining(config: config, context: context)

@@ -19,7 +19,12 @@ public class RobustTrainingMethod {
     /// `observations` with a random share `robust_fraction` of the rows replaced by what
     /// `perturb` makes of them.
     func perturbingShare<S: BLASScalar>(of observations: Matrix<S>, _ perturb: (Matrix<S>) -> Matrix<S>) -> Matrix<S> {
-        let rows = (0..<observations.rows).filter { _ in random.uniform() < config.fraction }
+        replacing(rows: (0..<observations.rows).filter { _ in random.uniform() < config.fraction }, of: observations, by: perturb)
+    }
+
+    /// `observations` with the given rows replaced by what `perturb` makes of them (stacked in
+    /// that order).
+    func replacing<S: BLASScalar>(rows: [Int], of observations: Matrix<S>, by perturb: (Matrix<S>) -> Matrix<S>) -> Matrix<S> {
         guard !rows.isEmpty else { return observations }
         let perturbed = perturb(Matrix(rows.map { observations.row($0) }))
         var result = observations

@@ -172,7 +172,7 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
     @Test func adversarialTrainingPerturbsAFractionWithinTheBall() throws {
         var config = RobustTrainingConfig(method: "adversarial", epsilon: 0.2)
         config.fraction = 0.5
-        let training = AdversarialTraining(config: config, bounds: bounds, random: RandomStream(seed: 9))
+        let training = try AdversarialTraining(config, bounds: bounds, random: RandomStream(seed: 9))
         let policy = try qPolicy(seed: 1)
         let observations = randomMatrix(rows: 400, columns: 4, random: RandomStream(seed: 10))
         #expect(training.perturb(observations, policy: policy, progress: 0.05) == observations)
@@ -189,12 +189,23 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
         var config = RobustTrainingConfig(method: "adversarial", epsilon: 0.2)
         config.fraction = 1
         config.attacks = ["sign", "uniform"]
-        let training = AdversarialTraining(config: config, bounds: bounds, random: RandomStream(seed: 9))
+        let training = try AdversarialTraining(config, bounds: bounds, random: RandomStream(seed: 9))
         let observations = randomMatrix(rows: 400, columns: 4, random: RandomStream(seed: 10))
         let perturbed = training.perturb(observations, policy: try qPolicy(seed: 1), progress: 1)
         let corners = (0..<400).filter { r in (0..<4).allSatisfy { abs(abs(perturbed[r, $0] - observations[r, $0]) - 0.2) < 1e-12 } }.count
         #expect((160...240).contains(corners), "\(corners) of 400 rows on a corner")
         #expect(zip(perturbed.storage, observations.storage).allSatisfy { abs($0 - $1) <= 0.2 + 1e-12 })
+    }
+
+    /// Every name a config may give `robust_attack` makes an attack (PGD and MAD with the
+    /// config's steps).
+    @Test func everyTrainingAttackNameMakesAnAttack() throws {
+        var config = RobustTrainingConfig(method: "adversarial", epsilon: 0.2)
+        config.attacks = RobustTrainingConfig.trainingAttacks
+        config.steps = 3
+        let training = try AdversarialTraining(config, bounds: bounds, random: RandomStream(seed: 9))
+        #expect(training.attacks.map(\.spec) == ["pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=3", "fgsm:random_start=0",
+                                                  "mad:alpha_ratio=0.25,restarts=1,steps=3", "uniform", "gaussian:sigma=0.5", "sign"])
     }
 }
 
