@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(
             name: "AttacksTests",
             dependencies: [
-                "Attacks", "Agents", "Evaluation", "TestSupport",
+                "Attacks", "Agents", "Defenses", "Evaluation", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Attacks", "Agents", "Environments", "NeuralNet", "TestSupport"]),

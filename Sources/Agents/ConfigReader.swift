@@ -1,3 +1,4 @@
+import Linalg
 import Yams
 
 /// Typed access to a YAML mapping for configs: every key must be known, every value of its
@@ -55,6 +56,27 @@ public struct ConfigReader {
     }
 
     public func has(_ key: String) -> Bool { entries.contains { $0.key == key } }
+
+    /// Every key with its value as JSON (YAML's booleans, numbers and strings kept apart).
+    public var json: [String: JSONValue] {
+        func convert(_ node: Node) -> JSONValue {
+            if let items = node.sequence { return .array(items.map(convert)) }
+            if let mapping = node.mapping {
+                return .object(Dictionary(mapping.compactMap { key, value in key.string.map { ($0, convert(value)) } }) { $1 })
+            }
+            if node.null != nil { return .null }
+            if let value = node.bool { return .bool(value) }
+            if let value = node.int { return .number(Double(value)) }
+            if let value = node.float, value.isFinite { return .number(value) }
+            return .string(node.string ?? "")
+        }
+        return Dictionary(entries.map { ($0.key, convert($0.value)) }) { $1 }
+    }
+
+    /// An error about `key`, placed at its value's line and column (the mapping's when absent).
+    public func error(at key: String, _ message: String) -> ConfigError {
+        ConfigError("\(file):\(Self.position(node(key)?.mark ?? mark)): \(message)")
+    }
 
     /// The items of a YAML sequence, or nil when the key is absent.
     public func list(_ key: String) throws(ConfigError) -> [Node]? {

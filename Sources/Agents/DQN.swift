@@ -66,12 +66,13 @@ public final class DQN<Scalar: BLASScalar>: Learner {
     let robust: (any RobustTraining)?
 
     /// A fresh learner on environment `id`; `seed` derives every random stream and the
-    /// environment seeds (copy i resets with seed + i).
-    public init(config: DQNConfig, environment id: String, seed: UInt64) throws(TrainingError) {
+    /// environment seeds (copy i resets with seed + i). `components` make the environment and
+    /// the robust-training method the config names.
+    public init(config: DQNConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents()) throws(TrainingError) {
         guard config.batchSize > 0, config.bufferSize > 0, config.trainFrequency > 0, config.gradientSteps >= -1,
               config.environments > 0, config.totalSteps > 0, config.targetUpdateInterval > 0
         else { throw TrainingError("DQN: sizes, frequencies and step counts must be positive") }
-        do { environment = try VectorEnvironment(id: id, count: config.environments, autoresetMode: .sameStep) } catch {
+        do { environment = try VectorEnvironment(id: id, count: config.environments, autoresetMode: .sameStep, registry: components.environments) } catch {
             throw TrainingError(error.description)
         }
         guard let actionCount = environment.environments[0].base.actionSpace.actionCount else {
@@ -93,13 +94,9 @@ public final class DQN<Scalar: BLASScalar>: Learner {
         onlineWorkspace = Workspace(for: online, batch: config.batchSize)
         targetWorkspace = Workspace(for: online, batch: config.batchSize)
         actingWorkspace = Workspace(for: online, batch: config.environments)
-        if let robustConfig = config.robust {
-            let bounds = environment.environments[0].base.observationSpace
-            robust = try RobustTrainingFactory.make(robustConfig, context: RobustTrainingContext(
-                environment: id, bounds: bounds, random: root.child("robust"), ppo: nil, seed: seed))
-        } else {
-            robust = nil
-        }
+        robust = try components.makeRobustTraining(config.robust, context: RobustTrainingContext(
+            environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"), ppo: nil, seed: seed,
+            environments: components.environments))
         environment.reset(seed: seed)
     }
 
@@ -207,8 +204,9 @@ public final class DQN<Scalar: BLASScalar>: Learner {
     }
 
     /// A learner continuing from a checkpoint written by `writeCheckpoint`.
-    public convenience init(config: DQNConfig, environment id: String, seed: UInt64, resuming checkpoint: CheckpointReader) throws(TrainingError) {
-        try self.init(config: config, environment: id, seed: seed)
+    public convenience init(config: DQNConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents(),
+                            resuming checkpoint: CheckpointReader) throws(TrainingError) {
+        try self.init(config: config, environment: id, seed: seed, components: components)
         try restoring {
             online.parameters = try checkpoint.scalars("online", count: online.parameterCount)
             target.parameters = try checkpoint.scalars("target", count: target.parameterCount)

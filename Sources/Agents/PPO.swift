@@ -78,18 +78,18 @@ public final class PPO<Scalar: BLASScalar>: Learner {
     /// The robust-training method, when configured.
     let robust: (any RobustTraining)?
 
-    public convenience init(config: PPOConfig, environment id: String, seed: UInt64) throws(TrainingError) {
+    public convenience init(config: PPOConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents()) throws(TrainingError) {
         guard config.environments > 0 else { throw TrainingError("PPO: n_envs must be positive") }
         let environment: VectorEnvironment
-        do { environment = try VectorEnvironment(id: id, count: config.environments, autoresetMode: .sameStep) } catch {
+        do { environment = try VectorEnvironment(id: id, count: config.environments, autoresetMode: .sameStep, registry: components.environments) } catch {
             throw TrainingError(error.description)
         }
-        try self.init(config: config, environment: environment, id: id, seed: seed)
+        try self.init(config: config, environment: environment, id: id, seed: seed, components: components)
     }
 
     /// PPO in a vector environment built by the caller (`config.environments` copies, same-step
     /// autoreset); `id` names the environment.
-    public init(config: PPOConfig, environment: VectorEnvironment, id: String, seed: UInt64) throws(TrainingError) {
+    public init(config: PPOConfig, environment: VectorEnvironment, id: String, seed: UInt64, components: TrainingComponents = TrainingComponents()) throws(TrainingError) {
         guard config.nSteps > 0, config.batchSize > 0, config.nEpochs > 0, config.environments > 0, config.totalSteps > 0 else {
             throw TrainingError("PPO: n_steps, batch_size, n_epochs, n_envs and n_timesteps must be positive")
         }
@@ -132,13 +132,9 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         episodeStarts = Array(repeating: true, count: config.environments)
         actorWorkspace = Workspace(for: actor, batch: max(config.batchSize, config.environments))
         criticWorkspace = Workspace(for: critic, batch: max(config.batchSize, config.environments))
-        if let robustConfig = config.robust {
-            let bounds = environment.environments[0].base.observationSpace
-            robust = try RobustTrainingFactory.make(robustConfig, context: RobustTrainingContext(
-                environment: id, bounds: bounds, random: root.child("robust"), ppo: config, seed: seed))
-        } else {
-            robust = nil
-        }
+        robust = try components.makeRobustTraining(config.robust, context: RobustTrainingContext(
+            environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"), ppo: config, seed: seed,
+            environments: components.environments))
         environment.reset(seed: seed)
         normalizer?.update(environment.observations)
     }
@@ -464,8 +460,9 @@ public final class PPO<Scalar: BLASScalar>: Learner {
                                         environment: environment.snapshot))
     }
 
-    public convenience init(config: PPOConfig, environment id: String, seed: UInt64, resuming checkpoint: CheckpointReader) throws(TrainingError) {
-        try self.init(config: config, environment: id, seed: seed)
+    public convenience init(config: PPOConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents(),
+                            resuming checkpoint: CheckpointReader) throws(TrainingError) {
+        try self.init(config: config, environment: id, seed: seed, components: components)
         try restore(from: checkpoint)
     }
 

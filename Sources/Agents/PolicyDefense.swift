@@ -1,6 +1,6 @@
 import Linalg
 import NeuralNet
-import Synchronization
+import Environments
 
 /// A defense that stands between the observation and a policy's network — an ensemble, an
 /// input transformation, randomised smoothing — seen by attacks through the policy's usual
@@ -33,20 +33,37 @@ public final class DefenseRandomness: @unchecked Sendable {
     public init(_ stream: RandomStream) { self.stream = stream }
 }
 
-/// How stored defenses become `PolicyDefense` values again. The `Defenses` module installs the
-/// decoder (`Defenses.register()`); until then a policy file holding defenses cannot be loaded —
-/// never silently loaded without them.
-public enum PolicyDefenseDecoding {
-    public typealias Decoder = @Sendable (DefenseDescription, PolicyFile, Policy<Float>) throws(PolicyFileError) -> any PolicyDefense
+/// Turns a stored defense of one `type` back into a `PolicyDefense` around the policy `inner`.
+public struct DefenseDecoder: Sendable {
+    public var type: String
+    public var decode: @Sendable (DefenseDescription, PolicyFile, Policy<Float>) throws(PolicyFileError) -> any PolicyDefense
 
-    private static let decoder = Mutex<Decoder?>(nil)
+    public init(type: String, decode: @escaping @Sendable (DefenseDescription, PolicyFile, Policy<Float>) throws(PolicyFileError) -> any PolicyDefense) {
+        self.type = type
+        self.decode = decode
+    }
+}
 
-    public static func install(_ decode: @escaping Decoder) { decoder.withLock { $0 = decode } }
+/// What reading a policy file needs beyond the file: the decoders of the defenses it may hold
+/// (a file holding a defense no decoder reads is an error, never loaded without it), and the
+/// environments that give the action space of files written before it was recorded.
+public struct PolicyDecoding: Sendable {
+    public var defenses: [DefenseDecoder]
+    public var environments: EnvironmentRegistry
 
-    static func decode(_ description: DefenseDescription, file: PolicyFile, inner: Policy<Float>) throws(PolicyFileError) -> any PolicyDefense {
-        guard let decode = decoder.withLock({ $0 }) else {
-            throw PolicyFileError("the policy file holds a '\(description.type)' defense; call Defenses.register() before loading it")
+    public init(defenses: [DefenseDecoder] = [], environments: EnvironmentRegistry = .builtIn) {
+        self.defenses = defenses
+        self.environments = environments
+    }
+
+    /// Undefended policies of the built-in environments.
+    public static let plain = PolicyDecoding()
+
+    func decode(_ description: DefenseDescription, file: PolicyFile, inner: Policy<Float>) throws(PolicyFileError) -> any PolicyDefense {
+        guard let decoder = defenses.first(where: { $0.type == description.type }) else {
+            let known = defenses.isEmpty ? "none were given" : "known: " + defenses.map(\.type).joined(separator: ", ")
+            throw PolicyFileError("the policy file holds a '\(description.type)' defense and no decoder for it was given (\(known)); Toolkit.standard.policies in the Evaluation module reads every Gauntlet defense")
         }
-        return try decode(description, file, inner)
+        return try decoder.decode(description, file, inner)
     }
 }

@@ -14,6 +14,12 @@ extension Policy {
         }
         var description = PolicyDescription(environment: environment, algorithm: algorithm, kind: kind.rawValue,
                                             normalization: normalization, provenance: provenance)
+        switch actionSpace {
+        case .discrete(let n): description.actionSpace = .init(discrete: n)
+        case .box(let box) where (box.low + box.high).allSatisfy(\.isFinite):
+            description.actionSpace = .init(low: box.low.map(Double.init), high: box.high.map(Double.init))
+        case .box: break
+        }
         if let critic {
             let stored = critic.converted(to: Float.self)
             description.critic = PolicyDescription.Architecture(stored.modules)
@@ -29,16 +35,28 @@ extension Policy {
 }
 
 extension Policy where Scalar == Float {
-    /// The policy stored in a policy file. The file must name its kind and environment (the
-    /// action space comes from the environment).
-    public init(file: PolicyFile) throws(PolicyFileError) {
+    /// The policy stored in a policy file. The file must name its kind and environment; its
+    /// action space is the recorded one, or the environment's for older files. Stored defenses
+    /// are read by the decoders `decoding` gives.
+    public init(file: PolicyFile, decoding: PolicyDecoding = .plain) throws(PolicyFileError) {
         let description = file.description
         guard let kindName = description.kind, let kind = PolicyKind(rawValue: kindName) else {
             throw PolicyFileError("policy kind '\(description.kind ?? "")' unknown (expected \(PolicyKind.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         guard let id = description.environment else { throw PolicyFileError("the policy file names no environment") }
         let space: ActionSpace
-        do { space = try Registry.make(id).base.actionSpace } catch { throw PolicyFileError("policy environment: \(error.description)") }
+        if let stored = description.actionSpace {
+            if let n = stored.discrete, n > 0, stored.low == nil, stored.high == nil {
+                space = .discrete(n)
+            } else if stored.discrete == nil, let low = stored.low, let high = stored.high, !low.isEmpty, low.count == high.count,
+                      zip(low, high).allSatisfy({ $0.isFinite && $1.isFinite && $0 <= $1 }) {
+                space = .box(BoxSpace(low: low.map(Float.init), high: high.map(Float.init)))
+            } else {
+                throw PolicyFileError("actionSpace must be {discrete: N > 0} or {low, high} of equal, non-empty lengths with low ≤ high")
+            }
+        } else {
+            do { space = try decoding.environments.make(id).base.actionSpace } catch { throw PolicyFileError("policy environment: \(error.description)") }
+        }
         let outputs = file.network.outputDimensions
         switch (kind, space) {
         case (.greedyQ, .discrete(let n)), (.categorical, .discrete(let n)):
@@ -72,12 +90,12 @@ extension Policy where Scalar == Float {
         }
         self.init(network: file.network, kind: kind, actionSpace: space, logStd: logStd, scaling: scaling, critic: critic, criticTakesAction: takesAction)
         for stored in description.defenses ?? [] {
-            defenses.append(try PolicyDefenseDecoding.decode(stored, file: file, inner: self))
+            defenses.append(try decoding.decode(stored, file: file, inner: self))
         }
     }
 
     /// Loads a policy file.
-    public static func load(contentsOf url: URL) throws(PolicyFileError) -> Policy<Float> {
-        try Policy(file: PolicyFile.load(contentsOf: url))
+    public static func load(contentsOf url: URL, decoding: PolicyDecoding = .plain) throws(PolicyFileError) -> Policy<Float> {
+        try Policy(file: PolicyFile.load(contentsOf: url), decoding: decoding)
     }
 }

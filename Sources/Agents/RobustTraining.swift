@@ -1,7 +1,6 @@
 import Environments
 import Linalg
 import NeuralNet
-import Synchronization
 
 /// Robust training settings, read from a training config's `robust_*` keys:
 ///
@@ -42,18 +41,23 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
     static let keys = ["robust_method", "robust_eps", "robust_eps_start", "robust_eps_end", "robust_attack", "robust_steps", "robust_fraction",
                        "robust_kappa", "robust_bound", "robust_margin", "robust_victim_updates", "robust_adversary_updates",
                        "robust_adversary_log_std"]
-    static let methods = ["adversarial", "sa", "radial", "atla"]
-    /// What `robust_attack` can name: attacks that need nothing but the policy.
-    public static let trainingAttacks = ["pgd", "fgsm", "mad", "uniform", "gaussian", "sign"]
 
-    /// The settings in a config, or nil when it has no `robust_method`.
-    init?(_ r: ConfigReader, file: String) throws(ConfigError) {
+    /// The settings in a config, or nil when it has no `robust_method`. `methods` are the
+    /// methods the config may name; `algorithm` must be one of the chosen method's learners.
+    init?(_ r: ConfigReader, algorithm: String, methods: [RobustTrainingMethod]) throws(ConfigError) {
+        let file = r.file
+        let names = methods.map(\.name).joined(separator: ", ")
         guard let method = try r.string("robust_method") else {
-            if let key = Self.keys.first(where: { r.has($0) }) { throw ConfigError("\(file): '\(key)' needs robust_method (\(Self.methods.joined(separator: ", ")))") }
+            if let key = Self.keys.first(where: { r.has($0) }) { throw r.error(at: key, "'\(key)' needs robust_method (\(names))") }
             return nil
         }
-        guard Self.methods.contains(method) else {
-            throw ConfigError("\(file): robust_method '\(method)' is not one of \(Self.methods.joined(separator: ", "))")
+        guard let description = methods.first(where: { $0.name == method }) else {
+            let known = methods.isEmpty ? "no methods were given: Toolkit.standard in the Evaluation module has Gauntlet's" : "one of \(names)"
+            throw r.error(at: "robust_method", "robust_method '\(method)' is not \(known)")
+        }
+        guard description.learners.contains(algorithm) else {
+            let alternatives = methods.filter { $0.learners.contains(algorithm) }.map(\.name)
+            throw r.error(at: "robust_method", "robust_method \(method) (\(description.summary)) is implemented for \(description.learners.joined(separator: ", ")); \(algorithm) takes \(alternatives.isEmpty ? "none" : alternatives.joined(separator: ", "))")
         }
         guard let epsilon = try r.double("robust_eps", in: 0...1e6) else { throw ConfigError("\(file): robust_method needs robust_eps") }
         self.init(method: method, epsilon: epsilon)
@@ -61,9 +65,6 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         epsilonEnd = try r.double("robust_eps_end", in: 0...1) ?? epsilonEnd
         guard epsilonStart <= epsilonEnd else { throw ConfigError("\(file): robust_eps_start must not exceed robust_eps_end") }
         attacks = try r.strings("robust_attack") ?? attacks
-        if let unknown = attacks.first(where: { !Self.trainingAttacks.contains($0) }) {
-            throw ConfigError("\(file): robust_attack '\(unknown)' is not one of \(Self.trainingAttacks.joined(separator: ", "))")
-        }
         steps = try r.int("robust_steps", in: 1...1000) ?? steps
         fraction = try r.double("robust_fraction", in: 0...1) ?? fraction
         kappa = try r.double("robust_kappa", in: 0...1e6) ?? kappa
@@ -73,6 +74,7 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         victimUpdates = try r.int("robust_victim_updates", in: 1...1_000_000) ?? victimUpdates
         adversaryUpdates = try r.int("robust_adversary_updates", in: 0...1_000_000) ?? adversaryUpdates
         adversaryLogStd = try r.double("robust_adversary_log_std", in: -20...5) ?? adversaryLogStd
+        if let problem = description.check(self) { throw r.error(at: problem.key, problem.message) }
     }
 
     /// ε at a fraction `progress` of training: 0 until `epsilonStart`, then a linear ramp to
@@ -96,19 +98,23 @@ public struct RobustTrainingContext {
     public var ppo: PPOConfig?
     /// The learner's seed.
     public var seed: UInt64
+    /// What made the learner's environment (ATLA makes its adversary's copies with it).
+    public var environments: EnvironmentRegistry
 
-    public init(environment: String, bounds: BoxSpace, random: RandomStream, ppo: PPOConfig?, seed: UInt64) {
+    public init(environment: String, bounds: BoxSpace, random: RandomStream, ppo: PPOConfig?, seed: UInt64,
+                environments: EnvironmentRegistry = .builtIn) {
         self.environment = environment
         self.bounds = bounds
         self.random = random
         self.ppo = ppo
         self.seed = seed
+        self.environments = environments
     }
 }
 
 /// A robust-training method plugged into a learner (DQN's minibatches, PPO's rollouts and
 /// minibatches). The implementations — which need attacks and interval bounds — live in the
-/// `Defenses` module and are created through `RobustTrainingFactory`.
+/// `Defenses` module and reach learners through `TrainingComponents`.
 public protocol RobustTraining: AnyObject {
     /// The stream its attacks draw from (saved in checkpoints).
     var random: RandomStream { get }
@@ -140,16 +146,53 @@ extension RobustTraining {
     public func companionPolicies(victim: String) -> [String: PolicyFile] { [:] }
 }
 
-/// Creates robust-training methods; `Defenses.register()` installs the maker.
-public enum RobustTrainingFactory {
-    public typealias Maker = @Sendable (RobustTrainingConfig, RobustTrainingContext) throws(TrainingError) -> any RobustTraining
+/// A robust-training method as configs and learners see it, declared next to its
+/// implementation (the `Defenses` module) and handed to training by whoever assembles the
+/// standard set (`Toolkit.standard` in the Evaluation module).
+public struct RobustTrainingMethod: Sendable {
+    /// The `robust_method` value.
+    public var name: String
+    public var summary: String
+    /// The algorithms that take it (`dqn`, `ppo`, `td3`, `ddpg`).
+    public var learners: [String]
+    /// Diagnostics it reports after each update, logged as columns of progress.csv.
+    public var diagnostics: [String]
+    /// A check of a parsed config beyond the keys' types and ranges: the key at fault and why.
+    public var check: @Sendable (RobustTrainingConfig) -> (key: String, message: String)?
+    /// The method for one learner.
+    public var make: @Sendable (RobustTrainingConfig, RobustTrainingContext) throws(TrainingError) -> any RobustTraining
 
-    private static let maker = Mutex<Maker?>(nil)
+    public init(name: String, summary: String, learners: [String], diagnostics: [String] = [],
+                check: @escaping @Sendable (RobustTrainingConfig) -> (key: String, message: String)? = { _ in nil },
+                make: @escaping @Sendable (RobustTrainingConfig, RobustTrainingContext) throws(TrainingError) -> any RobustTraining) {
+        self.name = name
+        self.summary = summary
+        self.learners = learners
+        self.diagnostics = diagnostics
+        self.check = check
+        self.make = make
+    }
+}
 
-    public static func install(_ make: @escaping Maker) { maker.withLock { $0 = make } }
+/// What training is assembled from: the environments learners can make and the robust-training
+/// methods configs can name. `Toolkit.standard.training` (Evaluation module) holds Gauntlet's.
+public struct TrainingComponents: Sendable {
+    public var environments: EnvironmentRegistry
+    public var robustMethods: [RobustTrainingMethod]
 
-    static func make(_ config: RobustTrainingConfig, context: RobustTrainingContext) throws(TrainingError) -> any RobustTraining {
-        guard let make = maker.withLock({ $0 }) else { throw TrainingError("robust training needs the Defenses module: call Defenses.register() first") }
-        return try make(config, context)
+    public init(environments: EnvironmentRegistry = .builtIn, robustMethods: [RobustTrainingMethod] = []) {
+        self.environments = environments
+        self.robustMethods = robustMethods
+    }
+
+    public func robustMethod(named name: String) -> RobustTrainingMethod? { robustMethods.first { $0.name == name } }
+
+    /// The method a learner's config asks for, made for the learner (nil without robust training).
+    func makeRobustTraining(_ config: RobustTrainingConfig?, context: @autoclosure () -> RobustTrainingContext) throws(TrainingError) -> (any RobustTraining)? {
+        guard let config else { return nil }
+        guard let method = robustMethod(named: config.method) else {
+            throw TrainingError("robust_method '\(config.method)' is not among the methods given (\(robustMethods.map(\.name).joined(separator: ", ")))")
+        }
+        return try method.make(config, context())
     }
 }

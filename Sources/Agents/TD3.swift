@@ -76,11 +76,11 @@ public final class TD3<Scalar: BLASScalar>: Learner {
     /// The robust-training method, when configured.
     let robust: (any RobustTraining)?
 
-    public init(config: TD3Config, environment id: String, seed: UInt64) throws(TrainingError) {
+    public init(config: TD3Config, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents()) throws(TrainingError) {
         guard config.batchSize > 0, config.bufferSize > 0, config.trainFrequency > 0, config.policyDelay > 0,
               config.environments > 0, config.totalSteps > 0
         else { throw TrainingError("TD3: sizes, frequencies and step counts must be positive") }
-        do { environment = try VectorEnvironment(id: id, count: config.environments, autoresetMode: .sameStep) } catch {
+        do { environment = try VectorEnvironment(id: id, count: config.environments, autoresetMode: .sameStep, registry: components.environments) } catch {
             throw TrainingError(error.description)
         }
         guard case .box(let box) = environment.environments[0].base.actionSpace else {
@@ -105,12 +105,9 @@ public final class TD3<Scalar: BLASScalar>: Learner {
         explorationRandom = root.child("exploration")
         minibatchRandom = root.child("minibatch")
         noiseState = Array(repeating: Array(repeating: 0, count: k), count: config.environments)
-        if let robustConfig = config.robust {
-            robust = try RobustTrainingFactory.make(robustConfig, context: RobustTrainingContext(
-                environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"), ppo: nil, seed: seed))
-        } else {
-            robust = nil
-        }
+        robust = try components.makeRobustTraining(config.robust, context: RobustTrainingContext(
+            environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"), ppo: nil, seed: seed,
+            environments: components.environments))
         environment.reset(seed: seed)
     }
 
@@ -283,8 +280,9 @@ public final class TD3<Scalar: BLASScalar>: Learner {
         checkpoint.putJSON("td3", State(steps: steps, updates: updates, noiseState: noiseState, environment: environment.snapshot))
     }
 
-    public convenience init(config: TD3Config, environment id: String, seed: UInt64, resuming checkpoint: CheckpointReader) throws(TrainingError) {
-        try self.init(config: config, environment: id, seed: seed)
+    public convenience init(config: TD3Config, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents(),
+                            resuming checkpoint: CheckpointReader) throws(TrainingError) {
+        try self.init(config: config, environment: id, seed: seed, components: components)
         try restoring {
             actor.parameters = try checkpoint.scalars("actor", count: actor.parameterCount)
             actorTarget.parameters = try checkpoint.scalars("actor_target", count: actor.parameterCount)

@@ -30,6 +30,15 @@ public struct TrainingConfig: Equatable, Sendable {
             }
         }
 
+        /// The robust-training settings, if any.
+        public var robust: RobustTrainingConfig? {
+            switch self {
+            case .dqn(let c): c.robust
+            case .ppo(let c): c.robust
+            case .td3(let c): c.robust
+            }
+        }
+
         public var totalSteps: Int {
             switch self {
             case .dqn(let c): c.totalSteps
@@ -44,13 +53,17 @@ public struct TrainingConfig: Equatable, Sendable {
     public var seed: UInt64
     public var checkpointInterval: Int
     public var logInterval: Int
+    public var robust: RobustTrainingConfig? { algorithm.robust }
     /// The YAML text the config was read from (kept with runs for provenance).
     public var text: String
+    /// Every key of the config with its value, as JSON (stored in the trained policy's file).
+    public var settings: [String: JSONValue]
 
     static let commonKeys = ["env", "algorithm", "seed", "n_timesteps", "net_arch", "activation", "checkpoint_interval", "log_interval"]
 
-    /// Parses a config; `file` names it in errors.
-    public init(yaml text: String, file: String) throws(ConfigError) {
+    /// Parses a config; `file` names it in errors. `robustMethods` are the methods
+    /// `robust_method` may name (`Toolkit.standard.training.robustMethods` has Gauntlet's).
+    public init(yaml text: String, file: String, robustMethods: [RobustTrainingMethod] = []) throws(ConfigError) {
         let reader = try ConfigReader(yaml: text, file: file)
         environment = try reader.requiredString("env")
         let name = try reader.requiredString("algorithm")
@@ -58,26 +71,22 @@ public struct TrainingConfig: Equatable, Sendable {
         checkpointInterval = try reader.int("checkpoint_interval", in: 1...Int.max) ?? 10_000
         logInterval = try reader.int("log_interval", in: 1...Int.max) ?? 1_000
         self.text = text
+        settings = reader.json
         switch name {
         case "dqn":
             try reader.requireKnown(Self.commonKeys + DQNConfig.keys + RobustTrainingConfig.keys)
             var config = try DQNConfig(reader)
-            config.robust = try RobustTrainingConfig(reader, file: file)
-            if config.robust?.method == "atla" { throw ConfigError("\(file): robust_method atla trains the agent with PPO; use sa, adversarial or radial with DQN") }
+            config.robust = try RobustTrainingConfig(reader, algorithm: name, methods: robustMethods)
             algorithm = .dqn(config)
         case "ppo":
             try reader.requireKnown(Self.commonKeys + PPOConfig.keys + RobustTrainingConfig.keys)
             var config = try PPOConfig(reader)
-            config.robust = try RobustTrainingConfig(reader, file: file)
-            if config.robust?.method == "radial" { throw ConfigError("\(file): robust_method radial is implemented for DQN; use sa or adversarial with PPO") }
+            config.robust = try RobustTrainingConfig(reader, algorithm: name, methods: robustMethods)
             algorithm = .ppo(config)
         case "td3", "ddpg":
             try reader.requireKnown(Self.commonKeys + TD3Config.keys + RobustTrainingConfig.keys)
             var config = try TD3Config(reader, ddpg: name == "ddpg")
-            config.robust = try RobustTrainingConfig(reader, file: file)
-            if let method = config.robust?.method, !["sa", "adversarial"].contains(method) {
-                throw ConfigError("\(file): robust_method \(method) is implemented for DQN and PPO; \(name) takes sa (SA-DDPG's regulariser on the actor) or adversarial (the actor learns from attacked states)")
-            }
+            config.robust = try RobustTrainingConfig(reader, algorithm: name, methods: robustMethods)
             algorithm = .td3(config)
         default:
             throw ConfigError("\(file): unknown algorithm '\(name)' (expected dqn, ppo, td3 or ddpg)")
@@ -85,10 +94,10 @@ public struct TrainingConfig: Equatable, Sendable {
     }
 
     /// Reads and parses a config file.
-    public init(contentsOf url: URL) throws(ConfigError) {
+    public init(contentsOf url: URL, robustMethods: [RobustTrainingMethod] = []) throws(ConfigError) {
         guard let data = FileManager.default.contents(atPath: url.path) else { throw ConfigError("\(url.path): cannot read the config file") }
         guard data.count < 1_000_000 else { throw ConfigError("\(url.path): a config of \(data.count) bytes is not a training config") }
-        try self.init(yaml: String(decoding: data, as: UTF8.self), file: url.path)
+        try self.init(yaml: String(decoding: data, as: UTF8.self), file: url.path, robustMethods: robustMethods)
     }
 
     /// A short stable hash of the config text (FNV-1a, hex), recorded in policy provenance.

@@ -39,6 +39,8 @@ public final class TrainingRun<Scalar: BLASScalar> {
     public let directory: URL
     public let seed: UInt64
     public let learner: any Learner<Scalar>
+    /// What the learner was assembled from.
+    public let components: TrainingComponents
     public private(set) var wallSeconds = 0.0
 
     struct RunInfo: Codable {
@@ -50,8 +52,9 @@ public final class TrainingRun<Scalar: BLASScalar> {
     static var precision: Precision { Scalar.self == Float.self ? .f32 : .f64 }
 
     /// Starts a new run in `directory` (created if needed; an existing checkpoint there is an
-    /// error — resume it or choose another directory).
-    public init(config: TrainingConfig, directory: URL, seed: UInt64? = nil) throws(TrainingError) {
+    /// error — resume it or choose another directory). `components` make the environment and
+    /// the robust-training method (`Toolkit.standard.training` has Gauntlet's).
+    public init(config: TrainingConfig, directory: URL, seed: UInt64? = nil, components: TrainingComponents = TrainingComponents()) throws(TrainingError) {
         let seed = seed ?? config.seed
         let fm = FileManager.default
         if fm.fileExists(atPath: directory.appendingPathComponent("checkpoint.safetensors").path) {
@@ -62,22 +65,23 @@ public final class TrainingRun<Scalar: BLASScalar> {
             try Data(config.text.utf8).write(to: directory.appendingPathComponent("config.yaml"), options: .atomic)
             let info = RunInfo(seed: seed, precision: Self.precision, gauntletVersion: Gauntlet.version)
             try JSONEncoder().encode(info).write(to: directory.appendingPathComponent("run.json"), options: .atomic)
-            try Data((Self.csvHeader(config) + "\n").utf8).write(to: directory.appendingPathComponent("progress.csv"), options: .atomic)
+            try Data((Self.csvHeader(config, components: components) + "\n").utf8).write(to: directory.appendingPathComponent("progress.csv"), options: .atomic)
         } catch {
             throw TrainingError("cannot write the run directory \(directory.path): \(error.localizedDescription)")
         }
         self.config = config
         self.directory = directory
         self.seed = seed
-        learner = try Self.makeLearner(config, seed: seed, checkpoint: nil)
+        self.components = components
+        learner = try Self.makeLearner(config, seed: seed, components: components, checkpoint: nil)
     }
 
     /// Continues the run in `directory` from its last checkpoint.
-    public init(resuming directory: URL) throws(TrainingError) {
+    public init(resuming directory: URL, components: TrainingComponents = TrainingComponents()) throws(TrainingError) {
         let config: TrainingConfig
         let info: RunInfo
         do {
-            config = try TrainingConfig(contentsOf: directory.appendingPathComponent("config.yaml"))
+            config = try TrainingConfig(contentsOf: directory.appendingPathComponent("config.yaml"), robustMethods: components.robustMethods)
             info = try JSONDecoder().decode(RunInfo.self, from: Data(contentsOf: directory.appendingPathComponent("run.json")))
         } catch let error as ConfigError {
             throw TrainingError("cannot resume \(directory.path): \(error.description)")
@@ -94,38 +98,43 @@ public final class TrainingRun<Scalar: BLASScalar> {
         self.config = config
         self.directory = directory
         self.seed = info.seed
-        learner = try Self.makeLearner(config, seed: info.seed, checkpoint: checkpoint)
+        self.components = components
+        learner = try Self.makeLearner(config, seed: info.seed, components: components, checkpoint: checkpoint)
         wallSeconds = (try? checkpoint.float64("run.wall_seconds", count: 1)[0]) ?? 0
         try truncateLog(toSteps: learner.steps)
     }
 
-    static func makeLearner(_ config: TrainingConfig, seed: UInt64, checkpoint: CheckpointReader?) throws(TrainingError) -> any Learner<Scalar> {
+    static func makeLearner(_ config: TrainingConfig, seed: UInt64, components: TrainingComponents,
+                            checkpoint: CheckpointReader?) throws(TrainingError) -> any Learner<Scalar> {
+        let id = config.environment
         switch config.algorithm {
         case .dqn(let c):
-            if let checkpoint { return try DQN<Scalar>(config: c, environment: config.environment, seed: seed, resuming: checkpoint) }
-            return try DQN<Scalar>(config: c, environment: config.environment, seed: seed)
+            if let checkpoint { return try DQN<Scalar>(config: c, environment: id, seed: seed, components: components, resuming: checkpoint) }
+            return try DQN<Scalar>(config: c, environment: id, seed: seed, components: components)
         case .ppo(let c):
-            if let checkpoint { return try PPO<Scalar>(config: c, environment: config.environment, seed: seed, resuming: checkpoint) }
-            return try PPO<Scalar>(config: c, environment: config.environment, seed: seed)
+            if let checkpoint { return try PPO<Scalar>(config: c, environment: id, seed: seed, components: components, resuming: checkpoint) }
+            return try PPO<Scalar>(config: c, environment: id, seed: seed, components: components)
         case .td3(let c):
-            if let checkpoint { return try TD3<Scalar>(config: c, environment: config.environment, seed: seed, resuming: checkpoint) }
-            return try TD3<Scalar>(config: c, environment: config.environment, seed: seed)
+            if let checkpoint { return try TD3<Scalar>(config: c, environment: id, seed: seed, components: components, resuming: checkpoint) }
+            return try TD3<Scalar>(config: c, environment: id, seed: seed, components: components)
         }
     }
 
-    /// Diagnostics logged per algorithm, in a fixed order so the CSV has fixed columns.
-    static func diagnosticNames(_ config: TrainingConfig) -> [String] {
-        switch config.algorithm {
+    /// Diagnostics logged per algorithm and robust-training method, in a fixed order so the
+    /// CSV has fixed columns.
+    static func diagnosticNames(_ config: TrainingConfig, components: TrainingComponents) -> [String] {
+        let learner: [String] = switch config.algorithm {
         case .dqn: ["losses/td_loss", "rollout/exploration_rate"]
-        case .ppo(let c): ["losses/policy_gradient_loss", "losses/value_loss", "losses/entropy_loss", "losses/approx_kl",
-                           "losses/clip_fraction", "train/learning_rate", "train/clip_range", "train/std"]
-            + (c.robust?.method == "atla" ? ["robust/eps", "robust/adversary_steps", "robust/adversary_return"] : [])
+        case .ppo: ["losses/policy_gradient_loss", "losses/value_loss", "losses/entropy_loss", "losses/approx_kl",
+                    "losses/clip_fraction", "train/learning_rate", "train/clip_range", "train/std"]
         case .td3: ["losses/critic_loss", "losses/actor_loss"]
         }
+        return learner + (config.robust.flatMap { components.robustMethod(named: $0.method)?.diagnostics } ?? [])
     }
 
-    static func csvHeader(_ config: TrainingConfig) -> String {
-        (["time/steps", "time/episodes", "rollout/ep_rew_mean", "time/fps", "train/updates"] + diagnosticNames(config)).joined(separator: ",")
+    static func csvHeader(_ config: TrainingConfig, components: TrainingComponents) -> String {
+        (["time/steps", "time/episodes", "rollout/ep_rew_mean", "time/fps", "train/updates"] + diagnosticNames(config, components: components))
+            .joined(separator: ",")
     }
 
     /// Keeps the log rows up to `steps` (a resumed run rewrites the rows after its checkpoint).
@@ -169,7 +178,7 @@ public final class TrainingRun<Scalar: BLASScalar> {
             let report = TrainingProgress(steps: learner.steps, totalSteps: learner.totalSteps, episodes: statistics.completed.count,
                                           meanReturn: statistics.meanRecentReturn(), stepsPerSecond: speed, updates: learner.updates)
             if learner.steps >= nextLog || learner.isFinished {
-                let diagnostics = Self.diagnosticNames(config).map { learner.diagnostics[$0].map { "\($0)" } ?? "" }
+                let diagnostics = Self.diagnosticNames(config, components: components).map { learner.diagnostics[$0].map { "\($0)" } ?? "" }
                 let row = ["\(report.steps)", "\(report.episodes)", report.meanReturn.isNaN ? "" : "\(report.meanReturn)",
                            String(format: "%.0f", report.stepsPerSecond), "\(report.updates)"] + diagnostics
                 csv.write(Data((row.joined(separator: ",") + "\n").utf8))
@@ -201,7 +210,8 @@ public final class TrainingRun<Scalar: BLASScalar> {
             "training_precision": Self.precision.rawValue, "trained": ISO8601DateFormatter().string(from: Date()),
         ]
         let policyURL = directory.appendingPathComponent("policy.safetensors")
-        let file = learner.policy().file(environment: config.environment, algorithm: config.algorithm.name, provenance: provenance)
+        var file = learner.policy().file(environment: config.environment, algorithm: config.algorithm.name, provenance: provenance)
+        file.description.training = config.settings
         do { try file.write(to: policyURL) } catch { throw TrainingError("cannot write the policy: \(error.description)") }
         for (name, companion) in learner.companionPolicies(victim: policyURL.path) {
             do { try companion.write(to: directory.appendingPathComponent("\(name).safetensors")) } catch {

@@ -10,8 +10,8 @@ import NeuralNet
 /// observation bounds), takes its greedy/mode action, and the adversary receives the negated
 /// reward. Training PPO here gives a learned adversary that minimises the victim's return.
 ///
-/// Id: `adversary:env=ID,victim=PATH,eps=E` (registered with `Registry` by
-/// `AdversaryEnvironment.register()`); the step limit is the victim environment's.
+/// Id: `adversary:env=ID,victim=PATH,eps=E`, made by the family `AdversaryEnvironment.family`
+/// (part of `Toolkit.standard`'s environments); the step limit is the victim environment's.
 public final class AdversaryEnvironment: Environment {
     public let id: String
     public let victim: any Environment
@@ -27,9 +27,11 @@ public final class AdversaryEnvironment: Environment {
         threatModel = ThreatModel(epsilon: epsilon, bounds: victim.observationSpace)
     }
 
-    /// Registers the `adversary:` family with the environment registry (idempotent).
-    public static func register() {
-        Registry.register(prefix: "adversary:") { id throws(EnvironmentError) in
+    /// The `adversary:` family: victims are loaded with `decoding`, their environments made by
+    /// `decoding.environments`.
+    public static func family(decoding: PolicyDecoding) -> EnvironmentFamily {
+        EnvironmentFamily(prefix: "adversary:", summary: "adversary:env=ID,victim=PATH,eps=E — perturb a victim policy's observations") {
+            id throws(EnvironmentError) in
             let spec: AttackSpec
             do throws(AttackError) {
                 spec = try AttackSpec(parsing: id)
@@ -38,9 +40,9 @@ public final class AdversaryEnvironment: Environment {
             guard let environment = spec.parameters["env"], let path = spec.parameters["victim"],
                   let epsilon = spec.parameters["eps"].flatMap(Double.init), epsilon >= 0, epsilon.isFinite
             else { throw EnvironmentError("'\(id)': an adversary environment is adversary:env=ID,victim=PATH,eps=E") }
-            let victim = try Registry.make(environment)
+            let victim = try decoding.environments.make(environment)
             let policy: Policy<Float>
-            do throws(PolicyFileError) { policy = try Policy.load(contentsOf: URL(fileURLWithPath: path)) } catch {
+            do throws(PolicyFileError) { policy = try Policy.load(contentsOf: URL(fileURLWithPath: path), decoding: decoding) } catch {
                 throw EnvironmentError("'\(id)': victim \(error.description)")
             }
             guard policy.observationDimension == victim.base.observationSpace.dimension else {

@@ -98,54 +98,52 @@ func formatSpec(_ name: String, _ parameters: [String: CustomStringConvertible])
     return name + ":" + parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" }.joined(separator: ",")
 }
 
-/// Makes attacks from spec strings; the one place that maps names to attacks, so the CLI, YAML
-/// and the results database name attacks the same way.
-public enum AttackRegistry {
-    /// Every attack name with a one-line description.
-    public static let catalogue: [(name: String, summary: String)] = [
-        ("none", "no perturbation (the clean policy)"),
-        ("uniform", "a uniformly random point of the ball"),
-        ("gaussian", "Gaussian noise with standard deviation sigma (in ε units), projected onto the ball"),
-        ("sign", "a random corner of the L∞ ball (random signs)"),
-        ("fgsm", "one signed-gradient step of size ε (Huang et al. 2017; L2: normalised gradient)"),
-        ("pgd", "projected gradient ascent: steps, alpha or alpha_ratio, random start, restarts, loss ce|cw"),
-        ("mifgsm", "momentum iterative FGSM (Dong et al. 2018): steps, decay"),
-        ("mad", "maximal action difference, PGD on KL(π(s) ‖ π(s+δ)) (SA-PPO): steps, alpha_ratio, restarts"),
-        ("targeted", "force an action (target=K) or the worst-rated one (target=worst, min-best): steps, alpha_ratio"),
-        ("nes", "black-box: NES gradient estimates (antithetic Gaussian), samples per step, sigma, steps"),
-        ("spsa", "black-box: SPSA gradient estimates (Rademacher), samples per step, delta, steps"),
-        ("transfer", "black-box: PGD on a surrogate policy file, applied to the victim: surrogate=PATH"),
-        ("critic", "minimise the victim's own critic value V(s+δ) (Pattanaik et al. 2018): steps, alpha_ratio, restarts"),
-        ("learned", "a learned adversary (PPO on the adversary's MDP, ATLA-style): adversary=PATH from gauntlet adversary train"),
-        ("ensemble", "worst case per observation over fgsm, pgd, pgd (cw), mifgsm, mad and random sign"),
-    ]
+// MARK: - Typed access through declared parameters
 
-    public static func make(_ text: String) throws(AttackError) -> any Attack {
-        let spec = try AttackSpec(parsing: text)
-        switch spec.name {
-        case "none": try spec.requireKnown([]); return NoAttack()
-        case "uniform": return try UniformNoise(spec)
-        case "gaussian": return try GaussianNoise(spec)
-        case "sign": return try RandomSign(spec)
-        case "fgsm": return try FGSM(spec)
-        case "pgd": return try PGD(spec)
-        case "mifgsm": return try MIFGSM(spec)
-        case "mad": return try MAD(spec)
-        case "targeted": return try TargetedAttack(spec)
-        case "nes": return try GradientEstimationAttack(spec, estimator: .nes)
-        case "spsa": return try GradientEstimationAttack(spec, estimator: .spsa)
-        case "transfer": return try TransferAttack(spec)
-        case "critic": return try CriticAttack(spec)
-        case "learned": return try LearnedAdversary(spec)
-        case "ensemble": try spec.requireKnown([]); return WorstCaseEnsemble()
-        default:
-            throw AttackError("unknown attack '\(spec.name)' (known: \(catalogue.map(\.name).joined(separator: ", ")))")
-        }
+extension AttackSpec {
+    /// Throws unless every key is one of `declared`.
+    public func requireKnown(_ declared: [AttackParameter]) throws(AttackError) { try requireKnown(declared.map(\.key)) }
+
+    /// The text given for `parameter`, else its default; a parameter without a default must be given.
+    public func text(_ parameter: AttackParameter) throws(AttackError) -> String {
+        if let text = parameters[parameter.key] ?? parameter.defaultValue { return text }
+        throw AttackError("\(name): needs \(parameter.key)=… (\(parameter.summary))")
     }
+
+    public func int(_ parameter: AttackParameter) throws(AttackError) -> Int {
+        guard case .integer(let range) = parameter.kind else { preconditionFailure("\(name): '\(parameter.key)' is not an integer parameter") }
+        _ = try text(parameter)
+        return try int(parameter.key, default: parameter.defaultValue.flatMap { Int($0) } ?? 0, in: range)
+    }
+
+    public func double(_ parameter: AttackParameter) throws(AttackError) -> Double {
+        guard case .number(let range) = parameter.kind else { preconditionFailure("\(name): '\(parameter.key)' is not a number parameter") }
+        _ = try text(parameter)
+        return try double(parameter.key, default: parameter.defaultValue.flatMap { Double($0) } ?? 0, in: range)
+    }
+
+    /// A number, nil when it is neither given nor defaulted (one of two alternatives).
+    public func optionalDouble(_ parameter: AttackParameter) throws(AttackError) -> Double? {
+        guard parameters[parameter.key] != nil || parameter.defaultValue != nil else { return nil }
+        return try double(parameter)
+    }
+
+    /// One of the declared options.
+    public func choice(_ parameter: AttackParameter) throws(AttackError) -> String {
+        guard case .choice(let options) = parameter.kind else { preconditionFailure("\(name): '\(parameter.key)' is not a choice parameter") }
+        return try choice(parameter.key, default: try text(parameter), from: options)
+    }
+
+    /// A 0/1 switch.
+    public func flag(_ parameter: AttackParameter) throws(AttackError) -> Bool { try int(parameter) == 1 }
 }
 
 /// The identity: the clean observations.
 public struct NoAttack: Attack {
+    public static let description = AttackDescription(name: "none", summary: "no perturbation (the clean policy)", family: .identity) { _, _ in
+        NoAttack()
+    }
+
     public init() {}
     public var spec: String { "none" }
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {

@@ -13,7 +13,12 @@ public struct CriticAttack: Attack {
         ascent = RandomStartAscent(steps: steps, alphaRatio: alphaRatio, restarts: restarts)
     }
 
-    init(_ spec: AttackSpec) throws(AttackError) { ascent = try RandomStartAscent(spec) }
+    public static let description = AttackDescription(
+        name: "critic", summary: "minimise the victim's own critic value V(s+δ) (Pattanaik et al. 2018)", family: .whiteBox,
+        ascent: .iterative(onOneStepObjective: false), parameters: RandomStartAscent.parameters, cheapSettings: ["steps": "3"]
+    ) { spec, _ throws(AttackError) in CriticAttack(ascent: try RandomStartAscent(spec)) }
+
+    public init(ascent: RandomStartAscent) { self.ascent = ascent }
 
     public var spec: String { formatSpec("critic", ascent.parameters) }
 

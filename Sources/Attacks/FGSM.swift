@@ -18,10 +18,12 @@ public struct FGSM: Attack {
         self.randomStart = randomStart
         self.eot = eot
     }
-    init(_ spec: AttackSpec) throws(AttackError) {
-        try spec.requireKnown(["random_start", "eot"])
-        randomStart = try spec.int("random_start", default: 0, in: 0...1) == 1
-        eot = try spec.int("eot", default: 1, in: 1...10_000)
+    static let randomStartParameter = AttackParameter.integer("random_start", default: 0, in: 0...1, "1: step from a random point of the ball")
+    public static let description = AttackDescription(
+        name: "fgsm", summary: "one signed-gradient step of size ε (Huang et al. 2017; L2: normalised gradient)", family: .whiteBox,
+        ascent: .oneStep, parameters: [randomStartParameter, AttackParameter.eot], usableInTraining: true
+    ) { spec, _ throws(AttackError) in
+        FGSM(randomStart: try spec.flag(randomStartParameter), eot: try spec.int(AttackParameter.eot))
     }
     public var spec: String {
         var parameters: [String: CustomStringConvertible] = ["random_start": randomStart ? 1 : 0]

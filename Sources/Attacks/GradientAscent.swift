@@ -71,10 +71,11 @@ public struct RandomStartAscent: Equatable, Sendable {
         self.restarts = restarts
     }
 
+    static let parameters = [AttackParameter.steps(10), AttackParameter.alphaRatio(0.25), AttackParameter.restarts]
+
     init(_ spec: AttackSpec) throws(AttackError) {
-        try spec.requireKnown(["steps", "alpha_ratio", "restarts"])
-        self.init(steps: try spec.int("steps", default: 10, in: 1...100_000), alphaRatio: try spec.double("alpha_ratio", default: 0.25, in: 0...100),
-                  restarts: try spec.int("restarts", default: 1, in: 1...10_000))
+        self.init(steps: try spec.int(AttackParameter.steps(10)), alphaRatio: try spec.double(AttackParameter.alphaRatio(0.25)),
+                  restarts: try spec.int(AttackParameter.restarts))
     }
 
     var parameters: [String: CustomStringConvertible] { ["steps": steps, "alpha_ratio": alphaRatio, "restarts": restarts] }

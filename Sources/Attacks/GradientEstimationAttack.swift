@@ -31,12 +31,21 @@ public struct GradientEstimationAttack: Attack {
 
     var smoothingKey: String { estimator == .nes ? "sigma" : "delta" }
 
-    init(_ spec: AttackSpec, estimator: Estimator) throws(AttackError) {
-        let key = estimator == .nes ? "sigma" : "delta"
-        try spec.requireKnown(["samples", key, "steps", "alpha_ratio"])
-        self.init(estimator: estimator, samples: try spec.int("samples", default: 20, in: 1...1_000_000),
-                  smoothing: try spec.double(key, default: 0.1, in: 1e-9...100), steps: try spec.int("steps", default: 10, in: 1...100_000),
-                  alphaRatio: try spec.double("alpha_ratio", default: 0.25, in: 0...100))
+    public static let nes = description(.nes, summary: "black-box: NES gradient estimates from antithetic Gaussian queries (Ilyas et al. 2018)",
+                                        smoothing: "Gaussian query radius as a fraction of ε")
+    public static let spsa = description(.spsa, summary: "black-box: SPSA gradient estimates from Rademacher queries (Uesato et al. 2018)",
+                                         smoothing: "finite-difference step as a fraction of ε")
+
+    static func description(_ estimator: Estimator, summary: String, smoothing: String) -> AttackDescription {
+        let samples = AttackParameter.integer("samples", default: 20, in: 1...1_000_000, "antithetic query pairs per step")
+        let radius = AttackParameter.number(estimator == .nes ? "sigma" : "delta", default: 0.1, in: 1e-9...100, smoothing)
+        return AttackDescription(
+            name: estimator.rawValue, summary: summary, family: .blackBox, ascent: .iterative(onOneStepObjective: true),
+            parameters: [samples, radius, AttackParameter.steps(10), AttackParameter.alphaRatio(0.25)], cheapSettings: ["samples": "4", "steps": "2"]
+        ) { spec, _ throws(AttackError) in
+            GradientEstimationAttack(estimator: estimator, samples: try spec.int(samples), smoothing: try spec.double(radius),
+                                     steps: try spec.int(AttackParameter.steps(10)), alphaRatio: try spec.double(AttackParameter.alphaRatio(0.25)))
+        }
     }
 
     public var spec: String {

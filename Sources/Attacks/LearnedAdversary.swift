@@ -17,17 +17,19 @@ public struct LearnedAdversary: Attack {
         self.path = path
     }
 
-    init(_ spec: AttackSpec) throws(AttackError) {
-        try spec.requireKnown(["adversary"])
-        guard let path = spec.parameters["adversary"] else { throw AttackError("learned: needs adversary=PATH to an adversary policy file") }
-        AdversaryEnvironment.register()
-        do { adversary = try Policy.load(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw AttackError("learned: adversary \(error.description)")
-        }
+    static let adversaryParameter = AttackParameter("adversary", .policyFile(.adversary), default: nil,
+                                                    "the adversary's policy file, from gauntlet adversary train")
+    public static let description = AttackDescription(
+        name: "learned", summary: "a learned adversary (PPO on the adversary's MDP, ATLA-style)", family: .learned,
+        parameters: [adversaryParameter]
+    ) { spec, context throws(AttackError) in
+        let path = try spec.text(adversaryParameter)
+        let adversary: Policy<Float>
+        do throws(PolicyFileError) { adversary = try context.loadPolicy(path) } catch { throw AttackError("learned: adversary \(error.description)") }
         guard adversary.kind == .gaussian || adversary.kind == .deterministic else {
             throw AttackError("learned: \(path) is a \(adversary.kind.rawValue) policy, not an adversary (train one with gauntlet adversary train)")
         }
-        self.path = path
+        return LearnedAdversary(adversary: adversary, path: path)
     }
 
     public var spec: String { formatSpec("learned", ["adversary": path]) }

@@ -14,7 +14,13 @@ public struct MAD: Attack {
         ascent = RandomStartAscent(steps: steps, alphaRatio: alphaRatio, restarts: restarts)
     }
 
-    init(_ spec: AttackSpec) throws(AttackError) { ascent = try RandomStartAscent(spec) }
+    public static let description = AttackDescription(
+        name: "mad", summary: "maximal action difference, PGD on KL(π(s) ‖ π(s+δ)) (SA-PPO)", family: .whiteBox,
+        ascent: .iterative(onOneStepObjective: false), parameters: RandomStartAscent.parameters, usableInTraining: true,
+        cheapSettings: ["steps": "3"]
+    ) { spec, _ throws(AttackError) in MAD(ascent: try RandomStartAscent(spec)) }
+
+    public init(ascent: RandomStartAscent) { self.ascent = ascent }
 
     public var spec: String { formatSpec("mad", ascent.parameters) }
 

@@ -31,19 +31,23 @@ public struct PGD: Attack {
         self.eot = eot
     }
 
-    init(_ spec: AttackSpec) throws(AttackError) {
-        try spec.requireKnown(["steps", "alpha", "alpha_ratio", "random_start", "restarts", "loss", "eot"])
+    static let alphaParameter = AttackParameter.number("alpha", default: nil, in: 0...1e9, "absolute step size in threat-model units")
+    static let randomStartParameter = AttackParameter.integer("random_start", default: 1, in: 0...1, "1: start from a random point of the ball")
+    static let lossParameter = AttackParameter.choice("loss", default: "ce", from: ["ce", "cw"], "ce, or the Carlini–Wagner margin cw")
+    public static let description = AttackDescription(
+        name: "pgd", summary: "projected gradient ascent (Madry et al. 2018) on the clean action's cross-entropy or the CW margin",
+        family: .whiteBox, ascent: .iterative(onOneStepObjective: true),
+        parameters: [AttackParameter.steps(10), alphaParameter, AttackParameter.alphaRatio(0.25), randomStartParameter, AttackParameter.restarts,
+                     lossParameter, AttackParameter.eot],
+        usableInTraining: true, cheapSettings: ["steps": "3"]
+    ) { spec, _ throws(AttackError) in
         if spec.parameters["alpha"] != nil && spec.parameters["alpha_ratio"] != nil {
             throw AttackError("pgd: give alpha or alpha_ratio, not both")
         }
-        self.init(
-            steps: try spec.int("steps", default: 10, in: 1...100_000),
-            alpha: spec.parameters["alpha"] == nil ? nil : try spec.double("alpha", default: 0, in: 0...1e9),
-            alphaRatio: try spec.double("alpha_ratio", default: 0.25, in: 0...100),
-            randomStart: try spec.int("random_start", default: 1, in: 0...1) == 1,
-            restarts: try spec.int("restarts", default: 1, in: 1...10_000),
-            loss: try spec.choice("loss", default: "ce", from: ["ce", "cw"]),
-            eot: try spec.int("eot", default: 1, in: 1...10_000))
+        return PGD(
+            steps: try spec.int(AttackParameter.steps(10)), alpha: try spec.optionalDouble(alphaParameter),
+            alphaRatio: try spec.double(AttackParameter.alphaRatio(0.25)), randomStart: try spec.flag(randomStartParameter),
+            restarts: try spec.int(AttackParameter.restarts), loss: try spec.choice(lossParameter), eot: try spec.int(AttackParameter.eot))
     }
 
     public var spec: String {

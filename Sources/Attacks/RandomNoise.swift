@@ -6,8 +6,11 @@ import Linalg
 
 /// A point drawn uniformly from the threat model's ball.
 public struct UniformNoise: Attack {
+    public static let description = AttackDescription(
+        name: "uniform", summary: "a uniformly random point of the ball", family: .random, usableInTraining: true
+    ) { _, _ in UniformNoise() }
+
     public init() {}
-    init(_ spec: AttackSpec) throws(AttackError) { try spec.requireKnown([]) }
     public var spec: String { "uniform" }
 
     @_specialize(where S == Float)
@@ -22,11 +25,13 @@ public struct GaussianNoise: Attack {
     /// Standard deviation as a fraction of ε.
     public var sigma: Double
 
+    static let sigmaParameter = AttackParameter.number("sigma", default: 0.5, in: 0...100, "standard deviation as a fraction of ε")
+    public static let description = AttackDescription(
+        name: "gaussian", summary: "Gaussian noise with standard deviation sigma (in ε units), projected onto the ball", family: .random,
+        parameters: [sigmaParameter], usableInTraining: true
+    ) { spec, _ throws(AttackError) in GaussianNoise(sigma: try spec.double(sigmaParameter)) }
+
     public init(sigma: Double = 0.5) { self.sigma = sigma }
-    init(_ spec: AttackSpec) throws(AttackError) {
-        try spec.requireKnown(["sigma"])
-        sigma = try spec.double("sigma", default: 0.5, in: 0...100)
-    }
     public var spec: String { formatSpec("gaussian", ["sigma": sigma]) }
 
     @_specialize(where S == Float)
@@ -40,8 +45,11 @@ public struct GaussianNoise: Attack {
 /// A random corner of the L∞ ball: `δ_j = ±ε u_j` with random signs (for L2, the same signs
 /// scaled onto the sphere by the projection).
 public struct RandomSign: Attack {
+    public static let description = AttackDescription(
+        name: "sign", summary: "a random corner of the L∞ ball (random signs)", family: .random, usableInTraining: true
+    ) { _, _ in RandomSign() }
+
     public init() {}
-    init(_ spec: AttackSpec) throws(AttackError) { try spec.requireKnown([]) }
     public var spec: String { "sign" }
 
     @_specialize(where S == Float)

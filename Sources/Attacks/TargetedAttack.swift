@@ -25,15 +25,20 @@ public struct TargetedAttack: Attack {
         self.restarts = restarts
     }
 
-    init(_ spec: AttackSpec) throws(AttackError) {
-        try spec.requireKnown(["target", "steps", "alpha_ratio", "restarts"])
+    static let targetParameter = AttackParameter("target", .text, default: "worst", "an action index, or worst: the action the clean outputs rate lowest")
+    public static let description = AttackDescription(
+        name: "targeted", summary: "force an action (target=K) or the worst-rated one (target=worst, min-best; discrete policies)",
+        family: .whiteBox, ascent: .iterative(onOneStepObjective: false),
+        parameters: [targetParameter, AttackParameter.steps(20), AttackParameter.alphaRatio(0.1), AttackParameter.restarts],
+        cheapSettings: ["steps": "4"]
+    ) { spec, _ throws(AttackError) in
         var target = Target.worst
         if let text = spec.parameters["target"], text != "worst" {
             guard let action = Int(text), action >= 0 else { throw AttackError("targeted: 'target' must be an action index or worst, got '\(text)'") }
             target = .action(action)
         }
-        self.init(target: target, steps: try spec.int("steps", default: 20, in: 1...100_000),
-                  alphaRatio: try spec.double("alpha_ratio", default: 0.1, in: 0...100), restarts: try spec.int("restarts", default: 1, in: 1...10_000))
+        return TargetedAttack(target: target, steps: try spec.int(AttackParameter.steps(20)), alphaRatio: try spec.double(AttackParameter.alphaRatio(0.1)),
+                              restarts: try spec.int(AttackParameter.restarts))
     }
 
     public var spec: String {

@@ -18,15 +18,17 @@ public struct TransferAttack: Attack {
         self.pgd = pgd
     }
 
-    init(_ spec: AttackSpec) throws(AttackError) {
-        try spec.requireKnown(["surrogate", "steps", "restarts"])
-        guard let path = spec.parameters["surrogate"] else { throw AttackError("transfer: needs surrogate=PATH to a policy file") }
+    static let surrogateParameter = AttackParameter("surrogate", .policyFile(.surrogate), default: nil, "the surrogate's policy file")
+    public static let description = AttackDescription(
+        name: "transfer", summary: "black-box: PGD on a surrogate policy the attacker owns, applied to the victim", family: .blackBox,
+        ascent: .iterative(onOneStepObjective: true), parameters: [surrogateParameter, AttackParameter.steps(10), AttackParameter.restarts],
+        cheapSettings: ["steps": "3"]
+    ) { spec, context throws(AttackError) in
+        let path = try spec.text(surrogateParameter)
         let surrogate: Policy<Float>
-        do { surrogate = try Policy.load(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw AttackError("transfer: surrogate \(error.description)")
-        }
-        self.init(surrogate: surrogate, path: path,
-                  pgd: PGD(steps: try spec.int("steps", default: 10, in: 1...100_000), restarts: try spec.int("restarts", default: 1, in: 1...10_000)))
+        do throws(PolicyFileError) { surrogate = try context.loadPolicy(path) } catch { throw AttackError("transfer: surrogate \(error.description)") }
+        return TransferAttack(surrogate: surrogate, path: path,
+                              pgd: PGD(steps: try spec.int(AttackParameter.steps(10)), restarts: try spec.int(AttackParameter.restarts)))
     }
 
     public var spec: String { formatSpec("transfer", ["surrogate": surrogatePath, "steps": pgd.steps, "restarts": pgd.restarts]) }

@@ -11,6 +11,11 @@ public struct WorstCaseEnsemble: Attack {
         FGSM(), PGD(steps: 20), PGD(steps: 20, loss: "cw"), MIFGSM(), MAD(steps: 20), RandomSign(),
     ]
 
+    public static let description = AttackDescription(
+        name: "ensemble", summary: "worst case per observation over fgsm, pgd, pgd (cw), mifgsm, mad and random sign", family: .whiteBox,
+        ascent: .iterative(onOneStepObjective: true)
+    ) { _, _ in WorstCaseEnsemble() }
+
     public init() {}
 
     public var spec: String { "ensemble" }

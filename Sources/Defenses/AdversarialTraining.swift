@@ -9,14 +9,30 @@ import Linalg
 /// update — replaced by perturbations against the current policy (PGD, FGSM, MAD, or random
 /// ones: uniform, Gaussian, random sign), with ε on the config's ramp. With several attacks each
 /// attacked observation draws one, so the learner meets gradient attacks and random noise alike.
-public final class AdversarialTraining: RobustTrainingMethod, RobustTraining {
-    /// The attacks `robust_attack` names, PGD and MAD with `robust_steps` steps.
+public final class AdversarialTraining: RobustTrainingBase, RobustTraining {
+    /// The method, its `robust_attack` names checked against `attacks`.
+    public static func method(attacks: AttackRegistry) -> RobustTrainingMethod {
+        RobustTrainingMethod(
+            name: "adversarial", summary: "train on attacked observations, Pattanaik et al. 2018", learners: ["dqn", "ppo", "td3", "ddpg"],
+            check: { config in
+                config.attacks.first { attacks.description(named: $0)?.usableInTraining != true }.map { name in
+                    (key: "robust_attack", message: "robust_attack '\(name)' is not one of \(attacks.trainingNames.joined(separator: ", "))")
+                }
+            }
+        ) { config, context throws(TrainingError) in try AdversarialTraining(config, bounds: context.bounds, random: context.random, registry: attacks) }
+    }
+
+    /// The attacks `robust_attack` names, those with a `steps` parameter taking `robust_steps`.
     public let attacks: [any Attack]
 
-    public init(_ config: RobustTrainingConfig, bounds: BoxSpace, random: RandomStream) throws(TrainingError) {
+    public init(_ config: RobustTrainingConfig, bounds: BoxSpace, random: RandomStream, registry: AttackRegistry = .standard) throws(TrainingError) {
         var attacks: [any Attack] = []
         for name in config.attacks {
-            do { attacks.append(try AttackRegistry.make(["pgd", "mad"].contains(name) ? "\(name):steps=\(config.steps)" : name)) } catch {
+            guard let description = registry.description(named: name), description.usableInTraining else {
+                throw TrainingError("robust_attack '\(name)' is not one of \(registry.trainingNames.joined(separator: ", "))")
+            }
+            let takesSteps = description.parameters.contains { $0.key == "steps" }
+            do { attacks.append(try registry.make(takesSteps ? "\(name):steps=\(config.steps)" : name)) } catch {
                 throw TrainingError("robust_attack '\(name)': \(error)")
             }
         }

@@ -21,7 +21,12 @@ import NeuralNet
 /// Pendulum at ε = 0.3 with every observation perturbed: −375 under its adversary, −1119
 /// clean). The adversary's whole state is part of the agent's checkpoint, and it is written as
 /// `adversary.safetensors` next to the trained policy — a `learned:adversary=PATH` attack.
-public final class AlternatingAdversaryTraining: RobustTrainingMethod, RobustTraining {
+public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTraining {
+    public static let method = RobustTrainingMethod(
+        name: "atla", summary: "alternating training with a learned adversary, Zhang et al. 2021", learners: ["ppo"],
+        diagnostics: ["robust/eps", "robust/adversary_steps", "robust/adversary_return"]
+    ) { config, context throws(TrainingError) in try AlternatingAdversaryTraining(config: config, context: context) }
+
     /// The adversary's learner.
     public let adversary: PPO<Float>
     /// Its environments: one per copy, sharing the agent's environment id.
@@ -42,7 +47,7 @@ public final class AlternatingAdversaryTraining: RobustTrainingMethod, RobustTra
         var limited: [TimeLimit] = []
         do {
             for _ in 0..<victimPPO.environments {
-                let victim = try Registry.make(context.environment)
+                let victim = try context.environments.make(context.environment)
                 // The agent does not exist yet; each adversary phase installs the current one first.
                 let environment = AdversaryEnvironment(id: "adversary:env=\(context.environment)", victim: victim.base,
                                                        victimPolicy: try Self.placeholder(for: victim.base), epsilon: 0)

@@ -5,23 +5,16 @@ import NeuralNet
 
 /// Robust training objectives, ensembles, input transformations, certification and detection.
 public enum Defenses {
-    /// Lets policy files hold defenses: installs the decoder `Policy(file:)` uses for them. Call
-    /// it once before loading a defended policy (the `gauntlet` tool does at start).
-    public static func register() {
-        PolicyDefenseDecoding.install(decode)
-        AdversaryEnvironment.register()
-        RobustTrainingFactory.install { config, context throws(TrainingError) in
-            switch config.method {
-            case "adversarial": return try AdversarialTraining(config, bounds: context.bounds, random: context.random)
-            case "sa": return StateAdversarialRegularizer(config: config, bounds: context.bounds, random: context.random)
-            case "radial": return RadialLoss(config: config, bounds: context.bounds, random: context.random)
-            case "atla": return try AlternatingAdversaryTraining(config: config, context: context)
-            default: throw TrainingError("unknown robust training method '\(config.method)'")
-            }
-        }
+    /// The robust-training methods, `adversarial` making its attacks from `attacks`.
+    public static func robustTrainingMethods(attacks: AttackRegistry) -> [RobustTrainingMethod] {
+        [AdversarialTraining.method(attacks: attacks), StateAdversarialRegularizer.method, RadialLoss.method, AlternatingAdversaryTraining.method]
     }
 
-    @Sendable
+    /// Decoders of every defense a policy file can hold.
+    public static let decoders = ["ensemble", "quantize", "clip", "noise", "smoothing"].map { type in
+        DefenseDecoder(type: type) { stored, file, inner throws(PolicyFileError) in try decode(stored, file: file, inner: inner) }
+    }
+
     static func decode(_ stored: DefenseDescription, file: PolicyFile, inner: Policy<Float>) throws(PolicyFileError) -> any PolicyDefense {
         let dimension = inner.observationDimension
         let scale = stored.scale ?? Array(repeating: 1, count: dimension)
@@ -99,7 +92,7 @@ public enum Defenses {
                                           aggregation: try Aggregation(name: try spec.choice("aggregation", default: discrete ? "vote" : "mean", from: ["mean", "median", "trimmed", "vote"]), trim: trim),
                                           scale: scale, discrete: discrete)
             case "clip":
-                try spec.requireKnown([])
+                try spec.requireKnown([String]())
                 guard let range else { throw DefenseError("clip needs the clean observation range") }
                 return try RangeClipping(lower: range.lower, upper: range.upper)
             default:

@@ -14,7 +14,11 @@ import NeuralNet
 /// so actions that matter most (large Δ) must separate first. Its gradient goes through the
 /// interval bounds (`Sequential.intervalBoundsParameterGradient`); `κ` weighs it, ε follows the
 /// config's ramp.
-public final class RadialLoss: RobustTrainingMethod, RobustTraining {
+public final class RadialLoss: RobustTrainingBase, RobustTraining {
+    public static let method = RobustTrainingMethod(
+        name: "radial", summary: "worst-case loss from interval bounds, Oikarinen et al. 2021", learners: ["dqn"]
+    ) { config, context in RadialLoss(config: config, bounds: context.bounds, random: context.random) }
+
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]) -> [String: Double] {

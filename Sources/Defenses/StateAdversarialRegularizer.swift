@@ -19,7 +19,11 @@ import NeuralNet
 ///   actions in [−1, 1], μ(s) held fixed, the inner maximum found the same way.
 ///
 /// ε follows the config's ramp; before it starts, `R` is not computed.
-public final class StateAdversarialRegularizer: RobustTrainingMethod, RobustTraining {
+public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraining {
+    public static let method = RobustTrainingMethod(
+        name: "sa", summary: "state-adversarial regulariser, Zhang et al. 2020", learners: ["dqn", "ppo", "td3", "ddpg"]
+    ) { config, context in StateAdversarialRegularizer(config: config, bounds: context.bounds, random: context.random) }
+
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]) -> [String: Double] {

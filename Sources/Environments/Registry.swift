@@ -33,20 +33,9 @@ public enum Registry {
         return directories
     }
 
-    /// Makers of further environment families, by id prefix (`adversary:` is registered by the
-    /// Attacks module: environments whose agent perturbs another policy's observations).
-    private static let families = Mutex<[String: @Sendable (String) throws(EnvironmentError) -> TimeLimit]>([:])
-
-    /// Adds a family of environments whose ids start with `prefix`; `make` receives the whole id.
-    public static func register(prefix: String, make: @escaping @Sendable (String) throws(EnvironmentError) -> TimeLimit) {
-        families.withLock { $0[prefix] = make }
-    }
-
-    /// The environment `id` inside its time limit.
+    /// The built-in environment `id` inside its time limit. Further families (`adversary:`)
+    /// come through an `EnvironmentRegistry`.
     public static func make(_ id: String) throws(EnvironmentError) -> TimeLimit {
-        if let family = families.withLock({ registered in registered.first { id.hasPrefix($0.key) }?.value }) {
-            return try family(id)
-        }
         if let entry = classicControl.first(where: { $0.id == id }) {
             return TimeLimit(entry.make(), maxEpisodeSteps: entry.maxEpisodeSteps)
         }
@@ -92,4 +81,44 @@ public enum Registry {
 
     /// Every id `make` accepts with the default observation mode.
     public static func ids() -> [String] { classicControl.map(\.id) + gridNames().map { "grid:\($0)" } }
+}
+
+/// A family of environments whose ids share a prefix, made by someone above this module (the
+/// `adversary:` family of the Attacks module needs policies).
+public struct EnvironmentFamily: Sendable {
+    public var prefix: String
+    public var summary: String
+    /// Makes the environment of a whole id that starts with `prefix`.
+    public var make: @Sendable (String) throws(EnvironmentError) -> TimeLimit
+
+    public init(prefix: String, summary: String, make: @escaping @Sendable (String) throws(EnvironmentError) -> TimeLimit) {
+        self.prefix = prefix
+        self.summary = summary
+        self.make = make
+    }
+}
+
+/// The environments a run can make: the built-in ones and the families it was given. A value,
+/// assembled by whoever knows the families and passed to what makes environments.
+public struct EnvironmentRegistry: Sendable {
+    public private(set) var families: [EnvironmentFamily]
+
+    public init(families: [EnvironmentFamily] = []) { self.families = families }
+
+    /// Classic control and gridworlds only.
+    public static let builtIn = EnvironmentRegistry()
+
+    /// This registry with one more family.
+    public func adding(_ family: EnvironmentFamily) -> EnvironmentRegistry {
+        precondition(!families.contains { $0.prefix == family.prefix }, "environment family '\(family.prefix)' given twice")
+        var copy = self
+        copy.families.append(family)
+        return copy
+    }
+
+    /// The environment `id` inside its time limit, from the family its prefix names or the built-in ones.
+    public func make(_ id: String) throws(EnvironmentError) -> TimeLimit {
+        if let family = families.first(where: { id.hasPrefix($0.prefix) }) { return try family.make(id) }
+        return try Registry.make(id)
+    }
 }

@@ -29,11 +29,12 @@ public final class VectorEnvironment {
     public private(set) var statistics: EpisodeStatistics
     private var needsReset: [Bool]
 
-    /// `count` copies of environment `id`.
-    public convenience init(id: String, count: Int, autoresetMode: AutoresetMode = .nextStep) throws(EnvironmentError) {
+    /// `count` copies of environment `id`, made by `registry`.
+    public convenience init(id: String, count: Int, autoresetMode: AutoresetMode = .nextStep,
+                            registry: EnvironmentRegistry = .builtIn) throws(EnvironmentError) {
         guard count > 0 else { throw EnvironmentError("a vector environment needs at least one copy, got \(count)") }
         var environments: [TimeLimit] = []
-        for _ in 0..<count { environments.append(try Registry.make(id)) }
+        for _ in 0..<count { environments.append(try registry.make(id)) }
         self.init(environments, autoresetMode: autoresetMode)
     }
 

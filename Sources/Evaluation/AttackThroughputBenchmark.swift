@@ -45,7 +45,7 @@ public struct AttackThroughputBenchmark: Sendable {
         let network = try Sequential<Float>.mlp(sizes: [space.observationSpace.dimension] + hidden + [actionCount], activation: .relu,
                                                 random: RandomStream(seed: 0))
         let policy = Policy(network: network, kind: .greedyQ, actionSpace: space.actionSpace)
-        let attack = try AttackRegistry.make(attack)
+        let attack = try AttackRegistry.standard.make(attack)
         let model = ThreatModel(epsilon: epsilon, bounds: space.observationSpace)
         let random = RandomStream(seed: 1)
         vector.reset(seed: 0)

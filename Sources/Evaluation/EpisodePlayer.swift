@@ -44,16 +44,16 @@ public struct EpisodePlayer: Sendable {
 
     /// The player section (markup and script) and a figure of the environment at the first
     /// attacked step whose action flipped, for the cell with the largest mean reward drop.
-    public static func section(store: ResultsStore) throws -> (html: String, flipFigure: (caption: String, svg: String)?)? {
+    public static func section(store: ResultsStore, toolkit: Toolkit = .standard) throws -> (html: String, flipFigure: (caption: String, svg: String)?)? {
         guard let worst = try store.rows().filter({ $0.epsilon > 0 }).max(by: { $0.dropMean < $1.dropMean }) else { return nil }
-        let policy = try Policy.load(contentsOf: URL(fileURLWithPath: worst.policy))
+        let policy = try toolkit.loadPolicy(contentsOf: URL(fileURLWithPath: worst.policy))
         let evaluation = AttackEvaluation(policy: policy, environment: worst.environment, episodes: 1, seed: UInt64(worst.seed),
                                           norm: ThreatModel.Norm(rawValue: worst.norm) ?? .linf, units: ThreatModel.Units(rawValue: worst.units) ?? .raw)
         var cleanRunner = EpisodeRunner(policy: policy, environment: worst.environment)
         cleanRunner.recordTraces = true
         cleanRunner.recordObservations = evaluation.units == .std
         let clean = try cleanRunner.run(episodes: 1, seed: UInt64(worst.seed))
-        let (_, attacked) = try evaluation.runRecorded(try AttackRegistry.make(worst.attack), epsilon: worst.epsilon, clean: clean, traces: true)
+        let (_, attacked) = try evaluation.runRecorded(try toolkit.makeAttack(worst.attack), epsilon: worst.epsilon, clean: clean, traces: true)
         let data = Data(title: "\(worst.policy) under \(worst.attack) at ε = \(worst.epsilon), seed \(worst.seed)",
                         clean: try frames(environment: worst.environment, outcome: clean[0]),
                         attacked: try frames(environment: worst.environment, outcome: attacked[0]))

@@ -173,10 +173,10 @@ public struct Replay: Equatable, Sendable {
 
 extension Replay {
     /// Runs the recorded evaluation again with `policy` (the same seeds, attack, threat model,
-    /// action selection and grouping), keeping full traces.
-    public func reexecute<S: BLASScalar>(policy: Policy<S>, attack replacement: (any Attack)? = nil) throws -> Replay {
+    /// action selection and grouping), keeping full traces; the recorded attack is made with `toolkit`.
+    public func reexecute<S: BLASScalar>(policy: Policy<S>, attack replacement: (any Attack)? = nil, toolkit: Toolkit = .standard) throws -> Replay {
         var attack: (any Attack)? = replacement
-        if attack == nil, let spec = header.attack { attack = try AttackRegistry.make(spec) }
+        if attack == nil, let spec = header.attack { attack = try toolkit.makeAttack(spec) }
         var runner = EpisodeRunner(policy: policy, environment: header.environment, selection: header.selection, copies: header.copies,
                                    attack: attack, threatModel: attack == nil ? nil : header.threatModel)
         runner.recordTraces = true

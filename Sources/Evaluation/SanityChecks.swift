@@ -28,18 +28,18 @@ public struct SanityWarning: Equatable, Sendable, Codable, CustomStringConvertib
 }
 
 public enum SanityChecks {
-    static let oneStep: Set = ["fgsm"]
-    /// Iterative attacks on FGSM's own objective (the CE of the clean action), which should do
-    /// at least as much damage as its one step.
-    static let iterative: Set = ["pgd", "mifgsm", "ensemble"]
-    static let gradientFree: Set = ["uniform", "gaussian", "sign", "nes", "spsa", "transfer"]
-    static let whiteBox: Set = ["fgsm", "pgd", "mifgsm", "mad", "targeted", "critic", "ensemble"]
-
-    static func family(_ spec: String) -> String { String(spec.prefix { $0 != ":" }) }
-
     /// Runs every check on reports of one policy and environment (any mix of attacks and ε).
-    /// `tolerance` is the return difference below which two means count as equal.
-    public static func run(_ reports: [AttackReport], tolerance: Double) -> [SanityWarning] {
+    /// `tolerance` is the return difference below which two means count as equal. Which checks
+    /// an attack takes part in follows its family and ascent in `attacks`; an attack `attacks`
+    /// does not describe is checked only for monotonicity in ε.
+    public static func run(_ reports: [AttackReport], tolerance: Double, attacks: AttackRegistry = .standard) -> [SanityWarning] {
+        func described(_ report: AttackReport) -> AttackDescription? { attacks.description(ofSpec: report.attack) }
+        func isWhiteBox(_ report: AttackReport) -> Bool { described(report)?.family == .whiteBox }
+        /// Iterative white-box attacks on FGSM's own objective should do at least as much damage as its one step.
+        func isIterativeOnOneStepObjective(_ report: AttackReport) -> Bool {
+            isWhiteBox(report) && described(report)?.ascent == .iterative(onOneStepObjective: true)
+        }
+        func isGradientFree(_ report: AttackReport) -> Bool { [.random, .blackBox].contains(described(report)?.family) }
         var warnings: [SanityWarning] = []
         let byEpsilon = Dictionary(grouping: reports) { $0.threatModel.epsilon }
         for (epsilon, group) in byEpsilon.sorted(by: { $0.key < $1.key }) {
@@ -50,16 +50,16 @@ public enum SanityChecks {
                 }
                 continue
             }
-            let fgsm = group.filter { oneStep.contains(family($0.attack)) }.map(\.attacked.meanReturn).min()
+            let fgsm = group.filter { isWhiteBox($0) && described($0)?.ascent == .oneStep }.map(\.attacked.meanReturn).min()
             if let fgsm {
-                for r in group where iterative.contains(family(r.attack)) && !r.attack.contains("loss=cw") && r.attacked.meanReturn > fgsm + tolerance {
+                for r in group where isIterativeOnOneStepObjective(r) && !r.attack.contains("loss=cw") && r.attacked.meanReturn > fgsm + tolerance {
                     warnings.append(.init(check: .iterativeWeakerThanOneStep,
                                           message: "\(r.attack) left a return of \(r.attacked.meanReturn) at ε = \(epsilon), more than FGSM's \(fgsm)"))
                 }
             }
-            let white = group.filter { whiteBox.contains(family($0.attack)) }.map(\.attacked.meanReturn).min()
+            let white = group.filter(isWhiteBox).map(\.attacked.meanReturn).min()
             if let white {
-                for r in group where gradientFree.contains(family(r.attack)) && r.attacked.meanReturn < white - tolerance {
+                for r in group where isGradientFree(r) && r.attacked.meanReturn < white - tolerance {
                     warnings.append(.init(check: .gradientMasking,
                                           message: "\(r.attack) (no gradients) reached \(r.attacked.meanReturn) at ε = \(epsilon), below every white-box attack (best \(white)): gradient masking?"))
                 }
@@ -74,7 +74,7 @@ public enum SanityChecks {
         }
         if let largest = reports.map(\.threatModel.epsilon).max(), largest >= unboundedEpsilon {
             let lowest = reports.flatMap(\.attacked.returns).min() ?? 0
-            for r in reports where r.threatModel.epsilon == largest && whiteBox.contains(family(r.attack)) && r.attacked.meanReturn > lowest + tolerance {
+            for r in reports where r.threatModel.epsilon == largest && isWhiteBox(r) && r.attacked.meanReturn > lowest + tolerance {
                 warnings.append(.init(check: .unboundedNotMinimal,
                                       message: "\(r.attack) at the unbounded ε = \(largest) left \(r.attacked.meanReturn), above the lowest return seen (\(lowest))"))
             }

@@ -15,11 +15,14 @@ public struct Sweep: Sendable {
     public var jobs: Int
     /// Run only shard `index` of `count`.
     public var shard: (index: Int, count: Int)?
+    /// Reads the policies and makes the attacks.
+    public var toolkit: Toolkit
 
-    public init(spec: SweepSpec, jobs: Int, shard: (index: Int, count: Int)? = nil) {
+    public init(spec: SweepSpec, jobs: Int, shard: (index: Int, count: Int)? = nil, toolkit: Toolkit = .standard) {
         self.spec = spec
         self.jobs = max(1, jobs)
         self.shard = shard
+        self.toolkit = toolkit
     }
 
     public struct Progress: Sendable {
@@ -40,7 +43,7 @@ public struct Sweep: Sendable {
         var policies: [String: (policy: Policy<Float>, environment: String)] = [:]
         for path in Set(todo.map(\.policy)) {
             let file = try PolicyFile.load(contentsOf: URL(fileURLWithPath: path))
-            policies[path] = (try Policy(file: file), file.description.environment ?? "")
+            policies[path] = (try toolkit.policy(file), file.description.environment ?? "")
         }
         let next = Mutex(0)
         let failures = Mutex<[String]>([])
@@ -58,7 +61,7 @@ public struct Sweep: Sendable {
                     let (policy, environment) = loaded[cell.policy]!
                     let evaluation = AttackEvaluation(policy: policy, environment: environment, episodes: cell.episodes, seed: cell.seed,
                                                       norm: cell.norm, units: cell.units)
-                    let report = try evaluation.run(try AttackRegistry.make(cell.attack), epsilon: cell.epsilon, clean: try evaluation.cleanEpisodes())
+                    let report = try evaluation.run(try toolkit.makeAttack(cell.attack), epsilon: cell.epsilon, clean: try evaluation.cleanEpisodes())
                     try store.store(cell, environment: environment, report: report)
                     progress(Progress(finished: index + 1, total: todo.count, skipped: all.count - todo.count,
                                       elapsedSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, lastCell: cell.key))

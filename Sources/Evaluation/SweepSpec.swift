@@ -30,7 +30,8 @@ public struct SweepSpec: Equatable, Sendable {
     /// Largest grid accepted.
     public static let maximumCells = 1_000_000
 
-    public init(yaml text: String, file: String, baseDirectory: URL) throws(ConfigError) {
+    /// Parses a spec; its attacks are made (and so checked) with `toolkit`.
+    public init(yaml text: String, file: String, baseDirectory: URL, toolkit: Toolkit = .standard) throws(ConfigError) {
         let reader = try ConfigReader(yaml: text, file: file)
         try reader.requireKnown(["name", "policies", "attacks", "epsilons", "norms", "units", "episodes", "seeds"])
         name = try reader.string("name") ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
@@ -40,7 +41,7 @@ public struct SweepSpec: Equatable, Sendable {
         guard !attacks.isEmpty else { throw ConfigError("\(file): 'attacks' must name at least one attack") }
         // Canonical specs (every default written out), so equal attacks have equal cell keys.
         attacks = try attacks.map { spec throws(ConfigError) in
-            do throws(AttackError) { return try AttackRegistry.make(spec).spec } catch { throw ConfigError("\(file): attack '\(spec)': \(error.description)") }
+            do throws(AttackError) { return try toolkit.makeAttack(spec).spec } catch { throw ConfigError("\(file): attack '\(spec)': \(error.description)") }
         }
         epsilons = try reader.doubleList("epsilons", in: 0...1e9) ?? []
         guard !epsilons.isEmpty else { throw ConfigError("\(file): 'epsilons' must list at least one ε") }
@@ -58,9 +59,9 @@ public struct SweepSpec: Equatable, Sendable {
         guard count <= Self.maximumCells else { throw ConfigError("\(file): the grid has \(count) cells, more than the limit of \(Self.maximumCells)") }
     }
 
-    public init(contentsOf url: URL) throws(ConfigError) {
+    public init(contentsOf url: URL, toolkit: Toolkit = .standard) throws(ConfigError) {
         guard let data = FileManager.default.contents(atPath: url.path) else { throw ConfigError("\(url.path): cannot read the sweep spec") }
-        try self.init(yaml: String(decoding: data, as: UTF8.self), file: url.path, baseDirectory: url.deletingLastPathComponent())
+        try self.init(yaml: String(decoding: data, as: UTF8.self), file: url.path, baseDirectory: url.deletingLastPathComponent(), toolkit: toolkit)
     }
 
     static func expandGlobs(_ patterns: [String], base: URL, file: String) throws(ConfigError) -> [String] {

@@ -2,7 +2,7 @@ import Foundation
 
 /// A parsed JSON document that keeps JSON's own types apart (a boolean is never a number), for
 /// parsers of user files that must say exactly what was wrong.
-public enum JSONValue: Equatable, Sendable, Decodable {
+public enum JSONValue: Equatable, Sendable, Codable {
     case null
     case bool(Bool)
     case number(Double)
@@ -27,6 +27,18 @@ public enum JSONValue: Equatable, Sendable, Decodable {
         }
     }
 
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+
     /// Parses `data`; the error says why and where (line and column) the text is not JSON.
     public static func parse(_ data: Data) throws(JSONParseError) -> JSONValue {
         if let value = try? JSONDecoder().decode(JSONValue.self, from: data) { return value }
@@ -48,6 +60,13 @@ public enum JSONValue: Equatable, Sendable, Decodable {
             if byte == UInt8(ascii: "\n") { (line, column) = (line + 1, 1) } else { column += 1 }
         }
         return "line \(line), column \(column): \(reason[..<range.lowerBound].trimmingCharacters(in: .whitespaces))"
+    }
+
+    /// The value as compact JSON, keys sorted.
+    public var compactJSON: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 
     public var number: Double? { if case .number(let v) = self { v } else { nil } }

@@ -164,6 +164,18 @@ public struct PolicyDescription: Equatable, Sendable, Codable {
         }
     }
 
+    /// The actions the outputs select from: `discrete` actions, or a box `low`…`high`.
+    public struct ActionSpace: Equatable, Sendable, Codable {
+        public var discrete: Int?
+        public var low: [Double]?
+        public var high: [Double]?
+        public init(discrete: Int? = nil, low: [Double]? = nil, high: [Double]? = nil) {
+            self.discrete = discrete
+            self.low = low
+            self.high = high
+        }
+    }
+
     /// Format version of this description.
     public var format: Int = 1
     public var architecture: Architecture
@@ -183,6 +195,11 @@ public struct PolicyDescription: Equatable, Sendable, Codable {
     public var provenance: [String: String]
     /// Defenses wrapped around the network, innermost first (absent: none).
     public var defenses: [DefenseDescription]?
+    /// The action space (absent in files written before it was recorded: the environment's then).
+    public var actionSpace: ActionSpace?
+    /// The training configuration that produced the policy, every key with the value used
+    /// (robust training included); absent for imported policies.
+    public var training: [String: JSONValue]?
 
     public init(architecture: Architecture = Architecture([]), environment: String? = nil, algorithm: String? = nil,
                 kind: String? = nil, normalization: Normalization? = nil, provenance: [String: String] = [:]) {

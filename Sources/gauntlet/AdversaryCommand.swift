@@ -1,6 +1,7 @@
 import Agents
 import ArgumentParser
 import Attacks
+import Evaluation
 import Foundation
 import Linalg
 
@@ -44,7 +45,7 @@ struct AdversaryTrain: ParsableCommand {
         let run: TrainingRun<Float>
         do {
             let config = try LearnedAdversary.trainingConfig(victim: victim, environment: environment, epsilon: eps, steps: steps, seed: seed)
-            run = try TrainingRun<Float>(config: config, directory: URL(fileURLWithPath: output), seed: seed)
+            run = try TrainingRun<Float>(config: config, directory: URL(fileURLWithPath: output), seed: seed, components: Toolkit.standard.training)
         } catch let error as ConfigError {
             throw ValidationError(error.description)
         } catch let error as TrainingError {

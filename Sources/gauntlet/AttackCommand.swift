@@ -21,8 +21,9 @@ struct AttackCommand: ParsableCommand {
             With --json and one attack, the output is that attack's object {"attack", \
             "threat_model", "clean", "attacked", "reward_drop", "action_flip_rate", "queries", …}; \
             with several, {"attacks": [those objects]}. \
-            Attack specs are name:key=value,… — attacks: \
-            \(AttackRegistry.catalogue.map(\.name).joined(separator: ", ")).
+            Attack specs are name:key=value,…; the attacks, with their parameters and defaults:
+
+            \(Toolkit.standard.attacks.help)
             """)
 
     @Option(help: "Policy file (.safetensors).") var policy: String
@@ -48,7 +49,7 @@ struct AttackCommand: ParsableCommand {
         if let budget, budget < 0 { throw ValidationError("--budget must be ≥ 0, got \(budget)") }
         if let timed, !(0...1).contains(timed) { throw ValidationError("--timed must lie in [0, 1], got \(timed)") }
         for spec in attacks {
-            do { _ = try AttackRegistry.make(spec) } catch { throw ValidationError("--attack \(spec): \(error.description)") }
+            do { _ = try Toolkit.standard.makeAttack(spec) } catch { throw ValidationError("--attack \(spec): \(error.description)") }
         }
     }
 
@@ -109,7 +110,7 @@ struct AttackCommand: ParsableCommand {
         do {
             let clean = try evaluation.cleanEpisodes()
             for spec in attacks {
-                let attack = try AttackRegistry.make(spec)
+                let attack = try Toolkit.standard.makeAttack(spec)
                 FileHandle.standardError.write(Data("attacking with \(attack.spec) at ε=\(eps)…\n".utf8))
                 reports.append(try evaluation.run(attack, epsilon: eps, clean: clean))
             }

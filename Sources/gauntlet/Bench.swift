@@ -134,7 +134,7 @@ struct BenchAttack: ParsableCommand {
 
     func validate() throws {
         guard copies.allSatisfy({ $0 > 0 && $0 <= 4096 }), steps > 0, repeats > 0 else { throw ValidationError("--envs, --steps and --repeats must be positive") }
-        for spec in attacks { do { _ = try AttackRegistry.make(spec) } catch { throw ValidationError("--attack \(spec): \(error.description)") } }
+        for spec in attacks { do { _ = try Toolkit.standard.makeAttack(spec) } catch { throw ValidationError("--attack \(spec): \(error.description)") } }
     }
 
     func run() throws {

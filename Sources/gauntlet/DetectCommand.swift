@@ -31,7 +31,7 @@ struct DetectCommand: ParsableCommand {
         guard eps > 0 && eps.isFinite else { throw ValidationError("--eps must be a finite number > 0, got \(eps)") }
         guard (2...100_000).contains(episodes) else { throw ValidationError("--episodes must lie in 2...100000 (half of them train the detector)") }
         guard adaptiveWeight >= 0 && adaptiveWeight.isFinite else { throw ValidationError("--adaptive-weight must be ≥ 0") }
-        do { _ = try AttackRegistry.make(attack) } catch { throw ValidationError("--attack \(attack): \(error.description)") }
+        do { _ = try Toolkit.standard.makeAttack(attack) } catch { throw ValidationError("--attack \(attack): \(error.description)") }
     }
 
     func run() throws {
@@ -41,7 +41,7 @@ struct DetectCommand: ParsableCommand {
         let evaluation = AttackEvaluation(policy: loaded, environment: environment, episodes: episodes, seed: seed, units: units)
         let report: DetectionStudy.Report
         do {
-            report = try DetectionStudy.run(evaluation, attack: try AttackRegistry.make(attack), epsilon: eps, adaptiveWeight: adaptiveWeight, policyName: policy)
+            report = try DetectionStudy.run(evaluation, attack: try Toolkit.standard.makeAttack(attack), epsilon: eps, adaptiveWeight: adaptiveWeight, policyName: policy)
         } catch let error as EnvironmentError {
             throw ValidationError(error.description)
         }

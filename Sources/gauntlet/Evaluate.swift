@@ -41,7 +41,7 @@ struct Evaluate: ParsableCommand {
         for e in epsilons where !(e >= 0 && e.isFinite) { throw ValidationError("--eps must be a finite number ≥ 0, got \(e)") }
         if let h = halvingMaximum, !(h > 0 && h.isFinite) { throw ValidationError("--halving-eps must be a positive number, got \(h)") }
         for spec in attacks {
-            do { _ = try AttackRegistry.make(spec) } catch { throw ValidationError("--attack \(spec): \(error.description)") }
+            do { _ = try Toolkit.standard.makeAttack(spec) } catch { throw ValidationError("--attack \(spec): \(error.description)") }
         }
     }
 
@@ -93,7 +93,7 @@ struct Evaluate: ParsableCommand {
         let result: StudyResult
         var halving: [String: HalvingEpsilon]? = nil
         do {
-            let suite = try attacks.map { spec throws(AttackError) in try AttackRegistry.make(spec) }
+            let suite = try attacks.map { spec throws(AttackError) in try Toolkit.standard.makeAttack(spec) }
             result = try evaluation.study(
                 attacks: suite, epsilons: epsilons,
                 record: record == nil ? nil : { report, outcomes in
@@ -110,7 +110,7 @@ struct Evaluate: ParsableCommand {
                 let clean = try evaluation.cleanEpisodes()
                 halving = [:]
                 for spec in attacks {
-                    let attack = try AttackRegistry.make(spec)
+                    let attack = try Toolkit.standard.makeAttack(spec)
                     FileHandle.standardError.write(Data("bisecting the halving ε of \(attack.spec)…\n".utf8))
                     halving![attack.spec] = try evaluation.halvingEpsilon(attack, maximum: maximum, clean: clean)
                 }
@@ -149,7 +149,7 @@ struct Evaluate: ParsableCommand {
 func loadPolicy(_ path: String) throws -> (file: PolicyFile, policy: Policy<Float>) {
     do {
         let file = try PolicyFile.load(contentsOf: URL(fileURLWithPath: path))
-        return (file, try Policy(file: file))
+        return (file, try Toolkit.standard.policy(file))
     } catch {
         throw ValidationError(error.description)
     }

@@ -20,8 +20,6 @@ struct Gauntlet: ParsableCommand {
     /// explicit exit code (1 for a failed check).
     static func main() {
         singleThreadedBLAS()
-        Defenses.register()
-        AdversaryEnvironment.register()
         var command: ParsableCommand
         do { command = try parseAsRoot() } catch {
             if exitCode(for: error) == .success { exit(withError: error) }  // --help, --version

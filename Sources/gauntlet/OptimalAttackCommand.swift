@@ -29,7 +29,7 @@ struct OptimalAttack: ParsableCommand {
     func validate() throws {
         guard eps >= 0 && eps.isFinite else { throw ValidationError("--eps must be a finite number ≥ 0, got \(eps)") }
         for spec in attacks {
-            do { _ = try AttackRegistry.make(spec) } catch { throw ValidationError("--attack \(spec): \(error.description)") }
+            do { _ = try Toolkit.standard.makeAttack(spec) } catch { throw ValidationError("--attack \(spec): \(error.description)") }
         }
     }
 
@@ -66,7 +66,7 @@ struct OptimalAttack: ParsableCommand {
         do {
             let clean = try evaluation.cleanEpisodes()
             for spec in attacks {
-                let report = try evaluation.run(try AttackRegistry.make(spec), epsilon: eps, clean: clean)
+                let report = try evaluation.run(try Toolkit.standard.makeAttack(spec), epsilon: eps, clean: clean)
                 let value = report.attacked.meanReturn
                 heuristics.append(Heuristic(attack: report.attack, meanReturn: value, gapToLowerBound: value - bounds.lowerBound,
                                             gapToUpperBound: value - bounds.upperBound))

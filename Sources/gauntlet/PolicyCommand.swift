@@ -13,7 +13,7 @@ struct PolicyCommand: ParsableCommand {
 extension PolicyKind: ExpressibleByArgument {}
 
 struct PolicyInfo: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "info", abstract: "Architecture, environment, algorithm, provenance, size and hash of a policy file.")
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Architecture, environment, algorithm, training configuration, provenance, size and hash of a policy file.")
     @Argument(help: "Policy file.") var file: String
     @Flag(help: "Print one JSON object on standard output.") var json = false
 
@@ -48,6 +48,10 @@ struct PolicyInfo: ParsableCommand {
         print("  parameters:   \(policyFile.network.parameterCount)" + (d.critic != nil ? " (+ critic)" : ""))
         print("  normalised:   " + (d.normalization != nil ? "yes" : "no"))
         if !loaded.defenses.isEmpty { print("  defenses:     " + loaded.defenses.map(\.spec).joined(separator: ", then ")) }
+        if let training = d.training {
+            let settings = training.keys.sorted().map { key in "\(key)=\(training[key]!.string ?? training[key]!.compactJSON)" }
+            print("  training:     " + settings.joined(separator: ", "))
+        }
         print("  provenance:   " + provenance)
         print("  hash:         " + info.hash)
     }

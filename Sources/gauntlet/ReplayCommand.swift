@@ -28,7 +28,7 @@ struct ReplayCommand: ParsableCommand {
 
     func validate() throws {
         if offline && attack == nil { throw ValidationError("--offline needs --attack SPEC") }
-        if let attack { do { _ = try AttackRegistry.make(attack) } catch { throw ValidationError("--attack \(attack): \(error.description)") } }
+        if let attack { do { _ = try Toolkit.standard.makeAttack(attack) } catch { throw ValidationError("--attack \(attack): \(error.description)") } }
     }
 
     struct Verification: Encodable {
@@ -67,7 +67,7 @@ struct ReplayCommand: ParsableCommand {
 
     private func run<S: BLASScalar>(_ replay: Replay, _ victim: Policy<S>, hash: String, as _: S.Type) throws {
         if let spec = attack {
-            let newAttack = try AttackRegistry.make(spec)
+            let newAttack = try Toolkit.standard.makeAttack(spec)
             guard let threatModel = replay.header.threatModel else {
                 throw ValidationError("\(file) records a clean evaluation: it has no threat model for --attack (record one with --attack and --eps)")
             }

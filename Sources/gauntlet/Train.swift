@@ -1,5 +1,6 @@
 import Agents
 import ArgumentParser
+import Evaluation
 import Foundation
 import Linalg
 
@@ -13,12 +14,14 @@ struct Train: ParsableCommand {
             --resume DIR: for the same seed the final weights are bit-identical to an \
             uninterrupted run. Progress goes to standard error.
 
-            Robust training (DQN, PPO; TD3/DDPG with sa or adversarial) is configured by robust_* keys: \
-            robust_method (adversarial, sa, radial or atla), robust_eps, robust_eps_start/robust_eps_end (the ε \
-            ramp), robust_kappa, robust_bound (pgd or ibp), robust_attack (pgd, fgsm, mad, uniform, gaussian, sign, or a list), \
+            Robust training is configured by robust_* keys: robust_method, robust_eps, \
+            robust_eps_start/robust_eps_end (the ε ramp), robust_kappa, robust_bound (pgd or ibp), \
+            robust_attack (one of \(Toolkit.standard.attacks.trainingNames.joined(separator: ", ")), or a list), \
             robust_steps, robust_fraction, robust_margin, robust_victim_updates, \
             robust_adversary_updates, robust_adversary_log_std — see the README's Defenses \
-            section. ATLA writes its learned adversary as adversary.safetensors.
+            section. ATLA writes its learned adversary as adversary.safetensors. The methods:
+
+            \(Toolkit.standard.robustMethods.map { "\($0.name) — \($0.summary) (\($0.learners.joined(separator: ", ")))" }.joined(separator: "\n"))
             """)
 
     @Option(help: "Training config (YAML).") var config: String?
@@ -45,15 +48,15 @@ struct Train: ParsableCommand {
         let run: TrainingRun<S>
         do {
             if let resume {
-                run = try TrainingRun<S>(resuming: URL(fileURLWithPath: resume))
+                run = try TrainingRun<S>(resuming: URL(fileURLWithPath: resume), components: Toolkit.standard.training)
                 FileHandle.standardError.write(Data("resuming \(resume) at step \(run.learner.steps)\n".utf8))
             } else {
                 let url = URL(fileURLWithPath: config!)
-                let parsed = try TrainingConfig(contentsOf: url)
+                let parsed = try Toolkit.standard.trainingConfig(contentsOf: url)
                 let chosenSeed = seed ?? parsed.seed
                 let name = url.deletingPathExtension().lastPathComponent
                 let directory = URL(fileURLWithPath: output ?? "runs/\(name)-seed\(chosenSeed)")
-                run = try TrainingRun<S>(config: parsed, directory: directory, seed: chosenSeed)
+                run = try TrainingRun<S>(config: parsed, directory: directory, seed: chosenSeed, components: Toolkit.standard.training)
             }
         } catch let error as ConfigError {
             throw ValidationError(error.description)

@@ -1,5 +1,6 @@
 import Agents
 import Defenses
+import Evaluation
 import Foundation
 import NeuralNet
 import TestSupport
@@ -146,21 +147,20 @@ import Testing
 
     @Test(arguments: configs.map(\.0))
     func resumedRunEndsBitIdentical(_ name: String) throws {
-        Defenses.register()  // robust training comes from the Defenses module
         let yaml = Self.configs.first { $0.0 == name }!.1
-        let config = try TrainingConfig(yaml: yaml, file: "\(name).yaml")
+        let config = try TrainingConfig(yaml: yaml, file: "\(name).yaml", robustMethods: Toolkit.standard.robustMethods)
         let straight = temporaryDirectory(), interrupted = temporaryDirectory()
         defer {
             try? FileManager.default.removeItem(at: straight)
             try? FileManager.default.removeItem(at: interrupted)
         }
-        let uninterrupted = try #require(try TrainingRun<Float>(config: config, directory: straight, seed: 7).run())
+        let uninterrupted = try #require(try TrainingRun<Float>(config: config, directory: straight, seed: 7, components: Toolkit.standard.training).run())
 
-        let first = try TrainingRun<Float>(config: config, directory: interrupted, seed: 7)
+        let first = try TrainingRun<Float>(config: config, directory: interrupted, seed: 7, components: Toolkit.standard.training)
         #expect(try first.run(maximumUnits: 3) == nil)
         try first.writeCheckpoint()
         let stepsAtInterruption = first.learner.steps
-        let resumed = try TrainingRun<Float>(resuming: interrupted)
+        let resumed = try TrainingRun<Float>(resuming: interrupted, components: Toolkit.standard.training)
         #expect(resumed.learner.steps == stepsAtInterruption && stepsAtInterruption > 0)
         let finished = try #require(try resumed.run())
         #expect(finished.steps == uninterrupted.steps && finished.updates == uninterrupted.updates)
@@ -184,17 +184,17 @@ import Testing
 
     /// The Float64 reference precision trains, checkpoints in Float64 and resumes exactly too.
     @Test func float64RunsResumeBitIdentical() throws {
-        let config = try TrainingConfig(yaml: Self.configs[1].1, file: "ppo.yaml")
+        let config = try TrainingConfig(yaml: Self.configs[1].1, file: "ppo.yaml", robustMethods: Toolkit.standard.robustMethods)
         let straight = temporaryDirectory(), interrupted = temporaryDirectory()
         defer {
             try? FileManager.default.removeItem(at: straight)
             try? FileManager.default.removeItem(at: interrupted)
         }
-        try TrainingRun<Double>(config: config, directory: straight, seed: 3).run()
-        let first = try TrainingRun<Double>(config: config, directory: interrupted, seed: 3)
+        try TrainingRun<Double>(config: config, directory: straight, seed: 3, components: Toolkit.standard.training).run()
+        let first = try TrainingRun<Double>(config: config, directory: interrupted, seed: 3, components: Toolkit.standard.training)
         try first.run(maximumUnits: 2)
         try first.writeCheckpoint()
-        try TrainingRun<Double>(resuming: interrupted).run()
+        try TrainingRun<Double>(resuming: interrupted, components: Toolkit.standard.training).run()
         let a = try Safetensors(data: Data(contentsOf: straight.appendingPathComponent("checkpoint.safetensors")))
         let b = try Safetensors(data: Data(contentsOf: interrupted.appendingPathComponent("checkpoint.safetensors")))
         #expect(a.tensors["actor"]?.dtype == "F64")
@@ -202,23 +202,23 @@ import Testing
     }
 
     @Test func sameSeedSameWeightsDifferentSeedDifferentWeights() throws {
-        let config = try TrainingConfig(yaml: Self.configs[0].1, file: "dqn.yaml")
+        let config = try TrainingConfig(yaml: Self.configs[0].1, file: "dqn.yaml", robustMethods: Toolkit.standard.robustMethods)
         let directories = (0..<3).map { _ in temporaryDirectory() }
         defer { for d in directories { try? FileManager.default.removeItem(at: d) } }
-        for (d, seed) in zip(directories, [1, 1, 2] as [UInt64]) { try TrainingRun<Float>(config: config, directory: d, seed: seed).run() }
+        for (d, seed) in zip(directories, [1, 1, 2] as [UInt64]) { try TrainingRun<Float>(config: config, directory: d, seed: seed, components: Toolkit.standard.training).run() }
         let networks = try directories.map { try PolicyFile.load(contentsOf: $0.appendingPathComponent("policy.safetensors")).network }
         #expect(networks[0] == networks[1])
         #expect(networks[0] != networks[2])
     }
 
     @Test func anExistingRunIsNotOverwritten() throws {
-        let config = try TrainingConfig(yaml: Self.configs[0].1, file: "dqn.yaml")
+        let config = try TrainingConfig(yaml: Self.configs[0].1, file: "dqn.yaml", robustMethods: Toolkit.standard.robustMethods)
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let run = try TrainingRun<Float>(config: config, directory: directory, seed: 1)
+        let run = try TrainingRun<Float>(config: config, directory: directory, seed: 1, components: Toolkit.standard.training)
         try run.run(maximumUnits: 1)
         try run.writeCheckpoint()
-        #expect(throws: TrainingError.self) { try TrainingRun<Float>(config: config, directory: directory, seed: 1) }
-        #expect { try TrainingRun<Double>(resuming: directory) } throws: { ($0 as! TrainingError).description.contains("--precision f32") }
+        #expect(throws: TrainingError.self) { try TrainingRun<Float>(config: config, directory: directory, seed: 1, components: Toolkit.standard.training) }
+        #expect { try TrainingRun<Double>(resuming: directory, components: Toolkit.standard.training) } throws: { ($0 as! TrainingError).description.contains("--precision f32") }
     }
 }

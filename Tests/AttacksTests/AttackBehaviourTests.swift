@@ -80,12 +80,12 @@ private let unbounded4 = BoxSpace(symmetric: Array(repeating: .infinity, count: 
 
     @Test func transferAttacksUseOnlyTheSurrogate() throws {
         let root = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
-        let attack = try AttackRegistry.make("transfer:surrogate=\(root.appendingPathComponent("policies/cartpole-ppo.safetensors").path)")
+        let attack = try AttackRegistry.standard.make("transfer:surrogate=\(root.appendingPathComponent("policies/cartpole-ppo.safetensors").path)")
         let victim = try Policy.load(contentsOf: root.appendingPathComponent("policies/cartpole-dqn.safetensors"))
         let evaluation = AttackEvaluation(policy: victim, environment: "CartPole-v1", episodes: 3, seed: 0)
         let report = try evaluation.run(attack, epsilon: 0.2, clean: try evaluation.cleanEpisodes())
         #expect(report.queries == 0 && report.attacked.meanReturn < report.clean.meanReturn)
-        #expect { try AttackRegistry.make("transfer:surrogate=/nowhere.safetensors") } throws: { ($0 as! AttackError).description.contains("cannot read") }
+        #expect { try AttackRegistry.standard.make("transfer:surrogate=/nowhere.safetensors") } throws: { ($0 as! AttackError).description.contains("cannot read") }
     }
 
     /// A budget caps the attacked steps per episode; a timing threshold attacks only where the
@@ -109,9 +109,9 @@ private let unbounded4 = BoxSpace(symmetric: Array(repeating: .infinity, count: 
     }
 
     @Test func targetOutsideTheActionsIsRejected() throws {
-        let attack = try AttackRegistry.make("targeted:target=5")
+        let attack = try AttackRegistry.standard.make("targeted:target=5")
         #expect(throws: AttackError.self) { try attack.validate(for: randomPolicy(kind: .greedyQ, inputs: 2, outputs: 2, seed: 1)) }
         #expect(throws: AttackError.self) { try attack.validate(for: randomPolicy(kind: .gaussian, inputs: 2, outputs: 1, seed: 1)) }
-        #expect(throws: Never.self) { try AttackRegistry.make("targeted:target=1").validate(for: randomPolicy(kind: .greedyQ, inputs: 2, outputs: 2, seed: 1)) }
+        #expect(throws: Never.self) { try AttackRegistry.standard.make("targeted:target=1").validate(for: randomPolicy(kind: .greedyQ, inputs: 2, outputs: 2, seed: 1)) }
     }
 }

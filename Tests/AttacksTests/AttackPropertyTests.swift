@@ -5,6 +5,7 @@ import Linalg
 import NeuralNet
 import PropertyBased
 import TestSupport
+import Synchronization
 import Testing
 
 /// A random policy of the given kind on observations of dimension `d`, with `n` outputs.
@@ -15,19 +16,53 @@ func randomPolicy(kind: PolicyKind, inputs d: Int, outputs n: Int, seed: UInt64)
     return Policy(network: network, kind: kind, actionSpace: space, logStd: kind == .gaussian ? Array(repeating: -0.5, count: n) : [])
 }
 
-let allSpecs = [
-    "none", "uniform", "gaussian:sigma=2", "sign", "fgsm", "fgsm:random_start=1", "pgd:steps=5", "pgd:steps=3,restarts=3,loss=cw",
-    "mifgsm:steps=4", "mad:steps=3", "nes:samples=4,steps=2", "spsa:samples=4,steps=2", "ensemble",
-]
+/// The attacks the property tests cover: every attack of the standard registry and the
+/// test-only one of `ExtensionTests`, so a new attack is covered by construction.
+let testCatalogue = AttackRegistry.standard.adding(HalfShift.description)
+
+/// Specs of every attack in `registry`: each in its cheap settings, then once more for every
+/// other option of a choice parameter and with every 0/1 switch flipped. Policy files are named
+/// by role and come from `policyContext`.
+func catalogueSpecs(_ registry: AttackRegistry = testCatalogue) -> [(description: AttackDescription, spec: String)] {
+    registry.descriptions.flatMap { description -> [(AttackDescription, String)] in
+        var base = description.cheapSettings
+        var variants: [[String: String]] = []
+        for parameter in description.parameters {
+            switch parameter.kind {
+            case .policyFile(let role): base[parameter.key] = role == .adversary ? "adversary" : "surrogate"
+            case .choice(let options): variants += options.filter { $0 != parameter.defaultValue }.map { [parameter.key: $0] }
+            case .integer(let range) where range == 0...1: variants.append([parameter.key: parameter.defaultValue == "1" ? "0" : "1"])
+            default: break
+            }
+        }
+        return ([[:]] + variants).map { variant in
+            let settings = base.merging(variant) { $1 }
+            let spec = settings.isEmpty ? description.name : description.name + ":" + settings.keys.sorted().map { "\($0)=\(settings[$0]!)" }.joined(separator: ",")
+            return (description, spec)
+        }
+    }
+}
+
+/// Loads the policy files catalogue specs name: a learned adversary mapping `dimension`
+/// observations to as many directions, or a random surrogate of the victim's kind.
+func policyContext(kind: PolicyKind, dimension: Int, outputs: Int) -> AttackContext {
+    AttackContext { path in
+        path == "adversary"
+            ? randomPolicy(kind: .gaussian, inputs: dimension, outputs: dimension, seed: 41).converted(to: Float.self)
+            : randomPolicy(kind: kind, inputs: dimension, outputs: outputs, seed: 42).converted(to: Float.self)
+    }
+}
 
 @Suite struct AttackPropertyTests {
     /// Every attack stays inside the ball (in scaled units) and the observation bounds, and
     /// leaves masked dimensions alone, for L∞ and L2, every policy kind, raw and std units.
     @Test func everyAttackStaysInsideTheThreatModel() async {
+        let covered = Mutex(Set<String>())
         await propertyCheck(count: 30, input: Gen.int(in: 0...100_000), Gen.double(in: 0...0.8)) { seed, epsilon in
             let random = RandomStream(seed: UInt64(seed))
             let kind = PolicyKind.allCases[seed % 4]
             let policy = randomPolicy(kind: kind, inputs: 5, outputs: 3, seed: UInt64(seed))
+            let context = policyContext(kind: kind, dimension: 5, outputs: 3)
             let bounds = BoxSpace(low: [-1, -1, -.infinity, 0, -2], high: [1, 1, .infinity, 0.5, 2])
             let observations = Matrix<Double>(rows: 6, columns: 5, storage: (0..<30).map { i in
                 let j = i % 5
@@ -37,8 +72,11 @@ let allSpecs = [
                 let scale = seed % 2 == 0 ? nil : (0..<5).map { _ in random.uniform(0.1, 2) }
                 let model = ThreatModel(norm: norm, epsilon: epsilon, units: scale == nil ? .raw : .std, scale: scale, bounds: bounds,
                                         mask: [true, true, true, true, false])
-                for spec in allSpecs + (kind == .greedyQ || kind == .categorical ? ["targeted:steps=4", "targeted:target=1,steps=3"] : []) {
-                    let perturbed = try! AttackRegistry.make(spec).perturb(observations, policy: policy, threatModel: model, random: random).perturbed
+                for (description, spec) in catalogueSpecs() {
+                    let attack = try! testCatalogue.make(spec, context: context)
+                    guard (try? attack.validate(for: policy)) != nil else { continue }  // e.g. targeted on continuous actions
+                    covered.withLock { _ = $0.insert(description.name) }
+                    let perturbed = attack.perturb(observations, policy: policy, threatModel: model, random: random).perturbed
                     #expect(perturbed.isFinite, "\(spec)")
                     for (r, distance) in model.distance(perturbed, from: observations).enumerated() {
                         #expect(distance <= epsilon * (1 + 1e-9) + 1e-12, "\(spec) \(norm) row \(r): ‖δ‖ = \(distance) > ε = \(epsilon)")
@@ -50,14 +88,16 @@ let allSpecs = [
                 }
             }
         }
+        #expect(covered.withLock { $0 } == Set(testCatalogue.descriptions.map(\.name)), "attacks never checked")
     }
 
     @Test func zeroEpsilonChangesNothing() throws {
         let policy = randomPolicy(kind: .greedyQ, inputs: 4, outputs: 2, seed: 1)
         let observations = randomMatrix(rows: 8, columns: 4, random: RandomStream(seed: 2))
         let model = ThreatModel(norm: .linf, epsilon: 0, bounds: BoxSpace(symmetric: Array(repeating: .infinity, count: 4)))
-        for spec in allSpecs {
-            let result = try AttackRegistry.make(spec).perturb(observations, policy: policy, threatModel: model, random: RandomStream(seed: 3))
+        for (_, spec) in catalogueSpecs() {
+            let attack = try testCatalogue.make(spec, context: policyContext(kind: .greedyQ, dimension: 4, outputs: 2))
+            let result = attack.perturb(observations, policy: policy, threatModel: model, random: RandomStream(seed: 3))
             #expect(result.perturbed == observations, "\(spec)")
         }
     }
@@ -85,7 +125,7 @@ let allSpecs = [
         let model = ThreatModel(epsilon: 0.3, bounds: BoxSpace(symmetric: Array(repeating: .infinity, count: 6)))
         let objective = Objective.untargeted(policy, clean: policy.outputs(observations))
         func meanLoss(_ spec: String) throws -> Double {
-            let perturbed = try AttackRegistry.make(spec).perturb(observations, policy: policy, threatModel: model, random: RandomStream(seed: 5)).perturbed
+            let perturbed = try AttackRegistry.standard.make(spec).perturb(observations, policy: policy, threatModel: model, random: RandomStream(seed: 5)).perturbed
             return Statistics.mean(objective.evaluate(policy.outputs(perturbed)).values)
         }
         let random = try meanLoss("uniform"), fgsm = try meanLoss("fgsm"), pgd = try meanLoss("pgd:steps=20")
@@ -97,8 +137,9 @@ let allSpecs = [
         let policy = randomPolicy(kind: .gaussian, inputs: 3, outputs: 2, seed: 4)
         let observations = randomMatrix(rows: 5, columns: 3, random: RandomStream(seed: 6))
         let model = ThreatModel(norm: .l2, epsilon: 0.2, bounds: BoxSpace(symmetric: Array(repeating: .infinity, count: 3)))
-        for spec in allSpecs {
-            let attack = try AttackRegistry.make(spec)
+        for (_, spec) in catalogueSpecs() {
+            let attack = try testCatalogue.make(spec, context: policyContext(kind: .gaussian, dimension: 3, outputs: 2))
+            guard (try? attack.validate(for: policy)) != nil else { continue }
             let a = attack.perturb(observations, policy: policy, threatModel: model, random: RandomStream(seed: 9)).perturbed
             let b = attack.perturb(observations, policy: policy, threatModel: model, random: RandomStream(seed: 9)).perturbed
             #expect(a == b, "\(spec)")
@@ -106,14 +147,14 @@ let allSpecs = [
     }
 
     @Test func specsParseAndPrintTheirDefaults() throws {
-        #expect(try AttackRegistry.make("pgd").spec == "pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=10")
-        #expect(try AttackRegistry.make("pgd:steps=20,alpha=0.01,restarts=4").spec == "pgd:alpha=0.01,loss=ce,random_start=1,restarts=4,steps=20")
-        #expect(try AttackRegistry.make(try AttackRegistry.make("gaussian:sigma=1.5").spec).spec == "gaussian:sigma=1.5")
+        #expect(try AttackRegistry.standard.make("pgd").spec == "pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=10")
+        #expect(try AttackRegistry.standard.make("pgd:steps=20,alpha=0.01,restarts=4").spec == "pgd:alpha=0.01,loss=ce,random_start=1,restarts=4,steps=20")
+        #expect(try AttackRegistry.standard.make(try AttackRegistry.standard.make("gaussian:sigma=1.5").spec).spec == "gaussian:sigma=1.5")
         for (bad, message) in [("pgd:step=3", "unknown parameter 'step'"), ("pgd:steps=0", "'steps' must be an integer in 1...100000"),
                                ("fgsm:random_start=2", "'random_start' must be an integer in 0...1"), ("carlini", "unknown attack 'carlini'"),
                                ("pgd:steps", "'steps' is not key=value"), ("pgd:alpha=0.1,alpha_ratio=0.2", "give alpha or alpha_ratio"),
                                ("pgd:loss=kl", "'loss' must be one of ce, cw"), (":x=1", "has no name")] {
-            #expect { try AttackRegistry.make(bad) } throws: { ($0 as! AttackError).description.contains(message) }
+            #expect { try AttackRegistry.standard.make(bad) } throws: { ($0 as! AttackError).description.contains(message) }
         }
     }
 }

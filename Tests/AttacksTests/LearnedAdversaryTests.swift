@@ -11,12 +11,10 @@ import Testing
     static let root = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
     static let victim = root.appendingPathComponent("policies/cartpole-ppo.safetensors").path
 
-    init() { AdversaryEnvironment.register() }
-
     /// With a zero action the victim sees clean observations: the adversary's episode is the
     /// victim's clean episode with negated rewards; any action stays inside the ball.
     @Test func adversaryEnvironmentNegatesTheVictimsReward() throws {
-        let env = try Registry.make("adversary:env=CartPole-v1,victim=\(Self.victim),eps=0.1")
+        let env = try Toolkit.standard.environments.make("adversary:env=CartPole-v1,victim=\(Self.victim),eps=0.1")
         #expect(env.maxEpisodeSteps == 500 && env.base.actionSpace.dimension == 4)
         env.reset(seed: 4)
         var adversaryReturn = 0.0
@@ -41,7 +39,7 @@ import Testing
                               ("adversary:env=CartPole-v1,victim=/none.safetensors,eps=0.1", "cannot read"),
                               ("adversary:env=Pendulum-v1,victim=\(Self.victim),eps=0.1", "expects 4 observation values"),
                               ("adversary:env=CartPole-v1,victim=\(Self.victim),eps=0.1,extra=1", "unknown parameter 'extra'")] {
-            #expect { try Registry.make(id) } throws: { ($0 as! EnvironmentError).description.contains(message) }
+            #expect { try Toolkit.standard.environments.make(id) } throws: { ($0 as! EnvironmentError).description.contains(message) }
         }
     }
 
@@ -51,8 +49,8 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-adversary-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
         let config = try LearnedAdversary.trainingConfig(victim: Self.victim, environment: "CartPole-v1", epsilon: 0.2, steps: 2048, seed: 1)
-        let summary = try #require(try TrainingRun<Float>(config: config, directory: directory, seed: 1).run())
-        let attack = try AttackRegistry.make("learned:adversary=\(summary.policy)")
+        let summary = try #require(try TrainingRun<Float>(config: config, directory: directory, seed: 1, components: Toolkit.standard.training).run())
+        let attack = try AttackRegistry.standard.make("learned:adversary=\(summary.policy)")
         let victim = try Policy.load(contentsOf: URL(fileURLWithPath: Self.victim))
         try attack.validate(for: victim)
         let observations = randomMatrix(rows: 10, columns: 4, random: RandomStream(seed: 2), scale: 0.1).converted(to: Float.self)
@@ -61,6 +59,6 @@ import Testing
         #expect(result.queries == 0)
         #expect(model.distance(result.perturbed, from: observations).allSatisfy { $0 <= 0.2 + 1e-6 })
         #expect(result.perturbed != observations)
-        #expect { try AttackRegistry.make("learned:adversary=\(Self.victim)") } throws: { ($0 as! AttackError).description.contains("not an adversary") }
+        #expect { try AttackRegistry.standard.make("learned:adversary=\(Self.victim)") } throws: { ($0 as! AttackError).description.contains("not an adversary") }
     }
 }

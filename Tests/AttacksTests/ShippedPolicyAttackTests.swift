@@ -25,8 +25,10 @@ import Testing
         let policy = try Policy.load(contentsOf: Self.policyURL)
         let evaluation = AttackEvaluation(policy: policy, environment: "CartPole-v1", episodes: 4, seed: 3)
         let clean = try evaluation.cleanEpisodes()
-        for spec in allSpecs {
-            let report = try evaluation.run(try AttackRegistry.make(spec), epsilon: 0, clean: clean)
+        for (_, spec) in catalogueSpecs() {
+            let attack = try testCatalogue.make(spec, context: policyContext(kind: policy.kind, dimension: 4, outputs: 2))
+            guard (try? attack.validate(for: policy)) != nil else { continue }
+            let report = try evaluation.run(attack, epsilon: 0, clean: clean)
             #expect(report.attacked.returns == report.clean.returns, "\(spec)")
             #expect(report.actionFlipRate.value == 0 && report.rewardDrop.mean == 0, "\(spec)")
         }

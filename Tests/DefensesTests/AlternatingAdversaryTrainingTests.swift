@@ -2,6 +2,7 @@ import Agents
 import Attacks
 import Defenses
 import Environments
+import Evaluation
 import Foundation
 import Linalg
 import NeuralNet
@@ -74,7 +75,6 @@ import Testing
     /// A run trains end to end from a config, writes the adversary next to the policy, and the
     /// adversary is a `learned` attack on the trained agent.
     @Test func runWritesItsAdversaryAsALearnedAttack() throws {
-        Defenses.register()
         let yaml = """
             env: CartPole-v1
             algorithm: ppo
@@ -91,11 +91,11 @@ import Testing
             """
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-atla-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let summary = try #require(try TrainingRun<Float>(config: TrainingConfig(yaml: yaml, file: "atla.yaml"), directory: directory, seed: 2).run())
+        let summary = try #require(try TrainingRun<Float>(config: TrainingConfig(yaml: yaml, file: "atla.yaml", robustMethods: Toolkit.standard.robustMethods), directory: directory, seed: 2, components: Toolkit.standard.training).run())
         let adversaryPath = directory.appendingPathComponent("adversary.safetensors").path
         let file = try PolicyFile.load(contentsOf: URL(fileURLWithPath: adversaryPath))
         #expect(file.description.environment == "adversary:env=CartPole-v1,victim=\(summary.policy),eps=0.1")
-        let attack = try AttackRegistry.make("learned:adversary=\(adversaryPath)")
+        let attack = try AttackRegistry.standard.make("learned:adversary=\(adversaryPath)")
         let agent = try Policy.load(contentsOf: URL(fileURLWithPath: summary.policy))
         try attack.validate(for: agent)
         let csv = try String(contentsOf: directory.appendingPathComponent("progress.csv"), encoding: .utf8)
@@ -105,8 +105,8 @@ import Testing
     }
 
     @Test func atlaNeedsPPO() {
-        #expect { try TrainingConfig(yaml: "env: CartPole-v1\nalgorithm: dqn\nrobust_method: atla\nrobust_eps: 0.1\n", file: "a.yaml") } throws: {
-            ($0 as! ConfigError).description.contains("atla trains the agent with PPO")
+        #expect { try TrainingConfig(yaml: "env: CartPole-v1\nalgorithm: dqn\nrobust_method: atla\nrobust_eps: 0.1\n", file: "a.yaml", robustMethods: Toolkit.standard.robustMethods) } throws: {
+            ($0 as! ConfigError).description.contains("a.yaml:3:16: robust_method atla (alternating training with a learned adversary, Zhang et al. 2021) is implemented for ppo; dqn takes adversarial, sa, radial")
         }
     }
 }

@@ -2,6 +2,7 @@ import Agents
 import Attacks
 import Defenses
 import Environments
+import Evaluation
 import Foundation
 import Linalg
 import NeuralNet
@@ -121,14 +122,16 @@ private func weightedSum(_ outputs: Matrix<Double>, _ weights: Matrix<Double>) -
 
     /// A defended policy written to a file loads back with the same defenses and outputs.
     @Test func defendedPolicyFilesRoundTrip() throws {
-        Defenses.register()
         var policy = Policy(network: try network(seed: 1, outputs: 2).converted(to: Float.self), kind: .greedyQ, actionSpace: .discrete(2))
         let members = try (2...3).map { try network(seed: UInt64($0), outputs: 2).converted(to: Float.self) }
         policy.defenses = [try Ensemble(members: members, aggregation: .median, kind: .greedyQ, base: policy.network),
                            try Quantization(step: 0.1, scale: [1, 1, 1, 1]),
                            try SmoothedPolicy(sigma: 0.2, samples: 5, aggregation: .vote, scale: [1, 1, 1, 1], discrete: true)]
         let file = policy.file(environment: "CartPole-v1", algorithm: "test", provenance: [:])
-        let loaded = try Policy(file: try PolicyFile(file.safetensors))
+        let stored = try PolicyFile(file.safetensors)
+        // Without the defenses' decoders the file is refused, never loaded undefended.
+        #expect { try Policy(file: stored) } throws: { ($0 as! PolicyFileError).description.contains("holds a 'ensemble' defense") }
+        let loaded = try Toolkit.standard.policy(stored)
         #expect(loaded.defenses.map(\.spec) == policy.defenses.map(\.spec))
         let x = Matrix<Float>(rows: 3, columns: 4, storage: (0..<12).map { Float($0) / 10 })
         var a = loaded, b = policy

@@ -138,7 +138,6 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
     /// reported, and the actor ends elsewhere than in the same run without it; with
     /// `adversarial` the actor learns from attacked states.
     @Test func ddpgWithSAOrAdversarialTrainingTrainsItsActorRobustly() throws {
-        Defenses.register()
         let plainYAML = """
             env: Pendulum-v1
             algorithm: ddpg
@@ -150,8 +149,8 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
             gradient_steps: -1
             """
         func train(_ yaml: String) throws -> TD3<Float> {
-            guard case .td3(let config) = try TrainingConfig(yaml: yaml, file: "ddpg.yaml").algorithm else { throw TrainingError("not a TD3 config") }
-            let learner = try TD3<Float>(config: config, environment: "Pendulum-v1", seed: 3)
+            guard case .td3(let config) = try TrainingConfig(yaml: yaml, file: "ddpg.yaml", robustMethods: Toolkit.standard.robustMethods).algorithm else { throw TrainingError("not a TD3 config") }
+            let learner = try TD3<Float>(config: config, environment: "Pendulum-v1", seed: 3, components: Toolkit.standard.training)
             while learner.steps < learner.totalSteps { try learner.advance() }
             return learner
         }
@@ -201,11 +200,11 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
     /// config's steps).
     @Test func everyTrainingAttackNameMakesAnAttack() throws {
         var config = RobustTrainingConfig(method: "adversarial", epsilon: 0.2)
-        config.attacks = RobustTrainingConfig.trainingAttacks
+        config.attacks = AttackRegistry.standard.trainingNames
         config.steps = 3
         let training = try AdversarialTraining(config, bounds: bounds, random: RandomStream(seed: 9))
-        #expect(training.attacks.map(\.spec) == ["pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=3", "fgsm:random_start=0",
-                                                  "mad:alpha_ratio=0.25,restarts=1,steps=3", "uniform", "gaussian:sigma=0.5", "sign"])
+        #expect(training.attacks.map(\.spec) == ["uniform", "gaussian:sigma=0.5", "sign", "fgsm:random_start=0",
+                                                  "pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=3", "mad:alpha_ratio=0.25,restarts=1,steps=3"])
     }
 }
 
@@ -231,10 +230,9 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
         """
 
     func certifiedRate(_ yaml: String) throws -> Double {
-        Defenses.register()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-robust-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let run = try TrainingRun<Float>(config: TrainingConfig(yaml: yaml, file: "robust.yaml"), directory: directory, seed: 3)
+        let run = try TrainingRun<Float>(config: TrainingConfig(yaml: yaml, file: "robust.yaml", robustMethods: Toolkit.standard.robustMethods), directory: directory, seed: 3, components: Toolkit.standard.training)
         let summary = try #require(try run.run())
         let policy = try Policy.load(contentsOf: URL(fileURLWithPath: summary.policy))
         let report = try Certification.run(AttackEvaluation(policy: policy, environment: "CartPole-v1", episodes: 5, seed: 0), epsilon: 0.01,

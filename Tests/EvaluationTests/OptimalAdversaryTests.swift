@@ -27,7 +27,7 @@ import Testing
             let clean = try evaluation.cleanEpisodes()
             #expect(abs(clean[0].episodeReturn - bounds.cleanReturn) < 1e-9)
             for spec in ["fgsm", "pgd", "targeted", "ensemble", "uniform"] {
-                let report = try evaluation.run(try AttackRegistry.make(spec), epsilon: epsilon, clean: clean)
+                let report = try evaluation.run(try AttackRegistry.standard.make(spec), epsilon: epsilon, clean: clean)
                 #expect(report.attacked.meanReturn >= bounds.lowerBound - 1e-9, "\(name) ε=\(epsilon) \(spec): \(report.attacked.meanReturn) < \(bounds.lowerBound)")
             }
         }

@@ -25,7 +25,7 @@ private let policyPath = root.appendingPathComponent("policies/cartpole-dqn.safe
             runner.recordTraces = true
             return Replay(header: header(nil), outcomes: try runner.run(episodes: 3, seed: 5))
         }
-        let (report, outcomes) = try evaluation.runRecorded(try AttackRegistry.make(attack), epsilon: epsilon,
+        let (report, outcomes) = try evaluation.runRecorded(try AttackRegistry.standard.make(attack), epsilon: epsilon,
                                                             clean: try evaluation.cleanEpisodes(), traces: true)
         return Replay(header: header(report), outcomes: outcomes)
     }

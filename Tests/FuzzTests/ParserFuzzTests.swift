@@ -37,7 +37,7 @@ private func contents(_ urls: [URL]) throws -> [Data] { try urls.map { try Data(
         let policyURL = root.appendingPathComponent("policies/cartpole-dqn.safetensors")
         let policy = try Policy.load(contentsOf: policyURL)
         let evaluation = AttackEvaluation(policy: policy, environment: "CartPole-v1", episodes: 2, seed: 3)
-        let (report, outcomes) = try evaluation.runRecorded(try AttackRegistry.make("pgd"), epsilon: 0.3, clean: try evaluation.cleanEpisodes(), traces: true)
+        let (report, outcomes) = try evaluation.runRecorded(try AttackRegistry.standard.make("pgd"), epsilon: 0.3, clean: try evaluation.cleanEpisodes(), traces: true)
         let header = Replay.Header(policy: policyURL.path, policyHash: "0", environment: "CartPole-v1", attack: report.attack,
                                    threatModel: report.threatModel, seed: 3, episodes: 2, selection: .mode, copies: 16, precision: .f32,
                                    gauntletVersion: Gauntlet.version)
@@ -114,7 +114,7 @@ private func contents(_ urls: [URL]) throws -> [Data] { try urls.map { try Data(
         let tokens = ["n_timesteps: -5\n", "learning_rate: lin_1e9\n", "algorithm: ppo\n", "algorithm: td3\n", "policy_kwargs: \"dict(net_arch=[0])\"\n",
                       "batch_size: 0\n", ": ", "- ", "[", "]", "{", "}", "&a ", "*a", "!!float ", ".nan", ".inf", "1e400", "\t", "  "]
         MutationFuzzer(name: "training-config", corpus: corpus, tokens: tokens).run { data in
-            _ = try TrainingConfig(yaml: String(decoding: data, as: UTF8.self), file: "fuzz.yaml")
+            _ = try TrainingConfig(yaml: String(decoding: data, as: UTF8.self), file: "fuzz.yaml", robustMethods: Toolkit.standard.robustMethods)
         }
     }
 

@@ -48,8 +48,11 @@ private struct Samples: Codable {
             try JSONEncoder().encode(samples).write(to: fixtureURL("gauntlet_policy.json"))
         }
         #expect(try Data(contentsOf: fixtureURL("gauntlet_policy.safetensors")) == policy.safetensors.serialized())
+        // The outputs agree to float rounding: OpenBLAS picks its kernel (and so its order of
+        // summation) by CPU, and the fixture was written on another one.
         let committed: Samples = try loadFixture("gauntlet_policy.json")
-        #expect(committed.outputs == samples.outputs)
+        #expect(zip(committed.outputs.joined(), samples.outputs.joined()).allSatisfy { abs($0 - $1) <= 1e-6 })
+        #expect(committed.outputs.joined().count == samples.outputs.joined().count)
     }
 
     /// A network saved by PyTorch gives PyTorch's outputs.

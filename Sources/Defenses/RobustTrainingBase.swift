@@ -5,7 +5,7 @@ import Linalg
 
 /// What every robust-training method keeps: its settings, the observation bounds its threat
 /// model clips to, and the stream its attacks draw from (checkpointed by the learner).
-public class RobustTrainingMethod {
+public class RobustTrainingBase {
     public let config: RobustTrainingConfig
     public let bounds: BoxSpace
     public let random: RandomStream
