@@ -156,6 +156,20 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
         return z
     }
 
+    /// The box of network inputs for boxes `[lower, upper]` of raw observations: through each
+    /// defense's interval form, outermost first, then the observation scaling (monotone per
+    /// dimension). Nil when a defense has no exact interval form; the error names it.
+    public func networkInputBox(lower: Matrix<Scalar>, upper: Matrix<Scalar>) -> Result<IntervalBounds<Scalar>, PolicyFileError> {
+        var box = (lower: lower, upper: upper)
+        for defense in defenses.reversed() {
+            guard let transformed = defense.transformedBox(lower: box.lower, upper: box.upper) else {
+                return .failure(PolicyFileError("the '\(defense.spec)' defense has no exact interval form, so interval bounds of the network would not bound the defended policy"))
+            }
+            box = transformed
+        }
+        return .success(IntervalBounds(lower: scaled(box.lower), upper: scaled(box.upper)))
+    }
+
     /// The policy inside the outermost defense, and that defense.
     public var outermostDefense: (defense: any PolicyDefense, inner: Policy)? {
         guard let defense = defenses.last else { return nil }

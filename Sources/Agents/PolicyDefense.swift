@@ -24,6 +24,15 @@ public protocol PolicyDefense: Sendable {
     /// computes from them.
     func outputsAndInputGradient<S: BLASScalar>(_ observations: Matrix<S>, inner: Policy<S>, random: RandomStream,
                                                 lossGradient: (Matrix<S>) -> Matrix<S>) -> (outputs: Matrix<S>, gradient: Matrix<S>)
+    /// The box the defense hands on for the input box `[lower, upper]` (row by row), where it
+    /// has an exact interval form — a deterministic transformation that is monotone in each
+    /// dimension maps the box to the box of its ends. Nil otherwise (randomised defenses,
+    /// ensembles): interval bounds of the bare network would not be the defended policy's.
+    func transformedBox<S: BLASScalar>(lower: Matrix<S>, upper: Matrix<S>) -> (lower: Matrix<S>, upper: Matrix<S>)?
+}
+
+extension PolicyDefense {
+    public func transformedBox<S: BLASScalar>(lower: Matrix<S>, upper: Matrix<S>) -> (lower: Matrix<S>, upper: Matrix<S>)? { nil }
 }
 
 /// A random stream shared by the copies of one policy value (randomised defenses draw from it).

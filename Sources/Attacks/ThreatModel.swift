@@ -169,6 +169,20 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
     /// A point drawn uniformly from the ball around each row of `clean` (then projected).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
+    /// The box each row of `observations` may move in: radius `ε·u_j` on the free dimensions
+    /// (for L2, the L∞ box that contains the ball), intersected with the observation bounds.
+    public func box<S: BLASScalar>(around observations: Matrix<S>) -> (lower: Matrix<S>, upper: Matrix<S>) {
+        var lower = observations, upper = observations
+        for r in 0..<observations.rows {
+            for j in 0..<observations.columns where isFree(j) {
+                let radius = S(epsilon * scale[j])
+                lower[r, j] = max(observations[r, j] - radius, S(self.lower[j]))
+                upper[r, j] = min(observations[r, j] + radius, S(self.upper[j]))
+            }
+        }
+        return (lower, upper)
+    }
+
     public func randomPoint<S: BLASScalar>(around clean: Matrix<S>, random: RandomStream) -> Matrix<S> {
         var result = clean
         let d = dimension

@@ -35,6 +35,12 @@ public struct Quantization: InputTransformation {
     }
 
     public var spec: String { "quantize:step=\(step)" }
+
+    /// Rounding to the grid is monotone in each dimension.
+    public func transformedBox<S: BLASScalar>(lower: Matrix<S>, upper: Matrix<S>) -> (lower: Matrix<S>, upper: Matrix<S>)? {
+        let random = RandomStream(seed: 0)  // unused: the transformation is deterministic
+        return (transform(lower, random: random), transform(upper, random: random))
+    }
     public var isRandomized: Bool { false }
     public var stored: (description: DefenseDescription, tensors: [String: Safetensors.Tensor]) {
         (DefenseDescription(type: "quantize", step: step, scale: scale), [:])
@@ -67,6 +73,12 @@ public struct RangeClipping: InputTransformation {
     }
 
     public var spec: String { "clip" }
+
+    /// Clipping is monotone in each dimension.
+    public func transformedBox<S: BLASScalar>(lower: Matrix<S>, upper: Matrix<S>) -> (lower: Matrix<S>, upper: Matrix<S>)? {
+        let random = RandomStream(seed: 0)  // unused: the transformation is deterministic
+        return (transform(lower, random: random), transform(upper, random: random))
+    }
     public var isRandomized: Bool { false }
     public var stored: (description: DefenseDescription, tensors: [String: Safetensors.Tensor]) {
         (DefenseDescription(type: "clip", lower: lower, upper: upper), [:])

@@ -33,28 +33,27 @@ public struct IntervalCertificate: Sendable {
         public var isCertified: Bool { (marginLowerBound ?? -1) > 0 }
     }
 
-    /// The box around each row of raw `observations` (network input units, after scaling).
+    /// The box of network inputs around each row of raw `observations`: the threat model's box,
+    /// through the policy's defenses (where they have an exact interval form; otherwise an error
+    /// naming the defense) and its observation scaling.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func inputBox<S: BLASScalar>(around observations: Matrix<S>, policy: Policy<S>) -> IntervalBounds<S> {
-        var lower = observations, upper = observations
-        for r in 0..<observations.rows {
-            for j in 0..<observations.columns where threatModel.isFree(j) {
-                let radius = S(threatModel.epsilon * threatModel.scale[j])
-                lower[r, j] = max(observations[r, j] - radius, S(threatModel.lower[j]))
-                upper[r, j] = min(observations[r, j] + radius, S(threatModel.upper[j]))
-            }
+    public func inputBox<S: BLASScalar>(around observations: Matrix<S>, policy: Policy<S>) throws(DefenseError) -> IntervalBounds<S> {
+        let (lower, upper) = threatModel.box(around: observations)
+        switch policy.networkInputBox(lower: lower, upper: upper) {
+        case .success(let box): return box
+        case .failure(let error): throw DefenseError("cannot certify: \(error.description)")
         }
-        return IntervalBounds(lower: policy.scaled(lower), upper: policy.scaled(upper))
     }
 
-    /// Certifies each row of `observations`.
+    /// Certifies each row of `observations`; a policy whose defenses have no exact interval form
+    /// is refused.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func certify<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>) -> [Result] {
+    public func certify<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>) throws(DefenseError) -> [Result] {
         let network = policy.network
         let outputs = policy.outputs(observations)
-        let box = inputBox(around: observations, policy: policy)
+        let box = try inputBox(around: observations, policy: policy)
         switch policy.kind {
         case .greedyQ, .categorical:
             guard let lastLinear = network.modules.lastIndex(where: { if case .linear = $0 { true } else { false } }) else { return [] }

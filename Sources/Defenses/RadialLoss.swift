@@ -27,7 +27,9 @@ public final class RadialLoss: RobustTrainingBase, RobustTraining {
         let n = observations.rows
         let weight = S(config.kappa) / S(n)
         let clean = policy.outputs(observations)
-        let box = IntervalCertificate(threatModel: threatModel(atProgress: progress)).inputBox(around: observations, policy: policy)
+        guard let box = try? IntervalCertificate(threatModel: threatModel(atProgress: progress)).inputBox(around: observations, policy: policy) else {
+            preconditionFailure("a learner's policy carries no defenses")
+        }
         var value = 0.0
         let (_, gradient) = policy.network.intervalBoundsParameterGradient(box) { output in
             var gLower = Matrix<S>(rows: n, columns: output.lower.columns), gUpper = gLower

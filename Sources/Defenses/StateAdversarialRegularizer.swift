@@ -93,7 +93,9 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
                                       weight: S, gradient: inout [S]) -> Double {
         let network = policy.network
         let n = observations.rows
-        let box = IntervalCertificate(threatModel: threatModel).inputBox(around: observations, policy: policy)
+        guard let box = try? IntervalCertificate(threatModel: threatModel).inputBox(around: observations, policy: policy) else {
+            preconditionFailure("a learner's policy carries no defenses")
+        }
         let lastModule = network.modules.lastIndex { if case .linear = $0 { true } else { false } }!
         let lastLayer = network.linearLayers.count - 1, layout = network.linearLayers[lastLayer]
         let w = network.weight(lastLayer), b = network.bias(lastLayer)

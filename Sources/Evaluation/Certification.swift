@@ -68,7 +68,7 @@ public struct Certification: Sendable {
     }
 
     /// Runs the evaluation's clean episodes and every method at `epsilon`.
-    public static func run(_ evaluation: AttackEvaluation<Float>, epsilon: Double, methods: [Method], policyName: String) throws(EnvironmentError) -> Report {
+    public static func run(_ evaluation: AttackEvaluation<Float>, epsilon: Double, methods: [Method], policyName: String) throws -> Report {
         var cleanRunner = EpisodeRunner(policy: evaluation.policy, environment: evaluation.environment, selection: evaluation.selection)
         cleanRunner.recordObservations = true
         let clean = try cleanRunner.run(episodes: evaluation.episodes, seed: evaluation.seed)
@@ -82,7 +82,7 @@ public struct Certification: Sendable {
             switch method {
             case .ibp:
                 let matrix = Matrix(rows: states.count, columns: policy.observationDimension, storage: states.flatMap { $0 })
-                let results = IntervalCertificate(threatModel: threatModel).certify(matrix, policy: policy)
+                let results = try IntervalCertificate(threatModel: threatModel).certify(matrix, policy: policy)
                 var ibp = IBP(states: states.count)
                 if policy.actionSpace.actionCount != nil {
                     let certified = results.filter(\.isCertified).count

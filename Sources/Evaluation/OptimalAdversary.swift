@@ -20,7 +20,11 @@ public struct OptimalAdversary<Scalar: BLASScalar> {
     public var threatModel: ThreatModel
     public var horizon: Int
 
-    public init(policy: Policy<Scalar>, world: GridWorld, threatModel: ThreatModel, horizon: Int) {
+    /// Refuses a policy whose defenses have no exact interval form (its bounds would be the bare
+    /// network's).
+    public init(policy: Policy<Scalar>, world: GridWorld, threatModel: ThreatModel, horizon: Int) throws(PolicyFileError) {
+        let probe = Matrix<Scalar>(rows: 1, columns: policy.observationDimension)
+        if case .failure(let error) = policy.networkInputBox(lower: probe, upper: probe) { throw PolicyFileError("optimal adversary: \(error.description)") }
         self.policy = policy
         self.world = world
         self.threatModel = threatModel
@@ -64,15 +68,11 @@ public struct OptimalAdversary<Scalar: BLASScalar> {
                 if argmax(policy.outputs(perturbed.perturbed).row(0)) == target { reached.insert(target) }
             }
         }
-        // Interval bounds on the outputs over the box ∩ observation bounds (L∞; an L2 ball lies inside it).
-        var lower = clean, upper = clean
-        for j in 0..<clean.columns {
-            let free = threatModel.isFree(j)
-            let radius = free ? threatModel.epsilon * threatModel.scale[j] : 0
-            lower[0, j] = Scalar(max(Double(clean[0, j]) - radius, Double(threatModel.lower[j])))
-            upper[0, j] = Scalar(min(Double(clean[0, j]) + radius, Double(threatModel.upper[j])))
-        }
-        let bounds = policy.network.intervalBounds(IntervalBounds(lower: policy.scaled(lower), upper: policy.scaled(upper)))
+        // Interval bounds on the outputs over the box ∩ observation bounds (L∞; an L2 ball lies
+        // inside it), through the defenses (init checked they have interval forms).
+        let (lower, upper) = threatModel.box(around: clean)
+        guard case .success(let box) = policy.networkInputBox(lower: lower, upper: upper) else { preconditionFailure("checked in init") }
+        let bounds = policy.network.intervalBounds(box)
         let bestLower = bounds.lower.row(0).max()!
         let possible = Set((0..<actionCount).filter { bounds.upper[0, $0] >= bestLower }).union(reached)
         return ActionSets(reached: reached, possible: possible)

@@ -75,6 +75,8 @@ struct CertifyCommand: ParsableCommand {
         let report: Certification.Report
         do { report = try Certification.run(evaluation, epsilon: eps, methods: try parsedMethods(), policyName: policy) } catch let error as EnvironmentError {
             throw ValidationError(error.description)
+        } catch let error as DefenseError {
+            throw ValidationError("\(policy): \(error.description)")
         }
         if json { try printJSON(report); return }
         print("\(policy) on \(environment): \(episodes) clean episodes from seed \(seed) (mean return \(String(format: "%.2f", report.cleanMeanReturn))), threat model \(report.threatModel.description)")

@@ -58,7 +58,7 @@ struct OptimalAttack: ParsableCommand {
         do { world = try Registry.gridWorld(environment) } catch { throw ValidationError(error.description) }
         let reference = loaded.converted(to: Double.self)
         let model = ThreatModel(epsilon: eps, bounds: world.observationSpace)
-        let adversary = OptimalAdversary(policy: reference, world: world, threatModel: model, horizon: world.map.stepLimit)
+        let adversary = try OptimalAdversary(policy: reference, world: world, threatModel: model, horizon: world.map.stepLimit)
         let bounds = adversary.bounds()
         let runs = world.map.slip > 0 ? episodes : 1
         let evaluation = AttackEvaluation(policy: reference, environment: environment, episodes: runs, seed: 0)

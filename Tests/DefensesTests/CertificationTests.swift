@@ -38,6 +38,36 @@ private func grid(around s: [Double], epsilon: Double, points: Int) -> Matrix<Do
 }
 
 @Suite struct CertificationTests {
+    /// A defended policy is certified through its defense: quantisation and clipping map the
+    /// box to the box of its ends, and certified actions of the defended policy never change on a
+    /// dense grid of the box (where the bare network's certificate says otherwise for some
+    /// states); a randomised defense is refused.
+    @Test func defendedPoliciesAreCertifiedThroughTheDefenseOrRefused() throws {
+        let random = RandomStream(seed: 8)
+        var policy = try randomPolicy(seed: 5, kind: .greedyQ)
+        let bare = policy
+        policy.defenses = [try Quantization(step: 0.4, scale: [1, 1, 1, 1]),
+                           try RangeClipping(lower: [-0.8, -0.8, -0.8, -0.8], upper: [0.8, 0.8, 0.8, 0.8])]
+        let states = randomMatrix(rows: 40, columns: 4, random: random, scale: 1)
+        let certificate = IntervalCertificate(threatModel: threatModel(epsilon: 0.05, dimension: 4))
+        let defended = try certificate.certify(states, policy: policy)
+        let undefended = try certificate.certify(states, policy: bare)
+        var certified = 0
+        for r in 0..<states.rows where defended[r].isCertified {
+            certified += 1
+            let actions = policy.actions(grid(around: states.row(r), epsilon: 0.05, points: 6), selection: .mode)
+            #expect(actions.allSatisfy { $0 == .discrete(defended[r].action!) }, "state \(r)")
+        }
+        #expect(certified > 0)
+        #expect(zip(defended, undefended).contains { $0.isCertified != $1.isCertified || $0.action != $1.action })
+
+        var noisy = bare
+        noisy.defenses = [try NoiseInjection(sigma: 0.1, scale: [1, 1, 1, 1])]
+        #expect { try certificate.certify(states, policy: noisy) } throws: {
+            ($0 as! DefenseError).description.contains("'noise:sigma=0.1' defense has no exact interval form")
+        }
+    }
+
     /// Certified actions never change anywhere on a dense grid of the box (6⁴ points, corners
     /// included); at ε = 0 every state with a strict preference is certified and the bound is
     /// the exact gap.
@@ -48,7 +78,7 @@ private func grid(around s: [Double], epsilon: Double, points: Int) -> Matrix<Do
             let policy = try randomPolicy(seed: seed, kind: .greedyQ)
             let states = randomMatrix(rows: 20, columns: 4, random: random, scale: 1)
             for epsilon in [0.0, 0.002, 0.01, 0.05] {
-                let results = IntervalCertificate(threatModel: threatModel(epsilon: epsilon, dimension: 4)).certify(states, policy: policy)
+                let results = try IntervalCertificate(threatModel: threatModel(epsilon: epsilon, dimension: 4)).certify(states, policy: policy)
                 let outputs = policy.outputs(states)
                 for r in 0..<states.rows {
                     let gap = abs(outputs[r, 0] - outputs[r, 1])
@@ -73,8 +103,8 @@ private func grid(around s: [Double], epsilon: Double, points: Int) -> Matrix<Do
         var previous = [Double](repeating: .infinity, count: states.rows)
         for epsilon in [0.0, 0.01, 0.03, 0.1] {
             let certificate = IntervalCertificate(threatModel: threatModel(epsilon: epsilon, dimension: 4))
-            let results = certificate.certify(states, policy: policy)
-            let plain = policy.network.intervalBounds(certificate.inputBox(around: states, policy: policy))
+            let results = try certificate.certify(states, policy: policy)
+            let plain = policy.network.intervalBounds(try certificate.inputBox(around: states, policy: policy))
             for r in 0..<states.rows {
                 let a = results[r].action!
                 let naive = plain.lower[r, a] - plain.upper[r, 1 - a]
@@ -90,7 +120,7 @@ private func grid(around s: [Double], epsilon: Double, points: Int) -> Matrix<Do
         for kind in [PolicyKind.gaussian, .deterministic] {
             let policy = try randomPolicy(seed: 3, kind: kind)
             let states = randomMatrix(rows: 10, columns: 3, random: RandomStream(seed: 8))
-            let results = IntervalCertificate(threatModel: threatModel(epsilon: 0.05, dimension: 3)).certify(states, policy: policy)
+            let results = try IntervalCertificate(threatModel: threatModel(epsilon: 0.05, dimension: 3)).certify(states, policy: policy)
             for r in 0..<states.rows {
                 let center = policy.outputs(Matrix(rows: 1, columns: 3, storage: states.row(r)))[0, 0]
                 let moved = policy.outputs(grid(around: states.row(r), epsilon: 0.05, points: 9)).storage.map { abs($0 - center) }.max()!

@@ -66,7 +66,7 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
         let parameters = policy.network.parameters
         // RADIAL holds the clean gaps Δ fixed (they weigh the loss, they are not trained through).
         let clean = policy.outputs(observations)
-        let box = IntervalCertificate(threatModel: ThreatModel(epsilon: 0.05, bounds: bounds)).inputBox(around: observations, policy: policy)
+        let box = try IntervalCertificate(threatModel: ThreatModel(epsilon: 0.05, bounds: bounds)).inputBox(around: observations, policy: policy)
         func radialWithFixedGaps(_ network: Sequential<Double>) -> Double {
             let q = network.intervalBounds(box)
             var total = 0.0

@@ -18,7 +18,7 @@ import Testing
         let world = try Registry.gridWorld(id)
         for epsilon in [0.0, 0.1, 0.3] {
             let model = ThreatModel(epsilon: epsilon, bounds: world.observationSpace)
-            let bounds = OptimalAdversary(policy: policy, world: world, threatModel: model, horizon: world.map.stepLimit).bounds()
+            let bounds = try OptimalAdversary(policy: policy, world: world, threatModel: model, horizon: world.map.stepLimit).bounds()
             #expect(bounds.lowerBound <= bounds.upperBound + 1e-12 && bounds.upperBound <= bounds.cleanReturn + 1e-12)
             if epsilon == 0 {
                 #expect(bounds.lowerBound == bounds.cleanReturn && bounds.upperBound == bounds.cleanReturn && bounds.undecidedStates == 0)
@@ -38,7 +38,7 @@ import Testing
     @Test func reachedActionsArePossibleActions() throws {
         let policy = try Policy.load(contentsOf: Self.root.appendingPathComponent("policies/four-rooms-dqn.safetensors")).converted(to: Double.self)
         let world = try Registry.gridWorld("grid:four-rooms:onehot")
-        let adversary = OptimalAdversary(policy: policy, world: world, threatModel: ThreatModel(epsilon: 0.2, bounds: world.observationSpace), horizon: 100)
+        let adversary = try OptimalAdversary(policy: policy, world: world, threatModel: ThreatModel(epsilon: 0.2, bounds: world.observationSpace), horizon: 100)
         for s in stride(from: 0, to: world.model.stateCount, by: 7) where !world.model.isTerminal[s] {
             let sets = adversary.actionSets(s)
             #expect(sets.reached.isSubset(of: sets.possible) && !sets.reached.isEmpty)
