@@ -10,9 +10,15 @@ public struct CheckpointWriter {
 
     public init() {}
 
-    public mutating func put(_ name: String, _ values: [Float]) { file.tensors[name] = .init(shape: [values.count], float32: values) }
-    public mutating func put(_ name: String, _ values: [Double]) { file.tensors[name] = .init(shape: [values.count], float64: values) }
-    public mutating func put(_ name: String, bytes: [UInt8]) { file.tensors[name] = .init(shape: [bytes.count], values: .u8(bytes)) }
+    public mutating func put(_ name: String, _ values: [Float]) {
+        file.tensors[name] = .init(shape: [values.count], float32: values)
+    }
+    public mutating func put(_ name: String, _ values: [Double]) {
+        file.tensors[name] = .init(shape: [values.count], float64: values)
+    }
+    public mutating func put(_ name: String, bytes: [UInt8]) {
+        file.tensors[name] = .init(shape: [bytes.count], values: .u8(bytes))
+    }
 
     /// Stores scalars of either precision in their own dtype.
     public mutating func put<S: BLASScalar>(_ name: String, scalars values: [S]) {
@@ -51,7 +57,9 @@ public struct CheckpointReader {
     public func scoped(_ prefix: String) -> CheckpointReader {
         var inner = Safetensors()
         let head = prefix + "."
-        for (name, tensor) in file.tensors where name.hasPrefix(head) { inner.tensors[String(name.dropFirst(head.count))] = tensor }
+        for (name, tensor) in file.tensors where name.hasPrefix(head) {
+            inner.tensors[String(name.dropFirst(head.count))] = tensor
+        }
         for (key, value) in file.metadata where key.hasPrefix(head) { inner.metadata[String(key.dropFirst(head.count))] = value }
         return CheckpointReader(inner)
     }
@@ -65,17 +73,23 @@ public struct CheckpointReader {
     }
 
     public func float32(_ name: String, count: Int? = nil) throws(CheckpointError) -> [Float] {
-        guard let values = try tensor(name, count: count).float32 else { throw CheckpointError("checkpoint '\(name)' is not F32") }
+        guard let values = try tensor(name, count: count).float32 else {
+            throw CheckpointError("checkpoint '\(name)' is not F32")
+        }
         return values
     }
 
     public func float64(_ name: String, count: Int? = nil) throws(CheckpointError) -> [Double] {
-        guard let values = try tensor(name, count: count).float64 else { throw CheckpointError("checkpoint '\(name)' is not F64") }
+        guard let values = try tensor(name, count: count).float64 else {
+            throw CheckpointError("checkpoint '\(name)' is not F64")
+        }
         return values
     }
 
     public func bytes(_ name: String, count: Int? = nil) throws(CheckpointError) -> [UInt8] {
-        guard case .u8(let values) = try tensor(name, count: count).values else { throw CheckpointError("checkpoint '\(name)' is not U8") }
+        guard case .u8(let values) = try tensor(name, count: count).values else {
+            throw CheckpointError("checkpoint '\(name)' is not U8")
+        }
         return values
     }
 
@@ -83,7 +97,9 @@ public struct CheckpointReader {
     public func scalars<S: BLASScalar>(_ name: String, count: Int? = nil, as _: S.Type = S.self) throws(CheckpointError) -> [S] {
         let tensor = try tensor(name, count: count)
         guard tensor.dtype == (S.self == Float.self ? "F32" : "F64"), let values = tensor.floatingPoint(as: S.self) else {
-            throw CheckpointError("checkpoint '\(name)' is \(tensor.dtype), this run computes in \(S.dtypeName) (resume with the precision it was started with)")
+            throw CheckpointError(
+                "checkpoint '\(name)' is \(tensor.dtype), this run computes in \(S.dtypeName) (resume with the precision it was started with)"
+            )
         }
         return values
     }

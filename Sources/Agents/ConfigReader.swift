@@ -17,7 +17,9 @@ public struct ConfigReader {
         } catch {
             throw ConfigError("\(file): \(error)")
         }
-        guard let root, let mapping = root.mapping else { throw ConfigError("\(file):1:1: expected a mapping of 'key: value' lines") }
+        guard let root, let mapping = root.mapping else {
+            throw ConfigError("\(file):1:1: expected a mapping of 'key: value' lines")
+        }
         var entries: [(String, Node)] = []
         for (key, value) in mapping {
             guard let name = key.string else { throw ConfigError("\(file):\(Self.position(key.mark)): keys must be strings") }
@@ -100,26 +102,34 @@ public struct ConfigReader {
         guard let items = node.sequence, !items.isEmpty else { throw fail(key, node, "a name or a non-empty list of names") }
         var result: [String] = []
         for item in items {
-            guard item.scalar != nil, let value = item.string else { throw fail(key, item, "a name or a non-empty list of names") }
+            guard item.scalar != nil, let value = item.string else {
+                throw fail(key, item, "a name or a non-empty list of names")
+            }
             result.append(value)
         }
         return result
     }
 
     public func requiredString(_ key: String) throws(ConfigError) -> String {
-        guard let value = try string(key) else { throw ConfigError("\(file):\(Self.position(mark)): missing required key '\(key)'") }
+        guard let value = try string(key) else {
+            throw ConfigError("\(file):\(Self.position(mark)): missing required key '\(key)'")
+        }
         return value
     }
 
     public func int(_ key: String, in range: ClosedRange<Int> = Int.min...Int.max) throws(ConfigError) -> Int? {
         guard let node = node(key) else { return nil }
-        guard let value = node.int ?? node.float.flatMap({ $0 == $0.rounded() && abs($0) < 1e15 ? Int($0) : nil }), range.contains(value) else {
+        guard let value = node.int ?? node.float.flatMap({ $0 == $0.rounded() && abs($0) < 1e15 ? Int($0) : nil }),
+            range.contains(value)
+        else {
             throw fail(key, node, "an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         return value
     }
 
-    public func double(_ key: String, in range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude) throws(ConfigError) -> Double? {
+    public func double(
+        _ key: String, in range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude
+    ) throws(ConfigError) -> Double? {
         guard let node = node(key) else { return nil }
         guard node.bool == nil, let value = node.float ?? node.int.map(Double.init), value.isFinite, range.contains(value) else {
             throw fail(key, node, "a number in [\(range.lowerBound), \(range.upperBound)]")
@@ -142,7 +152,9 @@ public struct ConfigReader {
         guard let items = node.sequence else { throw fail(key, node, "a list of integers like [64, 64]") }
         var result: [Int] = []
         for item in items {
-            guard let value = item.int, range.contains(value) else { throw fail(key, item, "a list of integers in \(range.lowerBound)...\(range.upperBound)") }
+            guard let value = item.int, range.contains(value) else {
+                throw fail(key, item, "a list of integers in \(range.lowerBound)...\(range.upperBound)")
+            }
             result.append(value)
         }
         return result
@@ -150,7 +162,9 @@ public struct ConfigReader {
 
     /// A list of integers, or a mapping from each of `parts` to one (SB3's
     /// `net_arch=dict(pi=[...], vf=[...])`); a list stands for every part.
-    public func intLists(_ key: String, parts: [String], in range: ClosedRange<Int> = 1...100_000) throws(ConfigError) -> [String: [Int]]? {
+    public func intLists(_ key: String, parts: [String], in range: ClosedRange<Int> = 1...100_000) throws(ConfigError) -> [String:
+        [Int]]?
+    {
         guard let node = node(key) else { return nil }
         guard let mapping = node.mapping else {
             let shared = try ints(node, key: key, in: range)
@@ -164,7 +178,8 @@ public struct ConfigReader {
             result[name] = try ints(value, key: "\(key).\(name)", in: range)
         }
         if let missing = parts.first(where: { result[$0] == nil }) {
-            throw ConfigError("\(file):\(Self.position(node.mark)): '\(key)' needs '\(missing)' (\(parts.joined(separator: ", ")))")
+            throw ConfigError(
+                "\(file):\(Self.position(node.mark)): '\(key)' needs '\(missing)' (\(parts.joined(separator: ", ")))")
         }
         return result
     }
@@ -173,7 +188,9 @@ public struct ConfigReader {
     public func schedule(_ key: String, in range: ClosedRange<Double> = 0...1e6) throws(ConfigError) -> Schedule? {
         guard let node = node(key) else { return nil }
         if let text = node.string, text.hasPrefix("lin_") {
-            guard let start = Double(text.dropFirst(4)), range.contains(start) else { throw fail(key, node, "a number or lin_<number>") }
+            guard let start = Double(text.dropFirst(4)), range.contains(start) else {
+                throw fail(key, node, "a number or lin_<number>")
+            }
             return .linear(start: start, end: 0, fraction: 1)
         }
         guard let value = try double(key, in: range) else { return nil }
@@ -189,7 +206,8 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
 
 /// Levenshtein distance, for "did you mean" suggestions.
 func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a), b = Array(b)
+    let a = Array(a)
+    let b = Array(b)
     var row = Array(0...b.count)
     for i in 1...max(a.count, 1) where !a.isEmpty {
         var previous = row[0]

@@ -57,7 +57,8 @@ public final class DQN<Scalar: BLASScalar>: Learner {
     public private(set) var diagnostics: [String: Double] = [:]
     public var totalSteps: Int { config.totalSteps }
     private var exploration: Schedule {
-        .linear(start: config.explorationInitialEpsilon, end: config.explorationFinalEpsilon, fraction: config.explorationFraction)
+        .linear(
+            start: config.explorationInitialEpsilon, end: config.explorationFinalEpsilon, fraction: config.explorationFraction)
     }
     private let onlineWorkspace: Workspace<Scalar>
     private let targetWorkspace: Workspace<Scalar>
@@ -68,35 +69,48 @@ public final class DQN<Scalar: BLASScalar>: Learner {
     /// A fresh learner on environment `id`; `seed` derives every random stream and the
     /// environment seeds (copy i resets with seed + i). `components` make the environment and
     /// the robust-training method the config names.
-    public init(config: DQNConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents()) throws(TrainingError) {
+    public init(config: DQNConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents())
+        throws(TrainingError)
+    {
         guard config.batchSize > 0, config.bufferSize > 0, config.trainFrequency > 0, config.gradientSteps >= -1,
-              config.environments > 0, config.totalSteps > 0, config.targetUpdateInterval > 0
+            config.environments > 0, config.totalSteps > 0, config.targetUpdateInterval > 0
         else { throw TrainingError("DQN: sizes, frequencies and step counts must be positive") }
-        do { environment = try VectorEnvironment(id: id, count: config.environments, autoresetMode: .sameStep, registry: components.environments) } catch {
+        do {
+            environment = try VectorEnvironment(
+                id: id, count: config.environments, autoresetMode: .sameStep, registry: components.environments)
+        } catch {
             throw TrainingError(error.description)
         }
         guard let actionCount = environment.environments[0].base.actionSpace.actionCount else {
-            throw TrainingError("DQN needs a discrete action space; \(id) has \(environment.environments[0].base.actionSpace.description)")
+            throw TrainingError(
+                "DQN needs a discrete action space; \(id) has \(environment.environments[0].base.actionSpace.description)")
         }
-        guard let activation = Activation(name: config.activation) else { throw TrainingError("unknown activation '\(config.activation)'") }
+        guard let activation = Activation(name: config.activation) else {
+            throw TrainingError("unknown activation '\(config.activation)'")
+        }
         self.config = config
         let root = RandomStream(seed: seed)
         do {
-            online = try Sequential.mlp(sizes: [environment.observationDimension] + config.hidden + [actionCount],
-                                        activation: activation, random: root.child("network"))
+            online = try Sequential.mlp(
+                sizes: [environment.observationDimension] + config.hidden + [actionCount],
+                activation: activation, random: root.child("network"))
         } catch { throw TrainingError(error.description) }
         target = online
         optimizer = Adam(parameterCount: online.parameterCount, learningRate: config.learningRate)
-        buffer = ReplayBuffer(capacity: min(config.bufferSize, config.totalSteps + config.environments),
-                              observationDimension: environment.observationDimension, actionDimension: 1)
+        buffer = ReplayBuffer(
+            capacity: min(config.bufferSize, config.totalSteps + config.environments),
+            observationDimension: environment.observationDimension, actionDimension: 1)
         explorationRandom = root.child("exploration")
         minibatchRandom = root.child("minibatch")
         onlineWorkspace = Workspace(for: online, batch: config.batchSize)
         targetWorkspace = Workspace(for: online, batch: config.batchSize)
         actingWorkspace = Workspace(for: online, batch: config.environments)
-        robust = try components.makeRobustTraining(config.robust, context: RobustTrainingContext(
-            environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"), ppo: nil, seed: seed,
-            environments: components.environments))
+        robust = try components.makeRobustTraining(
+            config.robust,
+            context: RobustTrainingContext(
+                environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"),
+                ppo: nil, seed: seed,
+                environments: components.environments))
         environment.reset(seed: seed)
     }
 
@@ -119,16 +133,21 @@ public final class DQN<Scalar: BLASScalar>: Learner {
             } else {
                 let q = online.forward(observations.converted(to: Scalar.self), workspace: actingWorkspace)
                 actions = (0..<config.environments).map { i in
-                    explorationRandom.uniform() < epsilon ? .discrete(explorationRandom.integer(below: actionCount)) : .discrete(argmax(q.row(i)))
+                    explorationRandom.uniform() < epsilon
+                        ? .discrete(explorationRandom.integer(below: actionCount)) : .discrete(argmax(q.row(i)))
                 }
             }
             environment.step(actions)
             for i in 0..<config.environments {
                 guard case .discrete(let a) = actions[i] else { continue }
                 let d = environment.observationDimension
-                let next = environment.finalObservations[i].map { ArraySlice($0) } ?? environment.observations.storage[(i * d)..<((i + 1) * d)]
-                buffer.add(observation: observations.storage[(i * d)..<((i + 1) * d)], action: [Float(a)], reward: environment.rewards[i],
-                           nextObservation: next, terminated: environment.terminated[i])
+                let next =
+                    environment.finalObservations[i].map { ArraySlice($0) }
+                    ?? environment.observations.storage[(i * d)..<((i + 1) * d)]
+                buffer.add(
+                    observation: observations.storage[(i * d)..<((i + 1) * d)], action: [Float(a)],
+                    reward: environment.rewards[i],
+                    nextObservation: next, terminated: environment.terminated[i])
             }
             steps += config.environments
             if (steps / config.environments) % max(config.targetUpdateInterval / config.environments, 1) == 0 {
@@ -170,10 +189,13 @@ public final class DQN<Scalar: BLASScalar>: Learner {
         var outputGradient = Matrix<Scalar>(rows: config.batchSize, columns: q.columns)
         for b in 0..<config.batchSize { outputGradient[b, Int(batch.actions[b, 0])] = loss.gradient[b, 0] }
         var gradient = [Scalar](repeating: 0, count: online.parameterCount)
-        online.backward(outputGradient: outputGradient, workspace: onlineWorkspace, parameterGradient: &gradient, request: .parameters)
+        online.backward(
+            outputGradient: outputGradient, workspace: onlineWorkspace, parameterGradient: &gradient, request: .parameters)
         try checkFinite([loss.value], "DQN loss", step: steps)
         if let robust {
-            for (key, value) in robust.regularize(batch.observations, policy: policy(), progress: progress, parameterGradient: &gradient) {
+            for (key, value) in robust.regularize(
+                batch.observations, policy: policy(), progress: progress, parameterGradient: &gradient)
+            {
                 diagnostics[key] = value
             }
         }
@@ -204,8 +226,10 @@ public final class DQN<Scalar: BLASScalar>: Learner {
     }
 
     /// A learner continuing from a checkpoint written by `writeCheckpoint`.
-    public convenience init(config: DQNConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents(),
-                            resuming checkpoint: CheckpointReader) throws(TrainingError) {
+    public convenience init(
+        config: DQNConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents(),
+        resuming checkpoint: CheckpointReader
+    ) throws(TrainingError) {
         try self.init(config: config, environment: id, seed: seed, components: components)
         try restoring {
             online.parameters = try checkpoint.scalars("online", count: online.parameterCount)

@@ -67,6 +67,7 @@ func polyakUpdate<S: BLASScalar>(_ target: inout [S], toward online: [S], tau: D
         target = online
         return
     }
-    let t = S(tau), keep = S(1 - tau)
+    let t = S(tau)
+    let keep = S(1 - tau)
     for i in target.indices { target[i] = target[i] * keep + online[i] * t }
 }

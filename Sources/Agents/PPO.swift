@@ -78,10 +78,15 @@ public final class PPO<Scalar: BLASScalar>: Learner {
     /// The robust-training method, when configured.
     let robust: (any RobustTraining)?
 
-    public convenience init(config: PPOConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents()) throws(TrainingError) {
+    public convenience init(
+        config: PPOConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents()
+    ) throws(TrainingError) {
         guard config.environments > 0 else { throw TrainingError("PPO: n_envs must be positive") }
         let environment: VectorEnvironment
-        do { environment = try VectorEnvironment(id: id, count: config.environments, autoresetMode: .sameStep, registry: components.environments) } catch {
+        do {
+            environment = try VectorEnvironment(
+                id: id, count: config.environments, autoresetMode: .sameStep, registry: components.environments)
+        } catch {
             throw TrainingError(error.description)
         }
         try self.init(config: config, environment: environment, id: id, seed: seed, components: components)
@@ -89,28 +94,37 @@ public final class PPO<Scalar: BLASScalar>: Learner {
 
     /// PPO in a vector environment built by the caller (`config.environments` copies, same-step
     /// autoreset); `id` names the environment.
-    public init(config: PPOConfig, environment: VectorEnvironment, id: String, seed: UInt64, components: TrainingComponents = TrainingComponents()) throws(TrainingError) {
+    public init(
+        config: PPOConfig, environment: VectorEnvironment, id: String, seed: UInt64,
+        components: TrainingComponents = TrainingComponents()
+    ) throws(TrainingError) {
         guard config.nSteps > 0, config.batchSize > 0, config.nEpochs > 0, config.environments > 0, config.totalSteps > 0 else {
             throw TrainingError("PPO: n_steps, batch_size, n_epochs, n_envs and n_timesteps must be positive")
         }
         guard environment.environments.count == config.environments else {
-            throw TrainingError("PPO: n_envs is \(config.environments) but the vector environment has \(environment.environments.count) copies")
+            throw TrainingError(
+                "PPO: n_envs is \(config.environments) but the vector environment has \(environment.environments.count) copies")
         }
         self.environment = environment
-        guard let activation = Activation(name: config.activation) else { throw TrainingError("unknown activation '\(config.activation)'") }
+        guard let activation = Activation(name: config.activation) else {
+            throw TrainingError("unknown activation '\(config.activation)'")
+        }
         self.config = config
         let space = environment.environments[0].base.actionSpace
-        (kind, actionDimension) = switch space {
-        case .discrete(let n): (.categorical, n)
-        case .box(let box): (.gaussian, box.dimension)
-        }
+        (kind, actionDimension) =
+            switch space {
+            case .discrete(let n): (.categorical, n)
+            case .box(let box): (.gaussian, box.dimension)
+            }
         let root = RandomStream(seed: seed)
         let d = environment.observationDimension
         do {
-            actor = try Sequential.mlp(sizes: [d] + config.hidden + [actionDimension], activation: activation,
-                                       initialization: .orthogonal(gain: 2.0.squareRoot(), outputGain: 0.01), random: root.child("actor"))
-            critic = try Sequential.mlp(sizes: [d] + (config.criticHidden ?? config.hidden) + [1], activation: activation,
-                                        initialization: .orthogonal(gain: 2.0.squareRoot(), outputGain: 1), random: root.child("critic"))
+            actor = try Sequential.mlp(
+                sizes: [d] + config.hidden + [actionDimension], activation: activation,
+                initialization: .orthogonal(gain: 2.0.squareRoot(), outputGain: 0.01), random: root.child("actor"))
+            critic = try Sequential.mlp(
+                sizes: [d] + (config.criticHidden ?? config.hidden) + [1], activation: activation,
+                initialization: .orthogonal(gain: 2.0.squareRoot(), outputGain: 1), random: root.child("critic"))
         } catch { throw TrainingError(error.description) }
         logStd = kind == .gaussian ? Array(repeating: Scalar(config.logStdInit), count: actionDimension) : []
         let lr = config.learningRate.value(atProgress: 0)
@@ -132,9 +146,12 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         episodeStarts = Array(repeating: true, count: config.environments)
         actorWorkspace = Workspace(for: actor, batch: max(config.batchSize, config.environments))
         criticWorkspace = Workspace(for: critic, batch: max(config.batchSize, config.environments))
-        robust = try components.makeRobustTraining(config.robust, context: RobustTrainingContext(
-            environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"), ppo: config, seed: seed,
-            environments: components.environments))
+        robust = try components.makeRobustTraining(
+            config.robust,
+            context: RobustTrainingContext(
+                environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"),
+                ppo: config, seed: seed,
+                environments: components.environments))
         environment.reset(seed: seed)
         normalizer?.update(environment.observations)
     }
@@ -142,8 +159,9 @@ public final class PPO<Scalar: BLASScalar>: Learner {
     public func policy() -> Policy<Scalar> {
         var frozen = normalizer
         frozen?.frozen = true
-        return Policy(network: actor, kind: kind, actionSpace: environment.environments[0].base.actionSpace, logStd: logStd,
-                      scaling: frozen.map { ObservationScaling($0) }, critic: critic)
+        return Policy(
+            network: actor, kind: kind, actionSpace: environment.environments[0].base.actionSpace, logStd: logStd,
+            scaling: frozen.map { ObservationScaling($0) }, critic: critic)
     }
 
     public func companionPolicies(victim: String) -> [String: PolicyFile] { robust?.companionPolicies(victim: victim) ?? [:] }
@@ -172,8 +190,10 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         for t in 0..<config.nSteps {
             var seen = environment.observations
             if let robust {  // adversarial training: the agent acts on (and learns from) attacked observations
-                seen = robust.perturb(seen.converted(to: Scalar.self), policy: policy(), progress: Double(steps) / Double(config.totalSteps))
-                    .converted(to: Float.self)
+                seen = robust.perturb(
+                    seen.converted(to: Scalar.self), policy: policy(), progress: Double(steps) / Double(config.totalSteps)
+                )
+                .converted(to: Float.self)
             }
             let observations = networkInput(seen)
             let outputs = actor.forward(observations, workspace: actorWorkspace)
@@ -181,7 +201,8 @@ public final class PPO<Scalar: BLASScalar>: Learner {
             var actions: [Action] = []
             for i in 0..<n {
                 let row = t * n + i
-                bufferObservations.storage.replaceSubrange((row * d)..<((row + 1) * d), with: observations.storage[(i * d)..<((i + 1) * d)])
+                bufferObservations.storage.replaceSubrange(
+                    (row * d)..<((row + 1) * d), with: observations.storage[(i * d)..<((i + 1) * d)])
                 bufferValues[row] = values[i, 0]
                 bufferStarts[row] = episodeStarts[i] ? 1 : 0
                 switch kind {
@@ -198,7 +219,9 @@ public final class PPO<Scalar: BLASScalar>: Learner {
                         sample[j] = outputs[i, j] + Scalar.exp(logStd[j]) * Scalar(actionRandom.normal())
                         bufferActions[row, j] = sample[j]
                     }
-                    bufferLogProbs[row] = Loss.gaussianLogProbability(mean: Matrix(row: outputs.row(i)), logStd: logStd, actions: Matrix(row: sample))[0]
+                    bufferLogProbs[row] =
+                        Loss.gaussianLogProbability(
+                            mean: Matrix(row: outputs.row(i)), logStd: logStd, actions: Matrix(row: sample))[0]
                     actions.append(.continuous(policyClip(sample)))
                 }
             }
@@ -232,7 +255,8 @@ public final class PPO<Scalar: BLASScalar>: Learner {
     @_specialize(where Scalar == Double)
     private func computeAdvantages(lastValues: [Scalar]) {
         let n = config.environments
-        let gamma = Scalar(config.gamma), lambda = Scalar(config.gaeLambda)
+        let gamma = Scalar(config.gamma)
+        let lambda = Scalar(config.gaeLambda)
         for i in 0..<n {
             var lastGaeLam: Scalar = 0
             for t in stride(from: config.nSteps - 1, through: 0, by: -1) {
@@ -297,16 +321,22 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         diagnostics = sums.mapValues { $0 / Double(max(minibatches, 1)) }
         diagnostics["train/learning_rate"] = learningRate
         diagnostics["train/clip_range"] = Double(clip)
-        if kind == .gaussian { diagnostics["train/std"] = Double(logStd.map { Scalar.exp($0) }.reduce(0, +)) / Double(logStd.count) }
+        if kind == .gaussian {
+            diagnostics["train/std"] = Double(logStd.map { Scalar.exp($0) }.reduce(0, +)) / Double(logStd.count)
+        }
         if let robust {
-            diagnostics.merge(try robust.afterUpdate(policy: policy(), progress: Double(steps) / Double(config.totalSteps))) { $1 }
+            diagnostics.merge(try robust.afterUpdate(policy: policy(), progress: Double(steps) / Double(config.totalSteps))) {
+                $1
+            }
         }
     }
 
     /// One gradient step on a minibatch of the clipped surrogate, value and entropy losses.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    private func minibatchStep(indices: [Int], observations: Matrix<Scalar>, advantages a: [Scalar], clip: Scalar) throws(TrainingError) -> [String: Double] {
+    private func minibatchStep(indices: [Int], observations: Matrix<Scalar>, advantages a: [Scalar], clip: Scalar)
+        throws(TrainingError) -> [String: Double]
+    {
         let m = indices.count
         let mScalar = Scalar(m)
         let outputs = actor.forward(observations, workspace: actorWorkspace)
@@ -350,7 +380,9 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         }
 
         // Clipped surrogate: L = −mean(min(r A, clip(r, 1 − ε, 1 + ε) A)), r = exp(log π − log π_old).
-        var policyLoss: Scalar = 0, approxKL: Scalar = 0, clipped: Scalar = 0
+        var policyLoss: Scalar = 0
+        var approxKL: Scalar = 0
+        var clipped: Scalar = 0
         var dLossdLogProb = [Scalar](repeating: 0, count: m)
         for k in 0..<m {
             let logRatio = logProbs[k] - bufferLogProbs[indices[k]]
@@ -374,7 +406,8 @@ public final class PPO<Scalar: BLASScalar>: Learner {
             var v = values[k, 0]
             var passes: Scalar = 1
             if let clipValue = config.clipRangeValue {
-                let old = bufferValues[i], c = Scalar(clipValue)
+                let old = bufferValues[i]
+                let c = Scalar(clipValue)
                 let clippedValue = old + min(max(v - old, -c), c)
                 if clippedValue != v { passes = 0 }
                 v = clippedValue
@@ -400,13 +433,16 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         }
         var actorGradient = [Scalar](repeating: 0, count: actor.parameterCount)
         var criticGradient = [Scalar](repeating: 0, count: critic.parameterCount)
-        actor.backward(outputGradient: dOutputs, workspace: actorWorkspace, parameterGradient: &actorGradient, request: .parameters)
-        critic.backward(outputGradient: dValues, workspace: criticWorkspace, parameterGradient: &criticGradient, request: .parameters)
+        actor.backward(
+            outputGradient: dOutputs, workspace: actorWorkspace, parameterGradient: &actorGradient, request: .parameters)
+        critic.backward(
+            outputGradient: dValues, workspace: criticWorkspace, parameterGradient: &criticGradient, request: .parameters)
         var robustDiagnostics: [String: Double] = [:]
         if let robust {
             let current = policy()
-            robustDiagnostics = robust.regularize(rawObservations(observations, scaling: current.scaling), policy: current,
-                                                  progress: Double(steps) / Double(config.totalSteps), parameterGradient: &actorGradient)
+            robustDiagnostics = robust.regularize(
+                rawObservations(observations, scaling: current.scaling), policy: current,
+                progress: Double(steps) / Double(config.totalSteps), parameterGradient: &actorGradient)
         }
 
         // Clip the global norm over all parameters together, as SB3 does.
@@ -414,7 +450,8 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         let norm = clipGradientNorm(&all, maximumNorm: config.maxGradNorm)
         try checkFinite([Scalar(norm)], "PPO gradient norm", step: steps)
         actorAdam.update(&actor.parameters, gradient: Array(all[0..<actor.parameterCount]))
-        criticAdam.update(&critic.parameters, gradient: Array(all[actor.parameterCount..<(actor.parameterCount + critic.parameterCount)]))
+        criticAdam.update(
+            &critic.parameters, gradient: Array(all[actor.parameterCount..<(actor.parameterCount + critic.parameterCount)]))
         if !logStd.isEmpty { logStdAdam.update(&logStd, gradient: Array(all[(actor.parameterCount + critic.parameterCount)...])) }
         try checkFinite(actor.parameters, "PPO actor parameters", step: steps)
         updates += 1
@@ -456,12 +493,17 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         checkpoint.put("random.actions", random: actionRandom)
         checkpoint.put("random.minibatch", random: minibatchRandom)
         robust?.writeCheckpoint(to: &checkpoint)
-        checkpoint.putJSON("ppo", State(steps: steps, updates: updates, episodeStarts: episodeStarts, normalizer: normalizer,
-                                        environment: environment.snapshot))
+        checkpoint.putJSON(
+            "ppo",
+            State(
+                steps: steps, updates: updates, episodeStarts: episodeStarts, normalizer: normalizer,
+                environment: environment.snapshot))
     }
 
-    public convenience init(config: PPOConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents(),
-                            resuming checkpoint: CheckpointReader) throws(TrainingError) {
+    public convenience init(
+        config: PPOConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents(),
+        resuming checkpoint: CheckpointReader
+    ) throws(TrainingError) {
         try self.init(config: config, environment: id, seed: seed, components: components)
         try restore(from: checkpoint)
     }

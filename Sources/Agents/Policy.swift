@@ -38,9 +38,10 @@ public struct ObservationScaling<Scalar: BLASScalar>: Equatable, Sendable {
 
     /// From a running normaliser's statistics: `std = √(var + ε)`.
     public init(_ normalizer: ObservationNormalizer) {
-        self.init(mean: normalizer.mean.map { Scalar($0) },
-                  std: zip(normalizer.variance, normalizer.mean).map { v, _ in Scalar((v + normalizer.epsilon).squareRoot()) },
-                  clip: Scalar(normalizer.clip))
+        self.init(
+            mean: normalizer.mean.map { Scalar($0) },
+            std: zip(normalizer.variance, normalizer.mean).map { v, _ in Scalar((v + normalizer.epsilon).squareRoot()) },
+            clip: Scalar(normalizer.clip))
     }
 }
 
@@ -65,9 +66,11 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     /// Without one, a randomised defense draws from a stream seeded 0 on every call.
     public var defenseRandom: DefenseRandomness?
 
-    public init(network: Sequential<Scalar>, kind: PolicyKind, actionSpace: ActionSpace, logStd: [Scalar] = [],
-                scaling: ObservationScaling<Scalar>? = nil, critic: Sequential<Scalar>? = nil, criticTakesAction: Bool = false,
-                defenses: [any PolicyDefense] = [], defenseRandom: DefenseRandomness? = nil) {
+    public init(
+        network: Sequential<Scalar>, kind: PolicyKind, actionSpace: ActionSpace, logStd: [Scalar] = [],
+        scaling: ObservationScaling<Scalar>? = nil, critic: Sequential<Scalar>? = nil, criticTakesAction: Bool = false,
+        defenses: [any PolicyDefense] = [], defenseRandom: DefenseRandomness? = nil
+    ) {
         self.network = network
         self.kind = kind
         self.actionSpace = actionSpace
@@ -82,7 +85,7 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     /// The value the policy's own networks assign to observations, and its gradient with
     /// respect to them: the critic's V(s) or Q(s, π(s)) when kept, otherwise for a Q-network
     /// `max_a Q(s, a)`. Nil for a policy with neither.
-    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported:true,where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func valueAndInputGradient(_ observations: Matrix<Scalar>) -> (values: [Double], gradient: Matrix<Scalar>)? {
         if let critic {
@@ -93,20 +96,23 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
             if criticTakesAction {
                 actorWorkspace = Workspace(for: network, batch: z.rows)
                 let actions = network.forward(z, workspace: actorWorkspace!)
-                input = Matrix(rows: z.rows, columns: z.columns + actionCount, storage: (0..<z.rows).flatMap { z.row($0) + actions.row($0) })
+                input = Matrix(
+                    rows: z.rows, columns: z.columns + actionCount, storage: (0..<z.rows).flatMap { z.row($0) + actions.row($0) })
             }
             let workspace = Workspace(for: critic, batch: z.rows)
             let values = critic.forward(input, workspace: workspace).storage.map(Double.init)
             var none: [Scalar] = []
-            let dInput = critic.backward(outputGradient: Matrix(rows: z.rows, columns: 1, repeating: 1), workspace: workspace,
-                                         parameterGradient: &none, request: .input)!
+            let dInput = critic.backward(
+                outputGradient: Matrix(rows: z.rows, columns: 1, repeating: 1), workspace: workspace,
+                parameterGradient: &none, request: .input)!
             var dz = Matrix<Scalar>(rows: z.rows, columns: z.columns)
             for r in 0..<z.rows { for j in 0..<z.columns { dz[r, j] = dInput[r, j] } }
             if let actorWorkspace {
                 // Through the actor too: ∂Q(s, π(s))/∂s = ∂Q/∂s + (∂π/∂s)ᵀ ∂Q/∂a.
                 var dActions = Matrix<Scalar>(rows: z.rows, columns: actionCount)
                 for r in 0..<z.rows { for j in 0..<actionCount { dActions[r, j] = dInput[r, z.columns + j] } }
-                let throughActor = network.backward(outputGradient: dActions, workspace: actorWorkspace, parameterGradient: &none, request: .input)!
+                let throughActor = network.backward(
+                    outputGradient: dActions, workspace: actorWorkspace, parameterGradient: &none, request: .input)!
                 dz = dz + throughActor
             }
             return (values, unscaledGradient(dz, at: z))
@@ -143,7 +149,7 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     public var observationDimension: Int { network.inputDimensions }
 
     /// The network input for raw observations.
-    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported:true,where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func scaled(_ observations: Matrix<Scalar>) -> Matrix<Scalar> {
         guard let scaling else { return observations }
@@ -163,7 +169,10 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
         var box = (lower: lower, upper: upper)
         for defense in defenses.reversed() {
             guard let transformed = defense.transformedBox(lower: box.lower, upper: box.upper) else {
-                return .failure(PolicyFileError("the '\(defense.spec)' defense has no exact interval form, so interval bounds of the network would not bound the defended policy"))
+                return .failure(
+                    PolicyFileError(
+                        "the '\(defense.spec)' defense has no exact interval form, so interval bounds of the network would not bound the defended policy"
+                    ))
             }
             box = transformed
         }
@@ -181,18 +190,22 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     var randomForDefenses: RandomStream { defenseRandom?.stream ?? RandomStream(seed: 0) }
 
     /// Q-values, logits, Gaussian means or squashed actions for a batch of raw observations.
-    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported:true,where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func outputs(_ observations: Matrix<Scalar>, workspace: Workspace<Scalar>? = nil) -> Matrix<Scalar> {
-        if let (defense, inner) = outermostDefense { return defense.outputs(observations, inner: inner, random: randomForDefenses) }
+        if let (defense, inner) = outermostDefense {
+            return defense.outputs(observations, inner: inner, random: randomForDefenses)
+        }
         let workspace = workspace ?? Workspace(for: network, batch: observations.rows)
         return network.forward(scaled(observations), workspace: workspace)
     }
 
     /// `∂L/∂observation` given `∂L/∂outputs`, through the scaling (zero where it clips).
-    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported:true,where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public func inputGradient(_ observations: Matrix<Scalar>, outputGradient: Matrix<Scalar>, workspace: Workspace<Scalar>? = nil) -> Matrix<Scalar> {
+    public func inputGradient(_ observations: Matrix<Scalar>, outputGradient: Matrix<Scalar>, workspace: Workspace<Scalar>? = nil)
+        -> Matrix<Scalar>
+    {
         if !defenses.isEmpty { return outputsAndInputGradient(observations, workspace: nil) { _ in outputGradient }.gradient }
         let z = scaled(observations)
         return unscaledGradient(network.inputGradient(z, outputGradient: outputGradient, workspace: workspace), at: z)
@@ -200,20 +213,27 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
 
     /// One forward and one backward pass: the outputs, and `∂L/∂observation` for the output
     /// gradient `lossGradient` computes from them (attacks' inner loop; no second forward).
-    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported:true,where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public func outputsAndInputGradient(_ observations: Matrix<Scalar>, workspace: Workspace<Scalar>?,
-                                        lossGradient: (Matrix<Scalar>) -> Matrix<Scalar>) -> (outputs: Matrix<Scalar>, gradient: Matrix<Scalar>) {
+    public func outputsAndInputGradient(
+        _ observations: Matrix<Scalar>, workspace: Workspace<Scalar>?,
+        lossGradient: (Matrix<Scalar>) -> Matrix<Scalar>
+    ) -> (outputs: Matrix<Scalar>, gradient: Matrix<Scalar>) {
         if let (defense, inner) = outermostDefense {
-            return defense.outputsAndInputGradient(observations, inner: inner, random: randomForDefenses, lossGradient: lossGradient)
+            return defense.outputsAndInputGradient(
+                observations, inner: inner, random: randomForDefenses, lossGradient: lossGradient)
         }
         var outputs = Matrix<Scalar>(rows: 0, columns: 0)
         var gradient = Matrix<Scalar>(rows: 0, columns: 0)
-        inputGradient(observations, workspace: workspace ?? Workspace(for: network, batch: observations.rows), into: &gradient) { z, dz in
-            outputs = Matrix(rows: observations.rows, columns: network.outputDimensions,
-                             storage: Array(UnsafeBufferPointer(start: z, count: observations.rows * network.outputDimensions)))
+        inputGradient(observations, workspace: workspace ?? Workspace(for: network, batch: observations.rows), into: &gradient) {
+            z, dz in
+            outputs = Matrix(
+                rows: observations.rows, columns: network.outputDimensions,
+                storage: Array(UnsafeBufferPointer(start: z, count: observations.rows * network.outputDimensions)))
             let outputGradient = lossGradient(outputs)
-            precondition(outputGradient.rows == outputs.rows && outputGradient.columns == outputs.columns, "the loss gradient must have the outputs' shape")
+            precondition(
+                outputGradient.rows == outputs.rows && outputGradient.columns == outputs.columns,
+                "the loss gradient must have the outputs' shape")
             outputGradient.storage.withUnsafeBufferPointer { dz.update(from: $0.baseAddress!, count: $0.count) }
         }
         return (outputs, gradient)
@@ -223,43 +243,49 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     /// `lossGradient` reads the outputs and writes `∂L/∂outputs` (both `[rows × outputs]`,
     /// row-major, valid only during the call) and `∂L/∂observation` lands in `gradient`, whose
     /// storage is reused when it already has the observations' shape.
-    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported:true,where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func inputGradient(
         _ observations: Matrix<Scalar>, workspace: Workspace<Scalar>, into gradient: inout Matrix<Scalar>,
         lossGradient: (_ outputs: UnsafePointer<Scalar>, _ outputGradient: UnsafeMutablePointer<Scalar>) -> Void
     ) {
         if let (defense, inner) = outermostDefense {
-            gradient = defense.outputsAndInputGradient(observations, inner: inner, random: randomForDefenses) { outputs in
-                var outputGradient = Matrix<Scalar>(rows: outputs.rows, columns: outputs.columns)
-                outputs.storage.withUnsafeBufferPointer { z in
-                    outputGradient.storage.withUnsafeMutableBufferPointer { lossGradient(z.baseAddress!, $0.baseAddress!) }
-                }
-                return outputGradient
-            }.gradient
+            gradient =
+                defense.outputsAndInputGradient(observations, inner: inner, random: randomForDefenses) { outputs in
+                    var outputGradient = Matrix<Scalar>(rows: outputs.rows, columns: outputs.columns)
+                    outputs.storage.withUnsafeBufferPointer { z in
+                        outputGradient.storage.withUnsafeMutableBufferPointer { lossGradient(z.baseAddress!, $0.baseAddress!) }
+                    }
+                    return outputGradient
+                }.gradient
             return
         }
         let z = scaled(observations)
         z.storage.withUnsafeBufferPointer { network.forward(input: $0.baseAddress!, batch: z.rows, workspace: workspace) }
         lossGradient(workspace.outputPointer, workspace.outputGradient)
-        network.backward(outputGradient: workspace.outputGradient, workspace: workspace, parameterGradient: nil,
-                         accumulate: false, wantInputGradient: true)
+        network.backward(
+            outputGradient: workspace.outputGradient, workspace: workspace, parameterGradient: nil,
+            accumulate: false, wantInputGradient: true)
         if gradient.rows != z.rows || gradient.columns != z.columns { gradient = Matrix(rows: z.rows, columns: z.columns) }
         gradient.storage.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: workspace.gradient, count: $0.count) }
         unscale(&gradient, at: z)
     }
 
     /// The actions for a batch of observations.
-    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported:true,where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public func actions(_ observations: Matrix<Scalar>, selection: ActionSelection = .mode, random: RandomStream? = nil) -> [Action] {
+    public func actions(_ observations: Matrix<Scalar>, selection: ActionSelection = .mode, random: RandomStream? = nil)
+        -> [Action]
+    {
         actions(fromOutputs: outputs(observations), selection: selection, random: random)
     }
 
     /// The actions the policy takes given its outputs (no second forward pass).
-    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported:true,where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public func actions(fromOutputs outputs: Matrix<Scalar>, selection: ActionSelection = .mode, random: RandomStream? = nil) -> [Action] {
+    public func actions(fromOutputs outputs: Matrix<Scalar>, selection: ActionSelection = .mode, random: RandomStream? = nil)
+        -> [Action]
+    {
         (0..<outputs.rows).map { r in
             let row = outputs.row(r)
             switch kind {
@@ -296,8 +322,11 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     public func converted<Other: BLASScalar>(to _: Other.Type) -> Policy<Other> {
         Policy<Other>(
             network: network.converted(to: Other.self), kind: kind, actionSpace: actionSpace, logStd: logStd.map { Other($0) },
-            scaling: scaling.map { ObservationScaling<Other>(mean: $0.mean.map { Other($0) }, std: $0.std.map { Other($0) }, clip: Other($0.clip)) },
-            critic: critic?.converted(to: Other.self), criticTakesAction: criticTakesAction, defenses: defenses, defenseRandom: defenseRandom)
+            scaling: scaling.map {
+                ObservationScaling<Other>(mean: $0.mean.map { Other($0) }, std: $0.std.map { Other($0) }, clip: Other($0.clip))
+            },
+            critic: critic?.converted(to: Other.self), criticTakesAction: criticTakesAction, defenses: defenses,
+            defenseRandom: defenseRandom)
     }
 }
 

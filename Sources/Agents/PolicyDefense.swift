@@ -1,6 +1,6 @@
+import Environments
 import Linalg
 import NeuralNet
-import Environments
 
 /// A defense that stands between the observation and a policy's network — an ensemble, an
 /// input transformation, randomised smoothing — seen by attacks through the policy's usual
@@ -22,8 +22,10 @@ public protocol PolicyDefense: Sendable {
     func outputs<S: BLASScalar>(_ observations: Matrix<S>, inner: Policy<S>, random: RandomStream) -> Matrix<S>
     /// The defended outputs and `∂L/∂observation` for the output gradient `lossGradient`
     /// computes from them.
-    func outputsAndInputGradient<S: BLASScalar>(_ observations: Matrix<S>, inner: Policy<S>, random: RandomStream,
-                                                lossGradient: (Matrix<S>) -> Matrix<S>) -> (outputs: Matrix<S>, gradient: Matrix<S>)
+    func outputsAndInputGradient<S: BLASScalar>(
+        _ observations: Matrix<S>, inner: Policy<S>, random: RandomStream,
+        lossGradient: (Matrix<S>) -> Matrix<S>
+    ) -> (outputs: Matrix<S>, gradient: Matrix<S>)
     /// The box the defense hands on for the input box `[lower, upper]` (row by row), where it
     /// has an exact interval form — a deterministic transformation that is monotone in each
     /// dimension maps the box to the box of its ends. Nil otherwise (randomised defenses,
@@ -47,7 +49,10 @@ public struct DefenseDecoder: Sendable {
     public var type: String
     public var decode: @Sendable (DefenseDescription, PolicyFile, Policy<Float>) throws(PolicyFileError) -> any PolicyDefense
 
-    public init(type: String, decode: @escaping @Sendable (DefenseDescription, PolicyFile, Policy<Float>) throws(PolicyFileError) -> any PolicyDefense) {
+    public init(
+        type: String,
+        decode: @escaping @Sendable (DefenseDescription, PolicyFile, Policy<Float>) throws(PolicyFileError) -> any PolicyDefense
+    ) {
         self.type = type
         self.decode = decode
     }
@@ -68,10 +73,14 @@ public struct PolicyDecoding: Sendable {
     /// Undefended policies of the built-in environments.
     public static let plain = PolicyDecoding()
 
-    func decode(_ description: DefenseDescription, file: PolicyFile, inner: Policy<Float>) throws(PolicyFileError) -> any PolicyDefense {
+    func decode(_ description: DefenseDescription, file: PolicyFile, inner: Policy<Float>) throws(PolicyFileError)
+        -> any PolicyDefense
+    {
         guard let decoder = defenses.first(where: { $0.type == description.type }) else {
             let known = defenses.isEmpty ? "none were given" : "known: " + defenses.map(\.type).joined(separator: ", ")
-            throw PolicyFileError("the policy file holds a '\(description.type)' defense and no decoder for it was given (\(known)); Toolkit.standard.policies in the Evaluation module reads every Gauntlet defense")
+            throw PolicyFileError(
+                "the policy file holds a '\(description.type)' defense and no decoder for it was given (\(known)); Toolkit.standard.policies in the Evaluation module reads every Gauntlet defense"
+            )
         }
         return try decoder.decode(description, file, inner)
     }

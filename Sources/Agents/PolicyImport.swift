@@ -13,23 +13,28 @@ public enum PolicyImport {
     /// `activation` goes between the Linear layers (their indices must step by two, as
     /// `nn.Sequential(Linear, act, Linear, act, …, Linear)` numbers them). A deterministic
     /// actor's final `nn.Tanh` (which has no tensors) is appended.
-    public static func stateDict(at url: URL, environment: String, kind: PolicyKind, activation: Activation,
-                                 normalization: PolicyDescription.Normalization? = nil) throws(PolicyFileError) -> PolicyFile {
+    public static func stateDict(
+        at url: URL, environment: String, kind: PolicyKind, activation: Activation,
+        normalization: PolicyDescription.Normalization? = nil
+    ) throws(PolicyFileError) -> PolicyFile {
         let tensors = try readStateDict(at: url)
         var assembly = NetworkAssembly(source: url.path)
         try assembly.appendSequential(tensors, prefix: "", activation: activation, activationAfterLast: false)
         let unused = Set(tensors.keys).subtracting(assembly.consumed)
         if let name = unused.sorted().first {
-            throw PolicyFileError("\(url.path): tensor '\(name)' is not an nn.Sequential Linear parameter (expected names like 0.weight, 0.bias)")
+            throw PolicyFileError(
+                "\(url.path): tensor '\(name)' is not an nn.Sequential Linear parameter (expected names like 0.weight, 0.bias)")
         }
         if kind == .deterministic { assembly.append(.tanh) }  // the actor's final nn.Tanh has no tensors
         var extra: [String: Safetensors.Tensor] = [:]
         let network = try assembly.network()
         if kind == .gaussian {
-            extra["log_std"] = .init(shape: [network.outputDimensions], float32: Array(repeating: 0, count: network.outputDimensions))
+            extra["log_std"] = .init(
+                shape: [network.outputDimensions], float32: Array(repeating: 0, count: network.outputDimensions))
         }
-        return try policyFile(network: network, kind: kind, environment: environment, algorithm: "imported", normalization: normalization,
-                              extraTensors: extra, source: url)
+        return try policyFile(
+            network: network, kind: kind, environment: environment, algorithm: "imported", normalization: normalization,
+            extraTensors: extra, source: url)
     }
 
     /// A state dict from a safetensors file or a `torch.save` zip, told apart by their first bytes.
@@ -42,14 +47,18 @@ public enum PolicyImport {
     }
 
     /// A policy file for an imported network, checked against the environment's spaces.
-    static func policyFile(network: Sequential<Float>, kind: PolicyKind, environment: String, algorithm: String,
-                           normalization: PolicyDescription.Normalization?, extraTensors: [String: Safetensors.Tensor],
-                           critic: Sequential<Float>? = nil, criticTakesAction: Bool = false,
-                           source: URL, provenance: [String: String] = [:]) throws(PolicyFileError) -> PolicyFile {
+    static func policyFile(
+        network: Sequential<Float>, kind: PolicyKind, environment: String, algorithm: String,
+        normalization: PolicyDescription.Normalization?, extraTensors: [String: Safetensors.Tensor],
+        critic: Sequential<Float>? = nil, criticTakesAction: Bool = false,
+        source: URL, provenance: [String: String] = [:]
+    ) throws(PolicyFileError) -> PolicyFile {
         let space: BoxSpace
         do { space = try Registry.make(environment).base.observationSpace } catch { throw PolicyFileError(error.description) }
         guard network.inputDimensions == space.dimension else {
-            throw PolicyFileError("\(source.path): the network takes \(network.inputDimensions) inputs but \(environment) observations have \(space.dimension)")
+            throw PolicyFileError(
+                "\(source.path): the network takes \(network.inputDimensions) inputs but \(environment) observations have \(space.dimension)"
+            )
         }
         if let normalization, normalization.mean.count != space.dimension || normalization.std.count != space.dimension {
             throw PolicyFileError("observation mean and std need \(space.dimension) values each")
@@ -57,7 +66,9 @@ public enum PolicyImport {
         var extra = extraTensors
         var description = PolicyDescription(
             environment: environment, algorithm: algorithm, kind: kind.rawValue, normalization: normalization,
-            provenance: provenance.merging(["source": source.path, "source_hash": FNV1a.hex(fileAt: source) ?? "", "gauntlet_version": Gauntlet.version]) { $1 })
+            provenance: provenance.merging([
+                "source": source.path, "source_hash": FNV1a.hex(fileAt: source) ?? "", "gauntlet_version": Gauntlet.version,
+            ]) { $1 })
         if let critic {
             description.critic = PolicyDescription.Architecture(critic.modules)
             description.criticTakesAction = criticTakesAction
@@ -88,8 +99,10 @@ struct NetworkAssembly {
     /// Appends the Linear layers of the `nn.Sequential` under `prefix` (`{prefix}0.weight`,
     /// `{prefix}2.weight`, …, consecutive indices two apart), `activation` between them and, if
     /// `activationAfterLast`, after the last one. An absent sequential appends nothing.
-    mutating func appendSequential(_ stateDict: [String: Safetensors.Tensor], prefix: String, activation: Activation,
-                                   activationAfterLast: Bool) throws(PolicyFileError) {
+    mutating func appendSequential(
+        _ stateDict: [String: Safetensors.Tensor], prefix: String, activation: Activation,
+        activationAfterLast: Bool
+    ) throws(PolicyFileError) {
         var indices: [Int] = []
         for name in stateDict.keys where name.hasPrefix(prefix) {
             let parts = name.dropFirst(prefix.count).split(separator: ".", omittingEmptySubsequences: false)
@@ -99,7 +112,9 @@ struct NetworkAssembly {
         for (position, index) in indices.enumerated() {
             if position > 0 {
                 guard index == indices[position - 1] + 2 else {
-                    throw PolicyFileError("\(source): Linear layers \(prefix)\(indices[position - 1]) and \(prefix)\(index); expected one activation between consecutive Linear layers")
+                    throw PolicyFileError(
+                        "\(source): Linear layers \(prefix)\(indices[position - 1]) and \(prefix)\(index); expected one activation between consecutive Linear layers"
+                    )
                 }
                 modules.append(.activation(activation))
             }
@@ -113,9 +128,14 @@ struct NetworkAssembly {
         guard let w = stateDict[weight], w.shape.count == 2, w.shape.allSatisfy({ $0 > 0 }) else {
             throw PolicyFileError("\(source): '\(weight)' must be a matrix [out, in]")
         }
-        guard let b = stateDict[bias] else { throw PolicyFileError("\(source): '\(bias)' is missing (Linear layers without bias are not supported)") }
-        if case .linear(_, let previousOutputs) = modules.last(where: { if case .linear = $0 { true } else { false } }), previousOutputs != w.shape[1] {
-            throw PolicyFileError("\(source): '\(weight)' takes \(w.shape[1]) inputs but the layer before gives \(previousOutputs)")
+        guard let b = stateDict[bias] else {
+            throw PolicyFileError("\(source): '\(bias)' is missing (Linear layers without bias are not supported)")
+        }
+        if case .linear(_, let previousOutputs) = modules.last(where: { if case .linear = $0 { true } else { false } }),
+            previousOutputs != w.shape[1]
+        {
+            throw PolicyFileError(
+                "\(source): '\(weight)' takes \(w.shape[1]) inputs but the layer before gives \(previousOutputs)")
         }
         tensors["\(modules.count).weight"] = w
         tensors["\(modules.count).bias"] = b
@@ -146,6 +166,8 @@ extension PolicyImport {
         guard (try? handle.read(upToCount: 2)) == Data([0x50, 0x4B]) else { return false }
         let data: Data
         do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch { throw PolicyFileError("cannot read \(url.path)") }
-        do { return try ZipArchive(data: data).paths.contains("policy.pth") } catch { throw PolicyFileError("\(url.path): \(error.description)") }
+        do { return try ZipArchive(data: data).paths.contains("policy.pth") } catch {
+            throw PolicyFileError("\(url.path): \(error.description)")
+        }
     }
 }

@@ -33,7 +33,10 @@ public struct ReplayBuffer: Equatable, Sendable {
         terminated = Array(repeating: 0, count: capacity)
     }
 
-    public mutating func add(observation: ArraySlice<Float>, action: [Float], reward: Double, nextObservation: ArraySlice<Float>, terminated isTerminal: Bool) {
+    public mutating func add(
+        observation: ArraySlice<Float>, action: [Float], reward: Double, nextObservation: ArraySlice<Float>,
+        terminated isTerminal: Bool
+    ) {
         let o = position * observationDimension
         observations.replaceSubrange(o..<(o + observationDimension), with: observation)
         nextObservations.replaceSubrange(o..<(o + observationDimension), with: nextObservation)
@@ -58,15 +61,20 @@ public struct ReplayBuffer: Equatable, Sendable {
     public func sample<Scalar: BLASScalar>(_ size: Int, random: RandomStream, as _: Scalar.Type = Scalar.self) -> Batch<Scalar> {
         precondition(count > 0, "cannot sample an empty replay buffer")
         var batch = Batch<Scalar>(
-            observations: Matrix(rows: size, columns: observationDimension), nextObservations: Matrix(rows: size, columns: observationDimension),
-            actions: Matrix(rows: size, columns: actionDimension), rewards: Array(repeating: 0, count: size), terminated: Array(repeating: 0, count: size))
+            observations: Matrix(rows: size, columns: observationDimension),
+            nextObservations: Matrix(rows: size, columns: observationDimension),
+            actions: Matrix(rows: size, columns: actionDimension), rewards: Array(repeating: 0, count: size),
+            terminated: Array(repeating: 0, count: size))
         for b in 0..<size {
             let i = random.integer(below: count)
             for j in 0..<observationDimension {
                 batch.observations.storage[b * observationDimension + j] = Scalar(observations[i * observationDimension + j])
-                batch.nextObservations.storage[b * observationDimension + j] = Scalar(nextObservations[i * observationDimension + j])
+                batch.nextObservations.storage[b * observationDimension + j] = Scalar(
+                    nextObservations[i * observationDimension + j])
             }
-            for j in 0..<actionDimension { batch.actions.storage[b * actionDimension + j] = Scalar(actions[i * actionDimension + j]) }
+            for j in 0..<actionDimension {
+                batch.actions.storage[b * actionDimension + j] = Scalar(actions[i * actionDimension + j])
+            }
             batch.rewards[b] = Scalar(rewards[i])
             batch.terminated[b] = Scalar(terminated[i])
         }

@@ -38,9 +38,11 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         self.epsilon = epsilon
     }
 
-    static let keys = ["robust_method", "robust_eps", "robust_eps_start", "robust_eps_end", "robust_attack", "robust_steps", "robust_fraction",
-                       "robust_kappa", "robust_bound", "robust_margin", "robust_victim_updates", "robust_adversary_updates",
-                       "robust_adversary_log_std"]
+    static let keys = [
+        "robust_method", "robust_eps", "robust_eps_start", "robust_eps_end", "robust_attack", "robust_steps", "robust_fraction",
+        "robust_kappa", "robust_bound", "robust_margin", "robust_victim_updates", "robust_adversary_updates",
+        "robust_adversary_log_std",
+    ]
 
     /// The settings in a config, or nil when it has no `robust_method`. `methods` are the
     /// methods the config may name; `algorithm` must be one of the chosen method's learners.
@@ -48,18 +50,27 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         let file = r.file
         let names = methods.map(\.name).joined(separator: ", ")
         guard let method = try r.string("robust_method") else {
-            if let key = Self.keys.first(where: { r.has($0) }) { throw r.error(at: key, "'\(key)' needs robust_method (\(names))") }
+            if let key = Self.keys.first(where: { r.has($0) }) {
+                throw r.error(at: key, "'\(key)' needs robust_method (\(names))")
+            }
             return nil
         }
         guard let description = methods.first(where: { $0.name == method }) else {
-            let known = methods.isEmpty ? "no methods were given: Toolkit.standard in the Evaluation module has Gauntlet's" : "one of \(names)"
+            let known =
+                methods.isEmpty
+                ? "no methods were given: Toolkit.standard in the Evaluation module has Gauntlet's" : "one of \(names)"
             throw r.error(at: "robust_method", "robust_method '\(method)' is not \(known)")
         }
         guard description.learners.contains(algorithm) else {
             let alternatives = methods.filter { $0.learners.contains(algorithm) }.map(\.name)
-            throw r.error(at: "robust_method", "robust_method \(method) (\(description.summary)) is implemented for \(description.learners.joined(separator: ", ")); \(algorithm) takes \(alternatives.isEmpty ? "none" : alternatives.joined(separator: ", "))")
+            throw r.error(
+                at: "robust_method",
+                "robust_method \(method) (\(description.summary)) is implemented for \(description.learners.joined(separator: ", ")); \(algorithm) takes \(alternatives.isEmpty ? "none" : alternatives.joined(separator: ", "))"
+            )
         }
-        guard let epsilon = try r.double("robust_eps", in: 0...1e6) else { throw ConfigError("\(file): robust_method needs robust_eps") }
+        guard let epsilon = try r.double("robust_eps", in: 0...1e6) else {
+            throw ConfigError("\(file): robust_method needs robust_eps")
+        }
         self.init(method: method, epsilon: epsilon)
         epsilonStart = try r.double("robust_eps_start", in: 0...1) ?? epsilonStart
         epsilonEnd = try r.double("robust_eps_end", in: 0...1) ?? epsilonEnd
@@ -101,8 +112,10 @@ public struct RobustTrainingContext {
     /// What made the learner's environment (ATLA makes its adversary's copies with it).
     public var environments: EnvironmentRegistry
 
-    public init(environment: String, bounds: BoxSpace, random: RandomStream, ppo: PPOConfig?, seed: UInt64,
-                environments: EnvironmentRegistry = .builtIn) {
+    public init(
+        environment: String, bounds: BoxSpace, random: RandomStream, ppo: PPOConfig?, seed: UInt64,
+        environments: EnvironmentRegistry = .builtIn
+    ) {
         self.environment = environment
         self.bounds = bounds
         self.random = random
@@ -124,7 +137,8 @@ public protocol RobustTraining: AnyObject {
     func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S>
     /// Adds `κ ∂R/∂θ` of a robustness regulariser `R` on the minibatch to `parameterGradient`
     /// (the policy network's parameters) and returns diagnostics; nothing for methods without one.
-    func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]) -> [String: Double]
+    func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S])
+        -> [String: Double]
     /// Runs after each of the learner's updates with the updated policy (ATLA trains its
     /// adversary here) and returns diagnostics.
     func afterUpdate<S: BLASScalar>(policy: Policy<S>, progress: Double) throws(TrainingError) -> [String: Double]
@@ -139,10 +153,14 @@ public protocol RobustTraining: AnyObject {
 
 extension RobustTraining {
     /// Regularisers learn from the observations as they are.
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> { observations }
+    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> {
+        observations
+    }
     public func afterUpdate<S: BLASScalar>(policy: Policy<S>, progress: Double) throws(TrainingError) -> [String: Double] { [:] }
     public func writeCheckpoint(to checkpoint: inout CheckpointWriter) { checkpoint.put("random.robust", random: random) }
-    public func restore(from checkpoint: CheckpointReader) throws(CheckpointError) { try checkpoint.restore(random, "random.robust") }
+    public func restore(from checkpoint: CheckpointReader) throws(CheckpointError) {
+        try checkpoint.restore(random, "random.robust")
+    }
     public func companionPolicies(victim: String) -> [String: PolicyFile] { [:] }
 }
 
@@ -162,9 +180,11 @@ public struct RobustTrainingMethod: Sendable {
     /// The method for one learner.
     public var make: @Sendable (RobustTrainingConfig, RobustTrainingContext) throws(TrainingError) -> any RobustTraining
 
-    public init(name: String, summary: String, learners: [String], diagnostics: [String] = [],
-                check: @escaping @Sendable (RobustTrainingConfig) -> (key: String, message: String)? = { _ in nil },
-                make: @escaping @Sendable (RobustTrainingConfig, RobustTrainingContext) throws(TrainingError) -> any RobustTraining) {
+    public init(
+        name: String, summary: String, learners: [String], diagnostics: [String] = [],
+        check: @escaping @Sendable (RobustTrainingConfig) -> (key: String, message: String)? = { _ in nil },
+        make: @escaping @Sendable (RobustTrainingConfig, RobustTrainingContext) throws(TrainingError) -> any RobustTraining
+    ) {
         self.name = name
         self.summary = summary
         self.learners = learners
@@ -188,10 +208,14 @@ public struct TrainingComponents: Sendable {
     public func robustMethod(named name: String) -> RobustTrainingMethod? { robustMethods.first { $0.name == name } }
 
     /// The method a learner's config asks for, made for the learner (nil without robust training).
-    func makeRobustTraining(_ config: RobustTrainingConfig?, context: @autoclosure () -> RobustTrainingContext) throws(TrainingError) -> (any RobustTraining)? {
+    func makeRobustTraining(_ config: RobustTrainingConfig?, context: @autoclosure () -> RobustTrainingContext)
+        throws(TrainingError) -> (any RobustTraining)?
+    {
         guard let config else { return nil }
         guard let method = robustMethod(named: config.method) else {
-            throw TrainingError("robust_method '\(config.method)' is not among the methods given (\(robustMethods.map(\.name).joined(separator: ", ")))")
+            throw TrainingError(
+                "robust_method '\(config.method)' is not among the methods given (\(robustMethods.map(\.name).joined(separator: ", ")))"
+            )
         }
         return try method.make(config, context())
     }

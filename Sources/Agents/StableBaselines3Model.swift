@@ -49,7 +49,9 @@ public struct StableBaselines3Model {
         do throws(StateDictFormatError) {
             let archive = try ZipArchive(data: bytes)
             guard archive.paths.contains("policy.pth") else {
-                throw StateDictFormatError("no policy.pth: not a Stable-Baselines3 model zip (members: \(archive.paths.prefix(8).joined(separator: ", ")))")
+                throw StateDictFormatError(
+                    "no policy.pth: not a Stable-Baselines3 model zip (members: \(archive.paths.prefix(8).joined(separator: ", ")))"
+                )
             }
             stateDict = try TorchCheckpoint.stateDict(data: try archive.contents(of: "policy.pth"))
             if archive.paths.contains("_stable_baselines3_version") {
@@ -83,7 +85,9 @@ public struct StableBaselines3Model {
         } else if names.contains(where: { $0.hasPrefix("actor.mu.") }) {
             family = "td3"
         } else {
-            throw PolicyFileError("policy.pth has none of the module names of SB3's DQN, PPO/A2C, TD3/DDPG or SAC MLP policies (found \(names.sorted().prefix(6).joined(separator: ", "))); convert it with scripts/export_sb3.py")
+            throw PolicyFileError(
+                "policy.pth has none of the module names of SB3's DQN, PPO/A2C, TD3/DDPG or SAC MLP policies (found \(names.sorted().prefix(6).joined(separator: ", "))); convert it with scripts/export_sb3.py"
+            )
         }
     }
 
@@ -100,8 +104,10 @@ public struct StableBaselines3Model {
 
     /// The model as a Gauntlet policy file acting in `environment`. `activation` overrides the
     /// saved (or default) activation.
-    public func policyFile(environment: String, activation override: Activation? = nil,
-                           normalization: PolicyDescription.Normalization? = nil, source: URL) throws(PolicyFileError) -> PolicyFile {
+    public func policyFile(
+        environment: String, activation override: Activation? = nil,
+        normalization: PolicyDescription.Normalization? = nil, source: URL
+    ) throws(PolicyFileError) -> PolicyFile {
         guard !usesSDE else { throw PolicyFileError("\(source.path): models trained with gSDE (use_sde=True) are not supported") }
         let activation = override ?? self.activation ?? (family == "actor-critic" ? .tanh : .relu)
         var actor = NetworkAssembly(source: source.path)
@@ -117,9 +123,11 @@ public struct StableBaselines3Model {
             if stateDict.keys.contains(where: { $0.hasPrefix("mlp_extractor.shared_net.") }) {
                 throw PolicyFileError("\(source.path): shared layers (mlp_extractor.shared_net, SB3 < 1.8) are not supported")
             }
-            try actor.appendSequential(stateDict, prefix: "mlp_extractor.policy_net.", activation: activation, activationAfterLast: true)
+            try actor.appendSequential(
+                stateDict, prefix: "mlp_extractor.policy_net.", activation: activation, activationAfterLast: true)
             try actor.appendLinear(stateDict, weight: "action_net.weight", bias: "action_net.bias")
-            try critic.appendSequential(stateDict, prefix: "mlp_extractor.value_net.", activation: activation, activationAfterLast: true)
+            try critic.appendSequential(
+                stateDict, prefix: "mlp_extractor.value_net.", activation: activation, activationAfterLast: true)
             try critic.appendLinear(stateDict, weight: "value_net.weight", bias: "value_net.bias")
             if let logStd = stateDict["log_std"] {
                 guard let values = logStd.floatingPoint(as: Float.self), logStd.shape.count == 1 else {
@@ -148,14 +156,17 @@ public struct StableBaselines3Model {
         let criticNetwork = critic.modules.isEmpty ? nil : try critic.network()
         try checkNetArch(network: network, critic: criticNetwork, source: source)
         if let observationShape, observationShape.reduce(1, *) != network.inputDimensions {
-            throw PolicyFileError("\(source.path): the saved observation space has shape \(observationShape) but the network takes \(network.inputDimensions) inputs")
+            throw PolicyFileError(
+                "\(source.path): the saved observation space has shape \(observationShape) but the network takes \(network.inputDimensions) inputs"
+            )
         }
         var provenance = ["sb3_family": family]
         if let policyModule { provenance["sb3_policy_module"] = policyModule }
         if let version { provenance["sb3_version"] = version }
-        return try PolicyImport.policyFile(network: network, kind: kind, environment: environment, algorithm: "sb3-\(family)",
-                                           normalization: normalization, extraTensors: extra, critic: criticNetwork,
-                                           criticTakesAction: criticTakesAction, source: source, provenance: provenance)
+        return try PolicyImport.policyFile(
+            network: network, kind: kind, environment: environment, algorithm: "sb3-\(family)",
+            normalization: normalization, extraTensors: extra, critic: criticNetwork,
+            criticTakesAction: criticTakesAction, source: source, provenance: provenance)
     }
 
     /// The hidden sizes of the actor (and critic) against `net_arch` when it was saved: a list
@@ -163,7 +174,8 @@ public struct StableBaselines3Model {
     func checkNetArch(network: Sequential<Float>, critic: Sequential<Float>?, source: URL) throws(PolicyFileError) {
         guard let netArch else { return }
         func hidden(_ net: Sequential<Float>) -> [Int] { Array(net.sizes.dropFirst().dropLast()) }
-        let actorHidden = hidden(network), criticHidden = critic.map(hidden)
+        let actorHidden = hidden(network)
+        let criticHidden = critic.map(hidden)
         let expected: (actor: [Int]?, critic: [Int]?)
         if let list = netArch.integers {
             expected = (list, list)
@@ -173,10 +185,12 @@ public struct StableBaselines3Model {
             return
         }
         if let actor = expected.actor, actor != actorHidden {
-            throw PolicyFileError("\(source.path): net_arch says the policy's hidden layers are \(actor), the tensors have \(actorHidden)")
+            throw PolicyFileError(
+                "\(source.path): net_arch says the policy's hidden layers are \(actor), the tensors have \(actorHidden)")
         }
         if let criticSizes = expected.critic, let criticHidden, criticSizes != criticHidden {
-            throw PolicyFileError("\(source.path): net_arch says the critic's hidden layers are \(criticSizes), the tensors have \(criticHidden)")
+            throw PolicyFileError(
+                "\(source.path): net_arch says the critic's hidden layers are \(criticSizes), the tensors have \(criticHidden)")
         }
     }
 }

@@ -76,38 +76,54 @@ public final class TD3<Scalar: BLASScalar>: Learner {
     /// The robust-training method, when configured.
     let robust: (any RobustTraining)?
 
-    public init(config: TD3Config, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents()) throws(TrainingError) {
+    public init(config: TD3Config, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents())
+        throws(TrainingError)
+    {
         guard config.batchSize > 0, config.bufferSize > 0, config.trainFrequency > 0, config.policyDelay > 0,
-              config.environments > 0, config.totalSteps > 0
+            config.environments > 0, config.totalSteps > 0
         else { throw TrainingError("TD3: sizes, frequencies and step counts must be positive") }
-        do { environment = try VectorEnvironment(id: id, count: config.environments, autoresetMode: .sameStep, registry: components.environments) } catch {
+        do {
+            environment = try VectorEnvironment(
+                id: id, count: config.environments, autoresetMode: .sameStep, registry: components.environments)
+        } catch {
             throw TrainingError(error.description)
         }
         guard case .box(let box) = environment.environments[0].base.actionSpace else {
-            throw TrainingError("TD3/DDPG need a continuous action space; \(id) has \(environment.environments[0].base.actionSpace.description)")
+            throw TrainingError(
+                "TD3/DDPG need a continuous action space; \(id) has \(environment.environments[0].base.actionSpace.description)")
         }
-        guard let activation = Activation(name: config.activation) else { throw TrainingError("unknown activation '\(config.activation)'") }
+        guard let activation = Activation(name: config.activation) else {
+            throw TrainingError("unknown activation '\(config.activation)'")
+        }
         self.config = config
         self.box = box
         let root = RandomStream(seed: seed)
-        let d = environment.observationDimension, k = box.dimension
+        let d = environment.observationDimension
+        let k = box.dimension
         do {
-            actor = try Sequential.mlp(sizes: [d] + config.hidden + [k], activation: activation, outputActivation: .tanh, random: root.child("actor"))
+            actor = try Sequential.mlp(
+                sizes: [d] + config.hidden + [k], activation: activation, outputActivation: .tanh, random: root.child("actor"))
             critics = try (0..<(config.twinCritics ? 2 : 1)).map { i throws(NetworkError) in
-                try Sequential.mlp(sizes: [d + k] + config.hidden + [1], activation: activation, random: root.child("critic").child(i))
+                try Sequential.mlp(
+                    sizes: [d + k] + config.hidden + [1], activation: activation, random: root.child("critic").child(i))
             }
         } catch { throw TrainingError(error.description) }
         actorTarget = actor
         criticTargets = critics
         actorAdam = Adam(parameterCount: actor.parameterCount, learningRate: config.learningRate)
         criticAdams = critics.map { Adam(parameterCount: $0.parameterCount, learningRate: config.learningRate) }
-        buffer = ReplayBuffer(capacity: min(config.bufferSize, config.totalSteps + config.environments), observationDimension: d, actionDimension: k)
+        buffer = ReplayBuffer(
+            capacity: min(config.bufferSize, config.totalSteps + config.environments), observationDimension: d, actionDimension: k
+        )
         explorationRandom = root.child("exploration")
         minibatchRandom = root.child("minibatch")
         noiseState = Array(repeating: Array(repeating: 0, count: k), count: config.environments)
-        robust = try components.makeRobustTraining(config.robust, context: RobustTrainingContext(
-            environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"), ppo: nil, seed: seed,
-            environments: components.environments))
+        robust = try components.makeRobustTraining(
+            config.robust,
+            context: RobustTrainingContext(
+                environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"),
+                ppo: nil, seed: seed,
+                environments: components.environments))
         environment.reset(seed: seed)
     }
 
@@ -125,9 +141,14 @@ public final class TD3<Scalar: BLASScalar>: Learner {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func advance() throws(TrainingError) {
-        let n = config.environments, d = environment.observationDimension, k = box.dimension
-        var collected = 0, episodes = 0
-        while steps < config.totalSteps && (config.trainPerEpisode ? episodes < config.trainFrequency : collected < config.trainFrequency) {
+        let n = config.environments
+        let d = environment.observationDimension
+        let k = box.dimension
+        var collected = 0
+        var episodes = 0
+        while steps < config.totalSteps
+            && (config.trainPerEpisode ? episodes < config.trainFrequency : collected < config.trainFrequency)
+        {
             let observations = environment.observations
             var scaled: [[Double]]
             if steps < config.learningStarts {
@@ -141,8 +162,10 @@ public final class TD3<Scalar: BLASScalar>: Learner {
                         case .none: break
                         case .normal(let sigma): value += sigma * explorationRandom.normal()
                         case .ornsteinUhlenbeck(let sigma):
-                            let theta = 0.15, dt = 1e-2
-                            noiseState[i][j] += theta * (0 - noiseState[i][j]) * dt + sigma * dt.squareRoot() * explorationRandom.normal()
+                            let theta = 0.15
+                            let dt = 1e-2
+                            noiseState[i][j] +=
+                                theta * (0 - noiseState[i][j]) * dt + sigma * dt.squareRoot() * explorationRandom.normal()
                             value += noiseState[i][j]
                         }
                         return min(max(value, -1), 1)
@@ -151,9 +174,12 @@ public final class TD3<Scalar: BLASScalar>: Learner {
             }
             environment.step(scaled.map { .continuous(unscale($0)) })
             for i in 0..<n {
-                let next = environment.finalObservations[i].map { ArraySlice($0) } ?? environment.observations.storage[(i * d)..<((i + 1) * d)]
-                buffer.add(observation: observations.storage[(i * d)..<((i + 1) * d)], action: scaled[i].map(Float.init),
-                           reward: environment.rewards[i], nextObservation: next, terminated: environment.terminated[i])
+                let next =
+                    environment.finalObservations[i].map { ArraySlice($0) }
+                    ?? environment.observations.storage[(i * d)..<((i + 1) * d)]
+                buffer.add(
+                    observation: observations.storage[(i * d)..<((i + 1) * d)], action: scaled[i].map(Float.init),
+                    reward: environment.rewards[i], nextObservation: next, terminated: environment.terminated[i])
                 if environment.terminated[i] || environment.truncated[i] {
                     episodes += 1
                     noiseState[i] = Array(repeating: 0, count: k)
@@ -164,7 +190,9 @@ public final class TD3<Scalar: BLASScalar>: Learner {
         }
         if steps > config.learningStarts {
             let gradientSteps = config.gradientSteps >= 0 ? config.gradientSteps : collected
-            var criticLoss = 0.0, actorLoss = 0.0, actorUpdates = 0
+            var criticLoss = 0.0
+            var actorLoss = 0.0
+            var actorUpdates = 0
             for _ in 0..<gradientSteps {
                 let losses = try gradientStep()
                 criticLoss += losses.critic
@@ -194,12 +222,14 @@ public final class TD3<Scalar: BLASScalar>: Learner {
     private func gradientStep() throws(TrainingError) -> (critic: Double, actor: Double?) {
         updates += 1
         let batch: ReplayBuffer.Batch<Scalar> = buffer.sample(config.batchSize, random: minibatchRandom)
-        let b = config.batchSize, k = box.dimension
+        let b = config.batchSize
+        let k = box.dimension
 
         // Target: r + γ (1 − terminated) min_i Q_i′(s′, clip(π′(s′) + clip(ε, −c, c), −1, 1)).
         var nextActions = actorTarget(batch.nextObservations)
         for i in 0..<nextActions.storage.count {
-            let noise = min(max(config.targetPolicyNoise * minibatchRandom.normal(), -config.targetNoiseClip), config.targetNoiseClip)
+            let noise = min(
+                max(config.targetPolicyNoise * minibatchRandom.normal(), -config.targetNoiseClip), config.targetNoiseClip)
             nextActions.storage[i] = min(max(nextActions.storage[i] + Scalar(noise), -1), 1)
         }
         let nextInput = concatenate(batch.nextObservations, nextActions)
@@ -219,7 +249,8 @@ public final class TD3<Scalar: BLASScalar>: Learner {
             let loss = Loss.meanSquaredError(q, targets)
             criticLoss += Double(loss.value)
             var gradient = [Scalar](repeating: 0, count: critics[i].parameterCount)
-            critics[i].backward(outputGradient: loss.gradient, workspace: workspace, parameterGradient: &gradient, request: .parameters)
+            critics[i].backward(
+                outputGradient: loss.gradient, workspace: workspace, parameterGradient: &gradient, request: .parameters)
             criticAdams[i].update(&critics[i].parameters, gradient: gradient)
             try checkFinite(critics[i].parameters, "critic parameters", step: steps)
         }
@@ -236,15 +267,19 @@ public final class TD3<Scalar: BLASScalar>: Learner {
         let criticWorkspace = Workspace(for: critics[0], batch: b)
         let q = critics[0].forward(criticInput, workspace: criticWorkspace)
         var none: [Scalar] = []
-        let dInput = critics[0].backward(outputGradient: Matrix(rows: b, columns: 1, repeating: -1 / Scalar(b)), workspace: criticWorkspace,
-                                         parameterGradient: &none, request: .input)!
+        let dInput = critics[0].backward(
+            outputGradient: Matrix(rows: b, columns: 1, repeating: -1 / Scalar(b)), workspace: criticWorkspace,
+            parameterGradient: &none, request: .input)!
         var dActions = Matrix<Scalar>(rows: b, columns: k)
         let d = environment.observationDimension
         for r in 0..<b { for j in 0..<k { dActions[r, j] = dInput[r, d + j] } }
         var actorGradient = [Scalar](repeating: 0, count: actor.parameterCount)
-        actor.backward(outputGradient: dActions, workspace: actorWorkspace, parameterGradient: &actorGradient, request: .parameters)
+        actor.backward(
+            outputGradient: dActions, workspace: actorWorkspace, parameterGradient: &actorGradient, request: .parameters)
         if let robust {
-            for (key, value) in robust.regularize(batch.observations, policy: policy(), progress: progress, parameterGradient: &actorGradient) {
+            for (key, value) in robust.regularize(
+                batch.observations, policy: policy(), progress: progress, parameterGradient: &actorGradient)
+            {
                 diagnostics[key] = value
             }
         }
@@ -277,11 +312,14 @@ public final class TD3<Scalar: BLASScalar>: Learner {
         checkpoint.put("random.exploration", random: explorationRandom)
         checkpoint.put("random.minibatch", random: minibatchRandom)
         robust?.writeCheckpoint(to: &checkpoint)
-        checkpoint.putJSON("td3", State(steps: steps, updates: updates, noiseState: noiseState, environment: environment.snapshot))
+        checkpoint.putJSON(
+            "td3", State(steps: steps, updates: updates, noiseState: noiseState, environment: environment.snapshot))
     }
 
-    public convenience init(config: TD3Config, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents(),
-                            resuming checkpoint: CheckpointReader) throws(TrainingError) {
+    public convenience init(
+        config: TD3Config, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents(),
+        resuming checkpoint: CheckpointReader
+    ) throws(TrainingError) {
         try self.init(config: config, environment: id, seed: seed, components: components)
         try restoring {
             actor.parameters = try checkpoint.scalars("actor", count: actor.parameterCount)

@@ -59,7 +59,9 @@ public struct TrainingConfig: Equatable, Sendable {
     /// Every key of the config with its value, as JSON (stored in the trained policy's file).
     public var settings: [String: JSONValue]
 
-    static let commonKeys = ["env", "algorithm", "seed", "n_timesteps", "net_arch", "activation", "checkpoint_interval", "log_interval"]
+    static let commonKeys = [
+        "env", "algorithm", "seed", "n_timesteps", "net_arch", "activation", "checkpoint_interval", "log_interval",
+    ]
 
     /// Parses a config; `file` names it in errors. `robustMethods` are the methods
     /// `robust_method` may name (`Toolkit.standard.training.robustMethods` has Gauntlet's).
@@ -95,8 +97,12 @@ public struct TrainingConfig: Equatable, Sendable {
 
     /// Reads and parses a config file.
     public init(contentsOf url: URL, robustMethods: [RobustTrainingMethod] = []) throws(ConfigError) {
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw ConfigError("\(url.path): cannot read the config file") }
-        guard data.count < 1_000_000 else { throw ConfigError("\(url.path): a config of \(data.count) bytes is not a training config") }
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ConfigError("\(url.path): cannot read the config file")
+        }
+        guard data.count < 1_000_000 else {
+            throw ConfigError("\(url.path): a config of \(data.count) bytes is not a training config")
+        }
         try self.init(yaml: String(decoding: data, as: UTF8.self), file: url.path, robustMethods: robustMethods)
     }
 
@@ -144,7 +150,8 @@ extension PPOConfig: SharedHyperparameters {
 extension DQNConfig {
     static let keys = [
         "n_envs", "learning_rate", "buffer_size", "learning_starts", "batch_size", "tau", "gamma", "train_freq", "gradient_steps",
-        "target_update_interval", "exploration_fraction", "exploration_initial_eps", "exploration_final_eps", "max_grad_norm", "double_dqn",
+        "target_update_interval", "exploration_fraction", "exploration_initial_eps", "exploration_final_eps", "max_grad_norm",
+        "double_dqn",
     ]
 
     init(_ r: ConfigReader) throws(ConfigError) {

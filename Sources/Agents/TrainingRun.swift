@@ -54,7 +54,9 @@ public final class TrainingRun<Scalar: BLASScalar> {
     /// Starts a new run in `directory` (created if needed; an existing checkpoint there is an
     /// error — resume it or choose another directory). `components` make the environment and
     /// the robust-training method (`Toolkit.standard.training` has Gauntlet's).
-    public init(config: TrainingConfig, directory: URL, seed: UInt64? = nil, components: TrainingComponents = TrainingComponents()) throws(TrainingError) {
+    public init(
+        config: TrainingConfig, directory: URL, seed: UInt64? = nil, components: TrainingComponents = TrainingComponents()
+    ) throws(TrainingError) {
         let seed = seed ?? config.seed
         let fm = FileManager.default
         if fm.fileExists(atPath: directory.appendingPathComponent("checkpoint.safetensors").path) {
@@ -65,7 +67,8 @@ public final class TrainingRun<Scalar: BLASScalar> {
             try Data(config.text.utf8).write(to: directory.appendingPathComponent("config.yaml"), options: .atomic)
             let info = RunInfo(seed: seed, precision: Self.precision, gauntletVersion: Gauntlet.version)
             try JSONEncoder().encode(info).write(to: directory.appendingPathComponent("run.json"), options: .atomic)
-            try Data((Self.csvHeader(config, components: components) + "\n").utf8).write(to: directory.appendingPathComponent("progress.csv"), options: .atomic)
+            try Data((Self.csvHeader(config, components: components) + "\n").utf8).write(
+                to: directory.appendingPathComponent("progress.csv"), options: .atomic)
         } catch {
             throw TrainingError("cannot write the run directory \(directory.path): \(error.localizedDescription)")
         }
@@ -81,7 +84,8 @@ public final class TrainingRun<Scalar: BLASScalar> {
         let config: TrainingConfig
         let info: RunInfo
         do {
-            config = try TrainingConfig(contentsOf: directory.appendingPathComponent("config.yaml"), robustMethods: components.robustMethods)
+            config = try TrainingConfig(
+                contentsOf: directory.appendingPathComponent("config.yaml"), robustMethods: components.robustMethods)
             info = try JSONDecoder().decode(RunInfo.self, from: Data(contentsOf: directory.appendingPathComponent("run.json")))
         } catch let error as ConfigError {
             throw TrainingError("cannot resume \(directory.path): \(error.description)")
@@ -89,7 +93,9 @@ public final class TrainingRun<Scalar: BLASScalar> {
             throw TrainingError("cannot resume \(directory.path): no readable run.json (\(error.localizedDescription))")
         }
         guard info.precision == Self.precision else {
-            throw TrainingError("the run in \(directory.path) computes in \(info.precision.rawValue); resume it with --precision \(info.precision.rawValue)")
+            throw TrainingError(
+                "the run in \(directory.path) computes in \(info.precision.rawValue); resume it with --precision \(info.precision.rawValue)"
+            )
         }
         let checkpoint: CheckpointReader
         do { checkpoint = try CheckpointReader(contentsOf: directory.appendingPathComponent("checkpoint.safetensors")) } catch {
@@ -104,18 +110,26 @@ public final class TrainingRun<Scalar: BLASScalar> {
         try truncateLog(toSteps: learner.steps)
     }
 
-    static func makeLearner(_ config: TrainingConfig, seed: UInt64, components: TrainingComponents,
-                            checkpoint: CheckpointReader?) throws(TrainingError) -> any Learner<Scalar> {
+    static func makeLearner(
+        _ config: TrainingConfig, seed: UInt64, components: TrainingComponents,
+        checkpoint: CheckpointReader?
+    ) throws(TrainingError) -> any Learner<Scalar> {
         let id = config.environment
         switch config.algorithm {
         case .dqn(let c):
-            if let checkpoint { return try DQN<Scalar>(config: c, environment: id, seed: seed, components: components, resuming: checkpoint) }
+            if let checkpoint {
+                return try DQN<Scalar>(config: c, environment: id, seed: seed, components: components, resuming: checkpoint)
+            }
             return try DQN<Scalar>(config: c, environment: id, seed: seed, components: components)
         case .ppo(let c):
-            if let checkpoint { return try PPO<Scalar>(config: c, environment: id, seed: seed, components: components, resuming: checkpoint) }
+            if let checkpoint {
+                return try PPO<Scalar>(config: c, environment: id, seed: seed, components: components, resuming: checkpoint)
+            }
             return try PPO<Scalar>(config: c, environment: id, seed: seed, components: components)
         case .td3(let c):
-            if let checkpoint { return try TD3<Scalar>(config: c, environment: id, seed: seed, components: components, resuming: checkpoint) }
+            if let checkpoint {
+                return try TD3<Scalar>(config: c, environment: id, seed: seed, components: components, resuming: checkpoint)
+            }
             return try TD3<Scalar>(config: c, environment: id, seed: seed, components: components)
         }
     }
@@ -123,17 +137,22 @@ public final class TrainingRun<Scalar: BLASScalar> {
     /// Diagnostics logged per algorithm and robust-training method, in a fixed order so the
     /// CSV has fixed columns.
     static func diagnosticNames(_ config: TrainingConfig, components: TrainingComponents) -> [String] {
-        let learner: [String] = switch config.algorithm {
-        case .dqn: ["losses/td_loss", "rollout/exploration_rate"]
-        case .ppo: ["losses/policy_gradient_loss", "losses/value_loss", "losses/entropy_loss", "losses/approx_kl",
-                    "losses/clip_fraction", "train/learning_rate", "train/clip_range", "train/std"]
-        case .td3: ["losses/critic_loss", "losses/actor_loss"]
-        }
+        let learner: [String] =
+            switch config.algorithm {
+            case .dqn: ["losses/td_loss", "rollout/exploration_rate"]
+            case .ppo:
+                [
+                    "losses/policy_gradient_loss", "losses/value_loss", "losses/entropy_loss", "losses/approx_kl",
+                    "losses/clip_fraction", "train/learning_rate", "train/clip_range", "train/std",
+                ]
+            case .td3: ["losses/critic_loss", "losses/actor_loss"]
+            }
         return learner + (config.robust.flatMap { components.robustMethod(named: $0.method)?.diagnostics } ?? [])
     }
 
     static func csvHeader(_ config: TrainingConfig, components: TrainingComponents) -> String {
-        (["time/steps", "time/episodes", "rollout/ep_rew_mean", "time/fps", "train/updates"] + diagnosticNames(config, components: components))
+        (["time/steps", "time/episodes", "rollout/ep_rew_mean", "time/fps", "train/updates"]
+            + diagnosticNames(config, components: components))
             .joined(separator: ",")
     }
 
@@ -152,7 +171,9 @@ public final class TrainingRun<Scalar: BLASScalar> {
     /// Trains until the configured number of steps (or `maximumUnits` units, for tests that
     /// interrupt a run), logging and checkpointing on the way; returns the summary when finished.
     @discardableResult
-    public func run(maximumUnits: Int? = nil, progress: (TrainingProgress) -> Void = { _ in }) throws(TrainingError) -> TrainingSummary? {
+    public func run(maximumUnits: Int? = nil, progress: (TrainingProgress) -> Void = { _ in }) throws(TrainingError)
+        -> TrainingSummary?
+    {
         let csv: FileHandle
         do { csv = try FileHandle(forWritingTo: directory.appendingPathComponent("progress.csv")) } catch {
             throw TrainingError("cannot open progress.csv: \(error.localizedDescription)")
@@ -175,12 +196,18 @@ public final class TrainingRun<Scalar: BLASScalar> {
                 windowStart = (now, learner.steps)
             }
             let statistics = learner.environment.statistics
-            let report = TrainingProgress(steps: learner.steps, totalSteps: learner.totalSteps, episodes: statistics.completed.count,
-                                          meanReturn: statistics.meanRecentReturn(), stepsPerSecond: speed, updates: learner.updates)
+            let report = TrainingProgress(
+                steps: learner.steps, totalSteps: learner.totalSteps, episodes: statistics.completed.count,
+                meanReturn: statistics.meanRecentReturn(), stepsPerSecond: speed, updates: learner.updates)
             if learner.steps >= nextLog || learner.isFinished {
-                let diagnostics = Self.diagnosticNames(config, components: components).map { learner.diagnostics[$0].map { "\($0)" } ?? "" }
-                let row = ["\(report.steps)", "\(report.episodes)", report.meanReturn.isNaN ? "" : "\(report.meanReturn)",
-                           String(format: "%.0f", report.stepsPerSecond), "\(report.updates)"] + diagnostics
+                let diagnostics = Self.diagnosticNames(config, components: components).map {
+                    learner.diagnostics[$0].map { "\($0)" } ?? ""
+                }
+                let row =
+                    [
+                        "\(report.steps)", "\(report.episodes)", report.meanReturn.isNaN ? "" : "\(report.meanReturn)",
+                        String(format: "%.0f", report.stepsPerSecond), "\(report.updates)",
+                    ] + diagnostics
                 csv.write(Data((row.joined(separator: ",") + "\n").utf8))
                 nextLog = (learner.steps / config.logInterval + 1) * config.logInterval
             }
@@ -210,7 +237,8 @@ public final class TrainingRun<Scalar: BLASScalar> {
             "training_precision": Self.precision.rawValue, "trained": ISO8601DateFormatter().string(from: Date()),
         ]
         let policyURL = directory.appendingPathComponent("policy.safetensors")
-        var file = learner.policy().file(environment: config.environment, algorithm: config.algorithm.name, provenance: provenance)
+        var file = learner.policy().file(
+            environment: config.environment, algorithm: config.algorithm.name, provenance: provenance)
         file.description.training = config.settings
         do { try file.write(to: policyURL) } catch { throw TrainingError("cannot write the policy: \(error.description)") }
         for (name, companion) in learner.companionPolicies(victim: policyURL.path) {
@@ -220,12 +248,14 @@ public final class TrainingRun<Scalar: BLASScalar> {
         }
         let statistics = learner.environment.statistics
         let summary = TrainingSummary(
-            environment: config.environment, algorithm: config.algorithm.name, seed: seed, precision: Self.precision, steps: learner.steps,
+            environment: config.environment, algorithm: config.algorithm.name, seed: seed, precision: Self.precision,
+            steps: learner.steps,
             updates: learner.updates, episodes: statistics.completed.count, meanReturnLast100: statistics.meanRecentReturn(),
             wallSeconds: wallSeconds, policy: policyURL.path, configHash: config.hash)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try? encoder.encode(summary).write(to: directory.appendingPathComponent("summary.json"), options: .atomic)
         return summary
     }

@@ -30,7 +30,9 @@ public final class AdversaryEnvironment: Environment {
     /// The `adversary:` family: victims are loaded with `decoding`, their environments made by
     /// `decoding.environments`.
     public static func family(decoding: PolicyDecoding) -> EnvironmentFamily {
-        EnvironmentFamily(prefix: "adversary:", summary: "adversary:env=ID,victim=PATH,eps=E — perturb a victim policy's observations") {
+        EnvironmentFamily(
+            prefix: "adversary:", summary: "adversary:env=ID,victim=PATH,eps=E — perturb a victim policy's observations"
+        ) {
             id throws(EnvironmentError) in
             let spec: AttackSpec
             do throws(AttackError) {
@@ -38,15 +40,19 @@ public final class AdversaryEnvironment: Environment {
                 try spec.requireKnown(["env", "victim", "eps"])
             } catch { throw EnvironmentError("'\(id)': \(error.description)") }
             guard let environment = spec.parameters["env"], let path = spec.parameters["victim"],
-                  let epsilon = spec.parameters["eps"].flatMap(Double.init), epsilon >= 0, epsilon.isFinite
+                let epsilon = spec.parameters["eps"].flatMap(Double.init), epsilon >= 0, epsilon.isFinite
             else { throw EnvironmentError("'\(id)': an adversary environment is adversary:env=ID,victim=PATH,eps=E") }
             let victim = try decoding.environments.make(environment)
             let policy: Policy<Float>
-            do throws(PolicyFileError) { policy = try Policy.load(contentsOf: URL(fileURLWithPath: path), decoding: decoding) } catch {
+            do throws(PolicyFileError) {
+                policy = try Policy.load(contentsOf: URL(fileURLWithPath: path), decoding: decoding)
+            } catch {
                 throw EnvironmentError("'\(id)': victim \(error.description)")
             }
             guard policy.observationDimension == victim.base.observationSpace.dimension else {
-                throw EnvironmentError("'\(id)': the victim policy expects \(policy.observationDimension) observation values, \(environment) gives \(victim.base.observationSpace.dimension)")
+                throw EnvironmentError(
+                    "'\(id)': the victim policy expects \(policy.observationDimension) observation values, \(environment) gives \(victim.base.observationSpace.dimension)"
+                )
             }
             let adversary = AdversaryEnvironment(id: id, victim: victim.base, victimPolicy: policy, epsilon: epsilon)
             return TimeLimit(adversary, maxEpisodeSteps: victim.maxEpisodeSteps)
@@ -54,7 +60,9 @@ public final class AdversaryEnvironment: Environment {
     }
 
     public var observationSpace: BoxSpace { victim.observationSpace }
-    public var actionSpace: ActionSpace { .box(BoxSpace(symmetric: Array(repeating: 1, count: victim.observationSpace.dimension))) }
+    public var actionSpace: ActionSpace {
+        .box(BoxSpace(symmetric: Array(repeating: 1, count: victim.observationSpace.dimension)))
+    }
     public var stateLabels: [String] { victim.stateLabels }
     public var state: [Double] { victim.state }
     public func setState(_ state: [Double]) throws(EnvironmentError) { try victim.setState(state) }
@@ -69,7 +77,9 @@ public final class AdversaryEnvironment: Environment {
     public func restore(_ snapshot: EnvironmentSnapshot) throws(EnvironmentError) { try victim.restore(snapshot) }
 
     public func advance(_ action: Action) -> (reward: Double, terminated: Bool) {
-        guard case .continuous(let direction) = action else { preconditionFailure("AdversaryEnvironment: invalid action \(action)") }
+        guard case .continuous(let direction) = action else {
+            preconditionFailure("AdversaryEnvironment: invalid action \(action)")
+        }
         let clean = Matrix<Float>(row: victim.observation)
         let perturbed = Self.perturb(clean, direction: Matrix(row: direction), threatModel: threatModel)
         let victimAction = victimPolicy.actions(perturbed, selection: .mode)[0]

@@ -8,7 +8,8 @@ public protocol Attack: Sendable {
     /// The attack as a spec string with every parameter, defaults included
     /// (`pgd:alpha_ratio=0.25,restarts=1,steps=10`).
     var spec: String { get }
-    func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S>
+    func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream)
+        -> AttackResult<S>
     /// Throws if the attack cannot be used on this policy (a target beyond its actions, a
     /// critic it does not keep).
     func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError)
@@ -87,7 +88,9 @@ public struct AttackSpec: Equatable, Sendable {
 
     public func choice(_ key: String, default fallback: String, from options: [String]) throws(AttackError) -> String {
         guard let text = parameters[key] else { return fallback }
-        guard options.contains(text) else { throw AttackError("\(name): '\(key)' must be one of \(options.joined(separator: ", ")), got '\(text)'") }
+        guard options.contains(text) else {
+            throw AttackError("\(name): '\(key)' must be one of \(options.joined(separator: ", ")), got '\(text)'")
+        }
         return text
     }
 }
@@ -111,13 +114,17 @@ extension AttackSpec {
     }
 
     public func int(_ parameter: AttackParameter) throws(AttackError) -> Int {
-        guard case .integer(let range) = parameter.kind else { preconditionFailure("\(name): '\(parameter.key)' is not an integer parameter") }
+        guard case .integer(let range) = parameter.kind else {
+            preconditionFailure("\(name): '\(parameter.key)' is not an integer parameter")
+        }
         _ = try text(parameter)
         return try int(parameter.key, default: parameter.defaultValue.flatMap { Int($0) } ?? 0, in: range)
     }
 
     public func double(_ parameter: AttackParameter) throws(AttackError) -> Double {
-        guard case .number(let range) = parameter.kind else { preconditionFailure("\(name): '\(parameter.key)' is not a number parameter") }
+        guard case .number(let range) = parameter.kind else {
+            preconditionFailure("\(name): '\(parameter.key)' is not a number parameter")
+        }
         _ = try text(parameter)
         return try double(parameter.key, default: parameter.defaultValue.flatMap { Double($0) } ?? 0, in: range)
     }
@@ -130,7 +137,9 @@ extension AttackSpec {
 
     /// One of the declared options.
     public func choice(_ parameter: AttackParameter) throws(AttackError) -> String {
-        guard case .choice(let options) = parameter.kind else { preconditionFailure("\(name): '\(parameter.key)' is not a choice parameter") }
+        guard case .choice(let options) = parameter.kind else {
+            preconditionFailure("\(name): '\(parameter.key)' is not a choice parameter")
+        }
         return try choice(parameter.key, default: try text(parameter), from: options)
     }
 
@@ -140,13 +149,17 @@ extension AttackSpec {
 
 /// The identity: the clean observations.
 public struct NoAttack: Attack {
-    public static let description = AttackDescription(name: "none", summary: "no perturbation (the clean policy)", family: .identity) { _, _ in
+    public static let description = AttackDescription(
+        name: "none", summary: "no perturbation (the clean policy)", family: .identity
+    ) { _, _ in
         NoAttack()
     }
 
     public init() {}
     public var spec: String { "none" }
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
         AttackResult(perturbed: observations, queries: 0)
     }
 }

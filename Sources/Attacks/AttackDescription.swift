@@ -49,9 +49,11 @@ public struct AttackDescription: Sendable {
     public var cheapSettings: [String: String]
     private let make: @Sendable (AttackSpec, AttackContext) throws(AttackError) -> any Attack
 
-    public init(name: String, summary: String, family: Family, ascent: Ascent = .none, parameters: [AttackParameter] = [],
-                usableInTraining: Bool = false, cheapSettings: [String: String] = [:],
-                make: @escaping @Sendable (AttackSpec, AttackContext) throws(AttackError) -> any Attack) {
+    public init(
+        name: String, summary: String, family: Family, ascent: Ascent = .none, parameters: [AttackParameter] = [],
+        usableInTraining: Bool = false, cheapSettings: [String: String] = [:],
+        make: @escaping @Sendable (AttackSpec, AttackContext) throws(AttackError) -> any Attack
+    ) {
         self.name = name
         self.summary = summary
         self.family = family
@@ -122,9 +124,11 @@ public struct AttackParameter: Sendable {
 public struct AttackContext: Sendable {
     public var loadPolicy: @Sendable (String) throws(PolicyFileError) -> Policy<Float>
 
-    public init(loadPolicy: @escaping @Sendable (String) throws(PolicyFileError) -> Policy<Float> = { path throws(PolicyFileError) in
-        try Policy.load(contentsOf: URL(fileURLWithPath: path))
-    }) {
+    public init(
+        loadPolicy: @escaping @Sendable (String) throws(PolicyFileError) -> Policy<Float> = { path throws(PolicyFileError) in
+            try Policy.load(contentsOf: URL(fileURLWithPath: path))
+        }
+    ) {
         self.loadPolicy = loadPolicy
     }
 }
@@ -184,9 +188,12 @@ extension AttackParameter {
     /// Gradient steps.
     public static func steps(_ value: Int) -> Self { .integer("steps", default: value, in: 1...100_000, "ascent steps") }
     /// Step size as a fraction of ε.
-    public static func alphaRatio(_ value: Double) -> Self { .number("alpha_ratio", default: value, in: 0...100, "step size as a fraction of ε") }
+    public static func alphaRatio(_ value: Double) -> Self {
+        .number("alpha_ratio", default: value, in: 0...100, "step size as a fraction of ε")
+    }
     /// Runs from new random starts; each observation keeps the best.
     public static let restarts = integer("restarts", default: 1, in: 1...10_000, "random restarts, the best kept per observation")
     /// Expectation over transformation: gradients averaged over draws of a randomised defense.
-    public static let eot = integer("eot", default: 1, in: 1...10_000, "gradients averaged over this many draws of a randomised defense")
+    public static let eot = integer(
+        "eot", default: 1, in: 1...10_000, "gradients averaged over this many draws of a randomised defense")
 }

@@ -24,13 +24,16 @@ public struct CriticAttack: Attack {
 
     public func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError) {
         guard policy.critic != nil || policy.kind == .greedyQ else {
-            throw AttackError("critic: the policy file keeps no critic (and is not a Q-network); retrain it with this version to keep one")
+            throw AttackError(
+                "critic: the policy file keeps no critic (and is not a Q-network); retrain it with this version to keep one")
         }
     }
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
         ascent.run(observations, objective: .criticValue, policy: policy, threatModel: threatModel, random: random)
     }
 }

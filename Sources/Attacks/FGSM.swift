@@ -18,9 +18,11 @@ public struct FGSM: Attack {
         self.randomStart = randomStart
         self.eot = eot
     }
-    static let randomStartParameter = AttackParameter.integer("random_start", default: 0, in: 0...1, "1: step from a random point of the ball")
+    static let randomStartParameter = AttackParameter.integer(
+        "random_start", default: 0, in: 0...1, "1: step from a random point of the ball")
     public static let description = AttackDescription(
-        name: "fgsm", summary: "one signed-gradient step of size ε (Huang et al. 2017; L2: normalised gradient)", family: .whiteBox,
+        name: "fgsm", summary: "one signed-gradient step of size ε (Huang et al. 2017; L2: normalised gradient)",
+        family: .whiteBox,
         ascent: .oneStep, parameters: [randomStartParameter, AttackParameter.eot], usableInTraining: true
     ) { spec, _ throws(AttackError) in
         FGSM(randomStart: try spec.flag(randomStartParameter), eot: try spec.int(AttackParameter.eot))
@@ -33,7 +35,9 @@ public struct FGSM: Attack {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
         guard threatModel.epsilon > 0 else { return AttackResult(perturbed: observations, queries: 0) }
         let objective = Objective.untargeted(policy, clean: Objective.expectedOutputs(policy, at: observations, samples: eot))
         let start = randomStart ? threatModel.randomPoint(around: observations, random: random) : observations

@@ -19,8 +19,10 @@ struct GradientAscent {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    func run<S: BLASScalar>(_ observations: Matrix<S>, objective: Objective, policy: Policy<S>, threatModel: ThreatModel,
-                            random: RandomStream) -> AttackResult<S> {
+    func run<S: BLASScalar>(
+        _ observations: Matrix<S>, objective: Objective, policy: Policy<S>, threatModel: ThreatModel,
+        random: RandomStream
+    ) -> AttackResult<S> {
         guard threatModel.epsilon > 0 else { return AttackResult(perturbed: observations, queries: 0) }
         var best = observations
         var bestValues = [Double](repeating: -.infinity, count: observations.rows)
@@ -74,14 +76,17 @@ public struct RandomStartAscent: Equatable, Sendable {
     static let parameters = [AttackParameter.steps(10), AttackParameter.alphaRatio(0.25), AttackParameter.restarts]
 
     init(_ spec: AttackSpec) throws(AttackError) {
-        self.init(steps: try spec.int(AttackParameter.steps(10)), alphaRatio: try spec.double(AttackParameter.alphaRatio(0.25)),
-                  restarts: try spec.int(AttackParameter.restarts))
+        self.init(
+            steps: try spec.int(AttackParameter.steps(10)), alphaRatio: try spec.double(AttackParameter.alphaRatio(0.25)),
+            restarts: try spec.int(AttackParameter.restarts))
     }
 
     var parameters: [String: CustomStringConvertible] { ["steps": steps, "alpha_ratio": alphaRatio, "restarts": restarts] }
 
-    func run<S: BLASScalar>(_ observations: Matrix<S>, objective: Objective, policy: Policy<S>, threatModel: ThreatModel,
-                            random: RandomStream) -> AttackResult<S> {
+    func run<S: BLASScalar>(
+        _ observations: Matrix<S>, objective: Objective, policy: Policy<S>, threatModel: ThreatModel,
+        random: RandomStream
+    ) -> AttackResult<S> {
         GradientAscent(steps: steps, stepSize: alphaRatio * threatModel.epsilon, randomStart: true, restarts: restarts)
             .run(observations, objective: objective, policy: policy, threatModel: threatModel, random: random)
     }

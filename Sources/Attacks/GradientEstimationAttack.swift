@@ -31,20 +31,24 @@ public struct GradientEstimationAttack: Attack {
 
     var smoothingKey: String { estimator == .nes ? "sigma" : "delta" }
 
-    public static let nes = description(.nes, summary: "black-box: NES gradient estimates from antithetic Gaussian queries (Ilyas et al. 2018)",
-                                        smoothing: "Gaussian query radius as a fraction of ε")
-    public static let spsa = description(.spsa, summary: "black-box: SPSA gradient estimates from Rademacher queries (Uesato et al. 2018)",
-                                         smoothing: "finite-difference step as a fraction of ε")
+    public static let nes = description(
+        .nes, summary: "black-box: NES gradient estimates from antithetic Gaussian queries (Ilyas et al. 2018)",
+        smoothing: "Gaussian query radius as a fraction of ε")
+    public static let spsa = description(
+        .spsa, summary: "black-box: SPSA gradient estimates from Rademacher queries (Uesato et al. 2018)",
+        smoothing: "finite-difference step as a fraction of ε")
 
     static func description(_ estimator: Estimator, summary: String, smoothing: String) -> AttackDescription {
         let samples = AttackParameter.integer("samples", default: 20, in: 1...1_000_000, "antithetic query pairs per step")
         let radius = AttackParameter.number(estimator == .nes ? "sigma" : "delta", default: 0.1, in: 1e-9...100, smoothing)
         return AttackDescription(
             name: estimator.rawValue, summary: summary, family: .blackBox, ascent: .iterative(onOneStepObjective: true),
-            parameters: [samples, radius, AttackParameter.steps(10), AttackParameter.alphaRatio(0.25)], cheapSettings: ["samples": "4", "steps": "2"]
+            parameters: [samples, radius, AttackParameter.steps(10), AttackParameter.alphaRatio(0.25)],
+            cheapSettings: ["samples": "4", "steps": "2"]
         ) { spec, _ throws(AttackError) in
-            GradientEstimationAttack(estimator: estimator, samples: try spec.int(samples), smoothing: try spec.double(radius),
-                                     steps: try spec.int(AttackParameter.steps(10)), alphaRatio: try spec.double(AttackParameter.alphaRatio(0.25)))
+            GradientEstimationAttack(
+                estimator: estimator, samples: try spec.int(samples), smoothing: try spec.double(radius),
+                steps: try spec.int(AttackParameter.steps(10)), alphaRatio: try spec.double(AttackParameter.alphaRatio(0.25)))
         }
     }
 
@@ -55,8 +59,10 @@ public struct GradientEstimationAttack: Attack {
     /// The estimated gradient of `objective` at `x` (per row) and the queries it cost.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func estimateGradient<S: BLASScalar>(_ objective: Objective, policy: Policy<S>, at x: Matrix<S>, scale: [Double], radius: Double,
-                                                random: RandomStream) -> (gradient: Matrix<S>, queries: Int) {
+    public func estimateGradient<S: BLASScalar>(
+        _ objective: Objective, policy: Policy<S>, at x: Matrix<S>, scale: [Double], radius: Double,
+        random: RandomStream
+    ) -> (gradient: Matrix<S>, queries: Int) {
         var estimate = Matrix<Double>(rows: x.rows, columns: x.columns)
         let c = smoothing * radius
         for _ in 0..<samples {
@@ -64,7 +70,8 @@ public struct GradientEstimationAttack: Attack {
             for i in direction.storage.indices {
                 direction.storage[i] = estimator == .nes ? random.normal() : (random.uniform() < 0.5 ? -1 : 1)
             }
-            var plus = x, minus = x
+            var plus = x
+            var minus = x
             for r in 0..<x.rows {
                 for j in 0..<x.columns {
                     let step = c * scale[j] * direction[r, j]
@@ -72,7 +79,8 @@ public struct GradientEstimationAttack: Attack {
                     minus[r, j] -= S(step)
                 }
             }
-            let fPlus = objective.evaluate(policy.outputs(plus)).values, fMinus = objective.evaluate(policy.outputs(minus)).values
+            let fPlus = objective.evaluate(policy.outputs(plus)).values
+            let fMinus = objective.evaluate(policy.outputs(minus)).values
             for r in 0..<x.rows {
                 let difference = (fPlus[r] - fMinus[r]) / (2 * c)
                 for j in 0..<x.columns {
@@ -86,14 +94,17 @@ public struct GradientEstimationAttack: Attack {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
         guard threatModel.epsilon > 0 else { return AttackResult(perturbed: observations, queries: 0) }
         let objective = Objective.untargeted(policy, clean: policy.outputs(observations))
         var current = threatModel.randomPoint(around: observations, random: random)
         var queries = 1
         for _ in 0..<steps {
-            let (gradient, spent) = estimateGradient(objective, policy: policy, at: current, scale: threatModel.scale,
-                                                     radius: threatModel.epsilon, random: random)
+            let (gradient, spent) = estimateGradient(
+                objective, policy: policy, at: current, scale: threatModel.scale,
+                radius: threatModel.epsilon, random: random)
             queries += spent
             threatModel.ascend(&current, along: gradient, size: alphaRatio * threatModel.epsilon, around: observations)
         }

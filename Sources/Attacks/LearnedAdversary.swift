@@ -17,17 +17,22 @@ public struct LearnedAdversary: Attack {
         self.path = path
     }
 
-    static let adversaryParameter = AttackParameter("adversary", .policyFile(.adversary), default: nil,
-                                                    "the adversary's policy file, from gauntlet adversary train")
+    static let adversaryParameter = AttackParameter(
+        "adversary", .policyFile(.adversary), default: nil,
+        "the adversary's policy file, from gauntlet adversary train")
     public static let description = AttackDescription(
         name: "learned", summary: "a learned adversary (PPO on the adversary's MDP, ATLA-style)", family: .learned,
         parameters: [adversaryParameter]
     ) { spec, context throws(AttackError) in
         let path = try spec.text(adversaryParameter)
         let adversary: Policy<Float>
-        do throws(PolicyFileError) { adversary = try context.loadPolicy(path) } catch { throw AttackError("learned: adversary \(error.description)") }
+        do throws(PolicyFileError) { adversary = try context.loadPolicy(path) } catch {
+            throw AttackError("learned: adversary \(error.description)")
+        }
         guard adversary.kind == .gaussian || adversary.kind == .deterministic else {
-            throw AttackError("learned: \(path) is a \(adversary.kind.rawValue) policy, not an adversary (train one with gauntlet adversary train)")
+            throw AttackError(
+                "learned: \(path) is a \(adversary.kind.rawValue) policy, not an adversary (train one with gauntlet adversary train)"
+            )
         }
         return LearnedAdversary(adversary: adversary, path: path)
     }
@@ -35,19 +40,28 @@ public struct LearnedAdversary: Attack {
     public var spec: String { formatSpec("learned", ["adversary": path]) }
 
     public func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError) {
-        guard adversary.observationDimension == policy.observationDimension, adversary.network.outputDimensions == policy.observationDimension else {
-            throw AttackError("learned: the adversary perturbs \(adversary.network.outputDimensions) observation values, the victim has \(policy.observationDimension)")
+        guard adversary.observationDimension == policy.observationDimension,
+            adversary.network.outputDimensions == policy.observationDimension
+        else {
+            throw AttackError(
+                "learned: the adversary perturbs \(adversary.network.outputDimensions) observation values, the victim has \(policy.observationDimension)"
+            )
         }
     }
 
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
         let directions = adversary.outputs(observations.converted(to: Float.self)).converted(to: S.self)
-        return AttackResult(perturbed: AdversaryEnvironment.perturb(observations, direction: directions, threatModel: threatModel), queries: 0)
+        return AttackResult(
+            perturbed: AdversaryEnvironment.perturb(observations, direction: directions, threatModel: threatModel), queries: 0)
     }
 
     /// The training config of an adversary against `victim` in `environment` at radius
     /// `epsilon`: PPO with a Gaussian policy over perturbation directions.
-    public static func trainingConfig(victim: String, environment: String, epsilon: Double, steps: Int, seed: UInt64) throws(ConfigError) -> TrainingConfig {
+    public static func trainingConfig(victim: String, environment: String, epsilon: Double, steps: Int, seed: UInt64)
+        throws(ConfigError) -> TrainingConfig
+    {
         let yaml = """
             # A learned observation adversary (ATLA-style) against \(victim).
             env: adversary:env=\(environment),victim=\(victim),eps=\(epsilon)

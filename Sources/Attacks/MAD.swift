@@ -26,8 +26,12 @@ public struct MAD: Attack {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
-        ascent.run(observations, objective: .divergence(policy, clean: policy.outputs(observations)), policy: policy, threatModel: threatModel,
-                   random: random)
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
+        ascent.run(
+            observations, objective: .divergence(policy, clean: policy.outputs(observations)), policy: policy,
+            threatModel: threatModel,
+            random: random)
     }
 }

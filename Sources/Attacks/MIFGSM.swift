@@ -16,7 +16,8 @@ public struct MIFGSM: Attack {
 
     static let decayParameter = AttackParameter.number("decay", default: 1, in: 0...10, "momentum decay μ")
     public static let description = AttackDescription(
-        name: "mifgsm", summary: "momentum iterative FGSM (Dong et al. 2018)", family: .whiteBox, ascent: .iterative(onOneStepObjective: true),
+        name: "mifgsm", summary: "momentum iterative FGSM (Dong et al. 2018)", family: .whiteBox,
+        ascent: .iterative(onOneStepObjective: true),
         parameters: [AttackParameter.steps(10), decayParameter], cheapSettings: ["steps": "4"]
     ) { spec, _ throws(AttackError) in
         MIFGSM(steps: try spec.int(AttackParameter.steps(10)), decay: try spec.double(decayParameter))
@@ -26,9 +27,13 @@ public struct MIFGSM: Attack {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
         let objective = Objective.untargeted(policy, clean: policy.outputs(observations))
-        return GradientAscent(steps: steps, stepSize: threatModel.epsilon / Double(steps), randomStart: false, restarts: 1, momentum: decay)
-            .run(observations, objective: objective, policy: policy, threatModel: threatModel, random: random)
+        return GradientAscent(
+            steps: steps, stepSize: threatModel.epsilon / Double(steps), randomStart: false, restarts: 1, momentum: decay
+        )
+        .run(observations, objective: objective, policy: policy, threatModel: threatModel, random: random)
     }
 }

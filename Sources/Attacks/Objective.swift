@@ -45,7 +45,9 @@ public enum Objective: Sendable {
         z.storage.withUnsafeBufferPointer { outputs in
             gradient.storage.withUnsafeMutableBufferPointer { g in
                 values.withUnsafeMutableBufferPointer { v in
-                    evaluate(outputs: outputs.baseAddress!, rows: z.rows, columns: z.columns, values: v.baseAddress!, gradient: g.baseAddress!)
+                    evaluate(
+                        outputs: outputs.baseAddress!, rows: z.rows, columns: z.columns, values: v.baseAddress!,
+                        gradient: g.baseAddress!)
                 }
             }
         }
@@ -57,12 +59,14 @@ public enum Objective: Sendable {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func evaluate<S: BLASScalar>(
-        outputs z: UnsafePointer<S>, rows: Int, columns n: Int, values: UnsafeMutablePointer<Double>, gradient: UnsafeMutablePointer<S>
+        outputs z: UnsafePointer<S>, rows: Int, columns n: Int, values: UnsafeMutablePointer<Double>,
+        gradient: UnsafeMutablePointer<S>
     ) {
         values.update(repeating: 0, count: rows)
         gradient.update(repeating: 0, count: rows * n)
         for r in 0..<rows {
-            let row = z + r * n, g = gradient + r * n
+            let row = z + r * n
+            let g = gradient + r * n
             switch self {
             case .crossEntropy(let actions), .targeted(let actions):
                 let sign: Double = if case .targeted = self { -1 } else { 1 }
@@ -88,7 +92,8 @@ public enum Objective: Sendable {
                 let logTotal = logSumExp(row, count: n)
                 let cleanLogTotal = clean[r].withUnsafeBufferPointer { logSumExp($0.baseAddress!, count: n) }
                 for j in 0..<n {
-                    let logP = clean[r][j] - cleanLogTotal, logQ = row[j] - logTotal
+                    let logP = clean[r][j] - cleanLogTotal
+                    let logQ = row[j] - logTotal
                     let p = Double.exp(logP)
                     values[r] += p * (logP - Double(logQ))
                     g[j] = S(Double(S.exp(logQ)) - p)  // ∂KL/∂z′ = softmax(z′) − p
@@ -129,7 +134,8 @@ public enum Objective: Sendable {
     /// clean outputs an EOT attack takes its label from (one draw would be a noisy label).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public static func expectedOutputs<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>, samples: Int) -> Matrix<S> {
+    public static func expectedOutputs<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>, samples: Int) -> Matrix<S>
+    {
         var outputs = policy.outputs(observations)
         guard samples > 1 else { return outputs }
         for _ in 1..<samples { outputs = outputs + policy.outputs(observations) }
@@ -139,9 +145,13 @@ public enum Objective: Sendable {
     /// `∂value/∂observation` averaged over `samples` evaluations (EOT; one is the plain gradient).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func expectedInputGradient<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>, samples: Int, workspace: Workspace<S>? = nil) -> Matrix<S> {
+    public func expectedInputGradient<S: BLASScalar>(
+        _ policy: Policy<S>, at observations: Matrix<S>, samples: Int, workspace: Workspace<S>? = nil
+    ) -> Matrix<S> {
         var gradient = Matrix<S>(rows: 0, columns: 0)
-        expectedInputGradient(policy, at: observations, samples: samples, workspace: workspace ?? Workspace(for: policy.network, batch: observations.rows), into: &gradient)
+        expectedInputGradient(
+            policy, at: observations, samples: samples,
+            workspace: workspace ?? Workspace(for: policy.network, batch: observations.rows), into: &gradient)
         return gradient
     }
 
@@ -149,8 +159,10 @@ public enum Objective: Sendable {
     /// critic objective, the attack loop's step allocates nothing.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func expectedInputGradient<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>, samples: Int, workspace: Workspace<S>,
-                                                     into gradient: inout Matrix<S>) {
+    public func expectedInputGradient<S: BLASScalar>(
+        _ policy: Policy<S>, at observations: Matrix<S>, samples: Int, workspace: Workspace<S>,
+        into gradient: inout Matrix<S>
+    ) {
         inputGradient(policy, at: observations, workspace: workspace, into: &gradient)
         guard samples > 1 else { return }
         var sample = gradient
@@ -163,7 +175,9 @@ public enum Objective: Sendable {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    func inputGradient<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>, workspace: Workspace<S>, into gradient: inout Matrix<S>) {
+    func inputGradient<S: BLASScalar>(
+        _ policy: Policy<S>, at observations: Matrix<S>, workspace: Workspace<S>, into gradient: inout Matrix<S>
+    ) {
         if case .criticValue = self {
             gradient = valueAndInputGradient(policy, at: observations).gradient
             return
@@ -171,7 +185,9 @@ public enum Objective: Sendable {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: observations.rows) { values in
             values.initialize(repeating: 0)
             policy.inputGradient(observations, workspace: workspace, into: &gradient) { z, dz in
-                evaluate(outputs: z, rows: observations.rows, columns: policy.network.outputDimensions, values: values.baseAddress!, gradient: dz)
+                evaluate(
+                    outputs: z, rows: observations.rows, columns: policy.network.outputDimensions, values: values.baseAddress!,
+                    gradient: dz)
             }
         }
     }
@@ -179,7 +195,9 @@ public enum Objective: Sendable {
     /// Values and `∂value/∂observation` for perturbed observations (one forward, one backward).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func valueAndInputGradient<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>, workspace: Workspace<S>? = nil)
+    public func valueAndInputGradient<S: BLASScalar>(
+        _ policy: Policy<S>, at observations: Matrix<S>, workspace: Workspace<S>? = nil
+    )
         -> (values: [Double], gradient: Matrix<S>)
     {
         if case .criticValue = self {
@@ -191,8 +209,12 @@ public enum Objective: Sendable {
         var values = [Double](repeating: 0, count: observations.rows)
         var gradient = Matrix<S>(rows: 0, columns: 0)
         values.withUnsafeMutableBufferPointer { v in
-            policy.inputGradient(observations, workspace: workspace ?? Workspace(for: policy.network, batch: observations.rows), into: &gradient) { z, dz in
-                evaluate(outputs: z, rows: observations.rows, columns: policy.network.outputDimensions, values: v.baseAddress!, gradient: dz)
+            policy.inputGradient(
+                observations, workspace: workspace ?? Workspace(for: policy.network, batch: observations.rows), into: &gradient
+            ) { z, dz in
+                evaluate(
+                    outputs: z, rows: observations.rows, columns: policy.network.outputDimensions, values: v.baseAddress!,
+                    gradient: dz)
             }
         }
         return (values, gradient)

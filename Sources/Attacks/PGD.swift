@@ -21,7 +21,10 @@ public struct PGD: Attack {
     public var loss: String
     public var eot: Int
 
-    public init(steps: Int = 10, alpha: Double? = nil, alphaRatio: Double = 0.25, randomStart: Bool = true, restarts: Int = 1, loss: String = "ce", eot: Int = 1) {
+    public init(
+        steps: Int = 10, alpha: Double? = nil, alphaRatio: Double = 0.25, randomStart: Bool = true, restarts: Int = 1,
+        loss: String = "ce", eot: Int = 1
+    ) {
         self.steps = steps
         self.alpha = alpha
         self.alphaRatio = alphaRatio
@@ -31,14 +34,21 @@ public struct PGD: Attack {
         self.eot = eot
     }
 
-    static let alphaParameter = AttackParameter.number("alpha", default: nil, in: 0...1e9, "absolute step size in threat-model units")
-    static let randomStartParameter = AttackParameter.integer("random_start", default: 1, in: 0...1, "1: start from a random point of the ball")
-    static let lossParameter = AttackParameter.choice("loss", default: "ce", from: ["ce", "cw"], "ce, or the Carlini–Wagner margin cw")
+    static let alphaParameter = AttackParameter.number(
+        "alpha", default: nil, in: 0...1e9, "absolute step size in threat-model units")
+    static let randomStartParameter = AttackParameter.integer(
+        "random_start", default: 1, in: 0...1, "1: start from a random point of the ball")
+    static let lossParameter = AttackParameter.choice(
+        "loss", default: "ce", from: ["ce", "cw"], "ce, or the Carlini–Wagner margin cw")
     public static let description = AttackDescription(
-        name: "pgd", summary: "projected gradient ascent (Madry et al. 2018) on the clean action's cross-entropy or the CW margin",
+        name: "pgd",
+        summary: "projected gradient ascent (Madry et al. 2018) on the clean action's cross-entropy or the CW margin",
         family: .whiteBox, ascent: .iterative(onOneStepObjective: true),
-        parameters: [AttackParameter.steps(10), alphaParameter, AttackParameter.alphaRatio(0.25), randomStartParameter, AttackParameter.restarts,
-                     lossParameter, AttackParameter.eot],
+        parameters: [
+            AttackParameter.steps(10), alphaParameter, AttackParameter.alphaRatio(0.25), randomStartParameter,
+            AttackParameter.restarts,
+            lossParameter, AttackParameter.eot,
+        ],
         usableInTraining: true, cheapSettings: ["steps": "3"]
     ) { spec, _ throws(AttackError) in
         if spec.parameters["alpha"] != nil && spec.parameters["alpha_ratio"] != nil {
@@ -47,7 +57,8 @@ public struct PGD: Attack {
         return PGD(
             steps: try spec.int(AttackParameter.steps(10)), alpha: try spec.optionalDouble(alphaParameter),
             alphaRatio: try spec.double(AttackParameter.alphaRatio(0.25)), randomStart: try spec.flag(randomStartParameter),
-            restarts: try spec.int(AttackParameter.restarts), loss: try spec.choice(lossParameter), eot: try spec.int(AttackParameter.eot))
+            restarts: try spec.int(AttackParameter.restarts), loss: try spec.choice(lossParameter),
+            eot: try spec.int(AttackParameter.eot))
     }
 
     public var spec: String {
@@ -61,10 +72,15 @@ public struct PGD: Attack {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
         var objective = Objective.untargeted(policy, clean: Objective.expectedOutputs(policy, at: observations, samples: eot))
         if loss == "cw", case .crossEntropy(let actions) = objective { objective = .margin(actions: actions) }
-        return GradientAscent(steps: steps, stepSize: alpha ?? alphaRatio * threatModel.epsilon, randomStart: randomStart, restarts: restarts, eotSamples: eot)
-            .run(observations, objective: objective, policy: policy, threatModel: threatModel, random: random)
+        return GradientAscent(
+            steps: steps, stepSize: alpha ?? alphaRatio * threatModel.epsilon, randomStart: randomStart, restarts: restarts,
+            eotSamples: eot
+        )
+        .run(observations, objective: objective, policy: policy, threatModel: threatModel, random: random)
     }
 }

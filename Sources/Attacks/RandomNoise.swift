@@ -15,7 +15,9 @@ public struct UniformNoise: Attack {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
         AttackResult(perturbed: threatModel.randomPoint(around: observations, random: random), queries: 0)
     }
 }
@@ -25,9 +27,11 @@ public struct GaussianNoise: Attack {
     /// Standard deviation as a fraction of ε.
     public var sigma: Double
 
-    static let sigmaParameter = AttackParameter.number("sigma", default: 0.5, in: 0...100, "standard deviation as a fraction of ε")
+    static let sigmaParameter = AttackParameter.number(
+        "sigma", default: 0.5, in: 0...100, "standard deviation as a fraction of ε")
     public static let description = AttackDescription(
-        name: "gaussian", summary: "Gaussian noise with standard deviation sigma (in ε units), projected onto the ball", family: .random,
+        name: "gaussian", summary: "Gaussian noise with standard deviation sigma (in ε units), projected onto the ball",
+        family: .random,
         parameters: [sigmaParameter], usableInTraining: true
     ) { spec, _ throws(AttackError) in GaussianNoise(sigma: try spec.double(sigmaParameter)) }
 
@@ -36,8 +40,11 @@ public struct GaussianNoise: Attack {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
-        let noisy = threatModel.gaussianNoise(around: observations, standardDeviation: sigma * threatModel.epsilon, random: random)
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
+        let noisy = threatModel.gaussianNoise(
+            around: observations, standardDeviation: sigma * threatModel.epsilon, random: random)
         return AttackResult(perturbed: threatModel.project(noisy, around: observations), queries: 0)
     }
 }
@@ -54,7 +61,9 @@ public struct RandomSign: Attack {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
         var signs = Matrix<S>(rows: observations.rows, columns: observations.columns)
         for i in signs.storage.indices { signs.storage[i] = random.uniform() < 0.5 ? -1 : 1 }
         let step = threatModel.ascentStep(signs, size: threatModel.epsilon)

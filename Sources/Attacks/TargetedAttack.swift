@@ -25,38 +25,49 @@ public struct TargetedAttack: Attack {
         self.restarts = restarts
     }
 
-    static let targetParameter = AttackParameter("target", .text, default: "worst", "an action index, or worst: the action the clean outputs rate lowest")
+    static let targetParameter = AttackParameter(
+        "target", .text, default: "worst", "an action index, or worst: the action the clean outputs rate lowest")
     public static let description = AttackDescription(
-        name: "targeted", summary: "force an action (target=K) or the worst-rated one (target=worst, min-best; discrete policies)",
+        name: "targeted",
+        summary: "force an action (target=K) or the worst-rated one (target=worst, min-best; discrete policies)",
         family: .whiteBox, ascent: .iterative(onOneStepObjective: false),
         parameters: [targetParameter, AttackParameter.steps(20), AttackParameter.alphaRatio(0.1), AttackParameter.restarts],
         cheapSettings: ["steps": "4"]
     ) { spec, _ throws(AttackError) in
         var target = Target.worst
         if let text = spec.parameters["target"], text != "worst" {
-            guard let action = Int(text), action >= 0 else { throw AttackError("targeted: 'target' must be an action index or worst, got '\(text)'") }
+            guard let action = Int(text), action >= 0 else {
+                throw AttackError("targeted: 'target' must be an action index or worst, got '\(text)'")
+            }
             target = .action(action)
         }
-        return TargetedAttack(target: target, steps: try spec.int(AttackParameter.steps(20)), alphaRatio: try spec.double(AttackParameter.alphaRatio(0.1)),
-                              restarts: try spec.int(AttackParameter.restarts))
+        return TargetedAttack(
+            target: target, steps: try spec.int(AttackParameter.steps(20)),
+            alphaRatio: try spec.double(AttackParameter.alphaRatio(0.1)),
+            restarts: try spec.int(AttackParameter.restarts))
     }
 
     public var spec: String {
-        let name: CustomStringConvertible = switch target {
-        case .action(let a): a
-        case .worst: "worst"
-        }
+        let name: CustomStringConvertible =
+            switch target {
+            case .action(let a): a
+            case .worst: "worst"
+            }
         return formatSpec("targeted", ["target": name, "steps": steps, "alpha_ratio": alphaRatio, "restarts": restarts])
     }
 
     public func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError) {
-        guard let n = policy.actionSpace.actionCount else { throw AttackError("targeted: needs a discrete action space, got \(policy.actionSpace.description)") }
+        guard let n = policy.actionSpace.actionCount else {
+            throw AttackError("targeted: needs a discrete action space, got \(policy.actionSpace.description)")
+        }
         if case .action(let a) = target, a >= n { throw AttackError("targeted: target \(a) is not one of the \(n) actions") }
     }
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
         precondition(policy.actionSpace.actionCount != nil, "a targeted attack needs discrete actions (validate(for:) first)")
         let clean = policy.outputs(observations)
         let targets = (0..<observations.rows).map { r -> Int in

@@ -30,8 +30,10 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
     /// Which steps of an episode are attacked.
     public var schedule: AttackSchedule
 
-    public init(norm: Norm = .linf, epsilon: Double, units: Units = .raw, scale: [Double]? = nil, bounds: BoxSpace, mask: [Bool]? = nil,
-                schedule: AttackSchedule = .everyStep) {
+    public init(
+        norm: Norm = .linf, epsilon: Double, units: Units = .raw, scale: [Double]? = nil, bounds: BoxSpace, mask: [Bool]? = nil,
+        schedule: AttackSchedule = .everyStep
+    ) {
         precondition(epsilon >= 0 && epsilon.isFinite, "epsilon must be finite and non-negative")
         self.norm = norm
         self.epsilon = epsilon
@@ -41,7 +43,9 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
         self.upper = bounds.high
         self.mask = mask
         self.schedule = schedule
-        precondition(self.scale.count == bounds.dimension && self.scale.allSatisfy { $0 > 0 && $0.isFinite }, "scale must be positive, one per dimension")
+        precondition(
+            self.scale.count == bounds.dimension && self.scale.allSatisfy { $0 > 0 && $0.isFinite },
+            "scale must be positive, one per dimension")
         precondition(mask.map { $0.count == bounds.dimension } ?? true, "mask must have one entry per dimension")
     }
 
@@ -145,7 +149,8 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
                     switch norm {
                     case .linf:
                         for j in 0..<d {
-                            let step = isFree(j) && gradient[row + j] != 0 ? S(size * scale[j] * (gradient[row + j] > 0 ? 1 : -1)) : 0
+                            let step =
+                                isFree(j) && gradient[row + j] != 0 ? S(size * scale[j] * (gradient[row + j] > 0 ? 1 : -1)) : 0
                             out[row + j] = out[row + j] + step
                         }
                     case .l2:
@@ -172,7 +177,8 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
     /// The box each row of `observations` may move in: radius `ε·u_j` on the free dimensions
     /// (for L2, the L∞ box that contains the ball), intersected with the observation bounds.
     public func box<S: BLASScalar>(around observations: Matrix<S>) -> (lower: Matrix<S>, upper: Matrix<S>) {
-        var lower = observations, upper = observations
+        var lower = observations
+        var upper = observations
         for r in 0..<observations.rows {
             for j in 0..<observations.columns where isFree(j) {
                 let radius = S(epsilon * scale[j])
@@ -208,7 +214,9 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
     /// in the threat model's units.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func gaussianNoise<S: BLASScalar>(around clean: Matrix<S>, standardDeviation sigma: Double, random: RandomStream) -> Matrix<S> {
+    public func gaussianNoise<S: BLASScalar>(around clean: Matrix<S>, standardDeviation sigma: Double, random: RandomStream)
+        -> Matrix<S>
+    {
         addGaussianNoise(to: clean, sigma: sigma, scale: scale, isFree: isFree, random: random)
     }
 }
@@ -216,8 +224,10 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
 /// `x + σ·u_j·z` with `z ~ N(0, 1)` drawn for each entry of a free column `j`, row by row.
 @_specialize(where S == Float)
 @_specialize(where S == Double)
-public func addGaussianNoise<S: BLASScalar>(to x: Matrix<S>, sigma: Double, scale: [Double], isFree: (Int) -> Bool = { _ in true },
-                                            random: RandomStream) -> Matrix<S> {
+public func addGaussianNoise<S: BLASScalar>(
+    to x: Matrix<S>, sigma: Double, scale: [Double], isFree: (Int) -> Bool = { _ in true },
+    random: RandomStream
+) -> Matrix<S> {
     var result = x
     for r in 0..<result.rows {
         for j in 0..<result.columns where isFree(j) { result[r, j] += S(sigma * scale[j] * random.normal()) }

@@ -18,24 +18,34 @@ public struct TransferAttack: Attack {
         self.pgd = pgd
     }
 
-    static let surrogateParameter = AttackParameter("surrogate", .policyFile(.surrogate), default: nil, "the surrogate's policy file")
+    static let surrogateParameter = AttackParameter(
+        "surrogate", .policyFile(.surrogate), default: nil, "the surrogate's policy file")
     public static let description = AttackDescription(
-        name: "transfer", summary: "black-box: PGD on a surrogate policy the attacker owns, applied to the victim", family: .blackBox,
-        ascent: .iterative(onOneStepObjective: true), parameters: [surrogateParameter, AttackParameter.steps(10), AttackParameter.restarts],
+        name: "transfer", summary: "black-box: PGD on a surrogate policy the attacker owns, applied to the victim",
+        family: .blackBox,
+        ascent: .iterative(onOneStepObjective: true),
+        parameters: [surrogateParameter, AttackParameter.steps(10), AttackParameter.restarts],
         cheapSettings: ["steps": "3"]
     ) { spec, context throws(AttackError) in
         let path = try spec.text(surrogateParameter)
         let surrogate: Policy<Float>
-        do throws(PolicyFileError) { surrogate = try context.loadPolicy(path) } catch { throw AttackError("transfer: surrogate \(error.description)") }
-        return TransferAttack(surrogate: surrogate, path: path,
-                              pgd: PGD(steps: try spec.int(AttackParameter.steps(10)), restarts: try spec.int(AttackParameter.restarts)))
+        do throws(PolicyFileError) { surrogate = try context.loadPolicy(path) } catch {
+            throw AttackError("transfer: surrogate \(error.description)")
+        }
+        return TransferAttack(
+            surrogate: surrogate, path: path,
+            pgd: PGD(steps: try spec.int(AttackParameter.steps(10)), restarts: try spec.int(AttackParameter.restarts)))
     }
 
-    public var spec: String { formatSpec("transfer", ["surrogate": surrogatePath, "steps": pgd.steps, "restarts": pgd.restarts]) }
+    public var spec: String {
+        formatSpec("transfer", ["surrogate": surrogatePath, "steps": pgd.steps, "restarts": pgd.restarts])
+    }
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
         let crafted = pgd.perturb(observations, policy: surrogate.converted(to: S.self), threatModel: threatModel, random: random)
         return AttackResult(perturbed: crafted.perturbed, queries: 0)
     }

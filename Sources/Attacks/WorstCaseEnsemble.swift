@@ -12,7 +12,8 @@ public struct WorstCaseEnsemble: Attack {
     ]
 
     public static let description = AttackDescription(
-        name: "ensemble", summary: "worst case per observation over fgsm, pgd, pgd (cw), mifgsm, mad and random sign", family: .whiteBox,
+        name: "ensemble", summary: "worst case per observation over fgsm, pgd, pgd (cw), mifgsm, mad and random sign",
+        family: .whiteBox,
         ascent: .iterative(onOneStepObjective: true)
     ) { _, _ in WorstCaseEnsemble() }
 
@@ -22,7 +23,9 @@ public struct WorstCaseEnsemble: Attack {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
         let clean = policy.outputs(observations)
         let objective = Objective.untargeted(policy, clean: clean)
         let cleanActions = policy.actions(fromOutputs: clean)

@@ -13,19 +13,27 @@ public final class AdversarialTraining: RobustTrainingBase, RobustTraining {
     /// The method, its `robust_attack` names checked against `attacks`.
     public static func method(attacks: AttackRegistry) -> RobustTrainingMethod {
         RobustTrainingMethod(
-            name: "adversarial", summary: "train on attacked observations, Pattanaik et al. 2018", learners: ["dqn", "ppo", "td3", "ddpg"],
+            name: "adversarial", summary: "train on attacked observations, Pattanaik et al. 2018",
+            learners: ["dqn", "ppo", "td3", "ddpg"],
             check: { config in
                 config.attacks.first { attacks.description(named: $0)?.usableInTraining != true }.map { name in
-                    (key: "robust_attack", message: "robust_attack '\(name)' is not one of \(attacks.trainingNames.joined(separator: ", "))")
+                    (
+                        key: "robust_attack",
+                        message: "robust_attack '\(name)' is not one of \(attacks.trainingNames.joined(separator: ", "))"
+                    )
                 }
-            }
-        ) { config, context throws(TrainingError) in try AdversarialTraining(config, bounds: context.bounds, random: context.random, registry: attacks) }
+            },
+            make: { config, context throws(TrainingError) in
+                try AdversarialTraining(config, bounds: context.bounds, random: context.random, registry: attacks)
+            })
     }
 
     /// The attacks `robust_attack` names, those with a `steps` parameter taking `robust_steps`.
     public let attacks: [any Attack]
 
-    public init(_ config: RobustTrainingConfig, bounds: BoxSpace, random: RandomStream, registry: AttackRegistry = .standard) throws(TrainingError) {
+    public init(_ config: RobustTrainingConfig, bounds: BoxSpace, random: RandomStream, registry: AttackRegistry = .standard)
+        throws(TrainingError)
+    {
         var attacks: [any Attack] = []
         for name in config.attacks {
             guard let description = registry.description(named: name), description.usableInTraining else {
@@ -48,7 +56,9 @@ public final class AdversarialTraining: RobustTrainingBase, RobustTraining {
         guard epsilon > 0, config.fraction > 0 else { return observations }
         let threatModel = threatModel(atProgress: progress)
         return perturbingShare(of: observations) { chosen in
-            guard attacks.count > 1 else { return attacks[0].perturb(chosen, policy: policy, threatModel: threatModel, random: random).perturbed }
+            guard attacks.count > 1 else {
+                return attacks[0].perturb(chosen, policy: policy, threatModel: threatModel, random: random).perturbed
+            }
             let choice = (0..<chosen.rows).map { _ in random.integer(below: attacks.count) }
             var result = chosen
             for (index, attack) in attacks.enumerated() {
@@ -62,7 +72,9 @@ public final class AdversarialTraining: RobustTrainingBase, RobustTraining {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]) -> [String: Double] {
+    public func regularize<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]
+    ) -> [String: Double] {
         ["robust/eps": config.epsilon(atProgress: progress)]
     }
 }

@@ -12,7 +12,9 @@ import Linalg
 ///   has no useful gradient, so the backward pass is that of `mean` — BPDA (Athalye et al.
 ///   2018) with the mean of the outputs as the differentiable stand-in.
 public enum Aggregation: Equatable, Sendable {
-    case mean, median, trimmed(Int), vote
+    case mean, median
+    case trimmed(Int)
+    case vote
 
     public init(name: String, trim: Int? = nil) throws(DefenseError) {
         switch name {
@@ -39,7 +41,9 @@ public enum Aggregation: Equatable, Sendable {
 
     /// Checks that `count` outputs can be aggregated this way.
     public func validate(count: Int, discrete: Bool) throws(DefenseError) {
-        if case .trimmed(let t) = self, count <= 2 * t { throw DefenseError("trimming \(t) from each end needs more than \(2 * t) values, not \(count)") }
+        if case .trimmed(let t) = self, count <= 2 * t {
+            throw DefenseError("trimming \(t) from each end needs more than \(2 * t) values, not \(count)")
+        }
         if self == .vote, !discrete { throw DefenseError("a vote needs discrete actions") }
     }
 
@@ -49,7 +53,8 @@ public enum Aggregation: Equatable, Sendable {
     @_specialize(where S == Double)
     public func combine<S: BLASScalar>(_ outputs: [Matrix<S>]) -> (aggregate: Matrix<S>, weights: [Matrix<S>]) {
         let count = outputs.count
-        let rows = outputs[0].rows, columns = outputs[0].columns
+        let rows = outputs[0].rows
+        let columns = outputs[0].columns
         var aggregate = Matrix<S>(rows: rows, columns: columns)
         let uniform = Matrix<S>(rows: rows, columns: columns, repeating: 1 / S(count))
         switch self {

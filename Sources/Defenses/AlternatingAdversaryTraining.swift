@@ -49,28 +49,33 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
             for _ in 0..<victimPPO.environments {
                 let victim = try context.environments.make(context.environment)
                 // The agent does not exist yet; each adversary phase installs the current one first.
-                let environment = AdversaryEnvironment(id: "adversary:env=\(context.environment)", victim: victim.base,
-                                                       victimPolicy: try Self.placeholder(for: victim.base), epsilon: 0)
+                let environment = AdversaryEnvironment(
+                    id: "adversary:env=\(context.environment)", victim: victim.base,
+                    victimPolicy: try Self.placeholder(for: victim.base), epsilon: 0)
                 environments.append(environment)
                 limited.append(TimeLimit(environment, maxEpisodeSteps: victim.maxEpisodeSteps))
             }
         } catch { throw TrainingError(error.description) }
         adversaryEnvironments = environments
-        adversary = try PPO<Float>(config: adversaryConfig, environment: VectorEnvironment(limited, autoresetMode: .sameStep),
-                                   id: "adversary:env=\(context.environment)", seed: context.random.child("adversary").seed)
+        adversary = try PPO<Float>(
+            config: adversaryConfig, environment: VectorEnvironment(limited, autoresetMode: .sameStep),
+            id: "adversary:env=\(context.environment)", seed: context.random.child("adversary").seed)
         super.init(config: config, bounds: context.bounds, random: context.random)
     }
 
     /// A policy of the right shape that is never asked to act.
     private static func placeholder(for environment: any Environment) throws(EnvironmentError) -> Policy<Float> {
         let inputs = environment.observationSpace.dimension
-        let (outputs, kind): (Int, PolicyKind) = switch environment.actionSpace {
-        case .discrete(let n): (n, .greedyQ)
-        case .box(let box): (box.dimension, .deterministic)
-        }
+        let (outputs, kind): (Int, PolicyKind) =
+            switch environment.actionSpace {
+            case .discrete(let n): (n, .greedyQ)
+            case .box(let box): (box.dimension, .deterministic)
+            }
         do {
-            return Policy(network: try Sequential.mlp(sizes: [inputs, outputs], activation: .tanh, initialization: .pytorchDefault, random: RandomStream(seed: 0)),
-                          kind: kind, actionSpace: environment.actionSpace)
+            return Policy(
+                network: try Sequential.mlp(
+                    sizes: [inputs, outputs], activation: .tanh, initialization: .pytorchDefault, random: RandomStream(seed: 0)),
+                kind: kind, actionSpace: environment.actionSpace)
         } catch { throw EnvironmentError(error.description) }
     }
 
@@ -82,7 +87,8 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
         guard threatModel.epsilon > 0 else { return observations }
         let adversaryPolicy = adversary.policy()
         return perturbingShare(of: observations) { chosen in
-            let directions = adversaryPolicy.actions(chosen.converted(to: Float.self), selection: .sample, random: random).map { action in
+            let directions = adversaryPolicy.actions(chosen.converted(to: Float.self), selection: .sample, random: random).map {
+                action in
                 guard case .continuous(let direction) = action else { preconditionFailure("ATLA: the adversary chose \(action)") }
                 return direction.map { S($0) }
             }
@@ -90,7 +96,9 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
         }
     }
 
-    public func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]) -> [String: Double] {
+    public func regularize<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]
+    ) -> [String: Double] {
         [:]
     }
 
@@ -132,7 +140,9 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
 
     public func restore(from checkpoint: CheckpointReader) throws(CheckpointError) {
         try checkpoint.restore(random, "random.robust")
-        do { try adversary.restore(from: checkpoint.scoped("atla.adversary")) } catch { throw CheckpointError("ATLA adversary: \(error.description)") }
+        do { try adversary.restore(from: checkpoint.scoped("atla.adversary")) } catch {
+            throw CheckpointError("ATLA adversary: \(error.description)")
+        }
         let phase = try checkpoint.json("atla", as: Phase.self)
         (victimUpdatesInPhase, adversaryDiagnostics) = (phase.victimUpdatesInPhase, phase.adversaryDiagnostics)
     }
@@ -140,7 +150,10 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
     /// The adversary, as a policy file the `learned` attack loads.
     public func companionPolicies(victim: String) -> [String: PolicyFile] {
         let environment = "adversary:env=\(environmentID),victim=\(victim),eps=\(config.epsilon)"
-        return ["adversary": adversary.policy().file(environment: environment, algorithm: "ppo",
-                                                     provenance: ["trained_with": "atla", "steps": "\(adversary.steps)"])]
+        return [
+            "adversary": adversary.policy().file(
+                environment: environment, algorithm: "ppo",
+                provenance: ["trained_with": "atla", "steps": "\(adversary.steps)"])
+        ]
     }
 }

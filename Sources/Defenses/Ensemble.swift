@@ -15,29 +15,45 @@ public struct Ensemble: PolicyDefense {
     public var members: [Sequential<Float>]
     public var aggregation: Aggregation
 
-    public init(members: [Sequential<Float>], aggregation: Aggregation, kind: PolicyKind, base: Sequential<Float>) throws(DefenseError) {
-        guard !members.isEmpty else { throw DefenseError("an ensemble needs at least one member besides the policy's own network") }
-        for (m, member) in members.enumerated() where member.inputDimensions != base.inputDimensions || member.outputDimensions != base.outputDimensions {
-            throw DefenseError("ensemble member \(m + 1) maps \(member.inputDimensions) → \(member.outputDimensions) values; the policy maps \(base.inputDimensions) → \(base.outputDimensions)")
+    public init(members: [Sequential<Float>], aggregation: Aggregation, kind: PolicyKind, base: Sequential<Float>)
+        throws(DefenseError)
+    {
+        guard !members.isEmpty else {
+            throw DefenseError("an ensemble needs at least one member besides the policy's own network")
+        }
+        for (m, member) in members.enumerated()
+        where member.inputDimensions != base.inputDimensions || member.outputDimensions != base.outputDimensions {
+            throw DefenseError(
+                "ensemble member \(m + 1) maps \(member.inputDimensions) → \(member.outputDimensions) values; the policy maps \(base.inputDimensions) → \(base.outputDimensions)"
+            )
         }
         try aggregation.validate(count: members.count + 1, discrete: kind == .greedyQ || kind == .categorical)
         self.members = members
         self.aggregation = aggregation
     }
 
-    public var spec: String { "ensemble:aggregation=\(aggregation.name)\(aggregation.trim.map { ",trim=\($0)" } ?? ""),members=\(members.count + 1)" }
+    public var spec: String {
+        "ensemble:aggregation=\(aggregation.name)\(aggregation.trim.map { ",trim=\($0)" } ?? ""),members=\(members.count + 1)"
+    }
     public var isRandomized: Bool { false }
 
     public var stored: (description: DefenseDescription, tensors: [String: Safetensors.Tensor]) {
         var tensors: [String: Safetensors.Tensor] = [:]
-        for (m, member) in members.enumerated() { tensors.merge(PolicyFile.stateDict(of: member, prefix: "member\(m + 1).")) { $1 } }
-        return (DefenseDescription(type: "ensemble", aggregation: aggregation.name, trim: aggregation.trim,
-                                   members: members.map { PolicyDescription.Architecture($0.modules) }), tensors)
+        for (m, member) in members.enumerated() {
+            tensors.merge(PolicyFile.stateDict(of: member, prefix: "member\(m + 1).")) { $1 }
+        }
+        return (
+            DefenseDescription(
+                type: "ensemble", aggregation: aggregation.name, trim: aggregation.trim,
+                members: members.map { PolicyDescription.Architecture($0.modules) }), tensors
+        )
     }
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    func memberOutputs<S: BLASScalar>(_ observations: Matrix<S>, inner: Policy<S>) -> (z: Matrix<S>, networks: [Sequential<S>], outputs: [Matrix<S>]) {
+    func memberOutputs<S: BLASScalar>(_ observations: Matrix<S>, inner: Policy<S>) -> (
+        z: Matrix<S>, networks: [Sequential<S>], outputs: [Matrix<S>]
+    ) {
         precondition(inner.defenses.isEmpty, "an ensemble wraps the undefended policy")
         let z = inner.scaled(observations)
         // Members are kept in Float32; a Float64 evaluation (the reference path) converts them.
@@ -54,15 +70,18 @@ public struct Ensemble: PolicyDefense {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func outputsAndInputGradient<S: BLASScalar>(_ observations: Matrix<S>, inner: Policy<S>, random: RandomStream,
-                                                       lossGradient: (Matrix<S>) -> Matrix<S>) -> (outputs: Matrix<S>, gradient: Matrix<S>) {
+    public func outputsAndInputGradient<S: BLASScalar>(
+        _ observations: Matrix<S>, inner: Policy<S>, random: RandomStream,
+        lossGradient: (Matrix<S>) -> Matrix<S>
+    ) -> (outputs: Matrix<S>, gradient: Matrix<S>) {
         let (z, networks, outputs) = memberOutputs(observations, inner: inner)
         let (aggregate, weights) = aggregation.combine(outputs)
         let outputGradient = lossGradient(aggregate)
         var gradient = Matrix<S>(rows: z.rows, columns: z.columns)
         for (network, weight) in zip(networks, weights) {
-            let memberGradient = Matrix(rows: outputGradient.rows, columns: outputGradient.columns,
-                                        storage: zip(outputGradient.storage, weight.storage).map { $0 * $1 })
+            let memberGradient = Matrix(
+                rows: outputGradient.rows, columns: outputGradient.columns,
+                storage: zip(outputGradient.storage, weight.storage).map { $0 * $1 })
             gradient = gradient + network.inputGradient(z, outputGradient: memberGradient, workspace: nil)
         }
         return (aggregate, inner.unscaledGradient(gradient, at: z))

@@ -16,8 +16,10 @@ extension InputTransformation {
         inner.outputs(transform(observations, random: random))
     }
 
-    public func outputsAndInputGradient<S: BLASScalar>(_ observations: Matrix<S>, inner: Policy<S>, random: RandomStream,
-                                                       lossGradient: (Matrix<S>) -> Matrix<S>) -> (outputs: Matrix<S>, gradient: Matrix<S>) {
+    public func outputsAndInputGradient<S: BLASScalar>(
+        _ observations: Matrix<S>, inner: Policy<S>, random: RandomStream,
+        lossGradient: (Matrix<S>) -> Matrix<S>
+    ) -> (outputs: Matrix<S>, gradient: Matrix<S>) {
         inner.outputsAndInputGradient(transform(observations, random: random), workspace: nil, lossGradient: lossGradient)
     }
 }
@@ -29,7 +31,9 @@ public struct Quantization: InputTransformation {
     public var scale: [Double]
 
     public init(step: Double, scale: [Double]) throws(DefenseError) {
-        guard step > 0, step.isFinite, scale.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw DefenseError("quantize: step and scale must be positive") }
+        guard step > 0, step.isFinite, scale.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw DefenseError("quantize: step and scale must be positive")
+        }
         self.step = step
         self.scale = scale
     }
@@ -67,7 +71,9 @@ public struct RangeClipping: InputTransformation {
     public var upper: [Double]
 
     public init(lower: [Double], upper: [Double]) throws(DefenseError) {
-        guard lower.count == upper.count, zip(lower, upper).allSatisfy({ $0 <= $1 }) else { throw DefenseError("clip: lower and upper need one value each per dimension, lower ≤ upper") }
+        guard lower.count == upper.count, zip(lower, upper).allSatisfy({ $0 <= $1 }) else {
+            throw DefenseError("clip: lower and upper need one value each per dimension, lower ≤ upper")
+        }
         self.lower = lower
         self.upper = upper
     }
@@ -102,7 +108,9 @@ public struct NoiseInjection: InputTransformation {
     public var scale: [Double]
 
     public init(sigma: Double, scale: [Double]) throws(DefenseError) {
-        guard sigma > 0, sigma.isFinite, scale.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw DefenseError("noise: sigma and scale must be positive") }
+        guard sigma > 0, sigma.isFinite, scale.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw DefenseError("noise: sigma and scale must be positive")
+        }
         self.sigma = sigma
         self.scale = scale
     }

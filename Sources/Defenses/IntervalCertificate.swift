@@ -38,7 +38,9 @@ public struct IntervalCertificate: Sendable {
     /// naming the defense) and its observation scaling.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func inputBox<S: BLASScalar>(around observations: Matrix<S>, policy: Policy<S>) throws(DefenseError) -> IntervalBounds<S> {
+    public func inputBox<S: BLASScalar>(around observations: Matrix<S>, policy: Policy<S>) throws(DefenseError) -> IntervalBounds<
+        S
+    > {
         let (lower, upper) = threatModel.box(around: observations)
         switch policy.networkInputBox(lower: lower, upper: upper) {
         case .success(let box): return box
@@ -56,9 +58,12 @@ public struct IntervalCertificate: Sendable {
         let box = try inputBox(around: observations, policy: policy)
         switch policy.kind {
         case .greedyQ, .categorical:
-            guard let lastLinear = network.modules.lastIndex(where: { if case .linear = $0 { true } else { false } }) else { return [] }
+            guard let lastLinear = network.modules.lastIndex(where: { if case .linear = $0 { true } else { false } }) else {
+                return []
+            }
             let hidden = network.intervalBounds(box, moduleCount: lastLinear)
-            let weight = network.weight(network.linearLayers.count - 1), bias = network.bias(network.linearLayers.count - 1)
+            let weight = network.weight(network.linearLayers.count - 1)
+            let bias = network.bias(network.linearLayers.count - 1)
             var results: [Result] = []
             for r in 0..<observations.rows {
                 let best = argmax(outputs.row(r))
@@ -79,9 +84,10 @@ public struct IntervalCertificate: Sendable {
         case .gaussian, .deterministic:
             let bounds = network.intervalBounds(box)
             return (0..<observations.rows).map { r in
-                let deviation = (0..<outputs.columns).map { j in
-                    max(Double(bounds.upper[r, j] - outputs[r, j]), Double(outputs[r, j] - bounds.lower[r, j]))
-                }.max() ?? 0
+                let deviation =
+                    (0..<outputs.columns).map { j in
+                        max(Double(bounds.upper[r, j] - outputs[r, j]), Double(outputs[r, j] - bounds.lower[r, j]))
+                    }.max() ?? 0
                 return Result(outputDeviation: deviation)
             }
         }

@@ -12,15 +12,21 @@ public struct LearnedDetector: Sendable {
     public var scaling: ObservationScaling<Double>
 
     /// Trains a detector with Adam on minibatches drawn from `random`.
-    public static func train(clean: Matrix<Double>, attacked: Matrix<Double>, hidden: [Int] = [32, 32], epochs: Int = 60,
-                             batchSize: Int = 64, learningRate: Double = 1e-3, random: RandomStream) throws(DefenseError) -> LearnedDetector {
-        guard clean.rows > 1, attacked.rows > 1, clean.columns == attacked.columns else { throw DefenseError("the detector needs clean and attacked observations of one dimension") }
+    public static func train(
+        clean: Matrix<Double>, attacked: Matrix<Double>, hidden: [Int] = [32, 32], epochs: Int = 60,
+        batchSize: Int = 64, learningRate: Double = 1e-3, random: RandomStream
+    ) throws(DefenseError) -> LearnedDetector {
+        guard clean.rows > 1, attacked.rows > 1, clean.columns == attacked.columns else {
+            throw DefenseError("the detector needs clean and attacked observations of one dimension")
+        }
         let d = clean.columns
         let all = clean.rowArrays + attacked.rowArrays
         let mean = (0..<d).map { j in Statistics.mean(all.map { $0[j] }) }
         let std = (0..<d).map { j in max(Statistics.standardDeviation(all.map { $0[j] }), 1e-8) }
         var network: Sequential<Double>
-        do { network = try Sequential<Double>.mlp(sizes: [d] + hidden + [2], activation: .relu, random: random.child("network")) } catch {
+        do {
+            network = try Sequential<Double>.mlp(sizes: [d] + hidden + [2], activation: .relu, random: random.child("network"))
+        } catch {
             throw DefenseError(error.description)
         }
         let detector = LearnedDetector(network: network, scaling: ObservationScaling(mean: mean, std: std, clip: .infinity))
@@ -33,9 +39,11 @@ public struct LearnedDetector: Sendable {
             for start in stride(from: 0, to: order.count - batchSize + 1, by: batchSize) {
                 let rows = order[start..<(start + batchSize)]
                 let batch = Matrix(rows.map { inputs.row($0) })
-                let loss = Loss.crossEntropy(logits: network.forward(batch, workspace: workspace), targets: rows.map { labels[$0] })
+                let loss = Loss.crossEntropy(
+                    logits: network.forward(batch, workspace: workspace), targets: rows.map { labels[$0] })
                 var gradient = [Double](repeating: 0, count: network.parameterCount)
-                network.backward(outputGradient: loss.gradient, workspace: workspace, parameterGradient: &gradient, request: .parameters)
+                network.backward(
+                    outputGradient: loss.gradient, workspace: workspace, parameterGradient: &gradient, request: .parameters)
                 adam.update(&network.parameters, gradient: gradient)
             }
         }
@@ -97,7 +105,8 @@ public struct MarginDetector: Sendable {
     @_specialize(where S == Double)
     public func scores<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>) -> [Double] {
         Self.margins(observations, policy: policy).map { m in
-            let below = referenceMargins.partitionIndex { $0 >= m }, notAbove = referenceMargins.partitionIndex { $0 > m }
+            let below = referenceMargins.partitionIndex { $0 >= m }
+            let notAbove = referenceMargins.partitionIndex { $0 > m }
             let cdf = (Double(below) + 0.5 * Double(notAbove - below)) / Double(max(referenceMargins.count, 1))
             return 2 * abs(cdf - 0.5)
         }
@@ -118,7 +127,9 @@ public struct ROC: Codable, Equatable, Sendable {
         precondition(!negatives.isEmpty && !positives.isEmpty)
         let labelled = (negatives.map { ($0, false) } + positives.map { ($0, true) }).sorted { $0.0 > $1.0 }
         var points: [[Double]] = [[0, 0]]
-        var truePositives = 0.0, falsePositives = 0.0, index = 0
+        var truePositives = 0.0
+        var falsePositives = 0.0
+        var index = 0
         while index < labelled.count {
             let threshold = labelled[index].0
             while index < labelled.count && labelled[index].0 == threshold {
@@ -144,7 +155,8 @@ public struct ROC: Codable, Equatable, Sendable {
 extension Array where Element: Comparable {
     /// The first index whose element satisfies `predicate` (which must be monotone).
     func partitionIndex(_ predicate: (Element) -> Bool) -> Int {
-        var low = 0, high = count
+        var low = 0
+        var high = count
         while low < high {
             let middle = (low + high) / 2
             if predicate(self[middle]) { high = middle } else { low = middle + 1 }
@@ -167,8 +179,10 @@ public struct DetectorAwarePGD: Sendable {
         self.weight = weight
     }
 
-    public func perturb(_ observations: Matrix<Double>, policy: Policy<Double>, detector: LearnedDetector, threatModel: ThreatModel,
-                        random: RandomStream) -> Matrix<Double> {
+    public func perturb(
+        _ observations: Matrix<Double>, policy: Policy<Double>, detector: LearnedDetector, threatModel: ThreatModel,
+        random: RandomStream
+    ) -> Matrix<Double> {
         let objective = Objective.untargeted(policy, clean: policy.outputs(observations))
         var current = threatModel.randomPoint(around: observations, random: random)
         for _ in 0..<steps {

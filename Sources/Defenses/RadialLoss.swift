@@ -21,18 +21,24 @@ public final class RadialLoss: RobustTrainingBase, RobustTraining {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]) -> [String: Double] {
+    public func regularize<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]
+    ) -> [String: Double] {
         let epsilon = config.epsilon(atProgress: progress)
         guard epsilon > 0, config.kappa > 0, policy.kind == .greedyQ else { return ["robust/eps": epsilon] }
         let n = observations.rows
         let weight = S(config.kappa) / S(n)
         let clean = policy.outputs(observations)
-        guard let box = try? IntervalCertificate(threatModel: threatModel(atProgress: progress)).inputBox(around: observations, policy: policy) else {
+        guard
+            let box = try? IntervalCertificate(threatModel: threatModel(atProgress: progress)).inputBox(
+                around: observations, policy: policy)
+        else {
             preconditionFailure("a learner's policy carries no defenses")
         }
         var value = 0.0
         let (_, gradient) = policy.network.intervalBoundsParameterGradient(box) { output in
-            var gLower = Matrix<S>(rows: n, columns: output.lower.columns), gUpper = gLower
+            var gLower = Matrix<S>(rows: n, columns: output.lower.columns)
+            var gUpper = gLower
             for r in 0..<n {
                 let best = argmax(clean.row(r))
                 for y in 0..<clean.columns where y != best {

@@ -39,15 +39,20 @@ public struct RandomizedSmoothing: Sendable {
     /// `count` noisy copies of `observation`: row i is `s + σ·u ⊙ z_i` on the free dimensions.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func noisyCopies<S: BLASScalar>(of observation: [S], count: Int, threatModel: ThreatModel, random: RandomStream) -> Matrix<S> {
-        let repeated = Matrix(rows: count, columns: observation.count, storage: Array((0..<count).map { _ in observation }.joined()))
+    public func noisyCopies<S: BLASScalar>(of observation: [S], count: Int, threatModel: ThreatModel, random: RandomStream)
+        -> Matrix<S>
+    {
+        let repeated = Matrix(
+            rows: count, columns: observation.count, storage: Array((0..<count).map { _ in observation }.joined()))
         return threatModel.gaussianNoise(around: repeated, standardDeviation: sigma, random: random)
     }
 
     /// How often the base policy picks each action on `count` noisy copies.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func actionCounts<S: BLASScalar>(_ observation: [S], count: Int, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> [Int] {
+    public func actionCounts<S: BLASScalar>(
+        _ observation: [S], count: Int, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> [Int] {
         let outputs = policy.outputs(noisyCopies(of: observation, count: count, threatModel: threatModel, random: random))
         var counts = [Int](repeating: 0, count: outputs.columns)
         for r in 0..<outputs.rows { counts[argmax(outputs.row(r))] += 1 }
@@ -57,19 +62,26 @@ public struct RandomizedSmoothing: Sendable {
     /// The smoothed policy's action by majority over `count` noisy copies (no certificate).
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func action<S: BLASScalar>(_ observation: [S], count: Int, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> Int {
+    public func action<S: BLASScalar>(
+        _ observation: [S], count: Int, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> Int {
         argmax(actionCounts(observation, count: count, policy: policy, threatModel: threatModel, random: random))
     }
 
     /// Cohen et al.'s CERTIFY for one observation.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func certify<S: BLASScalar>(_ observation: [S], policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> Certificate {
+    public func certify<S: BLASScalar>(_ observation: [S], policy: Policy<S>, threatModel: ThreatModel, random: RandomStream)
+        -> Certificate
+    {
         let candidate = action(observation, count: selectionSamples, policy: policy, threatModel: threatModel, random: random)
-        let hits = actionCounts(observation, count: estimationSamples, policy: policy, threatModel: threatModel, random: random)[candidate]
+        let hits = actionCounts(observation, count: estimationSamples, policy: policy, threatModel: threatModel, random: random)[
+            candidate]
         // One-sided lower bound at level α = the lower end of the two-sided (1 − 2α) interval.
-        let lowerBound = ConfidenceInterval.clopperPearson(successes: hits, trials: estimationSamples, confidence: 1 - 2 * alpha).lower
+        let lowerBound = ConfidenceInterval.clopperPearson(successes: hits, trials: estimationSamples, confidence: 1 - 2 * alpha)
+            .lower
         guard lowerBound > 0.5 else { return Certificate(action: nil, probabilityLowerBound: lowerBound, radius: 0) }
-        return Certificate(action: candidate, probabilityLowerBound: lowerBound, radius: sigma * Statistics.normalQuantile(lowerBound))
+        return Certificate(
+            action: candidate, probabilityLowerBound: lowerBound, radius: sigma * Statistics.normalQuantile(lowerBound))
     }
 }

@@ -28,22 +28,31 @@ public struct SmoothedPolicy: PolicyDefense {
     public var spec: String { "smoothing:sigma=\(sigma),samples=\(samples),aggregation=\(aggregation.name)" }
     public var isRandomized: Bool { true }
     public var stored: (description: DefenseDescription, tensors: [String: Safetensors.Tensor]) {
-        (DefenseDescription(type: "smoothing", aggregation: aggregation.name, trim: aggregation.trim, sigma: sigma, samples: samples, scale: scale), [:])
+        (
+            DefenseDescription(
+                type: "smoothing", aggregation: aggregation.name, trim: aggregation.trim, sigma: sigma, samples: samples,
+                scale: scale), [:]
+        )
     }
 
     /// The copies stacked: rows `k·n … k·n + n − 1` are copy k of the n observations.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     func noisyCopies<S: BLASScalar>(_ observations: Matrix<S>, random: RandomStream) -> Matrix<S> {
-        let repeated = Matrix(rows: samples * observations.rows, columns: observations.columns,
-                              storage: Array(repeatElement(observations.storage, count: samples).joined()))
+        let repeated = Matrix(
+            rows: samples * observations.rows, columns: observations.columns,
+            storage: Array(repeatElement(observations.storage, count: samples).joined()))
         return addGaussianNoise(to: repeated, sigma: sigma, scale: scale, random: random)
     }
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     func split<S: BLASScalar>(_ stacked: Matrix<S>, rows: Int) -> [Matrix<S>] {
-        (0..<samples).map { k in Matrix(rows: rows, columns: stacked.columns, storage: Array(stacked.storage[(k * rows * stacked.columns)..<((k + 1) * rows * stacked.columns)])) }
+        (0..<samples).map { k in
+            Matrix(
+                rows: rows, columns: stacked.columns,
+                storage: Array(stacked.storage[(k * rows * stacked.columns)..<((k + 1) * rows * stacked.columns)]))
+        }
     }
 
     @_specialize(where S == Float)
@@ -54,11 +63,14 @@ public struct SmoothedPolicy: PolicyDefense {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func outputsAndInputGradient<S: BLASScalar>(_ observations: Matrix<S>, inner: Policy<S>, random: RandomStream,
-                                                       lossGradient: (Matrix<S>) -> Matrix<S>) -> (outputs: Matrix<S>, gradient: Matrix<S>) {
+    public func outputsAndInputGradient<S: BLASScalar>(
+        _ observations: Matrix<S>, inner: Policy<S>, random: RandomStream,
+        lossGradient: (Matrix<S>) -> Matrix<S>
+    ) -> (outputs: Matrix<S>, gradient: Matrix<S>) {
         let n = observations.rows
         var aggregate = Matrix<S>(rows: 0, columns: 0)
-        let (_, stackedGradient) = inner.outputsAndInputGradient(noisyCopies(observations, random: random), workspace: nil) { stacked in
+        let (_, stackedGradient) = inner.outputsAndInputGradient(noisyCopies(observations, random: random), workspace: nil) {
+            stacked in
             let (combined, weights) = aggregation.combine(split(stacked, rows: n))
             aggregate = combined
             let outputGradient = lossGradient(combined)

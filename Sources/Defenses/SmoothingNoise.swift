@@ -16,7 +16,10 @@ public struct SmoothingNoise: Attack {
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
-        AttackResult(perturbed: threatModel.gaussianNoise(around: observations, standardDeviation: sigma, random: random), queries: 0)
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
+        AttackResult(
+            perturbed: threatModel.gaussianNoise(around: observations, standardDeviation: sigma, random: random), queries: 0)
     }
 }

@@ -26,7 +26,9 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]) -> [String: Double] {
+    public func regularize<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]
+    ) -> [String: Double] {
         let epsilon = config.epsilon(atProgress: progress)
         guard epsilon > 0, config.kappa > 0 else { return ["robust/eps": epsilon] }
         let model = threatModel(atProgress: progress)
@@ -35,13 +37,16 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
         let weight = S(config.kappa) / S(n)
         var value = 0.0
         if policy.kind == .greedyQ && config.bound == "ibp" {
-            value = intervalHinge(observations, clean: clean, policy: policy, threatModel: model, weight: weight, gradient: &parameterGradient)
+            value = intervalHinge(
+                observations, clean: clean, policy: policy, threatModel: model, weight: weight, gradient: &parameterGradient)
         } else {
             let worst: Matrix<S>
             var outputGradient: Matrix<S>
             switch policy.kind {
             case .greedyQ:
-                worst = PGD(steps: config.steps, loss: "cw").perturb(observations, policy: policy, threatModel: model, random: random).perturbed
+                worst =
+                    PGD(steps: config.steps, loss: "cw").perturb(observations, policy: policy, threatModel: model, random: random)
+                    .perturbed
                 let q = policy.outputs(worst)
                 outputGradient = Matrix(rows: n, columns: q.columns)
                 for r in 0..<n {
@@ -55,12 +60,14 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
                     }
                 }
             case .categorical, .gaussian, .deterministic:
-                worst = MAD(steps: config.steps).perturb(observations, policy: policy, threatModel: model, random: random).perturbed
+                worst =
+                    MAD(steps: config.steps).perturb(observations, policy: policy, threatModel: model, random: random).perturbed
                 let perturbed = policy.outputs(worst)
                 outputGradient = Matrix(rows: n, columns: perturbed.columns)
                 for r in 0..<n {
                     if policy.kind == .categorical {
-                        let p = softmax(clean.row(r)), q = softmax(perturbed.row(r))
+                        let p = softmax(clean.row(r))
+                        let q = softmax(perturbed.row(r))
                         for j in p.indices {
                             value += Double(p[j]) * Double.log(max(Double(p[j]), 1e-30) / max(Double(q[j]), 1e-30)) / Double(n)
                             outputGradient[r, j] = weight * (q[j] - p[j])
@@ -77,8 +84,9 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
             }
             let workspace = Workspace(for: policy.network, batch: n)
             _ = policy.network.forward(policy.scaled(worst), workspace: workspace)
-            policy.network.backward(outputGradient: outputGradient, workspace: workspace, parameterGradient: &parameterGradient,
-                                    accumulate: true, request: .parameters)
+            policy.network.backward(
+                outputGradient: outputGradient, workspace: workspace, parameterGradient: &parameterGradient,
+                accumulate: true, request: .parameters)
         }
         return ["robust/eps": epsilon, "robust/regularizer": value]
     }
@@ -89,26 +97,32 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
     /// hinge's parameter gradient and returns its value.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    func intervalHinge<S: BLASScalar>(_ observations: Matrix<S>, clean: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel,
-                                      weight: S, gradient: inout [S]) -> Double {
+    func intervalHinge<S: BLASScalar>(
+        _ observations: Matrix<S>, clean: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel,
+        weight: S, gradient: inout [S]
+    ) -> Double {
         let network = policy.network
         let n = observations.rows
         guard let box = try? IntervalCertificate(threatModel: threatModel).inputBox(around: observations, policy: policy) else {
             preconditionFailure("a learner's policy carries no defenses")
         }
         let lastModule = network.modules.lastIndex { if case .linear = $0 { true } else { false } }!
-        let lastLayer = network.linearLayers.count - 1, layout = network.linearLayers[lastLayer]
-        let w = network.weight(lastLayer), b = network.bias(lastLayer)
+        let lastLayer = network.linearLayers.count - 1
+        let layout = network.linearLayers[lastLayer]
+        let w = network.weight(lastLayer)
+        let b = network.bias(lastLayer)
         var value = 0.0
         var lastGradient = [S](repeating: 0, count: layout.outputs * layout.inputs + layout.outputs)
         let (_, hiddenGradient) = network.intervalBoundsParameterGradient(box, moduleCount: lastModule) { hidden in
-            var gLower = Matrix<S>(rows: n, columns: layout.inputs), gUpper = Matrix<S>(rows: n, columns: layout.inputs)
+            var gLower = Matrix<S>(rows: n, columns: layout.inputs)
+            var gUpper = Matrix<S>(rows: n, columns: layout.inputs)
             for r in 0..<n {
                 let best = argmax(clean.row(r))
                 let center = (0..<layout.inputs).map { (hidden.lower[r, $0] + hidden.upper[r, $0]) / 2 }
                 let radius = (0..<layout.inputs).map { (hidden.upper[r, $0] - hidden.lower[r, $0]) / 2 }
                 // The worst rival by its bound.
-                var rival = -1, bound = -S.infinity
+                var rival = -1
+                var bound = -S.infinity
                 for a in 0..<layout.outputs where a != best {
                     var v = b[a] - b[best]
                     for k in 0..<layout.inputs {

@@ -68,7 +68,9 @@ public final class Acrobot: Environment {
     }
 
     public func advance(_ action: Action) -> (reward: Double, terminated: Bool) {
-        guard case .discrete(let a) = action, (0..<3).contains(a) else { preconditionFailure("Acrobot: invalid action \(action)") }
+        guard case .discrete(let a) = action, (0..<3).contains(a) else {
+            preconditionFailure("Acrobot: invalid action \(action)")
+        }
         let torque = availableTorque[a]
         var next = rk4(s, dt: dt) { derivative($0, torque: torque) }
         next[0] = wrap(next[0], -Double.pi, Double.pi)
@@ -82,18 +84,24 @@ public final class Acrobot: Environment {
 
     /// The equations of motion (Sutton & Barto's book version), `d/dt (θ₁, θ₂, θ̇₁, θ̇₂)`.
     func derivative(_ s: InlineArray<4, Double>, torque a: Double) -> InlineArray<4, Double> {
-        let m1 = linkMass1, m2 = linkMass2, l1 = linkLength1
-        let lc1 = linkCenterOfMass1, lc2 = linkCenterOfMass2
-        let I1 = linkMomentOfInertia, I2 = linkMomentOfInertia
+        let m1 = linkMass1
+        let m2 = linkMass2
+        let l1 = linkLength1
+        let lc1 = linkCenterOfMass1
+        let lc2 = linkCenterOfMass2
+        let I1 = linkMomentOfInertia
+        let I2 = linkMomentOfInertia
         let (theta1, theta2, dtheta1, dtheta2) = (s[0], s[1], s[2], s[3])
         let d1 = m1 * lc1 * lc1 + m2 * (l1 * l1 + lc2 * lc2 + 2 * l1 * lc2 * cos(theta2)) + I1 + I2
         let d2 = m2 * (lc2 * lc2 + l1 * lc2 * cos(theta2)) + I2
         let phi2 = m2 * lc2 * g * cos(theta1 + theta2 - Double.pi / 2.0)
-        let phi1 = -m2 * l1 * lc2 * (dtheta2 * dtheta2) * sin(theta2)
+        let phi1 =
+            -m2 * l1 * lc2 * (dtheta2 * dtheta2) * sin(theta2)
             - 2 * m2 * l1 * lc2 * dtheta2 * dtheta1 * sin(theta2)
             + (m1 * lc1 + m2 * l1) * g * cos(theta1 - Double.pi / 2)
             + phi2
-        let ddtheta2 = (a + d2 / d1 * phi1 - m2 * l1 * lc2 * (dtheta1 * dtheta1) * sin(theta2) - phi2)
+        let ddtheta2 =
+            (a + d2 / d1 * phi1 - m2 * l1 * lc2 * (dtheta1 * dtheta1) * sin(theta2) - phi2)
             / (m2 * lc2 * lc2 + I2 - d2 * d2 / d1)
         let ddtheta1 = -(d2 * ddtheta2 + phi1) / d1
         return [dtheta1, dtheta2, ddtheta1, ddtheta2]
@@ -109,7 +117,9 @@ public final class Acrobot: Environment {
     }
 
     public func renderSVG() -> String {
-        let scale = 90.0, cx = 200.0, cy = 200.0
+        let scale = 90.0
+        let cx = 200.0
+        let cy = 200.0
         let p1 = (cx + scale * sin(s[0]), cy + scale * cos(s[0]))
         let p2 = (p1.0 + scale * sin(s[0] + s[1]), p1.1 + scale * cos(s[0] + s[1]))
         return SVG.document(width: 400, height: 400) {

@@ -90,7 +90,8 @@ public final class CartPole: Environment {
         let sinTheta = sin(theta)
         // Florian (2007), "Correct equations for the dynamics of the cart-pole system".
         let temp = (force + poleMassLength * (thetaDot * thetaDot) * sinTheta) / totalMass
-        let thetaAcc = (gravity * sinTheta - cosTheta * temp)
+        let thetaAcc =
+            (gravity * sinTheta - cosTheta * temp)
             / (length * (4.0 / 3.0 - massPole * (cosTheta * cosTheta) / totalMass))
         let xAcc = temp - poleMassLength * thetaAcc * cosTheta / totalMass
         x = x + tau * xDot
@@ -121,9 +122,11 @@ public final class CartPole: Environment {
 
     public func renderSVG() -> String {
         let scale = 600 / (xThreshold * 2)
-        let cartX = 300 + x * scale, cartY = 300.0
+        let cartX = 300 + x * scale
+        let cartY = 300.0
         let poleLength = scale * 2 * length
-        let tipX = cartX + poleLength * sin(theta), tipY = cartY - poleLength * cos(theta)
+        let tipX = cartX + poleLength * sin(theta)
+        let tipY = cartY - poleLength * cos(theta)
         return SVG.document(width: 600, height: 400) {
             SVG.line(x1: 0, y1: cartY + 15, x2: 600, y2: cartY + 15, stroke: "#000")
             SVG.rect(x: cartX - 25, y: cartY - 15, width: 50, height: 30, fill: "#333")

@@ -131,7 +131,8 @@ extension Environment {
     /// Throws unless `state` has one finite value per entry of `stateLabels`.
     public func validateState(_ state: [Double]) throws(EnvironmentError) {
         guard state.count == stateLabels.count else {
-            throw EnvironmentError("\(id): state must have \(stateLabels.count) values [\(stateLabels.joined(separator: ", "))], got \(state.count)")
+            throw EnvironmentError(
+                "\(id): state must have \(stateLabels.count) values [\(stateLabels.joined(separator: ", "))], got \(state.count)")
         }
         guard state.allSatisfy(\.isFinite) else { throw EnvironmentError("\(id): state values must be finite") }
     }

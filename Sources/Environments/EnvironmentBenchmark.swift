@@ -41,7 +41,8 @@ public struct EnvironmentBenchmark: Sendable {
         }
         let timing = TimingSummary(samples: samples)
         let total = Double(batches * copies)
-        return Result(environment: environment, copies: copies, stepsPerRepeat: batches * copies, seconds: timing,
-                      stepsPerSecondBest: total / timing.minimum, stepsPerSecondMedian: total / timing.median)
+        return Result(
+            environment: environment, copies: copies, stepsPerRepeat: batches * copies, seconds: timing,
+            stepsPerSecondBest: total / timing.minimum, stepsPerSecondMedian: total / timing.median)
     }
 }

@@ -22,8 +22,16 @@ import Foundation
 /// the map leave the agent in place.
 public struct GridMap: Equatable, Sendable {
     public enum Cell: Character, Equatable, Sendable, CaseIterable {
-        case wall = "#", floor = ".", start = "S", goal = "G", smallGoal = "g", lava = "L"
-        case windUp = "^", windDown = "v", windLeft = "<", windRight = ">"
+        case wall = "#"
+        case floor = "."
+        case start = "S"
+        case goal = "G"
+        case smallGoal = "g"
+        case lava = "L"
+        case windUp = "^"
+        case windDown = "v"
+        case windLeft = "<"
+        case windRight = ">"
 
         /// Whether entering the cell ends the episode.
         public var isTerminal: Bool { self == .goal || self == .smallGoal || self == .lava }
@@ -76,7 +84,8 @@ public struct GridMap: Equatable, Sendable {
     public static func load(contentsOf url: URL) throws(EnvironmentError) -> GridMap {
         let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
         if let size = attributes?[.size] as? Int, size > 4 * maximumCells {
-            throw EnvironmentError("\(url.path): map file of \(size) bytes is larger than any map of at most \(maximumCells) cells")
+            throw EnvironmentError(
+                "\(url.path): map file of \(size) bytes is larger than any map of at most \(maximumCells) cells")
         }
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw EnvironmentError("\(url.path): cannot read the map file")
@@ -121,7 +130,9 @@ public struct GridMap: Equatable, Sendable {
             }
             return value
         }
-        name = values["name"].map { String($0.value) } ?? (file as NSString).lastPathComponent.replacingOccurrences(of: ".txt", with: "")
+        name =
+            values["name"].map { String($0.value) }
+            ?? (file as NSString).lastPathComponent.replacingOccurrences(of: ".txt", with: "")
         stepReward = try number("step_reward", default: 0)
         goalReward = try number("goal_reward", default: 1)
         smallGoalReward = try number("small_goal_reward", default: 0.3)
@@ -155,7 +166,9 @@ public struct GridMap: Equatable, Sendable {
             var row: [Cell] = []
             for (column, character) in line.enumerated() {
                 guard let cell = Cell(rawValue: character) else {
-                    throw fail(lineNumber, column + 1, "unknown cell '\(character)' (expected one of \(Cell.allCases.map { String($0.rawValue) }.joined()))")
+                    throw fail(
+                        lineNumber, column + 1,
+                        "unknown cell '\(character)' (expected one of \(Cell.allCases.map { String($0.rawValue) }.joined()))")
                 }
                 if cell == .start {
                     if start != nil { throw fail(lineNumber, column + 1, "a second start 'S' (there must be exactly one)") }

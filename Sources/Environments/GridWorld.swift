@@ -94,11 +94,12 @@ public final class GridWorld: Environment {
     public func tabularState(row: Int, column: Int) -> Int? { stateIndex[row * map.columns + column] }
 
     public var observationSpace: BoxSpace {
-        let n = switch observationMode {
-        case .coordinates: 2
-        case .oneHot: cells.count
-        case .localView(let k): k * k
-        }
+        let n =
+            switch observationMode {
+            case .coordinates: 2
+            case .oneHot: cells.count
+            case .localView(let k): k * k
+            }
         return BoxSpace(low: [Float](repeating: 0, count: n), high: [Float](repeating: 1, count: n))
     }
     public let actionSpace = ActionSpace.discrete(4)
@@ -108,7 +109,7 @@ public final class GridWorld: Environment {
     public func setState(_ state: [Double]) throws(EnvironmentError) {
         try validateState(state)
         guard let r = Int(exactly: state[0]), let c = Int(exactly: state[1]), tabularState(row: r, column: c) != nil,
-              (0..<map.rows).contains(r), (0..<map.columns).contains(c)
+            (0..<map.rows).contains(r), (0..<map.columns).contains(c)
         else { throw EnvironmentError("\(id): state \(state) is not a non-wall cell of the \(map.rows) × \(map.columns) map") }
         (row, column) = (r, c)
     }
@@ -122,7 +123,9 @@ public final class GridWorld: Environment {
     }
 
     public func advance(_ action: Action) -> (reward: Double, terminated: Bool) {
-        guard case .discrete(let a) = action, (0..<4).contains(a) else { preconditionFailure("GridWorld: invalid action \(action)") }
+        guard case .discrete(let a) = action, (0..<4).contains(a) else {
+            preconditionFailure("GridWorld: invalid action \(action)")
+        }
         let outcomes = model.outcomes[tabularState][a]
         // Stepping on after termination (undefined in Gymnasium) stays put and earns nothing.
         guard !outcomes.isEmpty else { return (0, true) }
@@ -182,28 +185,31 @@ public final class GridWorld: Environment {
                 outcomes.append(Array(repeating: [], count: 4))
                 continue
             }
-            outcomes.append((0..<4).map { action in
-                var byState: [Int: Double] = [:]
-                var order: [Int] = []
-                let choices = [(action, 1 - map.slip)] + perpendicular[action].map { ($0, map.slip / 2) }
-                for (direction, probability) in choices where probability > 0 {
-                    let target = destination(map: map, from: cell, move: moves[direction])
-                    let next = index[target.0 * map.columns + target.1]!
-                    if byState[next] == nil { order.append(next) }
-                    byState[next, default: 0] += probability
-                }
-                return order.map { next in
-                    let (r, c) = cells[next]
-                    let entered = map.cell(r, c)
-                    let reward = switch entered {
-                    case .goal: map.goalReward
-                    case .smallGoal: map.smallGoalReward
-                    case .lava: map.lavaReward
-                    default: map.stepReward
+            outcomes.append(
+                (0..<4).map { action in
+                    var byState: [Int: Double] = [:]
+                    var order: [Int] = []
+                    let choices = [(action, 1 - map.slip)] + perpendicular[action].map { ($0, map.slip / 2) }
+                    for (direction, probability) in choices where probability > 0 {
+                        let target = destination(map: map, from: cell, move: moves[direction])
+                        let next = index[target.0 * map.columns + target.1]!
+                        if byState[next] == nil { order.append(next) }
+                        byState[next, default: 0] += probability
                     }
-                    return TabularModel.Outcome(probability: byState[next]!, nextState: next, reward: reward, terminated: entered.isTerminal)
-                }
-            })
+                    return order.map { next in
+                        let (r, c) = cells[next]
+                        let entered = map.cell(r, c)
+                        let reward =
+                            switch entered {
+                            case .goal: map.goalReward
+                            case .smallGoal: map.smallGoalReward
+                            case .lava: map.lavaReward
+                            default: map.stepReward
+                            }
+                        return TabularModel.Outcome(
+                            probability: byState[next]!, nextState: next, reward: reward, terminated: entered.isTerminal)
+                    }
+                })
         }
         return TabularModel(stateCount: cells.count, actionCount: 4, outcomes: outcomes, isTerminal: isTerminal)
     }
@@ -226,8 +232,9 @@ public final class GridWorld: Environment {
         return SVG.document(width: Int(size) * map.columns, height: Int(size) * map.rows) {
             for r in 0..<map.rows {
                 for c in 0..<map.columns {
-                    SVG.rect(x: Double(c) * size, y: Double(r) * size, width: size, height: size,
-                             fill: colours[map.cells[r][c]]!, stroke: "#bbb")
+                    SVG.rect(
+                        x: Double(c) * size, y: Double(r) * size, width: size, height: size,
+                        fill: colours[map.cells[r][c]]!, stroke: "#bbb")
                 }
             }
             SVG.circle(cx: (Double(column) + 0.5) * size, cy: (Double(row) + 0.5) * size, r: size / 3, fill: "#36c")

@@ -21,7 +21,9 @@ func bound<T: Comparable>(_ x: T, _ lower: T, _ upper: T) -> T { min(max(x, lowe
 /// Gymnasium's operation order (`y + dt/6 · (k1 + 2 k2 + 2 k3 + k4)`) so results agree to the
 /// last bits.
 @inline(__always)
-func rk4<let N: Int>(_ y: InlineArray<N, Double>, dt: Double, _ derivative: (InlineArray<N, Double>) -> InlineArray<N, Double>) -> InlineArray<N, Double> {
+func rk4<let N: Int>(_ y: InlineArray<N, Double>, dt: Double, _ derivative: (InlineArray<N, Double>) -> InlineArray<N, Double>)
+    -> InlineArray<N, Double>
+{
     let dt2 = dt / 2.0
     func offset(_ k: InlineArray<N, Double>, _ h: Double) -> InlineArray<N, Double> {
         var result = y

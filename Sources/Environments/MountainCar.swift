@@ -60,7 +60,9 @@ public final class MountainCar: Environment {
     }
 
     public func advance(_ action: Action) -> (reward: Double, terminated: Bool) {
-        guard case .discrete(let a) = action, (0..<3).contains(a) else { preconditionFailure("MountainCar: invalid action \(action)") }
+        guard case .discrete(let a) = action, (0..<3).contains(a) else {
+            preconditionFailure("MountainCar: invalid action \(action)")
+        }
         // v ← v + (a − 1)·force − cos(3p)·gravity;  p ← p + v
         velocity += Double(a - 1) * force + cos(3 * position) * (-gravity)
         velocity = bound(velocity, -maxSpeed, maxSpeed)
@@ -76,7 +78,9 @@ public final class MountainCar: Environment {
         observation[1] = Float(velocity)
     }
 
-    public func renderSVG() -> String { mountainCarSVG(position: position, goal: goalPosition, min: minPosition, max: maxPosition) }
+    public func renderSVG() -> String {
+        mountainCarSVG(position: position, goal: goalPosition, min: minPosition, max: maxPosition)
+    }
 }
 
 /// The hill `y = 0.45 sin(3x) + 0.55`, the car and the flag, shared by both mountain cars.

@@ -91,16 +91,19 @@ public final class MountainCarContinuous: Environment {
         let terminated: Bool
         if stateIsSinglePrecision {
             // v ← v + force·power − 0.0025·cos(3p), with NumPy 2's float32 promotion.
-            let p = Float(position), v = Float(velocity)
+            let p = Float(position)
+            let v = Float(velocity)
             let cosine = cos(Double(3 * p))
-            let increment = clipped
+            let increment =
+                clipped
                 ? Float(Double(force) * power - 0.0025 * cosine) : force * Float(power) - Float(0.0025 * cosine)
             let (newP, newV) = move(position: p, velocity: v + increment)
             terminated = newP >= Float(goalPosition) && newV >= Float(goalVelocity)
             (position, velocity) = (Double(newP), Double(newV))
         } else {
             let cosine = cos(3 * position)
-            let increment = clipped
+            let increment =
+                clipped
                 ? Double(force) * power - 0.0025 * cosine : Double(force * Float(power) - Float(0.0025 * cosine))
             let (newP, newV) = move(position: position, velocity: velocity + increment)
             terminated = newP >= goalPosition && newV >= goalVelocity
@@ -125,5 +128,7 @@ public final class MountainCarContinuous: Environment {
         observation[1] = Float(velocity)
     }
 
-    public func renderSVG() -> String { mountainCarSVG(position: position, goal: goalPosition, min: minPosition, max: maxPosition) }
+    public func renderSVG() -> String {
+        mountainCarSVG(position: position, goal: goalPosition, min: minPosition, max: maxPosition)
+    }
 }

@@ -59,7 +59,9 @@ public final class Pendulum: Environment {
     }
 
     public func advance(_ action: Action) -> (reward: Double, terminated: Bool) {
-        guard case .continuous(let values) = action, values.count == 1 else { preconditionFailure("Pendulum: invalid action \(action)") }
+        guard case .continuous(let values) = action, values.count == 1 else {
+            preconditionFailure("Pendulum: invalid action \(action)")
+        }
         let u = bound(values[0], -maxTorque, maxTorque)
         lastTorque = u
         // The torque terms are float32 in Gymnasium (NumPy 2 keeps float32 × Python float in float32).
@@ -79,7 +81,9 @@ public final class Pendulum: Environment {
     }
 
     public func renderSVG() -> String {
-        let cx = 200.0, cy = 200.0, length = 150.0
+        let cx = 200.0
+        let cy = 200.0
+        let length = 150.0
         let tip = (cx + length * sin(theta), cy - length * cos(theta))
         return SVG.document(width: 400, height: 400) {
             SVG.line(x1: cx, y1: cy, x2: tip.0, y2: tip.1, stroke: "#cc4c4c", width: 16)

@@ -25,7 +25,8 @@ public enum Registry {
             directories.append(URL(fileURLWithPath: custom))
         }
         directories.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("envs"))
-        var executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath().deletingLastPathComponent()
+        var executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
+            .deletingLastPathComponent()
         for _ in 0..<4 {
             directories.append(executable.appendingPathComponent("envs"))
             executable.deleteLastPathComponent()
@@ -43,7 +44,9 @@ public enum Registry {
             let world = try gridWorld(id)
             return TimeLimit(world, maxEpisodeSteps: world.map.stepLimit)
         }
-        throw EnvironmentError("unknown environment '\(id)' (known: \(classicControl.map(\.id).joined(separator: ", ")), grid:NAME with NAME one of \(gridNames().joined(separator: ", ")))")
+        throw EnvironmentError(
+            "unknown environment '\(id)' (known: \(classicControl.map(\.id).joined(separator: ", ")), grid:NAME with NAME one of \(gridNames().joined(separator: ", ")))"
+        )
     }
 
     /// The gridworld of a `grid:NAME[:MODE]` id.
@@ -54,17 +57,22 @@ public enum Registry {
             mode = parsed
             parts.removeLast()
         } else if parts.count > 1 {
-            throw EnvironmentError("'\(id)': unknown observation mode '\(parts.last!)' (expected coordinates, onehot or localK with odd K ≤ 31)")
+            throw EnvironmentError(
+                "'\(id)': unknown observation mode '\(parts.last!)' (expected coordinates, onehot or localK with odd K ≤ 31)")
         }
         let name = parts.joined(separator: ":")
         guard !name.isEmpty else { throw EnvironmentError("'\(id)': missing the map name after 'grid:'") }
         let url: URL
         if name.hasSuffix(".txt") || name.contains("/") {
             url = URL(fileURLWithPath: name)
-        } else if let found = mapDirectories.map({ $0.appendingPathComponent("\(name).txt") }).first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
+        } else if let found = mapDirectories.map({ $0.appendingPathComponent("\(name).txt") }).first(where: {
+            FileManager.default.fileExists(atPath: $0.path)
+        }) {
             url = found
         } else {
-            throw EnvironmentError("'\(id)': no map '\(name).txt' in \(mapDirectories.map(\.path).joined(separator: ", ")) (set GAUNTLET_ENVS to a map directory)")
+            throw EnvironmentError(
+                "'\(id)': no map '\(name).txt' in \(mapDirectories.map(\.path).joined(separator: ", ")) (set GAUNTLET_ENVS to a map directory)"
+            )
         }
         return GridWorld(map: try GridMap.load(contentsOf: url), observation: mode)
     }

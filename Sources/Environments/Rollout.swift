@@ -22,7 +22,9 @@ public struct Rollout: Sendable {
     /// an action is an integer for discrete spaces and an array of numbers for continuous ones.
     public init(json data: Data) throws(EnvironmentError) {
         let parsed: JSONValue
-        do { parsed = try JSONValue.parse(data) } catch { throw EnvironmentError("input is not valid JSON: \(error.description)") }
+        do { parsed = try JSONValue.parse(data) } catch {
+            throw EnvironmentError("input is not valid JSON: \(error.description)")
+        }
         guard let request = parsed.object else { throw EnvironmentError("input must be one JSON object") }
         let known: Set = ["env", "state", "seed", "actions"]
         if let unknown = request.keys.sorted().first(where: { !known.contains($0) }) {
@@ -75,7 +77,8 @@ public struct Rollout: Sendable {
     public func run() throws(EnvironmentError) -> Result {
         let env = try Registry.make(environment)
         for (index, action) in actions.enumerated() where !env.base.actionSpace.isValid(action) {
-            throw EnvironmentError("action \(index) (\(action)) is invalid for \(environment)'s \(env.base.actionSpace.description)")
+            throw EnvironmentError(
+                "action \(index) (\(action)) is invalid for \(environment)'s \(env.base.actionSpace.description)")
         }
         var initial = env.reset(seed: seed)
         if let state {
@@ -85,7 +88,10 @@ public struct Rollout: Sendable {
         var steps: [Step] = []
         for action in actions {
             let result = env.step(action)
-            steps.append(Step(observation: result.observation, reward: result.reward, terminated: result.terminated, truncated: result.truncated))
+            steps.append(
+                Step(
+                    observation: result.observation, reward: result.reward, terminated: result.terminated,
+                    truncated: result.truncated))
             if result.terminated || result.truncated { break }
         }
         return Result(initialObservation: initial, steps: steps)

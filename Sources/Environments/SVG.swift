@@ -16,7 +16,8 @@ public enum SVG {
 
     /// A complete SVG document of the given size with a white background.
     public static func document(width: Int, height: Int, @Builder _ body: () -> [String]) -> String {
-        let header = ##"<svg xmlns="http://www.w3.org/2000/svg" width="\##(width)" height="\##(height)" viewBox="0 0 \##(width) \##(height)">"##
+        let header =
+            ##"<svg xmlns="http://www.w3.org/2000/svg" width="\##(width)" height="\##(height)" viewBox="0 0 \##(width) \##(height)">"##
         let background = ##"<rect width="\##(width)" height="\##(height)" fill="#fff"/>"##
         return ([header, background] + body() + ["</svg>"]).joined(separator: "\n") + "\n"
     }
@@ -29,7 +30,8 @@ public enum SVG {
 
     public static func rect(x: Double, y: Double, width: Double, height: Double, fill: String, stroke: String? = nil) -> String {
         let outline = stroke.map { ##" stroke="\##($0)""## } ?? ""
-        return ##"<rect x="\##(number(x))" y="\##(number(y))" width="\##(number(width))" height="\##(number(height))" fill="\##(fill)"\##(outline)/>"##
+        return
+            ##"<rect x="\##(number(x))" y="\##(number(y))" width="\##(number(width))" height="\##(number(height))" fill="\##(fill)"\##(outline)/>"##
     }
 
     public static func circle(cx: Double, cy: Double, r: Double, fill: String) -> String {

@@ -1,4 +1,5 @@
 import Linalg
+
 /// A box of Float32 vectors with per-dimension bounds (±∞ where unbounded), as Gymnasium's
 /// `spaces.Box` with `dtype=np.float32`.
 public struct BoxSpace: Equatable, Sendable, Codable {

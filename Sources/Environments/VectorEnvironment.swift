@@ -30,8 +30,10 @@ public final class VectorEnvironment {
     private var needsReset: [Bool]
 
     /// `count` copies of environment `id`, made by `registry`.
-    public convenience init(id: String, count: Int, autoresetMode: AutoresetMode = .nextStep,
-                            registry: EnvironmentRegistry = .builtIn) throws(EnvironmentError) {
+    public convenience init(
+        id: String, count: Int, autoresetMode: AutoresetMode = .nextStep,
+        registry: EnvironmentRegistry = .builtIn
+    ) throws(EnvironmentError) {
         guard count > 0 else { throw EnvironmentError("a vector environment needs at least one copy, got \(count)") }
         var environments: [TimeLimit] = []
         for _ in 0..<count { environments.append(try registry.make(id)) }
@@ -41,7 +43,8 @@ public final class VectorEnvironment {
     public init(_ environments: [TimeLimit], autoresetMode: AutoresetMode = .nextStep) {
         precondition(!environments.isEmpty, "a vector environment needs at least one copy")
         let dimension = environments[0].base.observationSpace.dimension
-        precondition(environments.allSatisfy { $0.base.observationSpace.dimension == dimension }, "copies must share an observation space")
+        precondition(
+            environments.allSatisfy { $0.base.observationSpace.dimension == dimension }, "copies must share an observation space")
         self.environments = environments
         self.autoresetMode = autoresetMode
         observations = Matrix(rows: environments.count, columns: dimension)
@@ -108,8 +111,9 @@ public final class VectorEnvironment {
     }
 
     public var snapshot: Snapshot {
-        Snapshot(environments: environments.map(\.base.snapshot), elapsedSteps: environments.map(\.elapsedSteps),
-                 needsReset: needsReset, statistics: statistics, observations: observations.storage)
+        Snapshot(
+            environments: environments.map(\.base.snapshot), elapsedSteps: environments.map(\.elapsedSteps),
+            needsReset: needsReset, statistics: statistics, observations: observations.storage)
     }
 
     public func restore(_ snapshot: Snapshot) throws(EnvironmentError) {
@@ -127,7 +131,8 @@ public final class VectorEnvironment {
     private func writeObservation(_ i: Int) {
         let dimension = observationDimension
         observations.storage.withUnsafeMutableBufferPointer { buffer in
-            environments[i].base.observe(into: UnsafeMutableBufferPointer(rebasing: buffer[(i * dimension)..<((i + 1) * dimension)]))
+            environments[i].base.observe(
+                into: UnsafeMutableBufferPointer(rebasing: buffer[(i * dimension)..<((i + 1) * dimension)]))
         }
     }
 }

@@ -47,8 +47,11 @@ public struct AttackReport: Sendable, Codable {
     public var seed: UInt64
     public var selection: ActionSelection
 
-    public init(attack: String, threatModel: ThreatModel, clean: ReturnSummary, attacked: ReturnSummary, rewardDrop: Drop, actionFlipRate: Rate,
-                queries: Int, attackedSteps: Int, episodes: Int, seed: UInt64, selection: ActionSelection) {
+    public init(
+        attack: String, threatModel: ThreatModel, clean: ReturnSummary, attacked: ReturnSummary, rewardDrop: Drop,
+        actionFlipRate: Rate,
+        queries: Int, attackedSteps: Int, episodes: Int, seed: UInt64, selection: ActionSelection
+    ) {
         self.attack = attack
         self.threatModel = threatModel
         self.clean = clean
@@ -58,7 +61,8 @@ public struct AttackReport: Sendable, Codable {
         self.relativeRewardDrop = Drop(mean: rewardDrop.mean / magnitude, ci95: rewardDrop.ci95.map { $0 / magnitude })
         let failed = zip(clean.returns, attacked.returns).filter { $1 < $0 - 0.5 * abs($0) }.count
         let interval = ConfidenceInterval.clopperPearson(successes: failed, trials: max(clean.returns.count, 1))
-        self.failedEpisodes = Rate(value: Double(failed) / Double(max(clean.returns.count, 1)), ci95: [interval.lower, interval.upper])
+        self.failedEpisodes = Rate(
+            value: Double(failed) / Double(max(clean.returns.count, 1)), ci95: [interval.lower, interval.upper])
         self.actionFlipRate = actionFlipRate
         self.queries = queries
         self.attackedSteps = attackedSteps
@@ -81,8 +85,11 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
     public var mask: [Bool]?
     public var schedule: AttackSchedule
 
-    public init(policy: Policy<Scalar>, environment: String, episodes: Int, seed: UInt64, selection: ActionSelection = .mode,
-                norm: ThreatModel.Norm = .linf, units: ThreatModel.Units = .raw, mask: [Bool]? = nil, schedule: AttackSchedule = .everyStep) {
+    public init(
+        policy: Policy<Scalar>, environment: String, episodes: Int, seed: UInt64, selection: ActionSelection = .mode,
+        norm: ThreatModel.Norm = .linf, units: ThreatModel.Units = .raw, mask: [Bool]? = nil,
+        schedule: AttackSchedule = .everyStep
+    ) {
         self.policy = policy
         self.environment = environment
         self.episodes = episodes
@@ -107,7 +114,8 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
         let bounds = try Registry.make(environment).base.observationSpace
         var scale: [Double]? = nil
         if units == .std { scale = ObservationStatistics(clean, dimension: bounds.dimension).standardDeviation }
-        return ThreatModel(norm: norm, epsilon: epsilon, units: units, scale: scale, bounds: bounds, mask: mask, schedule: schedule)
+        return ThreatModel(
+            norm: norm, epsilon: epsilon, units: units, scale: scale, bounds: bounds, mask: mask, schedule: schedule)
     }
 
     /// Runs `attack` at `epsilon` on the seeds of `clean` and compares.
@@ -122,7 +130,8 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
     {
         do { try attack.validate(for: policy) } catch { throw EnvironmentError(error.description) }
         let model = try threatModel(epsilon: epsilon, clean: clean)
-        var runner = EpisodeRunner(policy: policy, environment: environment, selection: selection, attack: attack, threatModel: model)
+        var runner = EpisodeRunner(
+            policy: policy, environment: environment, selection: selection, attack: attack, threatModel: model)
         runner.recordTraces = traces
         let attacked = try runner.run(episodes: episodes, seed: seed)
         return (report(attack: attack, model: model, clean: clean, attacked: attacked), attacked)
@@ -131,7 +140,9 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
     /// The smallest ε (to `tolerance`, found by bisection on [0, `maximum`]) at which `attack`
     /// costs the policy half of its clean return (`attacked ≤ clean − ½|clean|`). Its interval
     /// resamples episodes and takes, for each resample, the smallest probed ε that halves it.
-    public func halvingEpsilon(_ attack: any Attack, maximum: Double, tolerance: Double = 1e-3, clean: [EpisodeOutcome]) throws(EnvironmentError) -> HalvingEpsilon {
+    public func halvingEpsilon(_ attack: any Attack, maximum: Double, tolerance: Double = 1e-3, clean: [EpisodeOutcome])
+        throws(EnvironmentError) -> HalvingEpsilon
+    {
         let cleanReturns = clean.map(\.episodeReturn)
         var probes: [(epsilon: Double, returns: [Double])] = []
         func halves(_ epsilon: Double) throws(EnvironmentError) -> Bool {
@@ -141,7 +152,8 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
             return Statistics.mean(returns) <= cleanMean - 0.5 * abs(cleanMean)
         }
         guard try halves(maximum) else { return HalvingEpsilon(epsilon: nil, ci95: nil) }
-        var low = 0.0, high = maximum
+        var low = 0.0
+        var high = maximum
         while high - low > tolerance {
             let middle = (low + high) / 2
             if try halves(middle) { high = middle } else { low = middle }
@@ -152,25 +164,35 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
         for _ in 0..<2_000 {
             let picks = (0..<clean.count).map { _ in random.integer(below: clean.count) }
             let cleanMean = Statistics.mean(picks.map { cleanReturns[$0] })
-            let first = sorted.first { probe in Statistics.mean(picks.map { probe.returns[$0] }) <= cleanMean - 0.5 * abs(cleanMean) }
+            let first = sorted.first { probe in
+                Statistics.mean(picks.map { probe.returns[$0] }) <= cleanMean - 0.5 * abs(cleanMean)
+            }
             estimates.append(first?.epsilon ?? .infinity)
         }
         let ordered = Statistics.sorted(estimates)
-        return HalvingEpsilon(epsilon: high, ci95: [Statistics.quantile(sorted: ordered, 0.025), Statistics.quantile(sorted: ordered, 0.975)])
+        return HalvingEpsilon(
+            epsilon: high, ci95: [Statistics.quantile(sorted: ordered, 0.025), Statistics.quantile(sorted: ordered, 0.975)])
     }
 
     /// The paired comparison of clean and attacked episodes on the same seeds.
-    public func report(attack: any Attack, model: ThreatModel, clean: [EpisodeOutcome], attacked: [EpisodeOutcome]) -> AttackReport {
-        let cleanReturns = clean.map(\.episodeReturn), attackedReturns = attacked.map(\.episodeReturn)
-        let drop = ConfidenceInterval.bootstrapPairedDifference(cleanReturns, attackedReturns, random: RandomStream(seed: seed).child("drop"))
-        let steps = attacked.reduce(0) { $0 + $1.attackedSteps }, flips = attacked.reduce(0) { $0 + $1.flips }
+    public func report(attack: any Attack, model: ThreatModel, clean: [EpisodeOutcome], attacked: [EpisodeOutcome])
+        -> AttackReport
+    {
+        let cleanReturns = clean.map(\.episodeReturn)
+        let attackedReturns = attacked.map(\.episodeReturn)
+        let drop = ConfidenceInterval.bootstrapPairedDifference(
+            cleanReturns, attackedReturns, random: RandomStream(seed: seed).child("drop"))
+        let steps = attacked.reduce(0) { $0 + $1.attackedSteps }
+        let flips = attacked.reduce(0) { $0 + $1.flips }
         let flipInterval = ConfidenceInterval.wilson(successes: flips, trials: max(steps, 1))
         return AttackReport(
             attack: attack.spec, threatModel: model, clean: ReturnSummary(returns: cleanReturns, seed: seed),
             attacked: ReturnSummary(returns: attackedReturns, seed: seed),
-            rewardDrop: .init(mean: Statistics.mean(zip(cleanReturns, attackedReturns).map { $0 - $1 }), ci95: [drop.lower, drop.upper]),
+            rewardDrop: .init(
+                mean: Statistics.mean(zip(cleanReturns, attackedReturns).map { $0 - $1 }), ci95: [drop.lower, drop.upper]),
             actionFlipRate: .init(value: Double(flips) / Double(max(steps, 1)), ci95: [flipInterval.lower, flipInterval.upper]),
-            queries: attacked.reduce(0) { $0 + $1.queries }, attackedSteps: steps, episodes: episodes, seed: seed, selection: selection)
+            queries: attacked.reduce(0) { $0 + $1.queries }, attackedSteps: steps, episodes: episodes, seed: seed,
+            selection: selection)
     }
 }
 
@@ -192,7 +214,9 @@ public struct ObservationStatistics: Equatable, Sendable {
 
     public init(_ clean: [EpisodeOutcome], dimension: Int) {
         let observations = clean.flatMap(\.observations)
-        standardDeviation = (0..<dimension).map { j in max(Statistics.standardDeviation(observations.map { Double($0[j]) }), 1e-12) }
+        standardDeviation = (0..<dimension).map { j in
+            max(Statistics.standardDeviation(observations.map { Double($0[j]) }), 1e-12)
+        }
         lower = (0..<dimension).map { j in observations.map { Double($0[j]) }.min() ?? -.infinity }
         upper = (0..<dimension).map { j in observations.map { Double($0[j]) }.max() ?? .infinity }
     }

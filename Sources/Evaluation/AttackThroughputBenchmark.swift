@@ -18,8 +18,10 @@ public struct AttackThroughputBenchmark: Sendable {
     public var vectorSteps: Int
     public var repeats: Int
 
-    public init(environment: String = "CartPole-v1", copies: Int, hidden: [Int] = [64, 64], attack: String, epsilon: Double = 0.1,
-                vectorSteps: Int, repeats: Int = 3) {
+    public init(
+        environment: String = "CartPole-v1", copies: Int, hidden: [Int] = [64, 64], attack: String, epsilon: Double = 0.1,
+        vectorSteps: Int, repeats: Int = 3
+    ) {
         self.environment = environment
         self.copies = copies
         self.hidden = hidden
@@ -41,9 +43,12 @@ public struct AttackThroughputBenchmark: Sendable {
     public func run() throws -> Result {
         let vector = try VectorEnvironment(id: environment, count: copies)
         let space = vector.environments[0].base
-        guard let actionCount = space.actionSpace.actionCount else { throw EnvironmentError("the benchmark needs a discrete action space") }
-        let network = try Sequential<Float>.mlp(sizes: [space.observationSpace.dimension] + hidden + [actionCount], activation: .relu,
-                                                random: RandomStream(seed: 0))
+        guard let actionCount = space.actionSpace.actionCount else {
+            throw EnvironmentError("the benchmark needs a discrete action space")
+        }
+        let network = try Sequential<Float>.mlp(
+            sizes: [space.observationSpace.dimension] + hidden + [actionCount], activation: .relu,
+            random: RandomStream(seed: 0))
         let policy = Policy(network: network, kind: .greedyQ, actionSpace: space.actionSpace)
         let attack = try AttackRegistry.standard.make(attack)
         let model = ThreatModel(epsilon: epsilon, bounds: space.observationSpace)
@@ -60,7 +65,8 @@ public struct AttackThroughputBenchmark: Sendable {
         }
         let timing = TimingSummary(samples: samples)
         let steps = Double(vectorSteps * copies)
-        return Result(environment: environment, copies: copies, attack: attack.spec, seconds: timing,
-                      stepsPerSecondBest: steps / timing.minimum, stepsPerSecondMedian: steps / timing.median)
+        return Result(
+            environment: environment, copies: copies, attack: attack.spec, seconds: timing,
+            stepsPerSecondBest: steps / timing.minimum, stepsPerSecondMedian: steps / timing.median)
     }
 }

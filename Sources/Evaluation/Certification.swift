@@ -68,15 +68,19 @@ public struct Certification: Sendable {
     }
 
     /// Runs the evaluation's clean episodes and every method at `epsilon`.
-    public static func run(_ evaluation: AttackEvaluation<Float>, epsilon: Double, methods: [Method], policyName: String) throws -> Report {
-        var cleanRunner = EpisodeRunner(policy: evaluation.policy, environment: evaluation.environment, selection: evaluation.selection)
+    public static func run(_ evaluation: AttackEvaluation<Float>, epsilon: Double, methods: [Method], policyName: String) throws
+        -> Report
+    {
+        var cleanRunner = EpisodeRunner(
+            policy: evaluation.policy, environment: evaluation.environment, selection: evaluation.selection)
         cleanRunner.recordObservations = true
         let clean = try cleanRunner.run(episodes: evaluation.episodes, seed: evaluation.seed)
         let threatModel = try evaluation.threatModel(epsilon: epsilon, clean: clean)
         let states = clean.flatMap(\.observations)
         let policy = evaluation.policy
-        var report = Report(policy: policyName, environment: evaluation.environment, threatModel: threatModel,
-                            cleanMeanReturn: Statistics.mean(clean.map(\.episodeReturn)))
+        var report = Report(
+            policy: policyName, environment: evaluation.environment, threatModel: threatModel,
+            cleanMeanReturn: Statistics.mean(clean.map(\.episodeReturn)))
         let random = RandomStream(seed: evaluation.seed).child("certification")
         for method in methods {
             switch method {
@@ -98,32 +102,49 @@ public struct Certification: Sendable {
                 }
                 report.ibp = ibp
             case .smoothing(let sigma, let count, let samples, let alpha):
-                guard policy.actionSpace.actionCount != nil else { throw EnvironmentError("smoothing certifies discrete actions; \(evaluation.environment)'s are continuous") }
-                let smoothing = RandomizedSmoothing(sigma: sigma, selectionSamples: max(samples / 10, 10), estimationSamples: samples, alpha: alpha)
-                let chosen = stride(from: 0, to: states.count, by: max(1, states.count / max(count, 1))).prefix(count).map { states[$0] }
+                guard policy.actionSpace.actionCount != nil else {
+                    throw EnvironmentError("smoothing certifies discrete actions; \(evaluation.environment)'s are continuous")
+                }
+                let smoothing = RandomizedSmoothing(
+                    sigma: sigma, selectionSamples: max(samples / 10, 10), estimationSamples: samples, alpha: alpha)
+                let chosen = stride(from: 0, to: states.count, by: max(1, states.count / max(count, 1))).prefix(count).map {
+                    states[$0]
+                }
                 let required = requiredL2Radius(threatModel)
-                var certified = 0, abstained = 0, agree = 0, radii: [Double] = []
+                var certified = 0
+                var abstained = 0
+                var agree = 0
+                var radii: [Double] = []
                 for (index, state) in chosen.enumerated() {
-                    let certificate = smoothing.certify(state, policy: policy, threatModel: threatModel, random: random.child(index))
+                    let certificate = smoothing.certify(
+                        state, policy: policy, threatModel: threatModel, random: random.child(index))
                     radii.append(certificate.radius)
                     if certificate.action == nil { abstained += 1 }
                     if certificate.action != nil && certificate.radius >= required { certified += 1 }
-                    if certificate.action == argmax(policy.outputs(Matrix(rows: 1, columns: state.count, storage: state)).row(0)) { agree += 1 }
+                    if certificate.action == argmax(policy.outputs(Matrix(rows: 1, columns: state.count, storage: state)).row(0))
+                    {
+                        agree += 1
+                    }
                 }
                 let n = Double(max(chosen.count, 1))
-                report.smoothing = Smoothing(sigma: sigma, states: chosen.count, samples: samples, alpha: alpha, requiredRadius: required,
-                                             certified: certified, rate: Double(certified) / n, abstained: abstained,
-                                             meanRadius: Statistics.mean(radii), agreement: Double(agree) / n)
+                report.smoothing = Smoothing(
+                    sigma: sigma, states: chosen.count, samples: samples, alpha: alpha, requiredRadius: required,
+                    certified: certified, rate: Double(certified) / n, abstained: abstained,
+                    meanRadius: Statistics.mean(radii), agreement: Double(agree) / n)
             case .crop(let sigma, let episodes, let range, let alpha):
                 let horizon = try Registry.make(evaluation.environment).maxEpisodeSteps
-                let noise = ThreatModel(epsilon: sigma, units: threatModel.units, scale: threatModel.scale,
-                                        bounds: BoxSpace(low: threatModel.lower, high: threatModel.upper), mask: threatModel.mask)
-                let runner = EpisodeRunner(policy: policy, environment: evaluation.environment, selection: evaluation.selection,
-                                           attack: SmoothingNoise(sigma: sigma), threatModel: noise)
+                let noise = ThreatModel(
+                    epsilon: sigma, units: threatModel.units, scale: threatModel.scale,
+                    bounds: BoxSpace(low: threatModel.lower, high: threatModel.upper), mask: threatModel.mask)
+                let runner = EpisodeRunner(
+                    policy: policy, environment: evaluation.environment, selection: evaluation.selection,
+                    attack: SmoothingNoise(sigma: sigma), threatModel: noise)
                 let returns = try runner.run(episodes: episodes, seed: evaluation.seed).map(\.episodeReturn)
                 let budget = requiredL2Radius(threatModel) * Double(horizon).squareRoot()
-                report.crop = CROP(sigma: sigma, episodes: episodes, horizon: horizon, returnRange: [range.lowerBound, range.upperBound], alpha: alpha,
-                                   bound: SmoothedReturnBound(returns: returns, returnRange: range, sigma: sigma, budget: budget, alpha: alpha))
+                report.crop = CROP(
+                    sigma: sigma, episodes: episodes, horizon: horizon, returnRange: [range.lowerBound, range.upperBound],
+                    alpha: alpha,
+                    bound: SmoothedReturnBound(returns: returns, returnRange: range, sigma: sigma, budget: budget, alpha: alpha))
             }
         }
         return report

@@ -40,11 +40,15 @@ public struct DefenseTable: Codable, Equatable, Sendable {
         let all = try store.rows()
         var tables: [DefenseTable] = []
         for baseline in baselines {
-            guard let first = all.first(where: { $0.policy == baseline }) else { throw ReportError("baseline \(baseline) has no cells in the database") }
+            guard let first = all.first(where: { $0.policy == baseline }) else {
+                throw ReportError("baseline \(baseline) has no cells in the database")
+            }
             let environment = first.environment
             func strongest(_ policy: String) throws -> [Double: Double] {
                 var means: [Double: Double] = [:]
-                for (epsilon, returns) in try store.strongestPerEpisode(policy: policy) { means[epsilon] = returns.reduce(0, +) / Double(returns.count) }
+                for (epsilon, returns) in try store.strongestPerEpisode(policy: policy) {
+                    means[epsilon] = returns.reduce(0, +) / Double(returns.count)
+                }
                 return means
             }
             let randomReturn: Double
@@ -55,29 +59,42 @@ public struct DefenseTable: Codable, Equatable, Sendable {
             func ratio(_ a: Double, _ b: Double) -> Double? { b != randomReturn ? (a - randomReturn) / (b - randomReturn) : nil }
             let baselineClean = first.cleanMean
             let baselineStrongest = try strongest(baseline)
-            let epsilonStar = baselineStrongest.keys.sorted().first { baselineStrongest[$0]! - randomReturn < (baselineClean - randomReturn) / 2 }
-            let policies = [baseline] + Array(Set(all.filter { $0.environment == environment && $0.policy != baseline }.map(\.policy))).sorted()
+            let epsilonStar = baselineStrongest.keys.sorted().first {
+                baselineStrongest[$0]! - randomReturn < (baselineClean - randomReturn) / 2
+            }
+            let policies =
+                [baseline]
+                + Array(Set(all.filter { $0.environment == environment && $0.policy != baseline }.map(\.policy))).sorted()
             var rows: [Row] = []
             for policy in policies {
                 let clean = all.first { $0.policy == policy }!.cleanMean
                 var row = Row(policy: policy, environment: environment, isBaseline: policy == baseline, clean: clean)
-                if let epsilonStar, let attacked = try strongest(policy)[epsilonStar], let baselineAttacked = baselineStrongest[epsilonStar] {
+                if let epsilonStar, let attacked = try strongest(policy)[epsilonStar],
+                    let baselineAttacked = baselineStrongest[epsilonStar]
+                {
                     row.attacked = attacked
                     row.keptFraction = ratio(attacked, clean)
                     row.timesBaseline = ratio(attacked, baselineAttacked)
                     row.cleanVersusBaseline = ratio(clean, baselineClean)
                     if policy != baseline {
-                        row.meetsTargets = (row.keptFraction ?? 0) >= 0.8 && (row.timesBaseline ?? 0) >= 2 && (row.cleanVersusBaseline ?? 0) >= 0.95
+                        row.meetsTargets =
+                            (row.keptFraction ?? 0) >= 0.8 && (row.timesBaseline ?? 0) >= 2
+                            && (row.cleanVersusBaseline ?? 0) >= 0.95
                     }
                 }
                 rows.append(row)
             }
-            tables.append(DefenseTable(baseline: baseline, environment: environment, epsilonStar: epsilonStar, randomReturn: randomReturn, rows: rows))
+            tables.append(
+                DefenseTable(
+                    baseline: baseline, environment: environment, epsilonStar: epsilonStar, randomReturn: randomReturn, rows: rows
+                ))
         }
         return tables
     }
 
-    public static let header = ["policy", "clean", "strongest attack at ε*", "kept", "× baseline", "clean vs baseline", "targets met"]
+    public static let header = [
+        "policy", "clean", "strongest attack at ε*", "kept", "× baseline", "clean vs baseline", "targets met",
+    ]
 
     public var title: String {
         "\(environment): baseline \(baseline), ε* = " + (epsilonStar.map { String(format: "%g", $0) } ?? "not reached")
@@ -90,14 +107,19 @@ public struct DefenseTable: Codable, Equatable, Sendable {
         /// A percentage, without the "-0%" of a value that rounds to zero from below.
         func percent(_ v: Double?) -> String { v.map { String(format: "%.0f%%", (100 * $0).rounded() + 0) } ?? "—" }
         return rows.map { r in
-            [r.policy + (r.isBaseline ? " (baseline)" : ""), f(r.clean, "%.1f"), f(r.attacked, "%.1f"), percent(r.keptFraction),
-             f(r.timesBaseline, "%.2f×"), percent(r.cleanVersusBaseline), r.meetsTargets.map { $0 ? "yes" : "no" } ?? "—"]
+            [
+                r.policy + (r.isBaseline ? " (baseline)" : ""), f(r.clean, "%.1f"), f(r.attacked, "%.1f"),
+                percent(r.keptFraction),
+                f(r.timesBaseline, "%.2f×"), percent(r.cleanVersusBaseline), r.meetsTargets.map { $0 ? "yes" : "no" } ?? "—",
+            ]
         }
     }
 
     /// The table in Markdown.
     public var markdown: String {
-        var text = "### \(title)\n\n| " + Self.header.joined(separator: " | ") + " |\n|" + String(repeating: "---|", count: Self.header.count) + "\n"
+        var text =
+            "### \(title)\n\n| " + Self.header.joined(separator: " | ") + " |\n|"
+            + String(repeating: "---|", count: Self.header.count) + "\n"
         for row in cells { text += "| " + row.joined(separator: " | ") + " |\n" }
         return text + "\n"
     }

@@ -31,12 +31,16 @@ public enum DetectionStudy {
         public var adaptiveFlipRate: Double
     }
 
-    public static func run(_ evaluation: AttackEvaluation<Float>, attack: any Attack, epsilon: Double, adaptiveWeight: Double,
-                           maximumStates: Int = 2000, policyName: String) throws(EnvironmentError) -> Report {
+    public static func run(
+        _ evaluation: AttackEvaluation<Float>, attack: any Attack, epsilon: Double, adaptiveWeight: Double,
+        maximumStates: Int = 2000, policyName: String
+    ) throws(EnvironmentError) -> Report {
         var runner = EpisodeRunner(policy: evaluation.policy, environment: evaluation.environment)
         runner.recordObservations = true
         let clean = try runner.run(episodes: evaluation.episodes, seed: evaluation.seed)
-        guard clean.count >= 2 else { throw EnvironmentError("detection needs at least 2 episodes (one half trains the detector)") }
+        guard clean.count >= 2 else {
+            throw EnvironmentError("detection needs at least 2 episodes (one half trains the detector)")
+        }
         let threatModel = try evaluation.threatModel(epsilon: epsilon, clean: clean)
         let half = clean.count / 2
         let random = RandomStream(seed: evaluation.seed).child("detection")
@@ -49,17 +53,26 @@ public enum DetectionStudy {
             return Matrix(rows.map { $0.map(Double.init) })
         }
         let policy = evaluation.policy.converted(to: Double.self)
-        let trainClean = states(clean[..<half], random.child("train")), testClean = states(clean[half...], random.child("test"))
-        let trainAttacked = attack.perturb(trainClean, policy: policy, threatModel: threatModel, random: random.child("attack-train")).perturbed
-        let testAttacked = attack.perturb(testClean, policy: policy, threatModel: threatModel, random: random.child("attack-test")).perturbed
+        let trainClean = states(clean[..<half], random.child("train"))
+        let testClean = states(clean[half...], random.child("test"))
+        let trainAttacked = attack.perturb(
+            trainClean, policy: policy, threatModel: threatModel, random: random.child("attack-train")
+        ).perturbed
+        let testAttacked = attack.perturb(
+            testClean, policy: policy, threatModel: threatModel, random: random.child("attack-test")
+        ).perturbed
         let detector: LearnedDetector
-        do { detector = try LearnedDetector.train(clean: trainClean, attacked: trainAttacked, random: random.child("detector")) } catch {
+        do {
+            detector = try LearnedDetector.train(clean: trainClean, attacked: trainAttacked, random: random.child("detector"))
+        } catch {
             throw EnvironmentError(error.description)
         }
-        let adaptive = DetectorAwarePGD(weight: adaptiveWeight).perturb(testClean, policy: policy, detector: detector, threatModel: threatModel,
-                                                                         random: random.child("adaptive"))
+        let adaptive = DetectorAwarePGD(weight: adaptiveWeight).perturb(
+            testClean, policy: policy, detector: detector, threatModel: threatModel,
+            random: random.child("adaptive"))
         func flips(_ perturbed: Matrix<Double>) -> Double {
-            let before = policy.actions(testClean), after = policy.actions(perturbed)
+            let before = policy.actions(testClean)
+            let after = policy.actions(perturbed)
             return Double(zip(before, after).filter { $0 != $1 }.count) / Double(max(before.count, 1))
         }
         let cleanScores = detector.scores(testClean)
@@ -68,7 +81,9 @@ public enum DetectionStudy {
             policy: policyName, environment: evaluation.environment, attack: attack.spec, threatModel: threatModel,
             trainingStates: trainClean.rows, testStates: testClean.rows,
             learned: ROC(negatives: cleanScores, positives: detector.scores(testAttacked)),
-            margin: ROC(negatives: marginTest.scores(testClean, policy: policy), positives: marginTest.scores(testAttacked, policy: policy)),
+            margin: ROC(
+                negatives: marginTest.scores(testClean, policy: policy),
+                positives: marginTest.scores(testAttacked, policy: policy)),
             adaptiveWeight: adaptiveWeight, adaptiveLearned: ROC(negatives: cleanScores, positives: detector.scores(adaptive)),
             flipRate: flips(testAttacked), adaptiveFlipRate: flips(adaptive))
     }

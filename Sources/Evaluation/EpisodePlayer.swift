@@ -33,8 +33,10 @@ public struct EpisodePlayer: Sendable {
         var frames: [Frame] = []
         var total = 0.0
         for step in outcome.trace.prefix(maximumFrames) {
-            frames.append(Frame(svg: env.base.renderSVG(), perturbation: zip(step.perceived, step.observation).map { $0 - $1 },
-                                cleanAction: step.cleanAction.description, action: step.action.description, returnSoFar: total))
+            frames.append(
+                Frame(
+                    svg: env.base.renderSVG(), perturbation: zip(step.perceived, step.observation).map { $0 - $1 },
+                    cleanAction: step.cleanAction.description, action: step.action.description, returnSoFar: total))
             total += step.reward
             _ = env.step(step.action)
         }
@@ -44,29 +46,37 @@ public struct EpisodePlayer: Sendable {
 
     /// The player section (markup and script) and a figure of the environment at the first
     /// attacked step whose action flipped, for the cell with the largest mean reward drop.
-    public static func section(store: ResultsStore, toolkit: Toolkit = .standard) throws -> (html: String, flipFigure: (caption: String, svg: String)?)? {
+    public static func section(store: ResultsStore, toolkit: Toolkit = .standard) throws -> (
+        html: String, flipFigure: (caption: String, svg: String)?
+    )? {
         guard let worst = try store.rows().filter({ $0.epsilon > 0 }).max(by: { $0.dropMean < $1.dropMean }) else { return nil }
         let policy = try toolkit.loadPolicy(contentsOf: URL(fileURLWithPath: worst.policy))
-        let evaluation = AttackEvaluation(policy: policy, environment: worst.environment, episodes: 1, seed: UInt64(worst.seed),
-                                          norm: ThreatModel.Norm(rawValue: worst.norm) ?? .linf, units: ThreatModel.Units(rawValue: worst.units) ?? .raw)
+        let evaluation = AttackEvaluation(
+            policy: policy, environment: worst.environment, episodes: 1, seed: UInt64(worst.seed),
+            norm: ThreatModel.Norm(rawValue: worst.norm) ?? .linf, units: ThreatModel.Units(rawValue: worst.units) ?? .raw)
         var cleanRunner = EpisodeRunner(policy: policy, environment: worst.environment)
         cleanRunner.recordTraces = true
         cleanRunner.recordObservations = evaluation.units == .std
         let clean = try cleanRunner.run(episodes: 1, seed: UInt64(worst.seed))
-        let (_, attacked) = try evaluation.runRecorded(try toolkit.makeAttack(worst.attack), epsilon: worst.epsilon, clean: clean, traces: true)
-        let data = Data(title: "\(worst.policy) under \(worst.attack) at ε = \(worst.epsilon), seed \(worst.seed)",
-                        clean: try frames(environment: worst.environment, outcome: clean[0]),
-                        attacked: try frames(environment: worst.environment, outcome: attacked[0]))
+        let (_, attacked) = try evaluation.runRecorded(
+            try toolkit.makeAttack(worst.attack), epsilon: worst.epsilon, clean: clean, traces: true)
+        let data = Data(
+            title: "\(worst.policy) under \(worst.attack) at ε = \(worst.epsilon), seed \(worst.seed)",
+            clean: try frames(environment: worst.environment, outcome: clean[0]),
+            attacked: try frames(environment: worst.environment, outcome: attacked[0]))
         var flipFigure: (String, String)? = nil
         if let t = attacked[0].trace.firstIndex(where: { $0.action != $0.cleanAction }), t < data.attacked.count {
             let step = attacked[0].trace[t]
-            flipFigure = ("The most damaging attack's first flipped action: step \(t) of \(data.title); the policy would have taken \(step.cleanAction) and took \(step.action)",
-                          data.attacked[t].svg)
+            flipFigure = (
+                "The most damaging attack's first flipped action: step \(t) of \(data.title); the policy would have taken \(step.cleanAction) and took \(step.action)",
+                data.attacked[t].svg
+            )
         }
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         let json = String(decoding: try encoder.encode(data), as: UTF8.self).replacingOccurrences(of: "</", with: "<\\/")
-        return (html: """
+        return (
+            html: """
             <h2>Episode player</h2>
             <p id="player-title"></p>
             <div id="player-controls"><button id="player-play">play</button> <button id="player-step">step</button>
@@ -124,6 +134,7 @@ public struct EpisodePlayer: Sendable {
             })();
             </script>
 
-            """, flipFigure: flipFigure)
+            """, flipFigure: flipFigure
+        )
     }
 }

@@ -30,8 +30,10 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
     /// Episodes run side by side unless told otherwise.
     public static var defaultCopies: Int { 16 }
 
-    public init(policy: Policy<Scalar>, environment: String, selection: ActionSelection = .mode, copies: Int = defaultCopies,
-                attack: (any Attack)? = nil, threatModel: ThreatModel? = nil) {
+    public init(
+        policy: Policy<Scalar>, environment: String, selection: ActionSelection = .mode, copies: Int = defaultCopies,
+        attack: (any Attack)? = nil, threatModel: ThreatModel? = nil
+    ) {
         precondition((attack == nil) == (threatModel == nil), "an attack needs a threat model")
         self.policy = policy
         self.environment = environment
@@ -46,7 +48,9 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
     @_specialize(where Scalar == Double)
     public func run(episodes count: Int, seed: UInt64) throws(EnvironmentError) -> [EpisodeOutcome] {
         let root = RandomStream(seed: seed)
-        let actionStreams = root.child("actions"), attackStreams = root.child("attack"), defenseStreams = root.child("defense")
+        let actionStreams = root.child("actions")
+        let attackStreams = root.child("attack")
+        let defenseStreams = root.child("defense")
         var results: [EpisodeOutcome] = []
         var start = 0
         while start < count {
@@ -54,12 +58,16 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
             var envs: [TimeLimit] = []
             for _ in 0..<group { envs.append(try Registry.make(environment)) }
             guard envs[0].base.observationSpace.dimension == policy.observationDimension else {
-                throw EnvironmentError("the policy expects \(policy.observationDimension) observation values but \(environment) gives \(envs[0].base.observationSpace.dimension)")
+                throw EnvironmentError(
+                    "the policy expects \(policy.observationDimension) observation values but \(environment) gives \(envs[0].base.observationSpace.dimension)"
+                )
             }
             let streams = (0..<group).map { actionStreams.child(start + $0) }
             let attackRandom = attackStreams.child(start / copies)
             var policy = self.policy
-            if policy.defenses.contains(where: \.isRandomized) { policy.defenseRandom = DefenseRandomness(defenseStreams.child(start / copies)) }
+            if policy.defenses.contains(where: \.isRandomized) {
+                policy.defenseRandom = DefenseRandomness(defenseStreams.child(start / copies))
+            }
             var observations = (0..<group).map { envs[$0].reset(seed: seed &+ UInt64(start + $0)) }
             var outcomes = (0..<group).map { EpisodeOutcome(seed: seed &+ UInt64(start + $0)) }
             var finished = [Bool](repeating: false, count: group)
@@ -73,7 +81,9 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                 var perturbedObservations = Matrix<Scalar>(rows: 0, columns: clean.columns)
                 if let attack, let threatModel {
                     attackedRows = active.indices.filter { k in
-                        threatModel.schedule.shouldAttack(attackedSoFar: outcomes[active[k]].attackedSteps, cleanOutputs: cleanOutputs.row(k), kind: policy.kind)
+                        threatModel.schedule.shouldAttack(
+                            attackedSoFar: outcomes[active[k]].attackedSteps, cleanOutputs: cleanOutputs.row(k), kind: policy.kind
+                        )
                     }
                     if !attackedRows.isEmpty {
                         let targets = Matrix<Scalar>(attackedRows.map { clean.row($0) })
@@ -88,18 +98,24 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                 }
                 for (k, i) in active.enumerated() {
                     if recordObservations { outcomes[i].observations.append(observations[i]) }
-                    let action = policy.actions(fromOutputs: Matrix(row: actedOutputs.row(k)), selection: selection, random: streams[i])[0]
+                    let action = policy.actions(
+                        fromOutputs: Matrix(row: actedOutputs.row(k)), selection: selection, random: streams[i])[0]
                     let attacked = attackedRows.firstIndex(of: k)
                     // The clean action (the mode) is needed only for traces and flips.
-                    let cleanAction = recordTraces || attacked != nil
+                    let cleanAction =
+                        recordTraces || attacked != nil
                         ? policy.actions(fromOutputs: Matrix(row: cleanOutputs.row(k)), selection: .mode)[0] : action
                     if recordTraces {
                         let perceived = attacked.map { perturbedObservations.row($0).map { Float($0) } } ?? observations[i]
-                        outcomes[i].trace.append(TraceStep(observation: observations[i], perceived: perceived, cleanAction: cleanAction, action: action))
+                        outcomes[i].trace.append(
+                            TraceStep(
+                                observation: observations[i], perceived: perceived, cleanAction: cleanAction, action: action))
                     }
                     if attacked != nil {
                         outcomes[i].attackedSteps += 1
-                        let takenMode = selection == .mode ? action : policy.actions(fromOutputs: Matrix(row: actedOutputs.row(k)), selection: .mode)[0]
+                        let takenMode =
+                            selection == .mode
+                            ? action : policy.actions(fromOutputs: Matrix(row: actedOutputs.row(k)), selection: .mode)[0]
                         if cleanAction != takenMode { outcomes[i].flips += 1 }
                     }
                     let result = envs[i].step(action)
@@ -167,9 +183,12 @@ public struct ReturnSummary: Equatable, Sendable, Codable {
         meanReturn = Statistics.mean(returns)
         stdReturn = Statistics.standardDeviation(returns)
         medianReturn = Statistics.median(returns)
-        let interval = ConfidenceInterval.bootstrapMean(returns, resamples: 10_000, random: RandomStream(seed: seed).child("bootstrap"))
+        let interval = ConfidenceInterval.bootstrapMean(
+            returns, resamples: 10_000, random: RandomStream(seed: seed).child("bootstrap"))
         ci95 = [interval.lower, interval.upper]
-        let median = ConfidenceInterval.bootstrap(returns, resamples: 2_000, random: RandomStream(seed: seed).child("bootstrap-median")) {
+        let median = ConfidenceInterval.bootstrap(
+            returns, resamples: 2_000, random: RandomStream(seed: seed).child("bootstrap-median")
+        ) {
             Statistics.median($0)
         }
         medianCi95 = [median.lower, median.upper]

@@ -24,7 +24,9 @@ public struct OptimalAdversary<Scalar: BLASScalar> {
     /// network's).
     public init(policy: Policy<Scalar>, world: GridWorld, threatModel: ThreatModel, horizon: Int) throws(PolicyFileError) {
         let probe = Matrix<Scalar>(rows: 1, columns: policy.observationDimension)
-        if case .failure(let error) = policy.networkInputBox(lower: probe, upper: probe) { throw PolicyFileError("optimal adversary: \(error.description)") }
+        if case .failure(let error) = policy.networkInputBox(lower: probe, upper: probe) {
+            throw PolicyFileError("optimal adversary: \(error.description)")
+        }
         self.policy = policy
         self.world = world
         self.threatModel = threatModel
@@ -64,14 +66,17 @@ public struct OptimalAdversary<Scalar: BLASScalar> {
         if threatModel.epsilon > 0 {
             for target in 0..<actionCount where target != cleanAction {
                 let attack = TargetedAttack(target: .action(target), steps: 50, alphaRatio: 0.1, restarts: 1)
-                let perturbed = attack.perturb(clean, policy: policy, threatModel: threatModel, random: RandomStream(seed: UInt64(s * 31 + target)))
+                let perturbed = attack.perturb(
+                    clean, policy: policy, threatModel: threatModel, random: RandomStream(seed: UInt64(s * 31 + target)))
                 if argmax(policy.outputs(perturbed.perturbed).row(0)) == target { reached.insert(target) }
             }
         }
         // Interval bounds on the outputs over the box ∩ observation bounds (L∞; an L2 ball lies
         // inside it), through the defenses (init checked they have interval forms).
         let (lower, upper) = threatModel.box(around: clean)
-        guard case .success(let box) = policy.networkInputBox(lower: lower, upper: upper) else { preconditionFailure("checked in init") }
+        guard case .success(let box) = policy.networkInputBox(lower: lower, upper: upper) else {
+            preconditionFailure("checked in init")
+        }
         let bounds = policy.network.intervalBounds(box)
         let bestLower = bounds.lower.row(0).max()!
         let possible = Set((0..<actionCount).filter { bounds.upper[0, $0] >= bestLower }).union(reached)
@@ -93,7 +98,9 @@ public struct OptimalAdversary<Scalar: BLASScalar> {
 
     public func bounds() -> Bounds {
         let model = world.model
-        var reached: [Set<Int>] = [], possible: [Set<Int>] = [], clean: [Int] = []
+        var reached: [Set<Int>] = []
+        var possible: [Set<Int>] = []
+        var clean: [Int] = []
         for s in 0..<model.stateCount {
             guard !model.isTerminal[s] else {
                 (reached, possible, clean) = (reached + [[0]], possible + [[0]], clean + [0])
@@ -106,8 +113,10 @@ public struct OptimalAdversary<Scalar: BLASScalar> {
         }
         world.reset(seed: 0)
         let start = world.tabularState
-        return Bounds(cleanReturn: model.policyValues(clean, discount: 1, horizon: horizon)[start], lowerBound: adversarialValues(possible)[start],
-                      upperBound: adversarialValues(reached)[start],
-                      undecidedStates: (0..<model.stateCount).filter { !model.isTerminal[$0] && reached[$0] != possible[$0] }.count)
+        return Bounds(
+            cleanReturn: model.policyValues(clean, discount: 1, horizon: horizon)[start],
+            lowerBound: adversarialValues(possible)[start],
+            upperBound: adversarialValues(reached)[start],
+            undecidedStates: (0..<model.stateCount).filter { !model.isTerminal[$0] && reached[$0] != possible[$0] }.count)
     }
 }

@@ -31,8 +31,10 @@ public struct Replay: Equatable, Sendable {
         public var precision: Precision
         public var gauntletVersion: String
 
-        public init(policy: String, policyHash: String, environment: String, attack: String?, threatModel: ThreatModel?, seed: UInt64,
-                    episodes: Int, selection: ActionSelection, copies: Int, precision: Precision, gauntletVersion: String) {
+        public init(
+            policy: String, policyHash: String, environment: String, attack: String?, threatModel: ThreatModel?, seed: UInt64,
+            episodes: Int, selection: ActionSelection, copies: Int, precision: Precision, gauntletVersion: String
+        ) {
             self.policy = policy
             self.policyHash = policyHash
             self.environment = environment
@@ -85,14 +87,17 @@ public struct Replay: Equatable, Sendable {
                 }
                 tensors[name] = .init(shape: [actions.count, first.count], float32: values)
             } else {
-                tensors[name] = .init(shape: [actions.count], int64: actions.map { if case .discrete(let a) = $0 { Int64(a) } else { -1 } })
+                tensors[name] = .init(
+                    shape: [actions.count], int64: actions.map { if case .discrete(let a) = $0 { Int64(a) } else { -1 } })
             }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return Safetensors(tensors: tensors, metadata: [Self.metadataKey: String(decoding: try! encoder.encode(header), as: UTF8.self)])
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return Safetensors(
+            tensors: tensors, metadata: [Self.metadataKey: String(decoding: try! encoder.encode(header), as: UTF8.self)])
     }
 
     public func write(to url: URL) throws(SafetensorsError) { try safetensors.write(to: url) }
@@ -100,30 +105,41 @@ public struct Replay: Equatable, Sendable {
     // MARK: - Reading
 
     public static func load(contentsOf url: URL) throws(SafetensorsError) -> Replay {
-        do { return try Replay(try Safetensors.read(contentsOf: url)) } catch { throw SafetensorsError("\(url.path): \(error.description)") }
+        do { return try Replay(try Safetensors.read(contentsOf: url)) } catch {
+            throw SafetensorsError("\(url.path): \(error.description)")
+        }
     }
 
     /// Interprets a parsed safetensors file as a replay, checking that its tensors agree.
     public init(_ file: Safetensors) throws(SafetensorsError) {
         func fail(_ message: String) -> SafetensorsError { SafetensorsError(message) }
-        guard let json = file.metadata[Self.metadataKey] else { throw fail("not a Gauntlet replay (no '\(Self.metadataKey)' metadata)") }
+        guard let json = file.metadata[Self.metadataKey] else {
+            throw fail("not a Gauntlet replay (no '\(Self.metadataKey)' metadata)")
+        }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let header: Header
-        do { header = try decoder.decode(Header.self, from: Data(json.utf8)) } catch { throw fail("invalid replay header: \(error)") }
+        do { header = try decoder.decode(Header.self, from: Data(json.utf8)) } catch {
+            throw fail("invalid replay header: \(error)")
+        }
         guard let lengths = file.tensors["episode_lengths"]?.int64, let seeds = file.tensors["seeds"]?.int64,
-              let queries = file.tensors["queries"]?.int64, case .u8(let terminated)? = file.tensors["terminated"]?.values,
-              let observations = file.tensors["observations"], let perceived = file.tensors["perceived"]?.float32,
-              let rewards = file.tensors["rewards"]?.float64, let cleanActions = file.tensors["clean_actions"], let actions = file.tensors["actions"],
-              let observationValues = observations.float32
+            let queries = file.tensors["queries"]?.int64, case .u8(let terminated)? = file.tensors["terminated"]?.values,
+            let observations = file.tensors["observations"], let perceived = file.tensors["perceived"]?.float32,
+            let rewards = file.tensors["rewards"]?.float64, let cleanActions = file.tensors["clean_actions"],
+            let actions = file.tensors["actions"],
+            let observationValues = observations.float32
         else { throw fail("missing or mistyped replay tensors") }
-        guard lengths.allSatisfy({ $0 >= 0 && $0 <= Int64(Int32.max) }) else { throw fail("episode lengths must lie in 0…\(Int32.max)") }
+        guard lengths.allSatisfy({ $0 >= 0 && $0 <= Int64(Int32.max) }) else {
+            throw fail("episode lengths must lie in 0…\(Int32.max)")
+        }
         let total = lengths.reduce(0, +)
         let d = observations.shape.count == 2 ? observations.shape[1] : 0
         guard [seeds.count, queries.count, terminated.count].allSatisfy({ $0 == lengths.count }),
-              Int64(rewards.count) == total, Int64(observations.shape.first ?? -1) == total, perceived.count == observationValues.count,
-              Int64(cleanActions.shape.first ?? -1) == total, Int64(actions.shape.first ?? -1) == total
+            Int64(rewards.count) == total, Int64(observations.shape.first ?? -1) == total,
+            perceived.count == observationValues.count,
+            Int64(cleanActions.shape.first ?? -1) == total, Int64(actions.shape.first ?? -1) == total
         else { throw fail("replay tensors disagree in size") }
         func action(_ tensor: Safetensors.Tensor, _ t: Int) -> Action {
             if let values = tensor.int64 { return .discrete(Int(values[t])) }
@@ -141,8 +157,10 @@ public struct Replay: Equatable, Sendable {
             outcome.terminated = terminated[e] != 0
             outcome.queries = Int(queries[e])
             for _ in 0..<outcome.length {
-                var step = TraceStep(observation: Array(observationValues[(t * d)..<((t + 1) * d)]), perceived: Array(perceived[(t * d)..<((t + 1) * d)]),
-                                     cleanAction: action(cleanActions, t), action: action(actions, t))
+                var step = TraceStep(
+                    observation: Array(observationValues[(t * d)..<((t + 1) * d)]),
+                    perceived: Array(perceived[(t * d)..<((t + 1) * d)]),
+                    cleanAction: action(cleanActions, t), action: action(actions, t))
                 step.reward = rewards[t]
                 outcome.episodeReturn += rewards[t]
                 if step.perceived != step.observation { outcome.attackedSteps += 1 }
@@ -156,12 +174,18 @@ public struct Replay: Equatable, Sendable {
 
     /// The first place where `other` differs from this replay (episode and step), or nil.
     public func firstDifference(from other: Replay) -> (episode: Int, step: Int?, what: String)? {
-        guard outcomes.count == other.outcomes.count else { return (min(outcomes.count, other.outcomes.count), nil, "the number of episodes") }
+        guard outcomes.count == other.outcomes.count else {
+            return (min(outcomes.count, other.outcomes.count), nil, "the number of episodes")
+        }
         for (e, (a, b)) in zip(outcomes, other.outcomes).enumerated() {
             guard a.seed == b.seed else { return (e, nil, "the seed") }
             for (t, (x, y)) in zip(a.trace, b.trace).enumerated() where x != y {
-                let what = x.observation != y.observation ? "the observation" : x.perceived != y.perceived ? "the perturbed observation"
-                    : x.action != y.action ? "the action" : x.cleanAction != y.cleanAction ? "the clean action" : "the reward"
+                let what =
+                    x.observation != y.observation
+                    ? "the observation"
+                    : x.perceived != y.perceived
+                        ? "the perturbed observation"
+                        : x.action != y.action ? "the action" : x.cleanAction != y.cleanAction ? "the clean action" : "the reward"
                 return (e, t, what)
             }
             if a.trace.count != b.trace.count { return (e, min(a.trace.count, b.trace.count), "the episode length") }
@@ -174,11 +198,14 @@ public struct Replay: Equatable, Sendable {
 extension Replay {
     /// Runs the recorded evaluation again with `policy` (the same seeds, attack, threat model,
     /// action selection and grouping), keeping full traces; the recorded attack is made with `toolkit`.
-    public func reexecute<S: BLASScalar>(policy: Policy<S>, attack replacement: (any Attack)? = nil, toolkit: Toolkit = .standard) throws -> Replay {
+    public func reexecute<S: BLASScalar>(policy: Policy<S>, attack replacement: (any Attack)? = nil, toolkit: Toolkit = .standard)
+        throws -> Replay
+    {
         var attack: (any Attack)? = replacement
         if attack == nil, let spec = header.attack { attack = try toolkit.makeAttack(spec) }
-        var runner = EpisodeRunner(policy: policy, environment: header.environment, selection: header.selection, copies: header.copies,
-                                   attack: attack, threatModel: attack == nil ? nil : header.threatModel)
+        var runner = EpisodeRunner(
+            policy: policy, environment: header.environment, selection: header.selection, copies: header.copies,
+            attack: attack, threatModel: attack == nil ? nil : header.threatModel)
         runner.recordTraces = true
         var rerun = Replay(header: header, outcomes: try runner.run(episodes: header.episodes, seed: header.seed))
         rerun.header.attack = attack?.spec
@@ -187,7 +214,9 @@ extension Replay {
 
     /// The recorded clean observations attacked offline (no environment steps): how often each
     /// observation's action (the mode) would flip, with a Wilson interval.
-    public func offlineFlipRate<S: BLASScalar>(policy: Policy<S>, attack: any Attack, threatModel: ThreatModel) -> (flips: Int, steps: Int, rate: ConfidenceInterval) {
+    public func offlineFlipRate<S: BLASScalar>(policy: Policy<S>, attack: any Attack, threatModel: ThreatModel) -> (
+        flips: Int, steps: Int, rate: ConfidenceInterval
+    ) {
         let steps = outcomes.flatMap(\.trace)
         let random = RandomStream(seed: header.seed).child("offline")
         var flips = 0
@@ -195,7 +224,8 @@ extension Replay {
             let chunk = steps[start..<min(start + 256, steps.count)]
             let clean = Matrix<S>(chunk.map { $0.observation.map { S($0) } })
             let perturbed = attack.perturb(clean, policy: policy, threatModel: threatModel, random: random).perturbed
-            let before = policy.actions(clean), after = policy.actions(perturbed)
+            let before = policy.actions(clean)
+            let after = policy.actions(perturbed)
             flips += zip(before, after).filter { $0 != $1 }.count
         }
         return (flips, steps.count, ConfidenceInterval.wilson(successes: flips, trials: max(steps.count, 1)))

@@ -47,11 +47,18 @@ public struct Report {
         return result
     }
 
-    static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    static let palette = [
+        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    ]
 
     /// An SVG line chart of return vs ε with bands.
     static func curveFigure(title: String, clean: Double, series: [(String, [Point])]) -> String {
-        let width = 760.0, height = 380.0, left = 60.0, right = 320.0, top = 30.0, bottom = 40.0
+        let width = 760.0
+        let height = 380.0
+        let left = 60.0
+        let right = 320.0
+        let top = 30.0
+        let bottom = 40.0
         let points = series.flatMap(\.1)
         let epsilons = points.map(\.epsilon)
         let (xMin, xMax) = (epsilons.min() ?? 0, max(epsilons.max() ?? 1, (epsilons.min() ?? 0) + 1e-9))
@@ -82,7 +89,9 @@ public struct Report {
 
     /// An SVG heat map of the mean reward drop, policies × attacks.
     static func heatMap(title: String, policies: [String], attacks: [String], drop: (String, String) -> Double?) -> String {
-        let cell = 60.0, left = 220.0, top = 40.0
+        let cell = 60.0
+        let left = 220.0
+        let top = 40.0
         let width = max(Int(left + cell * Double(attacks.count) + 20), title.count * 8 + 20)
         let height = Int(top + cell * Double(policies.count) + 120)
         let values = policies.flatMap { p in attacks.compactMap { drop(p, $0) } }
@@ -90,18 +99,23 @@ public struct Report {
         return SVG.document(width: width, height: height) {
             SVG.text(x: 10, y: 20, title, size: 13)
             for (i, policy) in policies.enumerated() {
-                SVG.text(x: 10, y: top + Double(i) * cell + cell / 2 + 4, String(policy.split(separator: "/").last ?? ""), size: 10)
+                SVG.text(
+                    x: 10, y: top + Double(i) * cell + cell / 2 + 4, String(policy.split(separator: "/").last ?? ""), size: 10)
                 for (j, attack) in attacks.enumerated() {
                     let value = drop(policy, attack)
                     let shade = Int(255 - 200 * max(0, (value ?? 0) / maximum))
-                    SVG.rect(x: left + Double(j) * cell, y: top + Double(i) * cell, width: cell - 2, height: cell - 2,
-                             fill: value == nil ? "#eee" : String(format: "#ff%02x%02x", shade, shade))
-                    SVG.text(x: left + Double(j) * cell + 6, y: top + Double(i) * cell + cell / 2 + 4, value.map { String(format: "%.1f", $0) } ?? "—", size: 10)
+                    SVG.rect(
+                        x: left + Double(j) * cell, y: top + Double(i) * cell, width: cell - 2, height: cell - 2,
+                        fill: value == nil ? "#eee" : String(format: "#ff%02x%02x", shade, shade))
+                    SVG.text(
+                        x: left + Double(j) * cell + 6, y: top + Double(i) * cell + cell / 2 + 4,
+                        value.map { String(format: "%.1f", $0) } ?? "—", size: 10)
                 }
             }
             for (j, attack) in attacks.enumerated() {
-                SVG.text(x: left + Double(j) * cell + 2, y: top + Double(policies.count) * cell + 14 + Double(j % 4) * 12,
-                         String((attack.split(separator: "/").last ?? "").split(separator: ":").first ?? ""), size: 10)
+                SVG.text(
+                    x: left + Double(j) * cell + 2, y: top + Double(policies.count) * cell + 14 + Double(j % 4) * 12,
+                    String((attack.split(separator: "/").last ?? "").split(separator: ":").first ?? ""), size: 10)
             }
         }
     }
@@ -145,8 +159,10 @@ public struct Report {
         let atEpsilon = transfers.filter { $0.epsilon == epsilon }
         let sources = Array(Set(atEpsilon.compactMap { surrogate($0.attack) })).sorted()
         let victims = Array(Set(atEpsilon.map(\.policy))).sorted()
-        let svg = heatMap(title: "Attacked return: PGD crafted on the row's policy, applied to the column's (ε = \(epsilon))",
-                          policies: sources, attacks: victims) { source, victim in
+        let svg = heatMap(
+            title: "Attacked return: PGD crafted on the row's policy, applied to the column's (ε = \(epsilon))",
+            policies: sources, attacks: victims
+        ) { source, victim in
             atEpsilon.first { surrogate($0.attack) == source && $0.policy == victim }?.attackedMean
         }
         return (epsilon, svg)
@@ -159,38 +175,59 @@ public struct Report {
         var figures: [(file: String, title: String, svg: String)] = []
         for (index, curve) in try curves().enumerated() {
             let series = curve.attacks + [("strongest (per episode)", curve.strongest)]
-            figures.append(("return-vs-epsilon-\(index + 1).svg", "Return vs ε: \(curve.policy)",
-                            Self.curveFigure(title: "\(curve.policy) (clean \(String(format: "%.1f", curve.clean)))", clean: curve.clean, series: series)))
+            figures.append(
+                (
+                    "return-vs-epsilon-\(index + 1).svg", "Return vs ε: \(curve.policy)",
+                    Self.curveFigure(
+                        title: "\(curve.policy) (clean \(String(format: "%.1f", curve.clean)))", clean: curve.clean,
+                        series: series)
+                ))
         }
         if let largest = rows.map(\.epsilon).max() {
             let atLargest = rows.filter { $0.epsilon == largest }
-            let policies = Array(Set(atLargest.map(\.policy))).sorted(), attacks = Array(Set(atLargest.map(\.attack))).sorted()
-            figures.append(("reward-drop.svg", "Reward drop at ε = \(largest)",
-                            Self.heatMap(title: "Mean reward drop at ε = \(largest)", policies: policies, attacks: attacks) { p, a in
-                                atLargest.first { $0.policy == p && $0.attack == a }?.dropMean
-                            }))
+            let policies = Array(Set(atLargest.map(\.policy))).sorted()
+            let attacks = Array(Set(atLargest.map(\.attack))).sorted()
+            figures.append(
+                (
+                    "reward-drop.svg", "Reward drop at ε = \(largest)",
+                    Self.heatMap(title: "Mean reward drop at ε = \(largest)", policies: policies, attacks: attacks) { p, a in
+                        atLargest.first { $0.policy == p && $0.attack == a }?.dropMean
+                    }
+                ))
         }
         if let matrix = Self.transferMatrix(rows) {
             figures.append(("transfer-matrix.svg", "Transfer matrix at ε = \(matrix.epsilon)", matrix.svg))
         }
         let player = try EpisodePlayer.section(store: store)
         if let flip = player?.flipFigure { figures.append(("most-damaging-step.svg", flip.caption, flip.svg)) }
-        for figure in figures { try figure.svg.write(to: directory.appendingPathComponent(figure.file), atomically: true, encoding: .utf8) }
+        for figure in figures {
+            try figure.svg.write(to: directory.appendingPathComponent(figure.file), atomically: true, encoding: .utf8)
+        }
         let defenseTables = try DefenseTable.compute(store: store, baselines: baselines)
         var markdown = "# Robustness report\n\n"
         if !defenseTables.isEmpty { markdown += "## Defenses at ε*\n\n" + defenseTables.map(\.markdown).joined() }
         for figure in figures { markdown += "## \(figure.title)\n\n![\(figure.title)](\(figure.file))\n\n" }
-        let warnings = try store.database.read { db in try String.fetchAll(db, sql: "SELECT \"check\" || ': ' || message FROM warnings ORDER BY cell_key, \"check\", message") }
-        markdown += "## Sanity checks\n\n" + (warnings.isEmpty ? "No warnings.\n\n" : warnings.map { "- warning \($0)\n" }.joined() + "\n")
-        markdown += "## Cells\n\n| policy | attack | ε | clean | attacked | drop [95% CI] | flips |\n|---|---|---|---|---|---|---|\n"
+        let warnings = try store.database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT \"check\" || ': ' || message FROM warnings ORDER BY cell_key, \"check\", message")
+        }
+        markdown +=
+            "## Sanity checks\n\n"
+            + (warnings.isEmpty ? "No warnings.\n\n" : warnings.map { "- warning \($0)\n" }.joined() + "\n")
+        markdown +=
+            "## Cells\n\n| policy | attack | ε | clean | attacked | drop [95% CI] | flips |\n|---|---|---|---|---|---|---|\n"
         for r in rows {
-            markdown += String(format: "| %@ | `%@` | %g | %.1f | %.1f | %.1f [%.1f, %.1f] | %.1f%% |\n", r.policy, r.attack, r.epsilon, r.cleanMean,
-                               r.attackedMean, r.dropMean, r.dropLow, r.dropHigh, 100 * r.flipRate)
+            markdown += String(
+                format: "| %@ | `%@` | %g | %.1f | %.1f | %.1f [%.1f, %.1f] | %.1f%% |\n", r.policy, r.attack, r.epsilon,
+                r.cleanMean,
+                r.attackedMean, r.dropMean, r.dropLow, r.dropHigh, 100 * r.flipRate)
         }
         try markdown.write(to: directory.appendingPathComponent("report.md"), atomically: true, encoding: .utf8)
         var html = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Robustness report</title>"
-        html += "<script>window.reportErrors = []; window.addEventListener('error', function (e) { window.reportErrors.push(String(e.message)); });</script>"
-        html += "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}figure{margin:1em 0}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}</style></head><body>\n<h1>Robustness report</h1>\n"
+        html +=
+            "<script>window.reportErrors = []; window.addEventListener('error', function (e) { window.reportErrors.push(String(e.message)); });</script>"
+        html +=
+            "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}figure{margin:1em 0}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;font-size:12px}</style></head><body>\n<h1>Robustness report</h1>\n"
         for figure in figures {
             html += "<figure class=\"figure\"><figcaption>\(figure.title)</figcaption>\n" + figure.svg + "</figure>\n"
         }
@@ -203,11 +240,19 @@ public struct Report {
             }
         }
         if let player { html += player.html }
-        html += "<h2>Sanity checks</h2>\n" + (warnings.isEmpty ? "<p>No warnings.</p>\n" : "<ul>" + warnings.map { "<li>warning \($0.replacingOccurrences(of: "<", with: "&lt;"))</li>" }.joined() + "</ul>\n")
-        html += "<table><tr><th>policy</th><th>attack</th><th>ε</th><th>clean</th><th>attacked</th><th>drop</th><th>flips</th></tr>\n"
+        html +=
+            "<h2>Sanity checks</h2>\n"
+            + (warnings.isEmpty
+                ? "<p>No warnings.</p>\n"
+                : "<ul>" + warnings.map { "<li>warning \($0.replacingOccurrences(of: "<", with: "&lt;"))</li>" }.joined()
+                    + "</ul>\n")
+        html +=
+            "<table><tr><th>policy</th><th>attack</th><th>ε</th><th>clean</th><th>attacked</th><th>drop</th><th>flips</th></tr>\n"
         for r in rows {
-            html += String(format: "<tr><td>%@</td><td>%@</td><td>%g</td><td>%.1f</td><td>%.1f</td><td>%.1f [%.1f, %.1f]</td><td>%.1f%%</td></tr>\n",
-                           r.policy, r.attack, r.epsilon, r.cleanMean, r.attackedMean, r.dropMean, r.dropLow, r.dropHigh, 100 * r.flipRate)
+            html += String(
+                format:
+                    "<tr><td>%@</td><td>%@</td><td>%g</td><td>%.1f</td><td>%.1f</td><td>%.1f [%.1f, %.1f]</td><td>%.1f%%</td></tr>\n",
+                r.policy, r.attack, r.epsilon, r.cleanMean, r.attackedMean, r.dropMean, r.dropLow, r.dropHigh, 100 * r.flipRate)
         }
         html += "</table>\n" + Self.selfTest + "</body></html>\n"
         try html.write(to: directory.appendingPathComponent("report.html"), atomically: true, encoding: .utf8)
@@ -218,9 +263,12 @@ extension ResultsStore {
     /// The attacked return's 95% interval of one cell (seed 0 first), from its stored report.
     func attackedInterval(policy: String, attack: String, epsilon: Double) throws -> (Double, Double) {
         try database.read { db in
-            guard let json = try String.fetchOne(db, sql: "SELECT report FROM cells WHERE policy = ? AND attack = ? AND epsilon = ? ORDER BY seed LIMIT 1",
-                                                 arguments: [policy, attack, epsilon]),
-                  case .object(let report)? = try? JSONValue.parse(Data(json.utf8)), let ci = report["attacked"]?.object?["ci95"]?.numbers, ci.count == 2
+            guard
+                let json = try String.fetchOne(
+                    db, sql: "SELECT report FROM cells WHERE policy = ? AND attack = ? AND epsilon = ? ORDER BY seed LIMIT 1",
+                    arguments: [policy, attack, epsilon]),
+                case .object(let report)? = try? JSONValue.parse(Data(json.utf8)),
+                let ci = report["attacked"]?.object?["ci95"]?.numbers, ci.count == 2
             else { return (.nan, .nan) }
             return (ci[0], ci[1])
         }
@@ -229,11 +277,13 @@ extension ResultsStore {
     /// Per ε, each episode's lowest attacked return over the attacks (the strongest attack).
     func strongestPerEpisode(policy: String) throws -> [(Double, [Double])] {
         try database.read { db in
-            let rows = try GRDB.Row.fetchAll(db, sql: """
-                SELECT c.epsilon AS epsilon, e.seed AS seed, MIN(e.attacked_return) AS worst
-                FROM cells c JOIN episodes e ON e.cell_key = c.key
-                WHERE c.policy = ? GROUP BY c.epsilon, e.seed ORDER BY c.epsilon, e.seed
-                """, arguments: [policy])
+            let rows = try GRDB.Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.epsilon AS epsilon, e.seed AS seed, MIN(e.attacked_return) AS worst
+                    FROM cells c JOIN episodes e ON e.cell_key = c.key
+                    WHERE c.policy = ? GROUP BY c.epsilon, e.seed ORDER BY c.epsilon, e.seed
+                    """, arguments: [policy])
             var grouped: [Double: [Double]] = [:]
             for row in rows { grouped[row["epsilon"], default: []].append(row["worst"]) }
             return grouped.keys.sorted().map { ($0, grouped[$0]!) }

@@ -1,7 +1,7 @@
 import Agents
 import Foundation
-import Linalg
 import GRDB
+import Linalg
 
 /// The results database of sweeps (SQLite through GRDB). Schema (migration "v1"):
 ///
@@ -69,11 +69,14 @@ public final class ResultsStore: Sendable {
     /// Records a sweep spec (idempotent).
     public func register(_ spec: SweepSpec) throws {
         try database.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO sweeps (name, spec_hash, spec, gauntlet_version, created) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [spec.name, FNV1a.hex(spec.text), spec.text, Agents.Gauntlet.version, ISO8601DateFormatter().string(from: Date())])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO sweeps (name, spec_hash, spec, gauntlet_version, created) VALUES (?, ?, ?, ?, ?)",
+                arguments: [
+                    spec.name, FNV1a.hex(spec.text), spec.text, Agents.Gauntlet.version,
+                    ISO8601DateFormatter().string(from: Date()),
+                ])
         }
     }
-
 
     /// Keys of the cells already stored.
     public func finishedKeys() throws -> Set<String> {
@@ -85,21 +88,28 @@ public final class ResultsStore: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let json = String(decoding: try encoder.encode(report), as: UTF8.self)
         try database.write { db in
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO cells (key, policy, environment, attack, epsilon, norm, units, seed, episodes, clean_mean, attacked_mean,
-                    drop_mean, drop_low, drop_high, flip_rate, flip_low, flip_high, queries, report)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [cell.key, cell.policy, environment, cell.attack, cell.epsilon, cell.norm.rawValue, cell.units.rawValue,
-                                 Int64(cell.seed), cell.episodes, report.clean.meanReturn, report.attacked.meanReturn, report.rewardDrop.mean,
-                                 report.rewardDrop.ci95[0], report.rewardDrop.ci95[1], report.actionFlipRate.value, report.actionFlipRate.ci95[0],
-                                 report.actionFlipRate.ci95[1], report.queries, json])
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO cells (key, policy, environment, attack, epsilon, norm, units, seed, episodes, clean_mean, attacked_mean,
+                        drop_mean, drop_low, drop_high, flip_rate, flip_low, flip_high, queries, report)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    cell.key, cell.policy, environment, cell.attack, cell.epsilon, cell.norm.rawValue, cell.units.rawValue,
+                    Int64(cell.seed), cell.episodes, report.clean.meanReturn, report.attacked.meanReturn, report.rewardDrop.mean,
+                    report.rewardDrop.ci95[0], report.rewardDrop.ci95[1], report.actionFlipRate.value,
+                    report.actionFlipRate.ci95[0],
+                    report.actionFlipRate.ci95[1], report.queries, json,
+                ])
             try db.execute(sql: "DELETE FROM episodes WHERE cell_key = ?", arguments: [cell.key])
             for (e, (clean, attacked)) in zip(report.clean.returns, report.attacked.returns).enumerated() {
-                try db.execute(sql: "INSERT INTO episodes (cell_key, episode, seed, clean_return, attacked_return) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [cell.key, e, Int64(cell.seed) + Int64(e), clean, attacked])
+                try db.execute(
+                    sql: "INSERT INTO episodes (cell_key, episode, seed, clean_return, attacked_return) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [cell.key, e, Int64(cell.seed) + Int64(e), clean, attacked])
             }
         }
     }
@@ -109,7 +119,8 @@ public final class ResultsStore: Sendable {
     public func reportsByPolicyAndSeed() throws -> [[(key: String, report: AttackReport)]] {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let rows = try database.read { db in
             try GRDB.Row.fetchAll(db, sql: "SELECT key, policy, seed, report FROM cells ORDER BY policy, seed, key")
         }
@@ -147,8 +158,9 @@ public final class ResultsStore: Sendable {
     public func store(warnings: [(cellKey: String, warning: SanityWarning)]) throws {
         try database.write { db in
             for (key, warning) in warnings {
-                try db.execute(sql: "INSERT INTO warnings (cell_key, \"check\", message) VALUES (?, ?, ?)",
-                               arguments: [key, warning.check.rawValue, warning.message])
+                try db.execute(
+                    sql: "INSERT INTO warnings (cell_key, \"check\", message) VALUES (?, ?, ?)",
+                    arguments: [key, warning.check.rawValue, warning.message])
             }
         }
     }
@@ -162,16 +174,20 @@ public final class ResultsStore: Sendable {
     /// Idempotent (cells already present are kept); refuses a database from another spec.
     public func merge(from path: String) throws {
         let other = try ResultsStore(path: path)
-        let theirs = try other.specHashes(), ours = try specHashes()
+        let theirs = try other.specHashes()
+        let ours = try specHashes()
         if !ours.isEmpty && !theirs.isEmpty && ours != theirs {
-            throw SweepError("\(path) holds results of another sweep spec (\(theirs.sorted().joined(separator: ", ")) vs \(ours.sorted().joined(separator: ", "))); refusing to merge")
+            throw SweepError(
+                "\(path) holds results of another sweep spec (\(theirs.sorted().joined(separator: ", ")) vs \(ours.sorted().joined(separator: ", "))); refusing to merge"
+            )
         }
         try database.writeWithoutTransaction { db in
             try db.execute(sql: "ATTACH DATABASE ? AS other", arguments: [path])
             defer { try? db.execute(sql: "DETACH DATABASE other") }
             try db.inTransaction {
                 try db.execute(sql: "INSERT OR IGNORE INTO sweeps SELECT * FROM other.sweeps")
-                let fresh = try String.fetchAll(db, sql: "SELECT key FROM other.cells WHERE key NOT IN (SELECT key FROM main.cells)")
+                let fresh = try String.fetchAll(
+                    db, sql: "SELECT key FROM other.cells WHERE key NOT IN (SELECT key FROM main.cells)")
                 try db.execute(sql: "INSERT OR IGNORE INTO cells SELECT * FROM other.cells")
                 for key in fresh {
                     try db.execute(sql: "INSERT INTO episodes SELECT * FROM other.episodes WHERE cell_key = ?", arguments: [key])
@@ -205,15 +221,21 @@ public final class ResultsStore: Sendable {
     /// attack and ε.
     public func rows(policy: String? = nil, attack: String? = nil) throws -> [Row] {
         try database.read { db in
-            let rows = try GRDB.Row.fetchAll(db, sql: """
-                SELECT policy, environment, attack, epsilon, norm, units, seed, episodes, clean_mean, attacked_mean, drop_mean,
-                       drop_low, drop_high, flip_rate, queries
-                FROM cells WHERE policy LIKE ? AND attack LIKE ? ORDER BY policy, attack, epsilon, seed
-                """, arguments: ["%\(policy ?? "")%", "%\(attack ?? "")%"])
+            let rows = try GRDB.Row.fetchAll(
+                db,
+                sql: """
+                    SELECT policy, environment, attack, epsilon, norm, units, seed, episodes, clean_mean, attacked_mean, drop_mean,
+                           drop_low, drop_high, flip_rate, queries
+                    FROM cells WHERE policy LIKE ? AND attack LIKE ? ORDER BY policy, attack, epsilon, seed
+                    """, arguments: ["%\(policy ?? "")%", "%\(attack ?? "")%"])
             return rows.map { r in
-                Row(policy: r["policy"], environment: r["environment"], attack: r["attack"], epsilon: r["epsilon"], norm: r["norm"],
-                    units: r["units"], seed: r["seed"], episodes: r["episodes"], cleanMean: r["clean_mean"], attackedMean: r["attacked_mean"],
-                    dropMean: r["drop_mean"], dropLow: r["drop_low"], dropHigh: r["drop_high"], flipRate: r["flip_rate"], queries: r["queries"])
+                Row(
+                    policy: r["policy"], environment: r["environment"], attack: r["attack"], epsilon: r["epsilon"],
+                    norm: r["norm"],
+                    units: r["units"], seed: r["seed"], episodes: r["episodes"], cleanMean: r["clean_mean"],
+                    attackedMean: r["attacked_mean"],
+                    dropMean: r["drop_mean"], dropLow: r["drop_low"], dropHigh: r["drop_high"], flipRate: r["flip_rate"],
+                    queries: r["queries"])
             }
         }
     }

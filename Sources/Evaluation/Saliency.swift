@@ -18,7 +18,9 @@ public struct Saliency: Sendable, Encodable {
     public var action: Action
 
     /// The saliency at `step` of `episode` in `replay`.
-    public static func at<S: BLASScalar>(_ replay: Replay, episode: Int, step: Int, policy: Policy<S>) throws(EnvironmentError) -> Saliency {
+    public static func at<S: BLASScalar>(_ replay: Replay, episode: Int, step: Int, policy: Policy<S>) throws(EnvironmentError)
+        -> Saliency
+    {
         guard replay.outcomes.indices.contains(episode) else {
             throw EnvironmentError("episode \(episode) is not in the replay (it has \(replay.outcomes.count))")
         }
@@ -28,14 +30,17 @@ public struct Saliency: Sendable, Encodable {
         let record = replay.outcomes[episode].trace[step]
         let x = Matrix<S>(row: record.observation.map { S($0) })
         var outputGradient = Matrix<S>(rows: 1, columns: policy.network.outputDimensions)
-        if case .discrete(let a) = record.cleanAction { outputGradient[0, a] = 1 } else {
+        if case .discrete(let a) = record.cleanAction {
+            outputGradient[0, a] = 1
+        } else {
             for j in 0..<outputGradient.columns { outputGradient[0, j] = 1 }
         }
         let gradient = policy.inputGradient(x, outputGradient: outputGradient)
-        return Saliency(episode: episode, step: step, observation: record.observation,
-                        perturbation: zip(record.perceived, record.observation).map { $0 - $1 },
-                        gradientTimesInput: (0..<x.columns).map { Double(x[0, $0]) * Double(gradient[0, $0]) },
-                        cleanAction: record.cleanAction, action: record.action)
+        return Saliency(
+            episode: episode, step: step, observation: record.observation,
+            perturbation: zip(record.perceived, record.observation).map { $0 - $1 },
+            gradientTimesInput: (0..<x.columns).map { Double(x[0, $0]) * Double(gradient[0, $0]) },
+            cleanAction: record.cleanAction, action: record.action)
     }
 
     /// The environment at that step, rebuilt by replaying the recorded actions from the
@@ -51,7 +56,8 @@ public struct Saliency: Sendable, Encodable {
     /// per observation dimension.
     public func svg(frame: String) -> String {
         let d = observation.count
-        let barArea = 360.0, rowHeight = 24.0
+        let barArea = 360.0
+        let rowHeight = 24.0
         let maxPerturbation = max(perturbation.map { Double(abs($0)) }.max() ?? 0, 1e-12)
         let maxSaliency = max(gradientTimesInput.map(abs).max() ?? 0, 1e-12)
         let height = max(400, Int(80 + rowHeight * Double(d)))

@@ -45,38 +45,63 @@ public enum SanityChecks {
         for (epsilon, group) in byEpsilon.sorted(by: { $0.key < $1.key }) {
             if epsilon == 0 {
                 for r in group where r.attacked.returns != r.clean.returns {
-                    warnings.append(.init(check: .zeroEpsilonChangedReturns,
-                                          message: "\(r.attack) at ε = 0 changed the returns (clean \(r.clean.meanReturn), attacked \(r.attacked.meanReturn)): a harness bug"))
+                    warnings.append(
+                        .init(
+                            check: .zeroEpsilonChangedReturns,
+                            message:
+                                "\(r.attack) at ε = 0 changed the returns (clean \(r.clean.meanReturn), attacked \(r.attacked.meanReturn)): a harness bug"
+                        ))
                 }
                 continue
             }
             let fgsm = group.filter { isWhiteBox($0) && described($0)?.ascent == .oneStep }.map(\.attacked.meanReturn).min()
             if let fgsm {
-                for r in group where isIterativeOnOneStepObjective(r) && !r.attack.contains("loss=cw") && r.attacked.meanReturn > fgsm + tolerance {
-                    warnings.append(.init(check: .iterativeWeakerThanOneStep,
-                                          message: "\(r.attack) left a return of \(r.attacked.meanReturn) at ε = \(epsilon), more than FGSM's \(fgsm)"))
+                for r in group
+                where isIterativeOnOneStepObjective(r) && !r.attack.contains("loss=cw")
+                    && r.attacked.meanReturn > fgsm + tolerance
+                {
+                    warnings.append(
+                        .init(
+                            check: .iterativeWeakerThanOneStep,
+                            message:
+                                "\(r.attack) left a return of \(r.attacked.meanReturn) at ε = \(epsilon), more than FGSM's \(fgsm)"
+                        ))
                 }
             }
             let white = group.filter(isWhiteBox).map(\.attacked.meanReturn).min()
             if let white {
                 for r in group where isGradientFree(r) && r.attacked.meanReturn < white - tolerance {
-                    warnings.append(.init(check: .gradientMasking,
-                                          message: "\(r.attack) (no gradients) reached \(r.attacked.meanReturn) at ε = \(epsilon), below every white-box attack (best \(white)): gradient masking?"))
+                    warnings.append(
+                        .init(
+                            check: .gradientMasking,
+                            message:
+                                "\(r.attack) (no gradients) reached \(r.attacked.meanReturn) at ε = \(epsilon), below every white-box attack (best \(white)): gradient masking?"
+                        ))
                 }
             }
         }
         for (attack, runs) in Dictionary(grouping: reports, by: \.attack) {
             let ordered = runs.sorted { $0.threatModel.epsilon < $1.threatModel.epsilon }
-            for (smaller, larger) in zip(ordered, ordered.dropFirst()) where larger.attacked.meanReturn > smaller.attacked.meanReturn + tolerance {
-                warnings.append(.init(check: .notMonotoneInEpsilon,
-                                      message: "\(attack): return \(larger.attacked.meanReturn) at ε = \(larger.threatModel.epsilon) exceeds \(smaller.attacked.meanReturn) at ε = \(smaller.threatModel.epsilon)"))
+            for (smaller, larger) in zip(ordered, ordered.dropFirst())
+            where larger.attacked.meanReturn > smaller.attacked.meanReturn + tolerance {
+                warnings.append(
+                    .init(
+                        check: .notMonotoneInEpsilon,
+                        message:
+                            "\(attack): return \(larger.attacked.meanReturn) at ε = \(larger.threatModel.epsilon) exceeds \(smaller.attacked.meanReturn) at ε = \(smaller.threatModel.epsilon)"
+                    ))
             }
         }
         if let largest = reports.map(\.threatModel.epsilon).max(), largest >= unboundedEpsilon {
             let lowest = reports.flatMap(\.attacked.returns).min() ?? 0
-            for r in reports where r.threatModel.epsilon == largest && isWhiteBox(r) && r.attacked.meanReturn > lowest + tolerance {
-                warnings.append(.init(check: .unboundedNotMinimal,
-                                      message: "\(r.attack) at the unbounded ε = \(largest) left \(r.attacked.meanReturn), above the lowest return seen (\(lowest))"))
+            for r in reports where r.threatModel.epsilon == largest && isWhiteBox(r) && r.attacked.meanReturn > lowest + tolerance
+            {
+                warnings.append(
+                    .init(
+                        check: .unboundedNotMinimal,
+                        message:
+                            "\(r.attack) at the unbounded ε = \(largest) left \(r.attacked.meanReturn), above the lowest return seen (\(lowest))"
+                    ))
             }
         }
         return warnings

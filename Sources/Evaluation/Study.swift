@@ -34,8 +34,10 @@ public struct StudyResult: Sendable, Encodable {
 extension AttackEvaluation {
     /// Runs every attack at every ε. `record` receives each attacked run (report and episodes
     /// with traces) as it finishes, for replay files; `progress` a line per run.
-    public func study(attacks: [any Attack], epsilons: [Double], record: ((AttackReport, [EpisodeOutcome]) throws -> Void)? = nil,
-                      progress: (String) -> Void = { _ in }) throws -> StudyResult {
+    public func study(
+        attacks: [any Attack], epsilons: [Double], record: ((AttackReport, [EpisodeOutcome]) throws -> Void)? = nil,
+        progress: (String) -> Void = { _ in }
+    ) throws -> StudyResult {
         let clean = try cleanEpisodes()
         var reports: [AttackReport] = []
         var strongest: [StudyResult.Strongest] = []
@@ -49,7 +51,8 @@ extension AttackEvaluation {
             }
             reports += atThisEpsilon
             if !atThisEpsilon.isEmpty {
-                var worst = [Double](repeating: .infinity, count: episodes), which = [String](repeating: "", count: episodes)
+                var worst = [Double](repeating: .infinity, count: episodes)
+                var which = [String](repeating: "", count: episodes)
                 for report in atThisEpsilon {
                     for (e, value) in report.attacked.returns.enumerated() where value < worst[e] {
                         worst[e] = value
@@ -57,19 +60,26 @@ extension AttackEvaluation {
                     }
                 }
                 let cleanReturns = clean.map(\.episodeReturn)
-                let drop = ConfidenceInterval.bootstrapPairedDifference(cleanReturns, worst, random: RandomStream(seed: seed).child("strongest"))
-                strongest.append(.init(epsilon: epsilon, attacked: ReturnSummary(returns: worst, seed: seed), attackPerEpisode: which,
-                                       rewardDrop: .init(mean: Statistics.mean(zip(cleanReturns, worst).map { $0 - $1 }), ci95: [drop.lower, drop.upper])))
+                let drop = ConfidenceInterval.bootstrapPairedDifference(
+                    cleanReturns, worst, random: RandomStream(seed: seed).child("strongest"))
+                strongest.append(
+                    .init(
+                        epsilon: epsilon, attacked: ReturnSummary(returns: worst, seed: seed), attackPerEpisode: which,
+                        rewardDrop: .init(
+                            mean: Statistics.mean(zip(cleanReturns, worst).map { $0 - $1 }), ci95: [drop.lower, drop.upper])))
             }
         }
         let cleanReturns = clean.map(\.episodeReturn)
         let scale = max(abs(cleanReturns.max() ?? 0), abs(cleanReturns.min() ?? 0), 1)
-        var curves = Dictionary(grouping: reports, by: \.attack).mapValues { runs in runs.map { ($0.threatModel.epsilon, $0.attacked.returns) } }
+        var curves = Dictionary(grouping: reports, by: \.attack).mapValues { runs in
+            runs.map { ($0.threatModel.epsilon, $0.attacked.returns) }
+        }
         curves["strongest"] = strongest.map { ($0.epsilon, $0.attacked.returns) }
-        return StudyResult(environment: environment, episodes: episodes, seed: seed, selection: selection,
-                           clean: ReturnSummary(returns: cleanReturns, seed: seed), lengths: clean.map(\.length), attacks: reports,
-                           strongest: strongest, returnCurveArea: curves.compactMapValues { curveArea($0, seed: seed) },
-                           sanity: SanityChecks.run(reports, tolerance: 0.01 * scale))
+        return StudyResult(
+            environment: environment, episodes: episodes, seed: seed, selection: selection,
+            clean: ReturnSummary(returns: cleanReturns, seed: seed), lengths: clean.map(\.length), attacks: reports,
+            strongest: strongest, returnCurveArea: curves.compactMapValues { curveArea($0, seed: seed) },
+            sanity: SanityChecks.run(reports, tolerance: 0.01 * scale))
     }
 }
 

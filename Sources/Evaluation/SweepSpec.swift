@@ -41,33 +41,48 @@ public struct SweepSpec: Equatable, Sendable {
         guard !attacks.isEmpty else { throw ConfigError("\(file): 'attacks' must name at least one attack") }
         // Canonical specs (every default written out), so equal attacks have equal cell keys.
         attacks = try attacks.map { spec throws(ConfigError) in
-            do throws(AttackError) { return try toolkit.makeAttack(spec).spec } catch { throw ConfigError("\(file): attack '\(spec)': \(error.description)") }
+            do throws(AttackError) { return try toolkit.makeAttack(spec).spec } catch {
+                throw ConfigError("\(file): attack '\(spec)': \(error.description)")
+            }
         }
         epsilons = try reader.doubleList("epsilons", in: 0...1e9) ?? []
         guard !epsilons.isEmpty else { throw ConfigError("\(file): 'epsilons' must list at least one ε") }
         norms = try (reader.stringList("norms") ?? ["linf"]).map { name throws(ConfigError) in
-            guard let norm = ThreatModel.Norm(rawValue: name) else { throw ConfigError("\(file): norm '\(name)' is not linf or l2") }
+            guard let norm = ThreatModel.Norm(rawValue: name) else {
+                throw ConfigError("\(file): norm '\(name)' is not linf or l2")
+            }
             return norm
         }
         let unitName = try reader.string("units") ?? "raw"
-        guard let units = ThreatModel.Units(rawValue: unitName) else { throw ConfigError("\(file): 'units' must be raw or std, got '\(unitName)'") }
+        guard let units = ThreatModel.Units(rawValue: unitName) else {
+            throw ConfigError("\(file): 'units' must be raw or std, got '\(unitName)'")
+        }
         self.units = units
         episodes = try reader.int("episodes", in: 1...1_000_000) ?? 20
         seeds = try (reader.intList("seeds", in: 0...Int(Int32.max)) ?? [0]).map(UInt64.init)
         self.text = text
         let count = policies.count * attacks.count * epsilons.count * norms.count * seeds.count
-        guard count <= Self.maximumCells else { throw ConfigError("\(file): the grid has \(count) cells, more than the limit of \(Self.maximumCells)") }
+        guard count <= Self.maximumCells else {
+            throw ConfigError("\(file): the grid has \(count) cells, more than the limit of \(Self.maximumCells)")
+        }
     }
 
     public init(contentsOf url: URL, toolkit: Toolkit = .standard) throws(ConfigError) {
-        guard let data = FileManager.default.contents(atPath: url.path) else { throw ConfigError("\(url.path): cannot read the sweep spec") }
-        try self.init(yaml: String(decoding: data, as: UTF8.self), file: url.path, baseDirectory: url.deletingLastPathComponent(), toolkit: toolkit)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ConfigError("\(url.path): cannot read the sweep spec")
+        }
+        try self.init(
+            yaml: String(decoding: data, as: UTF8.self), file: url.path, baseDirectory: url.deletingLastPathComponent(),
+            toolkit: toolkit)
     }
 
     static func expandGlobs(_ patterns: [String], base: URL, file: String) throws(ConfigError) -> [String] {
         var result: [String] = []
         for pattern in patterns {
-            guard pattern.contains("*") || pattern.contains("?") else { result.append(pattern); continue }
+            guard pattern.contains("*") || pattern.contains("?") else {
+                result.append(pattern)
+                continue
+            }
             var matches: glob_t = glob_t()
             defer { globfree(&matches) }
             guard glob(pattern, 0, nil, &matches) == 0 else { throw ConfigError("\(file): no policy file matches '\(pattern)'") }
@@ -98,7 +113,10 @@ public struct SweepSpec: Equatable, Sendable {
                 for norm in norms {
                     for epsilon in epsilons {
                         for attack in attacks {
-                            cells.append(Cell(policy: policy, attack: attack, epsilon: epsilon, norm: norm, units: units, seed: seed, episodes: episodes))
+                            cells.append(
+                                Cell(
+                                    policy: policy, attack: attack, epsilon: epsilon, norm: norm, units: units, seed: seed,
+                                    episodes: episodes))
                         }
                     }
                 }
@@ -120,7 +138,9 @@ extension ConfigReader {
         guard let items = try list(key) else { return nil }
         var result: [String] = []
         for item in items {
-            guard item.scalar != nil, let text = item.string else { throw ConfigError("\(file): '\(key)' must be a list of strings") }
+            guard item.scalar != nil, let text = item.string else {
+                throw ConfigError("\(file): '\(key)' must be a list of strings")
+            }
             result.append(text)
         }
         return result
@@ -130,7 +150,8 @@ extension ConfigReader {
         guard let items = try list(key) else { return nil }
         var result: [Double] = []
         for item in items {
-            guard item.bool == nil, let value = item.float ?? item.int.map(Double.init), value.isFinite, range.contains(value) else {
+            guard item.bool == nil, let value = item.float ?? item.int.map(Double.init), value.isFinite, range.contains(value)
+            else {
                 throw ConfigError("\(file): '\(key)' must be a list of numbers in [\(range.lowerBound), \(range.upperBound)]")
             }
             result.append(value)
@@ -144,7 +165,10 @@ extension ConfigReader {
         guard let items = try list(key) else { return [] }
         var result: [String] = []
         for item in items {
-            if let text = item.string, item.scalar != nil { result.append(text); continue }
+            if let text = item.string, item.scalar != nil {
+                result.append(text)
+                continue
+            }
             guard let mapping = item.mapping, let name = mapping["name"]?.string else {
                 throw ConfigError("\(file): each of '\(key)' is a spec string or a mapping with a 'name'")
             }

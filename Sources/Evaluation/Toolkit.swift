@@ -20,8 +20,10 @@ public struct Toolkit: Sendable {
     /// Environment families beyond the built-in ones and `adversary:`.
     public var extraEnvironmentFamilies: [EnvironmentFamily]
 
-    public init(attacks: AttackRegistry = .standard, defenses: [DefenseDecoder] = Defenses.decoders,
-                extraRobustMethods: [RobustTrainingMethod] = [], extraEnvironmentFamilies: [EnvironmentFamily] = []) {
+    public init(
+        attacks: AttackRegistry = .standard, defenses: [DefenseDecoder] = Defenses.decoders,
+        extraRobustMethods: [RobustTrainingMethod] = [], extraEnvironmentFamilies: [EnvironmentFamily] = []
+    ) {
         self.attacks = attacks
         self.defenses = defenses
         self.extraRobustMethods = extraRobustMethods
@@ -63,11 +65,15 @@ public struct Toolkit: Sendable {
     /// What attacks load their surrogates and adversaries with.
     public var attackContext: AttackContext {
         let decoding = policies
-        return AttackContext { path throws(PolicyFileError) in try Policy.load(contentsOf: URL(fileURLWithPath: path), decoding: decoding) }
+        return AttackContext { path throws(PolicyFileError) in
+            try Policy.load(contentsOf: URL(fileURLWithPath: path), decoding: decoding)
+        }
     }
 
     /// Reads a policy file, defenses included.
-    public func loadPolicy(contentsOf url: URL) throws(PolicyFileError) -> Policy<Float> { try Policy.load(contentsOf: url, decoding: policies) }
+    public func loadPolicy(contentsOf url: URL) throws(PolicyFileError) -> Policy<Float> {
+        try Policy.load(contentsOf: url, decoding: policies)
+    }
 
     /// The policy in a parsed policy file, defenses included.
     public func policy(_ file: PolicyFile) throws(PolicyFileError) -> Policy<Float> { try Policy(file: file, decoding: policies) }

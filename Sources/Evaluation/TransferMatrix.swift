@@ -13,8 +13,10 @@ public struct TransferMatrix: Sendable, Encodable {
     /// `attackedReturns[source][target]`.
     public var attackedReturns: [[Double]]
 
-    public static func run(policies: [(name: String, policy: Policy<Float>)], environment: String, epsilon: Double, episodes: Int, seed: UInt64,
-                           pgd: PGD = PGD()) throws -> TransferMatrix {
+    public static func run(
+        policies: [(name: String, policy: Policy<Float>)], environment: String, epsilon: Double, episodes: Int, seed: UInt64,
+        pgd: PGD = PGD()
+    ) throws -> TransferMatrix {
         var clean: [Double] = []
         var matrix = Array(repeating: [Double](repeating: 0, count: policies.count), count: policies.count)
         for (b, target) in policies.enumerated() {
@@ -31,9 +33,11 @@ public struct TransferMatrix: Sendable, Encodable {
 
     /// The matrix as a Markdown table (rows: source of the perturbation; columns: victim).
     public var table: String {
-        var lines = ["| crafted on ↓ / applied to → | " + policies.joined(separator: " | ") + " |",
-                     "|---|" + String(repeating: "---|", count: policies.count),
-                     "| (clean) | " + cleanReturns.map { String(format: "%.1f", $0) }.joined(separator: " | ") + " |"]
+        var lines = [
+            "| crafted on ↓ / applied to → | " + policies.joined(separator: " | ") + " |",
+            "|---|" + String(repeating: "---|", count: policies.count),
+            "| (clean) | " + cleanReturns.map { String(format: "%.1f", $0) }.joined(separator: " | ") + " |",
+        ]
         for (a, row) in attackedReturns.enumerated() {
             lines.append("| \(policies[a]) | " + row.map { String(format: "%.1f", $0) }.joined(separator: " | ") + " |")
         }

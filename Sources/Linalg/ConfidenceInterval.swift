@@ -92,7 +92,8 @@ extension ConfidenceInterval {
     /// (`gsl_cdf_beta_P`). GSL's own inverse, `gsl_cdf_beta_Pinv`, fails to converge — and aborts
     /// the process — for large `a + b` with `p` near a tail (e.g. 19 990 of 20 000 trials).
     static func betaQuantile(_ p: Double, _ a: Double, _ b: Double) -> Double {
-        var low = 0.0, high = 1.0
+        var low = 0.0
+        var high = 1.0
         for _ in 0..<200 {
             let middle = (low + high) / 2
             if middle == low || middle == high { break }

@@ -53,9 +53,10 @@ public enum JSONValue: Equatable, Sendable, Codable {
     /// Rewrites "… around character N." into "line L, column C: …".
     private static func locate(_ reason: String, in data: Data) -> String {
         guard let range = reason.range(of: "around character "),
-              let offset = Int(reason[range.upperBound...].prefix { $0.isNumber })
+            let offset = Int(reason[range.upperBound...].prefix { $0.isNumber })
         else { return reason }
-        var line = 1, column = 1
+        var line = 1
+        var column = 1
         for byte in data.prefix(offset) {
             if byte == UInt8(ascii: "\n") { (line, column) = (line + 1, 1) } else { column += 1 }
         }

@@ -22,7 +22,8 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
     /// A `rows × columns` matrix over the given row-major entries.
     @inlinable
     public init(rows: Int, columns: Int, storage: [Scalar]) {
-        precondition(storage.count == rows * columns, "Matrix storage has \(storage.count) entries, expected \(rows) × \(columns)")
+        precondition(
+            storage.count == rows * columns, "Matrix storage has \(storage.count) entries, expected \(rows) × \(columns)")
         self.rows = rows
         self.columns = columns
         self.storage = storage

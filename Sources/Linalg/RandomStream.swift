@@ -42,7 +42,8 @@ public final class RandomStream {
     /// A new independent stream seeded from this stream's next draws (so successive splits
     /// differ, unlike `child`, which depends on the key only).
     public func split() -> RandomStream {
-        let high = UInt64(gsl_rng_get(generator)) & 0xffff_ffff, low = UInt64(gsl_rng_get(generator)) & 0xffff_ffff
+        let high = UInt64(gsl_rng_get(generator)) & 0xffff_ffff
+        let low = UInt64(gsl_rng_get(generator)) & 0xffff_ffff
         return RandomStream(seed: splitMix64(seed ^ (high << 32 | low)))
     }
 

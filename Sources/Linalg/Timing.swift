@@ -43,9 +43,10 @@ public func gemmThroughput<Scalar: BLASScalar>(
         b.withUnsafeBufferPointer { pb in
             c.withUnsafeMutableBufferPointer { pc in
                 TimingSummary.measure(repeats: repeats, minimumSeconds: minimumSeconds) {
-                    Scalar.gemm(transposeA: false, transposeB: false, m: size, n: size, k: size, alpha: 1,
-                                a: pa.baseAddress!, lda: size, b: pb.baseAddress!, ldb: size,
-                                beta: 0, c: pc.baseAddress!, ldc: size)
+                    Scalar.gemm(
+                        transposeA: false, transposeB: false, m: size, n: size, k: size, alpha: 1,
+                        a: pa.baseAddress!, lda: size, b: pb.baseAddress!, ldb: size,
+                        beta: 0, c: pc.baseAddress!, ldc: size)
                 }
             }
         }

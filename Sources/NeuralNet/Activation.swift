@@ -50,14 +50,16 @@ public enum Activation: Equatable, Hashable, Sendable {
         case .relu:
             if Scalar.self == Float.self {
                 let xFloat = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
-                zeroingNonPositive(xFloat, where: xFloat, count: count, into: UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self))
+                zeroingNonPositive(
+                    xFloat, where: xFloat, count: count, into: UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self))
             } else {
                 for i in 0..<count { y[i] = x[i] > 0 ? x[i] : 0 }
             }
         case .tanh:
             if Scalar.self == Float.self {
-                fastTanh(UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
-                         into: UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), count: count)
+                fastTanh(
+                    UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
+                    into: UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), count: count)
             } else {
                 for i in 0..<count { y[i] = Scalar.tanh(x[i]) }
             }
@@ -79,7 +81,9 @@ public enum Activation: Equatable, Hashable, Sendable {
         case .relu:
             if Scalar.self == Float.self {
                 let gFloat = UnsafeMutableRawPointer(g).assumingMemoryBound(to: Float.self)
-                zeroingNonPositive(UnsafePointer(gFloat), where: UnsafeRawPointer(y).assumingMemoryBound(to: Float.self), count: count, into: gFloat)
+                zeroingNonPositive(
+                    UnsafePointer(gFloat), where: UnsafeRawPointer(y).assumingMemoryBound(to: Float.self), count: count,
+                    into: gFloat)
             } else {
                 for i in 0..<count { g[i] = y[i] > 0 ? g[i] : 0 }
             }
@@ -95,8 +99,12 @@ public enum Activation: Equatable, Hashable, Sendable {
     /// scalar loop compiles to a compare and jump per element, which costed ReLU networks' backward
     /// pass more than its matrix products at batch 16). `out` may be `v`.
     @usableFromInline
-    func zeroingNonPositive(_ v: UnsafePointer<Float>, where y: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
-        let values = UnsafeRawPointer(v), signs = UnsafeRawPointer(y), target = UnsafeMutableRawPointer(out)
+    func zeroingNonPositive(
+        _ v: UnsafePointer<Float>, where y: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>
+    ) {
+        let values = UnsafeRawPointer(v)
+        let signs = UnsafeRawPointer(y)
+        let target = UnsafeMutableRawPointer(out)
         var i = 0
         while i + 8 <= count {
             var lanes = values.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
@@ -136,14 +144,14 @@ public enum Activation: Equatable, Hashable, Sendable {
 // MARK: - Softmax family (functions, not modules)
 
 /// Row-wise softmax of `logits`, computed stably by subtracting each row's maximum.
-@_specialize(exported: true, where Scalar == Float)
+@_specialize(exported:true,where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func softmax<Scalar: BLASScalar>(_ logits: Matrix<Scalar>) -> Matrix<Scalar> {
     logSoftmax(logits).map { Scalar.exp($0) }
 }
 
 /// Row-wise log-softmax: `x_i − max(x) − log Σ_j exp(x_j − max(x))`.
-@_specialize(exported: true, where Scalar == Float)
+@_specialize(exported:true,where Scalar == Float)
 @_specialize(where Scalar == Double)
 public func logSoftmax<Scalar: BLASScalar>(_ logits: Matrix<Scalar>) -> Matrix<Scalar> {
     var result = logits

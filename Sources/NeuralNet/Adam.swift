@@ -18,8 +18,10 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
     public private(set) var firstMoment: [Scalar]
     public private(set) var secondMoment: [Scalar]
 
-    public init(parameterCount: Int, learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
-                epsilon: Double = 1e-8, weightDecay: Double = 0) {
+    public init(
+        parameterCount: Int, learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999,
+        epsilon: Double = 1e-8, weightDecay: Double = 0
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -38,14 +40,18 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func update(_ parameters: inout [Scalar], gradient: [Scalar]) {
-        precondition(parameters.count == firstMoment.count && gradient.count == firstMoment.count,
-                     "Adam was built for \(firstMoment.count) parameters")
+        precondition(
+            parameters.count == firstMoment.count && gradient.count == firstMoment.count,
+            "Adam was built for \(firstMoment.count) parameters")
         step += 1
         // Bias corrections in Double, as PyTorch computes them in Python floats.
         let t = Double(step)
         let stepSize = Scalar(learningRate / (1 - Double.pow(beta1, t)))
         let biasCorrection2Root = Scalar((1 - Double.pow(beta2, t)).squareRoot())
-        let b1 = Scalar(beta1), b2 = Scalar(beta2), eps = Scalar(epsilon), decay = Scalar(weightDecay)
+        let b1 = Scalar(beta1)
+        let b2 = Scalar(beta2)
+        let eps = Scalar(epsilon)
+        let decay = Scalar(weightDecay)
         // Eight lanes at a time: SIMD square roots vectorise (a scalar sqrt keeps a libm call
         // for negative inputs), and every lane does exactly the scalar operations.
         typealias Lanes = SIMD8<Scalar>
@@ -56,8 +62,10 @@ public struct Adam<Scalar: BLASScalar>: Optimizer {
                     secondMoment.withUnsafeMutableBufferPointer { v in
                         let count = theta.count
                         var i = 0
-                        let tp = UnsafeMutableRawPointer(theta.baseAddress), gp = UnsafeRawPointer(g.baseAddress)
-                        let mp = UnsafeMutableRawPointer(m.baseAddress), vp = UnsafeMutableRawPointer(v.baseAddress)
+                        let tp = UnsafeMutableRawPointer(theta.baseAddress)
+                        let gp = UnsafeRawPointer(g.baseAddress)
+                        let mp = UnsafeMutableRawPointer(m.baseAddress)
+                        let vp = UnsafeMutableRawPointer(v.baseAddress)
                         let stride = MemoryLayout<Scalar>.stride
                         while i + lanes <= count {
                             let offset = i * stride

@@ -37,7 +37,8 @@ public func fastTanh(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Flo
 /// `fastTanh(_:into:count:)` choosing the path: `wide` lets the AVX version take the groups of
 /// eight (tests compare the two).
 public func fastTanh(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, wide: Bool) {
-    let source = UnsafeRawPointer(x), target = UnsafeMutableRawPointer(y)
+    let source = UnsafeRawPointer(x)
+    let target = UnsafeMutableRawPointer(y)
     var i = wide ? Int(gauntlet_tanh_avx(x, y, Int32(count))) : 0
     while i + 8 <= count {
         let value = source.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)

@@ -23,7 +23,8 @@ public enum Initialization: Equatable, Sendable {
             case .orthogonal(let gain, let outputGain):
                 let isLast = layerIndex == network.linearLayers.count - 1
                 let g = isLast ? outputGain : gain
-                weight = Matrix<Double>.randomOrthogonal(rows: layout.outputs, columns: layout.inputs, random: random).storage.map { $0 * g }
+                weight = Matrix<Double>.randomOrthogonal(rows: layout.outputs, columns: layout.inputs, random: random).storage.map
+                { $0 * g }
                 bias = [Double](repeating: 0, count: layout.outputs)
             }
             network.setLayer(

@@ -61,8 +61,10 @@ extension Sequential {
     /// Returns the bounds too (the forward pass it needs).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public func intervalBoundsParameterGradient(_ input: IntervalBounds<Scalar>, moduleCount: Int? = nil,
-                                                lossGradient: (IntervalBounds<Scalar>) -> (lower: Matrix<Scalar>, upper: Matrix<Scalar>))
+    public func intervalBoundsParameterGradient(
+        _ input: IntervalBounds<Scalar>, moduleCount: Int? = nil,
+        lossGradient: (IntervalBounds<Scalar>) -> (lower: Matrix<Scalar>, upper: Matrix<Scalar>)
+    )
         -> (bounds: IntervalBounds<Scalar>, gradient: [Scalar])
     {
         let used = Array(modules.prefix(moduleCount ?? modules.count))
@@ -93,13 +95,16 @@ extension Sequential {
                 linearIndex -= 1
                 let layout = linearLayers[linearIndex]
                 let weight = self.weight(linearIndex)
-                let gCenter = gLower + gUpper, gRadius = gUpper - gLower
-                let center = (entering.lower + entering.upper).map { $0 / 2 }, radius = (entering.upper - entering.lower).map { $0 / 2 }
+                let gCenter = gLower + gUpper
+                let gRadius = gUpper - gLower
+                let center = (entering.lower + entering.upper).map { $0 / 2 }
+                let radius = (entering.upper - entering.lower).map { $0 / 2 }
                 let fromCenter = Matrix.product(gCenter, center, transposeA: true)
                 let fromRadius = Matrix.product(gRadius, radius, transposeA: true)
                 for k in 0..<(layout.outputs * layout.inputs) {
                     let w = weight.storage[k]
-                    gradient[layout.weightOffset + k] += fromCenter.storage[k] + (w > 0 ? 1 : w < 0 ? -1 : 0) * fromRadius.storage[k]
+                    gradient[layout.weightOffset + k] +=
+                        fromCenter.storage[k] + (w > 0 ? 1 : w < 0 ? -1 : 0) * fromRadius.storage[k]
                 }
                 for r in 0..<gCenter.rows {
                     for j in 0..<layout.outputs { gradient[layout.biasOffset + j] += gCenter[r, j] }
@@ -115,7 +120,8 @@ extension Sequential {
 
     /// One Linear layer applied to a box (the exact range of that layer).
     func linearBounds(_ input: IntervalBounds<Scalar>, layer: Int) -> IntervalBounds<Scalar> {
-        let weight = self.weight(layer), bias = self.bias(layer)
+        let weight = self.weight(layer)
+        let bias = self.bias(layer)
         let center = (input.lower + input.upper).map { $0 / 2 }
         let radius = (input.upper - input.lower).map { $0 / 2 }
         var outCenter = Matrix.product(center, weight, transposeB: true)

@@ -13,8 +13,10 @@ public struct NetworkBenchmark: Sendable {
     /// Side of the square gemm that measures the peak.
     public var peakSize: Int
 
-    public init(batch: Int, sizes: [Int], activation: Activation = .relu, repeats: Int = 5,
-                minimumSeconds: Double = 0.2, peakSize: Int = 1024) {
+    public init(
+        batch: Int, sizes: [Int], activation: Activation = .relu, repeats: Int = 5,
+        minimumSeconds: Double = 0.2, peakSize: Int = 1024
+    ) {
         self.batch = batch
         self.sizes = sizes
         self.activation = activation
@@ -49,8 +51,10 @@ public struct NetworkBenchmark: Sendable {
     public func run<Scalar: BLASScalar>(_: Scalar.Type) throws(NetworkError) -> Result {
         let random = RandomStream(seed: 0)
         let network = try Sequential<Scalar>.mlp(sizes: sizes, activation: activation, random: random)
-        let input = Matrix<Scalar>(rows: batch, columns: sizes[0], storage: (0..<(batch * sizes[0])).map { _ in Scalar(random.normal()) })
-        let outputGradient = Matrix<Scalar>(rows: batch, columns: sizes.last!, storage: (0..<(batch * sizes.last!)).map { _ in Scalar(random.normal()) })
+        let input = Matrix<Scalar>(
+            rows: batch, columns: sizes[0], storage: (0..<(batch * sizes[0])).map { _ in Scalar(random.normal()) })
+        let outputGradient = Matrix<Scalar>(
+            rows: batch, columns: sizes.last!, storage: (0..<(batch * sizes.last!)).map { _ in Scalar(random.normal()) })
         var gradient = [Scalar](repeating: 0, count: network.parameterCount)
         let workspace = Workspace(for: network, batch: batch)
 
@@ -64,8 +68,9 @@ public struct NetworkBenchmark: Sendable {
                 gradient.withUnsafeMutableBufferPointer { pg in
                     TimingSummary.measure(repeats: repeats, minimumSeconds: minimumSeconds) {
                         network.forward(input: x.baseAddress!, batch: batch, workspace: workspace)
-                        network.backward(outputGradient: g.baseAddress!, workspace: workspace, parameterGradient: pg.baseAddress!,
-                                         accumulate: false, wantInputGradient: true)
+                        network.backward(
+                            outputGradient: g.baseAddress!, workspace: workspace, parameterGradient: pg.baseAddress!,
+                            accumulate: false, wantInputGradient: true)
                     }
                 }
             }

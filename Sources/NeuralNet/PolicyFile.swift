@@ -36,7 +36,9 @@ public struct PolicyFile: Equatable, Sendable {
     /// Interprets a parsed safetensors file as a policy.
     public init(_ file: Safetensors) throws(PolicyFileError) {
         guard let json = file.metadata[Self.metadataKey] else {
-            throw PolicyFileError("no '\(Self.metadataKey)' entry in __metadata__: not a Gauntlet policy file (use `gauntlet policy import` for a plain PyTorch state dict)")
+            throw PolicyFileError(
+                "no '\(Self.metadataKey)' entry in __metadata__: not a Gauntlet policy file (use `gauntlet policy import` for a plain PyTorch state dict)"
+            )
         }
         let description: PolicyDescription
         do { description = try JSONDecoder().decode(PolicyDescription.self, from: Data(json.utf8)) } catch {
@@ -60,7 +62,9 @@ public struct PolicyFile: Equatable, Sendable {
 
     /// Builds a network of `modules` from state-dict tensors `{i}.weight`/`{i}.bias`, removing
     /// them from `tensors`.
-    public static func network(modules: [Sequential<Float>.Module], takingFrom tensors: inout [String: Safetensors.Tensor]) throws(PolicyFileError) -> Sequential<Float> {
+    public static func network(modules: [Sequential<Float>.Module], takingFrom tensors: inout [String: Safetensors.Tensor])
+        throws(PolicyFileError) -> Sequential<Float>
+    {
         var parameters: [Float] = []
         for (index, module) in modules.enumerated() {
             guard case .linear(let inputs, let outputs) = module else { continue }
@@ -91,7 +95,8 @@ public struct PolicyFile: Equatable, Sendable {
     public static func stateDict(of network: Sequential<Float>, prefix: String = "") -> [String: Safetensors.Tensor] {
         var tensors: [String: Safetensors.Tensor] = [:]
         for (layer, layout) in network.linearLayers.enumerated() {
-            tensors["\(prefix)\(layout.moduleIndex).weight"] = .init(shape: [layout.outputs, layout.inputs], float32: network.weight(layer).storage)
+            tensors["\(prefix)\(layout.moduleIndex).weight"] = .init(
+                shape: [layout.outputs, layout.inputs], float32: network.weight(layer).storage)
             tensors["\(prefix)\(layout.moduleIndex).bias"] = .init(shape: [layout.outputs], float32: network.bias(layer))
         }
         return tensors
@@ -138,7 +143,8 @@ public struct PolicyDescription: Equatable, Sendable, Codable {
             for (index, module) in modules.enumerated() {
                 if module.type == "linear" {
                     guard let i = module.inputs, let o = module.outputs, i > 0, o > 0 else {
-                        throw PolicyFileError("architecture module \(index): a linear module needs positive 'inputs' and 'outputs'")
+                        throw PolicyFileError(
+                            "architecture module \(index): a linear module needs positive 'inputs' and 'outputs'")
                     }
                     result.append(.linear(inputs: i, outputs: o))
                 } else if let activation = Activation(name: module.type) {
@@ -201,8 +207,10 @@ public struct PolicyDescription: Equatable, Sendable, Codable {
     /// (robust training included); absent for imported policies.
     public var training: [String: JSONValue]?
 
-    public init(architecture: Architecture = Architecture([]), environment: String? = nil, algorithm: String? = nil,
-                kind: String? = nil, normalization: Normalization? = nil, provenance: [String: String] = [:]) {
+    public init(
+        architecture: Architecture = Architecture([]), environment: String? = nil, algorithm: String? = nil,
+        kind: String? = nil, normalization: Normalization? = nil, provenance: [String: String] = [:]
+    ) {
         self.architecture = architecture
         self.environment = environment
         self.algorithm = algorithm
@@ -235,8 +243,11 @@ public struct DefenseDescription: Equatable, Sendable, Codable {
     public var lower: [Double]?
     public var upper: [Double]?
 
-    public init(type: String, aggregation: String? = nil, trim: Int? = nil, members: [PolicyDescription.Architecture]? = nil, step: Double? = nil,
-                sigma: Double? = nil, samples: Int? = nil, scale: [Double]? = nil, lower: [Double]? = nil, upper: [Double]? = nil) {
+    public init(
+        type: String, aggregation: String? = nil, trim: Int? = nil, members: [PolicyDescription.Architecture]? = nil,
+        step: Double? = nil,
+        sigma: Double? = nil, samples: Int? = nil, scale: [Double]? = nil, lower: [Double]? = nil, upper: [Double]? = nil
+    ) {
         self.type = type
         self.aggregation = aggregation
         self.trim = trim

@@ -12,8 +12,10 @@ public struct SGD<Scalar: BLASScalar>: Optimizer {
     public private(set) var velocity: [Scalar]
     private var started = false
 
-    public init(parameterCount: Int, learningRate: Double, momentum: Double = 0, dampening: Double = 0,
-                nesterov: Bool = false) {
+    public init(
+        parameterCount: Int, learningRate: Double, momentum: Double = 0, dampening: Double = 0,
+        nesterov: Bool = false
+    ) {
         self.learningRate = learningRate
         self.momentum = momentum
         self.dampening = dampening
@@ -24,9 +26,12 @@ public struct SGD<Scalar: BLASScalar>: Optimizer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public mutating func update(_ parameters: inout [Scalar], gradient: [Scalar]) {
-        precondition(parameters.count == velocity.count && gradient.count == velocity.count,
-                     "SGD was built for \(velocity.count) parameters")
-        let lr = Scalar(learningRate), mu = Scalar(momentum), damp = Scalar(dampening)
+        precondition(
+            parameters.count == velocity.count && gradient.count == velocity.count,
+            "SGD was built for \(velocity.count) parameters")
+        let lr = Scalar(learningRate)
+        let mu = Scalar(momentum)
+        let damp = Scalar(dampening)
         for i in parameters.indices {
             var direction = gradient[i]
             if momentum != 0 {

@@ -120,7 +120,8 @@ public struct Safetensors: Equatable, Sendable {
             throw SafetensorsError("header length \(headerLength) exceeds the limit of \(Self.maximumHeaderLength) bytes")
         }
         guard headerLength <= UInt64(data.count - 8) else {
-            throw SafetensorsError("header length \(headerLength) is longer than the \(data.count - 8) bytes after it (truncated file?)")
+            throw SafetensorsError(
+                "header length \(headerLength) is longer than the \(data.count - 8) bytes after it (truncated file?)")
         }
         let headerEnd = 8 + Int(headerLength)
         let headerBytes = data.subdata(in: (data.startIndex + 8)..<(data.startIndex + headerEnd))
@@ -141,7 +142,9 @@ public struct Safetensors: Equatable, Sendable {
                 continue
             }
             guard let info = value.object else { throw SafetensorsError("tensor '\(name)': entry is not a JSON object") }
-            guard let dtype = info["dtype"]?.string else { throw SafetensorsError("tensor '\(name)': missing or non-string dtype") }
+            guard let dtype = info["dtype"]?.string else {
+                throw SafetensorsError("tensor '\(name)': missing or non-string dtype")
+            }
             guard let shape = info["shape"]?.integers, shape.allSatisfy({ $0 >= 0 }) else {
                 throw SafetensorsError("tensor '\(name)': shape must be a list of non-negative integers")
             }
@@ -150,7 +153,8 @@ public struct Safetensors: Equatable, Sendable {
             }
             let (begin, end) = (offsets[0], offsets[1])
             guard begin >= 0, begin <= end, end <= dataSize else {
-                throw SafetensorsError("tensor '\(name)': data_offsets [\(begin), \(end)] outside the \(dataSize)-byte data section")
+                throw SafetensorsError(
+                    "tensor '\(name)': data_offsets [\(begin), \(end)] outside the \(dataSize)-byte data section")
             }
             guard let elementSize = Self.elementSize(dtype) else {
                 throw SafetensorsError("tensor '\(name)': unsupported dtype \(dtype) (expected F32, F64, I64 or U8)")
@@ -164,7 +168,9 @@ public struct Safetensors: Equatable, Sendable {
                 elements = product
             }
             guard elements * elementSize == end - begin else {
-                throw SafetensorsError("tensor '\(name)': shape \(shape) of \(dtype) needs \(elements * elementSize) bytes but data_offsets span \(end - begin)")
+                throw SafetensorsError(
+                    "tensor '\(name)': shape \(shape) of \(dtype) needs \(elements * elementSize) bytes but data_offsets span \(end - begin)"
+                )
             }
             entries.append((name, dtype, shape, begin, end))
         }
@@ -172,7 +178,8 @@ public struct Safetensors: Equatable, Sendable {
         var position = 0
         for entry in entries {
             if entry.begin < position {
-                throw SafetensorsError("tensor '\(entry.name)': data_offsets [\(entry.begin), \(entry.end)] overlap another tensor")
+                throw SafetensorsError(
+                    "tensor '\(entry.name)': data_offsets [\(entry.begin), \(entry.end)] overlap another tensor")
             }
             if entry.begin > position {
                 throw SafetensorsError("tensor '\(entry.name)': gap of \(entry.begin - position) bytes before its data")

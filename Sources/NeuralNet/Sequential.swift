@@ -89,7 +89,9 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
     }
 
     /// The module list of an MLP with the given sizes.
-    public static func mlpModules(sizes: [Int], activation: Activation, outputActivation: Activation = .identity) throws(NetworkError) -> [Module] {
+    public static func mlpModules(sizes: [Int], activation: Activation, outputActivation: Activation = .identity)
+        throws(NetworkError) -> [Module]
+    {
         guard sizes.count >= 2 else { throw NetworkError("an MLP needs at least an input and an output size, got \(sizes)") }
         var modules: [Module] = []
         for i in 0..<(sizes.count - 1) {
@@ -169,7 +171,7 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
 
     /// Forward pass recording every module's output in `workspace` for a later `backward`.
     /// Allocates nothing when `workspace` already holds room for this batch size.
-    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported:true,where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(_ input: Matrix<Scalar>, workspace: Workspace<Scalar>) -> Matrix<Scalar> {
         precondition(input.columns == inputDimensions, "network expects \(inputDimensions) inputs, got \(input.columns)")
@@ -178,7 +180,7 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
     }
 
     /// Forward pass over raw row-major input; the output stays in `workspace.outputPointer`.
-    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported:true,where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func forward(input: UnsafePointer<Scalar>, batch: Int, workspace: Workspace<Scalar>) {
         workspace.prepare(for: self, batch: batch)
@@ -201,7 +203,8 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
                     if let transposed {
                         transposed.withUnsafeBufferPointer { t in
                             Scalar.unpackedProduct(
-                                m: batch, n: outputs, k: inputs, a: x, lda: inputs, b: t.baseAddress! + layout.weightOffset, ldb: outputs,
+                                m: batch, n: outputs, k: inputs, a: x, lda: inputs, b: t.baseAddress! + layout.weightOffset,
+                                ldb: outputs,
                                 beta: 1, c: y, ldc: outputs)
                         }
                     } else if batch == 1 {
@@ -225,7 +228,7 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
     /// Writes `∂L/∂θ` into `parameterGradient` (same layout as `parameters`; overwritten, or
     /// added to when `accumulate` is true) if requested, and returns `∂L/∂input` if requested.
     /// Per Linear layer: `∂L/∂W = gᵀ x`, `∂L/∂b = Σ_rows g`, `∂L/∂x = g W`.
-    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported:true,where Scalar == Float)
     @_specialize(where Scalar == Double)
     @discardableResult
     public func backward(
@@ -233,26 +236,31 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
         parameterGradient: inout [Scalar], accumulate: Bool = false,
         request: GradientRequest = [.parameters, .input]
     ) -> Matrix<Scalar>? {
-        precondition(outputGradient.rows == workspace.batch && outputGradient.columns == outputDimensions,
-                     "output gradient must be \(workspace.batch) × \(outputDimensions)")
+        precondition(
+            outputGradient.rows == workspace.batch && outputGradient.columns == outputDimensions,
+            "output gradient must be \(workspace.batch) × \(outputDimensions)")
         if request.contains(.parameters) {
             precondition(parameterGradient.count == parameters.count, "parameter gradient has the wrong size")
         }
         outputGradient.storage.withUnsafeBufferPointer { g in
             parameterGradient.withUnsafeMutableBufferPointer { pg in
-                backward(outputGradient: g.baseAddress!, workspace: workspace,
-                         parameterGradient: request.contains(.parameters) ? pg.baseAddress : nil,
-                         accumulate: accumulate, wantInputGradient: request.contains(.input))
+                backward(
+                    outputGradient: g.baseAddress!, workspace: workspace,
+                    parameterGradient: request.contains(.parameters) ? pg.baseAddress : nil,
+                    accumulate: accumulate, wantInputGradient: request.contains(.input))
             }
         }
         guard request.contains(.input) else { return nil }
-        return Matrix(rows: workspace.batch, columns: inputDimensions,
-                      storage: Array(UnsafeBufferPointer(start: workspace.gradient, count: workspace.batch * inputDimensions)))
+        return Matrix(
+            rows: workspace.batch, columns: inputDimensions,
+            storage: Array(UnsafeBufferPointer(start: workspace.gradient, count: workspace.batch * inputDimensions)))
     }
 
     /// `∂L/∂input` for a batch, given `∂L/∂output`: one forward and one backward pass, no
     /// parameter gradients. This is the differentiable surface attacks use.
-    public func inputGradient(_ input: Matrix<Scalar>, outputGradient: Matrix<Scalar>, workspace: Workspace<Scalar>? = nil) -> Matrix<Scalar> {
+    public func inputGradient(_ input: Matrix<Scalar>, outputGradient: Matrix<Scalar>, workspace: Workspace<Scalar>? = nil)
+        -> Matrix<Scalar>
+    {
         let workspace = workspace ?? Workspace(for: self, batch: input.rows)
         _ = forward(input, workspace: workspace)
         var none: [Scalar] = []
@@ -261,7 +269,7 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
 
     /// The raw backward pass; the input gradient, when requested, is left in
     /// `workspace.gradient`. Allocates nothing.
-    @_specialize(exported: true, where Scalar == Float)
+    @_specialize(exported:true,where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func backward(
         outputGradient: UnsafePointer<Scalar>, workspace: Workspace<Scalar>,
@@ -298,7 +306,9 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
                     if wantInputGradient || index > firstLinear {
                         let w = p + layout.weightOffset
                         if workspace.usesUnpackedProducts {
-                            Scalar.unpackedProduct(m: batch, n: inputs, k: outputs, a: g, lda: outputs, b: w, ldb: inputs, beta: 0, c: spare, ldc: inputs)
+                            Scalar.unpackedProduct(
+                                m: batch, n: inputs, k: outputs, a: g, lda: outputs, b: w, ldb: inputs, beta: 0, c: spare,
+                                ldc: inputs)
                         } else {
                             Scalar.gemm(
                                 transposeA: false, transposeB: false, m: batch, n: inputs, k: outputs, alpha: 1,

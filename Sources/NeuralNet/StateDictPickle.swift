@@ -27,7 +27,11 @@ struct StateDictPickle {
 
     /// The storage element types a policy's tensors can have.
     enum StorageType: String, CaseIterable {
-        case float = "FloatStorage", double = "DoubleStorage", half = "HalfStorage", bfloat16 = "BFloat16Storage", long = "LongStorage"
+        case float = "FloatStorage"
+        case double = "DoubleStorage"
+        case half = "HalfStorage"
+        case bfloat16 = "BFloat16Storage"
+        case long = "LongStorage"
 
         var byteCount: Int {
             switch self {
@@ -53,8 +57,15 @@ struct StateDictPickle {
     }
 
     indirect enum Value {
-        case none, bool(Bool), int(Int), float(Double), string(String), bytes(Int)
-        case tuple([Value]), list(Container), dict(Container)
+        case none
+        case bool(Bool)
+        case int(Int)
+        case float(Double)
+        case string(String)
+        case bytes(Int)
+        case tuple([Value])
+        case list(Container)
+        case dict(Container)
         case global(module: String, name: String)
         case storageType(StorageType)
         case storage(Storage)
@@ -76,7 +87,9 @@ struct StateDictPickle {
     static func stateDict(from bytes: [UInt8]) throws(StateDictFormatError) -> [(name: String, tensor: TensorView)] {
         var reader = StateDictPickle(bytes)
         let top = try reader.run()
-        guard case .dict(let container) = top else { throw StateDictFormatError("data.pkl: the pickled object is not a dict (a state dict maps names to tensors)") }
+        guard case .dict(let container) = top else {
+            throw StateDictFormatError("data.pkl: the pickled object is not a dict (a state dict maps names to tensors)")
+        }
         var result: [(String, TensorView)] = []
         for (key, value) in zip(container.keys, container.items) {
             guard case .string(let name) = key else { throw StateDictFormatError("data.pkl: a state dict key is not a string") }
@@ -91,7 +104,9 @@ struct StateDictPickle {
     }
 
     private mutating func take(_ count: Int, at offset: Int) throws(StateDictFormatError) -> ArraySlice<UInt8> {
-        guard count >= 0, count <= bytes.count - position else { throw error("truncated (needs \(count) more bytes)", at: offset) }
+        guard count >= 0, count <= bytes.count - position else {
+            throw error("truncated (needs \(count) more bytes)", at: offset)
+        }
         defer { position += count }
         return bytes[position..<position + count]
     }
@@ -103,7 +118,9 @@ struct StateDictPickle {
     }
 
     private mutating func line(at offset: Int) throws(StateDictFormatError) -> String {
-        guard let end = bytes[position...].firstIndex(of: 0x0A), end - position <= 256 else { throw error("unterminated name", at: offset) }
+        guard let end = bytes[position...].firstIndex(of: 0x0A), end - position <= 256 else {
+            throw error("unterminated name", at: offset)
+        }
         defer { position = end + 1 }
         return String(decoding: bytes[position..<end], as: UTF8.self)
     }
@@ -115,7 +132,9 @@ struct StateDictPickle {
     }
 
     private mutating func push(_ value: Value, at offset: Int) throws(StateDictFormatError) {
-        guard stack.count < Self.maximumItems else { throw error("the pickle stack exceeds \(Self.maximumItems) items", at: offset) }
+        guard stack.count < Self.maximumItems else {
+            throw error("the pickle stack exceeds \(Self.maximumItems) items", at: offset)
+        }
         stack.append(value)
     }
 
@@ -167,7 +186,9 @@ struct StateDictPickle {
         default:
             break
         }
-        throw error("the global '\(module).\(name)' is not allowed: a state dict of tensors needs only collections.OrderedDict, torch._utils._rebuild_tensor_v2/_rebuild_parameter and torch.{\(StorageType.allCases.map(\.rawValue).joined(separator: ","))}", at: offset)
+        throw error(
+            "the global '\(module).\(name)' is not allowed: a state dict of tensors needs only collections.OrderedDict, torch._utils._rebuild_tensor_v2/_rebuild_parameter and torch.{\(StorageType.allCases.map(\.rawValue).joined(separator: ","))}",
+            at: offset)
     }
 
     /// What calling an allowed global with `arguments` builds.
@@ -180,18 +201,25 @@ struct StateDictPickle {
             guard args.isEmpty else { throw error("OrderedDict with arguments", at: offset) }
             return .dict(Container())
         case "_rebuild_tensor_v2":
-            guard args.count >= 4, case .storage(let storage) = args[0] else { throw error("\(module).\(name) needs (storage, offset, size, stride, …)", at: offset) }
+            guard args.count >= 4, case .storage(let storage) = args[0] else {
+                throw error("\(module).\(name) needs (storage, offset, size, stride, …)", at: offset)
+            }
             let start = try integer(args[1], "storage offset", at: offset)
             let shape = try integers(args[2], "tensor size", at: offset)
             let strides = try integers(args[3], "tensor stride", at: offset)
-            guard shape.count == strides.count, shape.count <= 8, start >= 0, shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }) else {
+            guard shape.count == strides.count, shape.count <= 8, start >= 0, shape.allSatisfy({ $0 >= 0 }),
+                strides.allSatisfy({ $0 >= 0 })
+            else {
                 throw error("tensor size \(shape) and stride \(strides) at offset \(start) are not a valid view", at: offset)
             }
             // The largest element the view touches must lie inside the storage.
-            var count = 1, last = start
+            var count = 1
+            var last = start
             for (size, stride) in zip(shape, strides) {
                 let (product, overflow) = count.multipliedReportingOverflow(by: size)
-                guard !overflow, product <= storage.count || size == 0 else { throw error("tensor size \(shape) exceeds its storage of \(storage.count) elements", at: offset) }
+                guard !overflow, product <= storage.count || size == 0 else {
+                    throw error("tensor size \(shape) exceeds its storage of \(storage.count) elements", at: offset)
+                }
                 count = product
                 if size > 0 {
                     let (step, stepOverflow) = (size - 1).multipliedReportingOverflow(by: stride)
@@ -200,10 +228,14 @@ struct StateDictPickle {
                     last = sum
                 }
             }
-            guard count == 0 || last < storage.count else { throw error("tensor view reaches element \(last) of a storage of \(storage.count)", at: offset) }
+            guard count == 0 || last < storage.count else {
+                throw error("tensor view reaches element \(last) of a storage of \(storage.count)", at: offset)
+            }
             return .tensor(TensorView(storage: storage, offset: start, shape: shape, strides: strides))
         case "_rebuild_parameter":
-            guard let first = args.first, case .tensor = first else { throw error("_rebuild_parameter needs a tensor", at: offset) }
+            guard let first = args.first, case .tensor = first else {
+                throw error("_rebuild_parameter needs a tensor", at: offset)
+            }
             return first
         default:
             throw error("cannot call \(module).\(name)", at: offset)
@@ -211,9 +243,11 @@ struct StateDictPickle {
     }
 
     private func persistentStorage(_ id: Value, at offset: Int) throws(StateDictFormatError) -> Value {
-        guard case .tuple(let parts) = id, parts.count == 5, case .string("storage") = parts[0], case .storageType(let type) = parts[1],
-              case .string(let key) = parts[2], case .string = parts[3], case .int(let count) = parts[4], count >= 0,
-              !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+        guard case .tuple(let parts) = id, parts.count == 5, case .string("storage") = parts[0],
+            case .storageType(let type) = parts[1],
+            case .string(let key) = parts[2], case .string = parts[3], case .int(let count) = parts[4], count >= 0,
+            !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
+        else {
             throw error("a persistent id is not ('storage', torch.<Type>Storage, key, location, numel)", at: offset)
         }
         return .storage(Storage(dtype: type, key: key, count: count))
@@ -252,22 +286,29 @@ struct StateDictPickle {
                 for byte in try take(8, at: offset) { bits = bits << 8 | UInt64(byte) }
                 try push(.float(Double(bitPattern: bits)), at: offset)
             case 0x58: try push(.string(try text(Int(try littleEndian(4, at: offset)), at: offset)), at: offset)  // BINUNICODE
-            case 0x8C: try push(.string(try text(Int(try littleEndian(1, at: offset)), at: offset)), at: offset)  // SHORT_BINUNICODE
-            case 0x43: try push(.bytes((try take(Int(try littleEndian(1, at: offset)), at: offset)).count), at: offset)  // SHORT_BINBYTES
-            case 0x42: try push(.bytes((try take(Int(try littleEndian(4, at: offset)), at: offset)).count), at: offset)  // BINBYTES
+            // SHORT_BINUNICODE
+            case 0x8C: try push(.string(try text(Int(try littleEndian(1, at: offset)), at: offset)), at: offset)
+            // SHORT_BINBYTES
+            case 0x43: try push(.bytes((try take(Int(try littleEndian(1, at: offset)), at: offset)).count), at: offset)
+            // BINBYTES
+            case 0x42: try push(.bytes((try take(Int(try littleEndian(4, at: offset)), at: offset)).count), at: offset)
             case 0x29: try push(.tuple([]), at: offset)  // EMPTY_TUPLE
             case 0x85: try push(.tuple([try pop(at: offset)]), at: offset)  // TUPLE1
             case 0x86:  // TUPLE2
-                let b = try pop(at: offset), a = try pop(at: offset)
+                let b = try pop(at: offset)
+                let a = try pop(at: offset)
                 try push(.tuple([a, b]), at: offset)
             case 0x87:  // TUPLE3
-                let c = try pop(at: offset), b = try pop(at: offset), a = try pop(at: offset)
+                let c = try pop(at: offset)
+                let b = try pop(at: offset)
+                let a = try pop(at: offset)
                 try push(.tuple([a, b, c]), at: offset)
             case 0x74: try push(.tuple(try popToMark(at: offset)), at: offset)  // TUPLE
             case 0x7D: try push(.dict(Container()), at: offset)  // EMPTY_DICT
             case 0x5D: try push(.list(Container()), at: offset)  // EMPTY_LIST
             case 0x73:  // SETITEM
-                let value = try pop(at: offset), key = try pop(at: offset)
+                let value = try pop(at: offset)
+                let key = try pop(at: offset)
                 try setItems([key, value], at: offset)
             case 0x75: try setItems(try popToMark(at: offset), at: offset)  // SETITEMS
             case 0x61:  // APPEND
@@ -275,17 +316,24 @@ struct StateDictPickle {
                 try append([value], at: offset)
             case 0x65: try append(try popToMark(at: offset), at: offset)  // APPENDS
             case 0x63:  // GLOBAL "module\nname\n"
-                let module = try line(at: offset), name = try line(at: offset)
+                let module = try line(at: offset)
+                let name = try line(at: offset)
                 try push(try global(module: module, name: name, at: offset), at: offset)
             case 0x93:  // STACK_GLOBAL
-                let nameValue = try pop(at: offset), moduleValue = try pop(at: offset)
-                guard case .string(let module) = moduleValue, case .string(let name) = nameValue else { throw error("STACK_GLOBAL needs two strings", at: offset) }
+                let nameValue = try pop(at: offset)
+                let moduleValue = try pop(at: offset)
+                guard case .string(let module) = moduleValue, case .string(let name) = nameValue else {
+                    throw error("STACK_GLOBAL needs two strings", at: offset)
+                }
                 try push(try global(module: module, name: name, at: offset), at: offset)
             case 0x52:  // REDUCE
-                let arguments = try pop(at: offset), callable = try pop(at: offset)
+                let arguments = try pop(at: offset)
+                let callable = try pop(at: offset)
                 try push(try reduce(callable, arguments, at: offset), at: offset)
             case 0x62:  // BUILD: only an OrderedDict's attributes (`_metadata`), which a policy does not need
-                guard case .dict = try pop(at: offset), case .dict = stack.last else { throw error("BUILD needs a dict of attributes on a dict", at: offset) }
+                guard case .dict = try pop(at: offset), case .dict = stack.last else {
+                    throw error("BUILD needs a dict of attributes on a dict", at: offset)
+                }
             case 0x51:  // BINPERSID
                 try push(try persistentStorage(try pop(at: offset), at: offset), at: offset)
             case 0x71: try memoize(Int(try littleEndian(1, at: offset)), at: offset)  // BINPUT
@@ -301,8 +349,12 @@ struct StateDictPickle {
     }
 
     private mutating func setItems(_ pairs: [Value], at offset: Int) throws(StateDictFormatError) {
-        guard pairs.count % 2 == 0, case .dict(let container) = stack.last else { throw error("SETITEMS needs a dict and key–value pairs", at: offset) }
-        guard container.keys.count + pairs.count / 2 <= Self.maximumItems else { throw error("a dict exceeds \(Self.maximumItems) items", at: offset) }
+        guard pairs.count % 2 == 0, case .dict(let container) = stack.last else {
+            throw error("SETITEMS needs a dict and key–value pairs", at: offset)
+        }
+        guard container.keys.count + pairs.count / 2 <= Self.maximumItems else {
+            throw error("a dict exceeds \(Self.maximumItems) items", at: offset)
+        }
         for i in stride(from: 0, to: pairs.count, by: 2) {
             container.keys.append(pairs[i])
             container.items.append(pairs[i + 1])
@@ -311,7 +363,9 @@ struct StateDictPickle {
 
     private mutating func append(_ values: [Value], at offset: Int) throws(StateDictFormatError) {
         guard case .list(let container) = stack.last else { throw error("APPENDS needs a list", at: offset) }
-        guard container.items.count + values.count <= Self.maximumItems else { throw error("a list exceeds \(Self.maximumItems) items", at: offset) }
+        guard container.items.count + values.count <= Self.maximumItems else {
+            throw error("a list exceeds \(Self.maximumItems) items", at: offset)
+        }
         container.items.append(contentsOf: values)
     }
 }

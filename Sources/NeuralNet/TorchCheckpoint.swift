@@ -18,7 +18,9 @@ public enum TorchCheckpoint {
     /// Reads the state dict in the bytes of a `torch.save` file.
     public static func stateDict(data: Data) throws(StateDictFormatError) -> [String: Safetensors.Tensor] {
         if data.first == 0x80 {
-            throw StateDictFormatError("a bare pickle (torch.save before PyTorch 1.6, or _use_new_zipfile_serialization=False): save it again with a recent PyTorch")
+            throw StateDictFormatError(
+                "a bare pickle (torch.save before PyTorch 1.6, or _use_new_zipfile_serialization=False): save it again with a recent PyTorch"
+            )
         }
         let archive = try ZipArchive(data: data)
         let pickles = archive.paths.filter { $0 == "data.pkl" || $0.hasSuffix("/data.pkl") }
@@ -28,14 +30,20 @@ public enum TorchCheckpoint {
         let prefix = String(pickle.dropLast("data.pkl".count))
         if archive.paths.contains(prefix + "byteorder") {
             let order = String(decoding: try archive.contents(of: prefix + "byteorder"), as: UTF8.self)
-            guard order == "little" else { throw StateDictFormatError("tensors stored in '\(order)' byte order; only little-endian files are read") }
+            guard order == "little" else {
+                throw StateDictFormatError("tensors stored in '\(order)' byte order; only little-endian files are read")
+            }
         }
-        return try stateDict(pickle: try archive.contents(of: pickle)) { key throws(StateDictFormatError) in try archive.contents(of: prefix + "data/" + key) }
+        return try stateDict(pickle: try archive.contents(of: pickle)) { key throws(StateDictFormatError) in
+            try archive.contents(of: prefix + "data/" + key)
+        }
     }
 
     /// The state dict a `data.pkl` describes, with each storage's bytes from `storage(key)`
     /// (read once per key).
-    public static func stateDict(pickle: Data, storage: (String) throws(StateDictFormatError) -> Data) throws(StateDictFormatError) -> [String: Safetensors.Tensor] {
+    public static func stateDict(pickle: Data, storage: (String) throws(StateDictFormatError) -> Data)
+        throws(StateDictFormatError) -> [String: Safetensors.Tensor]
+    {
         var storages: [String: Data] = [:]
         var result: [String: Safetensors.Tensor] = [:]
         for (name, view) in try StateDictPickle.stateDict(from: [UInt8](pickle)) {
@@ -48,11 +56,15 @@ public enum TorchCheckpoint {
     }
 
     /// The elements of a strided view, in row-major order of its shape.
-    static func tensor(_ view: StateDictPickle.TensorView, bytes: Data, name: String) throws(StateDictFormatError) -> Safetensors.Tensor {
+    static func tensor(_ view: StateDictPickle.TensorView, bytes: Data, name: String) throws(StateDictFormatError)
+        -> Safetensors.Tensor
+    {
         let type = view.storage.dtype
         let (needed, overflow) = view.storage.count.multipliedReportingOverflow(by: type.byteCount)
         guard !overflow, bytes.count >= needed else {
-            throw StateDictFormatError("storage '\(view.storage.key)' of '\(name)' has \(bytes.count) bytes, fewer than its \(view.storage.count) \(type.rawValue) elements")
+            throw StateDictFormatError(
+                "storage '\(view.storage.key)' of '\(name)' has \(bytes.count) bytes, fewer than its \(view.storage.count) \(type.rawValue) elements"
+            )
         }
         let count = view.shape.reduce(1, *)
         var indices = [Int](repeating: 0, count: count)
@@ -68,13 +80,17 @@ public enum TorchCheckpoint {
             }
         }
         return bytes.withUnsafeBytes { raw in
-            func load<T: FixedWidthInteger>(_: T.Type, _ i: Int) -> T { T(littleEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) }
+            func load<T: FixedWidthInteger>(_: T.Type, _ i: Int) -> T {
+                T(littleEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
+            }
             switch type {
             case .float: return .init(shape: view.shape, float32: indices.map { Float(bitPattern: load(UInt32.self, $0)) })
             case .double: return .init(shape: view.shape, float64: indices.map { Double(bitPattern: load(UInt64.self, $0)) })
             case .long: return .init(shape: view.shape, int64: indices.map { Int64(bitPattern: load(UInt64.self, $0)) })
-            case .half: return .init(shape: view.shape, float32: indices.map { Float(Float16(bitPattern: load(UInt16.self, $0))) })
-            case .bfloat16: return .init(shape: view.shape, float32: indices.map { Float(bitPattern: UInt32(load(UInt16.self, $0)) << 16) })
+            case .half:
+                return .init(shape: view.shape, float32: indices.map { Float(Float16(bitPattern: load(UInt16.self, $0))) })
+            case .bfloat16:
+                return .init(shape: view.shape, float32: indices.map { Float(bitPattern: UInt32(load(UInt16.self, $0)) << 16) })
             }
         }
     }
@@ -97,7 +113,9 @@ public struct ZipArchive {
     /// Opens the zip file at `url`.
     public init(url: URL) throws(StateDictFormatError) {
         let bytes: Data
-        do { bytes = try Data(contentsOf: url, options: .mappedIfSafe) } catch { throw StateDictFormatError("cannot read \(url.path)") }
+        do { bytes = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
+            throw StateDictFormatError("cannot read \(url.path)")
+        }
         guard bytes.starts(with: [0x50, 0x4B]) else { throw StateDictFormatError("not a zip archive") }
         try Self.checkCentralDirectory(bytes)
         do { archive = try Archive(url: url, accessMode: .read) } catch {
@@ -110,7 +128,9 @@ public struct ZipArchive {
     public init(data: Data) throws(StateDictFormatError) {
         guard data.count >= 22, data.starts(with: [0x50, 0x4B]) else { throw StateDictFormatError("not a zip archive") }
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-\(UUID()).zip")
-        do { try data.write(to: url) } catch { throw StateDictFormatError("cannot write a temporary file: \(error.localizedDescription)") }
+        do { try data.write(to: url) } catch {
+            throw StateDictFormatError("cannot write a temporary file: \(error.localizedDescription)")
+        }
         defer { try? FileManager.default.removeItem(at: url) }
         try self.init(url: url)
     }
@@ -122,7 +142,9 @@ public struct ZipArchive {
     static func checkCentralDirectory(_ bytes: Data) throws(StateDictFormatError) {
         let size = UInt64(bytes.count)
         func read(_ offset: UInt64, _ width: Int) throws(StateDictFormatError) -> UInt64 {
-            guard offset <= size, UInt64(width) <= size - offset else { throw StateDictFormatError("zip structure points past the end of the file") }
+            guard offset <= size, UInt64(width) <= size - offset else {
+                throw StateDictFormatError("zip structure points past the end of the file")
+            }
             var value: UInt64 = 0
             for k in 0..<width { value |= UInt64(bytes[bytes.startIndex + Int(offset) + k]) << (8 * UInt64(k)) }
             return value
@@ -134,15 +156,21 @@ public struct ZipArchive {
             guard end > earliest else { throw StateDictFormatError("not a zip archive (no end of central directory)") }
             end -= 1
         }
-        var entries = try read(end + 10, 2), directorySize = try read(end + 12, 4), directoryOffset = try read(end + 16, 4)
+        var entries = try read(end + 10, 2)
+        var directorySize = try read(end + 12, 4)
+        var directoryOffset = try read(end + 16, 4)
         // ZIPFoundation takes the ZIP64 record whenever its locator is there (torch.save writes one).
         var hasLocator = false
         if end >= 20 { hasLocator = try read(end - 20, 4) == 0x0706_4B50 }
         if hasLocator || entries == 0xFFFF || directorySize == 0xFFFF_FFFF || directoryOffset == 0xFFFF_FFFF {
             guard hasLocator else { throw StateDictFormatError("ZIP64 archive without its locator") }
             let record = try read(end - 12, 8)
-            guard try read(record, 4) == 0x0606_4B50 else { throw StateDictFormatError("ZIP64 end of central directory not where its locator says") }
-            (entries, directorySize, directoryOffset) = (try read(record + 32, 8), try read(record + 40, 8), try read(record + 48, 8))
+            guard try read(record, 4) == 0x0606_4B50 else {
+                throw StateDictFormatError("ZIP64 end of central directory not where its locator says")
+            }
+            (entries, directorySize, directoryOffset) = (
+                try read(record + 32, 8), try read(record + 40, 8), try read(record + 48, 8)
+            )
         }
         guard directoryOffset <= size, directorySize <= size - directoryOffset, entries <= directorySize / 46 + 1 else {
             throw StateDictFormatError("the central directory lies outside the file")
@@ -150,13 +178,17 @@ public struct ZipArchive {
         var position = directoryOffset
         for _ in 0..<entries {
             guard try read(position, 4) == 0x0201_4B50 else { throw StateDictFormatError("a central directory entry is damaged") }
-            var fields = [try read(position + 24, 4), try read(position + 20, 4), try read(position + 42, 4)]  // uncompressed, compressed, local header
-            let nameLength = try read(position + 28, 2), extraLength = try read(position + 30, 2), commentLength = try read(position + 32, 2)
+            // uncompressed size, compressed size, local header offset
+            var fields = [try read(position + 24, 4), try read(position + 20, 4), try read(position + 42, 4)]
+            let nameLength = try read(position + 28, 2)
+            let extraLength = try read(position + 30, 2)
+            let commentLength = try read(position + 32, 2)
             // ZIP64 extended information replaces, in this order, the fields that are 0xFFFFFFFF.
             var extra = position + 46 + nameLength
             let extraEnd = extra + extraLength
             while extra + 4 <= extraEnd {
-                let id = try read(extra, 2), length = try read(extra + 2, 2)
+                let id = try read(extra, 2)
+                let length = try read(extra + 2, 2)
                 if id == 0x0001 {
                     var field = extra + 4
                     for i in fields.indices where fields[i] == 0xFFFF_FFFF {

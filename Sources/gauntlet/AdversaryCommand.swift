@@ -30,7 +30,7 @@ struct AdversaryTrain: ParsableCommand {
     @Option(help: "Training steps.") var steps = 200_000
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Option(help: "Run directory.") var output: String
-    @Flag(help: "Print one JSON summary on standard output.") var json = false
+    @OptionGroup var format: JSONOption
 
     func validate() throws {
         guard eps > 0 && eps.isFinite else { throw ValidationError("--eps must be a positive number, got \(eps)") }
@@ -44,17 +44,23 @@ struct AdversaryTrain: ParsableCommand {
         let environment = env ?? file.description.environment!
         let run: TrainingRun<Float>
         do {
-            let config = try LearnedAdversary.trainingConfig(victim: victim, environment: environment, epsilon: eps, steps: steps, seed: seed)
-            run = try TrainingRun<Float>(config: config, directory: URL(fileURLWithPath: output), seed: seed, components: Toolkit.standard.training)
+            let config = try LearnedAdversary.trainingConfig(
+                victim: victim, environment: environment, epsilon: eps, steps: steps, seed: seed)
+            run = try TrainingRun<Float>(
+                config: config, directory: URL(fileURLWithPath: output), seed: seed, components: Toolkit.standard.training)
         } catch let error as ConfigError {
             throw ValidationError(error.description)
         } catch let error as TrainingError {
             throw ValidationError(error.description)
         }
         guard let summary = try runWithProgress(run, label: "adversary vs \(victim)") else { return }
-        if json { try printJSON(summary) } else {
-            print(String(format: "adversary trained for %d steps; victim's mean return over the last 100 training episodes %.2f → %@",
-                         summary.steps, -summary.meanReturnLast100, summary.policy))
+        if format.json {
+            try printJSON(summary)
+        } else {
+            print(
+                String(
+                    format: "adversary trained for %d steps; victim's mean return over the last 100 training episodes %.2f → %@",
+                    summary.steps, -summary.meanReturnLast100, summary.policy))
         }
     }
 }

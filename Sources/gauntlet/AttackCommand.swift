@@ -7,10 +7,7 @@ import Foundation
 import Linalg
 import NeuralNet
 
-extension ThreatModel.Norm: ExpressibleByArgument {}
-extension ThreatModel.Units: ExpressibleByArgument {}
-
-struct AttackCommand: ParsableCommand {
+struct AttackCommand: ParsableCommand, PrecisionGeneric {
     static let configuration = CommandConfiguration(
         commandName: "attack",
         abstract: "Attack a policy's observations and measure the reward it loses.",
@@ -26,41 +23,22 @@ struct AttackCommand: ParsableCommand {
             \(Toolkit.standard.attacks.help)
             """)
 
-    @Option(help: "Policy file (.safetensors).") var policy: String
-    @Option(help: "Environment id (default: the policy's).") var env: String?
+    @OptionGroup var policyOptions: PolicyOptions
     @Option(name: .customLong("attack"), help: "Attack spec, e.g. pgd:steps=20,restarts=4 (repeatable).") var attacks: [String]
     @Option(help: "Perturbation budget ε.") var eps: Double
-    @Option(help: "Norm of the ball: linf or l2.") var norm: ThreatModel.Norm = .linf
-    @Option(name: .customLong("eps-units"), help: "raw (observation units) or std (per-dimension std on clean episodes).") var units: ThreatModel.Units = .raw
-    @Option(help: "Dimensions the attacker may perturb, as 0/1 per dimension (e.g. 1,1,0,1; default all).") var mask: String?
-    @Option(help: "Attack at most K steps per episode.") var budget: Int?
-    @Option(help: "Attack only when the policy's preference max π − min π exceeds this (Lin et al. 2017).") var timed: Double?
+    @OptionGroup var threatModel: ThreatModelOptions
+    @OptionGroup var schedule: ScheduleOptions
     @Option(help: "Episodes.") var episodes = 50
-    @Option(help: "Seed of the first episode.") var seed: UInt64 = 0
-    @Flag(help: "Sample actions from stochastic policies instead of taking the mode.") var sample = false
-    @Option(help: "Numeric precision: f32 or f64.") var precision: Precision = .f32
-    @Flag(help: "Print one JSON object on standard output.") var json = false
+    @OptionGroup var seedOption: SeedOption
+    @OptionGroup var sampling: SamplingOption
+    @OptionGroup var precision: PrecisionOption
+    @OptionGroup var format: JSONOption
 
     func validate() throws {
-        guard eps >= 0 && eps.isFinite else { throw ValidationError("--eps must be a finite number ≥ 0, got \(eps)") }
-        guard episodes > 0 && episodes <= 1_000_000 else { throw ValidationError("--episodes must lie in 1...1000000, got \(episodes)") }
+        try validateEpsilon(eps)
+        try validateEpisodes(episodes)
         guard !attacks.isEmpty else { throw ValidationError("give at least one --attack") }
-        _ = try parsedMask()
-        if let budget, budget < 0 { throw ValidationError("--budget must be ≥ 0, got \(budget)") }
-        if let timed, !(0...1).contains(timed) { throw ValidationError("--timed must lie in [0, 1], got \(timed)") }
-        for spec in attacks {
-            do { _ = try Toolkit.standard.makeAttack(spec) } catch { throw ValidationError("--attack \(spec): \(error.description)") }
-        }
-    }
-
-    /// The --mask option as booleans.
-    func parsedMask() throws -> [Bool]? {
-        guard let mask else { return nil }
-        let entries = mask.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !entries.isEmpty, entries.allSatisfy({ $0 == "0" || $0 == "1" }) else {
-            throw ValidationError("--mask: expected comma-separated 0 and 1, one per observation dimension, got '\(mask)'")
-        }
-        return entries.map { $0 == "1" }
+        try validateAttacks(attacks)
     }
 
     /// One attack: the per-attack object itself, with the policy and environment.
@@ -90,22 +68,15 @@ struct AttackCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(1)
-        let (file, loaded) = try loadPolicy(policy)
-        switch precision {
-        case .f32: try evaluate(file, loaded, as: Float.self)
-        case .f64: try evaluate(file, loaded, as: Double.self)
-        }
+        try precision.dispatch(self)
     }
 
-    private func evaluate<S: BLASScalar>(_ file: PolicyFile, _ loaded: Policy<Float>, as _: S.Type) throws {
-        let environment = env ?? file.description.environment!
-        let mask = try parsedMask()
-        if let mask, mask.count != loaded.observationDimension {
-            throw ValidationError("--mask has \(mask.count) entries, the observations have \(loaded.observationDimension) dimensions")
-        }
-        let evaluation = AttackEvaluation(policy: loaded.converted(to: S.self), environment: environment, episodes: episodes, seed: seed,
-                                          selection: sample ? .sample : .mode, norm: norm, units: units, mask: mask,
-                                          schedule: AttackSchedule(budget: budget, threshold: timed))
+    func run<S: BLASScalar>(as _: S.Type) throws {
+        let (_, loaded, environment) = try policyOptions.load()
+        let evaluation = AttackEvaluation(
+            policy: loaded.converted(to: S.self), environment: environment, episodes: episodes, seed: seedOption.seed,
+            selection: sampling.selection, norm: threatModel.norm, units: threatModel.units,
+            mask: try threatModel.mask(for: loaded.observationDimension), schedule: schedule.schedule)
         var reports: [AttackReport] = []
         do {
             let clean = try evaluation.cleanEpisodes()
@@ -117,20 +88,31 @@ struct AttackCommand: ParsableCommand {
         } catch let error as EnvironmentError {
             throw ValidationError(error.description)
         }
-        if json {
+        let policy = policyOptions.policy
+        if format.json {
             if reports.count == 1 {
-                try printJSON(SingleOutput(report: reports[0], policy: policy, environment: environment, precision: precision))
+                try printJSON(
+                    SingleOutput(report: reports[0], policy: policy, environment: environment, precision: precision.precision))
             } else {
-                try printJSON(Output(policy: policy, environment: environment, precision: precision, attacks: reports))
+                try printJSON(Output(policy: policy, environment: environment, precision: precision.precision, attacks: reports))
             }
             return
         }
-        print("\(policy) on \(environment), \(episodes) episodes from seed \(seed), threat model \(reports.first?.threatModel.description ?? "")")
-        print(String(format: "clean:  mean return %.2f, 95%% CI [%.2f, %.2f]", reports[0].clean.meanReturn, reports[0].clean.ci95[0], reports[0].clean.ci95[1]))
+        print(
+            "\(policy) on \(environment), \(episodes) episodes from seed \(seedOption.seed), threat model \(reports.first?.threatModel.description ?? "")"
+        )
+        print(
+            String(
+                format: "clean:  mean return %.2f, 95%% CI [%.2f, %.2f]", reports[0].clean.meanReturn, reports[0].clean.ci95[0],
+                reports[0].clean.ci95[1]))
         for r in reports {
-            print(String(format: "%@: attacked %.2f [%.2f, %.2f], drop %.2f [%.2f, %.2f], flips %.1f%% [%.1f, %.1f], %d queries",
-                         r.attack, r.attacked.meanReturn, r.attacked.ci95[0], r.attacked.ci95[1], r.rewardDrop.mean, r.rewardDrop.ci95[0],
-                         r.rewardDrop.ci95[1], 100 * r.actionFlipRate.value, 100 * r.actionFlipRate.ci95[0], 100 * r.actionFlipRate.ci95[1], r.queries))
+            print(
+                String(
+                    format: "%@: attacked %.2f [%.2f, %.2f], drop %.2f [%.2f, %.2f], flips %.1f%% [%.1f, %.1f], %d queries",
+                    r.attack, r.attacked.meanReturn, r.attacked.ci95[0], r.attacked.ci95[1], r.rewardDrop.mean,
+                    r.rewardDrop.ci95[0],
+                    r.rewardDrop.ci95[1], 100 * r.actionFlipRate.value, 100 * r.actionFlipRate.ci95[0],
+                    100 * r.actionFlipRate.ci95[1], r.queries))
         }
     }
 }

@@ -21,26 +21,29 @@ struct CertifyCommand: ParsableCommand {
                          step within ε (CROP); needs --return-range
             """)
 
-    @Option(help: "Policy file (.safetensors).") var policy: String
-    @Option(help: "Environment id (default: the policy's).") var env: String?
+    @OptionGroup var policyOptions: PolicyOptions
     @Option(help: "Perturbation budget ε.") var eps: Double
-    @Option(help: "Norm of the ball: linf or l2.") var norm: ThreatModel.Norm = .linf
-    @Option(name: .customLong("eps-units"), help: "raw (observation units) or std (per-dimension std on clean episodes).") var units: ThreatModel.Units = .raw
+    @OptionGroup var threatModel: ThreatModelOptions
     @Option(name: .customLong("method"), help: "ibp, smoothing or crop (repeatable; default ibp).") var methods: [String] = []
     @Option(help: "Smoothing noise σ (threat-model units).") var sigma = 0.1
     @Option(help: "Noise samples per state for the smoothing certificate.") var samples = 1000
     @Option(help: "Visited states certified by smoothing (spread evenly over the episodes).") var states = 200
     @Option(help: "Failure probability α of the smoothing and CROP certificates.") var alpha = 0.001
-    @Option(name: .customLong("return-range"), help: "LO,HI: the returns an episode can reach (crop), e.g. 0,500 for CartPole-v1.") var returnRange: String?
-    @Option(name: .customLong("crop-episodes"), help: "Noisy episodes that estimate the smoothed return (crop).") var cropEpisodes = 100
+    @Option(
+        name: .customLong("return-range"), help: "LO,HI: the returns an episode can reach (crop), e.g. 0,500 for CartPole-v1.")
+    var returnRange: String?
+    @Option(name: .customLong("crop-episodes"), help: "Noisy episodes that estimate the smoothed return (crop).")
+    var cropEpisodes = 100
     @Option(help: "Clean episodes whose states are certified.") var episodes = 10
-    @Option(help: "Seed of the first episode.") var seed: UInt64 = 0
-    @Flag(help: "Print one JSON object on standard output.") var json = false
+    @OptionGroup var seedOption: SeedOption
+    @OptionGroup var format: JSONOption
 
     func validate() throws {
-        guard eps >= 0 && eps.isFinite else { throw ValidationError("--eps must be a finite number ≥ 0, got \(eps)") }
+        try validateEpsilon(eps)
         guard sigma > 0 && sigma.isFinite else { throw ValidationError("--sigma must be positive, got \(sigma)") }
-        guard (1...1_000_000).contains(samples), (1...1_000_000).contains(states), (1...100_000).contains(episodes), (1...100_000).contains(cropEpisodes) else {
+        guard (1...1_000_000).contains(samples), (1...1_000_000).contains(states), (1...100_000).contains(episodes),
+            (1...100_000).contains(cropEpisodes)
+        else {
             throw ValidationError("--samples, --states, --episodes and --crop-episodes must be positive (and not absurd)")
         }
         guard alpha > 0 && alpha < 0.5 else { throw ValidationError("--alpha must lie in (0, 0.5), got \(alpha)") }
@@ -48,7 +51,9 @@ struct CertifyCommand: ParsableCommand {
     }
 
     func parsedRange() throws -> ClosedRange<Double> {
-        guard let returnRange else { throw ValidationError("--method crop needs --return-range LO,HI (the lowest and highest return an episode can reach)") }
+        guard let returnRange else {
+            throw ValidationError("--method crop needs --return-range LO,HI (the lowest and highest return an episode can reach)")
+        }
         let parts = returnRange.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
         guard parts.count == 2, parts.allSatisfy(\.isFinite), parts[0] < parts[1] else {
             throw ValidationError("--return-range: expected LO,HI with LO < HI, got '\(returnRange)'")
@@ -69,33 +74,54 @@ struct CertifyCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(1)
-        let (file, loaded) = try loadPolicy(policy)
-        let environment = env ?? file.description.environment!
-        let evaluation = AttackEvaluation(policy: loaded, environment: environment, episodes: episodes, seed: seed, norm: norm, units: units)
+        let (_, loaded, environment) = try policyOptions.load()
+        let (policy, seed) = (policyOptions.policy, seedOption.seed)
+        let evaluation = AttackEvaluation(
+            policy: loaded, environment: environment, episodes: episodes, seed: seed, norm: threatModel.norm,
+            units: threatModel.units, mask: try threatModel.mask(for: loaded.observationDimension))
         let report: Certification.Report
-        do { report = try Certification.run(evaluation, epsilon: eps, methods: try parsedMethods(), policyName: policy) } catch let error as EnvironmentError {
+        do {
+            report = try Certification.run(evaluation, epsilon: eps, methods: try parsedMethods(), policyName: policy)
+        } catch let error as EnvironmentError {
             throw ValidationError(error.description)
         } catch let error as DefenseError {
             throw ValidationError("\(policy): \(error.description)")
         }
-        if json { try printJSON(report); return }
-        print("\(policy) on \(environment): \(episodes) clean episodes from seed \(seed) (mean return \(String(format: "%.2f", report.cleanMeanReturn))), threat model \(report.threatModel.description)")
+        if format.json {
+            try printJSON(report)
+            return
+        }
+        print(
+            "\(policy) on \(environment): \(episodes) clean episodes from seed \(seed) (mean return \(String(format: "%.2f", report.cleanMeanReturn))), threat model \(report.threatModel.description)"
+        )
         if let ibp = report.ibp {
             if let rate = ibp.rate, let ci = ibp.ci95, let certified = ibp.certified {
-                print(String(format: "ibp:       %d of %d visited states certified (%.1f%%, 95%% CI [%.1f, %.1f]), mean margin bound %.4f",
-                             certified, ibp.states, 100 * rate, 100 * ci[0], 100 * ci[1], ibp.meanMarginLowerBound ?? .nan))
+                print(
+                    String(
+                        format:
+                            "ibp:       %d of %d visited states certified (%.1f%%, 95%% CI [%.1f, %.1f]), mean margin bound %.4f",
+                        certified, ibp.states, 100 * rate, 100 * ci[0], 100 * ci[1], ibp.meanMarginLowerBound ?? .nan))
             } else {
-                print(String(format: "ibp:       outputs move at most %.4f (mean over %d states), %.4f (worst)",
-                             ibp.meanOutputDeviation ?? .nan, ibp.states, ibp.maxOutputDeviation ?? .nan))
+                print(
+                    String(
+                        format: "ibp:       outputs move at most %.4f (mean over %d states), %.4f (worst)",
+                        ibp.meanOutputDeviation ?? .nan, ibp.states, ibp.maxOutputDeviation ?? .nan))
             }
         }
         if let s = report.smoothing {
-            print(String(format: "smoothing: σ=%g, %d states: %d certified at L2 radius %.4f (%.1f%%), %d abstained, mean radius %.4f, agrees with the base policy at %.1f%%",
-                         s.sigma, s.states, s.certified, s.requiredRadius, 100 * s.rate, s.abstained, s.meanRadius, 100 * s.agreement))
+            print(
+                String(
+                    format:
+                        "smoothing: σ=%g, %d states: %d certified at L2 radius %.4f (%.1f%%), %d abstained, mean radius %.4f, agrees with the base policy at %.1f%%",
+                    s.sigma, s.states, s.certified, s.requiredRadius, 100 * s.rate, s.abstained, s.meanRadius, 100 * s.agreement))
         }
         if let c = report.crop {
-            print(String(format: "crop:      σ=%g, %d noisy episodes: smoothed return %.2f (lower bound %.2f); certified return ≥ %.2f for any perturbation of total L2 norm ≤ %.3f over %d steps",
-                         c.sigma, c.episodes, c.bound.smoothedReturn, c.bound.smoothedReturnLowerBound, c.bound.certifiedReturn, c.bound.budget, c.horizon))
+            print(
+                String(
+                    format:
+                        "crop:      σ=%g, %d noisy episodes: smoothed return %.2f (lower bound %.2f); certified return ≥ %.2f for any perturbation of total L2 norm ≤ %.3f over %d steps",
+                    c.sigma, c.episodes, c.bound.smoothedReturn, c.bound.smoothedReturnLowerBound, c.bound.certifiedReturn,
+                    c.bound.budget, c.horizon))
         }
     }
 }

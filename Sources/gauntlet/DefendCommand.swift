@@ -28,13 +28,16 @@ struct DefendCommand: ParsableCommand {
     @Option(name: .customLong("member"), help: "A further ensemble member (repeatable).") var members: [String] = []
     @Option(help: "How the ensemble combines outputs: mean, median, trimmed or vote.") var aggregation = "mean"
     @Option(help: "Values trimmed from each end (--aggregation trimmed).") var trim: Int?
-    @Option(name: .customLong("transform"), help: "An input transformation spec (repeatable, applied in order).") var transforms: [String] = []
+    @Option(name: .customLong("transform"), help: "An input transformation spec (repeatable, applied in order).") var transforms:
+        [String] = []
     @Option(help: "Units of steps and σ: raw or std.") var units: ThreatModel.Units = .raw
     @Option(help: "Clean episodes measuring std and the clipping range.") var episodes = 20
     @Option(help: "Output policy file.") var output: String
 
     func validate() throws {
-        guard !members.isEmpty || !transforms.isEmpty else { throw ValidationError("give --member or --transform: there is nothing to add") }
+        guard !members.isEmpty || !transforms.isEmpty else {
+            throw ValidationError("give --member or --transform: there is nothing to add")
+        }
         guard (1...100_000).contains(episodes) else { throw ValidationError("--episodes must lie in 1...100000") }
     }
 
@@ -52,14 +55,17 @@ struct DefendCommand: ParsableCommand {
         }
         do throws(DefenseError) {
             if !members.isEmpty {
-                defended = try Defenses.ensemble([file] + memberFiles, aggregation: try Aggregation(name: aggregation, trim: trim))
+                defended = try Defenses.ensemble(
+                    [file] + memberFiles, aggregation: try Aggregation(name: aggregation, trim: trim))
             }
             if !transforms.isEmpty {
                 let statistics = ObservationStatistics(clean, dimension: loaded.observationDimension)
                 let scale = units == .std ? statistics.standardDeviation : Array(repeating: 1, count: loaded.observationDimension)
                 for text in transforms {
-                    defended.defenses.append(try Defenses.transformation(text, scale: scale, range: (statistics.lower, statistics.upper),
-                                                                         discrete: loaded.actionSpace.actionCount != nil))
+                    defended.defenses.append(
+                        try Defenses.transformation(
+                            text, scale: scale, range: (statistics.lower, statistics.upper),
+                            discrete: loaded.actionSpace.actionCount != nil))
                 }
             }
         } catch {

@@ -17,42 +17,60 @@ struct DetectCommand: ParsableCommand {
             --adaptive-weight times the detector's score) and reports the same with the share of actions each attack flips.
             """)
 
-    @Option(help: "Policy file (.safetensors).") var policy: String
-    @Option(help: "Environment id (default: the policy's).") var env: String?
+    @OptionGroup var policyOptions: PolicyOptions
     @Option(help: "Attack spec the detector learns and is tested on.") var attack = "pgd"
     @Option(help: "Perturbation budget ε.") var eps: Double
-    @Option(name: .customLong("eps-units"), help: "raw or std.") var units: ThreatModel.Units = .raw
-    @Option(name: .customLong("adaptive-weight"), help: "λ: how much the adaptive attacker weighs staying undetected.") var adaptiveWeight = 1.0
+    @OptionGroup var threatModel: ThreatModelOptions
+    @Option(name: .customLong("adaptive-weight"), help: "λ: how much the adaptive attacker weighs staying undetected.")
+    var adaptiveWeight = 1.0
     @Option(help: "Clean episodes (half train the detector).") var episodes = 10
-    @Option(help: "Seed of the first episode.") var seed: UInt64 = 0
-    @Flag(help: "Print one JSON object on standard output.") var json = false
+    @OptionGroup var seedOption: SeedOption
+    @OptionGroup var format: JSONOption
 
     func validate() throws {
         guard eps > 0 && eps.isFinite else { throw ValidationError("--eps must be a finite number > 0, got \(eps)") }
-        guard (2...100_000).contains(episodes) else { throw ValidationError("--episodes must lie in 2...100000 (half of them train the detector)") }
+        guard (2...100_000).contains(episodes) else {
+            throw ValidationError("--episodes must lie in 2...100000 (half of them train the detector)")
+        }
         guard adaptiveWeight >= 0 && adaptiveWeight.isFinite else { throw ValidationError("--adaptive-weight must be ≥ 0") }
-        do { _ = try Toolkit.standard.makeAttack(attack) } catch { throw ValidationError("--attack \(attack): \(error.description)") }
+        try validateAttacks([attack])
     }
 
     func run() throws {
         BLAS.setThreads(1)
-        let (file, loaded) = try loadPolicy(policy)
-        let environment = env ?? file.description.environment!
-        let evaluation = AttackEvaluation(policy: loaded, environment: environment, episodes: episodes, seed: seed, units: units)
+        let (_, loaded, environment) = try policyOptions.load()
+        let policy = policyOptions.policy
+        let evaluation = AttackEvaluation(
+            policy: loaded, environment: environment, episodes: episodes, seed: seedOption.seed, norm: threatModel.norm,
+            units: threatModel.units, mask: try threatModel.mask(for: loaded.observationDimension))
         let report: DetectionStudy.Report
         do {
-            report = try DetectionStudy.run(evaluation, attack: try Toolkit.standard.makeAttack(attack), epsilon: eps, adaptiveWeight: adaptiveWeight, policyName: policy)
+            report = try DetectionStudy.run(
+                evaluation, attack: try Toolkit.standard.makeAttack(attack), epsilon: eps, adaptiveWeight: adaptiveWeight,
+                policyName: policy)
         } catch let error as EnvironmentError {
             throw ValidationError(error.description)
         }
-        if json { try printJSON(report); return }
-        print("\(policy) on \(environment): detector trained on \(report.trainingStates) states, tested on \(report.testStates); \(report.attack) at \(report.threatModel.description)")
-        print(String(format: "learned detector: AUC %.3f, detects %.1f%% at 5%% false positives (the attack flips %.1f%% of actions)",
-                     report.learned.auc, 100 * report.learned.truePositiveRateAt5PercentFalsePositives, 100 * report.flipRate))
-        print(String(format: "margin test:      AUC %.3f, detects %.1f%% at 5%% false positives",
-                     report.margin.auc, 100 * report.margin.truePositiveRateAt5PercentFalsePositives))
-        print(String(format: "adaptive (λ=%g):  AUC %.3f, detects %.1f%% at 5%% false positives (flips %.1f%% of actions)",
-                     report.adaptiveWeight, report.adaptiveLearned.auc, 100 * report.adaptiveLearned.truePositiveRateAt5PercentFalsePositives,
-                     100 * report.adaptiveFlipRate))
+        if format.json {
+            try printJSON(report)
+            return
+        }
+        print(
+            "\(policy) on \(environment): detector trained on \(report.trainingStates) states, tested on \(report.testStates); \(report.attack) at \(report.threatModel.description)"
+        )
+        print(
+            String(
+                format: "learned detector: AUC %.3f, detects %.1f%% at 5%% false positives (the attack flips %.1f%% of actions)",
+                report.learned.auc, 100 * report.learned.truePositiveRateAt5PercentFalsePositives, 100 * report.flipRate))
+        print(
+            String(
+                format: "margin test:      AUC %.3f, detects %.1f%% at 5%% false positives",
+                report.margin.auc, 100 * report.margin.truePositiveRateAt5PercentFalsePositives))
+        print(
+            String(
+                format: "adaptive (λ=%g):  AUC %.3f, detects %.1f%% at 5%% false positives (flips %.1f%% of actions)",
+                report.adaptiveWeight, report.adaptiveLearned.auc,
+                100 * report.adaptiveLearned.truePositiveRateAt5PercentFalsePositives,
+                100 * report.adaptiveFlipRate))
     }
 }

@@ -13,7 +13,11 @@ struct Gauntlet: ParsableCommand {
             Exit codes: 0 success, 1 a check failed, 2 bad input (the message says what was wrong).
             """,
         version: Agents.Gauntlet.version,
-        subcommands: [Env.self, Train.self, Evaluate.self, AttackCommand.self, Adversary.self, ReplayCommand.self, Explain.self, Transfer.self, OptimalAttack.self, SweepCommand.self, Results.self, ReportCommand.self, PolicyCommand.self, DefendCommand.self, CertifyCommand.self, DetectCommand.self, Bench.self])
+        subcommands: [
+            Env.self, Train.self, Evaluate.self, AttackCommand.self, Adversary.self, ReplayCommand.self, Explain.self,
+            Transfer.self, OptimalAttack.self, SweepCommand.self, Results.self, ReportCommand.self, PolicyCommand.self,
+            DefendCommand.self, CertifyCommand.self, DetectCommand.self, Bench.self,
+        ])
 
     /// Parses and runs the command. A usage error prints the subcommand's usage; an error from
     /// running it prints its message. Both are bad input (exit 2) unless the command threw an
@@ -28,7 +32,7 @@ struct Gauntlet: ParsableCommand {
         }
         do { try command.run() } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
-        } catch where exitCode(for: error) == .success {
+        } catch  where exitCode(for: error) == .success {
             exit(withError: error)  // `help <subcommand>` runs a command that throws its help
         } catch {
             let message = (error as? ValidationError)?.message ?? "\(error)"

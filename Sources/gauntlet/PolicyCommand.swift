@@ -13,9 +13,11 @@ struct PolicyCommand: ParsableCommand {
 extension PolicyKind: ExpressibleByArgument {}
 
 struct PolicyInfo: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "info", abstract: "Architecture, environment, algorithm, training configuration, provenance, size and hash of a policy file.")
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Architecture, environment, algorithm, training configuration, provenance, size and hash of a policy file.")
     @Argument(help: "Policy file.") var file: String
-    @Flag(help: "Print one JSON object on standard output.") var json = false
+    @OptionGroup var format: JSONOption
 
     struct Info: Encodable {
         var file: String
@@ -28,10 +30,14 @@ struct PolicyInfo: ParsableCommand {
 
     func run() throws {
         let (policyFile, loaded) = try loadPolicy(file)
-        let info = Info(file: file, hash: FNV1a.hex(fileAt: URL(fileURLWithPath: file)) ?? "", description: policyFile.description,
-                        parameterCount: policyFile.network.parameterCount, sizes: policyFile.network.sizes,
-                        extraTensors: policyFile.extraTensors.keys.sorted())
-        if json { try printJSON(info); return }
+        let info = Info(
+            file: file, hash: FNV1a.hex(fileAt: URL(fileURLWithPath: file)) ?? "", description: policyFile.description,
+            parameterCount: policyFile.network.parameterCount, sizes: policyFile.network.sizes,
+            extraTensors: policyFile.extraTensors.keys.sorted())
+        if format.json {
+            try printJSON(info)
+            return
+        }
         let d = policyFile.description
         var layers: [String] = []
         for module in policyFile.network.modules {
@@ -72,21 +78,32 @@ struct PolicyImportCommand: ParsableCommand {
 
     @Argument(help: "State dict (.safetensors or torch.save .pth) or SB3 model (.zip).") var file: String
     @Option(help: "Environment id the policy acts in.") var env: String
-    @Option(help: "greedy-q, categorical, gaussian or deterministic (state dicts; SB3 models say it themselves).") var kind: PolicyKind?
-    @Option(help: "Activation between the Linear layers: relu, tanh, leaky_relu (default: relu for state dicts, the saved one for SB3).")
+    @Option(help: "greedy-q, categorical, gaussian or deterministic (state dicts; SB3 models say it themselves).") var kind:
+        PolicyKind?
+    @Option(
+        help:
+            "Activation between the Linear layers: relu, tanh, leaky_relu (default: relu for state dicts, the saved one for SB3)."
+    )
     var activation: String?
-    @Option(name: .customLong("obs-mean"), help: "Observation mean for normalisation, comma-separated.") var observationMean: String?
+    @Option(name: .customLong("obs-mean"), help: "Observation mean for normalisation, comma-separated.") var observationMean:
+        String?
     @Option(name: .customLong("obs-std"), help: "Observation standard deviation, comma-separated.") var observationStd: String?
     @Option(help: "Output policy file.") var output: String
 
     func validate() throws {
-        if let activation, Activation(name: activation) == nil { throw ValidationError("--activation: unknown activation '\(activation)'") }
-        guard (observationMean == nil) == (observationStd == nil) else { throw ValidationError("--obs-mean and --obs-std go together") }
+        if let activation, Activation(name: activation) == nil {
+            throw ValidationError("--activation: unknown activation '\(activation)'")
+        }
+        guard (observationMean == nil) == (observationStd == nil) else {
+            throw ValidationError("--obs-mean and --obs-std go together")
+        }
     }
 
     static func numbers(_ text: String, option: String) throws -> [Double] {
         let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0!.isFinite }) else { throw ValidationError("\(option): expected comma-separated numbers") }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0!.isFinite }) else {
+            throw ValidationError("\(option): expected comma-separated numbers")
+        }
         return values.map { $0! }
     }
 
@@ -102,18 +119,25 @@ struct PolicyImportCommand: ParsableCommand {
         do throws(PolicyFileError) {
             if try PolicyImport.isStableBaselines3Model(at: url) {
                 imported = try StableBaselines3Model(contentsOf: url).policyFile(
-                    environment: env, activation: activation.flatMap(Activation.init(name:)), normalization: normalization, source: url)
+                    environment: env, activation: activation.flatMap(Activation.init(name:)), normalization: normalization,
+                    source: url)
             } else {
-                guard let kind else { throw PolicyFileError("--kind is required for a state dict (greedy-q, categorical, gaussian or deterministic)") }
-                imported = try PolicyImport.stateDict(at: url, environment: env, kind: kind,
-                                                      activation: Activation(name: activation ?? "relu")!, normalization: normalization)
+                guard let kind else {
+                    throw PolicyFileError(
+                        "--kind is required for a state dict (greedy-q, categorical, gaussian or deterministic)")
+                }
+                imported = try PolicyImport.stateDict(
+                    at: url, environment: env, kind: kind,
+                    activation: Activation(name: activation ?? "relu")!, normalization: normalization)
             }
             try imported.write(to: URL(fileURLWithPath: output))
         } catch {
             throw ValidationError(error.description)
         }
         let d = imported.description
-        print("imported \(file) → \(output): \(imported.network.sizes.map(String.init).joined(separator: "-")) \(d.architecture.modules.first { $0.type != "linear" }?.type ?? "linear"), \(d.kind ?? "") on \(env)" + (d.critic != nil ? " (+ critic)" : ""))
+        print(
+            "imported \(file) → \(output): \(imported.network.sizes.map(String.init).joined(separator: "-")) \(d.architecture.modules.first { $0.type != "linear" }?.type ?? "linear"), \(d.kind ?? "") on \(env)"
+                + (d.critic != nil ? " (+ critic)" : ""))
     }
 }
 
@@ -127,7 +151,9 @@ struct PolicyExport: ParsableCommand {
 
     func run() throws {
         let (policyFile, _) = try loadPolicy(file)
-        do { try PolicyImport.stateDict(of: policyFile).write(to: URL(fileURLWithPath: output)) } catch { throw ValidationError(error.description) }
+        do { try PolicyImport.stateDict(of: policyFile).write(to: URL(fileURLWithPath: output)) } catch {
+            throw ValidationError(error.description)
+        }
         print("exported \(file) → \(output)")
     }
 }

@@ -24,11 +24,15 @@ struct ReplayCommand: ParsableCommand {
     @Option(help: "Policy file (default: the path recorded in the replay).") var policy: String?
     @Option(help: "Another attack to run on the recorded seeds.") var attack: String?
     @Flag(help: "With --attack: attack the recorded observations without stepping the environment.") var offline = false
-    @Flag(help: "Print one JSON object on standard output.") var json = false
+    @OptionGroup var format: JSONOption
 
     func validate() throws {
         if offline && attack == nil { throw ValidationError("--offline needs --attack SPEC") }
-        if let attack { do { _ = try Toolkit.standard.makeAttack(attack) } catch { throw ValidationError("--attack \(attack): \(error.description)") } }
+        if let attack {
+            do { _ = try Toolkit.standard.makeAttack(attack) } catch {
+                throw ValidationError("--attack \(attack): \(error.description)")
+            }
+        }
     }
 
     struct Verification: Encodable {
@@ -69,35 +73,57 @@ struct ReplayCommand: ParsableCommand {
         if let spec = attack {
             let newAttack = try Toolkit.standard.makeAttack(spec)
             guard let threatModel = replay.header.threatModel else {
-                throw ValidationError("\(file) records a clean evaluation: it has no threat model for --attack (record one with --attack and --eps)")
+                throw ValidationError(
+                    "\(file) records a clean evaluation: it has no threat model for --attack (record one with --attack and --eps)"
+                )
             }
             if offline {
                 let (flips, steps, rate) = replay.offlineFlipRate(policy: victim, attack: newAttack, threatModel: threatModel)
-                let result = Offline(attack: newAttack.spec, steps: steps,
-                                     actionFlipRate: .init(value: Double(flips) / Double(max(steps, 1)), ci95: [rate.lower, rate.upper]))
-                if json { try printJSON(result) } else {
-                    print(String(format: "%@ offline on %d recorded observations: action-flip rate %.1f%% [%.1f, %.1f]", result.attack, steps,
-                                 100 * result.actionFlipRate.value, 100 * rate.lower, 100 * rate.upper))
+                let result = Offline(
+                    attack: newAttack.spec, steps: steps,
+                    actionFlipRate: .init(value: Double(flips) / Double(max(steps, 1)), ci95: [rate.lower, rate.upper]))
+                if format.json {
+                    try printJSON(result)
+                } else {
+                    print(
+                        String(
+                            format: "%@ offline on %d recorded observations: action-flip rate %.1f%% [%.1f, %.1f]", result.attack,
+                            steps,
+                            100 * result.actionFlipRate.value, 100 * rate.lower, 100 * rate.upper))
                 }
                 return
             }
             var header = replay.header
             header.threatModel = threatModel
             let rerun = try Replay(header: header, outcomes: replay.outcomes).reexecute(policy: victim, attack: newAttack)
-            let recordedReturns = replay.outcomes.map(\.episodeReturn), newReturns = rerun.outcomes.map(\.episodeReturn)
-            let interval = ConfidenceInterval.bootstrapPairedDifference(recordedReturns, newReturns, random: RandomStream(seed: header.seed).child("replay"))
-            let result = Comparison(recordedAttack: replay.header.attack, attack: newAttack.spec,
-                                    recorded: ReturnSummary(returns: recordedReturns, seed: header.seed), attacked: ReturnSummary(returns: newReturns, seed: header.seed),
-                                    difference: .init(mean: Statistics.mean(zip(recordedReturns, newReturns).map { $0 - $1 }), ci95: [interval.lower, interval.upper]))
-            if json { try printJSON(result) } else {
-                print(String(format: "recorded (%@): %.2f; %@: %.2f; paired difference %.2f [%.2f, %.2f]", replay.header.attack ?? "clean",
-                             result.recorded.meanReturn, result.attack, result.attacked.meanReturn, result.difference.mean,
-                             result.difference.ci95[0], result.difference.ci95[1]))
+            let recordedReturns = replay.outcomes.map(\.episodeReturn)
+            let newReturns = rerun.outcomes.map(\.episodeReturn)
+            let interval = ConfidenceInterval.bootstrapPairedDifference(
+                recordedReturns, newReturns, random: RandomStream(seed: header.seed).child("replay"))
+            let result = Comparison(
+                recordedAttack: replay.header.attack, attack: newAttack.spec,
+                recorded: ReturnSummary(returns: recordedReturns, seed: header.seed),
+                attacked: ReturnSummary(returns: newReturns, seed: header.seed),
+                difference: .init(
+                    mean: Statistics.mean(zip(recordedReturns, newReturns).map { $0 - $1 }),
+                    ci95: [interval.lower, interval.upper]))
+            if format.json {
+                try printJSON(result)
+            } else {
+                print(
+                    String(
+                        format: "recorded (%@): %.2f; %@: %.2f; paired difference %.2f [%.2f, %.2f]",
+                        replay.header.attack ?? "clean",
+                        result.recorded.meanReturn, result.attack, result.attacked.meanReturn, result.difference.mean,
+                        result.difference.ci95[0], result.difference.ci95[1]))
             }
             return
         }
         if hash != replay.header.policyHash {
-            FileHandle.standardError.write(Data("error: the policy file changed since the recording (hash \(hash), recorded \(replay.header.policyHash))\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "error: the policy file changed since the recording (hash \(hash), recorded \(replay.header.policyHash))\n"
+                        .utf8))
             throw ExitCode(1)
         }
         let rerun = try replay.reexecute(policy: victim)
@@ -106,9 +132,13 @@ struct ReplayCommand: ParsableCommand {
         if let difference = replay.firstDifference(from: rerun) {
             let seed = difference.episode < replay.outcomes.count ? " (seed \(replay.outcomes[difference.episode].seed))" : ""
             result.reproduced = false
-            result.divergence = "episode \(difference.episode)\(seed)" + (difference.step.map { ", step \($0)" } ?? "") + ": \(difference.what) differs"
+            result.divergence =
+                "episode \(difference.episode)\(seed)" + (difference.step.map { ", step \($0)" } ?? "")
+                + ": \(difference.what) differs"
         }
-        if json { try printJSON(result) } else if result.reproduced {
+        if format.json {
+            try printJSON(result)
+        } else if result.reproduced {
             print("reproduced bit for bit: \(result.episodes) episodes, \(steps) steps")
         } else {
             print("does not reproduce: \(result.divergence!)")

@@ -44,7 +44,9 @@ import Testing
     func trainAndEvaluate(_ yaml: String, seed: UInt64) throws -> Double {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-learn-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let run = try TrainingRun<Float>(config: TrainingConfig(yaml: yaml, file: "test.yaml", robustMethods: Toolkit.standard.robustMethods), directory: directory, seed: seed, components: Toolkit.standard.training)
+        let run = try TrainingRun<Float>(
+            config: TrainingConfig(yaml: yaml, file: "test.yaml", robustMethods: Toolkit.standard.robustMethods),
+            directory: directory, seed: seed, components: Toolkit.standard.training)
         let summary = try #require(try run.run())
         let policy = try Policy.load(contentsOf: URL(fileURLWithPath: summary.policy))
         let episodes = try EpisodeRunner(policy: policy, environment: "CartPole-v1").run(episodes: 20, seed: 1000)

@@ -22,7 +22,9 @@ import Testing
         checkpoint_interval: 300
         """
     static let configs: [(String, String)] = [
-        ("dqn", """
+        (
+            "dqn",
+            """
             env: CartPole-v1
             algorithm: dqn
             n_timesteps: 3000
@@ -34,8 +36,11 @@ import Testing
             batch_size: 32
             buffer_size: 5000
             checkpoint_interval: 700
-            """),
-        ("ppo", """
+            """
+        ),
+        (
+            "ppo",
+            """
             env: Pendulum-v1
             algorithm: ppo
             n_timesteps: 2048
@@ -47,8 +52,11 @@ import Testing
             normalize: true
             learning_rate: lin_0.0003
             checkpoint_interval: 500
-            """),
-        ("td3", """
+            """
+        ),
+        (
+            "td3",
+            """
             env: MountainCarContinuous-v0
             algorithm: td3
             n_timesteps: 1500
@@ -58,24 +66,33 @@ import Testing
             noise_type: ornstein-uhlenbeck
             noise_std: 0.5
             checkpoint_interval: 400
-            """),
+            """
+        ),
         ("ddpg", ddpg),
-        ("ddpg-sa", ddpg + """
+        (
+            "ddpg-sa",
+            ddpg + """
 
-            robust_method: sa
-            robust_eps: 0.1
-            robust_eps_start: 0
-            robust_steps: 2
-            robust_kappa: 1
-            """),
-        ("ddpg-adversarial", ddpg + """
+                robust_method: sa
+                robust_eps: 0.1
+                robust_eps_start: 0
+                robust_steps: 2
+                robust_kappa: 1
+                """
+        ),
+        (
+            "ddpg-adversarial",
+            ddpg + """
 
-            robust_method: adversarial
-            robust_eps: 0.1
-            robust_eps_start: 0
-            robust_steps: 2
-            """),
-        ("dqn-sa", """
+                robust_method: adversarial
+                robust_eps: 0.1
+                robust_eps_start: 0
+                robust_steps: 2
+                """
+        ),
+        (
+            "dqn-sa",
+            """
             env: CartPole-v1
             algorithm: dqn
             n_timesteps: 1500
@@ -90,8 +107,11 @@ import Testing
             robust_eps_start: 0
             robust_steps: 3
             checkpoint_interval: 500
-            """),
-        ("ppo-adversarial", """
+            """
+        ),
+        (
+            "ppo-adversarial",
+            """
             env: CartPole-v1
             algorithm: ppo
             n_timesteps: 1024
@@ -105,8 +125,11 @@ import Testing
             robust_eps_start: 0
             robust_steps: 2
             checkpoint_interval: 300
-            """),
-        ("ppo-atla", """
+            """
+        ),
+        (
+            "ppo-atla",
+            """
             env: CartPole-v1
             algorithm: ppo
             n_timesteps: 1536
@@ -121,8 +144,11 @@ import Testing
             robust_victim_updates: 2
             robust_adversary_updates: 3
             checkpoint_interval: 300
-            """),
-        ("ppo-sa", """
+            """
+        ),
+        (
+            "ppo-sa",
+            """
             env: Pendulum-v1
             algorithm: ppo
             n_timesteps: 1024
@@ -138,7 +164,8 @@ import Testing
             robust_steps: 2
             robust_kappa: 1
             checkpoint_interval: 300
-            """),
+            """
+        ),
     ]
 
     func temporaryDirectory() -> URL {
@@ -149,12 +176,14 @@ import Testing
     func resumedRunEndsBitIdentical(_ name: String) throws {
         let yaml = Self.configs.first { $0.0 == name }!.1
         let config = try TrainingConfig(yaml: yaml, file: "\(name).yaml", robustMethods: Toolkit.standard.robustMethods)
-        let straight = temporaryDirectory(), interrupted = temporaryDirectory()
+        let straight = temporaryDirectory()
+        let interrupted = temporaryDirectory()
         defer {
             try? FileManager.default.removeItem(at: straight)
             try? FileManager.default.removeItem(at: interrupted)
         }
-        let uninterrupted = try #require(try TrainingRun<Float>(config: config, directory: straight, seed: 7, components: Toolkit.standard.training).run())
+        let uninterrupted = try #require(
+            try TrainingRun<Float>(config: config, directory: straight, seed: 7, components: Toolkit.standard.training).run())
 
         let first = try TrainingRun<Float>(config: config, directory: interrupted, seed: 7, components: Toolkit.standard.training)
         #expect(try first.run(maximumUnits: 3) == nil)
@@ -167,7 +196,8 @@ import Testing
 
         let a = try Data(contentsOf: straight.appendingPathComponent("checkpoint.safetensors"))
         let b = try Data(contentsOf: interrupted.appendingPathComponent("checkpoint.safetensors"))
-        var left = try Safetensors(data: a), right = try Safetensors(data: b)
+        var left = try Safetensors(data: a)
+        var right = try Safetensors(data: b)
         left.tensors["run.wall_seconds"] = nil
         right.tensors["run.wall_seconds"] = nil
         #expect(left == right, "\(name): checkpoints after resuming differ")
@@ -185,28 +215,36 @@ import Testing
     /// The Float64 reference precision trains, checkpoints in Float64 and resumes exactly too.
     @Test func float64RunsResumeBitIdentical() throws {
         let config = try TrainingConfig(yaml: Self.configs[1].1, file: "ppo.yaml", robustMethods: Toolkit.standard.robustMethods)
-        let straight = temporaryDirectory(), interrupted = temporaryDirectory()
+        let straight = temporaryDirectory()
+        let interrupted = temporaryDirectory()
         defer {
             try? FileManager.default.removeItem(at: straight)
             try? FileManager.default.removeItem(at: interrupted)
         }
         try TrainingRun<Double>(config: config, directory: straight, seed: 3, components: Toolkit.standard.training).run()
-        let first = try TrainingRun<Double>(config: config, directory: interrupted, seed: 3, components: Toolkit.standard.training)
+        let first = try TrainingRun<Double>(
+            config: config, directory: interrupted, seed: 3, components: Toolkit.standard.training)
         try first.run(maximumUnits: 2)
         try first.writeCheckpoint()
         try TrainingRun<Double>(resuming: interrupted, components: Toolkit.standard.training).run()
         let a = try Safetensors(data: Data(contentsOf: straight.appendingPathComponent("checkpoint.safetensors")))
         let b = try Safetensors(data: Data(contentsOf: interrupted.appendingPathComponent("checkpoint.safetensors")))
         #expect(a.tensors["actor"]?.dtype == "F64")
-        #expect(a.tensors["actor"] == b.tensors["actor"] && a.tensors["critic"] == b.tensors["critic"] && a.tensors["log_std"] == b.tensors["log_std"])
+        #expect(
+            a.tensors["actor"] == b.tensors["actor"] && a.tensors["critic"] == b.tensors["critic"]
+                && a.tensors["log_std"] == b.tensors["log_std"])
     }
 
     @Test func sameSeedSameWeightsDifferentSeedDifferentWeights() throws {
         let config = try TrainingConfig(yaml: Self.configs[0].1, file: "dqn.yaml", robustMethods: Toolkit.standard.robustMethods)
         let directories = (0..<3).map { _ in temporaryDirectory() }
         defer { for d in directories { try? FileManager.default.removeItem(at: d) } }
-        for (d, seed) in zip(directories, [1, 1, 2] as [UInt64]) { try TrainingRun<Float>(config: config, directory: d, seed: seed, components: Toolkit.standard.training).run() }
-        let networks = try directories.map { try PolicyFile.load(contentsOf: $0.appendingPathComponent("policy.safetensors")).network }
+        for (d, seed) in zip(directories, [1, 1, 2] as [UInt64]) {
+            try TrainingRun<Float>(config: config, directory: d, seed: seed, components: Toolkit.standard.training).run()
+        }
+        let networks = try directories.map {
+            try PolicyFile.load(contentsOf: $0.appendingPathComponent("policy.safetensors")).network
+        }
         #expect(networks[0] == networks[1])
         #expect(networks[0] != networks[2])
     }
@@ -218,7 +256,11 @@ import Testing
         let run = try TrainingRun<Float>(config: config, directory: directory, seed: 1, components: Toolkit.standard.training)
         try run.run(maximumUnits: 1)
         try run.writeCheckpoint()
-        #expect(throws: TrainingError.self) { try TrainingRun<Float>(config: config, directory: directory, seed: 1, components: Toolkit.standard.training) }
-        #expect { try TrainingRun<Double>(resuming: directory, components: Toolkit.standard.training) } throws: { ($0 as! TrainingError).description.contains("--precision f32") }
+        #expect(throws: TrainingError.self) {
+            try TrainingRun<Float>(config: config, directory: directory, seed: 1, components: Toolkit.standard.training)
+        }
+        #expect { try TrainingRun<Double>(resuming: directory, components: Toolkit.standard.training) } throws: {
+            ($0 as! TrainingError).description.contains("--precision f32")
+        }
     }
 }

@@ -8,14 +8,17 @@ import Testing
 /// Every shipped policy file carries the training settings of the config next to it (as
 /// Gauntlet reads that config), and its provenance hash is that config's.
 @Suite struct ShippedPolicyProvenanceTests {
-    static let policies = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("policies")
+    static let policies = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+        "policies")
 
     @Test func shippedPoliciesCarryTheirTrainingConfiguration() throws {
-        let configs = try FileManager.default.contentsOfDirectory(atPath: Self.policies.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        let configs = try FileManager.default.contentsOfDirectory(atPath: Self.policies.path).filter { $0.hasSuffix(".yaml") }
+            .sorted()
         #expect(configs.count >= 17)
         for name in configs {
             let config = try Toolkit.standard.trainingConfig(contentsOf: Self.policies.appendingPathComponent(name))
-            let file = try PolicyFile.load(contentsOf: Self.policies.appendingPathComponent(name.replacingOccurrences(of: ".yaml", with: ".safetensors")))
+            let file = try PolicyFile.load(
+                contentsOf: Self.policies.appendingPathComponent(name.replacingOccurrences(of: ".yaml", with: ".safetensors")))
             #expect(file.description.provenance["config_hash"] == config.hash, "\(name)")
             #expect(file.description.training == config.settings, "\(name)")
         }
@@ -23,13 +26,17 @@ import Testing
 
     /// A run's policy file records the run's settings, robust training included.
     @Test func trainedPolicyFilesRecordTheirSettings() throws {
-        let yaml = "env: CartPole-v1\nalgorithm: dqn\nn_timesteps: 200\nlearning_starts: 100\nbatch_size: 8\nnet_arch: [8]\nrobust_method: sa\nrobust_eps: 0.05\n"
+        let yaml =
+            "env: CartPole-v1\nalgorithm: dqn\nn_timesteps: 200\nlearning_starts: 100\nbatch_size: 8\nnet_arch: [8]\nrobust_method: sa\nrobust_eps: 0.05\n"
         let config = try Toolkit.standard.trainingConfig(yaml: yaml, file: "p.yaml")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-provenance-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let summary = try #require(try TrainingRun<Float>(config: config, directory: directory, seed: 2, components: Toolkit.standard.training).run())
+        let summary = try #require(
+            try TrainingRun<Float>(config: config, directory: directory, seed: 2, components: Toolkit.standard.training).run())
         let training = try #require(try PolicyFile.load(contentsOf: URL(fileURLWithPath: summary.policy)).description.training)
-        #expect(training["algorithm"] == .string("dqn") && training["robust_method"] == .string("sa") && training["robust_eps"] == .number(0.05))
+        #expect(
+            training["algorithm"] == .string("dqn") && training["robust_method"] == .string("sa")
+                && training["robust_eps"] == .number(0.05))
         #expect(training["net_arch"] == .array([.number(8)]) && training.count == 8)
     }
 }

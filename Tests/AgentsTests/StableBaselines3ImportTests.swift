@@ -13,10 +13,15 @@ struct SB3Fixture: Codable {
     var actions: [ActionValue]
 
     enum ActionValue: Codable {
-        case discrete(Int), continuous([Float])
+        case discrete(Int)
+        case continuous([Float])
         init(from decoder: Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let n = try? container.decode(Int.self) { self = .discrete(n) } else { self = .continuous(try container.decode([Float].self)) }
+            if let n = try? container.decode(Int.self) {
+                self = .discrete(n)
+            } else {
+                self = .continuous(try container.decode([Float].self))
+            }
         }
         func encode(to encoder: Encoder) throws {}
     }
@@ -27,17 +32,23 @@ struct SB3Fixture: Codable {
 @Suite struct StableBaselines3ImportTests {
     static let fixtures: [String: SB3Fixture] = (try? loadFixture("sb3_models.json")) ?? [:]
 
-    @Test(arguments: ["sb3_dqn_cartpole", "sb3_ppo_cartpole", "sb3_ppo_pendulum", "sb3_td3_pendulum", "sb3_sac_mountaincarcontinuous"])
+    @Test(arguments: [
+        "sb3_dqn_cartpole", "sb3_ppo_cartpole", "sb3_ppo_pendulum", "sb3_td3_pendulum", "sb3_sac_mountaincarcontinuous",
+    ])
     func importedModelMatchesStableBaselines3(name: String) throws {
         let fixture = try #require(Self.fixtures[name])
         let url = fixtureURL(name + ".zip")
         #expect(try PolicyImport.isStableBaselines3Model(at: url))
         let file = try StableBaselines3Model(contentsOf: url).policyFile(environment: fixture.environment, source: url)
         let policy = try Policy(file: file)
-        let observations = Matrix(rows: fixture.observations.count, columns: fixture.observations[0].count, storage: fixture.observations.flatMap { $0 })
+        let observations = Matrix(
+            rows: fixture.observations.count, columns: fixture.observations[0].count, storage: fixture.observations.flatMap { $0 }
+        )
         let outputs = policy.outputs(observations)
         for (r, expected) in fixture.outputs.enumerated() {
-            for (j, value) in expected.enumerated() { #expect(abs(outputs[r, j] - value) <= 1e-5 * max(1, abs(value)), "\(name) output [\(r), \(j)]") }
+            for (j, value) in expected.enumerated() {
+                #expect(abs(outputs[r, j] - value) <= 1e-5 * max(1, abs(value)), "\(name) output [\(r), \(j)]")
+            }
         }
         for (action, expected) in zip(policy.actions(observations), fixture.actions) {
             switch (action, expected) {
@@ -49,7 +60,9 @@ struct SB3Fixture: Codable {
         }
         if let values = fixture.values {
             let critic = try #require(policy.valueAndInputGradient(observations.converted(to: Float.self)))
-            for (value, expected) in zip(critic.values, values) { #expect(abs(value - Double(expected)) <= 1e-5 * max(1, abs(Double(expected))), "\(name) value") }
+            for (value, expected) in zip(critic.values, values) {
+                #expect(abs(value - Double(expected)) <= 1e-5 * max(1, abs(Double(expected))), "\(name) value")
+            }
         }
         // Written and read back as a Gauntlet policy file: the same policy.
         let written = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID()).safetensors")
@@ -58,8 +71,10 @@ struct SB3Fixture: Codable {
         #expect(try PolicyFile.load(contentsOf: written).safetensors == file.safetensors)
         // Exported as a plain state dict and imported again with the same kind: the same actor.
         try PolicyImport.stateDict(of: file).write(to: written)
-        let activation = try #require(file.network.modules.compactMap { if case .activation(let a) = $0 { a } else { nil } }.first)
-        let reimported = try PolicyImport.stateDict(at: written, environment: fixture.environment, kind: policy.kind, activation: activation)
+        let activation = try #require(
+            file.network.modules.compactMap { if case .activation(let a) = $0 { a } else { nil } }.first)
+        let reimported = try PolicyImport.stateDict(
+            at: written, environment: fixture.environment, kind: policy.kind, activation: activation)
         #expect(reimported.network == file.network, "\(name)")
     }
 
@@ -70,7 +85,10 @@ struct SB3Fixture: Codable {
         #expect(throws: PolicyFileError.self) { try model.policyFile(environment: "Acrobot-v1", source: url) }
         var changed = model
         changed.netArch = .array([.number(32), .number(32)])
-        #expect(throws: PolicyFileError("\(url.path): net_arch says the policy's hidden layers are [32, 32], the tensors have [16, 16]")) {
+        #expect(
+            throws: PolicyFileError(
+                "\(url.path): net_arch says the policy's hidden layers are [32, 32], the tensors have [16, 16]")
+        ) {
             try changed.policyFile(environment: "CartPole-v1", source: url)
         }
         // A zip that is not a model: the torch.save state dict.

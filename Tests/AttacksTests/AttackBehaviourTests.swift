@@ -16,7 +16,8 @@ private let unbounded4 = BoxSpace(symmetric: Array(repeating: .infinity, count: 
     /// targeted attack reaches it exactly then.
     @Test func targetedAttackSucceedsExactlyWhenTheTargetIsReachable() throws {
         let random = RandomStream(seed: 21)
-        var reachable = 0, unreachable = 0
+        var reachable = 0
+        var unreachable = 0
         for trial in 0..<40 {
             let weights = randomMatrix(rows: 2, columns: 4, random: random)
             let bias = [random.normal(), random.normal()]
@@ -25,10 +26,12 @@ private let unbounded4 = BoxSpace(symmetric: Array(repeating: .infinity, count: 
             let policy = Policy(network: network, kind: .greedyQ, actionSpace: .discrete(2))
             let s = randomMatrix(rows: 1, columns: 4, random: random)
             let q = policy.outputs(s)
-            let clean = argmax(q.row(0)), target = 1 - clean
+            let clean = argmax(q.row(0))
+            let target = 1 - clean
             let epsilon = random.uniform(0.05, 1.5)
             let w = (0..<4).map { weights[target, $0] - weights[clean, $0] }
-            let best = zip(w, s.row(0)).reduce(0) { $0 + $1.0 * $1.1 } + bias[target] - bias[clean] + epsilon * w.map(abs).reduce(0, +)
+            let best =
+                zip(w, s.row(0)).reduce(0) { $0 + $1.0 * $1.1 } + bias[target] - bias[clean] + epsilon * w.map(abs).reduce(0, +)
             guard abs(best) > 1e-6 else { continue }
             let model = ThreatModel(epsilon: epsilon, bounds: unbounded4)
             let attack = TargetedAttack(target: .action(target), steps: 60, alphaRatio: 0.1)
@@ -49,12 +52,16 @@ private let unbounded4 = BoxSpace(symmetric: Array(repeating: .infinity, count: 
         let (_, truth) = objective.valueAndInputGradient(policy, at: x)
         for estimator in [GradientEstimationAttack.Estimator.nes, .spsa] {
             let attack = GradientEstimationAttack(estimator: estimator, samples: 4000, smoothing: 0.01)
-            let (estimate, queries) = attack.estimateGradient(objective, policy: policy, at: x, scale: [1, 1, 1, 1], radius: 0.1,
-                                                              random: RandomStream(seed: 33))
+            let (estimate, queries) = attack.estimateGradient(
+                objective, policy: policy, at: x, scale: [1, 1, 1, 1], radius: 0.1,
+                random: RandomStream(seed: 33))
             #expect(queries == 8000)
             for r in 0..<3 {
-                let a = estimate.row(r), b = truth.row(r)
-                let cosine = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } / (a.reduce(0) { $0 + $1 * $1 }.squareRoot() * b.reduce(0) { $0 + $1 * $1 }.squareRoot())
+                let a = estimate.row(r)
+                let b = truth.row(r)
+                let cosine =
+                    zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
+                    / (a.reduce(0) { $0 + $1 * $1 }.squareRoot() * b.reduce(0) { $0 + $1 * $1 }.squareRoot())
                 #expect(cosine > 0.9, "\(estimator) row \(r): cosine \(cosine)")
             }
         }
@@ -80,12 +87,15 @@ private let unbounded4 = BoxSpace(symmetric: Array(repeating: .infinity, count: 
 
     @Test func transferAttacksUseOnlyTheSurrogate() throws {
         let root = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
-        let attack = try AttackRegistry.standard.make("transfer:surrogate=\(root.appendingPathComponent("policies/cartpole-ppo.safetensors").path)")
+        let attack = try AttackRegistry.standard.make(
+            "transfer:surrogate=\(root.appendingPathComponent("policies/cartpole-ppo.safetensors").path)")
         let victim = try Policy.load(contentsOf: root.appendingPathComponent("policies/cartpole-dqn.safetensors"))
         let evaluation = AttackEvaluation(policy: victim, environment: "CartPole-v1", episodes: 3, seed: 0)
         let report = try evaluation.run(attack, epsilon: 0.2, clean: try evaluation.cleanEpisodes())
         #expect(report.queries == 0 && report.attacked.meanReturn < report.clean.meanReturn)
-        #expect { try AttackRegistry.standard.make("transfer:surrogate=/nowhere.safetensors") } throws: { ($0 as! AttackError).description.contains("cannot read") }
+        #expect { try AttackRegistry.standard.make("transfer:surrogate=/nowhere.safetensors") } throws: {
+            ($0 as! AttackError).description.contains("cannot read")
+        }
     }
 
     /// A budget caps the attacked steps per episode; a timing threshold attacks only where the
@@ -95,9 +105,12 @@ private let unbounded4 = BoxSpace(symmetric: Array(repeating: .infinity, count: 
         let policy = try Policy.load(contentsOf: root.appendingPathComponent("policies/cartpole-ppo.safetensors"))
         for (budget, threshold) in [(7, nil), (nil, 0.9), (5, 0.5)] as [(Int?, Double?)] {
             let schedule = AttackSchedule(budget: budget, threshold: threshold)
-            let model = ThreatModel(epsilon: 0.05, bounds: try Registry.make("CartPole-v1").base.observationSpace, schedule: schedule)
-            let outcomes = try EpisodeRunner(policy: policy, environment: "CartPole-v1", attack: PGD(steps: 3), threatModel: model)
-                .run(episodes: 3, seed: 0)
+            let model = ThreatModel(
+                epsilon: 0.05, bounds: try Registry.make("CartPole-v1").base.observationSpace, schedule: schedule)
+            let outcomes = try EpisodeRunner(
+                policy: policy, environment: "CartPole-v1", attack: PGD(steps: 3), threatModel: model
+            )
+            .run(episodes: 3, seed: 0)
             for outcome in outcomes {
                 if let budget { #expect(outcome.attackedSteps <= budget) }
                 #expect(outcome.attackedSteps > 0 && outcome.attackedSteps < outcome.length, "\(schedule)")
@@ -110,8 +123,15 @@ private let unbounded4 = BoxSpace(symmetric: Array(repeating: .infinity, count: 
 
     @Test func targetOutsideTheActionsIsRejected() throws {
         let attack = try AttackRegistry.standard.make("targeted:target=5")
-        #expect(throws: AttackError.self) { try attack.validate(for: randomPolicy(kind: .greedyQ, inputs: 2, outputs: 2, seed: 1)) }
-        #expect(throws: AttackError.self) { try attack.validate(for: randomPolicy(kind: .gaussian, inputs: 2, outputs: 1, seed: 1)) }
-        #expect(throws: Never.self) { try AttackRegistry.standard.make("targeted:target=1").validate(for: randomPolicy(kind: .greedyQ, inputs: 2, outputs: 2, seed: 1)) }
+        #expect(throws: AttackError.self) {
+            try attack.validate(for: randomPolicy(kind: .greedyQ, inputs: 2, outputs: 2, seed: 1))
+        }
+        #expect(throws: AttackError.self) {
+            try attack.validate(for: randomPolicy(kind: .gaussian, inputs: 2, outputs: 1, seed: 1))
+        }
+        #expect(throws: Never.self) {
+            try AttackRegistry.standard.make("targeted:target=1").validate(
+                for: randomPolicy(kind: .greedyQ, inputs: 2, outputs: 2, seed: 1))
+        }
     }
 }

@@ -4,16 +4,19 @@ import Environments
 import Linalg
 import NeuralNet
 import PropertyBased
-import TestSupport
 import Synchronization
+import TestSupport
 import Testing
 
 /// A random policy of the given kind on observations of dimension `d`, with `n` outputs.
 func randomPolicy(kind: PolicyKind, inputs d: Int, outputs n: Int, seed: UInt64) -> Policy<Double> {
-    let network = try! Sequential<Double>.mlp(sizes: [d, 16, 16, n], activation: .tanh, outputActivation: kind == .deterministic ? .tanh : .identity,
-                                              random: RandomStream(seed: seed))
-    let space: ActionSpace = kind == .greedyQ || kind == .categorical ? .discrete(n) : .box(BoxSpace(symmetric: Array(repeating: 1, count: n)))
-    return Policy(network: network, kind: kind, actionSpace: space, logStd: kind == .gaussian ? Array(repeating: -0.5, count: n) : [])
+    let network = try! Sequential<Double>.mlp(
+        sizes: [d, 16, 16, n], activation: .tanh, outputActivation: kind == .deterministic ? .tanh : .identity,
+        random: RandomStream(seed: seed))
+    let space: ActionSpace =
+        kind == .greedyQ || kind == .categorical ? .discrete(n) : .box(BoxSpace(symmetric: Array(repeating: 1, count: n)))
+    return Policy(
+        network: network, kind: kind, actionSpace: space, logStd: kind == .gaussian ? Array(repeating: -0.5, count: n) : [])
 }
 
 /// The attacks the property tests cover: every attack of the standard registry and the
@@ -31,13 +34,17 @@ func catalogueSpecs(_ registry: AttackRegistry = testCatalogue) -> [(description
             switch parameter.kind {
             case .policyFile(let role): base[parameter.key] = role == .adversary ? "adversary" : "surrogate"
             case .choice(let options): variants += options.filter { $0 != parameter.defaultValue }.map { [parameter.key: $0] }
-            case .integer(let range) where range == 0...1: variants.append([parameter.key: parameter.defaultValue == "1" ? "0" : "1"])
+            case .integer(let range) where range == 0...1:
+                variants.append([parameter.key: parameter.defaultValue == "1" ? "0" : "1"])
             default: break
             }
         }
         return ([[:]] + variants).map { variant in
             let settings = base.merging(variant) { $1 }
-            let spec = settings.isEmpty ? description.name : description.name + ":" + settings.keys.sorted().map { "\($0)=\(settings[$0]!)" }.joined(separator: ",")
+            let spec =
+                settings.isEmpty
+                ? description.name
+                : description.name + ":" + settings.keys.sorted().map { "\($0)=\(settings[$0]!)" }.joined(separator: ",")
             return (description, spec)
         }
     }
@@ -64,14 +71,17 @@ func policyContext(kind: PolicyKind, dimension: Int, outputs: Int) -> AttackCont
             let policy = randomPolicy(kind: kind, inputs: 5, outputs: 3, seed: UInt64(seed))
             let context = policyContext(kind: kind, dimension: 5, outputs: 3)
             let bounds = BoxSpace(low: [-1, -1, -.infinity, 0, -2], high: [1, 1, .infinity, 0.5, 2])
-            let observations = Matrix<Double>(rows: 6, columns: 5, storage: (0..<30).map { i in
-                let j = i % 5
-                return random.uniform(Double(max(bounds.low[j], -3)), Double(min(bounds.high[j], 3)))
-            })
+            let observations = Matrix<Double>(
+                rows: 6, columns: 5,
+                storage: (0..<30).map { i in
+                    let j = i % 5
+                    return random.uniform(Double(max(bounds.low[j], -3)), Double(min(bounds.high[j], 3)))
+                })
             for norm in ThreatModel.Norm.allCases {
                 let scale = seed % 2 == 0 ? nil : (0..<5).map { _ in random.uniform(0.1, 2) }
-                let model = ThreatModel(norm: norm, epsilon: epsilon, units: scale == nil ? .raw : .std, scale: scale, bounds: bounds,
-                                        mask: [true, true, true, true, false])
+                let model = ThreatModel(
+                    norm: norm, epsilon: epsilon, units: scale == nil ? .raw : .std, scale: scale, bounds: bounds,
+                    mask: [true, true, true, true, false])
                 for (description, spec) in catalogueSpecs() {
                     let attack = try! testCatalogue.make(spec, context: context)
                     guard (try? attack.validate(for: policy)) != nil else { continue }  // e.g. targeted on continuous actions
@@ -79,10 +89,16 @@ func policyContext(kind: PolicyKind, dimension: Int, outputs: Int) -> AttackCont
                     let perturbed = attack.perturb(observations, policy: policy, threatModel: model, random: random).perturbed
                     #expect(perturbed.isFinite, "\(spec)")
                     for (r, distance) in model.distance(perturbed, from: observations).enumerated() {
-                        #expect(distance <= epsilon * (1 + 1e-9) + 1e-12, "\(spec) \(norm) row \(r): ‖δ‖ = \(distance) > ε = \(epsilon)")
+                        #expect(
+                            distance <= epsilon * (1 + 1e-9) + 1e-12,
+                            "\(spec) \(norm) row \(r): ‖δ‖ = \(distance) > ε = \(epsilon)")
                     }
                     for r in 0..<6 {
-                        for j in 0..<5 { #expect(perturbed[r, j] >= Double(bounds.low[j]) && perturbed[r, j] <= Double(bounds.high[j]), "\(spec) bounds") }
+                        for j in 0..<5 {
+                            #expect(
+                                perturbed[r, j] >= Double(bounds.low[j]) && perturbed[r, j] <= Double(bounds.high[j]),
+                                "\(spec) bounds")
+                        }
                         #expect(perturbed[r, 4] == observations[r, 4], "\(spec) touched a masked dimension")
                     }
                 }
@@ -125,12 +141,18 @@ func policyContext(kind: PolicyKind, dimension: Int, outputs: Int) -> AttackCont
         let model = ThreatModel(epsilon: 0.3, bounds: BoxSpace(symmetric: Array(repeating: .infinity, count: 6)))
         let objective = Objective.untargeted(policy, clean: policy.outputs(observations))
         func meanLoss(_ spec: String) throws -> Double {
-            let perturbed = try AttackRegistry.standard.make(spec).perturb(observations, policy: policy, threatModel: model, random: RandomStream(seed: 5)).perturbed
+            let perturbed = try AttackRegistry.standard.make(spec).perturb(
+                observations, policy: policy, threatModel: model, random: RandomStream(seed: 5)
+            ).perturbed
             return Statistics.mean(objective.evaluate(policy.outputs(perturbed)).values)
         }
-        let random = try meanLoss("uniform"), fgsm = try meanLoss("fgsm"), pgd = try meanLoss("pgd:steps=20")
+        let random = try meanLoss("uniform")
+        let fgsm = try meanLoss("fgsm")
+        let pgd = try meanLoss("pgd:steps=20")
         let restarts = try meanLoss("pgd:steps=20,restarts=5")
-        #expect(random < fgsm && fgsm <= pgd && pgd <= restarts, "random \(random), fgsm \(fgsm), pgd \(pgd), pgd+restarts \(restarts)")
+        #expect(
+            random < fgsm && fgsm <= pgd && pgd <= restarts,
+            "random \(random), fgsm \(fgsm), pgd \(pgd), pgd+restarts \(restarts)")
     }
 
     @Test func sameSeedSamePerturbations() throws {
@@ -148,12 +170,18 @@ func policyContext(kind: PolicyKind, dimension: Int, outputs: Int) -> AttackCont
 
     @Test func specsParseAndPrintTheirDefaults() throws {
         #expect(try AttackRegistry.standard.make("pgd").spec == "pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=10")
-        #expect(try AttackRegistry.standard.make("pgd:steps=20,alpha=0.01,restarts=4").spec == "pgd:alpha=0.01,loss=ce,random_start=1,restarts=4,steps=20")
-        #expect(try AttackRegistry.standard.make(try AttackRegistry.standard.make("gaussian:sigma=1.5").spec).spec == "gaussian:sigma=1.5")
-        for (bad, message) in [("pgd:step=3", "unknown parameter 'step'"), ("pgd:steps=0", "'steps' must be an integer in 1...100000"),
-                               ("fgsm:random_start=2", "'random_start' must be an integer in 0...1"), ("carlini", "unknown attack 'carlini'"),
-                               ("pgd:steps", "'steps' is not key=value"), ("pgd:alpha=0.1,alpha_ratio=0.2", "give alpha or alpha_ratio"),
-                               ("pgd:loss=kl", "'loss' must be one of ce, cw"), (":x=1", "has no name")] {
+        #expect(
+            try AttackRegistry.standard.make("pgd:steps=20,alpha=0.01,restarts=4").spec
+                == "pgd:alpha=0.01,loss=ce,random_start=1,restarts=4,steps=20")
+        #expect(
+            try AttackRegistry.standard.make(try AttackRegistry.standard.make("gaussian:sigma=1.5").spec).spec
+                == "gaussian:sigma=1.5")
+        for (bad, message) in [
+            ("pgd:step=3", "unknown parameter 'step'"), ("pgd:steps=0", "'steps' must be an integer in 1...100000"),
+            ("fgsm:random_start=2", "'random_start' must be an integer in 0...1"), ("carlini", "unknown attack 'carlini'"),
+            ("pgd:steps", "'steps' is not key=value"), ("pgd:alpha=0.1,alpha_ratio=0.2", "give alpha or alpha_ratio"),
+            ("pgd:loss=kl", "'loss' must be one of ce, cw"), (":x=1", "has no name"),
+        ] {
             #expect { try AttackRegistry.standard.make(bad) } throws: { ($0 as! AttackError).description.contains(message) }
         }
     }

@@ -23,8 +23,12 @@ struct HalfShift: Attack {
     var fraction: Double
     var spec: String { "test-half-shift:fraction=\(fraction)" }
 
-    func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream) -> AttackResult<S> {
-        let ones = Matrix<S>(rows: observations.rows, columns: observations.columns, storage: Array(repeating: 1, count: observations.storage.count))
+    func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream)
+        -> AttackResult<S>
+    {
+        let ones = Matrix<S>(
+            rows: observations.rows, columns: observations.columns,
+            storage: Array(repeating: 1, count: observations.storage.count))
         let step = threatModel.ascentStep(ones, size: fraction * threatModel.epsilon)
         return AttackResult(perturbed: threatModel.project(observations + step, around: observations), queries: 0)
     }
@@ -41,7 +45,9 @@ final class CountingTraining: RobustTraining {
     var minibatches = 0
     init(random: RandomStream) { self.random = random }
 
-    func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]) -> [String: Double] {
+    func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S])
+        -> [String: Double]
+    {
         minibatches += 1
         return ["test/minibatches": Double(minibatches)]
     }
@@ -52,8 +58,12 @@ final class CountingTraining: RobustTraining {
 
     @Test func aTestOnlyAttackIsMadeByTheRegistryAndListedInHelp() throws {
         #expect(try Self.toolkit.makeAttack("test-half-shift:fraction=0.25").spec == "test-half-shift:fraction=0.25")
-        #expect(Self.toolkit.attacks.help.contains("test-half-shift — moves every free dimension by fraction·ε (test only) [fraction=0.5]"))
-        #expect { try Toolkit.standard.makeAttack("test-half-shift") } throws: { ($0 as! AttackError).description.contains("unknown attack 'test-half-shift'") }
+        #expect(
+            Self.toolkit.attacks.help.contains(
+                "test-half-shift — moves every free dimension by fraction·ε (test only) [fraction=0.5]"))
+        #expect { try Toolkit.standard.makeAttack("test-half-shift") } throws: {
+            ($0 as! AttackError).description.contains("unknown attack 'test-half-shift'")
+        }
         #expect(testCatalogue.description(named: "test-half-shift") != nil)  // the property tests iterate it
     }
 
@@ -62,9 +72,11 @@ final class CountingTraining: RobustTraining {
     @Test func theSanityChecksReadATestOnlyAttacksFamily() {
         let model = ThreatModel(epsilon: 0.1, bounds: BoxSpace(symmetric: [1, 1]))
         func report(_ attack: String, _ attacked: Double) -> AttackReport {
-            AttackReport(attack: attack, threatModel: model, clean: ReturnSummary(returns: [100, 100], seed: 0),
-                         attacked: ReturnSummary(returns: [attacked, attacked], seed: 0), rewardDrop: .init(mean: 0, ci95: [0, 0]),
-                         actionFlipRate: .init(value: 0, ci95: [0, 0]), queries: 0, attackedSteps: 0, episodes: 2, seed: 0, selection: .mode)
+            AttackReport(
+                attack: attack, threatModel: model, clean: ReturnSummary(returns: [100, 100], seed: 0),
+                attacked: ReturnSummary(returns: [attacked, attacked], seed: 0), rewardDrop: .init(mean: 0, ci95: [0, 0]),
+                actionFlipRate: .init(value: 0, ci95: [0, 0]), queries: 0, attackedSteps: 0, episodes: 2, seed: 0,
+                selection: .mode)
         }
         let reports = [report("pgd", 80), report("test-half-shift:fraction=0.5", 20)]
         #expect(SanityChecks.run(reports, tolerance: 1, attacks: Self.toolkit.attacks).map(\.check) == [.gradientMasking])
@@ -86,26 +98,35 @@ final class CountingTraining: RobustTraining {
             robust_eps: 0.1
             """
         #expect { try Toolkit.standard.trainingConfig(yaml: yaml, file: "t.yaml") } throws: {
-            ($0 as! ConfigError).description.contains("t.yaml:8:16: robust_method 'test-counting' is not one of adversarial, sa, radial, atla")
+            ($0 as! ConfigError).description.contains(
+                "t.yaml:8:16: robust_method 'test-counting' is not one of adversarial, sa, radial, atla")
         }
         let config = try Self.toolkit.trainingConfig(yaml: yaml, file: "t.yaml")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-extension-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        _ = try #require(try TrainingRun<Float>(config: config, directory: directory, seed: 1, components: Self.toolkit.training).run())
+        _ = try #require(
+            try TrainingRun<Float>(config: config, directory: directory, seed: 1, components: Self.toolkit.training).run())
         let csv = try String(contentsOf: directory.appendingPathComponent("progress.csv"), encoding: .utf8).split(separator: "\n")
         #expect(csv[0].hasSuffix(",test/minibatches"))
         #expect(Double(csv.last!.split(separator: ",", omittingEmptySubsequences: false).last!).map { $0 > 0 } == true)
 
-        let adversarial = yaml.replacingOccurrences(of: "test-counting", with: "adversarial") + "\nrobust_attack: [test-half-shift, pgd]\n"
+        let adversarial =
+            yaml.replacingOccurrences(of: "test-counting", with: "adversarial") + "\nrobust_attack: [test-half-shift, pgd]\n"
         #expect { try Toolkit.standard.trainingConfig(yaml: adversarial, file: "a.yaml") } throws: {
             ($0 as! ConfigError).description.contains("robust_attack 'test-half-shift' is not one of")
         }
         let parsed = try Self.toolkit.trainingConfig(yaml: adversarial, file: "a.yaml")
         #expect(parsed.robust?.attacks == ["test-half-shift", "pgd"])
-        let training = try #require(try Self.toolkit.training.robustMethod(named: "adversarial")?.make(
-            parsed.robust!, RobustTrainingContext(environment: "CartPole-v1", bounds: BoxSpace(symmetric: [1, 1, 1, 1]),
-                                                  random: RandomStream(seed: 2), ppo: nil, seed: 2)) as? AdversarialTraining)
-        #expect(training.attacks.map(\.spec) == ["test-half-shift:fraction=0.5", "pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=10"])
+        let training = try #require(
+            try Self.toolkit.training.robustMethod(named: "adversarial")?.make(
+                parsed.robust!,
+                RobustTrainingContext(
+                    environment: "CartPole-v1", bounds: BoxSpace(symmetric: [1, 1, 1, 1]),
+                    random: RandomStream(seed: 2), ppo: nil, seed: 2)) as? AdversarialTraining)
+        #expect(
+            training.attacks.map(\.spec) == [
+                "test-half-shift:fraction=0.5", "pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=10",
+            ])
     }
 
     /// The library needs no set-up: the standard toolkit reads a defended policy file, trains a
@@ -119,8 +140,15 @@ final class CountingTraining: RobustTraining {
         var file = try PolicyFile.load(contentsOf: URL(fileURLWithPath: victim))
         file.description.defenses = [DefenseDescription(type: "quantize", step: 0.1, scale: [1, 1, 1, 1])]
         #expect(try Toolkit.standard.policy(file).defenses.map(\.spec) == ["quantize:step=0.1"])
-        let config = try Toolkit.standard.trainingConfig(yaml: "env: CartPole-v1\nalgorithm: dqn\nrobust_method: sa\nrobust_eps: 0.1\n", file: "s.yaml")
-        #expect(try DQN<Float>(config: { guard case .dqn(let c) = config.algorithm else { fatalError() }; return c }(), environment: "CartPole-v1",
-                               seed: 0, components: Toolkit.standard.training).steps == 0)
+        let config = try Toolkit.standard.trainingConfig(
+            yaml: "env: CartPole-v1\nalgorithm: dqn\nrobust_method: sa\nrobust_eps: 0.1\n", file: "s.yaml")
+        #expect(
+            try DQN<Float>(
+                config: {
+                    guard case .dqn(let c) = config.algorithm else { fatalError() }
+                    return c
+                }(), environment: "CartPole-v1",
+                seed: 0, components: Toolkit.standard.training
+            ).steps == 0)
     }
 }

@@ -23,8 +23,10 @@ import Testing
             adversaryReturn += step.reward
             if step.terminated || step.truncated { break }
         }
-        let clean = try EpisodeRunner(policy: Policy.load(contentsOf: URL(fileURLWithPath: Self.victim)), environment: "CartPole-v1")
-            .run(episodes: 1, seed: 4)
+        let clean = try EpisodeRunner(
+            policy: Policy.load(contentsOf: URL(fileURLWithPath: Self.victim)), environment: "CartPole-v1"
+        )
+        .run(episodes: 1, seed: 4)
         #expect(adversaryReturn == -clean[0].episodeReturn)
 
         let model = ThreatModel(epsilon: 0.1, bounds: env.base.observationSpace)
@@ -35,11 +37,15 @@ import Testing
     }
 
     @Test func badAdversaryIdsAreClearErrors() {
-        for (id, message) in [("adversary:env=CartPole-v1,eps=0.1", "adversary:env=ID,victim=PATH,eps=E"),
-                              ("adversary:env=CartPole-v1,victim=/none.safetensors,eps=0.1", "cannot read"),
-                              ("adversary:env=Pendulum-v1,victim=\(Self.victim),eps=0.1", "expects 4 observation values"),
-                              ("adversary:env=CartPole-v1,victim=\(Self.victim),eps=0.1,extra=1", "unknown parameter 'extra'")] {
-            #expect { try Toolkit.standard.environments.make(id) } throws: { ($0 as! EnvironmentError).description.contains(message) }
+        for (id, message) in [
+            ("adversary:env=CartPole-v1,eps=0.1", "adversary:env=ID,victim=PATH,eps=E"),
+            ("adversary:env=CartPole-v1,victim=/none.safetensors,eps=0.1", "cannot read"),
+            ("adversary:env=Pendulum-v1,victim=\(Self.victim),eps=0.1", "expects 4 observation values"),
+            ("adversary:env=CartPole-v1,victim=\(Self.victim),eps=0.1,extra=1", "unknown parameter 'extra'"),
+        ] {
+            #expect { try Toolkit.standard.environments.make(id) } throws: {
+                ($0 as! EnvironmentError).description.contains(message)
+            }
         }
     }
 
@@ -48,8 +54,10 @@ import Testing
     @Test func trainedAdversaryIsAnAttack() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-adversary-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let config = try LearnedAdversary.trainingConfig(victim: Self.victim, environment: "CartPole-v1", epsilon: 0.2, steps: 2048, seed: 1)
-        let summary = try #require(try TrainingRun<Float>(config: config, directory: directory, seed: 1, components: Toolkit.standard.training).run())
+        let config = try LearnedAdversary.trainingConfig(
+            victim: Self.victim, environment: "CartPole-v1", epsilon: 0.2, steps: 2048, seed: 1)
+        let summary = try #require(
+            try TrainingRun<Float>(config: config, directory: directory, seed: 1, components: Toolkit.standard.training).run())
         let attack = try AttackRegistry.standard.make("learned:adversary=\(summary.policy)")
         let victim = try Policy.load(contentsOf: URL(fileURLWithPath: Self.victim))
         try attack.validate(for: victim)
@@ -59,6 +67,8 @@ import Testing
         #expect(result.queries == 0)
         #expect(model.distance(result.perturbed, from: observations).allSatisfy { $0 <= 0.2 + 1e-6 })
         #expect(result.perturbed != observations)
-        #expect { try AttackRegistry.standard.make("learned:adversary=\(Self.victim)") } throws: { ($0 as! AttackError).description.contains("not an adversary") }
+        #expect { try AttackRegistry.standard.make("learned:adversary=\(Self.victim)") } throws: {
+            ($0 as! AttackError).description.contains("not an adversary")
+        }
     }
 }

@@ -18,7 +18,9 @@ private let root = fixtureURL("").deletingLastPathComponent().deletingLastPathCo
         let clean = try evaluation.cleanEpisodes()
         var reports: [AttackReport] = []
         for epsilon in epsilons {
-            for spec in attacks { reports.append(try evaluation.run(try AttackRegistry.standard.make(spec), epsilon: epsilon, clean: clean)) }
+            for spec in attacks {
+                reports.append(try evaluation.run(try AttackRegistry.standard.make(spec), epsilon: epsilon, clean: clean))
+            }
         }
         return reports
     }

@@ -16,7 +16,9 @@ import Testing
     static let victim = root.appendingPathComponent("policies/cartpole-ppo.safetensors").path
 
     /// The adversary's PPO settings come from the agent's config.
-    static func method(epsilon: Double, victimUpdates: Int = 1, adversaryUpdates: Int = 1, fraction: Double = 1) throws -> AlternatingAdversaryTraining {
+    static func method(epsilon: Double, victimUpdates: Int = 1, adversaryUpdates: Int = 1, fraction: Double = 1) throws
+        -> AlternatingAdversaryTraining
+    {
         var ppo = PPOConfig()
         ppo.totalSteps = 100_000
         ppo.environments = 8
@@ -30,8 +32,10 @@ import Testing
         config.adversaryUpdates = adversaryUpdates
         config.fraction = fraction
         let bounds = try Registry.make("CartPole-v1").base.observationSpace
-        return try AlternatingAdversaryTraining(config: config, context: RobustTrainingContext(
-            environment: "CartPole-v1", bounds: bounds, random: RandomStream(seed: 5), ppo: ppo, seed: 5))
+        return try AlternatingAdversaryTraining(
+            config: config,
+            context: RobustTrainingContext(
+                environment: "CartPole-v1", bounds: bounds, random: RandomStream(seed: 5), ppo: ppo, seed: 5))
     }
 
     /// Before ε's ramp nothing moves and the adversary does not train; after it, every
@@ -67,7 +71,9 @@ import Testing
         let atla = try Self.method(epsilon: 0.2)
         let victim = try Policy.load(contentsOf: URL(fileURLWithPath: Self.victim))
         var returns: [Double] = []  // mean of its last 100 episodes after each update (NaN before the first ends)
-        for _ in 0..<30 { returns.append(try #require(try atla.afterUpdate(policy: victim, progress: 1)["robust/adversary_return"])) }
+        for _ in 0..<30 {
+            returns.append(try #require(try atla.afterUpdate(policy: victim, progress: 1)["robust/adversary_return"]))
+        }
         let (start, end) = (returns[1], returns[29])
         #expect(start < -150 && end > start + 50, "adversary return \(returns)")
     }
@@ -91,7 +97,11 @@ import Testing
             """
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-atla-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let summary = try #require(try TrainingRun<Float>(config: TrainingConfig(yaml: yaml, file: "atla.yaml", robustMethods: Toolkit.standard.robustMethods), directory: directory, seed: 2, components: Toolkit.standard.training).run())
+        let summary = try #require(
+            try TrainingRun<Float>(
+                config: TrainingConfig(yaml: yaml, file: "atla.yaml", robustMethods: Toolkit.standard.robustMethods),
+                directory: directory, seed: 2, components: Toolkit.standard.training
+            ).run())
         let adversaryPath = directory.appendingPathComponent("adversary.safetensors").path
         let file = try PolicyFile.load(contentsOf: URL(fileURLWithPath: adversaryPath))
         #expect(file.description.environment == "adversary:env=CartPole-v1,victim=\(summary.policy),eps=0.1")
@@ -105,8 +115,14 @@ import Testing
     }
 
     @Test func atlaNeedsPPO() {
-        #expect { try TrainingConfig(yaml: "env: CartPole-v1\nalgorithm: dqn\nrobust_method: atla\nrobust_eps: 0.1\n", file: "a.yaml", robustMethods: Toolkit.standard.robustMethods) } throws: {
-            ($0 as! ConfigError).description.contains("a.yaml:3:16: robust_method atla (alternating training with a learned adversary, Zhang et al. 2021) is implemented for ppo; dqn takes adversarial, sa, radial")
+        #expect {
+            try TrainingConfig(
+                yaml: "env: CartPole-v1\nalgorithm: dqn\nrobust_method: atla\nrobust_eps: 0.1\n", file: "a.yaml",
+                robustMethods: Toolkit.standard.robustMethods)
+        } throws: {
+            ($0 as! ConfigError).description.contains(
+                "a.yaml:3:16: robust_method atla (alternating training with a learned adversary, Zhang et al. 2021) is implemented for ppo; dqn takes adversarial, sa, radial"
+            )
         }
     }
 }

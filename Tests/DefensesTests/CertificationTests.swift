@@ -11,14 +11,18 @@ import Testing
 private func randomPolicy(seed: UInt64, kind: PolicyKind, hidden: [Int] = [16, 16]) throws -> Policy<Double> {
     let outputs = kind == .greedyQ || kind == .categorical ? 2 : 1
     let inputs = outputs == 2 ? 4 : 3
-    let network = try Sequential<Double>.mlp(sizes: [inputs] + hidden + [outputs], activation: .relu, random: RandomStream(seed: seed))
+    let network = try Sequential<Double>.mlp(
+        sizes: [inputs] + hidden + [outputs], activation: .relu, random: RandomStream(seed: seed))
     let space: ActionSpace = outputs == 2 ? .discrete(2) : .box(BoxSpace(low: [-2], high: [2]))
-    return Policy(network: network, kind: kind, actionSpace: space, logStd: kind == .gaussian ? [0] : [],
-                  scaling: ObservationScaling(mean: Array(repeating: 0.1, count: inputs), std: Array(repeating: 0.5, count: inputs)))
+    return Policy(
+        network: network, kind: kind, actionSpace: space, logStd: kind == .gaussian ? [0] : [],
+        scaling: ObservationScaling(mean: Array(repeating: 0.1, count: inputs), std: Array(repeating: 0.5, count: inputs)))
 }
 
 private func threatModel(epsilon: Double, dimension: Int) -> ThreatModel {
-    ThreatModel(epsilon: epsilon, bounds: BoxSpace(low: Array(repeating: -10, count: dimension), high: Array(repeating: 10, count: dimension)))
+    ThreatModel(
+        epsilon: epsilon,
+        bounds: BoxSpace(low: Array(repeating: -10, count: dimension), high: Array(repeating: 10, count: dimension)))
 }
 
 /// Every point of a grid with `points` values per dimension over the box `s ± ε` (corners included).
@@ -46,8 +50,10 @@ private func grid(around s: [Double], epsilon: Double, points: Int) -> Matrix<Do
         let random = RandomStream(seed: 8)
         var policy = try randomPolicy(seed: 5, kind: .greedyQ)
         let bare = policy
-        policy.defenses = [try Quantization(step: 0.4, scale: [1, 1, 1, 1]),
-                           try RangeClipping(lower: [-0.8, -0.8, -0.8, -0.8], upper: [0.8, 0.8, 0.8, 0.8])]
+        policy.defenses = [
+            try Quantization(step: 0.4, scale: [1, 1, 1, 1]),
+            try RangeClipping(lower: [-0.8, -0.8, -0.8, -0.8], upper: [0.8, 0.8, 0.8, 0.8]),
+        ]
         let states = randomMatrix(rows: 40, columns: 4, random: random, scale: 1)
         let certificate = IntervalCertificate(threatModel: threatModel(epsilon: 0.05, dimension: 4))
         let defended = try certificate.certify(states, policy: policy)
@@ -78,7 +84,8 @@ private func grid(around s: [Double], epsilon: Double, points: Int) -> Matrix<Do
             let policy = try randomPolicy(seed: seed, kind: .greedyQ)
             let states = randomMatrix(rows: 20, columns: 4, random: random, scale: 1)
             for epsilon in [0.0, 0.002, 0.01, 0.05] {
-                let results = try IntervalCertificate(threatModel: threatModel(epsilon: epsilon, dimension: 4)).certify(states, policy: policy)
+                let results = try IntervalCertificate(threatModel: threatModel(epsilon: epsilon, dimension: 4)).certify(
+                    states, policy: policy)
                 let outputs = policy.outputs(states)
                 for r in 0..<states.rows {
                     let gap = abs(outputs[r, 0] - outputs[r, 1])
@@ -88,7 +95,9 @@ private func grid(around s: [Double], epsilon: Double, points: Int) -> Matrix<Do
                     guard results[r].isCertified else { continue }
                     certifiedCount += 1
                     let perturbed = grid(around: states.row(r), epsilon: epsilon, points: 6)
-                    #expect(policy.actions(perturbed).allSatisfy { $0 == .discrete(results[r].action!) }, "seed \(seed) ε \(epsilon) state \(r)")
+                    #expect(
+                        policy.actions(perturbed).allSatisfy { $0 == .discrete(results[r].action!) },
+                        "seed \(seed) ε \(epsilon) state \(r)")
                 }
             }
         }
@@ -120,10 +129,12 @@ private func grid(around s: [Double], epsilon: Double, points: Int) -> Matrix<Do
         for kind in [PolicyKind.gaussian, .deterministic] {
             let policy = try randomPolicy(seed: 3, kind: kind)
             let states = randomMatrix(rows: 10, columns: 3, random: RandomStream(seed: 8))
-            let results = try IntervalCertificate(threatModel: threatModel(epsilon: 0.05, dimension: 3)).certify(states, policy: policy)
+            let results = try IntervalCertificate(threatModel: threatModel(epsilon: 0.05, dimension: 3)).certify(
+                states, policy: policy)
             for r in 0..<states.rows {
                 let center = policy.outputs(Matrix(rows: 1, columns: 3, storage: states.row(r)))[0, 0]
-                let moved = policy.outputs(grid(around: states.row(r), epsilon: 0.05, points: 9)).storage.map { abs($0 - center) }.max()!
+                let moved = policy.outputs(grid(around: states.row(r), epsilon: 0.05, points: 9)).storage.map { abs($0 - center) }
+                    .max()!
                 #expect(moved <= results[r].outputDeviation! + 1e-12)
                 #expect(results[r].outputDeviation! > 0)
             }
@@ -134,8 +145,10 @@ private func grid(around s: [Double], epsilon: Double, points: Int) -> Matrix<Do
     /// the distance to the decision boundary, so the certified radius `σ Φ⁻¹(p̲_A)` must lie
     /// below `d` (it is a lower confidence bound) and close to it with many samples.
     @Test func smoothingRadiusOfALinearPolicy() throws {
-        let w = [0.8, -0.6], b = 0.05  // ‖w‖ = 1: the distance is |w·s + b|
-        let network = try Sequential<Double>(modules: [.linear(inputs: 2, outputs: 2)], parameters: [w[0], w[1], -w[0], -w[1], b, -b])
+        let w = [0.8, -0.6]
+        let b = 0.05  // ‖w‖ = 1: the distance is |w·s + b|
+        let network = try Sequential<Double>(
+            modules: [.linear(inputs: 2, outputs: 2)], parameters: [w[0], w[1], -w[0], -w[1], b, -b])
         let policy = Policy(network: network, kind: .greedyQ, actionSpace: .discrete(2))
         let smoothing = RandomizedSmoothing(sigma: 0.25, selectionSamples: 200, estimationSamples: 20_000, alpha: 0.001)
         let model = threatModel(epsilon: 0.1, dimension: 2)

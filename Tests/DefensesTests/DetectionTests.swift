@@ -39,7 +39,8 @@ private let root = fixtureURL("").deletingLastPathComponent().deletingLastPathCo
     @Test func detectorAndItsAdaptiveAttacker() throws {
         let policy = try Policy.load(contentsOf: root.appendingPathComponent("policies/cartpole-dqn.safetensors"))
         let evaluation = AttackEvaluation(policy: policy, environment: "CartPole-v1", episodes: 2, seed: 0)
-        let report = try DetectionStudy.run(evaluation, attack: PGD(steps: 5), epsilon: 0.1, adaptiveWeight: 2, maximumStates: 300, policyName: "dqn")
+        let report = try DetectionStudy.run(
+            evaluation, attack: PGD(steps: 5), epsilon: 0.1, adaptiveWeight: 2, maximumStates: 300, policyName: "dqn")
         #expect(report.trainingStates == 300 && report.testStates == 300)
         #expect(report.learned.auc > 0.95 && report.margin.auc > 0.9)
         #expect(report.adaptiveLearned.auc < report.learned.auc - 0.2)

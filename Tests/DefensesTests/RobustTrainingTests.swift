@@ -1,17 +1,18 @@
 import Agents
-import Evaluation
-import Foundation
 import Attacks
 import Defenses
 import Environments
+import Evaluation
+import Foundation
 import Linalg
 import NeuralNet
 import TestSupport
 import Testing
 
 private func qPolicy(seed: UInt64) throws -> Policy<Double> {
-    Policy(network: try Sequential<Double>.mlp(sizes: [4, 10, 10, 3], activation: .relu, random: RandomStream(seed: seed)),
-           kind: .greedyQ, actionSpace: .discrete(3), scaling: ObservationScaling(mean: [0, 0.1, 0, -0.1], std: [1, 0.5, 2, 1]))
+    Policy(
+        network: try Sequential<Double>.mlp(sizes: [4, 10, 10, 3], activation: .relu, random: RandomStream(seed: seed)),
+        kind: .greedyQ, actionSpace: .discrete(3), scaling: ObservationScaling(mean: [0, 0.1, 0, -0.1], std: [1, 0.5, 2, 1]))
 }
 
 private let bounds = BoxSpace(low: Array(repeating: -5, count: 4), high: Array(repeating: 5, count: 4))
@@ -19,7 +20,9 @@ private let bounds = BoxSpace(low: Array(repeating: -5, count: 4), high: Array(r
 /// The SA regulariser (κ 1, the full ε from the first step) on `observations`: its value and
 /// parameter gradient, the clean outputs, and the worst observations MAD finds from the same
 /// stream — where the regulariser took its gradient.
-private func saRegularizerAndWorstObservations(_ policy: Policy<Double>, _ observations: Matrix<Double>, epsilon: Double, seed: UInt64)
+private func saRegularizerAndWorstObservations(
+    _ policy: Policy<Double>, _ observations: Matrix<Double>, epsilon: Double, seed: UInt64
+)
     -> (value: Double, gradient: [Double], clean: Matrix<Double>, worst: Matrix<Double>)
 {
     var config = RobustTrainingConfig(method: "sa", epsilon: epsilon)
@@ -28,19 +31,25 @@ private func saRegularizerAndWorstObservations(_ policy: Policy<Double>, _ obser
     config.epsilonEnd = 0
     var gradient = [Double](repeating: 0, count: policy.network.parameterCount)
     let regularizer = StateAdversarialRegularizer(config: config, bounds: bounds, random: RandomStream(seed: seed))
-    let value = regularizer.regularize(observations, policy: policy, progress: 1, parameterGradient: &gradient)["robust/regularizer"]!
-    let worst = MAD(steps: config.steps).perturb(observations, policy: policy, threatModel: ThreatModel(epsilon: epsilon, bounds: bounds),
-                                                 random: RandomStream(seed: seed)).perturbed
+    let value = regularizer.regularize(observations, policy: policy, progress: 1, parameterGradient: &gradient)[
+        "robust/regularizer"]!
+    let worst = MAD(steps: config.steps).perturb(
+        observations, policy: policy, threatModel: ThreatModel(epsilon: epsilon, bounds: bounds),
+        random: RandomStream(seed: seed)
+    ).perturbed
     return (value, gradient, policy.outputs(observations), worst)
 }
 
 /// `∂f/∂θ` at the network's parameters by central differences.
-private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> Double, at network: Sequential<Double>) -> [Double] {
+private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> Double, at network: Sequential<Double>)
+    -> [Double]
+{
     var probe = network
-    return numericalGradient(of: { p in
-        probe.parameters = p
-        return f(probe)
-    }, at: network.parameters)
+    return numericalGradient(
+        of: { p in
+            probe.parameters = p
+            return f(probe)
+        }, at: network.parameters)
 }
 
 @Suite struct RobustTrainingTests {
@@ -57,16 +66,19 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
         var policy = try qPolicy(seed: 5)
         let observations = randomMatrix(rows: 6, columns: 4, random: RandomStream(seed: 6))
         func regularizer() -> any RobustTraining {
-            method == "sa" ? StateAdversarialRegularizer(config: config, bounds: bounds, random: RandomStream(seed: 1))
+            method == "sa"
+                ? StateAdversarialRegularizer(config: config, bounds: bounds, random: RandomStream(seed: 1))
                 : RadialLoss(config: config, bounds: bounds, random: RandomStream(seed: 1))
         }
         var gradient = [Double](repeating: 0, count: policy.network.parameterCount)
-        let value = regularizer().regularize(observations, policy: policy, progress: 1, parameterGradient: &gradient)["robust/regularizer"]!
+        let value = regularizer().regularize(observations, policy: policy, progress: 1, parameterGradient: &gradient)[
+            "robust/regularizer"]!
         #expect(value != 0)
         let parameters = policy.network.parameters
         // RADIAL holds the clean gaps Δ fixed (they weigh the loss, they are not trained through).
         let clean = policy.outputs(observations)
-        let box = try IntervalCertificate(threatModel: ThreatModel(epsilon: 0.05, bounds: bounds)).inputBox(around: observations, policy: policy)
+        let box = try IntervalCertificate(threatModel: ThreatModel(epsilon: 0.05, bounds: bounds)).inputBox(
+            around: observations, policy: policy)
         func radialWithFixedGaps(_ network: Sequential<Double>) -> Double {
             let q = network.intervalBounds(box)
             var total = 0.0
@@ -80,12 +92,14 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
             return total / Double(clean.rows)
         }
         if method == "radial" { #expect(abs(value - radialWithFixedGaps(policy.network)) < 1e-9) }
-        let numeric = numericalGradient(of: { p in
-            policy.network.parameters = p
-            if method == "radial" { return radialWithFixedGaps(policy.network) }
-            var ignored = [Double](repeating: 0, count: p.count)
-            return regularizer().regularize(observations, policy: policy, progress: 1, parameterGradient: &ignored)["robust/regularizer"]!
-        }, at: parameters)
+        let numeric = numericalGradient(
+            of: { p in
+                policy.network.parameters = p
+                if method == "radial" { return radialWithFixedGaps(policy.network) }
+                var ignored = [Double](repeating: 0, count: p.count)
+                return regularizer().regularize(observations, policy: policy, progress: 1, parameterGradient: &ignored)[
+                    "robust/regularizer"]!
+            }, at: parameters)
         #expect(maximumRelativeError(gradient, numeric) < 1e-5, "\(method)")
     }
 
@@ -93,8 +107,9 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
     /// PGD found (Danskin): equal to finite differences of the same objective with that
     /// observation held fixed.
     @Test func pgdRegularizerUsesTheGradientAtTheWorstObservation() throws {
-        let categorical = Policy(network: try Sequential<Double>.mlp(sizes: [4, 8, 3], activation: .tanh, random: RandomStream(seed: 2)),
-                                 kind: .categorical, actionSpace: .discrete(3))
+        let categorical = Policy(
+            network: try Sequential<Double>.mlp(sizes: [4, 8, 3], activation: .tanh, random: RandomStream(seed: 2)),
+            kind: .categorical, actionSpace: .discrete(3))
         let observations = randomMatrix(rows: 5, columns: 4, random: RandomStream(seed: 3))
         let (value, gradient, clean, worst) = saRegularizerAndWorstObservations(categorical, observations, epsilon: 0.1, seed: 4)
         func kl(_ network: Sequential<Double>) -> Double {
@@ -103,8 +118,10 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
             let q = policy.outputs(worst)
             var total = 0.0
             for r in 0..<q.rows {
-                let pMax = clean.row(r).max()!, qMax = q.row(r).max()!
-                let pz = clean.row(r).map { Double.exp($0 - pMax) }.reduce(0, +), qz = q.row(r).map { Double.exp($0 - qMax) }.reduce(0, +)
+                let pMax = clean.row(r).max()!
+                let qMax = q.row(r).max()!
+                let pz = clean.row(r).map { Double.exp($0 - pMax) }.reduce(0, +)
+                let qz = q.row(r).map { Double.exp($0 - qMax) }.reduce(0, +)
                 for j in 0..<q.columns {
                     let p = Double.exp(clean[r, j] - pMax) / pz
                     total += p * ((clean[r, j] - pMax - Double.log(pz)) - (q[r, j] - qMax - Double.log(qz)))
@@ -121,17 +138,21 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
     /// `mean ‖μ(ŝ) − μ(s)‖² / 2` at the worst observations MAD finds, its gradient taken with
     /// those observations and the clean actions held fixed — equal to finite differences.
     @Test func deterministicActorRegularizerMatchesFiniteDifferences() throws {
-        let actor = Policy(network: try Sequential<Double>.mlp(sizes: [4, 8, 2], activation: .relu, outputActivation: .tanh, random: RandomStream(seed: 7)),
-                           kind: .deterministic, actionSpace: .box(BoxSpace(low: [-2, -2], high: [2, 2])))
+        let actor = Policy(
+            network: try Sequential<Double>.mlp(
+                sizes: [4, 8, 2], activation: .relu, outputActivation: .tanh, random: RandomStream(seed: 7)),
+            kind: .deterministic, actionSpace: .box(BoxSpace(low: [-2, -2], high: [2, 2])))
         let observations = randomMatrix(rows: 5, columns: 4, random: RandomStream(seed: 8))
         let (value, gradient, clean, worst) = saRegularizerAndWorstObservations(actor, observations, epsilon: 0.2, seed: 9)
         func halfSquaredChange(_ network: Sequential<Double>) -> Double {
             let moved = network(worst)
-            return zip(moved.storage, clean.storage).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) / 2 } / Double(observations.rows)
+            return zip(moved.storage, clean.storage).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) / 2 }
+                / Double(observations.rows)
         }
         #expect(value > 0)
         #expect(abs(value - halfSquaredChange(actor.network)) < 1e-12)
-        #expect(maximumRelativeError(gradient, parameterGradientByFiniteDifferences(of: halfSquaredChange, at: actor.network)) < 1e-5)
+        #expect(
+            maximumRelativeError(gradient, parameterGradientByFiniteDifferences(of: halfSquaredChange, at: actor.network)) < 1e-5)
     }
 
     /// TD3/DDPG with `robust_method: sa` add the regulariser to their actor updates: its value is
@@ -149,19 +170,27 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
             gradient_steps: -1
             """
         func train(_ yaml: String) throws -> TD3<Float> {
-            guard case .td3(let config) = try TrainingConfig(yaml: yaml, file: "ddpg.yaml", robustMethods: Toolkit.standard.robustMethods).algorithm else { throw TrainingError("not a TD3 config") }
-            let learner = try TD3<Float>(config: config, environment: "Pendulum-v1", seed: 3, components: Toolkit.standard.training)
+            guard
+                case .td3(let config) = try TrainingConfig(
+                    yaml: yaml, file: "ddpg.yaml", robustMethods: Toolkit.standard.robustMethods
+                ).algorithm
+            else { throw TrainingError("not a TD3 config") }
+            let learner = try TD3<Float>(
+                config: config, environment: "Pendulum-v1", seed: 3, components: Toolkit.standard.training)
             while learner.steps < learner.totalSteps { try learner.advance() }
             return learner
         }
         let plain = try train(plainYAML)
-        let robust = try train(plainYAML + "\nrobust_method: sa\nrobust_eps: 0.1\nrobust_eps_start: 0\nrobust_steps: 2\nrobust_kappa: 1\n")
+        let robust = try train(
+            plainYAML + "\nrobust_method: sa\nrobust_eps: 0.1\nrobust_eps_start: 0\nrobust_steps: 2\nrobust_kappa: 1\n")
         #expect(plain.diagnostics["robust/regularizer"] == nil)
         #expect((robust.diagnostics["robust/regularizer"] ?? 0) > 0)
         #expect(robust.actor.parameters != plain.actor.parameters)
         // Adversarial training changes only what the actor acts on in its update: dropping the
         // attacked states (even after drawing them) leaves the actor equal to the plain run's.
-        let adversarial = try train(plainYAML + "\nrobust_method: adversarial\nrobust_eps: 0.1\nrobust_eps_start: 0\nrobust_steps: 2\nrobust_fraction: 0.5\n")
+        let adversarial = try train(
+            plainYAML
+                + "\nrobust_method: adversarial\nrobust_eps: 0.1\nrobust_eps_start: 0\nrobust_steps: 2\nrobust_fraction: 0.5\n")
         #expect(adversarial.diagnostics["robust/eps"] == 0.1)
         #expect(adversarial.actor.parameters != plain.actor.parameters)
     }
@@ -191,7 +220,9 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
         let training = try AdversarialTraining(config, bounds: bounds, random: RandomStream(seed: 9))
         let observations = randomMatrix(rows: 400, columns: 4, random: RandomStream(seed: 10))
         let perturbed = training.perturb(observations, policy: try qPolicy(seed: 1), progress: 1)
-        let corners = (0..<400).filter { r in (0..<4).allSatisfy { abs(abs(perturbed[r, $0] - observations[r, $0]) - 0.2) < 1e-12 } }.count
+        let corners = (0..<400).filter { r in
+            (0..<4).allSatisfy { abs(abs(perturbed[r, $0] - observations[r, $0]) - 0.2) < 1e-12 }
+        }.count
         #expect((160...240).contains(corners), "\(corners) of 400 rows on a corner")
         #expect(zip(perturbed.storage, observations.storage).allSatisfy { abs($0 - $1) <= 0.2 + 1e-12 })
     }
@@ -203,8 +234,11 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
         config.attacks = AttackRegistry.standard.trainingNames
         config.steps = 3
         let training = try AdversarialTraining(config, bounds: bounds, random: RandomStream(seed: 9))
-        #expect(training.attacks.map(\.spec) == ["uniform", "gaussian:sigma=0.5", "sign", "fgsm:random_start=0",
-                                                  "pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=3", "mad:alpha_ratio=0.25,restarts=1,steps=3"])
+        #expect(
+            training.attacks.map(\.spec) == [
+                "uniform", "gaussian:sigma=0.5", "sign", "fgsm:random_start=0",
+                "pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=3", "mad:alpha_ratio=0.25,restarts=1,steps=3",
+            ])
     }
 }
 
@@ -232,11 +266,14 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
     func certifiedRate(_ yaml: String) throws -> Double {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-robust-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let run = try TrainingRun<Float>(config: TrainingConfig(yaml: yaml, file: "robust.yaml", robustMethods: Toolkit.standard.robustMethods), directory: directory, seed: 3, components: Toolkit.standard.training)
+        let run = try TrainingRun<Float>(
+            config: TrainingConfig(yaml: yaml, file: "robust.yaml", robustMethods: Toolkit.standard.robustMethods),
+            directory: directory, seed: 3, components: Toolkit.standard.training)
         let summary = try #require(try run.run())
         let policy = try Policy.load(contentsOf: URL(fileURLWithPath: summary.policy))
-        let report = try Certification.run(AttackEvaluation(policy: policy, environment: "CartPole-v1", episodes: 5, seed: 0), epsilon: 0.01,
-                                           methods: [.ibp], policyName: "trained")
+        let report = try Certification.run(
+            AttackEvaluation(policy: policy, environment: "CartPole-v1", episodes: 5, seed: 0), epsilon: 0.01,
+            methods: [.ibp], policyName: "trained")
         return try #require(report.ibp?.rate)
     }
 
@@ -250,7 +287,8 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
             let report = try evaluation.run(PGD(), epsilon: 0.3, clean: try evaluation.cleanEpisodes())
             return (report.clean.meanReturn, report.attacked.meanReturn)
         }
-        let vanilla = try returns("acrobot-dqn"), robust = try returns("acrobot-sa-dqn-pgd")
+        let vanilla = try returns("acrobot-dqn")
+        let robust = try returns("acrobot-sa-dqn-pgd")
         #expect(abs(robust.clean - vanilla.clean) < 10)
         #expect(robust.attacked > vanilla.attacked + 50, "robust \(robust.attacked), vanilla \(vanilla.attacked)")
     }

@@ -96,8 +96,14 @@ import Testing
     }
 
     @Test func unknownIdsAreClearErrors() {
-        #expect { try Registry.make("CartPole-v0") } throws: { ($0 as! EnvironmentError).description.contains("unknown environment 'CartPole-v0'") }
-        #expect { try Registry.make("grid:no-such-map") } throws: { ($0 as! EnvironmentError).description.contains("no map 'no-such-map.txt'") }
-        #expect { try Registry.make("grid:maze:sideways") } throws: { ($0 as! EnvironmentError).description.contains("unknown observation mode 'sideways'") }
+        #expect { try Registry.make("CartPole-v0") } throws: {
+            ($0 as! EnvironmentError).description.contains("unknown environment 'CartPole-v0'")
+        }
+        #expect { try Registry.make("grid:no-such-map") } throws: {
+            ($0 as! EnvironmentError).description.contains("no map 'no-such-map.txt'")
+        }
+        #expect { try Registry.make("grid:maze:sideways") } throws: {
+            ($0 as! EnvironmentError).description.contains("unknown observation mode 'sideways'")
+        }
     }
 }

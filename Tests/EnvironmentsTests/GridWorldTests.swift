@@ -29,7 +29,8 @@ private func distances(_ map: GridMap, from start: (Int, Int)) -> [[Int?]] {
         let (r, c) = queue[head]
         head += 1
         if map.cells[r][c].isTerminal { continue }
-        for (dr, dc) in [(-1, 0), (1, 0), (0, -1), (0, 1)] where map.cell(r + dr, c + dc) != .wall && distance[r + dr][c + dc] == nil {
+        for (dr, dc) in [(-1, 0), (1, 0), (0, -1), (0, 1)]
+        where map.cell(r + dr, c + dc) != .wall && distance[r + dr][c + dc] == nil {
             distance[r + dr][c + dc] = distance[r][c]! + 1
             queue.append((r + dr, c + dc))
         }
@@ -68,7 +69,9 @@ private func distances(_ map: GridMap, from start: (Int, Int)) -> [[Int?]] {
             }
         }
         let values = world.model.optimalValues(discount: 1)
-        #expect(abs(values[world.tabularState] - best) < 1e-9, "\(name): value iteration \(values[world.tabularState]), shortest path \(best)")
+        #expect(
+            abs(values[world.tabularState] - best) < 1e-9,
+            "\(name): value iteration \(values[world.tabularState]), shortest path \(best)")
     }
 
     @Test func lavaEndsTheEpisodeWithItsReward() throws {
@@ -99,7 +102,9 @@ private func distances(_ map: GridMap, from start: (Int, Int)) -> [[Int?]] {
                     let (reward, terminated) = world.advance(.discrete(a))
                     let expected = try #require(world.model.outcomes[s][a].first)
                     #expect(world.model.outcomes[s][a].count == 1)
-                    #expect(world.tabularState == expected.nextState && reward == expected.reward && terminated == expected.terminated)
+                    #expect(
+                        world.tabularState == expected.nextState && reward == expected.reward && terminated == expected.terminated
+                    )
                 }
             }
         }

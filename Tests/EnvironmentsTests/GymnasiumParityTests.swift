@@ -22,10 +22,15 @@ struct GymnasiumFixture: Decodable {
 }
 
 enum FixtureAction: Decodable {
-    case discrete(Int), continuous([Float])
+    case discrete(Int)
+    case continuous([Float])
     init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let a = try? container.decode(Int.self) { self = .discrete(a) } else { self = .continuous(try container.decode([Float].self)) }
+        if let a = try? container.decode(Int.self) {
+            self = .discrete(a)
+        } else {
+            self = .continuous(try container.decode([Float].self))
+        }
     }
     var action: Action {
         switch self {
@@ -52,17 +57,23 @@ enum FixtureAction: Decodable {
             try env.base.setState(episode.initial_state)
             let initial = env.base.observation
             #expect(maximumRelativeError(initial.map(Double.init), episode.initial_observation) < 1e-7)
-            var worstObservation = 0.0, worstReward = 0.0
+            var worstObservation = 0.0
+            var worstReward = 0.0
             for (t, step) in episode.steps.enumerated() {
                 let result = env.step(step.action.action)
-                worstObservation = max(worstObservation, zip(result.observation, step.observation).map { abs(Double($0) - $1) }.max()!)
+                worstObservation = max(
+                    worstObservation, zip(result.observation, step.observation).map { abs(Double($0) - $1) }.max()!)
                 worstReward = max(worstReward, abs(result.reward - step.reward))
                 guard result.terminated == step.terminated, result.truncated == step.truncated else {
-                    Issue.record("\(id) seed \(episode.seed) (\(episode.policy)) step \(t): flags (\(result.terminated), \(result.truncated)), Gymnasium (\(step.terminated), \(step.truncated))")
+                    Issue.record(
+                        "\(id) seed \(episode.seed) (\(episode.policy)) step \(t): flags (\(result.terminated), \(result.truncated)), Gymnasium (\(step.terminated), \(step.truncated))"
+                    )
                     break
                 }
             }
-            #expect(worstObservation <= 1e-5, "\(id) seed \(episode.seed) (\(episode.policy)): observation differs by \(worstObservation)")
+            #expect(
+                worstObservation <= 1e-5,
+                "\(id) seed \(episode.seed) (\(episode.policy)): observation differs by \(worstObservation)")
             #expect(worstReward <= 1e-6, "\(id) seed \(episode.seed) (\(episode.policy)): reward differs by \(worstReward)")
         }
     }

@@ -64,7 +64,11 @@ import Testing
         var normalizer = ObservationNormalizer(dimension: 2)
         var all: [[Double]] = [[], []]
         for _ in 0..<20 {
-            let batch = Matrix<Float>(rows: 16, columns: 2, storage: (0..<32).map { i in Float(i % 2 == 0 ? random.normal(mean: 3, standardDeviation: 2) : random.uniform(-1, 0)) })
+            let batch = Matrix<Float>(
+                rows: 16, columns: 2,
+                storage: (0..<32).map { i in
+                    Float(i % 2 == 0 ? random.normal(mean: 3, standardDeviation: 2) : random.uniform(-1, 0))
+                })
             normalizer.update(batch)
             for r in 0..<16 { for j in 0..<2 { all[j].append(Double(batch[r, j])) } }
         }

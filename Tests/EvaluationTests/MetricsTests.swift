@@ -13,9 +13,10 @@ import Testing
 
     @Test func relativeDropAndFailedEpisodes() {
         let model = ThreatModel(epsilon: 0.1, bounds: BoxSpace(symmetric: [1]))
-        let report = AttackReport(attack: "x", threatModel: model, clean: ReturnSummary(returns: [100, 100, 100, 100], seed: 0),
-                                  attacked: ReturnSummary(returns: [100, 60, 40, 10], seed: 0), rewardDrop: .init(mean: 47.5, ci95: [0, 0]),
-                                  actionFlipRate: .init(value: 0, ci95: [0, 0]), queries: 0, attackedSteps: 0, episodes: 4, seed: 0, selection: .mode)
+        let report = AttackReport(
+            attack: "x", threatModel: model, clean: ReturnSummary(returns: [100, 100, 100, 100], seed: 0),
+            attacked: ReturnSummary(returns: [100, 60, 40, 10], seed: 0), rewardDrop: .init(mean: 47.5, ci95: [0, 0]),
+            actionFlipRate: .init(value: 0, ci95: [0, 0]), queries: 0, attackedSteps: 0, episodes: 4, seed: 0, selection: .mode)
         #expect(report.relativeRewardDrop.mean == 0.475)
         #expect(report.failedEpisodes.value == 0.5)  // 40 and 10 lost more than half of 100
         let exact = ConfidenceInterval.clopperPearson(successes: 2, trials: 4)
@@ -30,7 +31,8 @@ import Testing
 
     /// The return-curve area is the trapezoidal mean over the ε range of the evaluated points.
     @Test func returnCurveArea() throws {
-        let evaluation = AttackEvaluation(policy: try Policy.load(contentsOf: Self.policyURL), environment: "CartPole-v1", episodes: 3, seed: 1)
+        let evaluation = AttackEvaluation(
+            policy: try Policy.load(contentsOf: Self.policyURL), environment: "CartPole-v1", episodes: 3, seed: 1)
         let result = try evaluation.study(attacks: [FGSM()], epsilons: [0, 0.1, 0.2])
         let r = result.attacks.map(\.attacked.meanReturn)
         let expected = ((r[0] + r[1]) / 2 * 0.1 + (r[1] + r[2]) / 2 * 0.1) / 0.2
@@ -41,7 +43,8 @@ import Testing
 
     /// The halving ε halves the return, and a slightly smaller one does not.
     @Test func halvingEpsilonIsTheThreshold() throws {
-        let evaluation = AttackEvaluation(policy: try Policy.load(contentsOf: Self.policyURL), environment: "CartPole-v1", episodes: 3, seed: 1)
+        let evaluation = AttackEvaluation(
+            policy: try Policy.load(contentsOf: Self.policyURL), environment: "CartPole-v1", episodes: 3, seed: 1)
         let clean = try evaluation.cleanEpisodes()
         let target = 0.5 * Statistics.mean(clean.map(\.episodeReturn))
         let found = try evaluation.halvingEpsilon(FGSM(), maximum: 0.3, tolerance: 0.005, clean: clean)

@@ -16,17 +16,20 @@ private let policyPath = root.appendingPathComponent("policies/cartpole-dqn.safe
         let policy = try Policy.load(contentsOf: URL(fileURLWithPath: policyPath))
         let evaluation = AttackEvaluation(policy: policy, environment: "CartPole-v1", episodes: 3, seed: 5)
         let header = { (report: AttackReport?) in
-            Replay.Header(policy: policyPath, policyHash: try! Replay.hash(of: URL(fileURLWithPath: policyPath)), environment: "CartPole-v1",
-                          attack: report?.attack, threatModel: report?.threatModel, seed: 5, episodes: 3, selection: .mode,
-                          copies: EpisodeRunner<Float>.defaultCopies, precision: .f32, gauntletVersion: Gauntlet.version)
+            Replay.Header(
+                policy: policyPath, policyHash: try! Replay.hash(of: URL(fileURLWithPath: policyPath)),
+                environment: "CartPole-v1",
+                attack: report?.attack, threatModel: report?.threatModel, seed: 5, episodes: 3, selection: .mode,
+                copies: EpisodeRunner<Float>.defaultCopies, precision: .f32, gauntletVersion: Gauntlet.version)
         }
         guard let attack else {
             var runner = EpisodeRunner(policy: policy, environment: "CartPole-v1")
             runner.recordTraces = true
             return Replay(header: header(nil), outcomes: try runner.run(episodes: 3, seed: 5))
         }
-        let (report, outcomes) = try evaluation.runRecorded(try AttackRegistry.standard.make(attack), epsilon: epsilon,
-                                                            clean: try evaluation.cleanEpisodes(), traces: true)
+        let (report, outcomes) = try evaluation.runRecorded(
+            try AttackRegistry.standard.make(attack), epsilon: epsilon,
+            clean: try evaluation.cleanEpisodes(), traces: true)
         return Replay(header: header(report), outcomes: outcomes)
     }
 
@@ -75,9 +78,13 @@ private let policyPath = root.appendingPathComponent("policies/cartpole-dqn.safe
         var file = try recorded(attack: nil).safetensors
         file.tensors["rewards"] = .init(shape: [2], float64: [1, 2])
         try file.write(to: url)
-        #expect { try Replay.load(contentsOf: url) } throws: { ($0 as! SafetensorsError).description.contains("disagree in size") }
+        #expect { try Replay.load(contentsOf: url) } throws: {
+            ($0 as! SafetensorsError).description.contains("disagree in size")
+        }
         file.metadata = [:]
         try file.write(to: url)
-        #expect { try Replay.load(contentsOf: url) } throws: { ($0 as! SafetensorsError).description.contains("not a Gauntlet replay") }
+        #expect { try Replay.load(contentsOf: url) } throws: {
+            ($0 as! SafetensorsError).description.contains("not a Gauntlet replay")
+        }
     }
 }

@@ -7,14 +7,15 @@ import Testing
     static let root = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
 
     @Test func gridsExpandAndCellsAreCanonical() throws {
-        let spec = try SweepSpec(yaml: """
-            policies: ["\(Self.root.path)/policies/cartpole-*.safetensors"]
-            attacks: [fgsm, {name: pgd, steps: [5, 10], restarts: [1, 2]}]
-            epsilons: [0, 0.1]
-            norms: [linf, l2]
-            seeds: [0, 100]
-            episodes: 3
-            """, file: "s.yaml", baseDirectory: Self.root)
+        let spec = try SweepSpec(
+            yaml: """
+                policies: ["\(Self.root.path)/policies/cartpole-*.safetensors"]
+                attacks: [fgsm, {name: pgd, steps: [5, 10], restarts: [1, 2]}]
+                epsilons: [0, 0.1]
+                norms: [linf, l2]
+                seeds: [0, 100]
+                episodes: 3
+                """, file: "s.yaml", baseDirectory: Self.root)
         let shipped = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("policies").path)
             .filter { $0.hasPrefix("cartpole-") && $0.hasSuffix(".safetensors") }
         #expect(shipped.count >= 3 && spec.policies.count == shipped.count && spec.attacks.count == 5)
@@ -33,8 +34,10 @@ import Testing
             ("policies: [p]\nattacks: [fgsm]\nepsilons: [0.1]\nnorms: [l7]\n", "norm 'l7' is not linf or l2"),
             ("policies: []\nattacks: [fgsm]\nepsilons: [0.1]\n", "at least one policy"),
             ("policies: [\"/nowhere/*.safetensors\"]\nattacks: [fgsm]\nepsilons: [0.1]\n", "no policy file matches"),
-            ("policies: [p]\nattacks: [fgsm]\nepsilons: [0.1]\nseeds: \(Array(0..<2000))\nepisodes: 1\nnorms: [linf, l2]\n" +
-             "attacks2: 1\n", "unknown key 'attacks2'"),
+            (
+                "policies: [p]\nattacks: [fgsm]\nepsilons: [0.1]\nseeds: \(Array(0..<2000))\nepisodes: 1\nnorms: [linf, l2]\n"
+                    + "attacks2: 1\n", "unknown key 'attacks2'"
+            ),
         ] {
             #expect { try SweepSpec(yaml: yaml, file: "s.yaml", baseDirectory: Self.root) } throws: {
                 "\($0)".contains(message)

@@ -22,7 +22,7 @@ struct MutationFuzzer {
     var headerBytes = 512
 
     static var inputCount: Int { ProcessInfo.processInfo.environment["GAUNTLET_FUZZ_INPUTS"].flatMap(Int.init) ?? 1000 }
-    static var seed: UInt64 { ProcessInfo.processInfo.environment["GAUNTLET_FUZZ_SEED"].flatMap(UInt64.init) ?? 20261125 }
+    static var seed: UInt64 { ProcessInfo.processInfo.environment["GAUNTLET_FUZZ_SEED"].flatMap(UInt64.init) ?? 20_261_125 }
     static var artifacts: URL? { ProcessInfo.processInfo.environment["GAUNTLET_FUZZ_ARTIFACTS"].map { URL(fileURLWithPath: $0) } }
     static var timeLimit: Double { ProcessInfo.processInfo.environment["GAUNTLET_FUZZ_TIME_LIMIT"].flatMap(Double.init) ?? 5 }
 
@@ -39,7 +39,9 @@ struct MutationFuzzer {
         }
     }
 
-    static let interestingIntegers: [UInt64] = [0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, .max, 1 << 40]
+    static let interestingIntegers: [UInt64] = [
+        0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, .max, 1 << 40,
+    ]
 
     func mutate(_ seed: Data, random: RandomStream) -> [UInt8] {
         var bytes = [UInt8](seed)
@@ -67,7 +69,8 @@ struct MutationFuzzer {
                 }
             case 3:  // insert random bytes
                 let i = position()
-                bytes.insert(contentsOf: (0..<(1 + random.integer(below: 8))).map { _ in UInt8(random.integer(below: 256)) }, at: i)
+                bytes.insert(
+                    contentsOf: (0..<(1 + random.integer(below: 8))).map { _ in UInt8(random.integer(below: 256)) }, at: i)
             case 4 where !bytes.isEmpty:  // delete a range
                 let i = position()
                 bytes.removeSubrange(i..<min(bytes.count, i + 1 + random.integer(below: 16)))
@@ -81,7 +84,8 @@ struct MutationFuzzer {
                 let other = corpus[random.integer(below: corpus.count)]
                 guard !other.isEmpty else { break }
                 let start = random.integer(below: other.count)
-                let piece = other[(other.startIndex + start)..<(other.startIndex + min(other.count, start + 1 + random.integer(below: 128)))]
+                let piece = other[
+                    (other.startIndex + start)..<(other.startIndex + min(other.count, start + 1 + random.integer(below: 128)))]
                 let i = position()
                 bytes.replaceSubrange(i..<min(bytes.count, i + piece.count), with: piece)
             case 8 where !tokens.isEmpty, 9 where !tokens.isEmpty:  // a grammar token, inserted or overwriting
@@ -117,14 +121,18 @@ struct MutationFuzzer {
             } catch {
                 summary.rejected += 1
                 let message = String(describing: error)
-                if message.isEmpty || message.hasPrefix("Swift.") || message.contains("(description: ") || message.hasPrefix("\(type(of: error))(") {
+                if message.isEmpty || message.hasPrefix("Swift.") || message.contains("(description: ")
+                    || message.hasPrefix("\(type(of: error))(")
+                {
                     Issue.record("\(name): input \(index) was rejected without a clear message: \(message)")
                 }
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9
             summary.slowestSeconds = max(summary.slowestSeconds, seconds)
             if seconds > Self.timeLimit {
-                Issue.record("\(name): input \(index) took \(seconds) s (limit \(Self.timeLimit) s): \(Data(input.prefix(64)).base64EncodedString())")
+                Issue.record(
+                    "\(name): input \(index) took \(seconds) s (limit \(Self.timeLimit) s): \(Data(input.prefix(64)).base64EncodedString())"
+                )
             }
             summary.inputs += 1
         }

@@ -5,13 +5,17 @@ import Testing
 /// `gauntlet attack`, run as a user runs it.
 @Suite struct AttackCommandTests {
     @Test func oneAttackPrintsThePerAttackObject() throws {
-        let run = try runGauntlet(["attack", "--policy", "policies/cartpole-dqn.safetensors", "--attack", "fgsm", "--eps", "0.2",
-                                   "--episodes", "3", "--mask", "1,1,0,1", "--json"])
+        let run = try runGauntlet([
+            "attack", "--policy", "policies/cartpole-dqn.safetensors", "--attack", "fgsm", "--eps", "0.2",
+            "--episodes", "3", "--mask", "1,1,0,1", "--json",
+        ])
         #expect(run.status == 0, "\(run.standardError)")
         let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any]
         #expect(object["attack"] as? String == "fgsm:random_start=0")
-        let clean = object["clean"] as! [String: Any], attacked = object["attacked"] as! [String: Any]
-        let cleanReturns = clean["returns"] as! [Double], attackedReturns = attacked["returns"] as! [Double]
+        let clean = object["clean"] as! [String: Any]
+        let attacked = object["attacked"] as! [String: Any]
+        let cleanReturns = clean["returns"] as! [Double]
+        let attackedReturns = attacked["returns"] as! [Double]
         let drop = object["reward_drop"] as! [String: Any]
         let expectedDrop = zip(cleanReturns, attackedReturns).map { $0 - $1 }.reduce(0, +) / 3
         #expect(abs((drop["mean"] as! Double) - expectedDrop) < 1e-9)
@@ -19,16 +23,23 @@ import Testing
         let ci = flips["ci95"] as! [Double]
         #expect(ci[0] <= (flips["value"] as! Double) && (flips["value"] as! Double) <= ci[1])
         let threat = object["threat_model"] as! [String: Any]
-        #expect(threat["epsilon"] as? Double == 0.2 && threat["norm"] as? String == "linf" && threat["mask"] as? [Bool] == [true, true, false, true])
+        #expect(
+            threat["epsilon"] as? Double == 0.2 && threat["norm"] as? String == "linf"
+                && threat["mask"] as? [Bool] == [true, true, false, true])
         #expect((object["queries"] as! Int) > 0)
     }
 
     @Test func severalAttacksPrintAList() throws {
-        let run = try runGauntlet(["attack", "--policy", "policies/cartpole-ppo.safetensors", "--attack", "none", "--attack", "pgd:steps=3",
-                                   "--eps", "0.1", "--episodes", "2", "--eps-units", "std", "--json"])
+        let run = try runGauntlet([
+            "attack", "--policy", "policies/cartpole-ppo.safetensors", "--attack", "none", "--attack", "pgd:steps=3",
+            "--eps", "0.1", "--episodes", "2", "--eps-units", "std", "--json",
+        ])
         #expect(run.status == 0, "\(run.standardError)")
-        let attacks = (try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any])["attacks"] as! [[String: Any]]
-        #expect(attacks.map { $0["attack"] as! String } == ["none", "pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=3"])
+        let attacks =
+            (try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any])["attacks"]
+            as! [[String: Any]]
+        #expect(
+            attacks.map { $0["attack"] as! String } == ["none", "pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=3"])
         #expect(((attacks[0]["reward_drop"] as! [String: Any])["mean"] as! Double) == 0)
         #expect((attacks[1]["threat_model"] as! [String: Any])["units"] as? String == "std")
     }
@@ -56,21 +67,29 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let imported = directory.appendingPathComponent("imported.safetensors").path
-        let run = try runGauntlet(["policy", "import", "Tests/Fixtures/torch_state_dict.safetensors", "--env", "CartPole-v1", "--kind", "greedy-q",
-                                   "--output", imported])
+        let run = try runGauntlet([
+            "policy", "import", "Tests/Fixtures/torch_state_dict.safetensors", "--env", "CartPole-v1", "--kind", "greedy-q",
+            "--output", imported,
+        ])
         #expect(run.status == 0, "\(run.standardError)")
         #expect(try runGauntlet(["evaluate", "--policy", imported, "--episodes", "2"]).status == 0)
         let exported = directory.appendingPathComponent("plain.safetensors").path
         #expect(try runGauntlet(["policy", "export", imported, "--output", exported]).status == 0)
-        let bad = try runGauntlet(["policy", "import", "Tests/Fixtures/torch_state_dict.safetensors", "--env", "Pendulum-v1", "--kind", "gaussian",
-                                   "--output", imported])
+        let bad = try runGauntlet([
+            "policy", "import", "Tests/Fixtures/torch_state_dict.safetensors", "--env", "Pendulum-v1", "--kind", "gaussian",
+            "--output", imported,
+        ])
         #expect(bad.status == 2 && bad.standardError.contains("takes 4 inputs"))
         let kind = try runGauntlet(["policy", "import", "x", "--env", "CartPole-v1", "--kind", "softmax", "--output", imported])
         #expect(kind.status == 2)
-        let noKind = try runGauntlet(["policy", "import", "Tests/Fixtures/torch_state_dict.pth", "--env", "CartPole-v1", "--output", imported])
+        let noKind = try runGauntlet([
+            "policy", "import", "Tests/Fixtures/torch_state_dict.pth", "--env", "CartPole-v1", "--output", imported,
+        ])
         #expect(noKind.status == 2 && noKind.standardError.contains("--kind is required"))
-        let pth = try runGauntlet(["policy", "import", "Tests/Fixtures/torch_state_dict.pth", "--env", "CartPole-v1", "--kind", "categorical",
-                                   "--activation", "tanh", "--output", imported])
+        let pth = try runGauntlet([
+            "policy", "import", "Tests/Fixtures/torch_state_dict.pth", "--env", "CartPole-v1", "--kind", "categorical",
+            "--activation", "tanh", "--output", imported,
+        ])
         #expect(pth.status == 0 && pth.standardOutput.contains("4-5-2 tanh, categorical on CartPole-v1"), "\(pth.standardError)")
     }
 
@@ -79,20 +98,26 @@ import Testing
     @Test func importStableBaselines3Zip() throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("sb3-\(UUID()).safetensors").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let run = try runGauntlet(["policy", "import", "Tests/Fixtures/sb3_ppo_cartpole.zip", "--env", "CartPole-v1", "--output", output])
+        let run = try runGauntlet([
+            "policy", "import", "Tests/Fixtures/sb3_ppo_cartpole.zip", "--env", "CartPole-v1", "--output", output,
+        ])
         #expect(run.status == 0, "\(run.standardError)")
         #expect(run.standardOutput.contains("4-16-16-2 tanh, categorical on CartPole-v1 (+ critic)"))
         let attack = try runGauntlet(["attack", "--policy", output, "--attack", "pgd", "--eps", "0.1", "--episodes", "2"])
         #expect(attack.status == 0, "\(attack.standardError)")
-        let corrupt = try runGauntlet(["policy", "import", "Tests/Fixtures/sb3_models.json", "--env", "CartPole-v1", "--output", output])
+        let corrupt = try runGauntlet([
+            "policy", "import", "Tests/Fixtures/sb3_models.json", "--env", "CartPole-v1", "--output", output,
+        ])
         #expect(corrupt.status == 2)
     }
 }
 
 @Suite struct CertifyCommandTests {
     @Test func certifiesAShippedPolicy() throws {
-        let run = try runGauntlet(["certify", "--policy", "policies/cartpole-dqn.safetensors", "--eps", "0", "--method", "ibp", "--method", "crop",
-                                   "--return-range", "0,500", "--crop-episodes", "4", "--episodes", "1", "--json"])
+        let run = try runGauntlet([
+            "certify", "--policy", "policies/cartpole-dqn.safetensors", "--eps", "0", "--method", "ibp", "--method", "crop",
+            "--return-range", "0,500", "--crop-episodes", "4", "--episodes", "1", "--json",
+        ])
         #expect(run.status == 0, "\(run.standardError)")
         let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any]
         let ibp = try #require(object["ibp"] as? [String: Any])
@@ -100,9 +125,13 @@ import Testing
         #expect(ibp["states"] as? Int == 500 && ibp["certified"] as? Int == 500)
         let crop = try #require(object["crop"] as? [String: Any])
         #expect(crop["horizon"] as? Int == 500)
-        let missing = try runGauntlet(["certify", "--policy", "policies/cartpole-dqn.safetensors", "--eps", "0.1", "--method", "crop"])
+        let missing = try runGauntlet([
+            "certify", "--policy", "policies/cartpole-dqn.safetensors", "--eps", "0.1", "--method", "crop",
+        ])
         #expect(missing.status == 2 && missing.standardError.contains("--return-range"))
-        let unknown = try runGauntlet(["certify", "--policy", "policies/cartpole-dqn.safetensors", "--eps", "0.1", "--method", "magic"])
+        let unknown = try runGauntlet([
+            "certify", "--policy", "policies/cartpole-dqn.safetensors", "--eps", "0.1", "--method", "magic",
+        ])
         #expect(unknown.status == 2 && unknown.standardError.contains("unknown method 'magic'"))
     }
 }
@@ -113,25 +142,40 @@ import Testing
     @Test func defendThenAttack() throws {
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("defended-\(UUID()).safetensors").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let run = try runGauntlet(["defend", "--policy", "policies/cartpole-dqn.safetensors", "--member", "policies/cartpole-dqn.safetensors",
-                                   "--member", "policies/cartpole-dqn.safetensors", "--aggregation", "vote", "--transform", "noise:sigma=0.1",
-                                   "--units", "std", "--episodes", "2", "--output", output])
+        let run = try runGauntlet([
+            "defend", "--policy", "policies/cartpole-dqn.safetensors", "--member", "policies/cartpole-dqn.safetensors",
+            "--member", "policies/cartpole-dqn.safetensors", "--aggregation", "vote", "--transform", "noise:sigma=0.1",
+            "--units", "std", "--episodes", "2", "--output", output,
+        ])
         #expect(run.status == 0, "\(run.standardError)")
         let info = try runGauntlet(["policy", "info", output])
-        #expect(info.standardOutput.contains("defenses:     ensemble:aggregation=vote,members=3, then noise:sigma=0.1"), "\(info.standardOutput)")
-        let attack = try runGauntlet(["attack", "--policy", output, "--attack", "pgd:steps=2,eot=2", "--eps", "0.3", "--episodes", "2", "--json"])
+        #expect(
+            info.standardOutput.contains("defenses:     ensemble:aggregation=vote,members=3, then noise:sigma=0.1"),
+            "\(info.standardOutput)")
+        let attack = try runGauntlet([
+            "attack", "--policy", output, "--attack", "pgd:steps=2,eot=2", "--eps", "0.3", "--episodes", "2", "--json",
+        ])
         #expect(attack.status == 0, "\(attack.standardError)")
-        #expect(attack.standardOutput.contains("\"attack\":\"pgd:alpha_ratio=0.25,eot=2,loss=ce,random_start=1,restarts=1,steps=2\""))
-        let bad = try runGauntlet(["defend", "--policy", "policies/cartpole-dqn.safetensors", "--transform", "blur:radius=2", "--output", output])
+        #expect(
+            attack.standardOutput.contains("\"attack\":\"pgd:alpha_ratio=0.25,eot=2,loss=ce,random_start=1,restarts=1,steps=2\""))
+        let bad = try runGauntlet([
+            "defend", "--policy", "policies/cartpole-dqn.safetensors", "--transform", "blur:radius=2", "--output", output,
+        ])
         #expect(bad.status == 2 && bad.standardError.contains("unknown transformation 'blur'"))
-        let mixed = try runGauntlet(["defend", "--policy", "policies/cartpole-dqn.safetensors", "--member", "policies/cartpole-ppo.safetensors", "--output", output])
+        let mixed = try runGauntlet([
+            "defend", "--policy", "policies/cartpole-dqn.safetensors", "--member", "policies/cartpole-ppo.safetensors",
+            "--output", output,
+        ])
         #expect(mixed.status == 2 && mixed.standardError.contains("differs from the first"))
     }
 }
 
 @Suite struct DetectCommandTests {
     @Test func detectReportsBothDetectorsAndTheAdaptiveAttack() throws {
-        let run = try runGauntlet(["detect", "--policy", "policies/cartpole-dqn.safetensors", "--attack", "fgsm", "--eps", "0.1", "--episodes", "2", "--json"])
+        let run = try runGauntlet([
+            "detect", "--policy", "policies/cartpole-dqn.safetensors", "--attack", "fgsm", "--eps", "0.1", "--episodes", "2",
+            "--json",
+        ])
         #expect(run.status == 0, "\(run.standardError)")
         let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any]
         for key in ["learned", "margin", "adaptive_learned"] {

@@ -6,10 +6,13 @@ import Testing
 /// measure nothing; the real figures come from `gauntlet bench`).
 @Suite struct BenchCommandTests {
     @Test func nnBenchmarkPrintsItsJSON() throws {
-        let run = try runGauntlet(["bench", "nn", "--batch", "4", "--hidden", "8", "--repeats", "2", "--seconds", "0.01", "--peak-size", "32", "--json"])
+        let run = try runGauntlet([
+            "bench", "nn", "--batch", "4", "--hidden", "8", "--repeats", "2", "--seconds", "0.01", "--peak-size", "32", "--json",
+        ])
         #expect(run.status == 0, "\(run.standardError)")
         let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any]
-        let gflops = object["forward_backward_gflops"] as! Double, peak = object["gemm_peak_gflops"] as! Double
+        let gflops = object["forward_backward_gflops"] as! Double
+        let peak = object["gemm_peak_gflops"] as! Double
         #expect(gflops > 0 && peak > 0)
         #expect(abs(object["fraction_of_peak"] as! Double - gflops / peak) < 1e-12)
         #expect(object["sizes"] as? [Int] == [8, 8, 8, 8] && object["blas_threads"] as? Int == 1)

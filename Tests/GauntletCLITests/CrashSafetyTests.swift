@@ -27,7 +27,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let config = directory.appendingPathComponent("c.yaml")
         try Self.config.write(to: config, atomically: true, encoding: .utf8)
-        let straight = directory.appendingPathComponent("straight"), killed = directory.appendingPathComponent("killed")
+        let straight = directory.appendingPathComponent("straight")
+        let killed = directory.appendingPathComponent("killed")
         #expect(try runGauntlet(["train", "--config", config.path, "--seed", "3", "--output", straight.path]).status == 0)
 
         var kills = 0

@@ -19,13 +19,18 @@ import Testing
     /// `env rollout` reproduces a Gymnasium trajectory per environment from the recorded state
     /// and actions (the controller episode, which ends in termination where the env has one).
     @Test func rolloutReproducesGymnasium() throws {
-        let fixture: [String: Any] = try JSONSerialization.jsonObject(with: Data(contentsOf: fixtureURL("gymnasium_classic_control.json"))) as! [String: Any]
+        let fixture: [String: Any] =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: fixtureURL("gymnasium_classic_control.json")))
+            as! [String: Any]
         let environments = fixture["environments"] as! [String: [[String: Any]]]
         for (id, episodes) in environments {
             let episode = episodes.last!
             let steps = episode["steps"] as! [[String: Any]]
-            let request: [String: Any] = ["env": id, "seed": 5, "state": episode["initial_state"]!, "actions": steps.map { $0["action"]! }]
-            let run = try runGauntlet(["env", "rollout"], input: String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self))
+            let request: [String: Any] = [
+                "env": id, "seed": 5, "state": episode["initial_state"]!, "actions": steps.map { $0["action"]! },
+            ]
+            let run = try runGauntlet(
+                ["env", "rollout"], input: String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self))
             #expect(run.status == 0, "\(run.standardError)")
             let output = try JSONDecoder().decode(RolloutOutput.self, from: Data(run.standardOutput.utf8))
             #expect(output.steps.count == steps.count)
@@ -66,7 +71,9 @@ import Testing
     @Test func listInfoAndRender() throws {
         let list = try runGauntlet(["env", "list", "--json"])
         #expect(list.status == 0)
-        let ids = ((try JSONSerialization.jsonObject(with: Data(list.standardOutput.utf8)) as! [String: Any])["environments"] as! [[String: Any]]).map { $0["id"] as! String }
+        let ids =
+            ((try JSONSerialization.jsonObject(with: Data(list.standardOutput.utf8)) as! [String: Any])["environments"]
+            as! [[String: Any]]).map { $0["id"] as! String }
         #expect(ids.contains("CartPole-v1") && ids.contains("grid:four-rooms") && ids.count >= 11)
 
         let info = try runGauntlet(["env", "info", "MountainCarContinuous-v0", "--json"])
@@ -92,9 +99,12 @@ import Testing
 @Suite struct HelpTests {
     /// `--help` prints the command's help and exits 0 for every command and subcommand.
     @Test func everyCommandHasHelp() throws {
-        let commands: [[String]] = [[], ["env"], ["env", "rollout"], ["train"], ["evaluate"], ["attack"], ["adversary", "train"], ["replay"], ["explain"],
-                                    ["transfer"], ["optimal-attack"], ["sweep"], ["results", "query"], ["results", "merge"], ["report"], ["policy", "import"],
-                                    ["policy", "export"], ["policy", "info"], ["defend"], ["certify"], ["detect"], ["bench", "nn"]]
+        let commands: [[String]] = [
+            [], ["env"], ["env", "rollout"], ["train"], ["evaluate"], ["attack"], ["adversary", "train"], ["replay"], ["explain"],
+            ["transfer"], ["optimal-attack"], ["sweep"], ["results", "query"], ["results", "merge"], ["report"],
+            ["policy", "import"],
+            ["policy", "export"], ["policy", "info"], ["defend"], ["certify"], ["detect"], ["bench", "nn"],
+        ]
         for command in commands {
             let run = try runGauntlet(command + ["--help"])
             #expect(run.status == 0 && run.standardOutput.hasPrefix("OVERVIEW:"), "\(command): \(run.standardError)")

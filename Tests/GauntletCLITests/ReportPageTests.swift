@@ -10,18 +10,20 @@ let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/goog
 /// The report page, opened in headless Chromium: every figure has a size, the episode player's
 /// step control advances a frame, and no script error occurs (the page's `#selftest` hook).
 @Suite struct ReportPageTests {
-    @Test(.enabled(if: chromium != nil, "Chromium is not installed here: .ci/run installs Debian's chromium; skipping the page test"))
+    @Test(
+        .enabled(
+            if: chromium != nil, "Chromium is not installed here: .ci/run installs Debian's chromium; skipping the page test"))
     func reportPageWorksInChromium() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-page-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let spec = directory.appendingPathComponent("spec.yaml")
         try """
-            policies: [policies/cartpole-dqn.safetensors]
-            attacks: [fgsm, uniform]
-            epsilons: [0, 0.2]
-            episodes: 2
-            """.write(to: spec, atomically: true, encoding: .utf8)
+        policies: [policies/cartpole-dqn.safetensors]
+        attacks: [fgsm, uniform]
+        epsilons: [0, 0.2]
+        episodes: 2
+        """.write(to: spec, atomically: true, encoding: .utf8)
         let db = directory.appendingPathComponent("r.sqlite").path
         #expect(try runGauntlet(["sweep", spec.path, "--db", db]).status == 0)
         let report = directory.appendingPathComponent("report")
@@ -30,14 +32,18 @@ let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/goog
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: chromium!)
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom",
-                             "file://\(report.appendingPathComponent("report.html").path)#selftest"]
+        process.arguments = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom",
+            "file://\(report.appendingPathComponent("report.html").path)#selftest",
+        ]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
         let dom = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(dom.contains("SELFTEST OK"), "\(dom.components(separatedBy: "id=\"selftest\">").dropFirst().first?.prefix(300) ?? "no self-test output")")
+        #expect(
+            dom.contains("SELFTEST OK"),
+            "\(dom.components(separatedBy: "id=\"selftest\">").dropFirst().first?.prefix(300) ?? "no self-test output")")
     }
 }

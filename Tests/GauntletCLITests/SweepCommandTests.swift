@@ -26,7 +26,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let spec = directory.appendingPathComponent("spec.yaml")
         try Self.spec.write(to: spec, atomically: true, encoding: .utf8)
-        let straight = directory.appendingPathComponent("straight.sqlite"), killed = directory.appendingPathComponent("killed.sqlite")
+        let straight = directory.appendingPathComponent("straight.sqlite")
+        let killed = directory.appendingPathComponent("killed.sqlite")
 
         #expect(try runGauntlet(["sweep", spec.path, "--db", straight.path, "--jobs", "2"]).status == 0)
         let expected = try query(straight)
@@ -68,19 +69,23 @@ import Testing
         }
         #expect(total == 24)
         // Shards merge into the database an unsharded sweep writes; merging twice changes nothing.
-        let merged = directory.appendingPathComponent("merged.sqlite"), whole = directory.appendingPathComponent("whole.sqlite")
+        let merged = directory.appendingPathComponent("merged.sqlite")
+        let whole = directory.appendingPathComponent("whole.sqlite")
         let shardPaths = (0..<3).map { directory.appendingPathComponent("shard\($0).sqlite").path }
         #expect(try runGauntlet(["results", "merge", "--db", merged.path] + shardPaths).status == 0)
         #expect(try runGauntlet(["results", "merge", "--db", merged.path] + shardPaths).status == 0)
         #expect(try runGauntlet(["sweep", spec.path, "--db", whole.path]).status == 0)
         #expect(try query(merged) == query(whole))
         let otherSpec = directory.appendingPathComponent("other.yaml")
-        try Self.spec.replacingOccurrences(of: "episodes: 4", with: "episodes: 2").write(to: otherSpec, atomically: true, encoding: .utf8)
+        try Self.spec.replacingOccurrences(of: "episodes: 4", with: "episodes: 2").write(
+            to: otherSpec, atomically: true, encoding: .utf8)
         let other = directory.appendingPathComponent("other.sqlite")
         #expect(try runGauntlet(["sweep", otherSpec.path, "--db", other.path, "--shard", "0/8"]).status == 0)
         let refused = try runGauntlet(["results", "merge", "--db", merged.path, other.path])
         #expect(refused.status == 2 && refused.standardError.contains("another sweep spec"))
-        let bad = try runGauntlet(["sweep", spec.path, "--db", directory.appendingPathComponent("x.sqlite").path, "--shard", "3/3"])
+        let bad = try runGauntlet([
+            "sweep", spec.path, "--db", directory.appendingPathComponent("x.sqlite").path, "--shard", "3/3",
+        ])
         #expect(bad.status == 2 && bad.standardError.contains("--shard must be i/n"))
     }
 }
@@ -93,15 +98,19 @@ import Testing
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let defended = directory.appendingPathComponent("quantized.safetensors").path
-        #expect(try runGauntlet(["defend", "--policy", "policies/cartpole-dqn.safetensors", "--transform", "quantize:step=0.05", "--output", defended]).status == 0)
+        #expect(
+            try runGauntlet([
+                "defend", "--policy", "policies/cartpole-dqn.safetensors", "--transform", "quantize:step=0.05", "--output",
+                defended,
+            ]).status == 0)
         let spec = directory.appendingPathComponent("spec.yaml")
         try """
-            name: defense-report
-            policies: [policies/cartpole-dqn.safetensors, \(defended)]
-            attacks: [fgsm, "pgd:steps=3"]
-            epsilons: [0, 0.1, 0.3]
-            episodes: 3
-            """.write(to: spec, atomically: true, encoding: .utf8)
+        name: defense-report
+        policies: [policies/cartpole-dqn.safetensors, \(defended)]
+        attacks: [fgsm, "pgd:steps=3"]
+        epsilons: [0, 0.1, 0.3]
+        episodes: 3
+        """.write(to: spec, atomically: true, encoding: .utf8)
         let db = directory.appendingPathComponent("results.sqlite").path
         let sweep = try runGauntlet(["sweep", spec.path, "--db", db])
         #expect(sweep.status == 0, "\(sweep.standardError)")
@@ -130,19 +139,21 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let spec = directory.appendingPathComponent("spec.yaml")
         try """
-            name: defense-floor
-            policies: [policies/acrobot-dqn.safetensors]
-            attacks: ["pgd:steps=3"]
-            epsilons: [0, 0.3, 0.6]
-            episodes: 2
-            """.write(to: spec, atomically: true, encoding: .utf8)
+        name: defense-floor
+        policies: [policies/acrobot-dqn.safetensors]
+        attacks: ["pgd:steps=3"]
+        epsilons: [0, 0.3, 0.6]
+        episodes: 2
+        """.write(to: spec, atomically: true, encoding: .utf8)
         let db = directory.appendingPathComponent("results.sqlite").path
         #expect(try runGauntlet(["sweep", spec.path, "--db", db]).status == 0)
         let out = directory.appendingPathComponent("report").path
-        #expect(try runGauntlet(["report", "--db", db, "--out", out, "--baseline", "policies/acrobot-dqn.safetensors"]).status == 0)
+        #expect(
+            try runGauntlet(["report", "--db", db, "--out", out, "--baseline", "policies/acrobot-dqn.safetensors"]).status == 0)
         let markdown = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
-        let star = try #require(try halvingEpsilons(db: db, policy: "acrobot-dqn", environment: "Acrobot-v1").first,
-                                "PGD at ε = 0.6 halves the Acrobot DQN's return above random")
+        let star = try #require(
+            try halvingEpsilons(db: db, policy: "acrobot-dqn", environment: "Acrobot-v1").first,
+            "PGD at ε = 0.6 halves the Acrobot DQN's return above random")
         #expect(markdown.contains("### Acrobot-v1: baseline policies/acrobot-dqn.safetensors, ε* = \(star)"), "\(markdown)")
     }
 
@@ -152,7 +163,8 @@ import Testing
     /// with the random policy's return.
     func halvingEpsilons(db: String, policy: String, environment: String) throws -> [String] {
         let json = try runGauntlet(["results", "query", "--db", db, "--format", "json", "--policy", policy]).standardOutput
-        let cells = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["cells"] as? [[String: Any]])
+        let cells = try #require(
+            (try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["cells"] as? [[String: Any]])
         let floor = try Registry.make(environment).randomPolicyReturn()
         return cells.filter { ($0["attacked_mean"] as! Double) - floor < (($0["clean_mean"] as! Double) - floor) / 2 }
             .map { $0["epsilon"] as! Double }.sorted()

@@ -37,7 +37,10 @@ import Testing
         let csv = try String(contentsOf: run.appendingPathComponent("progress.csv"), encoding: .utf8).split(separator: "\n")
         #expect(csv.first?.hasPrefix("time/steps,time/episodes,rollout/ep_rew_mean") == true && csv.count == 9)
 
-        let evaluate = try runGauntlet(["evaluate", "--policy", run.appendingPathComponent("policy.safetensors").path, "--episodes", "5", "--seed", "10", "--json"])
+        let evaluate = try runGauntlet([
+            "evaluate", "--policy", run.appendingPathComponent("policy.safetensors").path, "--episodes", "5", "--seed", "10",
+            "--json",
+        ])
         #expect(evaluate.status == 0, "\(evaluate.standardError)")
         let result = try JSONSerialization.jsonObject(with: Data(evaluate.standardOutput.utf8)) as! [String: Any]
         let clean = result["clean"] as! [String: Any]
@@ -46,13 +49,18 @@ import Testing
         #expect(abs((clean["mean_return"] as! Double) - returns.reduce(0, +) / 5) < 1e-9)
         let ci = clean["ci95"] as! [Double]
         #expect(ci[0] <= (clean["mean_return"] as! Double) && (clean["mean_return"] as! Double) <= ci[1])
-        let again = try runGauntlet(["evaluate", "--policy", run.appendingPathComponent("policy.safetensors").path, "--episodes", "5", "--seed", "10", "--json"])
+        let again = try runGauntlet([
+            "evaluate", "--policy", run.appendingPathComponent("policy.safetensors").path, "--episodes", "5", "--seed", "10",
+            "--json",
+        ])
         #expect(again.standardOutput == evaluate.standardOutput)
 
         // A finished run resumes to the same end without training further.
         let resumed = try runGauntlet(["train", "--resume", run.path, "--json"])
         #expect(resumed.status == 0, "\(resumed.standardError)")
-        #expect((try JSONSerialization.jsonObject(with: Data(resumed.standardOutput.utf8)) as! [String: Any])["steps"] as? Int == 2048)
+        #expect(
+            (try JSONSerialization.jsonObject(with: Data(resumed.standardOutput.utf8)) as! [String: Any])["steps"] as? Int == 2048
+        )
 
         let clash = try runGauntlet(["train", "--config", configURL.path, "--output", run.path])
         #expect(clash.status == 2 && clash.standardError.contains("already holds a run"))
@@ -63,18 +71,26 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let run = directory.appendingPathComponent("adversary")
-        let train = try runGauntlet(["adversary", "train", "--victim", "policies/cartpole-ppo.safetensors", "--eps", "0.2", "--steps", "2048",
-                                     "--output", run.path, "--json"])
+        let train = try runGauntlet([
+            "adversary", "train", "--victim", "policies/cartpole-ppo.safetensors", "--eps", "0.2", "--steps", "2048",
+            "--output", run.path, "--json",
+        ])
         #expect(train.status == 0, "\(train.standardError)")
-        let attack = try runGauntlet(["attack", "--policy", "policies/cartpole-ppo.safetensors", "--attack",
-                                      "learned:adversary=\(run.appendingPathComponent("policy.safetensors").path)", "--eps", "0.2",
-                                      "--episodes", "2", "--json"])
+        let attack = try runGauntlet([
+            "attack", "--policy", "policies/cartpole-ppo.safetensors", "--attack",
+            "learned:adversary=\(run.appendingPathComponent("policy.safetensors").path)", "--eps", "0.2",
+            "--episodes", "2", "--json",
+        ])
         #expect(attack.status == 0, "\(attack.standardError)")
         let report = try JSONSerialization.jsonObject(with: Data(attack.standardOutput.utf8)) as! [String: Any]
         #expect((report["attack"] as! String).hasPrefix("learned:adversary=") && report["queries"] as? Int == 0)
-        let bad = try runGauntlet(["attack", "--policy", "policies/cartpole-ppo.safetensors", "--attack", "pgd:steps=-1", "--eps", "0.1"])
+        let bad = try runGauntlet([
+            "attack", "--policy", "policies/cartpole-ppo.safetensors", "--attack", "pgd:steps=-1", "--eps", "0.1",
+        ])
         #expect(bad.status == 2 && bad.standardError.contains("'steps' must be an integer"))
-        let negative = try runGauntlet(["attack", "--policy", "policies/cartpole-ppo.safetensors", "--attack", "pgd", "--eps", "nan"])
+        let negative = try runGauntlet([
+            "attack", "--policy", "policies/cartpole-ppo.safetensors", "--attack", "pgd", "--eps", "nan",
+        ])
         #expect(negative.status == 2 && negative.standardError.contains("--eps must be a finite number ≥ 0"))
     }
 
@@ -84,7 +100,9 @@ import Testing
         let bad = directory.appendingPathComponent("bad.yaml")
         try "env: CartPole-v1\nalgorithm: ppo\nn_step: 32\n".write(to: bad, atomically: true, encoding: .utf8)
         let run = try runGauntlet(["train", "--config", bad.path, "--output", directory.appendingPathComponent("r").path])
-        #expect(run.status == 2 && run.standardError.contains("bad.yaml:3:9: unknown key 'n_step' (did you mean 'n_steps'?)"), "\(run.standardError)")
+        #expect(
+            run.status == 2 && run.standardError.contains("bad.yaml:3:9: unknown key 'n_step' (did you mean 'n_steps'?)"),
+            "\(run.standardError)")
         let missing = try runGauntlet(["evaluate", "--policy", directory.appendingPathComponent("none.safetensors").path])
         #expect(missing.status == 2 && missing.standardError.contains("cannot read"))
         let zero = try runGauntlet(["evaluate", "--policy", "x", "--episodes", "0"])

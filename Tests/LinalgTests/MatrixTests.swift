@@ -18,7 +18,8 @@ private func transpose(_ m: [[Double]]) -> [[Double]] {
             count: 60, input: Gen.int(in: 1...17), Gen.int(in: 1...17), Gen.int(in: 1...17), Gen.int(in: 0...3)
         ) { m, n, k, transposes in
             let random = RandomStream(seed: UInt64(m * 10_000 + n * 100 + k))
-            let ta = transposes & 1 == 1, tb = transposes & 2 == 2
+            let ta = transposes & 1 == 1
+            let tb = transposes & 2 == 2
             let a = randomMatrix(rows: ta ? k : m, columns: ta ? m : k, random: random)
             let b = randomMatrix(rows: tb ? n : k, columns: tb ? k : n, random: random)
             let expected = naiveProduct(ta ? transpose(a.rowArrays) : a.rowArrays, tb ? transpose(b.rowArrays) : b.rowArrays)

@@ -3,7 +3,8 @@ import Testing
 
 @Suite struct RandomStreamTests {
     @Test func theSameSeedGivesTheSameNumbers() {
-        let a = RandomStream(seed: 42), b = RandomStream(seed: 42)
+        let a = RandomStream(seed: 42)
+        let b = RandomStream(seed: 42)
         #expect((0..<100).map { _ in a.uniform() } == (0..<100).map { _ in b.uniform() })
         #expect((0..<100).map { _ in a.normal() } == (0..<100).map { _ in b.normal() })
         #expect(a.permutation(50) == b.permutation(50))
@@ -11,7 +12,8 @@ import Testing
 
     @Test func childrenAreDeterministicAndDistinct() {
         let root = RandomStream(seed: 7)
-        let env = root.child("env"), attack = root.child("attack")
+        let env = root.child("env")
+        let attack = root.child("attack")
         #expect(root.child("env").uniform() == env.uniform())
         #expect(RandomStream(seed: 7).child("attack").uniform() == attack.uniform())
         let draws = Set((0..<200).map { root.child($0).uniform() })

@@ -32,22 +32,28 @@ import Testing
         for m in [1, 2, 3, 4, 5, 7, 8, 9, 13, 16] {
             for (n, k) in [(1, 1), (2, 4), (7, 3), (8, 8), (9, 9), (16, 64), (17, 65), (64, 4), (64, 64), (3, 17)] {
                 let a = randomMatrix(rows: m, columns: k, random: random)
-                let b = transposeB ? randomMatrix(rows: n, columns: k, random: random) : randomMatrix(rows: k, columns: n, random: random)
+                let b =
+                    transposeB
+                    ? randomMatrix(rows: n, columns: k, random: random) : randomMatrix(rows: k, columns: n, random: random)
                 let c0 = randomMatrix(rows: m, columns: n, random: random)
                 for beta in [0.0, 1.0, 0.5] {
-                    let storedA = Stored(a, padding: 3), storedB = Stored(b, padding: 2)
+                    let storedA = Stored(a, padding: 3)
+                    let storedB = Stored(b, padding: 2)
                     var storedC = Stored(c0, padding: 1)
-                    if beta == 0 { for r in 0..<m { for j in 0..<n { storedC.values[r * storedC.stride + j] = .nan } } }  // must be ignored
+                    // beta = 0 must ignore what C holds
+                    if beta == 0 { for r in 0..<m { for j in 0..<n { storedC.values[r * storedC.stride + j] = .nan } } }
                     storedA.values.withUnsafeBufferPointer { pa in
                         storedB.values.withUnsafeBufferPointer { pb in
                             storedC.values.withUnsafeMutableBufferPointer { pc in
                                 if route == .unpacked {
-                                    Float.unpackedProduct(m: m, n: n, k: k, a: pa.baseAddress!, lda: storedA.stride, b: pb.baseAddress!,
-                                                          ldb: storedB.stride, beta: Float(beta), c: pc.baseAddress!, ldc: storedC.stride)
+                                    Float.unpackedProduct(
+                                        m: m, n: n, k: k, a: pa.baseAddress!, lda: storedA.stride, b: pb.baseAddress!,
+                                        ldb: storedB.stride, beta: Float(beta), c: pc.baseAddress!, ldc: storedC.stride)
                                 } else {
-                                    Float.gemm(transposeA: false, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
-                                               a: pa.baseAddress!, lda: storedA.stride, b: pb.baseAddress!, ldb: storedB.stride,
-                                               beta: Float(beta), c: pc.baseAddress!, ldc: storedC.stride)
+                                    Float.gemm(
+                                        transposeA: false, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
+                                        a: pa.baseAddress!, lda: storedA.stride, b: pb.baseAddress!, ldb: storedB.stride,
+                                        beta: Float(beta), c: pc.baseAddress!, ldc: storedC.stride)
                                 }
                             }
                         }
@@ -62,7 +68,8 @@ import Testing
                                 exact += term
                                 magnitude += abs(term)
                             }
-                            worst = max(worst, abs(Double(storedC.values[i * storedC.stride + j]) - exact) / max(magnitude, 1e-30))
+                            worst = max(
+                                worst, abs(Double(storedC.values[i * storedC.stride + j]) - exact) / max(magnitude, 1e-30))
                         }
                         #expect(storedC.values[i * storedC.stride + n].isNaN, "the padding after row \(i) was written")
                     }

@@ -36,7 +36,8 @@ struct StatisticsFixture: Decodable {
         for rate in fixture.rates {
             let wilson = ConfidenceInterval.wilson(successes: rate.successes, trials: rate.trials, confidence: rate.confidence)
             #expect(abs(wilson.lower - rate.wilson[0]) < 1e-12 && abs(wilson.upper - rate.wilson[1]) < 1e-12)
-            let exact = ConfidenceInterval.clopperPearson(successes: rate.successes, trials: rate.trials, confidence: rate.confidence)
+            let exact = ConfidenceInterval.clopperPearson(
+                successes: rate.successes, trials: rate.trials, confidence: rate.confidence)
             #expect(abs(exact.lower - rate.clopper_pearson[0]) < 1e-9 && abs(exact.upper - rate.clopper_pearson[1]) < 1e-9)
         }
         // Where gsl_cdf_beta_Pinv fails to converge and aborts (randomised smoothing's sample

@@ -28,7 +28,9 @@ import Testing
     @Test func bufferVersionMatchesLanesIncludingTheTail() {
         let input: [Float] = (0..<29).map { Float($0) * 0.37 - 5 }
         var output = [Float](repeating: .nan, count: 29)
-        input.withUnsafeBufferPointer { x in output.withUnsafeMutableBufferPointer { y in fastTanh(x.baseAddress!, into: y.baseAddress!, count: 29) } }
+        input.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in fastTanh(x.baseAddress!, into: y.baseAddress!, count: 29) }
+        }
         for (x, y) in zip(input, output) { #expect(y == fastTanh(SIMD8(repeating: x))[0]) }
         #expect(fastTanh(SIMD8(repeating: 0))[0] == 0 && fastTanh(SIMD8(repeating: 1e-30))[0] == 1e-30)
     }
@@ -42,12 +44,19 @@ import Testing
             input += [edge, -edge, edge.nextUp, edge.nextDown, -edge.nextUp, -edge.nextDown]
         }
         input += [.nan, -.nan, Float(bitPattern: 0x7FC0_1234)]
-        var wide = [Float](repeating: 0, count: input.count), narrow = wide
+        var wide = [Float](repeating: 0, count: input.count)
+        var narrow = wide
         input.withUnsafeBufferPointer { x in
-            wide.withUnsafeMutableBufferPointer { fastTanh(x.baseAddress!, into: $0.baseAddress!, count: input.count, wide: true) }
-            narrow.withUnsafeMutableBufferPointer { fastTanh(x.baseAddress!, into: $0.baseAddress!, count: input.count, wide: false) }
+            wide.withUnsafeMutableBufferPointer {
+                fastTanh(x.baseAddress!, into: $0.baseAddress!, count: input.count, wide: true)
+            }
+            narrow.withUnsafeMutableBufferPointer {
+                fastTanh(x.baseAddress!, into: $0.baseAddress!, count: input.count, wide: false)
+            }
         }
         let differing = (0..<input.count).filter { wide[$0].bitPattern != narrow[$0].bitPattern }
-        #expect(differing.isEmpty, "\(differing.count) of \(input.count) differ, first at x = \(differing.first.map { input[$0] } ?? 0)")
+        #expect(
+            differing.isEmpty,
+            "\(differing.count) of \(input.count) differ, first at x = \(differing.first.map { input[$0] } ?? 0)")
     }
 }

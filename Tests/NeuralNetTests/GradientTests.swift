@@ -19,16 +19,19 @@ import Testing
         let workspace = Workspace(for: network, batch: batch)
         _ = network.forward(input, workspace: workspace)
         var parameterGradient = [Double](repeating: .nan, count: network.parameterCount)
-        let inputGradient = network.backward(outputGradient: weights, workspace: workspace, parameterGradient: &parameterGradient)!
+        let inputGradient = network.backward(
+            outputGradient: weights, workspace: workspace, parameterGradient: &parameterGradient)!
 
-        let numericParameters = numericalGradient(of: { theta in
-            var copy = network
-            copy.parameters = theta
-            return loss(copy, input)
-        }, at: network.parameters)
-        let numericInput = numericalGradient(of: { x in
-            loss(network, Matrix(rows: batch, columns: network.inputDimensions, storage: x))
-        }, at: input.storage)
+        let numericParameters = numericalGradient(
+            of: { theta in
+                var copy = network
+                copy.parameters = theta
+                return loss(copy, input)
+            }, at: network.parameters)
+        let numericInput = numericalGradient(
+            of: { x in
+                loss(network, Matrix(rows: batch, columns: network.inputDimensions, storage: x))
+            }, at: input.storage)
         #expect(maximumRelativeError(parameterGradient, numericParameters) < 1e-6, "parameters of \(modules)")
         #expect(maximumRelativeError(inputGradient.storage, numericInput) < 1e-6, "input of \(modules)")
         #expect(maximumRelativeError(network.inputGradient(input, outputGradient: weights).storage, inputGradient.storage) == 0)
@@ -53,8 +56,9 @@ import Testing
     }
 
     @Test func activationBeforeTheFirstLinearLayer() throws {
-        try check(modules: [.activation(.tanh), .linear(inputs: 3, outputs: 4), .activation(.relu), .linear(inputs: 4, outputs: 2)],
-                  batch: 4, seed: 41)
+        try check(
+            modules: [.activation(.tanh), .linear(inputs: 3, outputs: 4), .activation(.relu), .linear(inputs: 4, outputs: 2)],
+            batch: 4, seed: 41)
     }
 
     @Test func accumulationAddsGradients() throws {
@@ -91,7 +95,10 @@ import Testing
         for count in [1, 7, 8, 9, 23, 64] {
             var x = (0..<count).map { _ in Float(random.normal()) }
             x[0] = 0
-            if count > 2 { x[1] = -0.0; x[2] = .nan }
+            if count > 2 {
+                x[1] = -0.0
+                x[2] = .nan
+            }
             let g = (0..<count).map { _ in Float(random.normal()) }
             var y = [Float](repeating: 7, count: count)
             Activation.relu.apply(x, into: &y, count: count)
@@ -110,7 +117,8 @@ import Testing
         let network = try Sequential<Float>.mlp(sizes: [6, 32, 32, 3], activation: .tanh, random: random)
         let reference = network.converted(to: Double.self)
         let input = randomMatrix(rows: 16, columns: 6, random: random)
-        let difference = network(input.converted(to: Float.self)).converted(to: Double.self).maxAbsoluteDifference(to: reference(input))
+        let difference = network(input.converted(to: Float.self)).converted(to: Double.self).maxAbsoluteDifference(
+            to: reference(input))
         #expect(difference < 1e-5)
     }
 

@@ -32,7 +32,8 @@ import Testing
         let center = randomMatrix(rows: 1, columns: 5, random: random)
         let epsilon = 0.3
         let bounds = network.intervalBounds(IntervalBounds(center: center, epsilon: epsilon))
-        var lowest = [Double](repeating: .infinity, count: 4), highest = [Double](repeating: -.infinity, count: 4)
+        var lowest = [Double](repeating: .infinity, count: 4)
+        var highest = [Double](repeating: -.infinity, count: 4)
         for corner in 0..<32 {
             let point = Matrix(row: (0..<5).map { center[0, $0] + (corner >> $0 & 1 == 1 ? epsilon : -epsilon) })
             let output = network(point)
@@ -66,17 +67,20 @@ import Testing
         let box = IntervalBounds(center: center, epsilon: 0.1)
         for moduleCount in [nil, network.modules.count - 1] as [Int?] {
             let width = moduleCount == nil ? 2 : 5
-            let a = randomMatrix(rows: 4, columns: width, random: random), b = randomMatrix(rows: 4, columns: width, random: random)
+            let a = randomMatrix(rows: 4, columns: width, random: random)
+            let b = randomMatrix(rows: 4, columns: width, random: random)
             func loss(_ bounds: IntervalBounds<Double>) -> Double {
-                zip(bounds.lower.storage, a.storage).reduce(0) { $0 + $1.0 * $1.1 } + zip(bounds.upper.storage, b.storage).reduce(0) { $0 + $1.0 * $1.1 }
+                zip(bounds.lower.storage, a.storage).reduce(0) { $0 + $1.0 * $1.1 }
+                    + zip(bounds.upper.storage, b.storage).reduce(0) { $0 + $1.0 * $1.1 }
             }
             let (bounds, gradient) = network.intervalBoundsParameterGradient(box, moduleCount: moduleCount) { _ in (a, b) }
             #expect(bounds == network.intervalBounds(box, moduleCount: moduleCount))
             let parameters = network.parameters
-            let numeric = numericalGradient(of: { p in
-                network.parameters = p
-                return loss(network.intervalBounds(box, moduleCount: moduleCount))
-            }, at: parameters)
+            let numeric = numericalGradient(
+                of: { p in
+                    network.parameters = p
+                    return loss(network.intervalBounds(box, moduleCount: moduleCount))
+                }, at: parameters)
             network.parameters = parameters
             #expect(maximumRelativeError(gradient, numeric) < 1e-6, "\(activation) \(String(describing: moduleCount))")
         }

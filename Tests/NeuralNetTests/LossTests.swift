@@ -12,10 +12,12 @@ import Testing
     }
 
     @Test func meanSquaredError() {
-        let p = randomMatrix(rows: 4, columns: 3, random: random), t = randomMatrix(rows: 4, columns: 3, random: random)
+        let p = randomMatrix(rows: 4, columns: 3, random: random)
+        let t = randomMatrix(rows: 4, columns: 3, random: random)
         let loss = Loss.meanSquaredError(p, t)
         #expect(abs(loss.value - zip(p.storage, t.storage).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) / 12) < 1e-14)
-        #expect(maximumRelativeError(loss.gradient.storage, numericMatrixGradient(p) { Loss.meanSquaredError($0, t).value }) < 1e-8)
+        #expect(
+            maximumRelativeError(loss.gradient.storage, numericMatrixGradient(p) { Loss.meanSquaredError($0, t).value }) < 1e-8)
     }
 
     @Test(arguments: [0.5, 1.0, 2.0])
@@ -29,7 +31,9 @@ import Testing
             p.storage[i] += d
         }
         let loss = Loss.huber(p, t, delta: delta)
-        #expect(maximumRelativeError(loss.gradient.storage, numericMatrixGradient(p) { Loss.huber($0, t, delta: delta).value }) < 1e-8)
+        #expect(
+            maximumRelativeError(loss.gradient.storage, numericMatrixGradient(p) { Loss.huber($0, t, delta: delta).value }) < 1e-8
+        )
     }
 
     @Test func huberIsQuadraticInsideAndLinearOutside() {
@@ -41,7 +45,10 @@ import Testing
         let logits = randomMatrix(rows: 6, columns: 4, random: random, scale: 3)
         let targets = [0, 3, 1, 2, 2, 0]
         let loss = Loss.crossEntropy(logits: logits, targets: targets)
-        #expect(maximumRelativeError(loss.gradient.storage, numericMatrixGradient(logits) { Loss.crossEntropy(logits: $0, targets: targets).value }) < 1e-8)
+        #expect(
+            maximumRelativeError(
+                loss.gradient.storage, numericMatrixGradient(logits) { Loss.crossEntropy(logits: $0, targets: targets).value })
+                < 1e-8)
         // Uniform logits: −log(1/4).
         #expect(abs(Loss.crossEntropy(logits: Matrix<Double>(rows: 1, columns: 4), targets: [2]).value - Double.log(4.0)) < 1e-15)
     }
@@ -55,12 +62,17 @@ import Testing
     }
 
     @Test func klDivergence() {
-        let pl = randomMatrix(rows: 5, columns: 3, random: random, scale: 2), ql = randomMatrix(rows: 5, columns: 3, random: random, scale: 2)
+        let pl = randomMatrix(rows: 5, columns: 3, random: random, scale: 2)
+        let ql = randomMatrix(rows: 5, columns: 3, random: random, scale: 2)
         let kl = Loss.klDivergence(pLogits: pl, qLogits: ql)
         #expect(kl.value > 0)
         #expect(abs(Loss.klDivergence(pLogits: pl, qLogits: pl).value) < 1e-15)
-        #expect(maximumRelativeError(kl.gradientQ.storage, numericMatrixGradient(ql) { Loss.klDivergence(pLogits: pl, qLogits: $0).value }) < 1e-8)
-        #expect(maximumRelativeError(kl.gradientP.storage, numericMatrixGradient(pl) { Loss.klDivergence(pLogits: $0, qLogits: ql).value }) < 1e-8)
+        #expect(
+            maximumRelativeError(
+                kl.gradientQ.storage, numericMatrixGradient(ql) { Loss.klDivergence(pLogits: pl, qLogits: $0).value }) < 1e-8)
+        #expect(
+            maximumRelativeError(
+                kl.gradientP.storage, numericMatrixGradient(pl) { Loss.klDivergence(pLogits: $0, qLogits: ql).value }) < 1e-8)
     }
 
     @Test func gaussianLogProbability() {

@@ -15,10 +15,13 @@ struct Trajectory: Decodable {
 @Suite struct OptimizerTests {
     let fixture: [String: Trajectory] = try! loadFixture("optimizers.json")
 
-    func replay<O: Optimizer>(_ optimizer: O, _ trajectory: Trajectory, clip: Double? = nil) -> (params: [[Double]], norms: [Double]) where O.Scalar == Double {
+    func replay<O: Optimizer>(_ optimizer: O, _ trajectory: Trajectory, clip: Double? = nil) -> (
+        params: [[Double]], norms: [Double]
+    ) where O.Scalar == Double {
         var optimizer = optimizer
         var theta = trajectory.initial
-        var params: [[Double]] = [], norms: [Double] = []
+        var params: [[Double]] = []
+        var norms: [Double] = []
         for g in trajectory.gradients {
             var gradient = g
             if let clip { norms.append(clipGradientNorm(&gradient, maximumNorm: clip)) }
@@ -54,9 +57,11 @@ struct Trajectory: Decodable {
 
     @Test func sgdWithMomentumMatchesPyTorch() {
         let t = fixture["sgd_momentum"]!
-        expectMatches(replay(SGD<Double>(parameterCount: 7, learningRate: 0.05, momentum: 0.9, dampening: 0.1), t).params, t.parameters)
+        expectMatches(
+            replay(SGD<Double>(parameterCount: 7, learningRate: 0.05, momentum: 0.9, dampening: 0.1), t).params, t.parameters)
         let n = fixture["sgd_nesterov"]!
-        expectMatches(replay(SGD<Double>(parameterCount: 7, learningRate: 0.05, momentum: 0.9, nesterov: true), n).params, n.parameters)
+        expectMatches(
+            replay(SGD<Double>(parameterCount: 7, learningRate: 0.05, momentum: 0.9, nesterov: true), n).params, n.parameters)
     }
 
     @Test func gradientClippingMatchesPyTorch() {

@@ -62,7 +62,9 @@ private struct Samples: Codable {
         #expect(policy.description.kind == "greedy-q")
         let samples: Samples = try loadFixture("torch_policy.json")
         let outputs = policy.network(Matrix(samples.inputs))
-        #expect(outputs.converted(to: Double.self).maxAbsoluteDifference(to: Matrix(samples.outputs).converted(to: Double.self)) < 1e-6)
+        #expect(
+            outputs.converted(to: Double.self).maxAbsoluteDifference(to: Matrix(samples.outputs).converted(to: Double.self))
+                < 1e-6)
     }
 
     @Test func missingTensorsOrMismatchedShapesAreClearErrors() throws {

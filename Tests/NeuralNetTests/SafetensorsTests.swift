@@ -70,32 +70,48 @@ private func expectError(_ data: Data, mentioning phrase: String, sourceLocation
     }
 
     @Test func offsetsOutOfRangeOverlappingOrWithGaps() {
-        expectError(rawFile(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: [0, 0, 0, 0]),
-                    mentioning: "outside the 4-byte data section")
-        expectError(rawFile(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#, data: [UInt8](repeating: 0, count: 4)),
-                    mentioning: "outside")
-        expectError(rawFile(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}}"#, data: [UInt8](repeating: 0, count: 4)),
-                    mentioning: "outside")
-        expectError(rawFile(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
-                            data: [UInt8](repeating: 0, count: 12)), mentioning: "overlap")
-        expectError(rawFile(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: [UInt8](repeating: 0, count: 8)),
-                    mentioning: "gap of 4 bytes")
-        expectError(rawFile(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#, data: [0, 0, 0, 0]),
-                    mentioning: "data_offsets must be two integers")
-        expectError(rawFile(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0, 4.5]}}"#, data: [0, 0, 0, 0]),
-                    mentioning: "data_offsets must be two integers")
+        expectError(
+            rawFile(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: [0, 0, 0, 0]),
+            mentioning: "outside the 4-byte data section")
+        expectError(
+            rawFile(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#, data: [UInt8](repeating: 0, count: 4)),
+            mentioning: "outside")
+        expectError(
+            rawFile(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}}"#, data: [UInt8](repeating: 0, count: 4)),
+            mentioning: "outside")
+        expectError(
+            rawFile(
+                header:
+                    #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#,
+                data: [UInt8](repeating: 0, count: 12)), mentioning: "overlap")
+        expectError(
+            rawFile(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: [UInt8](repeating: 0, count: 8)),
+            mentioning: "gap of 4 bytes")
+        expectError(
+            rawFile(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#, data: [0, 0, 0, 0]),
+            mentioning: "data_offsets must be two integers")
+        expectError(
+            rawFile(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0, 4.5]}}"#, data: [0, 0, 0, 0]),
+            mentioning: "data_offsets must be two integers")
     }
 
     @Test func wrongDtypeOrShape() {
-        expectError(rawFile(header: #"{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
-                    mentioning: "unsupported dtype F16")
-        expectError(rawFile(header: #"{"a":{"shape":[2],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]), mentioning: "missing or non-string dtype")
-        expectError(rawFile(header: #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8)),
-                    mentioning: "needs 12 bytes but data_offsets span 8")
-        expectError(rawFile(header: #"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
-                    mentioning: "non-negative integers")
-        expectError(rawFile(header: #"{"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
-                    mentioning: "larger than the file")
+        expectError(
+            rawFile(header: #"{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+            mentioning: "unsupported dtype F16")
+        expectError(
+            rawFile(header: #"{"a":{"shape":[2],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+            mentioning: "missing or non-string dtype")
+        expectError(
+            rawFile(header: #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: [UInt8](repeating: 0, count: 8)),
+            mentioning: "needs 12 bytes but data_offsets span 8")
+        expectError(
+            rawFile(header: #"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+            mentioning: "non-negative integers")
+        expectError(
+            rawFile(
+                header: #"{"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+            mentioning: "larger than the file")
     }
 
     @Test func metadataMustMapStringsToStrings() {
@@ -107,9 +123,13 @@ private func expectError(_ data: Data, mentioning phrase: String, sourceLocation
     /// never a crash or an out-of-bounds read.
     @Test func corruptedFilesNeverCrash() async {
         let valid = Safetensors(
-            tensors: ["0.weight": .init(shape: [3, 2], float32: [1, 2, 3, 4, 5, 6]), "0.bias": .init(shape: [3], float32: [1, 2, 3])],
-            metadata: ["gauntlet": "{}"]).serialized()
-        await propertyCheck(count: 2000, input: Gen.int(in: 0..<valid.count).array(of: 1...6), Gen.uint8(in: 0...255)) { positions, byte in
+            tensors: [
+                "0.weight": .init(shape: [3, 2], float32: [1, 2, 3, 4, 5, 6]), "0.bias": .init(shape: [3], float32: [1, 2, 3]),
+            ],
+            metadata: ["gauntlet": "{}"]
+        ).serialized()
+        await propertyCheck(count: 2000, input: Gen.int(in: 0..<valid.count).array(of: 1...6), Gen.uint8(in: 0...255)) {
+            positions, byte in
             var corrupted = valid
             for position in positions { corrupted[position] = byte &+ UInt8(position % 7) }
             _ = try? Safetensors(data: corrupted)

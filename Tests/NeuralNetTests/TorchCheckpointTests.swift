@@ -26,7 +26,9 @@ private struct StoredTensor: Codable {
     }
 
     static func pickleArchive(_ pickle: [UInt8]) throws -> Data {
-        try zipArchive([("archive/data.pkl", Data(pickle)), ("archive/byteorder", Data("little".utf8)), ("archive/data/0", Data(count: 64))])
+        try zipArchive([
+            ("archive/data.pkl", Data(pickle)), ("archive/byteorder", Data("little".utf8)), ("archive/data/0", Data(count: 64)),
+        ])
     }
 
     func rejection(_ pickle: [UInt8]) throws -> String {
@@ -44,13 +46,17 @@ private struct StoredTensor: Codable {
     @Test func refusesGlobalsAStateDictDoesNotNeed() throws {
         let marker = FileManager.default.temporaryDirectory.appendingPathComponent("pickle-ran-\(UUID())").path
         let command = Array("touch \(marker)".utf8)
-        var exploit: [UInt8] = [0x80, 0x02] + Array("cos\nsystem\n".utf8) + [0x58] + withUnsafeBytes(of: UInt32(command.count).littleEndian, Array.init)
+        var exploit: [UInt8] =
+            [0x80, 0x02] + Array("cos\nsystem\n".utf8) + [0x58]
+            + withUnsafeBytes(of: UInt32(command.count).littleEndian, Array.init)
         exploit += command + [0x85, 0x52, 0x2E]
         let message = try rejection(exploit)
         #expect(message.contains("'os.system' is not allowed"), "\(message)")
         #expect(!FileManager.default.fileExists(atPath: marker))
         #expect(try rejection([0x80, 0x02] + Array("cbuiltins\neval\n".utf8) + [0x2E]).contains("builtins.eval"))
-        #expect(try rejection([0x80, 0x02] + Array("ctorch._utils\n_rebuild_tensor_v2\n".utf8) + [0x29, 0x52, 0x2E]).contains("needs (storage"))
+        #expect(
+            try rejection([0x80, 0x02] + Array("ctorch._utils\n_rebuild_tensor_v2\n".utf8) + [0x29, 0x52, 0x2E]).contains(
+                "needs (storage"))
     }
 
     @Test func refusesMalformedPickles() throws {

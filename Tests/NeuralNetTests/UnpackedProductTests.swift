@@ -11,7 +11,8 @@ import Testing
     static let sizes = [4, 64, 37, 2]
 
     func network(seed: UInt64, activation: Activation = .relu) throws -> Sequential<Float> {
-        try Sequential<Double>.mlp(sizes: Self.sizes, activation: activation, random: RandomStream(seed: seed)).converted(to: Float.self)
+        try Sequential<Double>.mlp(sizes: Self.sizes, activation: activation, random: RandomStream(seed: seed)).converted(
+            to: Float.self)
     }
 
     /// `bias + Σ_p x_p W_jp` summed in order with fused multiply-adds, layer by layer.
@@ -21,7 +22,8 @@ import Testing
         for module in network.modules {
             switch module {
             case .linear(let inputs, let outputs):
-                let weight = network.weight(layer), bias = network.bias(layer)
+                let weight = network.weight(layer)
+                let bias = network.bias(layer)
                 layer += 1
                 var y = Matrix<Float>(rows: x.rows, columns: outputs)
                 for r in 0..<x.rows {
@@ -45,20 +47,26 @@ import Testing
         let random = RandomStream(seed: 4)
         for batch in [1, 2, 5, 8, 13, 16] {
             let input = randomMatrix(rows: batch, columns: network.inputDimensions, random: random).converted(to: Float.self)
-            let outputGradient = randomMatrix(rows: batch, columns: network.outputDimensions, random: random).converted(to: Float.self)
+            let outputGradient = randomMatrix(rows: batch, columns: network.outputDimensions, random: random).converted(
+                to: Float.self)
             let unpacked = Workspace(for: network, batch: batch, unpackedProducts: true)
             let outputs = network.forward(input, workspace: unpacked)
             #expect(outputs == inOrderForward(network, input), "batch \(batch)")
             var none: [Float] = []
-            let gradient = network.backward(outputGradient: outputGradient, workspace: unpacked, parameterGradient: &none, request: .input)!
+            let gradient = network.backward(
+                outputGradient: outputGradient, workspace: unpacked, parameterGradient: &none, request: .input)!
             let reference = network.inputGradient(input, outputGradient: outputGradient)
-            #expect(maximumRelativeError(gradient.storage.map(Double.init), reference.storage.map(Double.init)) < 1e-4, "batch \(batch)")
+            #expect(
+                maximumRelativeError(gradient.storage.map(Double.init), reference.storage.map(Double.init)) < 1e-4,
+                "batch \(batch)")
         }
     }
 
     @Test func largerBatchesStayWithOpenBLAS() throws {
         let network = try network(seed: 5)
-        let input = randomMatrix(rows: Workspace<Float>.unpackedProductRows + 1, columns: network.inputDimensions, random: RandomStream(seed: 6)).converted(to: Float.self)
+        let input = randomMatrix(
+            rows: Workspace<Float>.unpackedProductRows + 1, columns: network.inputDimensions, random: RandomStream(seed: 6)
+        ).converted(to: Float.self)
         let unpacked = Workspace(for: network, batch: input.rows, unpackedProducts: true)
         #expect(network.forward(input, workspace: unpacked) == network(input))
     }
@@ -68,7 +76,8 @@ import Testing
     @Test func changedParametersAreNeverServedStaleTransposedWeights() throws {
         try #require(Float.hasUnpackedProducts, "this CPU has no AVX2 + FMA")
         var network = try network(seed: 7, activation: .tanh)
-        let input = randomMatrix(rows: 3, columns: network.inputDimensions, random: RandomStream(seed: 8)).converted(to: Float.self)
+        let input = randomMatrix(rows: 3, columns: network.inputDimensions, random: RandomStream(seed: 8)).converted(
+            to: Float.self)
         let workspace = Workspace(for: network, batch: 3, unpackedProducts: true)
         let before = network.forward(input, workspace: workspace)
         #expect(before == inOrderForward(network, input))

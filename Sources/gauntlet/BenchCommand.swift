@@ -1,8 +1,8 @@
 import ArgumentParser
-import Foundation
 import Attacks
 import Environments
 import Evaluation
+import Foundation
 import Linalg
 import NeuralNet
 
@@ -30,12 +30,12 @@ struct BenchNN: ParsableCommand {
     @Option(help: "Input width (default: the hidden width).") var input: Int?
     @Option(help: "Output width (default: the hidden width).") var output: Int?
     @Option(help: "Activation: relu, tanh, leaky_relu.") var activation = "relu"
-    @Option(help: "Numeric precision: f32 or f64.") var precision: Precision = .f32
+    @OptionGroup var precision: PrecisionOption
     @Option(help: "OpenBLAS threads.") var threads = 1
     @Option(help: "Repeats (min and median are reported).") var repeats = 5
     @Option(help: "Seconds of repetitions per repeat.") var seconds = 0.2
     @Option(help: "Side of the square gemm measuring the peak.") var peakSize = 1024
-    @Flag(help: "Print one JSON object on standard output.") var json = false
+    @OptionGroup var format: JSONOption
 
     func validate() throws {
         guard batch > 0 else { throw ValidationError("--batch must be positive, got \(batch)") }
@@ -57,16 +57,21 @@ struct BenchNN: ParsableCommand {
         let benchmark = NetworkBenchmark(
             batch: batch, sizes: sizes, activation: Activation(name: activation)!, repeats: repeats,
             minimumSeconds: seconds, peakSize: peakSize)
-        let result = switch precision {
-        case .f32: try benchmark.run(Float.self)
-        case .f64: try benchmark.run(Double.self)
-        }
-        if json {
+        let result = try precision.dispatch(benchmark)
+        if format.json {
             try printJSON(result)
         } else {
-            print("MLP \(sizes.map(String.init).joined(separator: "-")) \(result.activation), batch \(batch), \(precision.rawValue), \(result.blasThreads) BLAS thread(s)")
-            print(String(format: "forward:           %10.3f µs (median %.3f µs)", result.forwardSeconds.minimum * 1e6, result.forwardSeconds.median * 1e6))
-            print(String(format: "forward+backward:  %10.3f µs (median %.3f µs)", result.forwardBackwardSeconds.minimum * 1e6, result.forwardBackwardSeconds.median * 1e6))
+            print(
+                "MLP \(sizes.map(String.init).joined(separator: "-")) \(result.activation), batch \(batch), \(precision.precision.rawValue), \(result.blasThreads) BLAS thread(s)"
+            )
+            print(
+                String(
+                    format: "forward:           %10.3f µs (median %.3f µs)", result.forwardSeconds.minimum * 1e6,
+                    result.forwardSeconds.median * 1e6))
+            print(
+                String(
+                    format: "forward+backward:  %10.3f µs (median %.3f µs)", result.forwardBackwardSeconds.minimum * 1e6,
+                    result.forwardBackwardSeconds.median * 1e6))
             print(String(format: "forward+backward:  %10.2f GFLOP/s", result.forwardBackwardGflops))
             print(String(format: "gemm peak (%d³):  %10.2f GFLOP/s", result.gemmPeakSize, result.gemmPeakGflops))
             print(String(format: "fraction of peak:  %10.1f %%", result.fractionOfPeak * 100))
@@ -83,7 +88,7 @@ struct BenchEnv: ParsableCommand {
     @Option(name: .customLong("envs"), help: "Number of vectorised copies (repeatable).") var copies: [Int] = [1, 16]
     @Option(help: "Environment steps per repeat (summed over copies).") var steps = 200_000
     @Option(help: "Repeats (min and median are reported).") var repeats = 5
-    @Flag(help: "Print one JSON object on standard output.") var json = false
+    @OptionGroup var format: JSONOption
 
     func validate() throws {
         guard copies.allSatisfy({ $0 > 0 && $0 <= 4096 }) else { throw ValidationError("--envs must lie in 1...4096") }
@@ -94,15 +99,20 @@ struct BenchEnv: ParsableCommand {
     func run() throws {
         var results: [EnvironmentBenchmark.Result] = []
         for count in copies {
-            do { results.append(try EnvironmentBenchmark(environment: env, copies: count, steps: steps, repeats: repeats).run()) } catch {
+            do {
+                results.append(try EnvironmentBenchmark(environment: env, copies: count, steps: steps, repeats: repeats).run())
+            } catch {
                 throw ValidationError(error.description)
             }
         }
-        if json {
+        if format.json {
             try printJSON(EnvironmentBenchmarkReport(results: results))
         } else {
             for r in results {
-                print(String(format: "%@ × %d: %.0f steps/s (median %.0f)", r.environment, r.copies, r.stepsPerSecondBest, r.stepsPerSecondMedian))
+                print(
+                    String(
+                        format: "%@ × %d: %.0f steps/s (median %.0f)", r.environment, r.copies, r.stepsPerSecondBest,
+                        r.stepsPerSecondMedian))
             }
         }
     }
@@ -121,11 +131,13 @@ struct BenchAttack: ParsableCommand {
 
     @Option(help: "Environment id.") var env = "CartPole-v1"
     @Option(name: .customLong("envs"), help: "Vectorised copies (repeatable).") var copies: [Int] = [1, 16]
-    @Option(name: .customLong("attack"), help: "Attack spec (repeatable).") var attacks: [String] = ["none", "fgsm", "pgd:steps=10,alpha_ratio=0.25"]
+    @Option(name: .customLong("attack"), help: "Attack spec (repeatable).") var attacks: [String] = [
+        "none", "fgsm", "pgd:steps=10,alpha_ratio=0.25",
+    ]
     @Option(help: "ε (L∞, raw units).") var eps = 0.1
     @Option(help: "Environment steps per repeat (summed over copies).") var steps = 20_000
     @Option(help: "Repeats (min and median are reported).") var repeats = 3
-    @Flag(help: "Print one JSON object on standard output.") var json = false
+    @OptionGroup var format: JSONOption
 
     struct Report: Encodable {
         var benchmark = "attack"
@@ -133,8 +145,14 @@ struct BenchAttack: ParsableCommand {
     }
 
     func validate() throws {
-        guard copies.allSatisfy({ $0 > 0 && $0 <= 4096 }), steps > 0, repeats > 0 else { throw ValidationError("--envs, --steps and --repeats must be positive") }
-        for spec in attacks { do { _ = try Toolkit.standard.makeAttack(spec) } catch { throw ValidationError("--attack \(spec): \(error.description)") } }
+        guard copies.allSatisfy({ $0 > 0 && $0 <= 4096 }), steps > 0, repeats > 0 else {
+            throw ValidationError("--envs, --steps and --repeats must be positive")
+        }
+        for spec in attacks {
+            do { _ = try Toolkit.standard.makeAttack(spec) } catch {
+                throw ValidationError("--attack \(spec): \(error.description)")
+            }
+        }
     }
 
     func run() throws {
@@ -142,18 +160,24 @@ struct BenchAttack: ParsableCommand {
         var results: [AttackThroughputBenchmark.Result] = []
         for attack in attacks {
             for count in copies {
-                let benchmark = AttackThroughputBenchmark(environment: env, copies: count, attack: attack, epsilon: eps,
-                                                          vectorSteps: max(1, steps / count), repeats: repeats)
+                let benchmark = AttackThroughputBenchmark(
+                    environment: env, copies: count, attack: attack, epsilon: eps,
+                    vectorSteps: max(1, steps / count), repeats: repeats)
                 do { results.append(try benchmark.run()) } catch { throw ValidationError("\(error)") }
             }
         }
-        if json { try printJSON(Report(results: results)) } else {
-            for r in results { print(String(format: "%@ × %d, %@: %.0f steps/s (median %.0f)", r.environment, r.copies, r.attack, r.stepsPerSecondBest, r.stepsPerSecondMedian)) }
+        if format.json {
+            try printJSON(Report(results: results))
+        } else {
+            for r in results {
+                print(
+                    String(
+                        format: "%@ × %d, %@: %.0f steps/s (median %.0f)", r.environment, r.copies, r.attack,
+                        r.stepsPerSecondBest, r.stepsPerSecondMedian))
+            }
         }
     }
 }
-
-extension Precision: ExpressibleByArgument {}
 
 /// Prints `value` as one JSON object on standard output (snake_case keys unless told otherwise).
 func printJSON<T: Encodable>(_ value: T, snakeCase: Bool = true) throws {
@@ -162,4 +186,8 @@ func printJSON<T: Encodable>(_ value: T, snakeCase: Bool = true) throws {
     if snakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
     encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+extension NetworkBenchmark: PrecisionGeneric {
+    func run<S: BLASScalar>(as scalar: S.Type) throws -> Result { try run(scalar) }
 }

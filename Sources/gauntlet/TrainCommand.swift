@@ -4,7 +4,7 @@ import Evaluation
 import Foundation
 import Linalg
 
-struct Train: ParsableCommand {
+struct Train: ParsableCommand, PrecisionGeneric {
     static let configuration = CommandConfiguration(
         abstract: "Train a policy from a YAML config (rl-zoo style), with checkpoints that resume exactly.",
         discussion: """
@@ -28,23 +28,22 @@ struct Train: ParsableCommand {
     @Option(help: "Seed (overrides the config's).") var seed: UInt64?
     @Option(help: "Run directory (default: runs/<config name>-seed<seed>).") var output: String?
     @Option(help: "Continue the run in this directory from its last checkpoint.") var resume: String?
-    @Option(help: "Numeric precision: f32 or f64 (a reference run).") var precision: Precision = .f32
-    @Flag(help: "Print one JSON summary on standard output.") var json = false
+    @OptionGroup var precision: PrecisionOption
+    @OptionGroup var format: JSONOption
 
     func validate() throws {
         guard (config == nil) != (resume == nil) else { throw ValidationError("give either --config FILE or --resume DIR") }
-        if resume != nil && (seed != nil || output != nil) { throw ValidationError("--resume takes the seed and directory of the run it continues") }
+        if resume != nil && (seed != nil || output != nil) {
+            throw ValidationError("--resume takes the seed and directory of the run it continues")
+        }
     }
 
     func run() throws {
         BLAS.setThreads(1)
-        switch precision {
-        case .f32: try train(Float.self)
-        case .f64: try train(Double.self)
-        }
+        try precision.dispatch(self)
     }
 
-    private func train<S: BLASScalar>(_: S.Type) throws {
+    func run<S: BLASScalar>(as _: S.Type) throws {
         let run: TrainingRun<S>
         do {
             if let resume {
@@ -56,20 +55,25 @@ struct Train: ParsableCommand {
                 let chosenSeed = seed ?? parsed.seed
                 let name = url.deletingPathExtension().lastPathComponent
                 let directory = URL(fileURLWithPath: output ?? "runs/\(name)-seed\(chosenSeed)")
-                run = try TrainingRun<S>(config: parsed, directory: directory, seed: chosenSeed, components: Toolkit.standard.training)
+                run = try TrainingRun<S>(
+                    config: parsed, directory: directory, seed: chosenSeed, components: Toolkit.standard.training)
             }
         } catch let error as ConfigError {
             throw ValidationError(error.description)
         } catch let error as TrainingError {
             throw ValidationError(error.description)
         }
-        guard let summary = try runWithProgress(run, label: "\(run.config.environment) \(run.config.algorithm.name)") else { return }
-        if json {
+        guard let summary = try runWithProgress(run, label: "\(run.config.environment) \(run.config.algorithm.name)") else {
+            return
+        }
+        if format.json {
             try printJSON(summary)
         } else {
-            print(String(format: "%@ %@ seed %llu: %d steps, %d episodes, mean return (last 100) %.2f, %.1f s → %@",
-                         summary.environment, summary.algorithm, summary.seed, summary.steps, summary.episodes,
-                         summary.meanReturnLast100, summary.wallSeconds, summary.policy))
+            print(
+                String(
+                    format: "%@ %@ seed %llu: %d steps, %d episodes, mean return (last 100) %.2f, %.1f s → %@",
+                    summary.environment, summary.algorithm, summary.seed, summary.steps, summary.episodes,
+                    summary.meanReturnLast100, summary.wallSeconds, summary.policy))
         }
     }
 }
@@ -106,8 +110,9 @@ final class ProgressBar {
         let filled = min(width, Int(fraction * Double(width)))
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
         let meanReturn = p.meanReturn.isNaN ? "—" : String(format: "%.1f", p.meanReturn)
-        let line = String(format: "%@ %@ %3.0f%% %d/%d steps, %d episodes, return %@, %.0f steps/s ",
-                          label, bar, fraction * 100, p.steps, p.totalSteps, p.episodes, meanReturn, p.stepsPerSecond)
+        let line = String(
+            format: "%@ %@ %3.0f%% %d/%d steps, %d episodes, return %@, %.0f steps/s ",
+            label, bar, fraction * 100, p.steps, p.totalSteps, p.episodes, meanReturn, p.stepsPerSecond)
         FileHandle.standardError.write(Data((terminal ? "\r" + line : line + "\n").utf8))
         drawn = terminal
     }

@@ -37,7 +37,9 @@ struct EnvironmentSummary: Encodable {
 
     /// `[v] × n` for n equal values, the list otherwise.
     static func compact(_ values: [Float]) -> String {
-        if values.count > 4, let first = values.first, values.allSatisfy({ $0 == first }) { return "[\(first)] × \(values.count)" }
+        if values.count > 4, let first = values.first, values.allSatisfy({ $0 == first }) {
+            return "[\(first)] × \(values.count)"
+        }
         return "\(values)"
     }
 
@@ -59,27 +61,34 @@ func makeEnvironment(_ id: String) throws -> TimeLimit {
 
 struct EnvList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the environment ids.")
-    @Flag(help: "Print one JSON object on standard output.") var json = false
+    @OptionGroup var format: JSONOption
 
     func run() throws {
         let summaries = try Registry.ids().map { EnvironmentSummary(try makeEnvironment($0)) }
-        if json {
+        if format.json {
             try printJSON(["environments": summaries])
         } else {
-            for s in summaries { print("\(s.id.padding(toLength: 28, withPad: " ", startingAt: 0)) obs \(s.observationSpace.dimension), \(s.actionSpace), limit \(s.maxEpisodeSteps)") }
-            print("\nGridworlds also take an observation mode, grid:NAME:onehot or grid:NAME:local5, and a path, grid:path/to/map.txt.")
+            for s in summaries {
+                print(
+                    "\(s.id.padding(toLength: 28, withPad: " ", startingAt: 0)) obs \(s.observationSpace.dimension), \(s.actionSpace), limit \(s.maxEpisodeSteps)"
+                )
+            }
+            print(
+                "\nGridworlds also take an observation mode, grid:NAME:onehot or grid:NAME:local5, and a path, grid:path/to/map.txt."
+            )
         }
     }
 }
 
 struct EnvInfo: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "info", abstract: "Spaces, limits and state layout of an environment.")
+    static let configuration = CommandConfiguration(
+        commandName: "info", abstract: "Spaces, limits and state layout of an environment.")
     @Argument(help: "Environment id (see `gauntlet env list`).") var id: String
-    @Flag(help: "Print one JSON object on standard output.") var json = false
+    @OptionGroup var format: JSONOption
 
     func run() throws {
         let summary = EnvironmentSummary(try makeEnvironment(id))
-        if json { try printJSON(summary) } else { print(summary.text) }
+        if format.json { try printJSON(summary) } else { print(summary.text) }
     }
 }
 
@@ -97,7 +106,9 @@ struct EnvRender: ParsableCommand {
         env.reset(seed: seed)
         if let state {
             let values = state.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-            guard values.allSatisfy({ $0 != nil }) else { throw ValidationError("--state: expected comma-separated numbers, got '\(state)'") }
+            guard values.allSatisfy({ $0 != nil }) else {
+                throw ValidationError("--state: expected comma-separated numbers, got '\(state)'")
+            }
             do { try env.base.setState(values.map { $0! }) } catch { throw ValidationError("--state: \(error.description)") }
         }
         let grid = env.base as? GridWorld

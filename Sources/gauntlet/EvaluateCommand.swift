@@ -1,0 +1,170 @@
+import Agents
+import ArgumentParser
+import Attacks
+import Environments
+import Evaluation
+import Foundation
+import Linalg
+import NeuralNet
+
+struct Evaluate: ParsableCommand, PrecisionGeneric {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a policy for N episodes on seeds S, S+1, …, clean and under attacks, and report its returns.",
+        discussion: """
+            With --attack (repeatable) and --eps (repeatable), every attack runs at every ε on the \
+            same seeds as the clean episodes; the output adds each attack's paired report, the \
+            strongest attack per episode at each ε, and sanity-check warnings (an iterative \
+            attack weaker than FGSM, returns rising with ε, gradient-free attacks beating \
+            white-box ones, a changed return at ε = 0). --record FILE keeps every step in a \
+            replay file (with several attack runs: FILE-1.safetensors, FILE-2.safetensors, … for \
+            each ε in turn, its attacks in order). Stochastic policies act by their mode unless --sample.
+            """)
+
+    @OptionGroup var policyOptions: PolicyOptions
+    @Option(help: "Episodes.") var episodes = 100
+    @OptionGroup var seedOption: SeedOption
+    @OptionGroup var sampling: SamplingOption
+    @Option(name: .customLong("attack"), help: "Attack spec (repeatable).") var attacks: [String] = []
+    @Option(name: .customLong("eps"), help: "Perturbation budget ε (repeatable; required with --attack).") var epsilons:
+        [Double] = []
+    @OptionGroup var threatModel: ThreatModelOptions
+    @OptionGroup var schedule: ScheduleOptions
+    @Option(help: "Write the evaluation to this replay file.") var record: String?
+    @Option(
+        name: .customLong("halving-eps"), help: "Also find, per attack, the smallest ε ≤ this that halves the return (bisection)."
+    )
+    var halvingMaximum: Double?
+    @OptionGroup var precision: PrecisionOption
+    @OptionGroup var format: JSONOption
+
+    func validate() throws {
+        try validateEpisodes(episodes)
+        guard attacks.isEmpty == epsilons.isEmpty else { throw ValidationError("--attack and --eps go together") }
+        for e in epsilons { try validateEpsilon(e) }
+        if let h = halvingMaximum, !(h > 0 && h.isFinite) {
+            throw ValidationError("--halving-eps must be a positive number, got \(h)")
+        }
+        try validateAttacks(attacks)
+    }
+
+    struct Output: Encodable {
+        var policy: String
+        var precision: Precision
+        var result: StudyResult
+        /// Per attack, the smallest ε that halves the return (nil: not within the maximum).
+        var halvingEpsilon: [String: HalvingEpsilon]?
+
+        func encode(to encoder: Encoder) throws {
+            try result.encode(to: encoder)
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(policy, forKey: .policy)
+            try container.encode(precision, forKey: .precision)
+            try container.encodeIfPresent(halvingEpsilon, forKey: .halvingEpsilon)
+        }
+
+        enum Keys: String, CodingKey {
+            case policy, precision
+            case halvingEpsilon = "halving_epsilon"
+        }
+    }
+
+    func run() throws {
+        BLAS.setThreads(1)
+        try precision.dispatch(self)
+    }
+
+    func run<S: BLASScalar>(as _: S.Type) throws {
+        let (_, loaded, environment) = try policyOptions.load()
+        let (policy, seed, selection) = (policyOptions.policy, seedOption.seed, sampling.selection)
+        let evaluation = AttackEvaluation(
+            policy: loaded.converted(to: S.self), environment: environment, episodes: episodes, seed: seed,
+            selection: selection, norm: threatModel.norm, units: threatModel.units,
+            mask: try threatModel.mask(for: loaded.observationDimension), schedule: schedule.schedule)
+        let policyHash = try Replay.hash(of: URL(fileURLWithPath: policy))
+        let runs = attacks.count * epsilons.count
+        var recorded = 0
+        func header(_ report: AttackReport?) -> Replay.Header {
+            Replay.Header(
+                policy: policy, policyHash: policyHash, environment: environment, attack: report?.attack,
+                threatModel: report?.threatModel,
+                seed: seed, episodes: episodes, selection: selection, copies: EpisodeRunner<S>.defaultCopies,
+                precision: precision.precision, gauntletVersion: Agents.Gauntlet.version)
+        }
+        func path(_ index: Int) -> URL {
+            let url = URL(fileURLWithPath: record!)
+            guard runs > 1 else { return url }
+            let stem = url.deletingPathExtension().lastPathComponent
+            let ext = url.pathExtension.isEmpty ? "safetensors" : url.pathExtension
+            return url.deletingLastPathComponent().appendingPathComponent("\(stem)-\(index).\(ext)")
+        }
+        let result: StudyResult
+        var halving: [String: HalvingEpsilon]? = nil
+        do {
+            let suite = try attacks.map { spec throws(AttackError) in try Toolkit.standard.makeAttack(spec) }
+            result = try evaluation.study(
+                attacks: suite, epsilons: epsilons,
+                record: record == nil
+                    ? nil
+                    : { report, outcomes in
+                        recorded += 1
+                        try Replay(header: header(report), outcomes: outcomes).write(to: path(recorded))
+                    },
+                progress: { FileHandle.standardError.write(Data("attacking with \($0)…\n".utf8)) })
+            if let record, runs == 0 {
+                var runner = EpisodeRunner(
+                    policy: loaded.converted(to: S.self), environment: environment, selection: selection)
+                runner.recordTraces = true
+                try Replay(header: header(nil), outcomes: runner.run(episodes: episodes, seed: seed)).write(
+                    to: URL(fileURLWithPath: record))
+            }
+            if let maximum = halvingMaximum {
+                let clean = try evaluation.cleanEpisodes()
+                halving = [:]
+                for spec in attacks {
+                    let attack = try Toolkit.standard.makeAttack(spec)
+                    FileHandle.standardError.write(Data("bisecting the halving ε of \(attack.spec)…\n".utf8))
+                    halving![attack.spec] = try evaluation.halvingEpsilon(attack, maximum: maximum, clean: clean)
+                }
+            }
+        } catch let error as AttackError {
+            throw ValidationError(error.description)
+        } catch let error as EnvironmentError {
+            throw ValidationError(error.description)
+        } catch let error as SafetensorsError {
+            throw ValidationError(error.description)
+        }
+        if format.json {
+            try printJSON(Output(policy: policy, precision: precision.precision, result: result, halvingEpsilon: halving))
+            return
+        }
+        let c = result.clean
+        print(
+            String(
+                format:
+                    "%@ on %@, %d episodes from seed %llu (%@): mean return %.2f ± %.2f (std), 95%% CI [%.2f, %.2f], median %.2f",
+                policy, environment, episodes, seed, result.selection.rawValue, c.meanReturn, c.stdReturn, c.ci95[0], c.ci95[1],
+                c.medianReturn))
+        for r in result.attacks {
+            print(
+                String(
+                    format: "  ε=%g %@: attacked %.2f [%.2f, %.2f], drop %.2f [%.2f, %.2f], flips %.1f%%", r.threatModel.epsilon,
+                    r.attack,
+                    r.attacked.meanReturn, r.attacked.ci95[0], r.attacked.ci95[1], r.rewardDrop.mean, r.rewardDrop.ci95[0],
+                    r.rewardDrop.ci95[1],
+                    100 * r.actionFlipRate.value))
+        }
+        for s in result.strongest {
+            print(
+                String(
+                    format: "  ε=%g strongest attack per episode: %.2f [%.2f, %.2f]", s.epsilon, s.attacked.meanReturn,
+                    s.attacked.ci95[0], s.attacked.ci95[1]))
+        }
+        for (attack, found) in (halving ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let text =
+                found.epsilon.map { String(format: "%.4f, 95%% CI [%.4f, %.4f]", $0, found.ci95![0], found.ci95![1]) }
+                ?? "— (not within --halving-eps)"
+            print("  \(attack) halves the return at ε ≈ " + text)
+        }
+        for warning in result.sanity { print(warning.description) }
+    }
+}
