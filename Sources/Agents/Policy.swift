@@ -337,3 +337,20 @@ public func argmax<S: Comparable>(_ values: [S]) -> Int {
     for i in values.indices where values[i] > values[best] { best = i }
     return best
 }
+
+/// A policy kept in both precisions, so that work in either precision uses its own copy (no
+/// silent change of precision, and no conversion per call).
+public struct PolicyInEitherPrecision: Sendable {
+    public let float: Policy<Float>
+    public let double: Policy<Double>
+
+    public init(_ policy: Policy<Float>) {
+        float = policy
+        double = policy.converted(to: Double.self)
+    }
+
+    /// The copy in `S`'s precision.
+    public func `in`<S: BLASScalar>(_: S.Type) -> Policy<S> {
+        S.self == Float.self ? float as! Policy<S> : double as! Policy<S>
+    }
+}

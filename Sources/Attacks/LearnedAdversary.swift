@@ -10,10 +10,12 @@ import NeuralNet
 /// model. `adversary=PATH` names the adversary's policy file (`gauntlet adversary train`).
 public struct LearnedAdversary: Attack {
     public var path: String
-    public var adversary: Policy<Float>
+    public var adversary: Policy<Float> { adversaries.float }
+    /// The adversary in both precisions: an f64 evaluation computes its directions in f64.
+    let adversaries: PolicyInEitherPrecision
 
     public init(adversary: Policy<Float>, path: String) {
-        self.adversary = adversary
+        adversaries = PolicyInEitherPrecision(adversary)
         self.path = path
     }
 
@@ -52,7 +54,7 @@ public struct LearnedAdversary: Attack {
     public func perturb<S: BLASScalar>(
         _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
     ) -> AttackResult<S> {
-        let directions = adversary.outputs(observations.converted(to: Float.self)).converted(to: S.self)
+        let directions = adversaries.in(S.self).outputs(observations)
         return AttackResult(
             perturbed: AdversaryEnvironment.perturb(observations, direction: directions, threatModel: threatModel), queries: 0)
     }

@@ -9,11 +9,13 @@ import NeuralNet
 /// `restarts` (1) configure the PGD.
 public struct TransferAttack: Attack {
     public var surrogatePath: String
-    public var surrogate: Policy<Float>
+    public var surrogate: Policy<Float> { surrogates.float }
+    /// The surrogate in both precisions (PGD on it runs in the evaluation's precision).
+    let surrogates: PolicyInEitherPrecision
     public var pgd: PGD
 
     public init(surrogate: Policy<Float>, path: String, pgd: PGD = PGD()) {
-        self.surrogate = surrogate
+        surrogates = PolicyInEitherPrecision(surrogate)
         self.surrogatePath = path
         self.pgd = pgd
     }
@@ -46,7 +48,7 @@ public struct TransferAttack: Attack {
     public func perturb<S: BLASScalar>(
         _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
     ) -> AttackResult<S> {
-        let crafted = pgd.perturb(observations, policy: surrogate.converted(to: S.self), threatModel: threatModel, random: random)
+        let crafted = pgd.perturb(observations, policy: surrogates.in(S.self), threatModel: threatModel, random: random)
         return AttackResult(perturbed: crafted.perturbed, queries: 0)
     }
 }

@@ -67,16 +67,17 @@ public struct Certification: Sendable {
         case crop(sigma: Double, episodes: Int, returnRange: ClosedRange<Double>, alpha: Double)
     }
 
-    /// Runs the evaluation's clean episodes and every method at `epsilon`.
-    public static func run(_ evaluation: AttackEvaluation<Float>, epsilon: Double, methods: [Method], policyName: String) throws
-        -> Report
-    {
+    /// Runs the evaluation's clean episodes and every method at `epsilon`, in the evaluation's
+    /// precision.
+    public static func run<S: BLASScalar>(
+        _ evaluation: AttackEvaluation<S>, epsilon: Double, methods: [Method], policyName: String
+    ) throws -> Report {
         var cleanRunner = EpisodeRunner(
             policy: evaluation.policy, environment: evaluation.environment, selection: evaluation.selection)
         cleanRunner.recordObservations = true
         let clean = try cleanRunner.run(episodes: evaluation.episodes, seed: evaluation.seed)
         let threatModel = try evaluation.threatModel(epsilon: epsilon, clean: clean)
-        let states = clean.flatMap(\.observations)
+        let states = clean.flatMap(\.observations).map { $0.map { S(Double($0)) } }
         let policy = evaluation.policy
         var report = Report(
             policy: policyName, environment: evaluation.environment, threatModel: threatModel,

@@ -45,10 +45,31 @@ public struct Sweep: Sendable {
             let file = try PolicyFile.load(contentsOf: URL(fileURLWithPath: path))
             policies[path] = (try toolkit.policy(file), file.description.environment ?? "")
         }
-        let next = Mutex(0)
         let failures = Mutex<[String]>([])
         let start = DispatchTime.now().uptimeNanoseconds
         let loaded = policies
+        // Clean episodes depend on neither the attack nor ε: each set runs once and every cell
+        // of its policy, seeds and units is paired with it.
+        @Sendable func evaluation(_ cell: SweepSpec.Cell) -> AttackEvaluation<Float> {
+            let (policy, environment) = loaded[cell.policy]!
+            return AttackEvaluation(
+                policy: policy, environment: environment, episodes: cell.episodes, seed: cell.seed, norm: cell.norm,
+                units: cell.units)
+        }
+        let cleanCells = Dictionary(todo.map { (CleanEpisodesKey($0), $0) }) { first, _ in first }.sorted { $0.key < $1.key }
+        let cleanEpisodes = Mutex<[CleanEpisodesKey: [EpisodeOutcome]]>([:])
+        DispatchQueue.concurrentPerform(iterations: cleanCells.count) { index in
+            let (key, cell) = cleanCells[index]
+            do {
+                let episodes = try evaluation(cell).cleanEpisodes()
+                cleanEpisodes.withLock { $0[key] = episodes }
+            } catch {
+                failures.withLock { $0.append("\(cell.key) (clean episodes): \(error)") }
+            }
+        }
+        let clean = cleanEpisodes.withLock { $0 }
+        let next = Mutex(0)
+        let finished = Mutex(0)
         DispatchQueue.concurrentPerform(iterations: min(jobs, max(todo.count, 1))) { _ in
             while true {
                 let index = next.withLock { value -> Int in
@@ -57,14 +78,19 @@ public struct Sweep: Sendable {
                 }
                 guard index < todo.count else { return }
                 let cell = todo[index]
+                guard let cleanEpisodes = clean[CleanEpisodesKey(cell)] else { continue }  // its failure is recorded
                 do {
-                    let (policy, environment) = loaded[cell.policy]!
-                    let evaluation = AttackEvaluation(policy: policy, environment: environment, episodes: cell.episodes, seed: cell.seed,
-                                                      norm: cell.norm, units: cell.units)
-                    let report = try evaluation.run(try toolkit.makeAttack(cell.attack), epsilon: cell.epsilon, clean: try evaluation.cleanEpisodes())
-                    try store.store(cell, environment: environment, report: report)
-                    progress(Progress(finished: index + 1, total: todo.count, skipped: all.count - todo.count,
-                                      elapsedSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, lastCell: cell.key))
+                    let report = try evaluation(cell).run(
+                        try toolkit.makeAttack(cell.attack), epsilon: cell.epsilon, clean: cleanEpisodes)
+                    try store.store(cell, environment: loaded[cell.policy]!.environment, report: report)
+                    let count = finished.withLock { value -> Int in
+                        value += 1
+                        return value
+                    }
+                    progress(
+                        Progress(
+                            finished: count, total: todo.count, skipped: all.count - todo.count,
+                            elapsedSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, lastCell: cell.key))
                 } catch {
                     failures.withLock { $0.append("\(cell.key): \(error)") }
                 }
@@ -79,4 +105,21 @@ public struct Sweep: Sendable {
 public struct SweepError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// What a sweep cell's clean episodes depend on: the policy, the seeds, and whether the threat
+/// model's units need the clean observations (std units scale by their spread).
+struct CleanEpisodesKey: Hashable, Comparable {
+    var policy: String
+    var seed: UInt64
+    var episodes: Int
+    var units: ThreatModel.Units
+
+    init(_ cell: SweepSpec.Cell) {
+        (policy, seed, episodes, units) = (cell.policy, cell.seed, cell.episodes, cell.units)
+    }
+
+    static func < (a: Self, b: Self) -> Bool {
+        (a.policy, a.seed, a.episodes, a.units.rawValue) < (b.policy, b.seed, b.episodes, b.units.rawValue)
+    }
 }

@@ -6,7 +6,7 @@ import Evaluation
 import Foundation
 import Linalg
 
-struct CertifyCommand: ParsableCommand {
+struct CertifyCommand: ParsableCommand, PrecisionGeneric {
     static let configuration = CommandConfiguration(
         commandName: "certify",
         abstract: "Certify a policy's robustness at ε over the states of its clean episodes.",
@@ -36,6 +36,7 @@ struct CertifyCommand: ParsableCommand {
     var cropEpisodes = 100
     @Option(help: "Clean episodes whose states are certified.") var episodes = 10
     @OptionGroup var seedOption: SeedOption
+    @OptionGroup var precision: PrecisionOption
     @OptionGroup var format: JSONOption
 
     func validate() throws {
@@ -74,10 +75,15 @@ struct CertifyCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(1)
+        try precision.dispatch(self)
+    }
+
+    func run<S: BLASScalar>(as _: S.Type) throws {
         let (_, loaded, environment) = try policyOptions.load()
         let (policy, seed) = (policyOptions.policy, seedOption.seed)
         let evaluation = AttackEvaluation(
-            policy: loaded, environment: environment, episodes: episodes, seed: seed, norm: threatModel.norm,
+            policy: loaded.converted(to: S.self), environment: environment, episodes: episodes, seed: seed,
+            norm: threatModel.norm,
             units: threatModel.units, mask: try threatModel.mask(for: loaded.observationDimension))
         let report: Certification.Report
         do {

@@ -2,6 +2,7 @@ import Agents
 import Attacks
 import Defenses
 import Environments
+import Evaluation
 import Linalg
 import NeuralNet
 import TestSupport
@@ -178,5 +179,30 @@ private func grid(around s: [Double], epsilon: Double, points: Int) -> Matrix<Do
         #expect(abs(c.certifiedReturn - 92.77812949178399) < 1e-6)
         #expect(c.certifiedReturn <= c.smoothedReturnLowerBound && c.smoothedReturnLowerBound <= c.smoothedReturn)
         #expect(SmoothedReturnBound(returns: [0, 10], returnRange: 0...500, sigma: 0.2, budget: 0.1).certifiedReturn == 0)
+    }
+}
+
+/// `gauntlet certify --precision f64` certifies in f64 throughout: its IBP result equals the
+/// Double certificate of the same states, and differs in its margins from the f32 run.
+@Suite struct CertificationPrecisionTests {
+    @Test func certificationRunsInTheEvaluationsPrecision() throws {
+        let root = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
+        let policy = try Toolkit.standard.loadPolicy(
+            contentsOf: root.appendingPathComponent("policies/cartpole-sa-dqn.safetensors"))
+        let double = policy.converted(to: Double.self)
+        let f64 = try Certification.run(
+            AttackEvaluation(policy: double, environment: "CartPole-v1", episodes: 2, seed: 0), epsilon: 0.003, methods: [.ibp],
+            policyName: "p")
+        let f32 = try Certification.run(
+            AttackEvaluation(policy: policy, environment: "CartPole-v1", episodes: 2, seed: 0), epsilon: 0.003, methods: [.ibp],
+            policyName: "p")
+        var runner = EpisodeRunner(policy: double, environment: "CartPole-v1")
+        runner.recordObservations = true
+        let states = try runner.run(episodes: 2, seed: 0).flatMap(\.observations)
+        let matrix = Matrix<Double>(rows: states.count, columns: 4, storage: states.flatMap { $0.map(Double.init) })
+        let expected = try IntervalCertificate(threatModel: f64.threatModel).certify(matrix, policy: double)
+        #expect(f64.ibp?.certified == expected.filter(\.isCertified).count)
+        #expect(f64.ibp?.meanMarginLowerBound == Statistics.mean(expected.compactMap(\.marginLowerBound)))
+        #expect(f64.ibp?.meanMarginLowerBound != f32.ibp?.meanMarginLowerBound)
     }
 }

@@ -1,9 +1,12 @@
+import Agents
 import Evaluation
 import Foundation
+import Linalg
 import TestSupport
 import Testing
+
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// A sweep into a database, then its report: every figure is well-formed SVG and appears in the
@@ -14,12 +17,13 @@ import FoundationXML
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-report-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let spec = try SweepSpec(yaml: """
-            policies: ["\(root.path)/policies/cartpole-dqn.safetensors", "\(root.path)/policies/cartpole-ppo.safetensors"]
-            attacks: [fgsm, uniform]
-            epsilons: [0, 0.15]
-            episodes: 2
-            """, file: "s.yaml", baseDirectory: root)
+        let spec = try SweepSpec(
+            yaml: """
+                policies: ["\(root.path)/policies/cartpole-dqn.safetensors", "\(root.path)/policies/cartpole-ppo.safetensors"]
+                attacks: [fgsm, uniform]
+                epsilons: [0, 0.15]
+                episodes: 2
+                """, file: "s.yaml", baseDirectory: root)
         let store = try ResultsStore(path: directory.appendingPathComponent("r.sqlite").path)
         try Sweep(spec: spec, jobs: 2).run(store: store)
         try Report(store: store).write(to: directory)
@@ -49,12 +53,13 @@ extension ReportTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-warn-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let spec = try SweepSpec(yaml: """
-            policies: ["\(root.path)/policies/cartpole-ppo.safetensors"]
-            attacks: [fgsm]
-            epsilons: [0.025, 0.05]
-            episodes: 4
-            """, file: "s.yaml", baseDirectory: root)
+        let spec = try SweepSpec(
+            yaml: """
+                policies: ["\(root.path)/policies/cartpole-ppo.safetensors"]
+                attacks: [fgsm]
+                epsilons: [0.025, 0.05]
+                episodes: 4
+                """, file: "s.yaml", baseDirectory: root)
         let store = try ResultsStore(path: directory.appendingPathComponent("r.sqlite").path)
         try Sweep(spec: spec, jobs: 1).run(store: store)
         let reports = try store.reportsByPolicyAndSeed().flatMap { $0.map(\.report) }
@@ -69,17 +74,21 @@ extension ReportTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-warn-order-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let spec = try SweepSpec(yaml: """
-            policies: ["\(root.path)/policies/cartpole-dqn.safetensors"]
-            attacks: [fgsm]
-            epsilons: [0, 0.1]
-            episodes: 1
-            """, file: "s.yaml", baseDirectory: root)
+        let spec = try SweepSpec(
+            yaml: """
+                policies: ["\(root.path)/policies/cartpole-dqn.safetensors"]
+                attacks: [fgsm]
+                epsilons: [0, 0.1]
+                episodes: 1
+                """, file: "s.yaml", baseDirectory: root)
         let store = try ResultsStore(path: directory.appendingPathComponent("r.sqlite").path)
         try Sweep(spec: spec, jobs: 1).run(store: store)
         let keys = try store.finishedKeys().sorted()
-        let warnings = [(keys[1], SanityWarning(check: .gradientMasking, message: "b")), (keys[0], SanityWarning(check: .notMonotoneInEpsilon, message: "z")),
-                        (keys[0], SanityWarning(check: .notMonotoneInEpsilon, message: "a"))]
+        let warnings = [
+            (keys[1], SanityWarning(check: .gradientMasking, message: "b")),
+            (keys[0], SanityWarning(check: .notMonotoneInEpsilon, message: "z")),
+            (keys[0], SanityWarning(check: .notMonotoneInEpsilon, message: "a")),
+        ]
         var pages: [String] = []
         for order in [warnings, warnings.reversed()] {
             try store.replaceWarnings(with: order)
@@ -88,6 +97,45 @@ extension ReportTests {
             pages.append(String(markdown[markdown.range(of: "## Sanity checks")!.lowerBound...]))
         }
         #expect(pages[0] == pages[1], "\(pages)")
-        #expect(pages[0].contains("- warning not_monotone_in_epsilon: a\n- warning not_monotone_in_epsilon: z\n- warning gradient_masking: b"))
+        #expect(
+            pages[0].contains(
+                "- warning not_monotone_in_epsilon: a\n- warning not_monotone_in_epsilon: z\n- warning gradient_masking: b"))
+    }
+}
+
+extension ReportTests {
+    /// A sweep runs each policy's clean episodes once and pairs every cell with them: every
+    /// stored report equals the report of an evaluation of that cell alone, clean episodes and all.
+    @Test func sweepCellsEqualIndependentEvaluations() throws {
+        let root = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-shared-clean-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let policies = ["cartpole-dqn", "cartpole-ppo"].map { "\(root.path)/policies/\($0).safetensors" }
+        let spec = try SweepSpec(
+            yaml: """
+                policies: ["\(policies[0])", "\(policies[1])"]
+                attacks: [fgsm, "pgd:steps=3"]
+                epsilons: [0.05, 0.2]
+                units: std
+                seeds: [3, 40]
+                episodes: 3
+                """, file: "s.yaml", baseDirectory: root)
+        let store = try ResultsStore(path: directory.appendingPathComponent("r.sqlite").path)
+        #expect(try Sweep(spec: spec, jobs: 2).run(store: store) == 16)
+        let stored = try store.reportsByPolicyAndSeed().flatMap { $0 }
+        #expect(stored.count == 16)
+        for (key, report) in stored {
+            let cell = try #require(spec.cells.first { $0.key == key })
+            let evaluation = AttackEvaluation(
+                policy: try Toolkit.standard.loadPolicy(contentsOf: URL(fileURLWithPath: cell.policy)),
+                environment: "CartPole-v1",
+                episodes: cell.episodes, seed: cell.seed, norm: cell.norm, units: cell.units)
+            let alone = try evaluation.run(
+                try Toolkit.standard.makeAttack(cell.attack), epsilon: cell.epsilon, clean: try evaluation.cleanEpisodes())
+            #expect(report.clean.returns == alone.clean.returns && report.attacked.returns == alone.attacked.returns, "\(key)")
+            #expect(report.actionFlipRate.value == alone.actionFlipRate.value && report.queries == alone.queries, "\(key)")
+            #expect(report.threatModel.scale == alone.threatModel.scale, "\(key)")
+        }
     }
 }
