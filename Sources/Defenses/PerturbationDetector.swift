@@ -7,13 +7,13 @@ import NeuralNet
 /// binary detectors of Metzen et al. 2017): an MLP on the standardised observation, trained with
 /// cross-entropy on clean (class 0) and attacked (class 1) observations. Its score is the logit
 /// difference `z_attacked − z_clean`; higher means more likely perturbed.
-public struct LearnedDetector: Sendable {
-    public var network: Sequential<Double>
-    public var scaling: ObservationScaling<Double>
+public struct LearnedDetector<Scalar: BLASScalar>: Sendable {
+    public var network: Sequential<Scalar>
+    public var scaling: ObservationScaling<Scalar>
 
-    /// Trains a detector with Adam on minibatches drawn from `random`.
+    /// Trains a detector with Adam on minibatches drawn from `random`, in `Scalar`'s precision.
     public static func train(
-        clean: Matrix<Double>, attacked: Matrix<Double>, hidden: [Int] = [32, 32], epochs: Int = 60,
+        clean: Matrix<Scalar>, attacked: Matrix<Scalar>, hidden: [Int] = [32, 32], epochs: Int = 60,
         batchSize: Int = 64, learningRate: Double = 1e-3, random: RandomStream
     ) throws(DefenseError) -> LearnedDetector {
         guard clean.rows > 1, attacked.rows > 1, clean.columns == attacked.columns else {
@@ -21,18 +21,18 @@ public struct LearnedDetector: Sendable {
         }
         let d = clean.columns
         let all = clean.rowArrays + attacked.rowArrays
-        let mean = (0..<d).map { j in Statistics.mean(all.map { $0[j] }) }
-        let std = (0..<d).map { j in max(Statistics.standardDeviation(all.map { $0[j] }), 1e-8) }
-        var network: Sequential<Double>
+        let mean = (0..<d).map { j in Scalar(Statistics.mean(all.map { Double($0[j]) })) }
+        let std = (0..<d).map { j in Scalar(max(Statistics.standardDeviation(all.map { Double($0[j]) }), 1e-8)) }
+        var network: Sequential<Scalar>
         do {
-            network = try Sequential<Double>.mlp(sizes: [d] + hidden + [2], activation: .relu, random: random.child("network"))
+            network = try Sequential<Scalar>.mlp(sizes: [d] + hidden + [2], activation: .relu, random: random.child("network"))
         } catch {
             throw DefenseError(error.description)
         }
         let detector = LearnedDetector(network: network, scaling: ObservationScaling(mean: mean, std: std, clip: .infinity))
         let inputs = detector.scaled(Matrix(all))
         let labels = [Int](repeating: 0, count: clean.rows) + [Int](repeating: 1, count: attacked.rows)
-        var adam = Adam<Double>(parameterCount: network.parameterCount, learningRate: learningRate)
+        var adam = Adam<Scalar>(parameterCount: network.parameterCount, learningRate: learningRate)
         let workspace = Workspace(for: network, batch: batchSize)
         for _ in 0..<epochs {
             let order = random.permutation(labels.count)
@@ -41,7 +41,7 @@ public struct LearnedDetector: Sendable {
                 let batch = Matrix(rows.map { inputs.row($0) })
                 let loss = Loss.crossEntropy(
                     logits: network.forward(batch, workspace: workspace), targets: rows.map { labels[$0] })
-                var gradient = [Double](repeating: 0, count: network.parameterCount)
+                var gradient = [Scalar](repeating: 0, count: network.parameterCount)
                 network.backward(
                     outputGradient: loss.gradient, workspace: workspace, parameterGradient: &gradient, request: .parameters)
                 adam.update(&network.parameters, gradient: gradient)
@@ -50,7 +50,7 @@ public struct LearnedDetector: Sendable {
         return LearnedDetector(network: network, scaling: detector.scaling)
     }
 
-    func scaled(_ observations: Matrix<Double>) -> Matrix<Double> {
+    func scaled(_ observations: Matrix<Scalar>) -> Matrix<Scalar> {
         var z = observations
         for r in 0..<z.rows {
             for j in 0..<z.columns { z[r, j] = (z[r, j] - scaling.mean[j]) / scaling.std[j] }
@@ -59,16 +59,16 @@ public struct LearnedDetector: Sendable {
     }
 
     /// Scores of raw observations.
-    public func scores(_ observations: Matrix<Double>) -> [Double] {
+    public func scores(_ observations: Matrix<Scalar>) -> [Double] {
         let logits = network.forward(scaled(observations), workspace: Workspace(for: network, batch: observations.rows))
-        return (0..<logits.rows).map { logits[$0, 1] - logits[$0, 0] }
+        return (0..<logits.rows).map { Double(logits[$0, 1] - logits[$0, 0]) }
     }
 
     /// Scores and their gradient with respect to the raw observations (what an attacker who
     /// knows the detector descends).
-    public func scoresAndInputGradient(_ observations: Matrix<Double>) -> (scores: [Double], gradient: Matrix<Double>) {
+    public func scoresAndInputGradient(_ observations: Matrix<Scalar>) -> (scores: [Double], gradient: Matrix<Scalar>) {
         let z = scaled(observations)
-        let outputGradient = Matrix(rows: z.rows, columns: 2, storage: (0..<z.rows).flatMap { _ in [-1.0, 1.0] })
+        let outputGradient = Matrix<Scalar>(rows: z.rows, columns: 2, storage: (0..<z.rows).flatMap { _ in [-1, 1] })
         var gradient = network.inputGradient(z, outputGradient: outputGradient, workspace: nil)
         for r in 0..<gradient.rows {
             for j in 0..<gradient.columns { gradient[r, j] /= scaling.std[j] }
@@ -179,16 +179,16 @@ public struct DetectorAwarePGD: Sendable {
         self.weight = weight
     }
 
-    public func perturb(
-        _ observations: Matrix<Double>, policy: Policy<Double>, detector: LearnedDetector, threatModel: ThreatModel,
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, detector: LearnedDetector<S>, threatModel: ThreatModel,
         random: RandomStream
-    ) -> Matrix<Double> {
+    ) -> Matrix<S> {
         let objective = Objective.untargeted(policy, clean: policy.outputs(observations))
         var current = threatModel.randomPoint(around: observations, random: random)
         for _ in 0..<steps {
             let attackGradient = objective.valueAndInputGradient(policy, at: current).gradient
             let detectorGradient = detector.scoresAndInputGradient(current).gradient
-            let direction = attackGradient - detectorGradient.map { $0 * weight }
+            let direction = attackGradient - detectorGradient.map { $0 * S(weight) }
             threatModel.ascend(&current, along: direction, size: alphaRatio * threatModel.epsilon, around: observations)
         }
         return current

@@ -31,8 +31,9 @@ public enum DetectionStudy {
         public var adaptiveFlipRate: Double
     }
 
-    public static func run(
-        _ evaluation: AttackEvaluation<Float>, attack: any Attack, epsilon: Double, adaptiveWeight: Double,
+    /// Runs the study in the evaluation's precision (policy, attacks and detector alike).
+    public static func run<S: BLASScalar>(
+        _ evaluation: AttackEvaluation<S>, attack: any Attack, epsilon: Double, adaptiveWeight: Double,
         maximumStates: Int = 2000, policyName: String
     ) throws(EnvironmentError) -> Report {
         var runner = EpisodeRunner(policy: evaluation.policy, environment: evaluation.environment)
@@ -44,15 +45,15 @@ public enum DetectionStudy {
         let threatModel = try evaluation.threatModel(epsilon: epsilon, clean: clean)
         let half = clean.count / 2
         let random = RandomStream(seed: evaluation.seed).child("detection")
-        func states(_ outcomes: ArraySlice<EpisodeOutcome>, _ stream: RandomStream) -> Matrix<Double> {
+        func states(_ outcomes: ArraySlice<EpisodeOutcome>, _ stream: RandomStream) -> Matrix<S> {
             var rows = outcomes.flatMap(\.observations)
             if rows.count > maximumStates {
                 let chosen = stream.permutation(rows.count).prefix(maximumStates).sorted()
                 rows = chosen.map { rows[$0] }
             }
-            return Matrix(rows.map { $0.map(Double.init) })
+            return Matrix(rows.map { $0.map { S(Double($0)) } })
         }
-        let policy = evaluation.policy.converted(to: Double.self)
+        let policy = evaluation.policy
         let trainClean = states(clean[..<half], random.child("train"))
         let testClean = states(clean[half...], random.child("test"))
         let trainAttacked = attack.perturb(
@@ -61,7 +62,7 @@ public enum DetectionStudy {
         let testAttacked = attack.perturb(
             testClean, policy: policy, threatModel: threatModel, random: random.child("attack-test")
         ).perturbed
-        let detector: LearnedDetector
+        let detector: LearnedDetector<S>
         do {
             detector = try LearnedDetector.train(clean: trainClean, attacked: trainAttacked, random: random.child("detector"))
         } catch {
@@ -70,7 +71,7 @@ public enum DetectionStudy {
         let adaptive = DetectorAwarePGD(weight: adaptiveWeight).perturb(
             testClean, policy: policy, detector: detector, threatModel: threatModel,
             random: random.child("adaptive"))
-        func flips(_ perturbed: Matrix<Double>) -> Double {
+        func flips(_ perturbed: Matrix<S>) -> Double {
             let before = policy.actions(testClean)
             let after = policy.actions(perturbed)
             return Double(zip(before, after).filter { $0 != $1 }.count) / Double(max(before.count, 1))

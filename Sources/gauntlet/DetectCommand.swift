@@ -6,7 +6,7 @@ import Evaluation
 import Foundation
 import Linalg
 
-struct DetectCommand: ParsableCommand {
+struct DetectCommand: ParsableCommand, PrecisionGeneric {
     static let configuration = CommandConfiguration(
         commandName: "detect",
         abstract: "Measure how well perturbed observations can be detected, also against an attacker who knows the detector.",
@@ -25,6 +25,7 @@ struct DetectCommand: ParsableCommand {
     var adaptiveWeight = 1.0
     @Option(help: "Clean episodes (half train the detector).") var episodes = 10
     @OptionGroup var seedOption: SeedOption
+    @OptionGroup var precision: PrecisionOption
     @OptionGroup var format: JSONOption
 
     func validate() throws {
@@ -38,10 +39,15 @@ struct DetectCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(1)
+        try precision.dispatch(self)
+    }
+
+    func run<S: BLASScalar>(as _: S.Type) throws {
         let (_, loaded, environment) = try policyOptions.load()
         let policy = policyOptions.policy
         let evaluation = AttackEvaluation(
-            policy: loaded, environment: environment, episodes: episodes, seed: seedOption.seed, norm: threatModel.norm,
+            policy: loaded.converted(to: S.self), environment: environment, episodes: episodes, seed: seedOption.seed,
+            norm: threatModel.norm,
             units: threatModel.units, mask: try threatModel.mask(for: loaded.observationDimension))
         let report: DetectionStudy.Report
         do {

@@ -36,15 +36,23 @@ private let root = fixtureURL("").deletingLastPathComponent().deletingLastPathCo
 
     /// On the shipped CartPole DQN: PGD at ε = 0.1 is detected almost perfectly, and the
     /// attacker who knows the detector evades much of it — at the price of flipping fewer actions.
+    /// The study runs in the evaluation's precision (policy, attacks and detector): f32 and f64
+    /// reach the same conclusions with scores that differ in their low bits.
     @Test func detectorAndItsAdaptiveAttacker() throws {
         let policy = try Policy.load(contentsOf: root.appendingPathComponent("policies/cartpole-dqn.safetensors"))
-        let evaluation = AttackEvaluation(policy: policy, environment: "CartPole-v1", episodes: 2, seed: 0)
-        let report = try DetectionStudy.run(
-            evaluation, attack: PGD(steps: 5), epsilon: 0.1, adaptiveWeight: 2, maximumStates: 300, policyName: "dqn")
-        #expect(report.trainingStates == 300 && report.testStates == 300)
-        #expect(report.learned.auc > 0.95 && report.margin.auc > 0.9)
-        #expect(report.adaptiveLearned.auc < report.learned.auc - 0.2)
-        #expect(report.adaptiveFlipRate < report.flipRate)
-        #expect(report.adaptiveFlipRate > 0)
+        func study<S: BLASScalar>(_ policy: Policy<S>) throws -> DetectionStudy.Report {
+            try DetectionStudy.run(
+                AttackEvaluation(policy: policy, environment: "CartPole-v1", episodes: 2, seed: 0), attack: PGD(steps: 5),
+                epsilon: 0.1, adaptiveWeight: 2, maximumStates: 300, policyName: "dqn")
+        }
+        let reports = [try study(policy), try study(policy.converted(to: Double.self))]
+        for report in reports {
+            #expect(report.trainingStates == 300 && report.testStates == 300)
+            #expect(report.learned.auc > 0.95 && report.margin.auc > 0.9)
+            #expect(report.adaptiveLearned.auc < report.learned.auc - 0.2)
+            #expect(report.adaptiveFlipRate < report.flipRate)
+            #expect(report.adaptiveFlipRate > 0)
+        }
+        #expect(reports[0].adaptiveLearned != reports[1].adaptiveLearned || reports[0].learned != reports[1].learned)
     }
 }
