@@ -110,7 +110,7 @@ public final class DQN<Scalar: BLASScalar>: Learner {
             context: RobustTrainingContext(
                 environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"),
                 ppo: nil, seed: seed,
-                environments: components.environments))
+                environments: components.environments, precision: Precision(of: Scalar.self)))
         environment.reset(seed: seed)
     }
 

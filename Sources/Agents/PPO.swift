@@ -151,7 +151,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
             context: RobustTrainingContext(
                 environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"),
                 ppo: config, seed: seed,
-                environments: components.environments))
+                environments: components.environments, precision: Precision(of: Scalar.self)))
         environment.reset(seed: seed)
         normalizer?.update(environment.observations)
     }
@@ -529,27 +529,27 @@ public final class PPO<Scalar: BLASScalar>: Learner {
 }
 
 extension PPOConfig {
-    static let keys = [
-        "n_envs", "learning_rate", "n_steps", "batch_size", "n_epochs", "gamma", "gae_lambda", "clip_range", "clip_range_vf",
-        "normalize_advantage", "ent_coef", "vf_coef", "max_grad_norm", "log_std_init", "normalize",
-    ]
+    /// PPO's hyperparameters, with SB3's meanings.
+    public static let hyperparameters: [Hyperparameter<PPOConfig>] =
+        sharedHyperparameters + [
+            .schedule("learning_rate", \.learningRate, in: 0...10, "Adam step size"),
+            .int("n_steps", \.nSteps, in: 1...1_000_000, "rollout steps per copy and update"),
+            .int("batch_size", \.batchSize, in: 1...10_000_000, "minibatch size"),
+            .int("n_epochs", \.nEpochs, in: 1...10_000, "passes over each rollout"),
+            .double("gamma", \.gamma, in: 0...1, "discount factor"),
+            .double("gae_lambda", \.gaeLambda, in: 0...1, "GAE λ"),
+            .schedule("clip_range", \.clipRange, in: 0...10, "policy ratio clipping"),
+            .optionalDouble("clip_range_vf", \.clipRangeValue, in: 0...1e6, "value clipping (unset: none)"),
+            .bool("normalize_advantage", \.normalizeAdvantage, "normalise advantages per minibatch"),
+            .double("ent_coef", \.entropyCoefficient, in: 0...100, "entropy bonus weight"),
+            .double("vf_coef", \.valueCoefficient, in: 0...100, "value loss weight"),
+            .double("max_grad_norm", \.maxGradNorm, in: 0...1e9, "gradient clipping by global norm"),
+            .double("log_std_init", \.logStdInit, in: -20...5, "initial log standard deviation of a Gaussian policy"),
+            .bool("normalize", \.normalizeObservations, "normalise observations by running statistics"),
+        ]
 
     init(_ r: ConfigReader) throws(ConfigError) {
         self.init()
-        try readShared(r)
-        learningRate = try r.schedule("learning_rate", in: 0...10) ?? learningRate
-        nSteps = try r.int("n_steps", in: 1...1_000_000) ?? nSteps
-        batchSize = try r.int("batch_size", in: 1...10_000_000) ?? batchSize
-        nEpochs = try r.int("n_epochs", in: 1...10_000) ?? nEpochs
-        gamma = try r.double("gamma", in: 0...1) ?? gamma
-        gaeLambda = try r.double("gae_lambda", in: 0...1) ?? gaeLambda
-        clipRange = try r.schedule("clip_range", in: 0...10) ?? clipRange
-        clipRangeValue = try r.double("clip_range_vf", in: 0...1e6) ?? clipRangeValue
-        normalizeAdvantage = try r.bool("normalize_advantage") ?? normalizeAdvantage
-        entropyCoefficient = try r.double("ent_coef", in: 0...100) ?? entropyCoefficient
-        valueCoefficient = try r.double("vf_coef", in: 0...100) ?? valueCoefficient
-        maxGradNorm = try r.double("max_grad_norm", in: 0...1e9) ?? maxGradNorm
-        logStdInit = try r.double("log_std_init", in: -20...5) ?? logStdInit
-        normalizeObservations = try r.bool("normalize") ?? normalizeObservations
+        try Self.hyperparameters.read(r, into: &self)
     }
 }

@@ -354,3 +354,22 @@ public struct PolicyInEitherPrecision: Sendable {
         S.self == Float.self ? float as! Policy<S> : double as! Policy<S>
     }
 }
+
+/// A policy in the precision of the run that owns it (an f64 run's agent stays in f64 where a
+/// non-generic holder, such as an environment, keeps it).
+public enum AnyPrecisionPolicy: Sendable {
+    case float(Policy<Float>)
+    case double(Policy<Double>)
+
+    public init<S: BLASScalar>(_ policy: Policy<S>) {
+        self = S.self == Float.self ? .float(policy as! Policy<Float>) : .double(policy as! Policy<Double>)
+    }
+
+    /// Actions for observations as environments give them (Float), computed in the policy's precision.
+    public func actions(_ observations: Matrix<Float>, selection: ActionSelection) -> [Action] {
+        switch self {
+        case .float(let policy): policy.actions(observations, selection: selection)
+        case .double(let policy): policy.actions(observations.converted(to: Double.self), selection: selection)
+        }
+    }
+}

@@ -2,21 +2,9 @@ import Environments
 import Linalg
 import NeuralNet
 
-/// Robust training settings, read from a training config's `robust_*` keys:
-///
-/// | key | meaning | default |
-/// |---|---|---|
-/// | `robust_method` | `adversarial` (train on attacked observations; DQN, PPO, TD3/DDPG), `sa` (state-adversarial regulariser, Zhang et al. 2020; DQN, PPO, TD3/DDPG), `radial` (worst-case loss from interval bounds, Oikarinen et al. 2021; DQN), `atla` (alternating training with a learned adversary, Zhang et al. 2021; PPO) | — |
-/// | `robust_eps` | final ε (L∞, raw observation units) | — |
-/// | `robust_eps_start`, `robust_eps_end` | fractions of training between which ε ramps linearly from 0 (SA-DQN's schedule) | 0.1, 0.5 |
-/// | `robust_attack` | adversarial training's attack — `pgd`, `fgsm`, `mad`, `uniform`, `gaussian` or `sign` — or a list of them, one drawn at random for each attacked observation | `pgd` |
-/// | `robust_steps` | PGD steps | 10 |
-/// | `robust_fraction` | share of observations attacked (adversarial training, ATLA) | 0.5 |
-/// | `robust_kappa` | regulariser weight κ | 0.1 |
-/// | `robust_bound` | how `sa` bounds the worst case for DQN: `pgd` or `ibp` (the convex relaxation) | `pgd` |
-/// | `robust_margin` | hinge margin c of SA-DQN | 1.0 |
-/// | `robust_victim_updates`, `robust_adversary_updates` | ATLA's alternation: this many PPO updates of the agent against the frozen adversary, then this many of the adversary against the frozen agent | 1, 1 |
-/// | `robust_adversary_log_std` | initial log standard deviation of ATLA's adversary (directions in [−1, 1]) | −0.5 |
+/// Robust training settings, read from a training config's `robust_*` keys (declared in
+/// `hyperparameters`; `gauntlet train --help` lists them with their defaults). ε ramps linearly
+/// from 0 between two fractions of training, SA-DQN's schedule.
 public struct RobustTrainingConfig: Equatable, Sendable, Codable {
     public var method: String
     public var epsilon: Double
@@ -38,11 +26,31 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         self.epsilon = epsilon
     }
 
-    static let keys = [
-        "robust_method", "robust_eps", "robust_eps_start", "robust_eps_end", "robust_attack", "robust_steps", "robust_fraction",
-        "robust_kappa", "robust_bound", "robust_margin", "robust_victim_updates", "robust_adversary_updates",
-        "robust_adversary_log_std",
+    /// The `robust_*` keys, declared once.
+    public static let hyperparameters: [Hyperparameter<RobustTrainingConfig>] = [
+        Hyperparameter(
+            key: "robust_method", summary: "the method (see the methods below)", accepted: "a method's name", read: { _, _ in },
+            value: { .string($0.method) }),
+        .double("robust_eps", \.epsilon, in: 0...1e6, "final ε (L∞, raw observation units); required"),
+        .double("robust_eps_start", \.epsilonStart, in: 0...1, "share of training after which ε ramps up from 0"),
+        .double("robust_eps_end", \.epsilonEnd, in: 0...1, "share of training at which ε reaches robust_eps"),
+        Hyperparameter(
+            key: "robust_attack", summary: "adversarial training's attacks (each attacked observation draws one)",
+            accepted: "an attack name or a list of them",
+            read: { r, config throws(ConfigError) in config.attacks = try r.strings("robust_attack") ?? config.attacks },
+            value: { .array($0.attacks.map { .string($0) }) }),
+        .int("robust_steps", \.steps, in: 1...1000, "steps of the attacks that take them (PGD, MAD)"),
+        .double("robust_fraction", \.fraction, in: 0...1, "share of observations attacked (adversarial training, ATLA)"),
+        .double("robust_kappa", \.kappa, in: 0...1e6, "regulariser weight κ"),
+        .string("robust_bound", \.bound, options: ["pgd", "ibp"], "how SA-DQN bounds the worst case: PGD, or interval bounds"),
+        .double("robust_margin", \.margin, in: 0...1e6, "hinge margin c of SA-DQN"),
+        .int("robust_victim_updates", \.victimUpdates, in: 1...1_000_000, "ATLA: agent updates per phase"),
+        .int("robust_adversary_updates", \.adversaryUpdates, in: 0...1_000_000, "ATLA: adversary updates per phase"),
+        .double(
+            "robust_adversary_log_std", \.adversaryLogStd, in: -20...5, "ATLA: initial log standard deviation of the adversary"),
     ]
+
+    static var keys: [String] { hyperparameters.map(\.key) }
 
     /// The settings in a config, or nil when it has no `robust_method`. `methods` are the
     /// methods the config may name; `algorithm` must be one of the chosen method's learners.
@@ -72,19 +80,8 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
             throw ConfigError("\(file): robust_method needs robust_eps")
         }
         self.init(method: method, epsilon: epsilon)
-        epsilonStart = try r.double("robust_eps_start", in: 0...1) ?? epsilonStart
-        epsilonEnd = try r.double("robust_eps_end", in: 0...1) ?? epsilonEnd
+        try Self.hyperparameters.read(r, into: &self)
         guard epsilonStart <= epsilonEnd else { throw ConfigError("\(file): robust_eps_start must not exceed robust_eps_end") }
-        attacks = try r.strings("robust_attack") ?? attacks
-        steps = try r.int("robust_steps", in: 1...1000) ?? steps
-        fraction = try r.double("robust_fraction", in: 0...1) ?? fraction
-        kappa = try r.double("robust_kappa", in: 0...1e6) ?? kappa
-        bound = try r.string("robust_bound") ?? bound
-        guard ["pgd", "ibp"].contains(bound) else { throw ConfigError("\(file): robust_bound '\(bound)' is not pgd or ibp") }
-        margin = try r.double("robust_margin", in: 0...1e6) ?? margin
-        victimUpdates = try r.int("robust_victim_updates", in: 1...1_000_000) ?? victimUpdates
-        adversaryUpdates = try r.int("robust_adversary_updates", in: 0...1_000_000) ?? adversaryUpdates
-        adversaryLogStd = try r.double("robust_adversary_log_std", in: -20...5) ?? adversaryLogStd
         if let problem = description.check(self) { throw r.error(at: problem.key, problem.message) }
     }
 
@@ -111,11 +108,14 @@ public struct RobustTrainingContext {
     public var seed: UInt64
     /// What made the learner's environment (ATLA makes its adversary's copies with it).
     public var environments: EnvironmentRegistry
+    /// The learner's precision (ATLA's adversary learns in it too).
+    public var precision: Precision
 
     public init(
         environment: String, bounds: BoxSpace, random: RandomStream, ppo: PPOConfig?, seed: UInt64,
-        environments: EnvironmentRegistry = .builtIn
+        environments: EnvironmentRegistry = .builtIn, precision: Precision = .f32
     ) {
+        self.precision = precision
         self.environment = environment
         self.bounds = bounds
         self.random = random

@@ -123,7 +123,7 @@ public final class TD3<Scalar: BLASScalar>: Learner {
             context: RobustTrainingContext(
                 environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"),
                 ppo: nil, seed: seed,
-                environments: components.environments))
+                environments: components.environments, precision: Precision(of: Scalar.self)))
         environment.reset(seed: seed)
     }
 
@@ -342,36 +342,67 @@ public final class TD3<Scalar: BLASScalar>: Learner {
 }
 
 extension TD3Config {
-    static let keys = [
-        "n_envs", "learning_rate", "buffer_size", "learning_starts", "batch_size", "tau", "gamma", "train_freq", "gradient_steps",
-        "policy_delay", "target_policy_noise", "target_noise_clip", "noise_type", "noise_std",
-    ]
+    /// TD3's (and DDPG's) hyperparameters, with SB3's meanings.
+    public static let hyperparameters: [Hyperparameter<TD3Config>] =
+        sharedHyperparameters + [
+            .double("learning_rate", \.learningRate, in: 0...10, "Adam step size of actor and critics"),
+            .int("buffer_size", \.bufferSize, in: 1...100_000_000, "replay buffer capacity"),
+            .int("learning_starts", \.learningStarts, in: 0...Int.max, "environment steps of random actions before learning"),
+            .int("batch_size", \.batchSize, in: 1...1_000_000, "minibatch size"),
+            .double("tau", \.tau, in: 0...1, "Polyak coefficient of the target updates"),
+            .double("gamma", \.gamma, in: 0...1, "discount factor"),
+            Hyperparameter(
+                key: "train_freq", summary: "environment steps between training phases, or episode",
+                accepted: "integer in 1...1000000 or episode",
+                read: { r, config throws(ConfigError) in
+                    if r.has("train_freq"), let unit = try? r.string("train_freq"), unit == "episode" {
+                        (config.trainFrequency, config.trainPerEpisode) = (1, true)
+                    } else {
+                        config.trainFrequency = try r.int("train_freq", in: 1...1_000_000) ?? config.trainFrequency
+                    }
+                },
+                value: { $0.trainPerEpisode && $0.trainFrequency == 1 ? .string("episode") : .number(Double($0.trainFrequency)) }),
+            .int(
+                "gradient_steps", \.gradientSteps, in: -1...1_000_000, "gradient steps per phase (−1: as many as steps collected)"
+            ),
+            .int("policy_delay", \.policyDelay, in: 1...1_000, "critic updates per actor update"),
+            .double("target_policy_noise", \.targetPolicyNoise, in: 0...10, "noise on the target action (TD3's smoothing)"),
+            .double("target_noise_clip", \.targetNoiseClip, in: 0...10, "clip of the target action noise"),
+            Hyperparameter(
+                key: "noise_type", summary: "exploration noise (noise_std alone means normal)",
+                accepted: "normal or ornstein-uhlenbeck",
+                read: { r, config throws(ConfigError) in
+                    let sigma = try r.double("noise_std", in: 0...10)
+                    switch try r.string("noise_type") {
+                    case nil: config.actionNoise = sigma.map { .normal($0) } ?? .none
+                    case "normal": config.actionNoise = .normal(sigma ?? 0.1)
+                    case "ornstein-uhlenbeck": config.actionNoise = .ornsteinUhlenbeck(sigma ?? 0.5)
+                    case let other?:
+                        throw r.error(at: "noise_type", "'noise_type' must be normal or ornstein-uhlenbeck, got '\(other)'")
+                    }
+                },
+                value: { config in
+                    switch config.actionNoise {
+                    case .none: nil
+                    case .normal: .string("normal")
+                    case .ornsteinUhlenbeck: .string("ornstein-uhlenbeck")
+                    }
+                }),
+            Hyperparameter(
+                key: "noise_std", summary: "standard deviation of the exploration noise (read with noise_type)",
+                accepted: "number in [0, 10]",
+                read: { _, _ in },
+                value: { config in
+                    switch config.actionNoise {
+                    case .none: nil
+                    case .normal(let sigma), .ornsteinUhlenbeck(let sigma): .number(sigma)
+                    }
+                }),
+        ]
 
     init(_ r: ConfigReader, ddpg: Bool) throws(ConfigError) {
         self.init()
         if ddpg { makeDDPG() }
-        try readShared(r)
-        learningRate = try r.double("learning_rate", in: 0...10) ?? learningRate
-        bufferSize = try r.int("buffer_size", in: 1...100_000_000) ?? bufferSize
-        learningStarts = try r.int("learning_starts", in: 0...Int.max) ?? learningStarts
-        batchSize = try r.int("batch_size", in: 1...1_000_000) ?? batchSize
-        tau = try r.double("tau", in: 0...1) ?? tau
-        gamma = try r.double("gamma", in: 0...1) ?? gamma
-        if r.has("train_freq"), let unit = try? r.string("train_freq"), unit == "episode" {
-            (trainFrequency, trainPerEpisode) = (1, true)
-        } else {
-            trainFrequency = try r.int("train_freq", in: 1...1_000_000) ?? trainFrequency
-        }
-        gradientSteps = try r.int("gradient_steps", in: -1...1_000_000) ?? gradientSteps
-        policyDelay = try r.int("policy_delay", in: 1...1_000) ?? policyDelay
-        targetPolicyNoise = try r.double("target_policy_noise", in: 0...10) ?? targetPolicyNoise
-        targetNoiseClip = try r.double("target_noise_clip", in: 0...10) ?? targetNoiseClip
-        let sigma = try r.double("noise_std", in: 0...10)
-        switch try r.string("noise_type") {
-        case nil: actionNoise = sigma.map { .normal($0) } ?? .none
-        case "normal": actionNoise = .normal(sigma ?? 0.1)
-        case "ornstein-uhlenbeck": actionNoise = .ornsteinUhlenbeck(sigma ?? 0.5)
-        case let other?: throw ConfigError("\(r.file): 'noise_type' must be normal or ornstein-uhlenbeck, got '\(other)'")
-        }
+        try Self.hyperparameters.read(r, into: &self)
     }
 }

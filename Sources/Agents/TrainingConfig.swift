@@ -1,5 +1,6 @@
 import Foundation
 import Linalg
+import NeuralNet
 
 /// A training run described in YAML, in the style of rl-zoo's hyperparameter files (the same
 /// key names where rl-zoo has one):
@@ -59,9 +60,8 @@ public struct TrainingConfig: Equatable, Sendable {
     /// Every key of the config with its value, as JSON (stored in the trained policy's file).
     public var settings: [String: JSONValue]
 
-    static let commonKeys = [
-        "env", "algorithm", "seed", "n_timesteps", "net_arch", "activation", "checkpoint_interval", "log_interval",
-    ]
+    /// The run's own keys (the algorithm's hyperparameters are declared with its config).
+    static let runKeys = ["env", "algorithm", "seed", "checkpoint_interval", "log_interval"]
 
     /// Parses a config; `file` names it in errors. `robustMethods` are the methods
     /// `robust_method` may name (`Toolkit.standard.training.robustMethods` has Gauntlet's).
@@ -76,17 +76,17 @@ public struct TrainingConfig: Equatable, Sendable {
         settings = reader.json
         switch name {
         case "dqn":
-            try reader.requireKnown(Self.commonKeys + DQNConfig.keys + RobustTrainingConfig.keys)
+            try reader.requireKnown(Self.runKeys + DQNConfig.hyperparameters.map(\.key) + RobustTrainingConfig.keys)
             var config = try DQNConfig(reader)
             config.robust = try RobustTrainingConfig(reader, algorithm: name, methods: robustMethods)
             algorithm = .dqn(config)
         case "ppo":
-            try reader.requireKnown(Self.commonKeys + PPOConfig.keys + RobustTrainingConfig.keys)
+            try reader.requireKnown(Self.runKeys + PPOConfig.hyperparameters.map(\.key) + RobustTrainingConfig.keys)
             var config = try PPOConfig(reader)
             config.robust = try RobustTrainingConfig(reader, algorithm: name, methods: robustMethods)
             algorithm = .ppo(config)
         case "td3", "ddpg":
-            try reader.requireKnown(Self.commonKeys + TD3Config.keys + RobustTrainingConfig.keys)
+            try reader.requireKnown(Self.runKeys + TD3Config.hyperparameters.map(\.key) + RobustTrainingConfig.keys)
             var config = try TD3Config(reader, ddpg: name == "ddpg")
             config.robust = try RobustTrainingConfig(reader, algorithm: name, methods: robustMethods)
             algorithm = .td3(config)
@@ -106,6 +106,29 @@ public struct TrainingConfig: Equatable, Sendable {
         try self.init(yaml: String(decoding: data, as: UTF8.self), file: url.path, robustMethods: robustMethods)
     }
 
+    /// Every key a config may hold, per algorithm, with its default, accepted values and meaning
+    /// (`gauntlet train --help`), then the robust-training keys and `methods`.
+    public static func help(methods: [RobustTrainingMethod]) -> String {
+        let robustDefaults = RobustTrainingConfig(method: "", epsilon: 0)
+        return """
+            Every config: env (an environment id), algorithm (dqn, ppo, td3 or ddpg), seed = 0, \
+            checkpoint_interval = 10000 and log_interval = 1000 (environment steps).
+
+            dqn:
+            \(DQNConfig.hyperparameters.help(defaults: DQNConfig()))
+
+            ppo:
+            \(PPOConfig.hyperparameters.help(defaults: PPOConfig()))
+
+            td3 (ddpg takes the same keys; its defaults differ where DDPG's do):
+            \(TD3Config.hyperparameters.help(defaults: TD3Config()))
+
+            robust training, with robust_method one of:
+            \(methods.map { "  \($0.name): \($0.summary) (\($0.learners.joined(separator: ", ")))" }.joined(separator: "\n"))
+            \(RobustTrainingConfig.hyperparameters.filter { $0.key != "robust_method" }.help(defaults: robustDefaults))
+            """
+    }
+
     /// A short stable hash of the config text (FNV-1a, hex), recorded in policy provenance.
     public var hash: String { FNV1a.hex(text) }
 }
@@ -118,25 +141,42 @@ protocol SharedHyperparameters {
     var environments: Int { get set }
     /// Reads `net_arch`.
     mutating func readNetworkArchitecture(_ r: ConfigReader) throws(ConfigError)
+    /// `net_arch` as JSON.
+    var networkArchitecture: JSONValue { get }
 }
 
 extension SharedHyperparameters {
-    mutating func readShared(_ r: ConfigReader) throws(ConfigError) {
-        totalSteps = try r.int("n_timesteps", in: 1...1_000_000_000) ?? totalSteps
-        try readNetworkArchitecture(r)
-        activation = try r.string("activation") ?? activation
-        environments = try r.int("n_envs", in: 1...1024) ?? environments
+    static var sharedHyperparameters: [Hyperparameter<Self>] {
+        [
+            .int("n_timesteps", \.totalSteps, in: 1...1_000_000_000, "environment steps of training"),
+            Hyperparameter(
+                key: "net_arch", summary: "widths of the hidden layers", accepted: "a list of widths",
+                read: { r, config throws(ConfigError) in try config.readNetworkArchitecture(r) },
+                value: { $0.networkArchitecture }),
+            Hyperparameter(
+                key: "activation", summary: "activation between the layers",
+                accepted: "relu, tanh, leaky_relu[:slope] or identity",
+                read: { r, config throws(ConfigError) in
+                    guard let name = try r.string("activation") else { return }
+                    guard Activation(name: name) != nil else {
+                        throw r.error(
+                            at: "activation", "'activation' must be relu, tanh, leaky_relu[:slope] or identity, got '\(name)'")
+                    }
+                    config.activation = name
+                }, value: { .string($0.activation) }),
+            .int("n_envs", \.environments, in: 1...1024, "vectorised environment copies"),
+        ]
     }
+
+    mutating func readNetworkArchitecture(_ r: ConfigReader) throws(ConfigError) {
+        hidden = try r.intList("net_arch") ?? hidden
+    }
+
+    var networkArchitecture: JSONValue { .array(hidden.map { .number(Double($0)) }) }
 }
 
 extension DQNConfig: SharedHyperparameters {}
 extension TD3Config: SharedHyperparameters {}
-
-extension SharedHyperparameters {
-    mutating func readNetworkArchitecture(_ r: ConfigReader) throws(ConfigError) {
-        hidden = try r.intList("net_arch") ?? hidden
-    }
-}
 
 extension PPOConfig: SharedHyperparameters {
     /// `net_arch` as a list for actor and critic alike, or SB3's `{pi: [...], vf: [...]}`.
@@ -145,31 +185,38 @@ extension PPOConfig: SharedHyperparameters {
         hidden = parts["pi"]!
         criticHidden = parts["vf"]! == hidden ? nil : parts["vf"]!
     }
+
+    var networkArchitecture: JSONValue {
+        func widths(_ sizes: [Int]) -> JSONValue { .array(sizes.map { .number(Double($0)) }) }
+        guard let criticHidden else { return widths(hidden) }
+        return .object(["pi": widths(hidden), "vf": widths(criticHidden)])
+    }
 }
 
 extension DQNConfig {
-    static let keys = [
-        "n_envs", "learning_rate", "buffer_size", "learning_starts", "batch_size", "tau", "gamma", "train_freq", "gradient_steps",
-        "target_update_interval", "exploration_fraction", "exploration_initial_eps", "exploration_final_eps", "max_grad_norm",
-        "double_dqn",
-    ]
+    /// DQN's hyperparameters, with SB3's meanings.
+    public static let hyperparameters: [Hyperparameter<DQNConfig>] =
+        sharedHyperparameters + [
+            .double("learning_rate", \.learningRate, in: 0...10, "Adam step size"),
+            .int("buffer_size", \.bufferSize, in: 1...100_000_000, "replay buffer capacity"),
+            .int("learning_starts", \.learningStarts, in: 0...Int.max, "environment steps of random actions before learning"),
+            .int("batch_size", \.batchSize, in: 1...1_000_000, "minibatch size"),
+            .double("tau", \.tau, in: 0...1, "Polyak coefficient of the target update (1: copy)"),
+            .double("gamma", \.gamma, in: 0...1, "discount factor"),
+            .int("train_freq", \.trainFrequency, in: 1...1_000_000, "environment steps between training phases"),
+            .int(
+                "gradient_steps", \.gradientSteps, in: -1...1_000_000, "gradient steps per phase (−1: as many as steps collected)"
+            ),
+            .int("target_update_interval", \.targetUpdateInterval, in: 1...Int.max, "environment steps between target updates"),
+            .double("exploration_fraction", \.explorationFraction, in: 1e-9...1, "share of training over which ε-greedy decays"),
+            .double("exploration_initial_eps", \.explorationInitialEpsilon, in: 0...1, "initial ε of ε-greedy"),
+            .double("exploration_final_eps", \.explorationFinalEpsilon, in: 0...1, "final ε of ε-greedy"),
+            .double("max_grad_norm", \.maxGradNorm, in: 0...1e9, "gradient clipping by global norm"),
+            .bool("double_dqn", \.doubleDQN, "Double DQN targets (van Hasselt et al. 2016)"),
+        ]
 
     init(_ r: ConfigReader) throws(ConfigError) {
         self.init()
-        try readShared(r)
-        learningRate = try r.double("learning_rate", in: 0...10) ?? learningRate
-        bufferSize = try r.int("buffer_size", in: 1...100_000_000) ?? bufferSize
-        learningStarts = try r.int("learning_starts", in: 0...Int.max) ?? learningStarts
-        batchSize = try r.int("batch_size", in: 1...1_000_000) ?? batchSize
-        tau = try r.double("tau", in: 0...1) ?? tau
-        gamma = try r.double("gamma", in: 0...1) ?? gamma
-        trainFrequency = try r.int("train_freq", in: 1...1_000_000) ?? trainFrequency
-        gradientSteps = try r.int("gradient_steps", in: -1...1_000_000) ?? gradientSteps
-        targetUpdateInterval = try r.int("target_update_interval", in: 1...Int.max) ?? targetUpdateInterval
-        explorationFraction = try r.double("exploration_fraction", in: 1e-9...1) ?? explorationFraction
-        explorationInitialEpsilon = try r.double("exploration_initial_eps", in: 0...1) ?? explorationInitialEpsilon
-        explorationFinalEpsilon = try r.double("exploration_final_eps", in: 0...1) ?? explorationFinalEpsilon
-        maxGradNorm = try r.double("max_grad_norm", in: 0...1e9) ?? maxGradNorm
-        doubleDQN = try r.bool("double_dqn") ?? doubleDQN
+        try Self.hyperparameters.read(r, into: &self)
     }
 }

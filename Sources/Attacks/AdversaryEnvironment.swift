@@ -16,11 +16,11 @@ public final class AdversaryEnvironment: Environment {
     public let id: String
     public let victim: any Environment
     /// The policy under attack (ATLA replaces it with the current agent before each adversary phase).
-    public var victimPolicy: Policy<Float>
+    public var victimPolicy: AnyPrecisionPolicy
     /// Where perturbations may go (ATLA moves ε along its schedule).
     public var threatModel: ThreatModel
 
-    public init(id: String, victim: any Environment, victimPolicy: Policy<Float>, epsilon: Double) {
+    public init(id: String, victim: any Environment, victimPolicy: AnyPrecisionPolicy, epsilon: Double) {
         self.id = id
         self.victim = victim
         self.victimPolicy = victimPolicy
@@ -54,7 +54,7 @@ public final class AdversaryEnvironment: Environment {
                     "'\(id)': the victim policy expects \(policy.observationDimension) observation values, \(environment) gives \(victim.base.observationSpace.dimension)"
                 )
             }
-            let adversary = AdversaryEnvironment(id: id, victim: victim.base, victimPolicy: policy, epsilon: epsilon)
+            let adversary = AdversaryEnvironment(id: id, victim: victim.base, victimPolicy: .float(policy), epsilon: epsilon)
             return TimeLimit(adversary, maxEpisodeSteps: victim.maxEpisodeSteps)
         }
     }

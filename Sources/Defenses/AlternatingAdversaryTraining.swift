@@ -27,8 +27,10 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
         diagnostics: ["robust/eps", "robust/adversary_steps", "robust/adversary_return"]
     ) { config, context throws(TrainingError) in try AlternatingAdversaryTraining(config: config, context: context) }
 
-    /// The adversary's learner.
-    public let adversary: PPO<Float>
+    /// The adversary's learner, PPO in the agent's precision.
+    private let adversary: any AdversaryLearner
+    /// Environment steps the adversary has trained.
+    public var adversarySteps: Int { adversary.steps }
     /// Its environments: one per copy, sharing the agent's environment id.
     let adversaryEnvironments: [AdversaryEnvironment]
     let environmentID: String
@@ -51,15 +53,19 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
                 // The agent does not exist yet; each adversary phase installs the current one first.
                 let environment = AdversaryEnvironment(
                     id: "adversary:env=\(context.environment)", victim: victim.base,
-                    victimPolicy: try Self.placeholder(for: victim.base), epsilon: 0)
+                    victimPolicy: .float(try Self.placeholder(for: victim.base)), epsilon: 0)
                 environments.append(environment)
                 limited.append(TimeLimit(environment, maxEpisodeSteps: victim.maxEpisodeSteps))
             }
         } catch { throw TrainingError(error.description) }
         adversaryEnvironments = environments
-        adversary = try PPO<Float>(
-            config: adversaryConfig, environment: VectorEnvironment(limited, autoresetMode: .sameStep),
-            id: "adversary:env=\(context.environment)", seed: context.random.child("adversary").seed)
+        let vector = VectorEnvironment(limited, autoresetMode: .sameStep)
+        let (id, seed) = ("adversary:env=\(context.environment)", context.random.child("adversary").seed)
+        adversary =
+            switch context.precision {
+            case .f32: try PPO<Float>(config: adversaryConfig, environment: vector, id: id, seed: seed)
+            case .f64: try PPO<Double>(config: adversaryConfig, environment: vector, id: id, seed: seed)
+            }
         super.init(config: config, bounds: context.bounds, random: context.random)
     }
 
@@ -85,14 +91,9 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> {
         let threatModel = threatModel(atProgress: progress)
         guard threatModel.epsilon > 0 else { return observations }
-        let adversaryPolicy = adversary.policy()
         return perturbingShare(of: observations) { chosen in
-            let directions = adversaryPolicy.actions(chosen.converted(to: Float.self), selection: .sample, random: random).map {
-                action in
-                guard case .continuous(let direction) = action else { preconditionFailure("ATLA: the adversary chose \(action)") }
-                return direction.map { S($0) }
-            }
-            return AdversaryEnvironment.perturb(chosen, direction: Matrix(directions), threatModel: threatModel)
+            AdversaryEnvironment.perturb(
+                chosen, direction: adversary.directions(chosen, random: random), threatModel: threatModel)
         }
     }
 
@@ -110,7 +111,7 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
         if victimUpdatesInPhase >= config.victimUpdates {
             victimUpdatesInPhase = 0
             if threatModel.epsilon > 0 {
-                let victim = policy.converted(to: Float.self)
+                let victim = AnyPrecisionPolicy(policy)
                 for environment in adversaryEnvironments {
                     environment.victimPolicy = victim
                     environment.threatModel = threatModel
@@ -118,7 +119,7 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
                 for _ in 0..<config.adversaryUpdates { try adversary.advance() }
                 adversaryDiagnostics = [
                     "robust/adversary_steps": Double(adversary.steps),
-                    "robust/adversary_return": adversary.environment.statistics.meanRecentReturn(),
+                    "robust/adversary_return": adversary.meanRecentReturn,
                 ]
             }
         }
@@ -151,9 +152,38 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
     public func companionPolicies(victim: String) -> [String: PolicyFile] {
         let environment = "adversary:env=\(environmentID),victim=\(victim),eps=\(config.epsilon)"
         return [
-            "adversary": adversary.policy().file(
-                environment: environment, algorithm: "ppo",
-                provenance: ["trained_with": "atla", "steps": "\(adversary.steps)"])
+            "adversary": adversary.policyFile(
+                environment: environment, provenance: ["trained_with": "atla", "steps": "\(adversary.steps)"])
         ]
+    }
+}
+
+/// What ATLA needs of its adversary's learner, whichever precision it computes in.
+private protocol AdversaryLearner: AnyObject {
+    var steps: Int { get }
+    var meanRecentReturn: Double { get }
+    func advance() throws(TrainingError)
+    /// Directions sampled from the adversary's policy for `observations` (in their precision).
+    func directions<S: BLASScalar>(_ observations: Matrix<S>, random: RandomStream) -> Matrix<S>
+    func writeCheckpoint(to checkpoint: inout CheckpointWriter)
+    func restore(from checkpoint: CheckpointReader) throws(TrainingError)
+    func policyFile(environment: String, provenance: [String: String]) -> PolicyFile
+}
+
+extension PPO: AdversaryLearner {
+    fileprivate var meanRecentReturn: Double { environment.statistics.meanRecentReturn() }
+
+    fileprivate func directions<S: BLASScalar>(_ observations: Matrix<S>, random: RandomStream) -> Matrix<S> {
+        // S is the agent's precision, which is this learner's: the conversion only copies.
+        let actions = policy().actions(observations.converted(to: Scalar.self), selection: .sample, random: random)
+        return Matrix(
+            actions.map { action in
+                guard case .continuous(let direction) = action else { preconditionFailure("ATLA: the adversary chose \(action)") }
+                return direction.map { S($0) }
+            })
+    }
+
+    fileprivate func policyFile(environment: String, provenance: [String: String]) -> PolicyFile {
+        policy().file(environment: environment, algorithm: "ppo", provenance: provenance)
     }
 }

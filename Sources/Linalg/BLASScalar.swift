@@ -120,6 +120,9 @@ extension Double: BLASScalar {
 /// changed silently.
 public enum Precision: String, CaseIterable, Sendable, Codable {
     case f32, f64
+
+    /// The precision of `S`.
+    public init<S: BLASScalar>(of _: S.Type) { self = S.self == Float.self ? .f32 : .f64 }
 }
 
 /// Process-wide settings of the BLAS library.

@@ -14,14 +14,12 @@ struct Train: ParsableCommand, PrecisionGeneric {
             --resume DIR: for the same seed the final weights are bit-identical to an \
             uninterrupted run. Progress goes to standard error.
 
-            Robust training is configured by robust_* keys: robust_method, robust_eps, \
-            robust_eps_start/robust_eps_end (the ε ramp), robust_kappa, robust_bound (pgd or ibp), \
-            robust_attack (one of \(Toolkit.standard.attacks.trainingNames.joined(separator: ", ")), or a list), \
-            robust_steps, robust_fraction, robust_margin, robust_victim_updates, \
-            robust_adversary_updates, robust_adversary_log_std — see the README's Defenses \
-            section. ATLA writes its learned adversary as adversary.safetensors. The methods:
+            ATLA writes its learned adversary as adversary.safetensors. robust_attack takes \
+            \(Toolkit.standard.attacks.trainingNames.joined(separator: ", ")).
 
-            \(Toolkit.standard.robustMethods.map { "\($0.name) — \($0.summary) (\($0.learners.joined(separator: ", ")))" }.joined(separator: "\n"))
+            The config keys, with their defaults:
+
+            \(TrainingConfig.help(methods: Toolkit.standard.robustMethods))
             """)
 
     @Option(help: "Training config (YAML).") var config: String?

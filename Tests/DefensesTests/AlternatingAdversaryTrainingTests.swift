@@ -16,9 +16,9 @@ import Testing
     static let victim = root.appendingPathComponent("policies/cartpole-ppo.safetensors").path
 
     /// The adversary's PPO settings come from the agent's config.
-    static func method(epsilon: Double, victimUpdates: Int = 1, adversaryUpdates: Int = 1, fraction: Double = 1) throws
-        -> AlternatingAdversaryTraining
-    {
+    static func method(
+        epsilon: Double, victimUpdates: Int = 1, adversaryUpdates: Int = 1, fraction: Double = 1, precision: Precision = .f32
+    ) throws -> AlternatingAdversaryTraining {
         var ppo = PPOConfig()
         ppo.totalSteps = 100_000
         ppo.environments = 8
@@ -35,7 +35,33 @@ import Testing
         return try AlternatingAdversaryTraining(
             config: config,
             context: RobustTrainingContext(
-                environment: "CartPole-v1", bounds: bounds, random: RandomStream(seed: 5), ppo: ppo, seed: 5))
+                environment: "CartPole-v1", bounds: bounds, random: RandomStream(seed: 5), ppo: ppo, seed: 5,
+                precision: precision))
+    }
+
+    /// In an f64 run the adversary learns in f64 against the f64 agent: its checkpointed actor
+    /// is F64 (F32 in an f32 run), and its directions differ from the f32 run's.
+    @Test func theAdversaryLearnsInTheAgentsPrecision() throws {
+        let victim = try Policy.load(contentsOf: URL(fileURLWithPath: Self.victim))
+        let observations = randomMatrix(rows: 16, columns: 4, random: RandomStream(seed: 1), scale: 0.1)
+        var perturbed: [Matrix<Double>] = []
+        for precision in Precision.allCases {
+            let atla = try Self.method(epsilon: 0.2, precision: precision)
+            if precision == .f64 {
+                _ = try atla.afterUpdate(policy: victim.converted(to: Double.self), progress: 0.5)
+                perturbed.append(atla.perturb(observations, policy: victim.converted(to: Double.self), progress: 0.5))
+            } else {
+                _ = try atla.afterUpdate(policy: victim, progress: 0.5)
+                perturbed.append(
+                    atla.perturb(observations.converted(to: Float.self), policy: victim, progress: 0.5).converted(to: Double.self)
+                )
+            }
+            var checkpoint = CheckpointWriter()
+            atla.writeCheckpoint(to: &checkpoint)
+            let actor = try #require(checkpoint.file.tensors["atla.adversary.actor"])
+            #expect(actor.dtype == (precision == .f64 ? "F64" : "F32"))
+        }
+        #expect(perturbed[0] != perturbed[1])
     }
 
     /// Before ε's ramp nothing moves and the adversary does not train; after it, every
@@ -60,7 +86,7 @@ import Testing
 
         #expect(try atla.afterUpdate(policy: victim, progress: 0.5)["robust/adversary_steps"] == nil)
         let trained = try atla.afterUpdate(policy: victim, progress: 0.5)
-        #expect(trained["robust/adversary_steps"] == 1024 && atla.adversary.steps == 1024)
+        #expect(trained["robust/adversary_steps"] == 1024 && atla.adversarySteps == 1024)
         #expect(trained["robust/eps"] == 0.2)
     }
 
