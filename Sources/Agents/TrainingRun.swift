@@ -235,6 +235,7 @@ public final class TrainingRun<Scalar: BLASScalar> {
         let provenance = [
             "seed": "\(seed)", "config_hash": config.hash, "gauntlet_version": Gauntlet.version, "steps": "\(learner.steps)",
             "training_precision": Self.precision.rawValue, "trained": ISO8601DateFormatter().string(from: Date()),
+            "blas_kernel": BLAS.coreName,
         ]
         let policyURL = directory.appendingPathComponent("policy.safetensors")
         var file = learner.policy().file(

@@ -20,6 +20,7 @@ static inline const gsl_rng_type *gauntlet_rng_mt19937(void) { return gsl_rng_mt
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
 char *openblas_get_config(void);
+char *openblas_get_corename(void);
 
 /* GSL aborts the process on an error by default; Gauntlet checks return codes instead. */
 static inline void gauntlet_disable_gsl_abort(void) { gsl_set_error_handler_off(); }

@@ -15,6 +15,30 @@ public struct Ensemble: PolicyDefense {
     public var members: [Sequential<Float>]
     public var aggregation: Aggregation
 
+    public static let kind = DefenseKind(
+        type: "ensemble", summary: "several networks acting as one (gauntlet defend --member)",
+        decode: { stored, file, inner throws(DefenseError) in
+            guard inner.defenses.isEmpty else { throw DefenseError("an ensemble must be the innermost defense") }
+            var members: [Sequential<Float>] = []
+            do throws(PolicyFileError) {
+                for (m, architecture) in (try stored.architectures("members") ?? []).enumerated() {
+                    var tensors: [String: Safetensors.Tensor] = [:]
+                    let prefix = "member\(m + 1)."
+                    for (name, tensor) in file.extraTensors where name.hasPrefix(prefix) {
+                        tensors[String(name.dropFirst(prefix.count))] = tensor
+                    }
+                    do throws(PolicyFileError) {
+                        members.append(
+                            try PolicyFile.network(modules: try architecture.sequentialModules(), takingFrom: &tensors))
+                    } catch { throw PolicyFileError("ensemble member \(m + 1): \(error.description)") }
+                }
+            } catch { throw DefenseError(error.description) }
+            return try Ensemble(
+                members: members,
+                aggregation: try Aggregation(name: stored.string("aggregation") ?? "mean", trim: stored.integer("trim")),
+                kind: inner.kind, base: inner.network)
+        })
+
     public init(members: [Sequential<Float>], aggregation: Aggregation, kind: PolicyKind, base: Sequential<Float>)
         throws(DefenseError)
     {
@@ -44,8 +68,11 @@ public struct Ensemble: PolicyDefense {
         }
         return (
             DefenseDescription(
-                type: "ensemble", aggregation: aggregation.name, trim: aggregation.trim,
-                members: members.map { PolicyDescription.Architecture($0.modules) }), tensors
+                type: Self.kind.type,
+                parameters: [
+                    "aggregation": .string(aggregation.name),
+                    "members": try! JSONValue(encoding: members.map { PolicyDescription.Architecture($0.modules) }),
+                ].merging(aggregation.trim.map { ["trim": .number(Double($0))] } ?? [:]) { $1 }), tensors
         )
     }
 

@@ -30,6 +30,17 @@ public struct Quantization: InputTransformation {
     public var step: Double
     public var scale: [Double]
 
+    static let stepParameter = AttackParameter.number("step", default: 0.05, in: 1e-12...1e12, "grid step, in units of scale")
+    public static let kind = DefenseKind(
+        type: "quantize", summary: "round observations to a grid (feature squeezing)", transformParameters: [stepParameter],
+        decode: { stored, _, inner throws(DefenseError) in
+            try Quantization(step: stored.number("step") ?? 0, scale: try stored.scale(dimension: inner.observationDimension))
+        },
+        makeTransformation: { spec, context throws(DefenseError) in
+            try Quantization(
+                step: try attackSpecValue { () throws(AttackError) in try spec.double(stepParameter) }, scale: context.scale)
+        })
+
     public init(step: Double, scale: [Double]) throws(DefenseError) {
         guard step > 0, step.isFinite, scale.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw DefenseError("quantize: step and scale must be positive")
@@ -47,7 +58,7 @@ public struct Quantization: InputTransformation {
     }
     public var isRandomized: Bool { false }
     public var stored: (description: DefenseDescription, tensors: [String: Safetensors.Tensor]) {
-        (DefenseDescription(type: "quantize", step: step, scale: scale), [:])
+        (DefenseDescription(type: Self.kind.type, parameters: ["step": .number(step), "scale": JSONValue(scale)]), [:])
     }
 
     @_specialize(where S == Float)
@@ -70,6 +81,20 @@ public struct RangeClipping: InputTransformation {
     public var lower: [Double]
     public var upper: [Double]
 
+    public static let kind = DefenseKind(
+        type: "clip", summary: "clip observations to the range of the clean episodes",
+        decode: { stored, _, inner throws(DefenseError) in
+            let dimension = inner.observationDimension
+            guard let lower = stored.numbers("lower"), let upper = stored.numbers("upper"), lower.count == dimension else {
+                throw DefenseError("clip needs 'lower' and 'upper', \(dimension) values each")
+            }
+            return try RangeClipping(lower: lower, upper: upper)
+        },
+        makeTransformation: { _, context throws(DefenseError) in
+            guard let range = context.range else { throw DefenseError("clip needs the clean observation range") }
+            return try RangeClipping(lower: range.lower, upper: range.upper)
+        })
+
     public init(lower: [Double], upper: [Double]) throws(DefenseError) {
         guard lower.count == upper.count, zip(lower, upper).allSatisfy({ $0 <= $1 }) else {
             throw DefenseError("clip: lower and upper need one value each per dimension, lower ≤ upper")
@@ -87,7 +112,7 @@ public struct RangeClipping: InputTransformation {
     }
     public var isRandomized: Bool { false }
     public var stored: (description: DefenseDescription, tensors: [String: Safetensors.Tensor]) {
-        (DefenseDescription(type: "clip", lower: lower, upper: upper), [:])
+        (DefenseDescription(type: Self.kind.type, parameters: ["lower": JSONValue(lower), "upper": JSONValue(upper)]), [:])
     }
 
     @_specialize(where S == Float)
@@ -107,6 +132,17 @@ public struct NoiseInjection: InputTransformation {
     public var sigma: Double
     public var scale: [Double]
 
+    static let sigmaParameter = AttackParameter.number("sigma", default: 0.1, in: 1e-12...1e12, "noise σ, in units of scale")
+    public static let kind = DefenseKind(
+        type: "noise", summary: "add Gaussian noise to every observation (randomised)", transformParameters: [sigmaParameter],
+        decode: { stored, _, inner throws(DefenseError) in
+            try NoiseInjection(sigma: stored.number("sigma") ?? 0, scale: try stored.scale(dimension: inner.observationDimension))
+        },
+        makeTransformation: { spec, context throws(DefenseError) in
+            try NoiseInjection(
+                sigma: try attackSpecValue { () throws(AttackError) in try spec.double(sigmaParameter) }, scale: context.scale)
+        })
+
     public init(sigma: Double, scale: [Double]) throws(DefenseError) {
         guard sigma > 0, sigma.isFinite, scale.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw DefenseError("noise: sigma and scale must be positive")
@@ -118,7 +154,7 @@ public struct NoiseInjection: InputTransformation {
     public var spec: String { "noise:sigma=\(sigma)" }
     public var isRandomized: Bool { true }
     public var stored: (description: DefenseDescription, tensors: [String: Safetensors.Tensor]) {
-        (DefenseDescription(type: "noise", sigma: sigma, scale: scale), [:])
+        (DefenseDescription(type: Self.kind.type, parameters: ["sigma": .number(sigma), "scale": JSONValue(scale)]), [:])
     }
 
     @_specialize(where S == Float)
@@ -126,4 +162,9 @@ public struct NoiseInjection: InputTransformation {
     func transform<S: BLASScalar>(_ observations: Matrix<S>, random: RandomStream) -> Matrix<S> {
         addGaussianNoise(to: observations, sigma: sigma, scale: scale, random: random)
     }
+}
+
+/// A value read from a transformation spec; a bad value is the defense's error.
+func attackSpecValue<T>(_ read: () throws(AttackError) -> T) throws(DefenseError) -> T {
+    do { return try read() } catch { throw DefenseError(error.description) }
 }

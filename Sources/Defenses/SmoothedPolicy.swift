@@ -14,6 +14,38 @@ public struct SmoothedPolicy: PolicyDefense {
     public var aggregation: Aggregation
     public var scale: [Double]
 
+    static let sigmaParameter = AttackParameter.number("sigma", default: 0.1, in: 1e-12...1e12, "noise σ, in units of scale")
+    static let samplesParameter = AttackParameter.integer("samples", default: 16, in: 1...10_000, "noisy copies per observation")
+    static let aggregationParameter = AttackParameter(
+        "aggregation", .choice(["mean", "median", "trimmed", "vote"]), default: nil,
+        "how copies combine (vote for discrete actions, else mean)")
+    static let trimParameter = AttackParameter.integer(
+        "trim", default: nil, in: 1...10_000, "values trimmed from each end (trimmed)")
+    public static let kind = DefenseKind(
+        type: "smoothing", summary: "randomised smoothing: combine the outputs of noisy copies (Cohen et al. 2019)",
+        transformParameters: [sigmaParameter, samplesParameter, aggregationParameter, trimParameter],
+        decode: { stored, _, inner throws(DefenseError) in
+            try SmoothedPolicy(
+                sigma: stored.number("sigma") ?? 0, samples: stored.integer("samples") ?? 0,
+                aggregation: try Aggregation(name: stored.string("aggregation") ?? "vote", trim: stored.integer("trim")),
+                scale: try stored.scale(dimension: inner.observationDimension), discrete: inner.actionSpace.actionCount != nil)
+        },
+        makeTransformation: { spec, context throws(DefenseError) in
+            let (sigma, samples, trim) = try attackSpecValue { () throws(AttackError) in
+                (
+                    try spec.double(sigmaParameter), try spec.int(samplesParameter),
+                    spec.parameters["trim"] == nil ? nil : try spec.int(trimParameter)
+                )
+            }
+            let name = try attackSpecValue { () throws(AttackError) in
+                try spec.choice(
+                    "aggregation", default: context.discrete ? "vote" : "mean", from: ["mean", "median", "trimmed", "vote"])
+            }
+            return try SmoothedPolicy(
+                sigma: sigma, samples: samples, aggregation: try Aggregation(name: name, trim: trim), scale: context.scale,
+                discrete: context.discrete)
+        })
+
     public init(sigma: Double, samples: Int, aggregation: Aggregation, scale: [Double], discrete: Bool) throws(DefenseError) {
         guard sigma > 0, sigma.isFinite, (1...10_000).contains(samples), scale.allSatisfy({ $0 > 0 && $0.isFinite }) else {
             throw DefenseError("smoothing: sigma and scale must be positive and samples in 1…10000")
@@ -30,8 +62,11 @@ public struct SmoothedPolicy: PolicyDefense {
     public var stored: (description: DefenseDescription, tensors: [String: Safetensors.Tensor]) {
         (
             DefenseDescription(
-                type: "smoothing", aggregation: aggregation.name, trim: aggregation.trim, sigma: sigma, samples: samples,
-                scale: scale), [:]
+                type: Self.kind.type,
+                parameters: [
+                    "aggregation": .string(aggregation.name), "sigma": .number(sigma), "samples": .number(Double(samples)),
+                    "scale": JSONValue(scale),
+                ].merging(aggregation.trim.map { ["trim": .number(Double($0))] } ?? [:]) { $1 }), [:]
         )
     }
 

@@ -14,18 +14,19 @@ import NeuralNet
 /// a new attack or training method everywhere the toolkit goes.
 public struct Toolkit: Sendable {
     public var attacks: AttackRegistry
-    public var defenses: [DefenseDecoder]
+    /// The inference-time defenses policy files may hold and `--transform` may make.
+    public var defenseKinds: [DefenseKind]
     /// Robust-training methods beyond Gauntlet's own (which make their attacks from `attacks`).
     public var extraRobustMethods: [RobustTrainingMethod]
     /// Environment families beyond the built-in ones and `adversary:`.
     public var extraEnvironmentFamilies: [EnvironmentFamily]
 
     public init(
-        attacks: AttackRegistry = .standard, defenses: [DefenseDecoder] = Defenses.decoders,
+        attacks: AttackRegistry = .standard, defenseKinds: [DefenseKind] = Defenses.kinds,
         extraRobustMethods: [RobustTrainingMethod] = [], extraEnvironmentFamilies: [EnvironmentFamily] = []
     ) {
         self.attacks = attacks
-        self.defenses = defenses
+        self.defenseKinds = defenseKinds
         self.extraRobustMethods = extraRobustMethods
         self.extraEnvironmentFamilies = extraEnvironmentFamilies
     }
@@ -38,6 +39,21 @@ public struct Toolkit: Sendable {
         var copy = self
         copy.attacks = attacks.adding(attack)
         return copy
+    }
+
+    /// This toolkit with one more inference-time defense.
+    public func adding(_ defense: DefenseKind) -> Toolkit {
+        var copy = self
+        copy.defenseKinds.append(defense)
+        return copy
+    }
+
+    /// The decoders of the defenses policy files may hold.
+    public var defenses: [DefenseDecoder] { defenseKinds.map(\.decoder) }
+
+    /// The input transformation a `--transform` spec describes.
+    public func transformation(_ spec: String, context: TransformationContext) throws(DefenseError) -> any PolicyDefense {
+        try Defenses.transformation(spec, context: context, kinds: defenseKinds)
     }
 
     /// This toolkit with one more robust-training method.

@@ -134,6 +134,14 @@ public enum BLAS {
     /// The threads OpenBLAS currently uses.
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
+    /// The CPU kernel OpenBLAS chose (`Haswell`, `SkylakeX`, …). Its order of summation decides
+    /// the last bits of every product, so training records it: weights retrain bit for bit where
+    /// the same kernel runs (`OPENBLAS_CORETYPE` chooses one).
+    public static var coreName: String {
+        guard let text = openblas_get_corename() else { return "unknown" }
+        return String(cString: text)
+    }
+
     /// OpenBLAS's build description (kernel, core type), for benchmark reports.
     public static var configuration: String {
         guard let text = openblas_get_config() else { return "unknown" }

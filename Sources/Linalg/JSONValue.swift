@@ -63,6 +63,11 @@ public enum JSONValue: Equatable, Sendable, Codable {
         return "line \(line), column \(column): \(reason[..<range.lowerBound].trimmingCharacters(in: .whitespaces))"
     }
 
+    /// `value` as JSON (what `JSONEncoder` makes of it).
+    public init<T: Encodable>(encoding value: T) throws {
+        self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+    }
+
     /// The value as compact JSON, keys sorted.
     public var compactJSON: String {
         let encoder = JSONEncoder()

@@ -220,45 +220,58 @@ public struct PolicyDescription: Equatable, Sendable, Codable {
     }
 }
 
-/// A defense stored in a policy file: its `type` and the parameters that type uses. Ensemble
-/// members are networks stored as `member{m}.{i}.weight` / `.bias` (m = 1, 2, …; member 0 is
-/// the policy's own network), their architectures in `members`.
+/// A defense stored in a policy file: its `type` and the parameters that type keeps, which the
+/// defense itself writes and reads (in JSON, side by side with `type`:
+/// `{"type": "quantize", "step": 0.5, "scale": [...]}`). Tensors a defense keeps (ensemble
+/// members) travel in the file's extra tensors.
 public struct DefenseDescription: Equatable, Sendable, Codable {
-    /// `ensemble`, `quantize`, `clip`, `noise` or `smoothing`.
     public var type: String
-    /// How an ensemble or smoothing combines outputs: `mean`, `median`, `trimmed`, `vote`.
-    public var aggregation: String?
-    /// Values trimmed from each end (`trimmed`).
-    public var trim: Int?
-    public var members: [PolicyDescription.Architecture]?
-    /// Quantisation step.
-    public var step: Double?
-    /// Noise standard deviation, in units of `scale`.
-    public var sigma: Double?
-    /// Noisy copies (smoothing).
-    public var samples: Int?
-    /// Per-dimension unit of `step` and `sigma` (1 when absent).
-    public var scale: [Double]?
-    /// Clipping range.
-    public var lower: [Double]?
-    public var upper: [Double]?
+    public var parameters: [String: JSONValue]
 
-    public init(
-        type: String, aggregation: String? = nil, trim: Int? = nil, members: [PolicyDescription.Architecture]? = nil,
-        step: Double? = nil,
-        sigma: Double? = nil, samples: Int? = nil, scale: [Double]? = nil, lower: [Double]? = nil, upper: [Double]? = nil
-    ) {
+    public init(type: String, parameters: [String: JSONValue] = [:]) {
         self.type = type
-        self.aggregation = aggregation
-        self.trim = trim
-        self.members = members
-        self.step = step
-        self.sigma = sigma
-        self.samples = samples
-        self.scale = scale
-        self.lower = lower
-        self.upper = upper
+        self.parameters = parameters
     }
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        type = try container.decode(String.self, forKey: Key(stringValue: "type"))
+        parameters = [:]
+        for key in container.allKeys where key.stringValue != "type" {
+            parameters[key.stringValue] = try container.decode(JSONValue.self, forKey: key)
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(type, forKey: Key(stringValue: "type"))
+        for (key, value) in parameters { try container.encode(value, forKey: Key(stringValue: key)) }
+    }
+
+    public func number(_ key: String) -> Double? { parameters[key]?.number }
+    public func integer(_ key: String) -> Int? { parameters[key]?.integer }
+    public func numbers(_ key: String) -> [Double]? { parameters[key]?.numbers }
+    public func string(_ key: String) -> String? { parameters[key]?.string }
+
+    /// Network architectures stored under `key` (ensemble members).
+    public func architectures(_ key: String) throws(PolicyFileError) -> [PolicyDescription.Architecture]? {
+        guard let value = parameters[key] else { return nil }
+        do { return try JSONDecoder().decode([PolicyDescription.Architecture].self, from: JSONEncoder().encode(value)) } catch {
+            throw PolicyFileError("'\(key)' is not a list of architectures: \(error)")
+        }
+    }
+}
+
+extension JSONValue {
+    /// A list of numbers as JSON.
+    public init(_ numbers: [Double]) { self = .array(numbers.map { .number($0) }) }
 }
 
 /// A policy file that cannot be used; the description says what is wrong.

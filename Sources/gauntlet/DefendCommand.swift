@@ -15,11 +15,11 @@ struct DefendCommand: ParsableCommand {
         discussion: """
             --member adds ensemble members (policy files of the same environment, kind and normalisation), combined by \
             --aggregation: mean, median, trimmed (with --trim), or vote (discrete actions). --transform adds input \
-            transformations, applied in the order given, in front of the policy (and of the ensemble):
-              quantize:step=S                             round each dimension to a grid of S units
-              noise:sigma=S                               add N(0, S²) noise per dimension (randomised)
-              smoothing:sigma=S,samples=K,aggregation=A   combine K noisy copies by vote, mean or median (randomised)
-              clip                                        clip to the range seen on --episodes clean episodes
+            transformations, applied in the order given, in front of the policy (and of the ensemble), with their \
+            parameters and defaults:
+
+            \(Toolkit.standard.defenseKinds.filter(\.isTransformation).map(\.helpLine).joined(separator: "\n"))
+
             Units are raw observation units, or with --units std each dimension's standard deviation on the clean \
             episodes. Attack the result like any policy; randomised defenses call for EOT (pgd:eot=16).
             """)
@@ -63,9 +63,11 @@ struct DefendCommand: ParsableCommand {
                 let scale = units == .std ? statistics.standardDeviation : Array(repeating: 1, count: loaded.observationDimension)
                 for text in transforms {
                     defended.defenses.append(
-                        try Defenses.transformation(
-                            text, scale: scale, range: (statistics.lower, statistics.upper),
-                            discrete: loaded.actionSpace.actionCount != nil))
+                        try Toolkit.standard.transformation(
+                            text,
+                            context: TransformationContext(
+                                scale: scale, range: (statistics.lower, statistics.upper),
+                                discrete: loaded.actionSpace.actionCount != nil)))
                 }
             }
         } catch {

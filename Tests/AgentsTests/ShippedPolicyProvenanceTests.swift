@@ -1,6 +1,7 @@
 import Agents
 import Evaluation
 import Foundation
+import Linalg
 import NeuralNet
 import TestSupport
 import Testing
@@ -33,7 +34,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let summary = try #require(
             try TrainingRun<Float>(config: config, directory: directory, seed: 2, components: Toolkit.standard.training).run())
-        let training = try #require(try PolicyFile.load(contentsOf: URL(fileURLWithPath: summary.policy)).description.training)
+        let description = try PolicyFile.load(contentsOf: URL(fileURLWithPath: summary.policy)).description
+        #expect(description.provenance["blas_kernel"] == BLAS.coreName && BLAS.coreName != "unknown")
+        let training = try #require(description.training)
         #expect(
             training["algorithm"] == .string("dqn") && training["robust_method"] == .string("sa")
                 && training["robust_eps"] == .number(0.05))

@@ -53,8 +53,64 @@ final class CountingTraining: RobustTraining {
     }
 }
 
+/// A test-only inference-time defense: the policy acts on `s + by` (every dimension shifted).
+struct ShiftDefense: PolicyDefense {
+    static let byParameter = AttackParameter.number("by", default: 0.5, in: -10...10, "shift of every dimension")
+    static let kind = DefenseKind(
+        type: "test-shift", summary: "shifts every observation (test only)", transformParameters: [byParameter],
+        decode: { stored, _, _ in ShiftDefense(by: stored.number("by") ?? 0) },
+        makeTransformation: { spec, _ throws(DefenseError) in
+            do throws(AttackError) { return ShiftDefense(by: try spec.double(byParameter)) } catch {
+                throw DefenseError(error.description)
+            }
+        })
+
+    var by: Double
+    var spec: String { "test-shift:by=\(by)" }
+    var isRandomized: Bool { false }
+    var stored: (description: DefenseDescription, tensors: [String: Safetensors.Tensor]) {
+        (DefenseDescription(type: Self.kind.type, parameters: ["by": .number(by)]), [:])
+    }
+
+    func shifted<S: BLASScalar>(_ observations: Matrix<S>) -> Matrix<S> { observations.map { $0 + S(by) } }
+
+    func outputs<S: BLASScalar>(_ observations: Matrix<S>, inner: Policy<S>, random: RandomStream) -> Matrix<S> {
+        inner.outputs(shifted(observations))
+    }
+
+    func outputsAndInputGradient<S: BLASScalar>(
+        _ observations: Matrix<S>, inner: Policy<S>, random: RandomStream, lossGradient: (Matrix<S>) -> Matrix<S>
+    ) -> (outputs: Matrix<S>, gradient: Matrix<S>) {
+        inner.outputsAndInputGradient(shifted(observations), workspace: nil, lossGradient: lossGradient)
+    }
+}
+
 @Suite struct ExtensionTests {
-    static let toolkit = Toolkit.standard.adding(HalfShift.description).adding(CountingTraining.method)
+    static let toolkit = Toolkit.standard.adding(HalfShift.description).adding(CountingTraining.method).adding(ShiftDefense.kind)
+
+    /// A test-only defense is made from its `--transform` spec, written to a policy file and read
+    /// back by the toolkit that has it; the standard toolkit refuses the file.
+    @Test func aTestOnlyDefenseIsMadeStoredAndReadBack() throws {
+        let context = TransformationContext(scale: [1, 1, 1, 1], range: nil, discrete: true)
+        let defense = try Self.toolkit.transformation("test-shift:by=0.25", context: context)
+        #expect(defense.spec == "test-shift:by=0.25")
+        #expect { try Toolkit.standard.transformation("test-shift", context: context) } throws: {
+            ($0 as! DefenseError).description.contains("unknown transformation 'test-shift'")
+        }
+        let root = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
+        var policy = try Toolkit.standard.loadPolicy(contentsOf: root.appendingPathComponent("policies/cartpole-dqn.safetensors"))
+        policy.defenses = [defense]
+        let file = try PolicyFile(policy.file(environment: "CartPole-v1", algorithm: "dqn", provenance: [:]).safetensors)
+        let loaded = try Self.toolkit.policy(file)
+        let observations = Matrix<Float>(rows: 2, columns: 4, storage: [0.1, 0, -0.1, 0.2, 0, 0.3, 0.05, -0.2])
+        #expect(loaded.outputs(observations) == policy.outputs(observations))
+        #expect(
+            loaded.outputs(observations)
+                != Policy(network: policy.network, kind: .greedyQ, actionSpace: .discrete(2)).outputs(observations))
+        #expect { try Toolkit.standard.policy(file) } throws: {
+            ($0 as! PolicyFileError).description.contains("'test-shift' defense")
+        }
+    }
 
     @Test func aTestOnlyAttackIsMadeByTheRegistryAndListedInHelp() throws {
         #expect(try Self.toolkit.makeAttack("test-half-shift:fraction=0.25").spec == "test-half-shift:fraction=0.25")
@@ -138,7 +194,9 @@ final class CountingTraining: RobustTraining {
         let environment = try Toolkit.standard.environments.make("adversary:env=CartPole-v1,victim=\(victim),eps=0.1")
         #expect(environment.base.actionSpace.dimension == 4)
         var file = try PolicyFile.load(contentsOf: URL(fileURLWithPath: victim))
-        file.description.defenses = [DefenseDescription(type: "quantize", step: 0.1, scale: [1, 1, 1, 1])]
+        file.description.defenses = [
+            DefenseDescription(type: "quantize", parameters: ["step": .number(0.1), "scale": JSONValue([1, 1, 1, 1])])
+        ]
         #expect(try Toolkit.standard.policy(file).defenses.map(\.spec) == ["quantize:step=0.1"])
         let config = try Toolkit.standard.trainingConfig(
             yaml: "env: CartPole-v1\nalgorithm: dqn\nrobust_method: sa\nrobust_eps: 0.1\n", file: "s.yaml")
