@@ -106,11 +106,7 @@ public final class DQN<Scalar: BLASScalar>: Learner {
         targetWorkspace = Workspace(for: online, batch: config.batchSize)
         actingWorkspace = Workspace(for: online, batch: config.environments)
         robust = try components.makeRobustTraining(
-            config.robust,
-            context: RobustTrainingContext(
-                environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"),
-                ppo: nil, seed: seed,
-                environments: components.environments, precision: Precision(of: Scalar.self)))
+            config.robust, environment: id, copies: environment, root: root, ppo: nil, seed: seed, precision: Scalar.self)
         environment.reset(seed: seed)
     }
 

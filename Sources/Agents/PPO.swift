@@ -147,11 +147,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         actorWorkspace = Workspace(for: actor, batch: max(config.batchSize, config.environments))
         criticWorkspace = Workspace(for: critic, batch: max(config.batchSize, config.environments))
         robust = try components.makeRobustTraining(
-            config.robust,
-            context: RobustTrainingContext(
-                environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"),
-                ppo: config, seed: seed,
-                environments: components.environments, precision: Precision(of: Scalar.self)))
+            config.robust, environment: id, copies: environment, root: root, ppo: config, seed: seed, precision: Scalar.self)
         environment.reset(seed: seed)
         normalizer?.update(environment.observations)
     }

@@ -207,16 +207,22 @@ public struct TrainingComponents: Sendable {
 
     public func robustMethod(named name: String) -> RobustTrainingMethod? { robustMethods.first { $0.name == name } }
 
-    /// The method a learner's config asks for, made for the learner (nil without robust training).
-    func makeRobustTraining(_ config: RobustTrainingConfig?, context: @autoclosure () -> RobustTrainingContext)
-        throws(TrainingError) -> (any RobustTraining)?
-    {
+    /// The method a learner's config asks for, made for a learner on environment `id` (its
+    /// copies in `environment`, its streams from `root`, its precision `Scalar`); nil without
+    /// robust training.
+    func makeRobustTraining<Scalar: BLASScalar>(
+        _ config: RobustTrainingConfig?, environment id: String, copies environment: VectorEnvironment, root: RandomStream,
+        ppo: PPOConfig?, seed: UInt64, precision _: Scalar.Type
+    ) throws(TrainingError) -> (any RobustTraining)? {
         guard let config else { return nil }
         guard let method = robustMethod(named: config.method) else {
             throw TrainingError(
                 "robust_method '\(config.method)' is not among the methods given (\(robustMethods.map(\.name).joined(separator: ", ")))"
             )
         }
-        return try method.make(config, context())
+        let context = RobustTrainingContext(
+            environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"), ppo: ppo,
+            seed: seed, environments: environments, precision: Precision(of: Scalar.self))
+        return try method.make(config, context)
     }
 }

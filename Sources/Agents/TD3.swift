@@ -119,11 +119,7 @@ public final class TD3<Scalar: BLASScalar>: Learner {
         minibatchRandom = root.child("minibatch")
         noiseState = Array(repeating: Array(repeating: 0, count: k), count: config.environments)
         robust = try components.makeRobustTraining(
-            config.robust,
-            context: RobustTrainingContext(
-                environment: id, bounds: environment.environments[0].base.observationSpace, random: root.child("robust"),
-                ppo: nil, seed: seed,
-                environments: components.environments, precision: Precision(of: Scalar.self)))
+            config.robust, environment: id, copies: environment, root: root, ppo: nil, seed: seed, precision: Scalar.self)
         environment.reset(seed: seed)
     }
 

@@ -46,6 +46,24 @@ public struct DefenseKind: Sendable {
     }
 }
 
+extension DefenseKind {
+    /// An input transformation with one number `parameter` in units of a per-dimension scale,
+    /// stored as that number and `scale`.
+    static func scaledTransformation(
+        type: String, summary: String, parameter: AttackParameter,
+        make: @escaping @Sendable (Double, [Double]) throws(DefenseError) -> any PolicyDefense
+    ) -> DefenseKind {
+        DefenseKind(
+            type: type, summary: summary, transformParameters: [parameter],
+            decode: { stored, _, inner throws(DefenseError) in
+                try make(stored.number(parameter.key) ?? 0, try stored.scale(dimension: inner.observationDimension))
+            },
+            makeTransformation: { spec, context throws(DefenseError) in
+                try make(try attackSpecValue { () throws(AttackError) in try spec.double(parameter) }, context.scale)
+            })
+    }
+}
+
 /// What an input transformation made from a spec is fitted to: the per-dimension unit of its
 /// steps and σ, the clean observation range (clipping), and whether actions are discrete.
 public struct TransformationContext: Sendable {

@@ -31,15 +31,9 @@ public struct Quantization: InputTransformation {
     public var scale: [Double]
 
     static let stepParameter = AttackParameter.number("step", default: 0.05, in: 1e-12...1e12, "grid step, in units of scale")
-    public static let kind = DefenseKind(
-        type: "quantize", summary: "round observations to a grid (feature squeezing)", transformParameters: [stepParameter],
-        decode: { stored, _, inner throws(DefenseError) in
-            try Quantization(step: stored.number("step") ?? 0, scale: try stored.scale(dimension: inner.observationDimension))
-        },
-        makeTransformation: { spec, context throws(DefenseError) in
-            try Quantization(
-                step: try attackSpecValue { () throws(AttackError) in try spec.double(stepParameter) }, scale: context.scale)
-        })
+    public static let kind = DefenseKind.scaledTransformation(
+        type: "quantize", summary: "round observations to a grid (feature squeezing)", parameter: stepParameter
+    ) { step, scale throws(DefenseError) in try Quantization(step: step, scale: scale) }
 
     public init(step: Double, scale: [Double]) throws(DefenseError) {
         guard step > 0, step.isFinite, scale.allSatisfy({ $0 > 0 && $0.isFinite }) else {
@@ -133,15 +127,9 @@ public struct NoiseInjection: InputTransformation {
     public var scale: [Double]
 
     static let sigmaParameter = AttackParameter.number("sigma", default: 0.1, in: 1e-12...1e12, "noise σ, in units of scale")
-    public static let kind = DefenseKind(
-        type: "noise", summary: "add Gaussian noise to every observation (randomised)", transformParameters: [sigmaParameter],
-        decode: { stored, _, inner throws(DefenseError) in
-            try NoiseInjection(sigma: stored.number("sigma") ?? 0, scale: try stored.scale(dimension: inner.observationDimension))
-        },
-        makeTransformation: { spec, context throws(DefenseError) in
-            try NoiseInjection(
-                sigma: try attackSpecValue { () throws(AttackError) in try spec.double(sigmaParameter) }, scale: context.scale)
-        })
+    public static let kind = DefenseKind.scaledTransformation(
+        type: "noise", summary: "add Gaussian noise to every observation (randomised)", parameter: sigmaParameter
+    ) { sigma, scale throws(DefenseError) in try NoiseInjection(sigma: sigma, scale: scale) }
 
     public init(sigma: Double, scale: [Double]) throws(DefenseError) {
         guard sigma > 0, sigma.isFinite, scale.allSatisfy({ $0 > 0 && $0.isFinite }) else {
