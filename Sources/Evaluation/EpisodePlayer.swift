@@ -74,6 +74,7 @@ public struct EpisodePlayer: Sendable {
         }
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]  // the same database gives the same page, byte for byte
         let json = String(decoding: try encoder.encode(data), as: UTF8.self).replacingOccurrences(of: "</", with: "<\\/")
         return (
             html: """
