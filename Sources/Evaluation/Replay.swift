@@ -231,3 +231,84 @@ extension Replay {
         return (flips, steps.count, ConfidenceInterval.wilson(successes: flips, trials: max(steps.count, 1)))
     }
 }
+
+/// What re-executing a replay found: whether every step reproduced, and where it first diverged.
+public struct ReplayVerification: Sendable, Encodable {
+    public var reproduced: Bool
+    public var episodes: Int
+    public var steps: Int
+    /// The first divergence (`episode 3 (seed 3), step 17: the action differs`), if any.
+    public var divergence: String?
+}
+
+/// Another attack run on a replay's recorded seeds, paired with the recorded returns.
+public struct ReplayComparison: Sendable, Encodable {
+    public var recordedAttack: String?
+    public var attack: String
+    public var recorded: ReturnSummary
+    public var attacked: ReturnSummary
+    /// Recorded minus new returns, per episode: mean and paired bootstrap 95% interval.
+    public var difference: AttackReport.Drop
+}
+
+/// Another attack on a replay's recorded observations, without stepping the environment.
+public struct ReplayOfflineAttack: Sendable, Encodable {
+    public var attack: String
+    public var steps: Int
+    public var actionFlipRate: AttackReport.Rate
+}
+
+extension Replay {
+    /// Re-executes the recording with `policy` and says whether it reproduces bit for bit.
+    public func verify<S: BLASScalar>(policy: Policy<S>, toolkit: Toolkit = .standard) throws -> ReplayVerification {
+        let rerun = try reexecute(policy: policy, toolkit: toolkit)
+        var result = ReplayVerification(
+            reproduced: true, episodes: outcomes.count, steps: outcomes.reduce(0) { $0 + $1.length }, divergence: nil)
+        if let difference = firstDifference(from: rerun) {
+            let seed = difference.episode < outcomes.count ? " (seed \(outcomes[difference.episode].seed))" : ""
+            result.reproduced = false
+            result.divergence =
+                "episode \(difference.episode)\(seed)" + (difference.step.map { ", step \($0)" } ?? "")
+                + ": \(difference.what) differs"
+        }
+        return result
+    }
+
+    /// Runs `attack` on the recorded seeds under the recorded threat model and pairs its returns
+    /// with the recorded ones.
+    public func compare<S: BLASScalar>(policy: Policy<S>, attack: any Attack) throws -> ReplayComparison {
+        guard let threatModel = header.threatModel else {
+            throw ReplayError("the replay records a clean evaluation: it has no threat model for another attack")
+        }
+        var recordedHeader = header
+        recordedHeader.threatModel = threatModel
+        let rerun = try Replay(header: recordedHeader, outcomes: outcomes).reexecute(policy: policy, attack: attack)
+        let recordedReturns = outcomes.map(\.episodeReturn)
+        let newReturns = rerun.outcomes.map(\.episodeReturn)
+        let interval = ConfidenceInterval.bootstrapPairedDifference(
+            recordedReturns, newReturns, random: RandomStream(seed: header.seed).child("replay"))
+        return ReplayComparison(
+            recordedAttack: header.attack, attack: attack.spec,
+            recorded: ReturnSummary(returns: recordedReturns, seed: header.seed),
+            attacked: ReturnSummary(returns: newReturns, seed: header.seed),
+            difference: .init(
+                mean: Statistics.mean(zip(recordedReturns, newReturns).map { $0 - $1 }), ci95: [interval.lower, interval.upper]))
+    }
+
+    /// `attack` on the recorded observations (no environment steps): the action-flip rate.
+    public func attackOffline<S: BLASScalar>(policy: Policy<S>, attack: any Attack) throws -> ReplayOfflineAttack {
+        guard let threatModel = header.threatModel else {
+            throw ReplayError("the replay records a clean evaluation: it has no threat model for another attack")
+        }
+        let (flips, steps, rate) = offlineFlipRate(policy: policy, attack: attack, threatModel: threatModel)
+        return ReplayOfflineAttack(
+            attack: attack.spec, steps: steps,
+            actionFlipRate: .init(value: Double(flips) / Double(max(steps, 1)), ci95: [rate.lower, rate.upper]))
+    }
+}
+
+/// A replay that cannot do what was asked of it; the description says why.
+public struct ReplayError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -43,35 +43,17 @@ struct DefendCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(1)
-        let (file, loaded) = try loadPolicy(policy)
-        var defended = loaded
-        var memberFiles: [PolicyFile] = []
-        for path in members { memberFiles.append(try loadPolicy(path).file) }
-        var clean: [EpisodeOutcome] = []
-        if !transforms.isEmpty {
-            var runner = EpisodeRunner(policy: loaded, environment: file.description.environment!)
-            runner.recordObservations = true
-            do { clean = try runner.run(episodes: episodes, seed: 0) } catch { throw ValidationError(error.description) }
-        }
-        do throws(DefenseError) {
-            if !members.isEmpty {
-                defended = try Defenses.ensemble(
-                    [file] + memberFiles, aggregation: try Aggregation(name: aggregation, trim: trim))
-            }
-            if !transforms.isEmpty {
-                let statistics = ObservationStatistics(clean, dimension: loaded.observationDimension)
-                let scale = units == .std ? statistics.standardDeviation : Array(repeating: 1, count: loaded.observationDimension)
-                for text in transforms {
-                    defended.defenses.append(
-                        try Toolkit.standard.transformation(
-                            text,
-                            context: TransformationContext(
-                                scale: scale, range: (statistics.lower, statistics.upper),
-                                discrete: loaded.actionSpace.actionCount != nil)))
-                }
-            }
+        let (file, _) = try loadPolicy(policy)
+        let defended: Policy<Float>
+        do {
+            let assembly = DefenseAssembly(
+                members: try members.map { try loadPolicy($0).file }, aggregation: try Aggregation(name: aggregation, trim: trim),
+                transformations: transforms, units: units, episodes: episodes)
+            defended = try assembly.defend(file)
+        } catch let error as ValidationError {
+            throw error
         } catch {
-            throw ValidationError(error.description)
+            throw ValidationError("\(error)")
         }
         let d = file.description
         var provenance = d.provenance

@@ -35,27 +35,6 @@ struct ReplayCommand: ParsableCommand {
         }
     }
 
-    struct Verification: Encodable {
-        var reproduced: Bool
-        var episodes: Int
-        var steps: Int
-        var divergence: String?
-    }
-
-    struct Comparison: Encodable {
-        var recordedAttack: String?
-        var attack: String
-        var recorded: ReturnSummary
-        var attacked: ReturnSummary
-        var difference: AttackReport.Drop
-    }
-
-    struct Offline: Encodable {
-        var attack: String
-        var steps: Int
-        var actionFlipRate: AttackReport.Rate
-    }
-
     func run() throws {
         BLAS.setThreads(1)
         let replay: Replay
@@ -72,52 +51,28 @@ struct ReplayCommand: ParsableCommand {
     private func run<S: BLASScalar>(_ replay: Replay, _ victim: Policy<S>, hash: String, as _: S.Type) throws {
         if let spec = attack {
             let newAttack = try Toolkit.standard.makeAttack(spec)
-            guard let threatModel = replay.header.threatModel else {
-                throw ValidationError(
-                    "\(file) records a clean evaluation: it has no threat model for --attack (record one with --attack and --eps)"
-                )
-            }
-            if offline {
-                let (flips, steps, rate) = replay.offlineFlipRate(policy: victim, attack: newAttack, threatModel: threatModel)
-                let result = Offline(
-                    attack: newAttack.spec, steps: steps,
-                    actionFlipRate: .init(value: Double(flips) / Double(max(steps, 1)), ci95: [rate.lower, rate.upper]))
-                if format.json {
-                    try printJSON(result)
-                } else {
+            do {
+                if offline {
+                    let result = try replay.attackOffline(policy: victim, attack: newAttack)
+                    let rate = result.actionFlipRate
+                    if format.json { return try printJSON(result) }
                     print(
                         String(
                             format: "%@ offline on %d recorded observations: action-flip rate %.1f%% [%.1f, %.1f]", result.attack,
-                            steps,
-                            100 * result.actionFlipRate.value, 100 * rate.lower, 100 * rate.upper))
+                            result.steps, 100 * rate.value, 100 * rate.ci95[0], 100 * rate.ci95[1]))
+                    return
                 }
-                return
-            }
-            var header = replay.header
-            header.threatModel = threatModel
-            let rerun = try Replay(header: header, outcomes: replay.outcomes).reexecute(policy: victim, attack: newAttack)
-            let recordedReturns = replay.outcomes.map(\.episodeReturn)
-            let newReturns = rerun.outcomes.map(\.episodeReturn)
-            let interval = ConfidenceInterval.bootstrapPairedDifference(
-                recordedReturns, newReturns, random: RandomStream(seed: header.seed).child("replay"))
-            let result = Comparison(
-                recordedAttack: replay.header.attack, attack: newAttack.spec,
-                recorded: ReturnSummary(returns: recordedReturns, seed: header.seed),
-                attacked: ReturnSummary(returns: newReturns, seed: header.seed),
-                difference: .init(
-                    mean: Statistics.mean(zip(recordedReturns, newReturns).map { $0 - $1 }),
-                    ci95: [interval.lower, interval.upper]))
-            if format.json {
-                try printJSON(result)
-            } else {
+                let result = try replay.compare(policy: victim, attack: newAttack)
+                if format.json { return try printJSON(result) }
                 print(
                     String(
-                        format: "recorded (%@): %.2f; %@: %.2f; paired difference %.2f [%.2f, %.2f]",
-                        replay.header.attack ?? "clean",
-                        result.recorded.meanReturn, result.attack, result.attacked.meanReturn, result.difference.mean,
-                        result.difference.ci95[0], result.difference.ci95[1]))
+                        format: "recorded (%@): %.2f; %@: %.2f; paired difference recorded − new %.2f, 95%% CI [%.2f, %.2f]",
+                        result.recordedAttack ?? "clean", result.recorded.meanReturn, result.attack, result.attacked.meanReturn,
+                        result.difference.mean, result.difference.ci95[0], result.difference.ci95[1]))
+                return
+            } catch let error as ReplayError {
+                throw ValidationError("\(file): \(error.description) (record one with --attack and --eps)")
             }
-            return
         }
         if hash != replay.header.policyHash {
             FileHandle.standardError.write(
@@ -126,20 +81,11 @@ struct ReplayCommand: ParsableCommand {
                         .utf8))
             throw ExitCode(1)
         }
-        let rerun = try replay.reexecute(policy: victim)
-        let steps = replay.outcomes.reduce(0) { $0 + $1.length }
-        var result = Verification(reproduced: true, episodes: replay.outcomes.count, steps: steps, divergence: nil)
-        if let difference = replay.firstDifference(from: rerun) {
-            let seed = difference.episode < replay.outcomes.count ? " (seed \(replay.outcomes[difference.episode].seed))" : ""
-            result.reproduced = false
-            result.divergence =
-                "episode \(difference.episode)\(seed)" + (difference.step.map { ", step \($0)" } ?? "")
-                + ": \(difference.what) differs"
-        }
+        let result = try replay.verify(policy: victim)
         if format.json {
             try printJSON(result)
         } else if result.reproduced {
-            print("reproduced bit for bit: \(result.episodes) episodes, \(steps) steps")
+            print("reproduced bit for bit: \(result.episodes) episodes, \(result.steps) steps")
         } else {
             print("does not reproduce: \(result.divergence!)")
         }

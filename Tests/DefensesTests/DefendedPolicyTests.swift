@@ -171,3 +171,25 @@ private func weightedSum(_ outputs: Matrix<Double>, _ weights: Matrix<Double>) -
         #expect(a.outputs(x) == b.outputs(x))
     }
 }
+
+/// What `gauntlet defend` does, from the library: an ensemble of policy files, then input
+/// transformations fitted to the file's own clean episodes.
+@Suite struct DefenseAssemblyTests {
+    @Test func assemblesEnsembleAndTransformationsFromFiles() throws {
+        let root = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
+        let file = try PolicyFile.load(contentsOf: root.appendingPathComponent("policies/cartpole-dqn.safetensors"))
+        let member = try PolicyFile.load(contentsOf: root.appendingPathComponent("policies/cartpole-sa-dqn.safetensors"))
+        let assembly = DefenseAssembly(
+            members: [member], aggregation: .vote, transformations: ["quantize:step=0.5", "clip"], units: .std, episodes: 3)
+        let defended = try assembly.defend(file)
+        #expect(defended.defenses.map(\.spec) == ["ensemble:aggregation=vote,members=2", "quantize:step=0.5", "clip"])
+        // The clipping range and the std unit are those of the file's own policy on seeds 0, 1, 2.
+        var runner = EpisodeRunner(policy: try Toolkit.standard.policy(file), environment: "CartPole-v1")
+        runner.recordObservations = true
+        let statistics = ObservationStatistics(try runner.run(episodes: 3, seed: 0), dimension: 4)
+        let clip = try #require(defended.defenses[2] as? RangeClipping)
+        #expect(clip.lower == statistics.lower && clip.upper == statistics.upper)
+        let quantize = try #require(defended.defenses[1] as? Quantization)
+        #expect(quantize.scale == statistics.standardDeviation)
+    }
+}
