@@ -80,42 +80,30 @@ struct Evaluate: ParsableCommand, PrecisionGeneric {
             policy: loaded.converted(to: S.self), environment: environment, episodes: episodes, seed: seed,
             selection: selection, norm: threatModel.norm, units: threatModel.units,
             mask: try threatModel.mask(for: loaded.observationDimension), schedule: schedule.schedule)
-        let policyHash = try Replay.hash(of: URL(fileURLWithPath: policy))
         let runs = attacks.count * epsilons.count
-        var recorded = 0
-        func header(_ report: AttackReport?) -> Replay.Header {
-            Replay.Header(
-                policy: policy, policyHash: policyHash, environment: environment, attack: report?.attack,
-                threatModel: report?.threatModel,
-                seed: seed, episodes: episodes, selection: selection, copies: EpisodeRunner<S>.defaultCopies,
-                precision: precision.precision, gauntletVersion: Agents.Gauntlet.version)
+        var recorder = try record.map { path throws(PolicyFileError) in
+            try ReplayRecorder(base: URL(fileURLWithPath: path), runs: runs, evaluation: evaluation, policyPath: policy)
         }
-        func path(_ index: Int) -> URL {
-            let url = URL(fileURLWithPath: record!)
-            guard runs > 1 else { return url }
-            let stem = url.deletingPathExtension().lastPathComponent
-            let ext = url.pathExtension.isEmpty ? "safetensors" : url.pathExtension
-            return url.deletingLastPathComponent().appendingPathComponent("\(stem)-\(index).\(ext)")
-        }
+        func wrote(_ url: URL, _ what: String) { FileHandle.standardError.write(Data("wrote \(url.path): \(what)\n".utf8)) }
         let result: StudyResult
         var halving: [String: HalvingEpsilon]? = nil
         do {
             let suite = try attacks.map { spec throws(AttackError) in try Toolkit.standard.makeAttack(spec) }
             result = try evaluation.study(
                 attacks: suite, epsilons: epsilons,
-                record: record == nil
+                record: recorder == nil
                     ? nil
                     : { report, outcomes in
-                        recorded += 1
-                        try Replay(header: header(report), outcomes: outcomes).write(to: path(recorded))
+                        wrote(
+                            try recorder!.record(report, outcomes: outcomes),
+                            "\(report.attack) at ε = \(report.threatModel.epsilon)")
                     },
                 progress: { FileHandle.standardError.write(Data("attacking with \($0)…\n".utf8)) })
-            if let record, runs == 0 {
+            if recorder != nil, runs == 0 {
                 var runner = EpisodeRunner(
                     policy: loaded.converted(to: S.self), environment: environment, selection: selection)
                 runner.recordTraces = true
-                try Replay(header: header(nil), outcomes: runner.run(episodes: episodes, seed: seed)).write(
-                    to: URL(fileURLWithPath: record))
+                wrote(try recorder!.record(nil, outcomes: runner.run(episodes: episodes, seed: seed)), "the clean episodes")
             }
             if let maximum = halvingMaximum {
                 let clean = try evaluation.cleanEpisodes()

@@ -88,3 +88,29 @@ private let policyPath = root.appendingPathComponent("policies/cartpole-dqn.safe
         }
     }
 }
+
+/// `evaluate --record FILE` from the library: one file per attack run (FILE-1, FILE-2, … for
+/// each ε in turn), each saying what it holds, each re-executing bit for bit.
+@Suite struct ReplayRecorderTests {
+    @Test func recordsEachRunInItsOwnFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-recorder-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let policy = try Policy.load(contentsOf: URL(fileURLWithPath: policyPath))
+        let evaluation = AttackEvaluation(policy: policy, environment: "CartPole-v1", episodes: 2, seed: 5)
+        var recorder = try ReplayRecorder(
+            base: directory.appendingPathComponent("eval.safetensors"), runs: 2, evaluation: evaluation, policyPath: policyPath)
+        _ = try evaluation.study(attacks: [FGSM()], epsilons: [0.05, 0.1], record: { try recorder.record($0, outcomes: $1) })
+        #expect(recorder.written.map(\.url.lastPathComponent) == ["eval-1.safetensors", "eval-2.safetensors"])
+        #expect(
+            recorder.written.map(\.epsilon) == [0.05, 0.1] && recorder.written.allSatisfy { $0.attack == "fgsm:random_start=0" })
+        for (url, _, epsilon) in recorder.written {
+            let replay = try Replay.load(contentsOf: url)
+            #expect(replay.header.threatModel?.epsilon == epsilon)
+            #expect(try replay.verify(policy: policy).reproduced)
+        }
+        var single = try ReplayRecorder(
+            base: directory.appendingPathComponent("clean.safetensors"), runs: 0, evaluation: evaluation, policyPath: policyPath)
+        #expect(try single.record(nil, outcomes: []).lastPathComponent == "clean.safetensors")
+    }
+}
