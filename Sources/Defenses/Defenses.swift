@@ -16,9 +16,6 @@ public enum Defenses {
     /// Every inference-time defense Gauntlet has.
     public static let kinds = [Ensemble.kind, Quantization.kind, RangeClipping.kind, NoiseInjection.kind, SmoothedPolicy.kind]
 
-    /// Decoders of every defense a policy file can hold.
-    public static var decoders: [DefenseDecoder] { kinds.map(\.decoder) }
-
     /// An ensemble of policy files acting in the same environment with the same kind and
     /// observation scaling: the first file's policy with the others' networks as members.
     public static func ensemble(_ files: [PolicyFile], aggregation: Aggregation) throws(DefenseError) -> Policy<Float> {
