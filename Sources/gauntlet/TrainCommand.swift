@@ -89,7 +89,7 @@ func runWithProgress<S: BLASScalar>(_ run: TrainingRun<S>, label: String) throws
 }
 
 /// A one-line progress display on standard error, redrawn at most ten times a second on a
-/// terminal; when standard error is a file or pipe, a plain line every ten seconds instead.
+/// terminal; when standard error is a file or pipe, a plain line every two seconds instead.
 final class ProgressBar {
     let label: String
     private var lastDraw: UInt64 = 0
@@ -100,10 +100,11 @@ final class ProgressBar {
 
     func update(_ p: TrainingProgress) {
         let now = DispatchTime.now().uptimeNanoseconds
-        let interval: UInt64 = terminal ? 100_000_000 : 10_000_000_000
+        let interval: UInt64 = terminal ? 100_000_000 : 2_000_000_000
         guard now - lastDraw > interval || p.steps >= p.totalSteps else { return }
         lastDraw = now
-        let fraction = Double(p.steps) / Double(max(p.totalSteps, 1))
+        // A learner may overshoot its total by the last rollout's remainder; the bar stops at 100%.
+        let fraction = min(1, Double(p.steps) / Double(max(p.totalSteps, 1)))
         let width = 24
         let filled = min(width, Int(fraction * Double(width)))
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
