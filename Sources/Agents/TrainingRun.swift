@@ -253,11 +253,8 @@ public final class TrainingRun<Scalar: BLASScalar> {
             steps: learner.steps,
             updates: learner.updates, episodes: statistics.completed.count, meanReturnLast100: statistics.meanRecentReturn(),
             wallSeconds: wallSeconds, policy: policyURL.path, configHash: config.hash)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try? encoder.encode(summary).write(to: directory.appendingPathComponent("summary.json"), options: .atomic)
+        try? JSONEncoder.gauntlet(snakeCase: false, pretty: true).encode(summary).write(
+            to: directory.appendingPathComponent("summary.json"), options: .atomic)
         return summary
     }
 }

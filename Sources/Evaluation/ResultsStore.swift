@@ -85,11 +85,7 @@ public final class ResultsStore: Sendable {
 
     /// Stores one finished cell with its episodes, atomically.
     public func store(_ cell: SweepSpec.Cell, environment: String, report: AttackReport) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let encoder = JSONEncoder.gauntlet(snakeCase: true)
         let json = String(decoding: try encoder.encode(report), as: UTF8.self)
         try database.write { db in
             try db.execute(
@@ -117,10 +113,7 @@ public final class ResultsStore: Sendable {
     /// Every stored report with its cell key, grouped by policy and seed (the unit sanity checks
     /// compare across attacks and ε).
     public func reportsByPolicyAndSeed() throws -> [[(key: String, report: AttackReport)]] {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
-            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let decoder = JSONDecoder.gauntlet(snakeCase: true)
         let rows = try database.read { db in
             try GRDB.Row.fetchAll(db, sql: "SELECT key, policy, seed, report FROM cells ORDER BY policy, seed, key")
         }

@@ -114,3 +114,29 @@ public struct JSONParseError: Error, Equatable, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+extension JSONEncoder {
+    /// The encoder of the JSON Gauntlet writes: keys sorted (the same value gives the same bytes)
+    /// and the non-finite numbers JSON lacks written as the strings `inf`, `-inf` and `nan`;
+    /// snake_case keys for what users read (reports, replays, `--json`), Swift's names where the
+    /// format was fixed with them (policy descriptions, checkpoints, `summary.json`).
+    public static func gauntlet(snakeCase: Bool, pretty: Bool = false) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
+        if snakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }
+}
+
+extension JSONDecoder {
+    /// Reads what `JSONEncoder.gauntlet(snakeCase:)` writes.
+    public static func gauntlet(snakeCase: Bool) -> JSONDecoder {
+        let decoder = JSONDecoder()
+        if snakeCase { decoder.keyDecodingStrategy = .convertFromSnakeCase }
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return decoder
+    }
+}

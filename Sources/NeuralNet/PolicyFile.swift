@@ -105,9 +105,7 @@ public struct PolicyFile: Equatable, Sendable {
     /// The safetensors form of this policy.
     public var safetensors: Safetensors {
         let tensors = extraTensors.merging(Self.stateDict(of: network)) { $1 }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let json = String(decoding: try! encoder.encode(description), as: UTF8.self)
+        let json = String(decoding: try! JSONEncoder.gauntlet(snakeCase: false).encode(description), as: UTF8.self)
         return Safetensors(tensors: tensors, metadata: [Self.metadataKey: json])
     }
 

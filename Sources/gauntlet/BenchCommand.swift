@@ -181,11 +181,7 @@ struct BenchAttack: ParsableCommand {
 
 /// Prints `value` as one JSON object on standard output (snake_case keys unless told otherwise).
 func printJSON<T: Encodable>(_ value: T, snakeCase: Bool = true) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    if snakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    print(String(decoding: try JSONEncoder.gauntlet(snakeCase: snakeCase).encode(value), as: UTF8.self))
 }
 
 extension NetworkBenchmark: PrecisionGeneric {
