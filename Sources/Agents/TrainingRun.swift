@@ -49,7 +49,7 @@ public final class TrainingRun<Scalar: BLASScalar> {
         var gauntletVersion: String
     }
 
-    static var precision: Precision { Scalar.self == Float.self ? .f32 : .f64 }
+    static var precision: Precision { Precision(of: Scalar.self) }
 
     /// Starts a new run in `directory` (created if needed; an existing checkpoint there is an
     /// error — resume it or choose another directory). `components` make the environment and

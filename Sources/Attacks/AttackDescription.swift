@@ -71,10 +71,7 @@ public struct AttackDescription: Sendable {
     }
 
     /// One line for `--help`: the name, the summary and the parameters with their defaults.
-    public var helpLine: String {
-        let listed = parameters.map { p in p.defaultValue.map { "\(p.key)=\($0)" } ?? p.key }
-        return "\(name) — \(summary)" + (listed.isEmpty ? "" : " [\(listed.joined(separator: ", "))]")
-    }
+    public var helpLine: String { AttackParameter.helpLine(name, summary, parameters) }
 }
 
 /// A parameter of an attack spec: its key, type and range, default and meaning.
@@ -112,6 +109,12 @@ public struct AttackParameter: Sendable {
 
     public static func number(_ key: String, default value: Double?, in range: ClosedRange<Double>, _ summary: String) -> Self {
         Self(key, .number(range), default: value.map { "\($0)" }, summary)
+    }
+
+    /// `name — summary [key=default, …]`, the help line of a spec's name and its parameters.
+    public static func helpLine(_ name: String, _ summary: String, _ parameters: [AttackParameter]) -> String {
+        let listed = parameters.map { p in p.defaultValue.map { "\(p.key)=\($0)" } ?? p.key }
+        return "\(name) — \(summary)" + (listed.isEmpty ? "" : " [\(listed.joined(separator: ", "))]")
     }
 
     public static func choice(_ key: String, default value: String, from options: [String], _ summary: String) -> Self {

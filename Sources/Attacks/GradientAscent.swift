@@ -73,11 +73,13 @@ public struct RandomStartAscent: Equatable, Sendable {
         self.restarts = restarts
     }
 
-    static let parameters = [AttackParameter.steps(10), AttackParameter.alphaRatio(0.25), AttackParameter.restarts]
+    static let stepsParameter = AttackParameter.steps(10)
+    static let alphaRatioParameter = AttackParameter.alphaRatio(0.25)
+    static let parameters = [stepsParameter, alphaRatioParameter, AttackParameter.restarts]
 
     init(_ spec: AttackSpec) throws(AttackError) {
         self.init(
-            steps: try spec.int(AttackParameter.steps(10)), alphaRatio: try spec.double(AttackParameter.alphaRatio(0.25)),
+            steps: try spec.int(Self.stepsParameter), alphaRatio: try spec.double(Self.alphaRatioParameter),
             restarts: try spec.int(AttackParameter.restarts))
     }
 

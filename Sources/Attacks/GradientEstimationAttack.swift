@@ -40,15 +40,16 @@ public struct GradientEstimationAttack: Attack {
 
     static func description(_ estimator: Estimator, summary: String, smoothing: String) -> AttackDescription {
         let samples = AttackParameter.integer("samples", default: 20, in: 1...1_000_000, "antithetic query pairs per step")
+        let (steps, alphaRatio) = (AttackParameter.steps(10), AttackParameter.alphaRatio(0.25))
         let radius = AttackParameter.number(estimator == .nes ? "sigma" : "delta", default: 0.1, in: 1e-9...100, smoothing)
         return AttackDescription(
             name: estimator.rawValue, summary: summary, family: .blackBox, ascent: .iterative(onOneStepObjective: true),
-            parameters: [samples, radius, AttackParameter.steps(10), AttackParameter.alphaRatio(0.25)],
+            parameters: [samples, radius, steps, alphaRatio],
             cheapSettings: ["samples": "4", "steps": "2"]
         ) { spec, _ throws(AttackError) in
             GradientEstimationAttack(
                 estimator: estimator, samples: try spec.int(samples), smoothing: try spec.double(radius),
-                steps: try spec.int(AttackParameter.steps(10)), alphaRatio: try spec.double(AttackParameter.alphaRatio(0.25)))
+                steps: try spec.int(steps), alphaRatio: try spec.double(alphaRatio))
         }
     }
 

@@ -14,13 +14,14 @@ public struct MIFGSM: Attack {
         self.decay = decay
     }
 
+    static let stepsParameter = AttackParameter.steps(10)
     static let decayParameter = AttackParameter.number("decay", default: 1, in: 0...10, "momentum decay μ")
     public static let description = AttackDescription(
         name: "mifgsm", summary: "momentum iterative FGSM (Dong et al. 2018)", family: .whiteBox,
         ascent: .iterative(onOneStepObjective: true),
-        parameters: [AttackParameter.steps(10), decayParameter], cheapSettings: ["steps": "4"]
+        parameters: [stepsParameter, decayParameter], cheapSettings: ["steps": "4"]
     ) { spec, _ throws(AttackError) in
-        MIFGSM(steps: try spec.int(AttackParameter.steps(10)), decay: try spec.double(decayParameter))
+        MIFGSM(steps: try spec.int(stepsParameter), decay: try spec.double(decayParameter))
     }
 
     public var spec: String { formatSpec("mifgsm", ["steps": steps, "decay": decay]) }

@@ -34,6 +34,8 @@ public struct PGD: Attack {
         self.eot = eot
     }
 
+    static let stepsParameter = AttackParameter.steps(10)
+    static let alphaRatioParameter = AttackParameter.alphaRatio(0.25)
     static let alphaParameter = AttackParameter.number(
         "alpha", default: nil, in: 0...1e9, "absolute step size in threat-model units")
     static let randomStartParameter = AttackParameter.integer(
@@ -45,7 +47,7 @@ public struct PGD: Attack {
         summary: "projected gradient ascent (Madry et al. 2018) on the clean action's cross-entropy or the CW margin",
         family: .whiteBox, ascent: .iterative(onOneStepObjective: true),
         parameters: [
-            AttackParameter.steps(10), alphaParameter, AttackParameter.alphaRatio(0.25), randomStartParameter,
+            stepsParameter, alphaParameter, alphaRatioParameter, randomStartParameter,
             AttackParameter.restarts,
             lossParameter, AttackParameter.eot,
         ],
@@ -55,8 +57,8 @@ public struct PGD: Attack {
             throw AttackError("pgd: give alpha or alpha_ratio, not both")
         }
         return PGD(
-            steps: try spec.int(AttackParameter.steps(10)), alpha: try spec.optionalDouble(alphaParameter),
-            alphaRatio: try spec.double(AttackParameter.alphaRatio(0.25)), randomStart: try spec.flag(randomStartParameter),
+            steps: try spec.int(stepsParameter), alpha: try spec.optionalDouble(alphaParameter),
+            alphaRatio: try spec.double(alphaRatioParameter), randomStart: try spec.flag(randomStartParameter),
             restarts: try spec.int(AttackParameter.restarts), loss: try spec.choice(lossParameter),
             eot: try spec.int(AttackParameter.eot))
     }

@@ -25,13 +25,15 @@ public struct TargetedAttack: Attack {
         self.restarts = restarts
     }
 
+    static let stepsParameter = AttackParameter.steps(20)
+    static let alphaRatioParameter = AttackParameter.alphaRatio(0.1)
     static let targetParameter = AttackParameter(
         "target", .text, default: "worst", "an action index, or worst: the action the clean outputs rate lowest")
     public static let description = AttackDescription(
         name: "targeted",
         summary: "force an action (target=K) or the worst-rated one (target=worst, min-best; discrete policies)",
         family: .whiteBox, ascent: .iterative(onOneStepObjective: false),
-        parameters: [targetParameter, AttackParameter.steps(20), AttackParameter.alphaRatio(0.1), AttackParameter.restarts],
+        parameters: [targetParameter, stepsParameter, alphaRatioParameter, AttackParameter.restarts],
         cheapSettings: ["steps": "4"]
     ) { spec, _ throws(AttackError) in
         var target = Target.worst
@@ -42,8 +44,8 @@ public struct TargetedAttack: Attack {
             target = .action(action)
         }
         return TargetedAttack(
-            target: target, steps: try spec.int(AttackParameter.steps(20)),
-            alphaRatio: try spec.double(AttackParameter.alphaRatio(0.1)),
+            target: target, steps: try spec.int(stepsParameter),
+            alphaRatio: try spec.double(alphaRatioParameter),
             restarts: try spec.int(AttackParameter.restarts))
     }
 

@@ -20,13 +20,14 @@ public struct TransferAttack: Attack {
         self.pgd = pgd
     }
 
+    static let stepsParameter = AttackParameter.steps(10)
     static let surrogateParameter = AttackParameter(
         "surrogate", .policyFile(.surrogate), default: nil, "the surrogate's policy file")
     public static let description = AttackDescription(
         name: "transfer", summary: "black-box: PGD on a surrogate policy the attacker owns, applied to the victim",
         family: .blackBox,
         ascent: .iterative(onOneStepObjective: true),
-        parameters: [surrogateParameter, AttackParameter.steps(10), AttackParameter.restarts],
+        parameters: [surrogateParameter, stepsParameter, AttackParameter.restarts],
         cheapSettings: ["steps": "3"]
     ) { spec, context throws(AttackError) in
         let path = try spec.text(surrogateParameter)
@@ -36,7 +37,7 @@ public struct TransferAttack: Attack {
         }
         return TransferAttack(
             surrogate: surrogate, path: path,
-            pgd: PGD(steps: try spec.int(AttackParameter.steps(10)), restarts: try spec.int(AttackParameter.restarts)))
+            pgd: PGD(steps: try spec.int(stepsParameter), restarts: try spec.int(AttackParameter.restarts)))
     }
 
     public var spec: String {

@@ -40,10 +40,7 @@ public struct DefenseKind: Sendable {
     public var isTransformation: Bool { makeTransformation != nil }
 
     /// One line for `--help`.
-    public var helpLine: String {
-        let listed = transformParameters.map { p in p.defaultValue.map { "\(p.key)=\($0)" } ?? p.key }
-        return "\(type) — \(summary)" + (listed.isEmpty ? "" : " [\(listed.joined(separator: ", "))]")
-    }
+    public var helpLine: String { AttackParameter.helpLine(type, summary, transformParameters) }
 }
 
 extension DefenseKind {

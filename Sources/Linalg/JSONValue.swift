@@ -63,6 +63,9 @@ public enum JSONValue: Equatable, Sendable, Codable {
         return "line \(line), column \(column): \(reason[..<range.lowerBound].trimmingCharacters(in: .whitespaces))"
     }
 
+    /// A list of numbers as JSON (the inverse of `numbers`).
+    public init(_ numbers: [Double]) { self = .array(numbers.map { .number($0) }) }
+
     /// `value` as JSON (what `JSONEncoder` makes of it).
     public init<T: Encodable>(encoding value: T) throws {
         self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))

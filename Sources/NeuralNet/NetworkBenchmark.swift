@@ -79,7 +79,7 @@ public struct NetworkBenchmark: Sendable {
         let peakGflops = 2 * Double(peakSize * peakSize) * Double(peakSize) / peak.minimum / 1e9
         let gflops = forwardBackwardFlops / forwardBackward.minimum / 1e9
         return Result(
-            precision: Scalar.self == Float.self ? .f32 : .f64, batch: batch, sizes: sizes,
+            precision: Precision(of: Scalar.self), batch: batch, sizes: sizes,
             activation: activation.name, blasThreads: BLAS.threads, forwardSeconds: forward,
             forwardBackwardSeconds: forwardBackward, forwardBackwardGflops: gflops, gemmPeakSize: peakSize,
             gemmPeakGflops: peakGflops, fractionOfPeak: gflops / peakGflops)

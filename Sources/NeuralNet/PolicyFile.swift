@@ -267,11 +267,6 @@ public struct DefenseDescription: Equatable, Sendable, Codable {
     }
 }
 
-extension JSONValue {
-    /// A list of numbers as JSON.
-    public init(_ numbers: [Double]) { self = .array(numbers.map { .number($0) }) }
-}
-
 /// A policy file that cannot be used; the description says what is wrong.
 public struct PolicyFileError: Error, Equatable, CustomStringConvertible {
     public let description: String

@@ -32,6 +32,117 @@ import Testing
         #expect(parsed.robust == robust)
     }
 
+    /// Each key sets the field it names: every key given a value of its own, the parsed configs
+    /// equal configs whose fields are set by hand (a declaration bound to the wrong field fails).
+    @Test func everyKeySetsItsOwnField() throws {
+        let dqnYAML = """
+            env: CartPole-v1
+            algorithm: dqn
+            n_timesteps: 1001
+            net_arch: [7, 5]
+            activation: tanh
+            n_envs: 3
+            learning_rate: 0.0021
+            buffer_size: 4001
+            learning_starts: 51
+            batch_size: 17
+            tau: 0.31
+            gamma: 0.91
+            train_freq: 6
+            gradient_steps: 9
+            target_update_interval: 77
+            exploration_fraction: 0.23
+            exploration_initial_eps: 0.87
+            exploration_final_eps: 0.07
+            max_grad_norm: 3.5
+            double_dqn: true
+            robust_method: sa
+            robust_eps: 0.21
+            robust_eps_start: 0.15
+            robust_eps_end: 0.45
+            robust_attack: [fgsm, uniform]
+            robust_steps: 4
+            robust_fraction: 0.35
+            robust_kappa: 0.6
+            robust_bound: ibp
+            robust_margin: 2.5
+            robust_victim_updates: 3
+            robust_adversary_updates: 2
+            robust_adversary_log_std: -1.5
+            """
+        var dqn = DQNConfig()
+        (dqn.totalSteps, dqn.hidden, dqn.activation, dqn.environments) = (1001, [7, 5], "tanh", 3)
+        (dqn.learningRate, dqn.bufferSize, dqn.learningStarts, dqn.batchSize, dqn.tau, dqn.gamma) = (
+            0.0021, 4001, 51, 17, 0.31, 0.91
+        )
+        (dqn.trainFrequency, dqn.gradientSteps, dqn.targetUpdateInterval) = (6, 9, 77)
+        (dqn.explorationFraction, dqn.explorationInitialEpsilon, dqn.explorationFinalEpsilon) = (0.23, 0.87, 0.07)
+        (dqn.maxGradNorm, dqn.doubleDQN) = (3.5, true)
+        var robust = RobustTrainingConfig(method: "sa", epsilon: 0.21)
+        (robust.epsilonStart, robust.epsilonEnd, robust.attacks, robust.steps, robust.fraction) = (
+            0.15, 0.45, ["fgsm", "uniform"], 4, 0.35
+        )
+        (robust.kappa, robust.bound, robust.margin) = (0.6, "ibp", 2.5)
+        (robust.victimUpdates, robust.adversaryUpdates, robust.adversaryLogStd) = (3, 2, -1.5)
+        dqn.robust = robust
+        let parsedDQN = try TrainingConfig(yaml: dqnYAML, file: "d.yaml", robustMethods: Toolkit.standard.robustMethods)
+        #expect(parsedDQN.algorithm == .dqn(dqn))
+
+        let ppoYAML = """
+            env: CartPole-v1
+            algorithm: ppo
+            net_arch: {pi: [8], vf: [9, 9]}
+            learning_rate: lin_0.002
+            n_steps: 33
+            batch_size: 11
+            n_epochs: 4
+            gamma: 0.97
+            gae_lambda: 0.8
+            clip_range: 0.15
+            clip_range_vf: 0.4
+            normalize_advantage: false
+            ent_coef: 0.02
+            vf_coef: 0.7
+            max_grad_norm: 0.9
+            log_std_init: -0.7
+            normalize: true
+            """
+        var ppo = PPOConfig()
+        (ppo.hidden, ppo.criticHidden, ppo.learningRate, ppo.nSteps, ppo.batchSize, ppo.nEpochs) =
+            ([8], [9, 9], .linear(start: 0.002, end: 0, fraction: 1), 33, 11, 4)
+        (ppo.gamma, ppo.gaeLambda, ppo.clipRange, ppo.clipRangeValue, ppo.normalizeAdvantage) = (
+            0.97, 0.8, .constant(0.15), 0.4, false
+        )
+        (ppo.entropyCoefficient, ppo.valueCoefficient, ppo.maxGradNorm, ppo.logStdInit, ppo.normalizeObservations) =
+            (0.02, 0.7, 0.9, -0.7, true)
+        #expect(try TrainingConfig(yaml: ppoYAML, file: "p.yaml").algorithm == .ppo(ppo))
+
+        let td3YAML = """
+            env: Pendulum-v1
+            algorithm: td3
+            learning_rate: 0.0007
+            buffer_size: 999
+            learning_starts: 12
+            batch_size: 13
+            tau: 0.02
+            gamma: 0.93
+            train_freq: episode
+            gradient_steps: -1
+            policy_delay: 3
+            target_policy_noise: 0.3
+            target_noise_clip: 0.6
+            noise_type: ornstein-uhlenbeck
+            noise_std: 0.25
+            """
+        var td3 = TD3Config()
+        (td3.learningRate, td3.bufferSize, td3.learningStarts, td3.batchSize, td3.tau, td3.gamma) = (
+            0.0007, 999, 12, 13, 0.02, 0.93
+        )
+        (td3.trainFrequency, td3.trainPerEpisode, td3.gradientSteps, td3.policyDelay) = (1, true, -1, 3)
+        (td3.targetPolicyNoise, td3.targetNoiseClip, td3.actionNoise) = (0.3, 0.6, .ornsteinUhlenbeck(0.25))
+        #expect(try TrainingConfig(yaml: td3YAML, file: "t.yaml").algorithm == .td3(td3))
+    }
+
     @Test func helpListsEveryDeclaredKey() {
         let help = TrainingConfig.help(methods: Toolkit.standard.robustMethods)
         let keys =
