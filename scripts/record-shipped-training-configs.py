@@ -2,22 +2,23 @@
 """Writes each shipped policy's training configuration into its policy file's metadata.
 
 Policy files written by `gauntlet train` carry their training settings (`training` in the
-`gauntlet` metadata: every key of the config with its value). The shipped policies were trained
-before that was recorded; each one's `policies/NAME.yaml` is the config that trained it. This
-script checks that claim against the file's own provenance (the FNV-1a hash of the config text,
-`config_hash`) and only then records the settings. Tensors are left byte for byte as they are;
+`gauntlet` metadata: every key of the config with its value, defaults included). The shipped
+policies were trained before that was recorded; each one's `policies/NAME.yaml` is the config
+that trained it. This script checks that claim against the file's own provenance (the FNV-1a
+hash of the config text, `config_hash`) and only then records the settings, as
+`gauntlet train --config NAME.yaml --show-config` prints them (Gauntlet's own reading of the
+config, so the defaults are Gauntlet's). Tensors are left byte for byte as they are;
 only the safetensors header changes. `Tests/AgentsTests/ShippedPolicyProvenanceTests.swift`
 checks the result against Gauntlet's own reading of each yaml.
 
-Usage: python3 scripts/record-shipped-training-configs.py   (from the repository root)
+Usage: python3 scripts/record-shipped-training-configs.py   (from the repository root, after
+       swift build -c release --product gauntlet)
 """
 import glob
 import json
-import re
 import struct
+import subprocess
 import sys
-
-import yaml
 
 
 def fnv1a_hex(text: str) -> str:
@@ -25,17 +26,6 @@ def fnv1a_hex(text: str) -> str:
     for byte in text.encode("utf-8"):
         h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     return format(h, "x")
-
-
-class Loader(yaml.SafeLoader):
-    """YAML as Gauntlet's reader (Yams) types it: `1e-5` is a number, as in YAML 1.2."""
-
-
-Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+|\.[0-9_]+(?:[eE][-+]?[0-9]+)?)$"),
-    list("-+0123456789."),
-)
 
 
 def to_json(value):
@@ -62,7 +52,10 @@ def main() -> int:
         if recorded != fnv1a_hex(text):
             print(f"{policy_path}: config_hash {recorded} is not the hash of {config_path} ({fnv1a_hex(text)}): left alone")
             continue
-        description["training"] = to_json(yaml.load(text, Loader=Loader))
+        settings = subprocess.run(
+            [".build/release/gauntlet", "train", "--config", config_path, "--show-config"],
+            check=True, capture_output=True, text=True).stdout
+        description["training"] = to_json(json.loads(settings))
         header["__metadata__"]["gauntlet"] = json.dumps(description, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         encoded = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         encoded += b" " * (-len(encoded) % 8)

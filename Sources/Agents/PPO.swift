@@ -217,7 +217,8 @@ public final class PPO<Scalar: BLASScalar>: Learner {
                     }
                     bufferLogProbs[row] =
                         Loss.gaussianLogProbability(
-                            mean: Matrix(row: outputs.row(i)), logStd: logStd, actions: Matrix(row: sample))[0]
+                            mean: Matrix(row: outputs.row(i)), logStd: logStd, actions: Matrix(row: sample)
+                        ).values[0]
                     actions.append(.continuous(policyClip(sample)))
                 }
             }
@@ -242,7 +243,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
     /// keeps the unclipped sample, whose log-probability the update needs).
     private func policyClip(_ action: [Scalar]) -> [Float] {
         guard case .box(let box) = environment.environments[0].base.actionSpace else { return action.map { Float($0) } }
-        return action.indices.map { min(max(Float(action[$0]), box.low[$0]), box.high[$0]) }
+        return box.clip(action.map { Double($0) })
     }
 
     /// Generalised advantage estimation, backwards through the rollout:
@@ -360,18 +361,10 @@ public final class PPO<Scalar: BLASScalar>: Learner {
                 }
             }
         default:
+            var taken = Matrix<Scalar>(rows: m, columns: actionDimension)
+            for k in 0..<m { for j in 0..<actionDimension { taken[k, j] = bufferActions[indices[k], j] } }
+            (logProbs, dLogProb, dLogStdLogProb) = Loss.gaussianLogProbability(mean: outputs, logStd: logStd, actions: taken)
             let halfLogTwoPi = Scalar.log(2 * Scalar.pi) / 2
-            for k in 0..<m {
-                var total: Scalar = 0
-                for j in 0..<actionDimension {
-                    let sigma = Scalar.exp(logStd[j])
-                    let z = (bufferActions[indices[k], j] - outputs[k, j]) / sigma
-                    total += -z * z / 2 - logStd[j] - halfLogTwoPi
-                    dLogProb[k, j] = z / sigma
-                    dLogStdLogProb[k, j] = z * z - 1
-                }
-                logProbs[k] = total
-            }
             entropy = mScalar * logStd.reduce(0) { $0 + 0.5 + halfLogTwoPi + $1 }
         }
 

@@ -117,7 +117,7 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
             }
             return (values, unscaledGradient(dz, at: z))
         }
-        guard kind == .greedyQ else { return nil }
+        guard head.outputsAreActionValues else { return nil }
         let q = outputs(observations)
         var outputGradient = Matrix<Scalar>(rows: q.rows, columns: q.columns)
         var values = [Double](repeating: 0, count: q.rows)
@@ -186,6 +186,9 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
         inner.defenses.removeLast()
         return (defense, inner)
     }
+
+    /// Whether a defense draws randomness, so that two calls at the same observations differ.
+    public var isRandomized: Bool { defenses.contains(where: \.isRandomized) }
 
     var randomForDefenses: RandomStream { defenseRandom?.stream ?? RandomStream(seed: 0) }
 
@@ -286,36 +289,12 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     public func actions(fromOutputs outputs: Matrix<Scalar>, selection: ActionSelection = .mode, random: RandomStream? = nil)
         -> [Action]
     {
-        (0..<outputs.rows).map { r in
-            let row = outputs.row(r)
-            switch kind {
-            case .greedyQ:
-                return .discrete(argmax(row))
-            case .categorical:
-                guard selection == .sample, let random else { return .discrete(argmax(row)) }
-                let maximum = row.max()!
-                return .discrete(random.categorical(row.map { Scalar.exp($0 - maximum) }))
-            case .gaussian:
-                var action = row.map { Double($0) }
-                if selection == .sample, let random {
-                    for j in action.indices { action[j] += Double(Scalar.exp(logStd[j])) * random.normal() }
-                }
-                return .continuous(clipToBounds(action))
-            case .deterministic:
-                return .continuous(clipToBounds(unsquash(row.map { Double($0) })))
-            }
-        }
+        head.actions(outputs, selection: selection, random: random)
     }
 
-    /// Maps a squashed value in [−1, 1] onto the action bounds: `low + (y + 1)/2 · (high − low)`.
-    func unsquash(_ y: [Double]) -> [Double] {
-        guard case .box(let box) = actionSpace else { return y }
-        return y.indices.map { Double(box.low[$0]) + (y[$0] + 1) / 2 * Double(box.high[$0] - box.low[$0]) }
-    }
-
-    func clipToBounds(_ action: [Double]) -> [Float] {
-        guard case .box(let box) = actionSpace else { return action.map(Float.init) }
-        return action.indices.map { Float(min(max(action[$0], Double(box.low[$0])), Double(box.high[$0]))) }
+    /// What depends on the policy's kind: actions from outputs, how outputs compare.
+    public var head: any PolicyHead<Scalar> {
+        kind.head(logStd: logStd, actionSpace: actionSpace, outputCount: network.outputDimensions)
     }
 
     /// The same policy in another precision (explicit, never silent).

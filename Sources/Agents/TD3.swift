@@ -127,11 +127,6 @@ public final class TD3<Scalar: BLASScalar>: Learner {
         Policy(network: actor, kind: .deterministic, actionSpace: .box(box), critic: critics[0], criticTakesAction: true)
     }
 
-    /// `low + (y + 1)/2 · (high − low)` for y in [−1, 1].
-    private func unscale(_ y: [Double]) -> [Float] {
-        y.indices.map { Float(Double(box.low[$0]) + (y[$0] + 1) / 2 * Double(box.high[$0] - box.low[$0])) }
-    }
-
     // MARK: - Collection
 
     @_specialize(where Scalar == Float)
@@ -168,7 +163,7 @@ public final class TD3<Scalar: BLASScalar>: Learner {
                     }
                 }
             }
-            environment.step(scaled.map { .continuous(unscale($0)) })
+            environment.step(scaled.map { .continuous(box.unsquash($0).map(Float.init)) })
             for i in 0..<n {
                 let next =
                     environment.finalObservations[i].map { ArraySlice($0) }

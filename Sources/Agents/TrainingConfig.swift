@@ -57,7 +57,9 @@ public struct TrainingConfig: Equatable, Sendable {
     public var robust: RobustTrainingConfig? { algorithm.robust }
     /// The YAML text the config was read from (kept with runs for provenance).
     public var text: String
-    /// Every key of the config with its value, as JSON (stored in the trained policy's file).
+    /// Every key of the config with its value, defaults included, as JSON (stored in the
+    /// trained policy's file): the keys the YAML gives as it gives them, every other declared
+    /// key with the value the run uses; the `robust_*` keys only with a `robust_method`.
     public var settings: [String: JSONValue]
 
     /// The run's own keys (the algorithm's hyperparameters are declared with its config).
@@ -73,7 +75,7 @@ public struct TrainingConfig: Equatable, Sendable {
         checkpointInterval = try reader.int("checkpoint_interval", in: 1...Int.max) ?? 10_000
         logInterval = try reader.int("log_interval", in: 1...Int.max) ?? 1_000
         self.text = text
-        settings = reader.json
+        settings = [:]
         switch name {
         case "dqn":
             try reader.requireKnown(Self.runKeys + DQNConfig.hyperparameters.map(\.key) + RobustTrainingConfig.keys)
@@ -93,6 +95,20 @@ public struct TrainingConfig: Equatable, Sendable {
         default:
             throw ConfigError("\(file): unknown algorithm '\(name)' (expected dqn, ppo, td3 or ddpg)")
         }
+        var all: [String: JSONValue] = [
+            "env": .string(environment), "algorithm": .string(name), "seed": .number(Double(seed)),
+            "checkpoint_interval": .number(Double(checkpointInterval)), "log_interval": .number(Double(logInterval)),
+        ]
+        func record<Config>(_ parameters: [Hyperparameter<Config>], of config: Config) {
+            for parameter in parameters { if let value = parameter.value(config) { all[parameter.key] = value } }
+        }
+        switch algorithm {
+        case .dqn(let config): record(DQNConfig.hyperparameters, of: config)
+        case .ppo(let config): record(PPOConfig.hyperparameters, of: config)
+        case .td3(let config): record(TD3Config.hyperparameters, of: config)
+        }
+        if let robust = algorithm.robust { record(RobustTrainingConfig.hyperparameters, of: robust) }
+        settings = all.merging(reader.json) { _, given in given }
     }
 
     /// Reads and parses a config file.

@@ -10,7 +10,8 @@ import NeuralNet
 /// observation bounds), takes its greedy/mode action, and the adversary receives the negated
 /// reward. Training PPO here gives a learned adversary that minimises the victim's return.
 ///
-/// Id: `adversary:env=ID,victim=PATH,eps=E`, made by the family `AdversaryEnvironment.family`
+/// Id: `adversary:env=ID,victim=PATH,eps=E[,precision=f64]` (the victim acts in that precision,
+/// f32 by default), made by the family `AdversaryEnvironment.family`
 /// (part of `Toolkit.standard`'s environments); the step limit is the victim environment's.
 public final class AdversaryEnvironment: Environment {
     public let id: String
@@ -37,11 +38,14 @@ public final class AdversaryEnvironment: Environment {
             let spec: AttackSpec
             do throws(AttackError) {
                 spec = try AttackSpec(parsing: id)
-                try spec.requireKnown(["env", "victim", "eps"])
+                try spec.requireKnown(["env", "victim", "eps", "precision"])
             } catch { throw EnvironmentError("'\(id)': \(error.description)") }
             guard let environment = spec.parameters["env"], let path = spec.parameters["victim"],
                 let epsilon = spec.parameters["eps"].flatMap(Double.init), epsilon >= 0, epsilon.isFinite
             else { throw EnvironmentError("'\(id)': an adversary environment is adversary:env=ID,victim=PATH,eps=E") }
+            guard let precision = Precision(rawValue: spec.parameters["precision"] ?? "f32") else {
+                throw EnvironmentError("'\(id)': precision must be f32 or f64")
+            }
             let victim = try decoding.environments.make(environment)
             let policy: Policy<Float>
             do throws(PolicyFileError) {
@@ -54,7 +58,10 @@ public final class AdversaryEnvironment: Environment {
                     "'\(id)': the victim policy expects \(policy.observationDimension) observation values, \(environment) gives \(victim.base.observationSpace.dimension)"
                 )
             }
-            let adversary = AdversaryEnvironment(id: id, victim: victim.base, victimPolicy: .float(policy), epsilon: epsilon)
+            let adversary = AdversaryEnvironment(
+                id: id, victim: victim.base,
+                victimPolicy: precision == .f32 ? .float(policy) : .double(policy.converted(to: Double.self)),
+                epsilon: epsilon)
             return TimeLimit(adversary, maxEpisodeSteps: victim.maxEpisodeSteps)
         }
     }

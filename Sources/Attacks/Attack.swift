@@ -10,6 +10,12 @@ public protocol Attack: Sendable {
     var spec: String { get }
     func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream)
         -> AttackResult<S>
+    /// `perturb` given the policy's outputs at the clean observations when the caller has them
+    /// (the episode runner): attacks that label from the clean outputs skip that forward pass.
+    /// The result is the same as `perturb`'s.
+    func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, cleanOutputs: Matrix<S>?, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S>
     /// Throws if the attack cannot be used on this policy (a target beyond its actions, a
     /// critic it does not keep).
     func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError)
@@ -17,6 +23,12 @@ public protocol Attack: Sendable {
 
 extension Attack {
     public func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError) {}
+
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, cleanOutputs: Matrix<S>?, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
+        perturb(observations, policy: policy, threatModel: threatModel, random: random)
+    }
 }
 
 /// Perturbed observations and the policy evaluations spent finding them (forward passes, one
@@ -24,10 +36,14 @@ extension Attack {
 public struct AttackResult<S: BLASScalar> {
     public var perturbed: Matrix<S>
     public var queries: Int
+    /// The policy's outputs at `perturbed`, when the attack computed them on a deterministic
+    /// policy (a randomised policy must draw afresh where it acts).
+    public var outputs: Matrix<S>?
 
-    public init(perturbed: Matrix<S>, queries: Int) {
+    public init(perturbed: Matrix<S>, queries: Int, outputs: Matrix<S>? = nil) {
         self.perturbed = perturbed
         self.queries = queries
+        self.outputs = outputs
     }
 }
 

@@ -35,9 +35,10 @@ public struct AttackSchedule: Equatable, Sendable, Codable, CustomStringConverti
     }
 
     /// Whether to attack a step, given the attacked steps so far and the clean outputs.
-    public func shouldAttack<S: BLASScalar>(attackedSoFar: Int, cleanOutputs: [S], kind: PolicyKind) -> Bool {
+    /// The preference threshold applies to discrete policies only.
+    public func shouldAttack<S: BLASScalar>(attackedSoFar: Int, cleanOutputs: [S], discrete: Bool) -> Bool {
         if let budget, attackedSoFar >= budget { return false }
-        if let threshold, kind == .greedyQ || kind == .categorical { return Self.preference(cleanOutputs) > threshold }
+        if let threshold, discrete { return Self.preference(cleanOutputs) > threshold }
         return true
     }
 }

@@ -23,7 +23,7 @@ public struct CriticAttack: Attack {
     public var spec: String { formatSpec("critic", ascent.parameters) }
 
     public func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError) {
-        guard policy.critic != nil || policy.kind == .greedyQ else {
+        guard policy.critic != nil || policy.head.outputsAreActionValues else {
             throw AttackError(
                 "critic: the policy file keeps no critic (and is not a Q-network); retrain it with this version to keep one")
         }

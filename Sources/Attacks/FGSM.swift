@@ -38,8 +38,17 @@ public struct FGSM: Attack {
     public func perturb<S: BLASScalar>(
         _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
     ) -> AttackResult<S> {
+        perturb(observations, cleanOutputs: nil, policy: policy, threatModel: threatModel, random: random)
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, cleanOutputs: Matrix<S>?, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
         guard threatModel.epsilon > 0 else { return AttackResult(perturbed: observations, queries: 0) }
-        let objective = Objective.untargeted(policy, clean: Objective.expectedOutputs(policy, at: observations, samples: eot))
+        let clean = Objective.cleanOutputs(given: cleanOutputs, policy: policy, at: observations, samples: eot)
+        let objective = Objective.untargeted(policy, clean: clean)
         let start = randomStart ? threatModel.randomPoint(around: observations, random: random) : observations
         let gradient = objective.expectedInputGradient(policy, at: start, samples: eot)
         let step = threatModel.ascentStep(gradient, size: threatModel.epsilon)

@@ -26,6 +26,10 @@ struct GradientAscent {
         guard threatModel.epsilon > 0 else { return AttackResult(perturbed: observations, queries: 0) }
         var best = observations
         var bestValues = [Double](repeating: -.infinity, count: observations.rows)
+        // The outputs at the kept point, returned when they are the policy's (not the critic's)
+        // and the policy is deterministic.
+        let keepsOutputs = !policy.isRandomized && !objective.dependsOnCritic
+        var bestOutputs = Matrix<S>(rows: observations.rows, columns: keepsOutputs ? policy.network.outputDimensions : 0)
         var queries = 1
         // Reused every step, so the loop allocates nothing per step; its products skip OpenBLAS's
         // packing for a few observations (an attack's arithmetic need not match training's).
@@ -49,14 +53,17 @@ struct GradientAscent {
                 }
                 threatModel.ascend(&current, along: momentum == nil ? gradient : velocity, size: stepSize, around: observations)
             }
-            let values = objective.values(policy, at: current)
+            let outputs = keepsOutputs ? policy.outputs(current) : nil
+            let values = outputs.map { objective.evaluate($0).values } ?? objective.values(policy, at: current)
             queries += steps * eotSamples + 1
             for r in 0..<observations.rows where values[r] > bestValues[r] {
                 bestValues[r] = values[r]
                 best.setRow(r, to: current.row(r))
+                if let outputs { bestOutputs.setRow(r, to: outputs.row(r)) }
             }
         }
-        return AttackResult(perturbed: best, queries: queries)
+        return AttackResult(
+            perturbed: best, queries: queries, outputs: keepsOutputs && !bestValues.contains(-.infinity) ? bestOutputs : nil)
     }
 }
 

@@ -31,7 +31,7 @@ public struct LearnedAdversary: Attack {
         do throws(PolicyFileError) { adversary = try context.loadPolicy(path) } catch {
             throw AttackError("learned: adversary \(error.description)")
         }
-        guard adversary.kind == .gaussian || adversary.kind == .deterministic else {
+        guard !adversary.head.isDiscrete else {
             throw AttackError(
                 "learned: \(path) is a \(adversary.kind.rawValue) policy, not an adversary (train one with gauntlet adversary train)"
             )
@@ -61,12 +61,12 @@ public struct LearnedAdversary: Attack {
 
     /// The training config of an adversary against `victim` in `environment` at radius
     /// `epsilon`: PPO with a Gaussian policy over perturbation directions.
-    public static func trainingConfig(victim: String, environment: String, epsilon: Double, steps: Int, seed: UInt64)
-        throws(ConfigError) -> TrainingConfig
-    {
+    public static func trainingConfig(
+        victim: String, environment: String, epsilon: Double, steps: Int, seed: UInt64, precision: Precision = .f32
+    ) throws(ConfigError) -> TrainingConfig {
         let yaml = """
             # A learned observation adversary (ATLA-style) against \(victim).
-            env: adversary:env=\(environment),victim=\(victim),eps=\(epsilon)
+            env: adversary:env=\(environment),victim=\(victim),eps=\(epsilon)\(precision == .f32 ? "" : ",precision=\(precision)")
             algorithm: ppo
             seed: \(seed)
             n_timesteps: \(steps)

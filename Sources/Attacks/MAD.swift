@@ -29,8 +29,17 @@ public struct MAD: Attack {
     public func perturb<S: BLASScalar>(
         _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
     ) -> AttackResult<S> {
-        ascent.run(
-            observations, objective: .divergence(policy, clean: policy.outputs(observations)), policy: policy,
+        perturb(observations, cleanOutputs: nil, policy: policy, threatModel: threatModel, random: random)
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, cleanOutputs: Matrix<S>?, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
+        let clean = Objective.cleanOutputs(given: cleanOutputs, policy: policy, at: observations, samples: 1)
+        return ascent.run(
+            observations, objective: .divergence(policy, clean: clean), policy: policy,
             threatModel: threatModel,
             random: random)
     }

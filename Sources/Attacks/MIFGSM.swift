@@ -31,7 +31,16 @@ public struct MIFGSM: Attack {
     public func perturb<S: BLASScalar>(
         _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
     ) -> AttackResult<S> {
-        let objective = Objective.untargeted(policy, clean: policy.outputs(observations))
+        perturb(observations, cleanOutputs: nil, policy: policy, threatModel: threatModel, random: random)
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, cleanOutputs: Matrix<S>?, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
+        let clean = Objective.cleanOutputs(given: cleanOutputs, policy: policy, at: observations, samples: 1)
+        let objective = Objective.untargeted(policy, clean: clean)
         return GradientAscent(
             steps: steps, stepSize: threatModel.epsilon / Double(steps), randomStart: false, restarts: 1, momentum: decay
         )

@@ -25,13 +25,17 @@ public enum Objective: Sendable {
     /// `−max_a Q(s′, a)`), the critic attack of Pattanaik et al. 2018.
     case criticValue
 
+    /// Whether the objective reads the critic rather than the policy's outputs.
+    public var dependsOnCritic: Bool { if case .criticValue = self { true } else { false } }
+
     /// The default objective for a policy at clean observations.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public static func untargeted<S: BLASScalar>(_ policy: Policy<S>, clean outputs: Matrix<S>) -> Objective {
-        switch policy.kind {
-        case .greedyQ, .categorical: .crossEntropy(actions: (0..<outputs.rows).map { argmax(outputs.row($0)) })
-        case .gaussian, .deterministic: .outputDistance(clean: outputs.rowArrays.map { $0.map(Double.init) })
+        if policy.head.isDiscrete {
+            .crossEntropy(actions: (0..<outputs.rows).map { argmax(outputs.row($0)) })
+        } else {
+            .outputDistance(clean: outputs.rowArrays.map { $0.map(Double.init) })
         }
     }
 
@@ -114,12 +118,7 @@ public enum Objective: Sendable {
 
     /// The MAD objective for a policy at clean observations.
     public static func divergence<S: BLASScalar>(_ policy: Policy<S>, clean outputs: Matrix<S>) -> Objective {
-        let clean = outputs.rowArrays.map { $0.map(Double.init) }
-        switch policy.kind {
-        case .greedyQ, .categorical: return .kl(clean: clean, inverseVariance: nil)
-        case .gaussian: return .kl(clean: clean, inverseVariance: policy.logStd.map { Double.exp(-2 * Double($0)) })
-        case .deterministic: return .kl(clean: clean, inverseVariance: Array(repeating: 1, count: outputs.columns))
-        }
+        .kl(clean: outputs.rowArrays.map { $0.map(Double.init) }, inverseVariance: policy.head.divergenceWeights)
     }
 
     /// Per-row values at observations.
@@ -128,6 +127,17 @@ public enum Objective: Sendable {
     public func values<S: BLASScalar>(_ policy: Policy<S>, at observations: Matrix<S>) -> [Double] {
         if case .criticValue = self { return valueAndInputGradient(policy, at: observations).values }
         return evaluate(policy.outputs(observations)).values
+    }
+
+    /// The clean outputs an attack labels with: those the caller computed (`given`) when the
+    /// policy is deterministic and one sample is asked for, else `expectedOutputs` — a randomised
+    /// policy's labels are drawn where the attack always drew them, so results do not depend on
+    /// whether the caller passed its outputs.
+    public static func cleanOutputs<S: BLASScalar>(given: Matrix<S>?, policy: Policy<S>, at observations: Matrix<S>, samples: Int)
+        -> Matrix<S>
+    {
+        if let given, samples == 1, !policy.isRandomized { return given }
+        return expectedOutputs(policy, at: observations, samples: samples)
     }
 
     /// The policy's outputs averaged over `samples` evaluations: for a randomised defense, the

@@ -77,7 +77,16 @@ public struct PGD: Attack {
     public func perturb<S: BLASScalar>(
         _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
     ) -> AttackResult<S> {
-        var objective = Objective.untargeted(policy, clean: Objective.expectedOutputs(policy, at: observations, samples: eot))
+        perturb(observations, cleanOutputs: nil, policy: policy, threatModel: threatModel, random: random)
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, cleanOutputs: Matrix<S>?, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
+        let clean = Objective.cleanOutputs(given: cleanOutputs, policy: policy, at: observations, samples: eot)
+        var objective = Objective.untargeted(policy, clean: clean)
         if loss == "cw", case .crossEntropy(let actions) = objective { objective = .margin(actions: actions) }
         return GradientAscent(
             steps: steps, stepSize: alpha ?? alphaRatio * threatModel.epsilon, randomStart: randomStart, restarts: restarts,

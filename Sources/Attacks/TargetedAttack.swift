@@ -70,8 +70,16 @@ public struct TargetedAttack: Attack {
     public func perturb<S: BLASScalar>(
         _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
     ) -> AttackResult<S> {
+        perturb(observations, cleanOutputs: nil, policy: policy, threatModel: threatModel, random: random)
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, cleanOutputs: Matrix<S>?, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
         precondition(policy.actionSpace.actionCount != nil, "a targeted attack needs discrete actions (validate(for:) first)")
-        let clean = policy.outputs(observations)
+        let clean = Objective.cleanOutputs(given: cleanOutputs, policy: policy, at: observations, samples: 1)
         let targets = (0..<observations.rows).map { r -> Int in
             switch target {
             case .action(let a): return a

@@ -26,14 +26,23 @@ public struct WorstCaseEnsemble: Attack {
     public func perturb<S: BLASScalar>(
         _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
     ) -> AttackResult<S> {
-        let clean = policy.outputs(observations)
+        perturb(observations, cleanOutputs: nil, policy: policy, threatModel: threatModel, random: random)
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, cleanOutputs: Matrix<S>?, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
+        let clean = Objective.cleanOutputs(given: cleanOutputs, policy: policy, at: observations, samples: 1)
         let objective = Objective.untargeted(policy, clean: clean)
         let cleanActions = policy.actions(fromOutputs: clean)
         var best = observations
         var bestScore = [(flipped: Bool, value: Double)](repeating: (false, -.infinity), count: observations.rows)
         var queries = 1
         for member in members {
-            let result = member.perturb(observations, policy: policy, threatModel: threatModel, random: random.split())
+            let result = member.perturb(
+                observations, cleanOutputs: clean, policy: policy, threatModel: threatModel, random: random.split())
             queries += result.queries + 1
             let outputs = policy.outputs(result.perturbed)
             let values = objective.evaluate(outputs).values

@@ -34,7 +34,8 @@ public enum Defenses {
         }
         policy.defenses = [
             try Ensemble(
-                members: files.dropFirst().map(\.network), aggregation: aggregation, kind: policy.kind, base: policy.network)
+                members: files.dropFirst().map(\.network), aggregation: aggregation, discrete: policy.head.isDiscrete,
+                base: policy.network)
         ]
         return policy
     }

@@ -36,10 +36,10 @@ public struct Ensemble: PolicyDefense {
             return try Ensemble(
                 members: members,
                 aggregation: try Aggregation(name: stored.string("aggregation") ?? "mean", trim: stored.integer("trim")),
-                kind: inner.kind, base: inner.network)
+                discrete: inner.head.isDiscrete, base: inner.network)
         })
 
-    public init(members: [Sequential<Float>], aggregation: Aggregation, kind: PolicyKind, base: Sequential<Float>)
+    public init(members: [Sequential<Float>], aggregation: Aggregation, discrete: Bool, base: Sequential<Float>)
         throws(DefenseError)
     {
         guard !members.isEmpty else {
@@ -51,7 +51,7 @@ public struct Ensemble: PolicyDefense {
                 "ensemble member \(m + 1) maps \(member.inputDimensions) → \(member.outputDimensions) values; the policy maps \(base.inputDimensions) → \(base.outputDimensions)"
             )
         }
-        try aggregation.validate(count: members.count + 1, discrete: kind == .greedyQ || kind == .categorical)
+        try aggregation.validate(count: members.count + 1, discrete: discrete)
         self.members = members
         self.aggregation = aggregation
     }

@@ -56,8 +56,7 @@ public struct IntervalCertificate: Sendable {
         let network = policy.network
         let outputs = policy.outputs(observations)
         let box = try inputBox(around: observations, policy: policy)
-        switch policy.kind {
-        case .greedyQ, .categorical:
+        if policy.head.isDiscrete {
             guard let lastLinear = network.modules.lastIndex(where: { if case .linear = $0 { true } else { false } }) else {
                 return []
             }
@@ -81,7 +80,7 @@ public struct IntervalCertificate: Sendable {
                 results.append(Result(action: best, marginLowerBound: margin))
             }
             return results
-        case .gaussian, .deterministic:
+        } else {
             let bounds = network.intervalBounds(box)
             return (0..<observations.rows).map { r in
                 let deviation =

@@ -25,7 +25,7 @@ public final class RadialLoss: RobustTrainingBase, RobustTraining {
         _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]
     ) -> [String: Double] {
         let epsilon = config.epsilon(atProgress: progress)
-        guard epsilon > 0, config.kappa > 0, policy.kind == .greedyQ else { return ["robust/eps": epsilon] }
+        guard epsilon > 0, config.kappa > 0, policy.head.outputsAreActionValues else { return ["robust/eps": epsilon] }
         let n = observations.rows
         let weight = S(config.kappa) / S(n)
         let clean = policy.outputs(observations)

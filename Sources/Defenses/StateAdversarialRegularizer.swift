@@ -36,14 +36,13 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
         let n = observations.rows
         let weight = S(config.kappa) / S(n)
         var value = 0.0
-        if policy.kind == .greedyQ && config.bound == "ibp" {
+        if policy.head.outputsAreActionValues && config.bound == "ibp" {
             value = intervalHinge(
                 observations, clean: clean, policy: policy, threatModel: model, weight: weight, gradient: &parameterGradient)
         } else {
             let worst: Matrix<S>
             var outputGradient: Matrix<S>
-            switch policy.kind {
-            case .greedyQ:
+            if policy.head.outputsAreActionValues {
                 worst =
                     PGD(steps: config.steps, loss: "cw").perturb(observations, policy: policy, threatModel: model, random: random)
                     .perturbed
@@ -59,28 +58,12 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
                         outputGradient[r, best] -= weight
                     }
                 }
-            case .categorical, .gaussian, .deterministic:
+            } else {
                 worst =
                     MAD(steps: config.steps).perturb(observations, policy: policy, threatModel: model, random: random).perturbed
-                let perturbed = policy.outputs(worst)
-                outputGradient = Matrix(rows: n, columns: perturbed.columns)
-                for r in 0..<n {
-                    if policy.kind == .categorical {
-                        let p = softmax(clean.row(r))
-                        let q = softmax(perturbed.row(r))
-                        for j in p.indices {
-                            value += Double(p[j]) * Double.log(max(Double(p[j]), 1e-30) / max(Double(q[j]), 1e-30)) / Double(n)
-                            outputGradient[r, j] = weight * (q[j] - p[j])
-                        }
-                    } else {
-                        for j in 0..<perturbed.columns {
-                            let inverseVariance = policy.kind == .gaussian ? S.exp(-2 * policy.logStd[j]) : 1
-                            let difference = perturbed[r, j] - clean[r, j]
-                            value += Double(difference * difference * inverseVariance) / 2 / Double(n)
-                            outputGradient[r, j] = weight * difference * inverseVariance
-                        }
-                    }
-                }
+                let divergence = Objective.divergence(policy, clean: clean).evaluate(policy.outputs(worst))
+                value = divergence.values.reduce(0, +) / Double(n)
+                outputGradient = divergence.gradient.map { weight * $0 }
             }
             let workspace = Workspace(for: policy.network, batch: n)
             _ = policy.network.forward(policy.scaled(worst), workspace: workspace)
@@ -153,12 +136,4 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
         for i in lastGradient.indices { gradient[layout.weightOffset + i] += lastGradient[i] }
         return value
     }
-}
-
-/// Softmax of one row of logits.
-func softmax<S: BLASScalar>(_ logits: [S]) -> [S] {
-    let maximum = logits.max() ?? 0
-    let exponentials = logits.map { S.exp($0 - maximum) }
-    let sum = exponentials.reduce(0, +)
-    return exponentials.map { $0 / sum }
 }

@@ -21,6 +21,16 @@ public struct BoxSpace: Equatable, Sendable, Codable {
     public func contains(_ values: [Float]) -> Bool {
         values.count == dimension && values.indices.allSatisfy { low[$0] <= values[$0] && values[$0] <= high[$0] }
     }
+
+    /// The action clipped to the bounds, in the environments' Float32.
+    public func clip(_ action: [Double]) -> [Float] {
+        action.indices.map { Float(min(max(action[$0], Double(low[$0])), Double(high[$0]))) }
+    }
+
+    /// Maps a squashed value `y ∈ [−1, 1]` onto the bounds: `low + (y + 1)/2 · (high − low)`.
+    public func unsquash(_ y: [Double]) -> [Double] {
+        y.indices.map { Double(low[$0]) + (y[$0] + 1) / 2 * Double(high[$0] - low[$0]) }
+    }
 }
 
 /// An action space: `n` discrete actions, or a box of continuous ones.

@@ -18,12 +18,15 @@ public struct DefenseAssembly: Sendable {
     public var units: ThreatModel.Units
     /// Clean episodes, seeds 0, 1, …, that measure the standard deviations and the range.
     public var episodes: Int
+    /// The precision the clean episodes run in.
+    public var precision: Precision
 
     public init(
         members: [PolicyFile] = [], aggregation: Aggregation = .mean, transformations: [String] = [],
         units: ThreatModel.Units = .raw,
-        episodes: Int = 20
+        episodes: Int = 20, precision: Precision = .f32
     ) {
+        self.precision = precision
         self.members = members
         self.aggregation = aggregation
         self.transformations = transformations
@@ -37,9 +40,16 @@ public struct DefenseAssembly: Sendable {
         var defended = members.isEmpty ? base : try Defenses.ensemble([file] + members, aggregation: aggregation)
         guard !transformations.isEmpty else { return defended }
         guard let environment = file.description.environment else { throw DefenseError("the policy file names no environment") }
-        var runner = EpisodeRunner(policy: base, environment: environment)
-        runner.recordObservations = true
-        let clean = try runner.run(episodes: episodes, seed: 0)
+        func cleanEpisodes<S: BLASScalar>(_ policy: Policy<S>) throws(EnvironmentError) -> [EpisodeOutcome] {
+            var runner = EpisodeRunner(policy: policy, environment: environment)
+            runner.recordObservations = true
+            return try runner.run(episodes: episodes, seed: 0)
+        }
+        let clean =
+            switch precision {
+            case .f32: try cleanEpisodes(base)
+            case .f64: try cleanEpisodes(base.converted(to: Double.self))
+            }
         let dimension = defended.observationDimension
         let statistics = ObservationStatistics(clean, dimension: dimension)
         let context = TransformationContext(

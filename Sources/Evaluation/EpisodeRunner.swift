@@ -65,7 +65,7 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
             let streams = (0..<group).map { actionStreams.child(start + $0) }
             let attackRandom = attackStreams.child(start / copies)
             var policy = self.policy
-            if policy.defenses.contains(where: \.isRandomized) {
+            if policy.isRandomized {
                 policy.defenseRandom = DefenseRandomness(defenseStreams.child(start / copies))
             }
             var observations = (0..<group).map { envs[$0].reset(seed: seed &+ UInt64(start + $0)) }
@@ -82,29 +82,36 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                 if let attack, let threatModel {
                     attackedRows = active.indices.filter { k in
                         threatModel.schedule.shouldAttack(
-                            attackedSoFar: outcomes[active[k]].attackedSteps, cleanOutputs: cleanOutputs.row(k), kind: policy.kind
+                            attackedSoFar: outcomes[active[k]].attackedSteps, cleanOutputs: cleanOutputs.row(k),
+                            discrete: policy.head.isDiscrete
                         )
                     }
                     if !attackedRows.isEmpty {
-                        let targets = Matrix<Scalar>(attackedRows.map { clean.row($0) })
-                        let result = attack.perturb(targets, policy: policy, threatModel: threatModel, random: attackRandom)
+                        let everyRow = attackedRows.count == active.count
+                        let targets = everyRow ? clean : Matrix<Scalar>(attackedRows.map { clean.row($0) })
+                        let result = attack.perturb(
+                            targets, cleanOutputs: everyRow ? cleanOutputs : Matrix(attackedRows.map { cleanOutputs.row($0) }),
+                            policy: policy, threatModel: threatModel, random: attackRandom)
                         perturbedObservations = result.perturbed
-                        let perturbedOutputs = policy.outputs(result.perturbed, workspace: workspace)
+                        let perturbedOutputs = result.outputs ?? policy.outputs(result.perturbed, workspace: workspace)
                         for (m, k) in attackedRows.enumerated() {
                             actedOutputs.setRow(k, to: perturbedOutputs.row(m))
                             outcomes[active[k]].queries += result.queries
                         }
                     }
                 }
+                // Every row's action at once; the clean actions (modes) only for traces and flips.
+                let head = policy.head
+                let actions = (0..<active.count).map {
+                    head.action(actedOutputs.row($0), selection: selection, random: streams[active[$0]])
+                }
+                let cleanActions =
+                    recordTraces || !attackedRows.isEmpty ? head.actions(cleanOutputs, selection: .mode, random: nil) : actions
                 for (k, i) in active.enumerated() {
                     if recordObservations { outcomes[i].observations.append(observations[i]) }
-                    let action = policy.actions(
-                        fromOutputs: Matrix(row: actedOutputs.row(k)), selection: selection, random: streams[i])[0]
+                    let action = actions[k]
                     let attacked = attackedRows.firstIndex(of: k)
-                    // The clean action (the mode) is needed only for traces and flips.
-                    let cleanAction =
-                        recordTraces || attacked != nil
-                        ? policy.actions(fromOutputs: Matrix(row: cleanOutputs.row(k)), selection: .mode)[0] : action
+                    let cleanAction = cleanActions[k]
                     if recordTraces {
                         let perceived = attacked.map { perturbedObservations.row($0).map { Float($0) } } ?? observations[i]
                         outcomes[i].trace.append(
@@ -114,8 +121,7 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                     if attacked != nil {
                         outcomes[i].attackedSteps += 1
                         let takenMode =
-                            selection == .mode
-                            ? action : policy.actions(fromOutputs: Matrix(row: actedOutputs.row(k)), selection: .mode)[0]
+                            selection == .mode ? action : head.action(actedOutputs.row(k), selection: .mode, random: nil)
                         if cleanAction != takenMode { outcomes[i].flips += 1 }
                     }
                     let result = envs[i].step(action)

@@ -3,12 +3,13 @@ import Foundation
 import GRDB
 import Linalg
 
-/// The results database of sweeps (SQLite through GRDB). Schema (migration "v1"):
+/// The results database of sweeps (SQLite through GRDB). Schema (migrations "v1", "v2"):
 ///
 /// - `sweeps(name, spec_hash, spec, gauntlet_version, created)` — the specs whose cells are here;
 /// - `cells(key PRIMARY KEY, policy, environment, attack, epsilon, norm, units, seed, episodes,
 ///   clean_mean, attacked_mean, drop_mean, drop_low, drop_high, flip_rate, flip_low, flip_high,
-///   queries, report)` — one row per finished cell, `report` its full JSON;
+///   queries, report, precision)` — one row per finished cell, `report` its full JSON,
+///   `precision` f32 or f64 (v2; cells stored before it are f32);
 /// - `episodes(cell_key, episode, seed, clean_return, attacked_return)` — per-episode returns;
 /// - `warnings(cell_key, check, message)` — sanity warnings.
 ///
@@ -63,6 +64,9 @@ public final class ResultsStore: Sendable {
                 t.column("message", .text).notNull()
             }
         }
+        migrator.registerMigration("v2") { db in
+            try db.alter(table: "cells") { t in t.add(column: "precision", .text).notNull().defaults(to: "f32") }
+        }
         try migrator.migrate(database)
     }
 
@@ -91,15 +95,15 @@ public final class ResultsStore: Sendable {
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO cells (key, policy, environment, attack, epsilon, norm, units, seed, episodes, clean_mean, attacked_mean,
-                        drop_mean, drop_low, drop_high, flip_rate, flip_low, flip_high, queries, report)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        drop_mean, drop_low, drop_high, flip_rate, flip_low, flip_high, queries, report, precision)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     cell.key, cell.policy, environment, cell.attack, cell.epsilon, cell.norm.rawValue, cell.units.rawValue,
                     Int64(cell.seed), cell.episodes, report.clean.meanReturn, report.attacked.meanReturn, report.rewardDrop.mean,
                     report.rewardDrop.ci95[0], report.rewardDrop.ci95[1], report.actionFlipRate.value,
                     report.actionFlipRate.ci95[0],
-                    report.actionFlipRate.ci95[1], report.queries, json,
+                    report.actionFlipRate.ci95[1], report.queries, json, cell.precision.rawValue,
                 ])
             try db.execute(sql: "DELETE FROM episodes WHERE cell_key = ?", arguments: [cell.key])
             for (e, (clean, attacked)) in zip(report.clean.returns, report.attacked.returns).enumerated() {

@@ -3,6 +3,7 @@ import Attacks
 import Dispatch
 import Environments
 import Foundation
+import Linalg
 import NeuralNet
 import Synchronization
 
@@ -40,28 +41,41 @@ public struct Sweep: Sendable {
         let all = shard.map { spec.cells(shard: $0.index, of: $0.count) } ?? spec.cells
         let done = try store.finishedKeys()
         let todo = all.filter { !done.contains($0.key) }
-        var policies: [String: (policy: Policy<Float>, environment: String)] = [:]
+        var policies: [String: (policy: PolicyInEitherPrecision, environment: String)] = [:]
         for path in Set(todo.map(\.policy)) {
             let file = try PolicyFile.load(contentsOf: URL(fileURLWithPath: path))
-            policies[path] = (try toolkit.policy(file), file.description.environment ?? "")
+            policies[path] = (PolicyInEitherPrecision(try toolkit.policy(file)), file.description.environment ?? "")
         }
         let failures = Mutex<[String]>([])
         let start = DispatchTime.now().uptimeNanoseconds
         let loaded = policies
         // Clean episodes depend on neither the attack nor ε: each set runs once and every cell
         // of its policy, seeds and units is paired with it.
-        @Sendable func evaluation(_ cell: SweepSpec.Cell) -> AttackEvaluation<Float> {
+        @Sendable func evaluation<S: BLASScalar>(_ cell: SweepSpec.Cell, _: S.Type) -> AttackEvaluation<S> {
             let (policy, environment) = loaded[cell.policy]!
             return AttackEvaluation(
-                policy: policy, environment: environment, episodes: cell.episodes, seed: cell.seed, norm: cell.norm,
+                policy: policy.in(S.self), environment: environment, episodes: cell.episodes, seed: cell.seed, norm: cell.norm,
                 units: cell.units)
+        }
+        @Sendable func runCleanEpisodes(_ cell: SweepSpec.Cell) throws(EnvironmentError) -> [EpisodeOutcome] {
+            switch cell.precision {
+            case .f32: try evaluation(cell, Float.self).cleanEpisodes()
+            case .f64: try evaluation(cell, Double.self).cleanEpisodes()
+            }
+        }
+        @Sendable func report(_ cell: SweepSpec.Cell, clean: [EpisodeOutcome]) throws -> AttackReport {
+            let attack = try toolkit.makeAttack(cell.attack)
+            return switch cell.precision {
+            case .f32: try evaluation(cell, Float.self).run(attack, epsilon: cell.epsilon, clean: clean)
+            case .f64: try evaluation(cell, Double.self).run(attack, epsilon: cell.epsilon, clean: clean)
+            }
         }
         let cleanCells = Dictionary(todo.map { (CleanEpisodesKey($0), $0) }) { first, _ in first }.sorted { $0.key < $1.key }
         let cleanEpisodes = Mutex<[CleanEpisodesKey: [EpisodeOutcome]]>([:])
         DispatchQueue.concurrentPerform(iterations: cleanCells.count) { index in
             let (key, cell) = cleanCells[index]
             do {
-                let episodes = try evaluation(cell).cleanEpisodes()
+                let episodes = try runCleanEpisodes(cell)
                 cleanEpisodes.withLock { $0[key] = episodes }
             } catch {
                 failures.withLock { $0.append("\(cell.key) (clean episodes): \(error)") }
@@ -80,8 +94,7 @@ public struct Sweep: Sendable {
                 let cell = todo[index]
                 guard let cleanEpisodes = clean[CleanEpisodesKey(cell)] else { continue }  // its failure is recorded
                 do {
-                    let report = try evaluation(cell).run(
-                        try toolkit.makeAttack(cell.attack), epsilon: cell.epsilon, clean: cleanEpisodes)
+                    let report = try report(cell, clean: cleanEpisodes)
                     try store.store(cell, environment: loaded[cell.policy]!.environment, report: report)
                     let count = finished.withLock { value -> Int in
                         value += 1
@@ -114,12 +127,14 @@ struct CleanEpisodesKey: Hashable, Comparable {
     var seed: UInt64
     var episodes: Int
     var units: ThreatModel.Units
+    var precision: Precision
 
     init(_ cell: SweepSpec.Cell) {
-        (policy, seed, episodes, units) = (cell.policy, cell.seed, cell.episodes, cell.units)
+        (policy, seed, episodes, units, precision) = (cell.policy, cell.seed, cell.episodes, cell.units, cell.precision)
     }
 
     static func < (a: Self, b: Self) -> Bool {
-        (a.policy, a.seed, a.episodes, a.units.rawValue) < (b.policy, b.seed, b.episodes, b.units.rawValue)
+        (a.policy, a.seed, a.episodes, a.units.rawValue, a.precision.rawValue)
+            < (b.policy, b.seed, b.episodes, b.units.rawValue, b.precision.rawValue)
     }
 }

@@ -15,6 +15,7 @@ import Yams
 ///     units: raw             # optional (raw | std)
 ///     episodes: 20
 ///     seeds: [0]             # optional ([0])
+///     precision: f32         # optional (f32 | f64)
 public struct SweepSpec: Equatable, Sendable {
     public var name: String
     public var policies: [String]
@@ -24,6 +25,8 @@ public struct SweepSpec: Equatable, Sendable {
     public var units: ThreatModel.Units
     public var episodes: Int
     public var seeds: [UInt64]
+    /// The precision every cell evaluates in (part of an f64 cell's key).
+    public var precision: Precision
     /// The spec text, stored with the results so shards can refuse mismatched specs.
     public var text: String
 
@@ -33,7 +36,7 @@ public struct SweepSpec: Equatable, Sendable {
     /// Parses a spec; its attacks are made (and so checked) with `toolkit`.
     public init(yaml text: String, file: String, baseDirectory: URL, toolkit: Toolkit = .standard) throws(ConfigError) {
         let reader = try ConfigReader(yaml: text, file: file)
-        try reader.requireKnown(["name", "policies", "attacks", "epsilons", "norms", "units", "episodes", "seeds"])
+        try reader.requireKnown(["name", "policies", "attacks", "epsilons", "norms", "units", "episodes", "seeds", "precision"])
         name = try reader.string("name") ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         policies = try Self.expandGlobs(try reader.stringList("policies") ?? [], base: baseDirectory, file: file)
         guard !policies.isEmpty else { throw ConfigError("\(file): 'policies' must name at least one policy file") }
@@ -60,6 +63,11 @@ public struct SweepSpec: Equatable, Sendable {
         self.units = units
         episodes = try reader.int("episodes", in: 1...1_000_000) ?? 20
         seeds = try (reader.intList("seeds", in: 0...Int(Int32.max)) ?? [0]).map(UInt64.init)
+        let precisionName = try reader.string("precision") ?? "f32"
+        guard let precision = Precision(rawValue: precisionName) else {
+            throw ConfigError("\(file): 'precision' must be f32 or f64, got '\(precisionName)'")
+        }
+        self.precision = precision
         self.text = text
         let count = policies.count * attacks.count * epsilons.count * norms.count * seeds.count
         guard count <= Self.maximumCells else {
@@ -100,9 +108,14 @@ public struct SweepSpec: Equatable, Sendable {
         public var units: ThreatModel.Units
         public var seed: UInt64
         public var episodes: Int
+        public var precision: Precision
 
-        /// A stable identity of the cell (the database key).
-        public var key: String { "\(policy)|\(attack)|\(epsilon)|\(norm.rawValue)|\(units.rawValue)|\(seed)|\(episodes)" }
+        /// A stable identity of the cell (the database key; f32 cells keep the key they had
+        /// before precision was a field, so older databases stay valid).
+        public var key: String {
+            "\(policy)|\(attack)|\(epsilon)|\(norm.rawValue)|\(units.rawValue)|\(seed)|\(episodes)"
+                + (precision == .f32 ? "" : "|\(precision.rawValue)")
+        }
     }
 
     /// Every cell, in a fixed order.
@@ -116,7 +129,7 @@ public struct SweepSpec: Equatable, Sendable {
                             cells.append(
                                 Cell(
                                     policy: policy, attack: attack, epsilon: epsilon, norm: norm, units: units, seed: seed,
-                                    episodes: episodes))
+                                    episodes: episodes, precision: precision))
                         }
                     }
                 }

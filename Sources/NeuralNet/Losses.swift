@@ -63,71 +63,30 @@ public enum Loss {
         return LossValue(value: value / batch, gradient: gradient)
     }
 
-    /// KL divergence between the categoricals `p = softmax(pLogits)` and `q = softmax(qLogits)`,
-    /// `KL(p ‖ q) = Σ_j p_j (log p_j − log q_j)`, averaged over rows. Gradients:
-    /// `∂/∂qLogits = (q − p)/B` and `∂/∂pLogits = p ⊙ (log p − log q − KL_r)/B`.
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
-    public static func klDivergence<S: BLASScalar>(pLogits: Matrix<S>, qLogits: Matrix<S>)
-        -> (value: S, gradientP: Matrix<S>, gradientQ: Matrix<S>)
-    {
-        precondition(pLogits.rows == qLogits.rows && pLogits.columns == qLogits.columns)
-        let batch = S(pLogits.rows)
-        let logP = logSoftmax(pLogits)
-        let logQ = logSoftmax(qLogits)
-        var gradientP = logP
-        var gradientQ = logQ
-        var total: S = 0
-        for r in 0..<pLogits.rows {
-            var rowKL: S = 0
-            for j in 0..<pLogits.columns {
-                rowKL += S.exp(logP[r, j]) * (logP[r, j] - logQ[r, j])
-            }
-            total += rowKL
-            for j in 0..<pLogits.columns {
-                let p = S.exp(logP[r, j])
-                gradientQ[r, j] = (S.exp(logQ[r, j]) - p) / batch
-                gradientP[r, j] = p * (logP[r, j] - logQ[r, j] - rowKL) / batch
-            }
-        }
-        return (total / batch, gradientP, gradientQ)
-    }
-
     /// Log-density of `actions` under diagonal Gaussians `N(mean_r, diag(exp(logStd))²)`, one
-    /// value per row: `Σ_j −½((a_j − μ_j)/σ_j)² − log σ_j − ½ log 2π`.
+    /// value per row, `Σ_j −½ z_j² − log σ_j − ½ log 2π` with `z = (a − μ)/σ`, and its gradients
+    /// per row: `∂/∂μ_j = z_j/σ_j` and `∂/∂log σ_j = z_j² − 1`.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    public static func gaussianLogProbability<S: BLASScalar>(mean: Matrix<S>, logStd: [S], actions: Matrix<S>) -> [S] {
+    public static func gaussianLogProbability<S: BLASScalar>(mean: Matrix<S>, logStd: [S], actions: Matrix<S>)
+        -> (values: [S], gradientMean: Matrix<S>, gradientLogStd: Matrix<S>)
+    {
         precondition(mean.rows == actions.rows && mean.columns == actions.columns && logStd.count == mean.columns)
         let halfLogTwoPi = S.log(2 * S.pi) / 2
-        return (0..<mean.rows).map { r in
-            var total: S = 0
-            for j in 0..<mean.columns {
-                let z = (actions[r, j] - mean[r, j]) / S.exp(logStd[j])
-                total += -z * z / 2 - logStd[j] - halfLogTwoPi
-            }
-            return total
-        }
-    }
-
-    /// Gradients of `Σ_r weights[r] · gaussianLogProbability(...)[r]` with respect to the mean
-    /// (`w_r (a − μ)/σ²`) and to `logStd` (`Σ_r w_r (z_r² − 1)`).
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
-    public static func gaussianLogProbabilityGradient<S: BLASScalar>(
-        mean: Matrix<S>, logStd: [S], actions: Matrix<S>, weights: [S]
-    ) -> (mean: Matrix<S>, logStd: [S]) {
-        precondition(weights.count == mean.rows)
-        var gradientMean = mean
-        var gradientLogStd = [S](repeating: 0, count: logStd.count)
+        var values = [S](repeating: 0, count: mean.rows)
+        var gradientMean = Matrix<S>(rows: mean.rows, columns: mean.columns)
+        var gradientLogStd = Matrix<S>(rows: mean.rows, columns: mean.columns)
         for r in 0..<mean.rows {
+            var total: S = 0
             for j in 0..<mean.columns {
                 let sigma = S.exp(logStd[j])
                 let z = (actions[r, j] - mean[r, j]) / sigma
-                gradientMean[r, j] = weights[r] * z / sigma
-                gradientLogStd[j] += weights[r] * (z * z - 1)
+                total += -z * z / 2 - logStd[j] - halfLogTwoPi
+                gradientMean[r, j] = z / sigma
+                gradientLogStd[r, j] = z * z - 1
             }
+            values[r] = total
         }
-        return (gradientMean, gradientLogStd)
+        return (values, gradientMean, gradientLogStd)
     }
 }

@@ -11,7 +11,7 @@ struct Adversary: ParsableCommand {
         subcommands: [AdversaryTrain.self])
 }
 
-struct AdversaryTrain: ParsableCommand {
+struct AdversaryTrain: ParsableCommand, PrecisionGeneric {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train a PPO adversary that perturbs a fixed victim's observations to minimise its return.",
@@ -30,6 +30,7 @@ struct AdversaryTrain: ParsableCommand {
     @Option(help: "Training steps.") var steps = 200_000
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Option(help: "Run directory.") var output: String
+    @OptionGroup var precision: PrecisionOption
     @OptionGroup var format: JSONOption
 
     func validate() throws {
@@ -40,13 +41,19 @@ struct AdversaryTrain: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(1)
+        try precision.dispatch(self)
+    }
+
+    /// The adversary learns, and the victim acts, in the run's precision.
+    func run<S: BLASScalar>(as _: S.Type) throws {
         let (file, _) = try loadPolicy(victim)
         let environment = env ?? file.description.environment!
-        let run: TrainingRun<Float>
+        let run: TrainingRun<S>
         do {
             let config = try LearnedAdversary.trainingConfig(
-                victim: victim, environment: environment, epsilon: eps, steps: steps, seed: seed)
-            run = try TrainingRun<Float>(
+                victim: victim, environment: environment, epsilon: eps, steps: steps, seed: seed, precision: Precision(of: S.self)
+            )
+            run = try TrainingRun<S>(
                 config: config, directory: URL(fileURLWithPath: output), seed: seed, components: Toolkit.standard.training)
         } catch let error as ConfigError {
             throw ValidationError(error.description)

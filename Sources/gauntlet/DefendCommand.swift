@@ -33,6 +33,7 @@ struct DefendCommand: ParsableCommand {
     @Option(help: "Units of steps and σ: raw or std.") var units: ThreatModel.Units = .raw
     @Option(help: "Clean episodes measuring std and the clipping range.") var episodes = 20
     @Option(help: "Output policy file.") var output: String
+    @OptionGroup var precision: PrecisionOption
 
     func validate() throws {
         guard !members.isEmpty || !transforms.isEmpty else {
@@ -48,7 +49,8 @@ struct DefendCommand: ParsableCommand {
         do {
             let assembly = DefenseAssembly(
                 members: try members.map { try loadPolicy($0).file }, aggregation: try Aggregation(name: aggregation, trim: trim),
-                transformations: transforms, units: units, episodes: episodes)
+                transformations: transforms, units: units, episodes: episodes,
+                precision: precision.precision)
             defended = try assembly.defend(file)
         } catch let error as ValidationError {
             throw error

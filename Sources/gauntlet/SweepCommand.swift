@@ -19,6 +19,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Results database (SQLite).") var db: String
     @Option(help: "Cells evaluated in parallel (default: all cores).") var jobs = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Run only shard i of n (i counts from 0), e.g. 0/4.") var shard: String?
+    @Option(help: "Numeric precision, f32 or f64 (default: the spec's 'precision', else f32).") var precision: Precision?
 
     func validate() throws {
         guard jobs > 0 && jobs <= 1024 else { throw ValidationError("--jobs must lie in 1...1024") }
@@ -37,8 +38,9 @@ struct SweepCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(1)
-        let parsed: SweepSpec
+        var parsed: SweepSpec
         do { parsed = try SweepSpec(contentsOf: URL(fileURLWithPath: spec)) } catch { throw ValidationError(error.description) }
+        if let precision { parsed.precision = precision }
         let store: ResultsStore
         do { store = try ResultsStore(path: db) } catch { throw ValidationError("--db \(db): \(error)") }
         let last = Mutex<UInt64>(0)

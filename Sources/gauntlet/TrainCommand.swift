@@ -26,6 +26,8 @@ struct Train: ParsableCommand, PrecisionGeneric {
     @Option(help: "Seed (overrides the config's).") var seed: UInt64?
     @Option(help: "Run directory (default: runs/<config name>-seed<seed>).") var output: String?
     @Option(help: "Continue the run in this directory from its last checkpoint.") var resume: String?
+    @Flag(help: "Print every setting of --config, defaults included, as JSON (what the policy file will record) and exit.")
+    var showConfig = false
     @OptionGroup var precision: PrecisionOption
     @OptionGroup var format: JSONOption
 
@@ -34,10 +36,17 @@ struct Train: ParsableCommand, PrecisionGeneric {
         if resume != nil && (seed != nil || output != nil) {
             throw ValidationError("--resume takes the seed and directory of the run it continues")
         }
+        if showConfig && config == nil { throw ValidationError("--show-config needs --config FILE") }
     }
 
     func run() throws {
         BLAS.setThreads(1)
+        if showConfig, let config {
+            do { try printJSON(try Toolkit.standard.trainingConfig(contentsOf: URL(fileURLWithPath: config)).settings) } catch {
+                throw ValidationError("\(error)")
+            }
+            return
+        }
         try precision.dispatch(self)
     }
 

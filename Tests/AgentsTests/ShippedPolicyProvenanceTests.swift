@@ -40,6 +40,11 @@ import Testing
         #expect(
             training["algorithm"] == .string("dqn") && training["robust_method"] == .string("sa")
                 && training["robust_eps"] == .number(0.05))
-        #expect(training["net_arch"] == .array([.number(8)]) && training.count == 8)
+        #expect(training["net_arch"] == .array([.number(8)]))
+        // Defaults are recorded too: every declared key of DQN and of robust training.
+        #expect(training["gamma"] == .number(0.99) && training["robust_kappa"] == .number(0.1))
+        #expect(
+            training == config.settings
+                && training.count == 5 + DQNConfig.hyperparameters.count + RobustTrainingConfig.hyperparameters.count)
     }
 }

@@ -82,6 +82,21 @@ private let unbounded4 = BoxSpace(symmetric: Array(repeating: .infinity, count: 
             let numeric = numericalGradient(of: { objective.evaluate(policy.outputs(Matrix(row: $0))).values[0] }, at: x.storage)
             #expect(maximumRelativeError(gradient.storage, numeric) < 1e-7, "\(kind)")
             #expect(objective.evaluate(policy.outputs(clean)).values[0].magnitude < 1e-15)
+            // The value against the definition, computed here from the outputs.
+            let mu = policy.outputs(clean).row(0)
+            let muPrime = policy.outputs(x).row(0)
+            let expected: Double
+            if kind == .categorical {
+                func probabilities(_ z: [Double]) -> [Double] {
+                    let e = z.map { Double.exp($0) }
+                    return e.map { $0 / e.reduce(0, +) }
+                }
+                let (p, q) = (probabilities(mu), probabilities(muPrime))
+                expected = zip(p, q).reduce(0) { $0 + $1.0 * Double.log($1.0 / $1.1) }
+            } else {
+                expected = (0..<2).reduce(0) { $0 + pow(mu[$1] - muPrime[$1], 2) / (2 * Double.exp(2 * policy.logStd[$1])) }
+            }
+            #expect(abs(objective.evaluate(policy.outputs(x)).values[0] - expected) < 1e-12, "\(kind)")
         }
     }
 

@@ -36,6 +36,27 @@ import Testing
         #expect(abs(perturbed[0, 0] - 0.2) < 1e-6 && abs(perturbed[0, 1] - -0.25) < 1e-6)
     }
 
+    /// `precision=f64` makes the victim act in Double (an f64 adversary run stays f64), and
+    /// `trainingConfig` writes it into the environment id of an f64 run only.
+    @Test func adversaryEnvironmentsRunTheVictimInTheirPrecision() throws {
+        for precision in Precision.allCases {
+            let config = try LearnedAdversary.trainingConfig(
+                victim: Self.victim, environment: "CartPole-v1", epsilon: 0.1, steps: 1000, seed: 0, precision: precision)
+            #expect(config.environment.hasSuffix("precision=f64") == (precision == .f64))
+            let env = try Toolkit.standard.environments.make(config.environment)
+            let adversary = try #require(env.base as? AdversaryEnvironment)
+            switch (adversary.victimPolicy, precision) {
+            case (.float, .f32), (.double, .f64): break
+            default: Issue.record("the \(precision) environment's victim runs in the other precision")
+            }
+        }
+        #expect {
+            try Toolkit.standard.environments.make("adversary:env=CartPole-v1,victim=\(Self.victim),eps=0.1,precision=f16")
+        } throws: {
+            "\($0)".contains("precision must be f32 or f64")
+        }
+    }
+
     @Test func badAdversaryIdsAreClearErrors() {
         for (id, message) in [
             ("adversary:env=CartPole-v1,eps=0.1", "adversary:env=ID,victim=PATH,eps=E"),

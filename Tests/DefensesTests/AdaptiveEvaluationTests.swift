@@ -39,7 +39,7 @@ private let root = fixtureURL("").deletingLastPathComponent().deletingLastPathCo
             return member
         }
         var vote = base
-        vote.defenses = [try Ensemble(members: members, aggregation: .vote, kind: .greedyQ, base: base.network)]
+        vote.defenses = [try Ensemble(members: members, aggregation: .vote, discrete: true, base: base.network)]
         for policy in [quantized, vote] {
             let results = try reports(policy, attacks: ["uniform", "fgsm", "pgd"], epsilons: [0.2])
             let warnings = SanityChecks.run(results, tolerance: 1)

@@ -33,7 +33,7 @@ private func weightedSum(_ outputs: Matrix<Double>, _ weights: Matrix<Double>) -
         let members = try (2...5).map { try network(seed: UInt64($0)).converted(to: Float.self) }
         policy.defenses = [
             try Ensemble(
-                members: members, aggregation: aggregation, kind: .greedyQ, base: policy.network.converted(to: Float.self))
+                members: members, aggregation: aggregation, discrete: true, base: policy.network.converted(to: Float.self))
         ]
         // Members are stored in Float32: compare with the same networks rounded.
         policy.network = policy.network.converted(to: Float.self).converted(to: Double.self)
@@ -52,11 +52,11 @@ private func weightedSum(_ outputs: Matrix<Double>, _ weights: Matrix<Double>) -
         var vote = try basePolicy()
         let members = try (2...5).map { try network(seed: UInt64($0)).converted(to: Float.self) }
         vote.defenses = [
-            try Ensemble(members: members, aggregation: .vote, kind: .greedyQ, base: vote.network.converted(to: Float.self))
+            try Ensemble(members: members, aggregation: .vote, discrete: true, base: vote.network.converted(to: Float.self))
         ]
         var mean = vote
         mean.defenses = [
-            try Ensemble(members: members, aggregation: .mean, kind: .greedyQ, base: vote.network.converted(to: Float.self))
+            try Ensemble(members: members, aggregation: .mean, discrete: true, base: vote.network.converted(to: Float.self))
         ]
         let x = randomMatrix(rows: 5, columns: 4, random: RandomStream(seed: 8))
         let votes = vote.outputs(x)
@@ -69,10 +69,10 @@ private func weightedSum(_ outputs: Matrix<Double>, _ weights: Matrix<Double>) -
             vote.outputsAndInputGradient(x, workspace: nil) { _ in c }.gradient
                 == mean.outputsAndInputGradient(x, workspace: nil) { _ in c }.gradient)
         #expect(throws: DefenseError.self) {
-            try Ensemble(members: members, aggregation: .vote, kind: .gaussian, base: members[0])
+            try Ensemble(members: members, aggregation: .vote, discrete: false, base: members[0])
         }
         #expect(throws: DefenseError.self) {
-            try Ensemble(members: [members[0]], aggregation: .trimmed(1), kind: .greedyQ, base: members[0])
+            try Ensemble(members: [members[0]], aggregation: .trimmed(1), discrete: true, base: members[0])
         }
     }
 
@@ -151,7 +151,7 @@ private func weightedSum(_ outputs: Matrix<Double>, _ weights: Matrix<Double>) -
             network: try network(seed: 1, outputs: 2).converted(to: Float.self), kind: .greedyQ, actionSpace: .discrete(2))
         let members = try (2...3).map { try network(seed: UInt64($0), outputs: 2).converted(to: Float.self) }
         policy.defenses = [
-            try Ensemble(members: members, aggregation: .median, kind: .greedyQ, base: policy.network),
+            try Ensemble(members: members, aggregation: .median, discrete: true, base: policy.network),
             try Quantization(step: 0.1, scale: [1, 1, 1, 1]),
             try SmoothedPolicy(sigma: 0.2, samples: 5, aggregation: .vote, scale: [1, 1, 1, 1], discrete: true),
         ]

@@ -1,5 +1,8 @@
+import Agents
+import Attacks
 import Evaluation
 import Foundation
+import Linalg
 import TestSupport
 import Testing
 
@@ -26,12 +29,43 @@ import Testing
         #expect(Set(shards.flatMap { $0.map(\.key) }) == Set(spec.cells.map(\.key)))
     }
 
+    /// `precision: f64` evaluates every cell in Double: the stored returns equal a Double
+    /// evaluation's and differ from the f32 sweep's; only f64 keys carry the precision.
+    @Test func f64SweepsEvaluateInDouble() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-sweep-f64-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let policyPath = Self.root.appendingPathComponent("policies/pendulum-td3.safetensors").path
+        var returns: [Precision: [Double]] = [:]
+        for precision in Precision.allCases {
+            let spec = try SweepSpec(
+                yaml: """
+                    policies: ["\(policyPath)"]
+                    attacks: [fgsm]
+                    epsilons: [0.1]
+                    episodes: 2
+                    precision: \(precision.rawValue)
+                    """, file: "s.yaml", baseDirectory: Self.root)
+            #expect(spec.cells.count == 1 && spec.cells[0].key.hasSuffix("|2") == (precision == .f32))
+            let store = try ResultsStore(path: directory.appendingPathComponent("\(precision).sqlite").path)
+            try Sweep(spec: spec, jobs: 1).run(store: store)
+            returns[precision] = try store.reportsByPolicyAndSeed().flatMap { $0.map(\.report.attacked.returns) }.flatMap { $0 }
+        }
+        let policy = try Policy.load(contentsOf: URL(fileURLWithPath: policyPath)).converted(to: Double.self)
+        let evaluation = AttackEvaluation(policy: policy, environment: "Pendulum-v1", episodes: 2, seed: 0)
+        let reference = try evaluation.run(
+            try AttackRegistry.standard.make("fgsm"), epsilon: 0.1, clean: try evaluation.cleanEpisodes())
+        #expect(returns[.f64] == reference.attacked.returns)
+        #expect(returns[.f32] != returns[.f64])
+    }
+
     @Test func badSpecsAreClearErrors() {
         for (yaml, message) in [
             ("policies: [p]\nattacks: [fgsm]\nepsilons: [0.1]\nepisode: 3\n", "unknown key 'episode' (did you mean 'episodes'?)"),
             ("policies: [p]\nattacks: [frob]\nepsilons: [0.1]\n", "attack 'frob': unknown attack"),
             ("policies: [p]\nattacks: [fgsm]\nepsilons: [-1]\n", "'epsilons' must be a list of numbers"),
             ("policies: [p]\nattacks: [fgsm]\nepsilons: [0.1]\nnorms: [l7]\n", "norm 'l7' is not linf or l2"),
+            ("policies: [p]\nattacks: [fgsm]\nepsilons: [0.1]\nprecision: f16\n", "'precision' must be f32 or f64, got 'f16'"),
             ("policies: []\nattacks: [fgsm]\nepsilons: [0.1]\n", "at least one policy"),
             ("policies: [\"/nowhere/*.safetensors\"]\nattacks: [fgsm]\nepsilons: [0.1]\n", "no policy file matches"),
             (
