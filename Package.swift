@@ -10,6 +10,14 @@ let numericLinking: [LinkerSetting] = [
     .linkedLibrary("m"),
 ]
 
+// MuJoCo 3.3.7 from the PyPI wheel, unpacked into .deps/ by scripts/install-mujoco.sh (setup.sh
+// and .ci/run call it); the rpath lets the binaries find it without environment variables.
+let mujocoLibrary = Context.packageDirectory + "/.deps/mujoco-3.3.7/lib"
+let mujocoLinking: [LinkerSetting] = [
+    .linkedLibrary("mujoco"),
+    .unsafeFlags(["-L" + mujocoLibrary, "-Xlinker", "-rpath", "-Xlinker", mujocoLibrary]),
+]
+
 let package = Package(
     name: "Gauntlet",
     products: [
@@ -33,12 +41,13 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CGSL"),
         .target(name: "CKernels"),
+        .target(name: "CMuJoCo", linkerSettings: mujocoLinking),
         .target(
             name: "Linalg",
             dependencies: ["CGSL", "CKernels", .product(name: "RealModule", package: "swift-numerics")],
             linkerSettings: numericLinking),
         .target(name: "NeuralNet", dependencies: ["Linalg", "CKernels", "ZIPFoundation"]),
-        .target(name: "Environments", dependencies: ["Linalg"]),
+        .target(name: "Environments", dependencies: ["Linalg", "CMuJoCo"]),
         .target(name: "Agents", dependencies: ["NeuralNet", "Environments", "Yams", "ZIPFoundation"]),
         .target(name: "Attacks", dependencies: ["Agents"]),
         .target(name: "Defenses", dependencies: ["Attacks"]),

@@ -36,6 +36,9 @@ public struct PPOConfig: Equatable, Sendable, Codable {
     public var logStdInit = 0.0
     /// Running observation normalisation (SB3's `VecNormalize(norm_obs=True, norm_reward=False)`).
     public var normalizeObservations = false
+    /// Reward scaling by the running std of the discounted return (SB3's `norm_reward=True`;
+    /// rl-zoo's `normalize: true` is both this and `normalizeObservations`).
+    public var normalizeRewards = false
     /// Robust training (adversarial training of the rollouts, SA-PPO), if any.
     public var robust: RobustTrainingConfig?
 
@@ -52,6 +55,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
     var criticAdam: Adam<Scalar>
     var logStdAdam: Adam<Scalar>
     public private(set) var normalizer: ObservationNormalizer?
+    public private(set) var rewardScaler: RewardScaler?
     let actionRandom: RandomStream
     let minibatchRandom: RandomStream
     public private(set) var steps = 0
@@ -132,6 +136,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         criticAdam = Adam(parameterCount: critic.parameterCount, learningRate: lr, epsilon: 1e-5)
         logStdAdam = Adam(parameterCount: logStd.count, learningRate: lr, epsilon: 1e-5)
         normalizer = config.normalizeObservations ? ObservationNormalizer(dimension: d) : nil
+        rewardScaler = config.normalizeRewards ? RewardScaler(copies: config.environments, gamma: config.gamma) : nil
         actionRandom = root.child("actions")
         minibatchRandom = root.child("minibatch")
         let size = config.nSteps * config.environments
@@ -224,14 +229,16 @@ public final class PPO<Scalar: BLASScalar>: Learner {
             }
             environment.step(actions)
             steps += n
+            let done = (0..<n).map { environment.terminated[$0] || environment.truncated[$0] }
+            let rewards = rewardScaler?.scale(environment.rewards, done: done) ?? environment.rewards
             for i in 0..<n {
-                var reward = Scalar(environment.rewards[i])
+                var reward = Scalar(rewards[i])
                 // A time limit is not a terminal state: bootstrap from the final observation's value.
                 if environment.truncated[i] && !environment.terminated[i], let final = environment.finalObservations[i] {
                     reward += gamma * critic.forward(networkInput(Matrix(row: final)), workspace: criticWorkspace)[0, 0]
                 }
                 bufferRewards[t * n + i] = reward
-                episodeStarts[i] = environment.terminated[i] || environment.truncated[i]
+                episodeStarts[i] = done[i]
             }
             normalizer?.update(environment.observations)
             try checkFinite(bufferValues, "PPO value estimates", step: steps)
@@ -469,6 +476,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         var updates: Int
         var episodeStarts: [Bool]
         var normalizer: ObservationNormalizer?
+        var rewardScaler: RewardScaler?
         var environment: VectorEnvironment.Snapshot
     }
 
@@ -486,7 +494,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
             "ppo",
             State(
                 steps: steps, updates: updates, episodeStarts: episodeStarts, normalizer: normalizer,
-                environment: environment.snapshot))
+                rewardScaler: rewardScaler, environment: environment.snapshot))
     }
 
     public convenience init(
@@ -512,6 +520,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
             try robust?.restore(from: checkpoint)
             let state = try checkpoint.json("ppo", as: State.self)
             (steps, updates, episodeStarts, normalizer) = (state.steps, state.updates, state.episodeStarts, state.normalizer)
+            rewardScaler = state.rewardScaler
             try environment.restore(state.environment)
         }
     }
@@ -535,6 +544,9 @@ extension PPOConfig {
             .double("max_grad_norm", \.maxGradNorm, in: 0...1e9, "gradient clipping by global norm"),
             .double("log_std_init", \.logStdInit, in: -20...5, "initial log standard deviation of a Gaussian policy"),
             .bool("normalize", \.normalizeObservations, "normalise observations by running statistics"),
+            .bool(
+                "normalize_reward", \.normalizeRewards,
+                "scale rewards by the running std of the discounted return (rl-zoo's normalize: true sets both)"),
         ]
 
     init(_ r: ConfigReader) throws(ConfigError) {

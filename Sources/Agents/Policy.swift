@@ -148,6 +148,17 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
 
     public var observationDimension: Int { network.inputDimensions }
 
+    /// The per-dimension unit of `normalized` threat models: the standard deviations the
+    /// observation normalisation divides by.
+    public func normalizedUnits() throws(EnvironmentError) -> [Double] {
+        guard let scaling else {
+            throw EnvironmentError(
+                "ε in normalized units needs a policy that normalises its observations (trained with normalize: true, or imported with its VecNormalize statistics); this one does not"
+            )
+        }
+        return scaling.std.map { Double($0) }
+    }
+
     /// The network input for raw observations.
     @_specialize(exported:true,where Scalar == Float)
     @_specialize(where Scalar == Double)

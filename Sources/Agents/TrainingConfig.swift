@@ -6,13 +6,13 @@ import NeuralNet
 /// key names where rl-zoo has one):
 ///
 ///     env: CartPole-v1
-///     algorithm: dqn          # dqn, ppo, td3 or ddpg
+///     algorithm: dqn          # dqn, ppo, td3, ddpg or sac
 ///     seed: 0
 ///     n_timesteps: 50000
 ///     net_arch: [256, 256]    # PPO also takes SB3's {pi: [64], vf: [64, 64]}
 ///     activation: relu
 ///     learning_rate: 2.3e-3   # or lin_2.3e-3 where the algorithm takes a schedule
-///     …                       # the algorithm's hyperparameters (see DQNConfig, PPOConfig, TD3Config)
+///     …                       # the algorithm's hyperparameters (see DQNConfig, PPOConfig, TD3Config, SACConfig)
 ///     checkpoint_interval: 10000   # environment steps between checkpoints
 ///     log_interval: 1000           # environment steps between rows of progress.csv
 ///
@@ -22,12 +22,14 @@ public struct TrainingConfig: Equatable, Sendable {
         case dqn(DQNConfig)
         case ppo(PPOConfig)
         case td3(TD3Config)
+        case sac(SACConfig)
 
         public var name: String {
             switch self {
             case .dqn: "dqn"
             case .ppo: "ppo"
             case .td3(let c): c.twinCritics ? "td3" : "ddpg"
+            case .sac: "sac"
             }
         }
 
@@ -37,6 +39,7 @@ public struct TrainingConfig: Equatable, Sendable {
             case .dqn(let c): c.robust
             case .ppo(let c): c.robust
             case .td3(let c): c.robust
+            case .sac(let c): c.robust
             }
         }
 
@@ -45,6 +48,7 @@ public struct TrainingConfig: Equatable, Sendable {
             case .dqn(let c): c.totalSteps
             case .ppo(let c): c.totalSteps
             case .td3(let c): c.totalSteps
+            case .sac(let c): c.totalSteps
             }
         }
     }
@@ -92,8 +96,13 @@ public struct TrainingConfig: Equatable, Sendable {
             var config = try TD3Config(reader, ddpg: name == "ddpg")
             config.robust = try RobustTrainingConfig(reader, algorithm: name, methods: robustMethods)
             algorithm = .td3(config)
+        case "sac":
+            try reader.requireKnown(Self.runKeys + SACConfig.hyperparameters.map(\.key) + RobustTrainingConfig.keys)
+            var config = try SACConfig(reader)
+            config.robust = try RobustTrainingConfig(reader, algorithm: name, methods: robustMethods)
+            algorithm = .sac(config)
         default:
-            throw ConfigError("\(file): unknown algorithm '\(name)' (expected dqn, ppo, td3 or ddpg)")
+            throw ConfigError("\(file): unknown algorithm '\(name)' (expected dqn, ppo, td3, ddpg or sac)")
         }
         var all: [String: JSONValue] = [
             "env": .string(environment), "algorithm": .string(name), "seed": .number(Double(seed)),
@@ -106,6 +115,7 @@ public struct TrainingConfig: Equatable, Sendable {
         case .dqn(let config): record(DQNConfig.hyperparameters, of: config)
         case .ppo(let config): record(PPOConfig.hyperparameters, of: config)
         case .td3(let config): record(TD3Config.hyperparameters, of: config)
+        case .sac(let config): record(SACConfig.hyperparameters, of: config)
         }
         if let robust = algorithm.robust { record(RobustTrainingConfig.hyperparameters, of: robust) }
         settings = all.merging(reader.json) { _, given in given }
@@ -127,7 +137,7 @@ public struct TrainingConfig: Equatable, Sendable {
     public static func help(methods: [RobustTrainingMethod]) -> String {
         let robustDefaults = RobustTrainingConfig(method: "", epsilon: 0)
         return """
-            Every config: env (an environment id), algorithm (dqn, ppo, td3 or ddpg), seed = 0, \
+            Every config: env (an environment id), algorithm (dqn, ppo, td3, ddpg or sac), seed = 0, \
             checkpoint_interval = 10000 and log_interval = 1000 (environment steps).
 
             dqn:
@@ -138,6 +148,9 @@ public struct TrainingConfig: Equatable, Sendable {
 
             td3 (ddpg takes the same keys; its defaults differ where DDPG's do):
             \(TD3Config.hyperparameters.help(defaults: TD3Config()))
+
+            sac:
+            \(SACConfig.hyperparameters.help(defaults: SACConfig()))
 
             robust training, with robust_method one of:
             \(methods.map { "  \($0.name): \($0.summary) (\($0.learners.joined(separator: ", ")))" }.joined(separator: "\n"))

@@ -131,6 +131,11 @@ public final class TrainingRun<Scalar: BLASScalar> {
                 return try TD3<Scalar>(config: c, environment: id, seed: seed, components: components, resuming: checkpoint)
             }
             return try TD3<Scalar>(config: c, environment: id, seed: seed, components: components)
+        case .sac(let c):
+            if let checkpoint {
+                return try SAC<Scalar>(config: c, environment: id, seed: seed, components: components, resuming: checkpoint)
+            }
+            return try SAC<Scalar>(config: c, environment: id, seed: seed, components: components)
         }
     }
 
@@ -146,6 +151,7 @@ public final class TrainingRun<Scalar: BLASScalar> {
                     "losses/clip_fraction", "train/learning_rate", "train/clip_range", "train/std",
                 ]
             case .td3: ["losses/critic_loss", "losses/actor_loss"]
+            case .sac: ["losses/critic_loss", "losses/actor_loss", "losses/ent_coef_loss", "train/ent_coef"]
             }
         return learner + (config.robust.flatMap { components.robustMethod(named: $0.method)?.diagnostics } ?? [])
     }

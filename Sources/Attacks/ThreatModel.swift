@@ -15,6 +15,10 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
         case raw
         /// ε in multiples of each dimension's standard deviation measured on clean episodes.
         case std
+        /// ε in the policy's own normalised observation space: each dimension's unit is the
+        /// standard deviation its observation normalisation divides by (what SA-PPO, ATLA and
+        /// WocaR mean by Hopper's ε = 0.075). Only for policies that normalise observations.
+        case normalized
     }
 
     public var norm: Norm

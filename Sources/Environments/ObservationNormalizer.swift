@@ -35,11 +35,9 @@ public struct ObservationNormalizer: Equatable, Sendable, Codable {
                 batchVariance += d * d
             }
             batchVariance /= n
-            let delta = batchMean - mean[j]
-            let total = count + n
-            let m2 = variance[j] * count + batchVariance * n + delta * delta * count * n / total
-            mean[j] += delta * n / total
-            variance[j] = m2 / total
+            (mean[j], variance[j]) = RunningMoments.combine(
+                mean: mean[j], variance: variance[j], count: count, batchMean: batchMean, batchVariance: batchVariance,
+                batchCount: n)
         }
         count += n
     }
@@ -54,5 +52,18 @@ public struct ObservationNormalizer: Equatable, Sendable, Codable {
             }
         }
         return result
+    }
+}
+
+/// The parallel-variance update (Chan et al. 1979) that running normalisers share: the mean and
+/// variance of `count` values merged with a batch's.
+public enum RunningMoments {
+    public static func combine(
+        mean: Double, variance: Double, count: Double, batchMean: Double, batchVariance: Double, batchCount n: Double
+    ) -> (mean: Double, variance: Double) {
+        let delta = batchMean - mean
+        let total = count + n
+        let m2 = variance * count + batchVariance * n + delta * delta * count * n / total
+        return (mean + delta * n / total, m2 / total)
     }
 }

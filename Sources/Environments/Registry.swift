@@ -4,7 +4,8 @@ import Synchronization
 /// Makes environments by id, as `gymnasium.make`: the environment wrapped in its `TimeLimit`.
 ///
 /// Ids: the classic-control ids of Gymnasium (`CartPole-v1`, `MountainCar-v0`,
-/// `MountainCarContinuous-v0`, `Acrobot-v1`, `Pendulum-v1`) and gridworlds `grid:NAME[:MODE]`,
+/// `MountainCarContinuous-v0`, `Acrobot-v1`, `Pendulum-v1`), its MuJoCo v5 ids (`Hopper-v5`, …;
+/// models in `envs/mujoco/`) and gridworlds `grid:NAME[:MODE]`,
 /// where NAME is a map in a map directory (`envs/NAME.txt`) or a path to a map file, and MODE is
 /// `coordinates` (default), `onehot` or `localK` (odd K, e.g. `local5`).
 public enum Registry {
@@ -16,6 +17,19 @@ public enum Registry {
         ("Acrobot-v1", 500, { Acrobot() }),
         ("Pendulum-v1", 200, { Pendulum() }),
     ]
+
+    /// The MuJoCo environments with their step limits (Gymnasium's registrations).
+    public static let mujoco:
+        [(id: String, maxEpisodeSteps: Int, make: @Sendable () throws(EnvironmentError) -> any Environment)] = [
+            ("Hopper-v5", 1000, { () throws(EnvironmentError) in try Hopper() }),
+            ("Walker2d-v5", 1000, { () throws(EnvironmentError) in try Walker2d() }),
+            ("HalfCheetah-v5", 1000, { () throws(EnvironmentError) in try HalfCheetah() }),
+            ("Ant-v5", 1000, { () throws(EnvironmentError) in try Ant() }),
+            ("InvertedPendulum-v5", 1000, { () throws(EnvironmentError) in try InvertedPendulum() }),
+            ("InvertedDoublePendulum-v5", 1000, { () throws(EnvironmentError) in try InvertedDoublePendulum() }),
+            ("Swimmer-v5", 1000, { () throws(EnvironmentError) in try Swimmer() }),
+            ("Reacher-v5", 50, { () throws(EnvironmentError) in try Reacher() }),
+        ]
 
     /// Where `grid:NAME` looks for `NAME.txt`: `$GAUNTLET_ENVS`, then `./envs`, then the `envs/`
     /// of the source tree the binary was built in (found from the executable's location).
@@ -40,12 +54,15 @@ public enum Registry {
         if let entry = classicControl.first(where: { $0.id == id }) {
             return TimeLimit(entry.make(), maxEpisodeSteps: entry.maxEpisodeSteps)
         }
+        if let entry = mujoco.first(where: { $0.id == id }) {
+            return TimeLimit(try entry.make(), maxEpisodeSteps: entry.maxEpisodeSteps)
+        }
         if id.hasPrefix("grid:") {
             let world = try gridWorld(id)
             return TimeLimit(world, maxEpisodeSteps: world.map.stepLimit)
         }
         throw EnvironmentError(
-            "unknown environment '\(id)' (known: \(classicControl.map(\.id).joined(separator: ", ")), grid:NAME with NAME one of \(gridNames().joined(separator: ", ")))"
+            "unknown environment '\(id)' (known: \((classicControl.map(\.id) + mujoco.map(\.id)).joined(separator: ", ")), grid:NAME with NAME one of \(gridNames().joined(separator: ", ")))"
         )
     }
 
@@ -88,7 +105,7 @@ public enum Registry {
     }
 
     /// Every id `make` accepts with the default observation mode.
-    public static func ids() -> [String] { classicControl.map(\.id) + gridNames().map { "grid:\($0)" } }
+    public static func ids() -> [String] { classicControl.map(\.id) + mujoco.map(\.id) + gridNames().map { "grid:\($0)" } }
 }
 
 /// A family of environments whose ids share a prefix, made by someone above this module (the

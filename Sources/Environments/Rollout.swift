@@ -18,7 +18,8 @@ public struct Rollout: Sendable {
         self.actions = actions
     }
 
-    /// Reads the request `{"env": ID, "state": [..]?, "seed": n?, "actions": [a0, a1, …]}`;
+    /// Reads the request `{"env": ID, "state": [..]?, "seed": n?, "actions": [a0, a1, …]}`
+    /// (a MuJoCo state may be given as `{"qpos": [..], "qvel": [..]}`);
     /// an action is an integer for discrete spaces and an array of numbers for continuous ones.
     public init(json data: Data) throws(EnvironmentError) {
         let parsed: JSONValue
@@ -33,8 +34,19 @@ public struct Rollout: Sendable {
         guard let environment = request["env"]?.string else { throw EnvironmentError("'env' must be a string environment id") }
         var state: [Double]? = nil
         if let raw = request["state"] {
-            guard let numbers = raw.numbers else { throw EnvironmentError("'state' must be an array of numbers") }
-            state = numbers
+            if let parts = raw.object {
+                // A MuJoCo state: {"qpos": [...], "qvel": [...]}, which is qpos followed by qvel.
+                guard Set(parts.keys) == ["qpos", "qvel"], let qpos = parts["qpos"]?.numbers, let qvel = parts["qvel"]?.numbers
+                else {
+                    throw EnvironmentError("'state' as an object must be {\"qpos\": [numbers], \"qvel\": [numbers]}")
+                }
+                state = qpos + qvel
+            } else {
+                guard let numbers = raw.numbers else {
+                    throw EnvironmentError("'state' must be an array of numbers, or {\"qpos\", \"qvel\"} for MuJoCo")
+                }
+                state = numbers
+            }
         }
         var seed: UInt64 = 0
         if let raw = request["seed"] {

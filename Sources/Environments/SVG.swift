@@ -43,6 +43,11 @@ public enum SVG {
         return ##"<polyline points="\##(list)" fill="none" stroke="\##(stroke)" stroke-width="2"/>"##
     }
 
+    public static func polygon(_ points: [(Double, Double)], fill: String) -> String {
+        let list = points.map { "\(number($0.0)),\(number($0.1))" }.joined(separator: " ")
+        return ##"<polygon points="\##(list)" fill="\##(fill)"/>"##
+    }
+
     public static func text(x: Double, y: Double, _ content: String, size: Int = 14) -> String {
         let escaped = content.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
         return ##"<text x="\##(number(x))" y="\##(number(y))" font-family="monospace" font-size="\##(size)">\##(escaped)</text>"##

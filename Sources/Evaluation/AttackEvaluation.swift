@@ -109,11 +109,16 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
     }
 
     /// The threat model of radius `epsilon`; in std units, scaled by each dimension's standard
-    /// deviation over the clean episodes' observations.
+    /// deviation over the clean episodes' observations; in normalized units, by the policy's
+    /// observation normalisation.
     public func threatModel(epsilon: Double, clean: [EpisodeOutcome]) throws(EnvironmentError) -> ThreatModel {
         let bounds = try Registry.make(environment).base.observationSpace
         var scale: [Double]? = nil
-        if units == .std { scale = ObservationStatistics(clean, dimension: bounds.dimension).standardDeviation }
+        switch units {
+        case .raw: break
+        case .std: scale = ObservationStatistics(clean, dimension: bounds.dimension).standardDeviation
+        case .normalized: scale = try policy.normalizedUnits()
+        }
         return ThreatModel(
             norm: norm, epsilon: epsilon, units: units, scale: scale, bounds: bounds, mask: mask, schedule: schedule)
     }

@@ -53,9 +53,18 @@ public struct DefenseAssembly: Sendable {
         let dimension = defended.observationDimension
         let statistics = ObservationStatistics(clean, dimension: dimension)
         let context = TransformationContext(
-            scale: units == .std ? statistics.standardDeviation : Array(repeating: 1, count: dimension),
+            scale: try unitScale(statistics: statistics, policy: base),
             range: (statistics.lower, statistics.upper), discrete: defended.actionSpace.actionCount != nil)
         for spec in transformations { defended.defenses.append(try toolkit.transformation(spec, context: context)) }
         return defended
+    }
+
+    /// The unit of steps and σ per dimension.
+    func unitScale(statistics: ObservationStatistics, policy: Policy<Float>) throws -> [Double] {
+        switch units {
+        case .raw: Array(repeating: 1, count: statistics.standardDeviation.count)
+        case .std: statistics.standardDeviation
+        case .normalized: try policy.normalizedUnits()
+        }
     }
 }

@@ -12,7 +12,7 @@ import Yams
 ///     attacks: [fgsm, "pgd:steps=10", {name: pgd, steps: [10, 20], restarts: [1, 4]}]     # grids expand
 ///     epsilons: [0, 0.05, 0.1]
 ///     norms: [linf]          # optional (linf)
-///     units: raw             # optional (raw | std)
+///     units: raw             # optional (raw | std | normalized)
 ///     episodes: 20
 ///     seeds: [0]             # optional ([0])
 ///     precision: f32         # optional (f32 | f64)
@@ -58,7 +58,7 @@ public struct SweepSpec: Equatable, Sendable {
         }
         let unitName = try reader.string("units") ?? "raw"
         guard let units = ThreatModel.Units(rawValue: unitName) else {
-            throw ConfigError("\(file): 'units' must be raw or std, got '\(unitName)'")
+            throw ConfigError("\(file): 'units' must be raw, std or normalized, got '\(unitName)'")
         }
         self.units = units
         episodes = try reader.int("episodes", in: 1...1_000_000) ?? 20

@@ -30,7 +30,7 @@ struct DefendCommand: ParsableCommand {
     @Option(help: "Values trimmed from each end (--aggregation trimmed).") var trim: Int?
     @Option(name: .customLong("transform"), help: "An input transformation spec (repeatable, applied in order).") var transforms:
         [String] = []
-    @Option(help: "Units of steps and σ: raw or std.") var units: ThreatModel.Units = .raw
+    @Option(help: "Units of steps and σ: raw, std or normalized.") var units: ThreatModel.Units = .raw
     @Option(help: "Clean episodes measuring std and the clipping range.") var episodes = 20
     @Option(help: "Output policy file.") var output: String
     @OptionGroup var precision: PrecisionOption

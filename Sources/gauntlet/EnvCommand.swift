@@ -20,6 +20,9 @@ struct EnvironmentSummary: Encodable {
     var stateLabels: [String]
     /// Gridworlds: the optimal undiscounted return from the start within the step limit.
     var optimalReturn: Double?
+    /// MuJoCo environments: the sizes of `qpos` and `qvel` (the state as JSON is `{"qpos", "qvel"}`).
+    var qposCount: Int?
+    var qvelCount: Int?
 
     init(_ env: TimeLimit) {
         id = env.base.id
@@ -29,6 +32,9 @@ struct EnvironmentSummary: Encodable {
         if case .box(let box) = env.base.actionSpace { (actionLow, actionHigh) = (box.low, box.high) }
         maxEpisodeSteps = env.maxEpisodeSteps
         stateLabels = env.base.stateLabels
+        if let mujoco = env.base as? any MuJoCoEnvironment {
+            (qposCount, qvelCount) = (mujoco.simulation.nq, mujoco.simulation.nv)
+        }
         if let grid = env.base as? GridWorld {
             grid.reset(seed: 0)
             optimalReturn = grid.model.optimalValues(discount: 1, horizon: env.maxEpisodeSteps)[grid.tabularState]
@@ -51,6 +57,8 @@ struct EnvironmentSummary: Encodable {
           step limit:  \(maxEpisodeSteps)
           state:       [\(stateLabels.joined(separator: ", "))]
         """ + (optimalReturn.map { "\n  optimal return from the start (value iteration): \($0)" } ?? "")
+            + (qposCount.map { "\n  state as JSON: {\"qpos\": [\($0) numbers], \"qvel\": [\(qvelCount!) numbers]} (env rollout)" }
+                ?? "")
     }
 }
 
@@ -139,7 +147,8 @@ struct EnvRollout: ParsableCommand {
               {"env": ID, "state": [numbers] (optional), "seed": n (optional), "actions": [a0, a1, …]}
             An action is an integer for discrete spaces, an array of numbers for continuous ones. \
             "state" sets the internal state right after the reset, in Gymnasium's layout \
-            (env.unwrapped.state; see `gauntlet env info ID`). Prints
+            (env.unwrapped.state; see `gauntlet env info ID`); for MuJoCo environments it is \
+            {"qpos": [...], "qvel": [...]}, set as Gymnasium's set_state after reset does. Prints
               {"initial_observation": [...], "steps": [{"observation", "reward", "terminated", "truncated"}, ...]}
             stopping after the last action or at the end of the episode.
             """)

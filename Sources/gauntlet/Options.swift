@@ -62,7 +62,10 @@ protocol PrecisionGeneric {
 struct ThreatModelOptions: ParsableArguments {
     @Option(help: "Norm of the ball: linf or l2.") var norm: ThreatModel.Norm = .linf
     @Option(
-        name: .customLong("eps-units"), help: "raw (observation units) or std (per-dimension std on clean episodes).")
+        name: .customLong("eps-units"),
+        help:
+            "raw (observation units), std (per-dimension std on clean episodes) or normalized (the policy's observation normalisation)."
+    )
     var units: ThreatModel.Units = .raw
     @Option(help: "Dimensions the attacker may perturb, as 0/1 per dimension (e.g. 1,1,0,1; default all).") var mask: String?
 

@@ -69,7 +69,11 @@ private func expectConfigError(_ yaml: String, _ expected: String, sourceLocatio
         expectConfigError("env: CartPole-v1\nalgorithm: dqn\ngamma: 1.5\n", "c.yaml:3:8: 'gamma' must be a number in [0.0, 1.0]")
         expectConfigError("env: CartPole-v1\nalgorithm: ppo\nnormalize: perhaps\n", "'normalize' must be true or false")
         expectConfigError("env: CartPole-v1\nalgorithm: ppo\nnet_arch: 64\n", "'net_arch' must be a list of integers")
-        expectConfigError("env: CartPole-v1\nalgorithm: sac\n", "unknown algorithm 'sac'")
+        expectConfigError("env: CartPole-v1\nalgorithm: a2c\n", "unknown algorithm 'a2c' (expected dqn, ppo, td3, ddpg or sac)")
+        expectConfigError(
+            "env: Pendulum-v1\nalgorithm: sac\nent_coef: often\n",
+            "'ent_coef' must be auto, auto_<number> or a positive number, got 'often'")
+        expectConfigError("env: Pendulum-v1\nalgorithm: sac\nrobust_method: sa\nrobust_eps: 0.1\n", "sac takes none")
         expectConfigError("algorithm: dqn\n", "missing required key 'env'")
         expectConfigError("env: CartPole-v1\nalgorithm: dqn\nn_envs: 1\nn_envs: 2\n", "key 'n_envs' given twice")
         expectConfigError("env: [unclosed\n", "invalid YAML")

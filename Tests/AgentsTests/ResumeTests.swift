@@ -55,6 +55,34 @@ import Testing
             """
         ),
         (
+            "ppo-hopper",  // MuJoCo, with observation and reward normalisation
+            """
+            env: Hopper-v5
+            algorithm: ppo
+            n_timesteps: 1024
+            n_envs: 2
+            n_steps: 64
+            batch_size: 64
+            n_epochs: 2
+            net_arch: [16]
+            normalize: true
+            normalize_reward: true
+            checkpoint_interval: 300
+            """
+        ),
+        (
+            "sac",
+            """
+            env: Pendulum-v1
+            algorithm: sac
+            n_timesteps: 600
+            learning_starts: 100
+            batch_size: 16
+            net_arch: [8]
+            checkpoint_interval: 250
+            """
+        ),
+        (
             "td3",
             """
             env: MountainCarContinuous-v0

@@ -3,6 +3,7 @@ import Attacks
 import Evaluation
 import Foundation
 import Linalg
+import NeuralNet
 import TestSupport
 import Testing
 
@@ -43,6 +44,25 @@ import Testing
         #expect(observations.count == clean.reduce(0) { $0 + $1.length })
         for j in 0..<4 {
             #expect(abs(model.scale[j] - Statistics.standardDeviation(observations.map { Double($0[j]) })) < 1e-12)
+        }
+    }
+
+    /// Normalized units are the policy's own normalisation: a ball of ε there is ε·σ_j in raw
+    /// units, σ the standard deviations in the file (acrobot-ppo normalises); a policy without
+    /// normalisation is refused with a clear error.
+    @Test func normalizedUnitsAreThePolicysNormalisation() throws {
+        let root = Self.policyURL.deletingLastPathComponent()
+        let file = try PolicyFile.load(contentsOf: root.appendingPathComponent("acrobot-ppo.safetensors"))
+        let stored = try #require(file.description.normalization)
+        let policy = try Policy.load(contentsOf: root.appendingPathComponent("acrobot-ppo.safetensors"))
+        let evaluation = AttackEvaluation(policy: policy, environment: "Acrobot-v1", episodes: 1, seed: 0, units: .normalized)
+        let model = try evaluation.threatModel(epsilon: 0.1, clean: [])
+        #expect(model.scale == stored.std.map { Double(Float($0)) } && model.units == .normalized)
+        let unnormalised = AttackEvaluation(
+            policy: try Policy.load(contentsOf: Self.policyURL), environment: "CartPole-v1", episodes: 1, seed: 0,
+            units: .normalized)
+        #expect { try unnormalised.threatModel(epsilon: 0.1, clean: []) } throws: {
+            "\($0)".contains("needs a policy that normalises its observations")
         }
     }
 }

@@ -74,7 +74,7 @@ import Testing
     }
 
     @Test func everyEnvironmentRendersAnSVGFrame() throws {
-        for id in Registry.classicControl.map(\.id) {
+        for id in Registry.classicControl.map(\.id) + Registry.mujoco.map(\.id) {
             let env = try Registry.make(id)
             env.reset(seed: 0)
             let svg = env.base.renderSVG()
