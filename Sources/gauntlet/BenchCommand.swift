@@ -105,8 +105,16 @@ struct BenchEnv: ParsableCommand {
                 throw ValidationError(error.description)
             }
         }
+        // A MuJoCo environment is also timed against the bare physics it wraps (one copy).
+        var physics: [MuJoCoBenchmark.Result] = []
+        if Registry.mujoco.contains(where: { $0.id == env }) {
+            do { physics.append(try MuJoCoBenchmark(environment: env, steps: min(steps, 100_000), repeats: repeats).run()) } catch
+            {
+                throw ValidationError(error.description)
+            }
+        }
         if format.json {
-            try printJSON(EnvironmentBenchmarkReport(results: results))
+            try printJSON(EnvironmentBenchmarkReport(results: results, mujoco: physics))
         } else {
             for r in results {
                 print(
@@ -114,14 +122,22 @@ struct BenchEnv: ParsableCommand {
                         format: "%@ × %d: %.0f steps/s (median %.0f)", r.environment, r.copies, r.stepsPerSecondBest,
                         r.stepsPerSecondMedian))
             }
+            for r in physics {
+                print(
+                    String(
+                        format:
+                            "%@ bare physics (mj_step × frame skip, same controls and resets): %.0f steps/s; the environment %.0f steps/s, overhead %.1f%%",
+                        r.environment, r.physicsStepsPerSecond, r.environmentStepsPerSecond, 100 * r.overhead))
+            }
         }
     }
 }
 
-/// `{"benchmark": "env", "results": [...]}`.
+/// `{"benchmark": "env", "results": [...], "mujoco": [...]}`.
 struct EnvironmentBenchmarkReport: Encodable {
     var benchmark = "env"
     var results: [EnvironmentBenchmark.Result]
+    var mujoco: [MuJoCoBenchmark.Result]
 }
 
 struct BenchAttack: ParsableCommand {

@@ -5,9 +5,9 @@
 
 #include <mujoco/mujoco.h>
 
-/// Sets the controls, advances `frames` physics steps and computes the constraint forces of
-/// the result (`mj_rnePostConstraint`: `cfrc_ext`, which Ant's observation reads), as
+/// Advances `frames` physics steps with the controls in `data->ctrl` and computes the constraint
+/// forces of the result (`mj_rnePostConstraint`: `cfrc_ext`, which Ant's observation reads), as
 /// Gymnasium's MujocoEnv.do_simulation does. One call from Swift per environment step.
-void gauntlet_mj_step_frames(const mjModel *model, mjData *data, const mjtNum *ctrl, int frames);
+void gauntlet_mj_step_frames(const mjModel *model, mjData *data, int frames);
 
 #endif

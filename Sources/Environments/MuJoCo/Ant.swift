@@ -42,8 +42,8 @@ public final class Ant: MuJoCoEnvironment {
         let xBefore = simulation.bodyPosition(mainBody).x
         simulate(action)
         let xVelocity = (simulation.bodyPosition(mainBody).x - xBefore) / dt
-        let state = self.state
-        let healthy = state.allSatisfy(\.isFinite) && healthyZRange.0 <= state[2] && state[2] <= healthyZRange.1
+        let z = simulation.positions[2]
+        let healthy = stateIsFinite && healthyZRange.0 <= z && z <= healthyZRange.1
         let contactCost =
             contactCostWeight * simulation.externalForces.reduce(0) { $0 + clippedContactForce($1) * clippedContactForce($1) }
         let reward =

@@ -36,8 +36,8 @@ public final class Hopper: MuJoCoEnvironment {
 
     var isHealthy: Bool {
         let q = simulation.positions
-        let state = self.state.dropFirst(2)
-        return state.allSatisfy { healthyStateRange.0 < $0 && $0 < healthyStateRange.1 }
+        let inRange = { (value: Double) in self.healthyStateRange.0 < value && value < self.healthyStateRange.1 }
+        return q.dropFirst(2).allSatisfy(inRange) && simulation.velocities.allSatisfy(inRange)
             && healthyZRange.0 < q[1] && q[1] < healthyZRange.1
             && healthyAngleRange.0 < q[2] && q[2] < healthyAngleRange.1
     }

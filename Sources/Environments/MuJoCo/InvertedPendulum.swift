@@ -28,7 +28,7 @@ public final class InvertedPendulum: MuJoCoEnvironment {
 
     public func advance(_ action: Action) -> (reward: Double, terminated: Bool) {
         simulate(action)
-        let terminated = !state.allSatisfy(\.isFinite) || abs(simulation.positions[1]) > 0.2
+        let terminated = !stateIsFinite || abs(simulation.positions[1]) > 0.2
         return (terminated ? 0 : 1, terminated)
     }
 

@@ -15,6 +15,8 @@ extension MuJoCoEnvironment {
     public var actionSpace: ActionSpace { .box(simulation.controlRange) }
     public var stateLabels: [String] { simulation.stateLabels }
     public var state: [Double] { simulation.state }
+    /// Whether every position and velocity is finite (without building the state).
+    public var stateIsFinite: Bool { simulation.positions.allSatisfy(\.isFinite) && simulation.velocities.allSatisfy(\.isFinite) }
     /// Seconds per environment step: `timestep · frameSkip`.
     public var dt: Double { simulation.timestep * Double(frameSkip) }
 
@@ -64,7 +66,7 @@ extension MuJoCoEnvironment {
     /// Advances one environment step with the action's values as controls.
     public func simulate(_ action: Action) {
         guard case .continuous(let values) = action else { preconditionFailure("\(id) takes continuous actions") }
-        simulation.step(controls: values.map(Double.init), frames: frameSkip)
+        simulation.step(controls: values, frames: frameSkip)
     }
 
     /// Writes `qpos[skipping...]` then `qvel` (clipped to ±`velocityClip` when given) from

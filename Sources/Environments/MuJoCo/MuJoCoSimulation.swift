@@ -115,9 +115,10 @@ public final class MuJoCoSimulation {
 
     /// Sets the controls and advances `frames` physics steps (Gymnasium's `do_simulation`; MuJoCo
     /// clamps controls to their ranges), then computes the constraint forces (`cfrc_ext`).
-    public func step(controls: [Double], frames: Int) {
+    public func step<Value: BinaryFloatingPoint>(controls: [Value], frames: Int) {
         precondition(controls.count == nu, "MuJoCo expects \(nu) controls")
-        controls.withUnsafeBufferPointer { gauntlet_mj_step_frames(model, data, $0.baseAddress!, Int32(frames)) }
+        for i in 0..<nu { data.pointee.ctrl[i] = Double(controls[i]) }
+        gauntlet_mj_step_frames(model, data, Int32(frames))
     }
 
     /// The index of a named body (its row in `bodyPositions`, `externalForces`).

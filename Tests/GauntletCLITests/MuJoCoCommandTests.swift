@@ -1,0 +1,56 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// MuJoCo from the command line, as a user runs it: rollouts from `{qpos, qvel}` reproduce
+/// Gymnasium, and the shipped policies are evaluated and attacked in the policy's normalised
+/// units.
+@Suite struct MuJoCoCommandTests {
+    /// `env rollout` with a MuJoCo state reproduces a Gymnasium trajectory of every environment.
+    @Test func rolloutReproducesGymnasium() throws {
+        let fixture =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: fixtureURL("gymnasium_mujoco.json"))) as! [String: Any]
+        for (id, episodes) in fixture["environments"] as! [String: [[String: Any]]] {
+            let episode = episodes[0]
+            let steps = episode["steps"] as! [[String: Any]]
+            let request: [String: Any] = ["env": id, "state": episode["state"]!, "actions": steps.map { $0["action"]! }]
+            let run = try runGauntlet(
+                ["env", "rollout"], input: String(decoding: try JSONSerialization.data(withJSONObject: request), as: UTF8.self))
+            #expect(run.status == 0, "\(run.standardError)")
+            let output = try JSONDecoder().decode(EnvCommandTests.RolloutOutput.self, from: Data(run.standardOutput.utf8))
+            // Reacher's own limit (50 steps) ends the rollout before the fixture's longer one.
+            #expect(output.steps.count == steps.count || (output.steps.last!.truncated && id == "Reacher-v5"), "\(id)")
+            for (mine, theirs) in zip(output.steps, steps) {
+                let expected = theirs["observation"] as! [Double]
+                #expect(zip(mine.observation, expected).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($1)) }, "\(id)")
+                #expect(abs(mine.reward - (theirs["reward"] as! Double)) <= 1e-6, "\(id)")
+            }
+        }
+    }
+
+    /// The shipped Hopper PPO under MAD at the published ε = 0.075 in normalised units loses
+    /// reward, and uniform noise in the same ball costs less than MAD.
+    @Test func shippedHopperIsAttackedInNormalisedUnits() throws {
+        let run = try runGauntlet([
+            "attack", "--policy", "policies/hopper-ppo.safetensors", "--attack", "uniform", "--attack", "mad",
+            "--eps", "0.075", "--eps-units", "normalized", "--episodes", "1", "--json",
+        ])
+        #expect(run.status == 0, "\(run.standardError)")
+        let output = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any]
+        let attacks = output["attacks"] as! [[String: Any]]
+        let attacked = attacks.map { (($0["attacked"] as! [String: Any])["mean_return"] as! Double) }
+        let clean = (attacks[0]["clean"] as! [String: Any])["mean_return"] as! Double
+        #expect(clean > 3000 && attacked[1] < attacked[0] && attacked[1] < clean - 500, "clean \(clean), attacked \(attacked)")
+        #expect((attacks[0]["threat_model"] as! [String: Any])["units"] as? String == "normalized")
+    }
+
+    /// A policy without observation normalisation cannot be attacked in normalised units: exit 2
+    /// with the reason.
+    @Test func normalisedUnitsNeedANormalisingPolicy() throws {
+        let run = try runGauntlet([
+            "attack", "--policy", "policies/cartpole-dqn.safetensors", "--attack", "fgsm", "--eps", "0.1",
+            "--eps-units", "normalized", "--episodes", "1",
+        ])
+        #expect(run.status == 2 && run.standardError.contains("needs a policy that normalises its observations"))
+    }
+}
