@@ -16,6 +16,7 @@ Usage: python3 scripts/record-shipped-training-configs.py   (from the repository
 """
 import glob
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -43,6 +44,8 @@ def to_json(value):
 def main() -> int:
     for config_path in sorted(glob.glob("policies/*.yaml")):
         policy_path = config_path[: -len(".yaml")] + ".safetensors"
+        if not os.path.exists(policy_path):
+            continue  # a policy still in training
         text = open(config_path, encoding="utf-8").read()
         data = open(policy_path, "rb").read()
         (length,) = struct.unpack("<Q", data[:8])

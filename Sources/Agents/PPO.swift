@@ -34,6 +34,9 @@ public struct PPOConfig: Equatable, Sendable, Codable {
     public var maxGradNorm = 0.5
     /// Initial log standard deviation of Gaussian policies.
     public var logStdInit = 0.0
+    /// SB3's `ortho_init`: orthogonal initialisation (gain √2, 0.01 on the policy head, 1 on the
+    /// value head); false keeps PyTorch's default initialisation (rl-zoo's MuJoCo settings).
+    public var orthogonalInitialization = true
     /// Running observation normalisation (SB3's `VecNormalize(norm_obs=True, norm_reward=False)`).
     public var normalizeObservations = false
     /// Reward scaling by the running std of the discounted return (SB3's `norm_reward=True`;
@@ -123,12 +126,15 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         let root = RandomStream(seed: seed)
         let d = environment.observationDimension
         do {
+            let orthogonal = config.orthogonalInitialization
             actor = try Sequential.mlp(
                 sizes: [d] + config.hidden + [actionDimension], activation: activation,
-                initialization: .orthogonal(gain: 2.0.squareRoot(), outputGain: 0.01), random: root.child("actor"))
+                initialization: orthogonal ? .orthogonal(gain: 2.0.squareRoot(), outputGain: 0.01) : .pytorchDefault,
+                random: root.child("actor"))
             critic = try Sequential.mlp(
                 sizes: [d] + (config.criticHidden ?? config.hidden) + [1], activation: activation,
-                initialization: .orthogonal(gain: 2.0.squareRoot(), outputGain: 1), random: root.child("critic"))
+                initialization: orthogonal ? .orthogonal(gain: 2.0.squareRoot(), outputGain: 1) : .pytorchDefault,
+                random: root.child("critic"))
         } catch { throw TrainingError(error.description) }
         logStd = kind == .gaussian ? Array(repeating: Scalar(config.logStdInit), count: actionDimension) : []
         let lr = config.learningRate.value(atProgress: 0)
@@ -543,6 +549,7 @@ extension PPOConfig {
             .double("vf_coef", \.valueCoefficient, in: 0...100, "value loss weight"),
             .double("max_grad_norm", \.maxGradNorm, in: 0...1e9, "gradient clipping by global norm"),
             .double("log_std_init", \.logStdInit, in: -20...5, "initial log standard deviation of a Gaussian policy"),
+            .bool("ortho_init", \.orthogonalInitialization, "orthogonal initialisation (false: PyTorch's default)"),
             .bool("normalize", \.normalizeObservations, "normalise observations by running statistics"),
             .bool(
                 "normalize_reward", \.normalizeRewards,
