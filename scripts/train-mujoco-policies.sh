@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Trains the shipped MuJoCo policies from policies/NAME.yaml, one after another, each resuming its
-# run directory (runs/NAME-seedS) when an earlier invocation was interrupted; a finished run's
-# policy is copied to policies/NAME.safetensors and evaluated on 100 deterministic episodes
-# (seeds 0–99). Wall times go to runs/wall-times.txt, evaluations to runs/NAME-seedS.evaluation.json.
+# run directory (runs/NAME-seedS) when an earlier invocation was interrupted, and evaluates the
+# finished policy on 100 deterministic episodes (seeds 0–99; runs/NAME-seedS.evaluation.json).
+# Wall times go to runs/wall-times.txt. Copy a policy that meets its threshold to
+# policies/NAME.safetensors, then run scripts/record-shipped-training-configs.py.
 #   scripts/train-mujoco-policies.sh [NAME[:SEED] ...]   (default: every MuJoCo config, seed 0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,6 @@ for entry in "${names[@]}"; do
     fi
     echo "$name seed $seed: $(($(date +%s) - start)) s ($(date -u +%FT%TZ), $(nproc) cores)" >> runs/wall-times.txt
     "$gauntlet" evaluate --policy "$run/policy.safetensors" --episodes 100 --json > "$run.evaluation.json"
-    python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(sys.argv[2], 'mean return over 100 episodes:', r.get('mean_return', r))" \
+    python3 -c 'import json, sys; c = json.load(open(sys.argv[1]))["clean"]; print(sys.argv[2], "over 100 episodes: %.2f ± %.2f" % (c["mean_return"], c["std_return"]))' \
         "$run.evaluation.json" "$name seed $seed"
 done
