@@ -134,17 +134,12 @@ public final class DQN<Scalar: BLASScalar>: Learner {
                 }
             }
             environment.step(actions)
-            for i in 0..<config.environments {
-                guard case .discrete(let a) = actions[i] else { continue }
-                let d = environment.observationDimension
-                let next =
-                    environment.finalObservations[i].map { ArraySlice($0) }
-                    ?? environment.observations.storage[(i * d)..<((i + 1) * d)]
-                buffer.add(
-                    observation: observations.storage[(i * d)..<((i + 1) * d)], action: [Float(a)],
-                    reward: environment.rewards[i],
-                    nextObservation: next, terminated: environment.terminated[i])
-            }
+            buffer.add(
+                step: environment, from: observations,
+                actions: actions.map { action in
+                    guard case .discrete(let a) = action else { preconditionFailure("DQN takes discrete actions") }
+                    return [Float(a)]
+                })
             steps += config.environments
             if (steps / config.environments) % max(config.targetUpdateInterval / config.environments, 1) == 0 {
                 polyakUpdate(&target.parameters, toward: online.parameters, tau: config.tau)

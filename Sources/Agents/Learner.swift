@@ -71,3 +71,23 @@ func polyakUpdate<S: BLASScalar>(_ target: inout [S], toward online: [S], tau: D
     let keep = S(1 - tau)
     for i in target.indices { target[i] = target[i] * keep + online[i] * t }
 }
+
+/// What the off-policy continuous-control learners (TD3/DDPG, SAC) start from: `copies` of
+/// environment `id` auto-resetting in the same step (the final observation is the stored `s′`),
+/// its action box and the named activation — or an error naming what is wrong.
+func continuousControlSetUp(
+    _ learner: String, environment id: String, copies: Int, activation name: String, registry: EnvironmentRegistry
+) throws(TrainingError) -> (environment: VectorEnvironment, box: BoxSpace, activation: Activation) {
+    let environment: VectorEnvironment
+    do {
+        environment = try VectorEnvironment(id: id, count: copies, autoresetMode: .sameStep, registry: registry)
+    } catch {
+        throw TrainingError(error.description)
+    }
+    guard case .box(let box) = environment.environments[0].base.actionSpace else {
+        throw TrainingError(
+            "\(learner) takes continuous actions; \(id) has \(environment.environments[0].base.actionSpace.description)")
+    }
+    guard let activation = Activation(name: name) else { throw TrainingError("unknown activation '\(name)'") }
+    return (environment, box, activation)
+}

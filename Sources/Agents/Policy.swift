@@ -96,8 +96,7 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
             if criticTakesAction {
                 actorWorkspace = Workspace(for: network, batch: z.rows)
                 let actions = network.forward(z, workspace: actorWorkspace!)
-                input = Matrix(
-                    rows: z.rows, columns: z.columns + actionCount, storage: (0..<z.rows).flatMap { z.row($0) + actions.row($0) })
+                input = z.appendingColumns(actions)
             }
             let workspace = Workspace(for: critic, batch: z.rows)
             let values = critic.forward(input, workspace: workspace).storage.map(Double.init)

@@ -1,3 +1,4 @@
+import Environments
 import Linalg
 
 /// A ring buffer of transitions `(s, a, r, s′, terminated)` for off-policy learners, sampled
@@ -31,6 +32,21 @@ public struct ReplayBuffer: Equatable, Sendable {
         actions = Array(repeating: 0, count: capacity * actionDimension)
         rewards = Array(repeating: 0, count: capacity)
         terminated = Array(repeating: 0, count: capacity)
+    }
+
+    /// Adds one transition per copy of a vector environment that has just stepped from
+    /// `observations` with `actions` (as the buffer stores them): `s′` is the copy's final
+    /// observation when its episode ended, its current observation otherwise.
+    public mutating func add(step environment: VectorEnvironment, from observations: Matrix<Float>, actions: [[Float]]) {
+        let d = environment.observationDimension
+        for i in 0..<environment.count {
+            let next =
+                environment.finalObservations[i].map { ArraySlice($0) }
+                ?? environment.observations.storage[(i * d)..<((i + 1) * d)]
+            add(
+                observation: observations.storage[(i * d)..<((i + 1) * d)], action: actions[i], reward: environment.rewards[i],
+                nextObservation: next, terminated: environment.terminated[i])
+        }
     }
 
     public mutating func add(

@@ -76,19 +76,10 @@ public final class SAC<Scalar: BLASScalar>: Learner {
         guard config.batchSize > 0, config.bufferSize > 0, config.trainFrequency > 0, config.targetUpdateInterval > 0,
             config.environments > 0, config.totalSteps > 0, config.initialTemperature > 0
         else { throw TrainingError("SAC: sizes, frequencies, step counts and the temperature must be positive") }
-        do {
-            environment = try VectorEnvironment(
-                id: id, count: config.environments, autoresetMode: .sameStep, registry: components.environments)
-        } catch {
-            throw TrainingError(error.description)
-        }
-        guard case .box(let box) = environment.environments[0].base.actionSpace else {
-            throw TrainingError(
-                "SAC needs a continuous action space; \(id) has \(environment.environments[0].base.actionSpace.description)")
-        }
-        guard let activation = Activation(name: config.activation) else {
-            throw TrainingError("unknown activation '\(config.activation)'")
-        }
+        let (environment, box, activation) = try continuousControlSetUp(
+            "SAC", environment: id, copies: config.environments, activation: config.activation,
+            registry: components.environments)
+        self.environment = environment
         self.config = config
         self.box = box
         let root = RandomStream(seed: seed)
@@ -192,7 +183,6 @@ public final class SAC<Scalar: BLASScalar>: Learner {
     @_specialize(where Scalar == Double)
     public func advance() throws(TrainingError) {
         let n = config.environments
-        let d = environment.observationDimension
         let k = box.dimension
         var collected = 0
         while steps < config.totalSteps && collected < config.trainFrequency {
@@ -205,14 +195,7 @@ public final class SAC<Scalar: BLASScalar>: Learner {
                 scaled = (0..<n).map { i in actions.row(i).map { Double($0) } }
             }
             environment.step(scaled.map { .continuous(box.unsquash($0).map(Float.init)) })
-            for i in 0..<n {
-                let next =
-                    environment.finalObservations[i].map { ArraySlice($0) }
-                    ?? environment.observations.storage[(i * d)..<((i + 1) * d)]
-                buffer.add(
-                    observation: observations.storage[(i * d)..<((i + 1) * d)], action: scaled[i].map(Float.init),
-                    reward: environment.rewards[i], nextObservation: next, terminated: environment.terminated[i])
-            }
+            buffer.add(step: environment, from: observations, actions: scaled.map { $0.map(Float.init) })
             steps += n
             collected += 1
         }
@@ -226,15 +209,6 @@ public final class SAC<Scalar: BLASScalar>: Learner {
     }
 
     // MARK: - Updates
-
-    /// `[s, a]` rows for the critics.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    private func concatenate(_ observations: Matrix<Scalar>, _ actions: Matrix<Scalar>) -> Matrix<Scalar> {
-        var result = Matrix<Scalar>(rows: observations.rows, columns: observations.columns + actions.columns)
-        for r in 0..<observations.rows { result.setRow(r, to: observations.row(r) + actions.row(r)) }
-        return result
-    }
 
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
@@ -261,14 +235,14 @@ public final class SAC<Scalar: BLASScalar>: Learner {
 
         // 3. Critics against the soft target.
         let next = sample(actor(batch.nextObservations), random: minibatchRandom)
-        let nextInput = concatenate(batch.nextObservations, next.actions)
+        let nextInput = batch.nextObservations.appendingColumns(next.actions)
         let nextQ = criticTargets.map { $0(nextInput) }
         var targets = Matrix<Scalar>(rows: b, columns: 1)
         for r in 0..<b {
             let soft = min(nextQ[0][r, 0], nextQ[1][r, 0]) - temperature * next.logProbability[r]
             targets[r, 0] = batch.rewards[r] + (1 - batch.terminated[r]) * Scalar(config.gamma) * soft
         }
-        let input = concatenate(batch.observations, batch.actions)
+        let input = batch.observations.appendingColumns(batch.actions)
         var criticLoss = 0.0
         for i in critics.indices {
             let workspace = Workspace(for: critics[i], batch: b)
@@ -284,7 +258,7 @@ public final class SAC<Scalar: BLASScalar>: Learner {
         statistics["losses/critic_loss"] = criticLoss
 
         // 4. Actor through the updated critics' smaller value at its own actions.
-        let piInput = concatenate(batch.observations, drawn.actions)
+        let piInput = batch.observations.appendingColumns(drawn.actions)
         let workspaces = critics.map { Workspace(for: $0, batch: b) }
         let q = critics.indices.map { critics[$0].forward(piInput, workspace: workspaces[$0]) }
         var actionGradient = Matrix<Scalar>(rows: b, columns: k)

@@ -82,19 +82,10 @@ public final class TD3<Scalar: BLASScalar>: Learner {
         guard config.batchSize > 0, config.bufferSize > 0, config.trainFrequency > 0, config.policyDelay > 0,
             config.environments > 0, config.totalSteps > 0
         else { throw TrainingError("TD3: sizes, frequencies and step counts must be positive") }
-        do {
-            environment = try VectorEnvironment(
-                id: id, count: config.environments, autoresetMode: .sameStep, registry: components.environments)
-        } catch {
-            throw TrainingError(error.description)
-        }
-        guard case .box(let box) = environment.environments[0].base.actionSpace else {
-            throw TrainingError(
-                "TD3/DDPG need a continuous action space; \(id) has \(environment.environments[0].base.actionSpace.description)")
-        }
-        guard let activation = Activation(name: config.activation) else {
-            throw TrainingError("unknown activation '\(config.activation)'")
-        }
+        let (environment, box, activation) = try continuousControlSetUp(
+            "TD3/DDPG", environment: id, copies: config.environments, activation: config.activation,
+            registry: components.environments)
+        self.environment = environment
         self.config = config
         self.box = box
         let root = RandomStream(seed: seed)
@@ -133,7 +124,6 @@ public final class TD3<Scalar: BLASScalar>: Learner {
     @_specialize(where Scalar == Double)
     public func advance() throws(TrainingError) {
         let n = config.environments
-        let d = environment.observationDimension
         let k = box.dimension
         var collected = 0
         var episodes = 0
@@ -164,13 +154,8 @@ public final class TD3<Scalar: BLASScalar>: Learner {
                 }
             }
             environment.step(scaled.map { .continuous(box.unsquash($0).map(Float.init)) })
+            buffer.add(step: environment, from: observations, actions: scaled.map { $0.map(Float.init) })
             for i in 0..<n {
-                let next =
-                    environment.finalObservations[i].map { ArraySlice($0) }
-                    ?? environment.observations.storage[(i * d)..<((i + 1) * d)]
-                buffer.add(
-                    observation: observations.storage[(i * d)..<((i + 1) * d)], action: scaled[i].map(Float.init),
-                    reward: environment.rewards[i], nextObservation: next, terminated: environment.terminated[i])
                 if environment.terminated[i] || environment.truncated[i] {
                     episodes += 1
                     noiseState[i] = Array(repeating: 0, count: k)
@@ -199,15 +184,6 @@ public final class TD3<Scalar: BLASScalar>: Learner {
 
     // MARK: - Updates
 
-    /// `[s, a]` rows for the critics.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    private func concatenate(_ observations: Matrix<Scalar>, _ actions: Matrix<Scalar>) -> Matrix<Scalar> {
-        var result = Matrix<Scalar>(rows: observations.rows, columns: observations.columns + actions.columns)
-        for r in 0..<observations.rows { result.setRow(r, to: observations.row(r) + actions.row(r)) }
-        return result
-    }
-
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     private func gradientStep() throws(TrainingError) -> (critic: Double, actor: Double?) {
@@ -223,7 +199,7 @@ public final class TD3<Scalar: BLASScalar>: Learner {
                 max(config.targetPolicyNoise * minibatchRandom.normal(), -config.targetNoiseClip), config.targetNoiseClip)
             nextActions.storage[i] = min(max(nextActions.storage[i] + Scalar(noise), -1), 1)
         }
-        let nextInput = concatenate(batch.nextObservations, nextActions)
+        let nextInput = batch.nextObservations.appendingColumns(nextActions)
         let nextQ = criticTargets.map { $0(nextInput) }
         var targets = Matrix<Scalar>(rows: b, columns: 1)
         for r in 0..<b {
@@ -232,7 +208,7 @@ public final class TD3<Scalar: BLASScalar>: Learner {
         }
 
         // Critics: Σ_i MSE(Q_i(s, a), target).
-        let input = concatenate(batch.observations, batch.actions)
+        let input = batch.observations.appendingColumns(batch.actions)
         var criticLoss = 0.0
         for i in critics.indices {
             let workspace = Workspace(for: critics[i], batch: b)
@@ -254,7 +230,7 @@ public final class TD3<Scalar: BLASScalar>: Learner {
         let actorInputs = robust?.perturb(batch.observations, policy: policy(), progress: progress) ?? batch.observations
         let actorWorkspace = Workspace(for: actor, batch: b)
         let actions = actor.forward(actorInputs, workspace: actorWorkspace)
-        let criticInput = concatenate(batch.observations, actions)
+        let criticInput = batch.observations.appendingColumns(actions)
         let criticWorkspace = Workspace(for: critics[0], batch: b)
         let q = critics[0].forward(criticInput, workspace: criticWorkspace)
         var none: [Scalar] = []

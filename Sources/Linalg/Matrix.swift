@@ -167,3 +167,14 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
 }
 
 infix operator .* : MultiplicationPrecedence
+
+extension Matrix {
+    /// `[self | other]`: each row of `self` followed by the same row of `other` (a critic's
+    /// `[s, a]` input).
+    public func appendingColumns(_ other: Matrix) -> Matrix {
+        precondition(rows == other.rows, "appending columns needs the same number of rows")
+        var result = Matrix(rows: rows, columns: columns + other.columns)
+        for r in 0..<rows { result.setRow(r, to: row(r) + other.row(r)) }
+        return result
+    }
+}

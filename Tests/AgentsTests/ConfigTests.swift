@@ -139,5 +139,11 @@ private func expectConfigError(_ yaml: String, _ expected: String, sourceLocatio
         #expect { try DQN<Float>(config: c, environment: "Pendulum-v1", seed: 0) } throws: {
             ($0 as! TrainingError).description.contains("DQN needs a discrete action space")
         }
+        #expect { try SAC<Float>(config: SACConfig(), environment: "CartPole-v1", seed: 0) } throws: {
+            ($0 as! TrainingError).description.contains("SAC takes continuous actions; CartPole-v1 has Discrete(2)")
+        }
+        #expect { try TD3<Float>(config: TD3Config(), environment: "CartPole-v1", seed: 0) } throws: {
+            ($0 as! TrainingError).description.contains("TD3/DDPG takes continuous actions")
+        }
     }
 }
