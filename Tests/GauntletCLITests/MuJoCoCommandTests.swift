@@ -44,6 +44,25 @@ import Testing
         #expect((attacks[0]["threat_model"] as! [String: Any])["units"] as? String == "normalized")
     }
 
+    /// A recorded MuJoCo evaluation replays bit for bit, and `explain` draws a recorded step.
+    @Test func recordedMuJoCoEpisodesReplayAndExplain() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-mujoco-replay-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("episode.safetensors").path
+        let record = try runGauntlet([
+            "evaluate", "--policy", "policies/invertedpendulum-ppo.safetensors", "--attack", "mad", "--eps", "0.05",
+            "--eps-units", "normalized", "--episodes", "1", "--record", file,
+        ])
+        #expect(record.status == 0, "\(record.standardError)")
+        let replay = try runGauntlet(["replay", file])
+        #expect(replay.status == 0, "\(replay.standardOutput) \(replay.standardError)")
+        let svg = directory.appendingPathComponent("step.svg").path
+        let explain = try runGauntlet(["explain", file, "--step", "5", "--svg", svg])
+        #expect(explain.status == 0, "\(explain.standardError)")
+        #expect(try String(contentsOfFile: svg, encoding: .utf8).hasPrefix("<svg"))
+    }
+
     /// A policy without observation normalisation cannot be attacked in normalised units: exit 2
     /// with the reason.
     @Test func normalisedUnitsNeedANormalisingPolicy() throws {
