@@ -39,9 +39,7 @@ public final class Ant: MuJoCoEnvironment {
     func clippedContactForce(_ value: Double) -> Double { min(max(value, contactForceRange.0), contactForceRange.1) }
 
     public func advance(_ action: Action) -> (reward: Double, terminated: Bool) {
-        let xBefore = simulation.bodyPosition(mainBody).x
-        simulate(action)
-        let xVelocity = (simulation.bodyPosition(mainBody).x - xBefore) / dt
+        let xVelocity = simulateMeasuringForwardVelocity(action) { simulation.bodyPosition(mainBody).x }
         let z = simulation.positions[2]
         let healthy = stateIsFinite && healthyZRange.0 <= z && z <= healthyZRange.1
         let contactCost =

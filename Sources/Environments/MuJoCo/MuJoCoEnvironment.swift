@@ -63,6 +63,14 @@ extension MuJoCoEnvironment {
         try restoreRandom(snapshot.random)
     }
 
+    /// Advances one environment step and returns the x velocity of `position` over it (the
+    /// forward reward of the locomotion robots: qpos[0], or a body's world x for Ant).
+    public func simulateMeasuringForwardVelocity(_ action: Action, position: () -> Double) -> Double {
+        let before = position()
+        simulate(action)
+        return (position() - before) / dt
+    }
+
     /// Advances one environment step with the action's values as controls.
     public func simulate(_ action: Action) {
         guard case .continuous(let values) = action else { preconditionFailure("\(id) takes continuous actions") }

@@ -29,9 +29,7 @@ public final class Swimmer: MuJoCoEnvironment {
     }
 
     public func advance(_ action: Action) -> (reward: Double, terminated: Bool) {
-        let xBefore = simulation.positions[0]
-        simulate(action)
-        let xVelocity = (simulation.positions[0] - xBefore) / dt
+        let xVelocity = simulateMeasuringForwardVelocity(action) { simulation.positions[0] }
         return (forwardRewardWeight * xVelocity - controlCost(action, weight: controlCostWeight), false)
     }
 

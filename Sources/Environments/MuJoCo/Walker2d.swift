@@ -39,9 +39,7 @@ public final class Walker2d: MuJoCoEnvironment {
     }
 
     public func advance(_ action: Action) -> (reward: Double, terminated: Bool) {
-        let xBefore = simulation.positions[0]
-        simulate(action)
-        let xVelocity = (simulation.positions[0] - xBefore) / dt
+        let xVelocity = simulateMeasuringForwardVelocity(action) { simulation.positions[0] }
         let healthy = isHealthy
         let reward =
             forwardRewardWeight * xVelocity + (healthy ? healthyReward : 0) - controlCost(action, weight: controlCostWeight)
