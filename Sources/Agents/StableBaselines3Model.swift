@@ -19,7 +19,7 @@ import NeuralNet
 /// The activation is `policy_kwargs.activation_fn` when saved, else SB3's default (tanh for
 /// actor-critic policies, ReLU otherwise). Hidden sizes come from the tensors and are checked
 /// against `net_arch`. Observation normalisation (`VecNormalize`) lives outside the zip: pass
-/// its mean and std when importing.
+/// the statistics `VecNormalizeStatistics` reads from its pickle, or a mean and std.
 public struct StableBaselines3Model {
     /// `dqn`, `actor-critic` (PPO/A2C), `td3` (also DDPG) or `sac`.
     public var family: String
@@ -39,7 +39,7 @@ public struct StableBaselines3Model {
     public init(contentsOf url: URL) throws(PolicyFileError) {
         let bytes: Data
         do { bytes = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
-            throw PolicyFileError("cannot read \(url.path): \(error.localizedDescription)")
+            throw PolicyFileError("cannot read \(url.path): \(readProblem(at: url, error))")
         }
         do { try self.init(zip: bytes) } catch { throw PolicyFileError("\(url.path): \(error.description)") }
     }

@@ -103,7 +103,7 @@ public struct Safetensors: Equatable, Sendable {
     public static func read(contentsOf url: URL) throws(SafetensorsError) -> Safetensors {
         let data: Data
         do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
-            throw SafetensorsError("cannot read \(url.path): \(error.localizedDescription)")
+            throw SafetensorsError("cannot read \(url.path): \(readProblem(at: url, error))")
         }
         do { return try Safetensors(data: data) } catch {
             throw SafetensorsError("\(url.path): \(error.description)")

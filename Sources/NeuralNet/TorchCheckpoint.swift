@@ -1,8 +1,9 @@
 import Foundation
+import Linalg
 import ZIPFoundation
 
 /// PyTorch's `torch.save` file (the zip format of PyTorch ≥ 1.6) holding a state dict, read
-/// without Python: the archive's `<prefix>/data.pkl` goes through `StateDictPickle` (which never
+/// without Python: the archive's `<prefix>/data.pkl` goes through `RestrictedPickle` (which never
 /// executes anything), and each tensor is gathered from the raw little-endian bytes of its
 /// storage `<prefix>/data/<key>` through its offset and strides.
 public enum TorchCheckpoint {
@@ -10,7 +11,7 @@ public enum TorchCheckpoint {
     public static func stateDict(contentsOf url: URL) throws(StateDictFormatError) -> [String: Safetensors.Tensor] {
         let data: Data
         do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
-            throw StateDictFormatError("cannot read \(url.path): \(error.localizedDescription)")
+            throw StateDictFormatError("cannot read \(url.path): \(readProblem(at: url, error))")
         }
         do { return try stateDict(data: data) } catch { throw StateDictFormatError("\(url.path): \(error.description)") }
     }
@@ -46,7 +47,7 @@ public enum TorchCheckpoint {
     {
         var storages: [String: Data] = [:]
         var result: [String: Safetensors.Tensor] = [:]
-        for (name, view) in try StateDictPickle.stateDict(from: [UInt8](pickle)) {
+        for (name, view) in try views(pickle: [UInt8](pickle)) {
             guard result[name] == nil else { throw StateDictFormatError("data.pkl: '\(name)' appears twice") }
             let key = view.storage.key
             if storages[key] == nil { storages[key] = try storage(key) }
@@ -55,8 +56,22 @@ public enum TorchCheckpoint {
         return result
     }
 
+    /// The names and tensor views of the state dict a `data.pkl` holds, in file order.
+    static func views(pickle: [UInt8]) throws(StateDictFormatError) -> [(name: String, tensor: RestrictedPickle.TensorView)] {
+        guard case .dict(let container) = try RestrictedPickle.load(pickle, vocabulary: .stateDict) else {
+            throw StateDictFormatError("data.pkl: the pickled object is not a dict (a state dict maps names to tensors)")
+        }
+        var result: [(String, RestrictedPickle.TensorView)] = []
+        for (key, value) in zip(container.keys, container.items) {
+            guard case .string(let name) = key else { throw StateDictFormatError("data.pkl: a state dict key is not a string") }
+            guard case .tensor(let tensor) = value else { throw StateDictFormatError("data.pkl: '\(name)' is not a tensor") }
+            result.append((name, tensor))
+        }
+        return result
+    }
+
     /// The elements of a strided view, in row-major order of its shape.
-    static func tensor(_ view: StateDictPickle.TensorView, bytes: Data, name: String) throws(StateDictFormatError)
+    static func tensor(_ view: RestrictedPickle.TensorView, bytes: Data, name: String) throws(StateDictFormatError)
         -> Safetensors.Tensor
     {
         let type = view.storage.dtype

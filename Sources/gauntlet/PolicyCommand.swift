@@ -73,7 +73,11 @@ struct PolicyImportCommand: ParsableCommand {
                 safetensors.torch.save_file or torch.save; --kind and --activation say how to use it;
               - a Stable-Baselines3 model zip (model.save): DQN, PPO/A2C, TD3/DDPG or SAC with an MLP policy. Kind,
                 activation, critic and architecture are read from the zip; --activation overrides the saved one.
-            No Python runs and no pickle code executes: the pickle reader accepts only what a state dict needs.
+            A model trained inside SB3's VecNormalize needs the observation statistics the wrapper saved
+            (VecNormalize.save, rl-zoo's vecnormalize.pkl): --vec-normalize FILE, or a vec_normalize.pkl or
+            vecnormalize.pkl beside the zip (used and reported), or --obs-mean/--obs-std/--obs-clip by hand.
+            No Python runs and no pickle code executes: the pickle readers accept only the globals a state dict or a
+            VecNormalize names.
             """)
 
     @Argument(help: "State dict (.safetensors or torch.save .pth) or SB3 model (.zip).") var file: String
@@ -88,6 +92,12 @@ struct PolicyImportCommand: ParsableCommand {
     @Option(name: .customLong("obs-mean"), help: "Observation mean for normalisation, comma-separated.") var observationMean:
         String?
     @Option(name: .customLong("obs-std"), help: "Observation standard deviation, comma-separated.") var observationStd: String?
+    @Option(name: .customLong("obs-clip"), help: "Bound of the normalised observations (with --obs-mean/--obs-std).")
+    var observationClip: Double?
+    @Option(
+        name: .customLong("vec-normalize"),
+        help: "Stable-Baselines3 VecNormalize statistics (vec_normalize.pkl) the model was trained with.")
+    var vecNormalize: String?
     @Option(help: "Output policy file.") var output: String
 
     func validate() throws {
@@ -96,6 +106,15 @@ struct PolicyImportCommand: ParsableCommand {
         }
         guard (observationMean == nil) == (observationStd == nil) else {
             throw ValidationError("--obs-mean and --obs-std go together")
+        }
+        if observationClip != nil, observationMean == nil {
+            throw ValidationError("--obs-clip needs --obs-mean and --obs-std")
+        }
+        if let observationClip, !(observationClip > 0 && observationClip.isFinite) {
+            throw ValidationError("--obs-clip must be a positive number")
+        }
+        if vecNormalize != nil, observationMean != nil {
+            throw ValidationError("--vec-normalize and --obs-mean/--obs-std both give the statistics; pass one")
         }
     }
 
@@ -112,11 +131,19 @@ struct PolicyImportCommand: ParsableCommand {
         if let observationMean, let observationStd {
             let std = try Self.numbers(observationStd, option: "--obs-std")
             guard std.allSatisfy({ $0 > 0 }) else { throw ValidationError("--obs-std: standard deviations must be positive") }
-            normalization = .init(mean: try Self.numbers(observationMean, option: "--obs-mean"), std: std)
+            normalization = .init(
+                mean: try Self.numbers(observationMean, option: "--obs-mean"), std: std, clip: observationClip)
         }
         let url = URL(fileURLWithPath: file)
         let imported: PolicyFile
         do throws(PolicyFileError) {
+            if let statistics = try vecNormalizeStatistics(model: url) {
+                normalization = statistics.normalization
+                print(
+                    statistics.normalization == nil
+                        ? "note: \(statistics.source.path) says observations were not normalised (norm_obs=False)"
+                        : "observation statistics from \(statistics.source.path) (clip ±\(statistics.clip))")
+            }
             if try PolicyImport.isStableBaselines3Model(at: url) {
                 imported = try StableBaselines3Model(contentsOf: url).policyFile(
                     environment: env, activation: activation.flatMap(Activation.init(name:)), normalization: normalization,
@@ -138,6 +165,24 @@ struct PolicyImportCommand: ParsableCommand {
         print(
             "imported \(file) → \(output): \(imported.network.sizes.map(String.init).joined(separator: "-")) \(d.architecture.modules.first { $0.type != "linear" }?.type ?? "linear"), \(d.kind ?? "") on \(env)"
                 + (d.critic != nil ? " (+ critic)" : ""))
+    }
+}
+
+extension PolicyImportCommand {
+    /// The VecNormalize statistics given with --vec-normalize, or saved beside an SB3 model zip
+    /// under SB3's or rl-zoo's name when no statistics were given.
+    func vecNormalizeStatistics(model: URL) throws(PolicyFileError) -> (
+        normalization: PolicyDescription.Normalization?, clip: Double, source: URL
+    )? {
+        var source = vecNormalize.map { URL(fileURLWithPath: $0) }
+        if source == nil, observationMean == nil, try PolicyImport.isStableBaselines3Model(at: model) {
+            let folder = model.deletingLastPathComponent()
+            source = ["vec_normalize.pkl", "vecnormalize.pkl"].map { folder.appendingPathComponent($0) }
+                .first { FileManager.default.fileExists(atPath: $0.path) }
+        }
+        guard let source else { return nil }
+        let statistics = try VecNormalizeStatistics(contentsOf: source)
+        return (statistics.normalization, statistics.clip, source)
     }
 }
 

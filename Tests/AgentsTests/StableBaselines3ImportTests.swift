@@ -94,4 +94,66 @@ struct SB3Fixture: Codable {
         // A zip that is not a model: the torch.save state dict.
         #expect(throws: PolicyFileError.self) { try StableBaselines3Model(contentsOf: fixtureURL("torch_state_dict.pth")) }
     }
+
+    struct MuJoCoFixture: Codable {
+        var environment: String
+        var observations: [[Double]]
+        var normalizedObservations: [[Float]]
+        var actions: [[Float]]
+        enum CodingKeys: String, CodingKey {
+            case environment, observations, actions
+            case normalizedObservations = "normalized_observations"
+        }
+    }
+
+    /// SB3 MuJoCo models (`make_sb3_mujoco_fixtures.py`), imported with the statistics of the
+    /// `VecNormalize` they trained in, act on raw observations as SB3's `predict` acts on the
+    /// observations the wrapper normalised (the last observation lies far outside the statistics,
+    /// so the clip at ±clip_obs matters).
+    @Test(arguments: ["sb3_ppo_hopper", "sb3_sac_halfcheetah", "sb3_td3_walker2d"])
+    func mujocoModelsImportWithTheirVecNormalizeStatistics(name: String) throws {
+        let fixtures: [String: MuJoCoFixture] = try loadFixture("sb3_mujoco_models.json")
+        let fixture = try #require(fixtures[name])
+        let statistics = try VecNormalizeStatistics(contentsOf: fixtureURL(name + "_vecnormalize.pkl"))
+        #expect(statistics.clip == 10 && statistics.epsilon == 1e-8 && statistics.normalizesObservations)
+        let url = fixtureURL(name + ".zip")
+        let file = try StableBaselines3Model(contentsOf: url).policyFile(
+            environment: fixture.environment, normalization: statistics.normalization, source: url)
+        let policy = try Policy(file: file)
+        let raw = Matrix(
+            rows: fixture.observations.count, columns: fixture.observations[0].count,
+            storage: fixture.observations.flatMap { $0.map(Float.init) })
+        let normalized = policy.scaled(raw)
+        for (r, row) in fixture.normalizedObservations.enumerated() {
+            for (j, value) in row.enumerated() {
+                #expect(abs(normalized[r, j] - value) <= 1e-5 * max(1, abs(value)), "\(name) normalised [\(r), \(j)]")
+            }
+        }
+        #expect(fixture.normalizedObservations.last!.contains(10) || fixture.normalizedObservations.last!.contains(-10))
+        for (action, expected) in zip(policy.actions(raw), fixture.actions) {
+            guard case .continuous(let values) = action else {
+                Issue.record("\(name): a discrete action")
+                continue
+            }
+            for (x, y) in zip(values, expected) { #expect(abs(x - y) <= 1e-5, "\(name) action \(values) vs \(expected)") }
+        }
+    }
+
+    /// The statistics reader calls nothing: a pickle naming any other global is refused by name,
+    /// and a pickle that is not a VecNormalize is refused.
+    @Test func vecNormalizeReaderRefusesOtherPickles() throws {
+        func rejection(_ bytes: [UInt8]) -> String {
+            do {
+                _ = try VecNormalizeStatistics(pickle: bytes)
+                return ""
+            } catch { return error.description }
+        }
+        #expect(rejection([0x80, 0x02] + Array("cos\nsystem\n".utf8) + [0x2E]).contains("'os.system' is not allowed"))
+        #expect(rejection([0x80, 0x02, 0x7D, 0x2E]).contains("not a VecNormalize"))
+        var bytes = [UInt8](try Data(contentsOf: fixtureURL("sb3_ppo_hopper_vecnormalize.pkl")))
+        let module = Array("stable_baselines3.common.running_mean_std".utf8)
+        let start = try #require(bytes.firstRange(of: module))
+        bytes.replaceSubrange(start, with: Array("stable_baselines3.common.running_mean_sys".utf8))
+        #expect(rejection(bytes).contains("'stable_baselines3.common.running_mean_sys.RunningMeanStd' is not allowed"))
+    }
 }

@@ -115,6 +115,21 @@ private func contents(_ urls: [URL]) throws -> [Data] { try urls.map { try Data(
         }
     }
 
+    /// Stable-Baselines3's pickled `VecNormalize` wrappers, read by the same restricted machine
+    /// with their own globals.
+    @Test func vecNormalizePickles() throws {
+        let corpus = try ["sb3_ppo_hopper", "sb3_sac_halfcheetah"].map {
+            try Data(contentsOf: fixtureURL($0 + "_vecnormalize.pkl"))
+        }
+        let tokens = [
+            "cos\nsystem\n", "cnumpy\ndtype\n", "\u{81}", "b", "R", "(", "t", ".", "\u{94}", "h\u{00}", "h\u{30}",
+            "\u{8a}\u{20}", "C\u{ff}", "\u{8e}\u{ff}\u{ff}\u{ff}\u{ff}\u{ff}\u{ff}\u{ff}\u{7f}", "K\u{ff}",
+        ]
+        MutationFuzzer(name: "vec-normalize-pickle", corpus: corpus, tokens: tokens).run { pickle in
+            _ = try VecNormalizeStatistics(pickle: [UInt8](pickle))
+        }
+    }
+
     @Test func gridworldMaps() throws {
         let corpus = try contents(try files("envs", suffix: ".txt"))
         let tokens = [

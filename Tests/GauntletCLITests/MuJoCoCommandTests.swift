@@ -72,4 +72,40 @@ import Testing
         ])
         #expect(run.status == 2 && run.standardError.contains("needs a policy that normalises its observations"))
     }
+
+    /// An SB3 MuJoCo zip imports with the VecNormalize statistics saved beside it (found by
+    /// name, or given), the statistics land in the policy file, and ε in normalised units then
+    /// means SB3's normalised space; conflicting or malformed statistics exit 2.
+    @Test func stableBaselines3ZipImportsWithItsVecNormalize() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-sb3-mujoco-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let zip = directory.appendingPathComponent("model.zip")
+        try FileManager.default.copyItem(at: fixtureURL("sb3_ppo_hopper.zip"), to: zip)
+        try FileManager.default.copyItem(
+            at: fixtureURL("sb3_ppo_hopper_vecnormalize.pkl"), to: directory.appendingPathComponent("vec_normalize.pkl"))
+        let output = directory.appendingPathComponent("hopper.safetensors").path
+        let run = try runGauntlet(["policy", "import", zip.path, "--env", "Hopper-v5", "--output", output])
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(run.standardOutput.contains("observation statistics from") && run.standardOutput.contains("clip ±10"))
+        let info = try runGauntlet(["policy", "info", output, "--json"])
+        #expect(
+            info.standardOutput.contains("\"clip\":10") || info.standardOutput.contains("\"clip\" : 10"), "\(info.standardOutput)"
+        )
+        let attack = try runGauntlet([
+            "attack", "--policy", output, "--attack", "mad", "--eps", "0.075", "--eps-units", "normalized", "--episodes", "1",
+        ])
+        #expect(attack.status == 0, "\(attack.standardError)")
+        let both = try runGauntlet([
+            "policy", "import", zip.path, "--env", "Hopper-v5", "--vec-normalize", zip.path, "--obs-mean", "0", "--obs-std",
+            "1", "--output", output,
+        ])
+        #expect(both.status == 2 && both.standardError.contains("pass one"))
+        let notAPickle = try runGauntlet([
+            "policy", "import", zip.path, "--env", "Hopper-v5", "--vec-normalize", zip.path, "--output", output,
+        ])
+        #expect(
+            notAPickle.status == 2 && notAPickle.standardError.contains("vec_normalize.pkl, byte 0"),
+            "\(notAPickle.standardError)")
+    }
 }
