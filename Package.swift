@@ -3,7 +3,7 @@ import PackageDescription
 
 // GSL is linked statically (`libgsl.a`) and its CBLAS calls resolve to OpenBLAS: the shared
 // `libgsl.so` on Debian carries a NEEDED entry for the slow reference `libgslcblas`, which would
-// then be loaded too (see "Linking" in DESIGN.md). `ldd .build/release/gauntlet` shows OpenBLAS only.
+// then be loaded too (ARCHITECTURE.md, `CGSL`). `ldd .build/release/gauntlet` shows OpenBLAS only.
 let numericLinking: [LinkerSetting] = [
     .unsafeFlags(["-Xlinker", "-l:libgsl.a"]),
     .linkedLibrary("openblas"),

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what Gauntlet needs from Debian (GSL, OpenBLAS) and MuJoCo when missing, then builds
-# the release binary at .build/release/gauntlet.
+# Installs what Gauntlet needs from Debian (GSL, OpenBLAS) and MuJoCo when missing, builds the
+# release binary at .build/release/gauntlet and puts `gauntlet` on PATH: a symlink in
+# $GAUNTLET_BIN_DIR, else /usr/local/bin when writable, else ~/.local/bin (said when that
+# directory is not on PATH yet).
 set -euo pipefail
 cd "$(dirname "$0")"
 sudo=""
@@ -16,4 +18,18 @@ fi
 # MuJoCo 3.3.7 from its PyPI wheel into .deps/ (Debian's is too old), when missing.
 scripts/install-mujoco.sh
 swift build -c release --product gauntlet
-echo "built $(pwd)/.build/release/gauntlet"
+binary="$(pwd)/.build/release/gauntlet"
+echo "built $binary"
+bin_dir=${GAUNTLET_BIN_DIR:-}
+if [ -z "$bin_dir" ]; then
+    if [ -w /usr/local/bin ]; then bin_dir=/usr/local/bin; else bin_dir="$HOME/.local/bin"; fi
+fi
+mkdir -p "$bin_dir"
+ln -sfn "$binary" "$bin_dir/gauntlet"
+case ":$PATH:" in
+*":$bin_dir:"*) echo "gauntlet is on PATH: $bin_dir/gauntlet → $binary" ;;
+*)
+    echo "linked $bin_dir/gauntlet → $binary; $bin_dir is not on PATH yet:"
+    echo "    echo 'export PATH=\"$bin_dir:\$PATH\"' >> ~/.bashrc && export PATH=\"$bin_dir:\$PATH\""
+    ;;
+esac

@@ -13,6 +13,12 @@ spec=$(realpath "$1"); db=$(realpath -m "$2"); shards=${3:-4}; shift $(( $# >= 3
 root=$(cd "$(dirname "$0")/.." && pwd)
 gauntlet="$root/.build/release/gauntlet"
 [ -x "$gauntlet" ] || { echo "build Gauntlet first: ./setup.sh" >&2; exit 2; }
+command -v sbatch >/dev/null || {
+    echo "this script submits to Slurm, and sbatch is not on PATH: run it on a Slurm login node;" >&2
+    echo "to try the job array on one machine, scripts/test-slurm-sweep.sh sets up a single-node Slurm" >&2
+    echo "(without Slurm, shard by hand: gauntlet sweep SPEC --db DB.shard-i.sqlite --shard i/n, then gauntlet results merge)" >&2
+    exit 2
+}
 array=$(sbatch --parsable --array=0-$((shards - 1)) --cpus-per-task=1 --chdir="$root" --output="$db.slurm-%A_%a.out" "$@" \
     --wrap "\"$gauntlet\" sweep \"$spec\" --db \"$db.shard-\$SLURM_ARRAY_TASK_ID.sqlite\" --shard \$SLURM_ARRAY_TASK_ID/$shards --jobs \${SLURM_CPUS_PER_TASK:-1}")
 merge=$(sbatch --parsable --dependency=afterok:"$array" --chdir="$root" --output="$db.slurm-%j.out" "$@" \

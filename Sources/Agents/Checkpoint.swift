@@ -28,7 +28,7 @@ public struct CheckpointWriter {
     /// Stores `value` as JSON metadata; non-finite numbers (a mean over no episodes yet) are
     /// written as the strings `nan`, `inf`, `-inf`, which `json(_:as:)` reads back.
     public mutating func putJSON<T: Encodable>(_ key: String, _ value: T) {
-        file.metadata[key] = String(decoding: try! JSONEncoder.gauntlet(snakeCase: false).encode(value), as: UTF8.self)
+        file.metadata[key] = String(decoding: try! JSONEncoder.gauntlet().encode(value), as: UTF8.self)
     }
 
     /// Stores everything `other` holds under `prefix.` (a learner inside another's checkpoint).
@@ -106,7 +106,7 @@ public struct CheckpointReader {
 
     public func json<T: Decodable>(_ key: String, as _: T.Type = T.self) throws(CheckpointError) -> T {
         guard let text = file.metadata[key] else { throw CheckpointError("checkpoint has no '\(key)' metadata") }
-        do { return try JSONDecoder.gauntlet(snakeCase: false).decode(T.self, from: Data(text.utf8)) } catch {
+        do { return try JSONDecoder.gauntlet().decode(T.self, from: Data(text.utf8)) } catch {
             throw CheckpointError("checkpoint metadata '\(key)' is invalid: \(error)")
         }
     }

@@ -45,7 +45,7 @@ public struct ObservationScaling<Scalar: BLASScalar>: Equatable, Sendable {
     }
 }
 
-/// A policy over a network: DESIGN.md's differentiable surface. Attacks and certification use
+/// A policy over a network: the differentiable surface of ARCHITECTURE.md. Attacks and certification use
 /// only `outputs` and `inputGradient`, both on raw (unscaled) observations, batched.
 public struct Policy<Scalar: BLASScalar>: Sendable {
     public var network: Sequential<Scalar>

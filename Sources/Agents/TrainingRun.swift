@@ -66,7 +66,7 @@ public final class TrainingRun<Scalar: BLASScalar> {
             try fm.createDirectory(at: directory, withIntermediateDirectories: true)
             try Data(config.text.utf8).write(to: directory.appendingPathComponent("config.yaml"), options: .atomic)
             let info = RunInfo(seed: seed, precision: Self.precision, gauntletVersion: Gauntlet.version)
-            try JSONEncoder().encode(info).write(to: directory.appendingPathComponent("run.json"), options: .atomic)
+            try JSONEncoder.gauntlet().encode(info).write(to: directory.appendingPathComponent("run.json"), options: .atomic)
             try Data((Self.csvHeader(config, components: components) + "\n").utf8).write(
                 to: directory.appendingPathComponent("progress.csv"), options: .atomic)
         } catch {
@@ -86,7 +86,8 @@ public final class TrainingRun<Scalar: BLASScalar> {
         do {
             config = try TrainingConfig(
                 contentsOf: directory.appendingPathComponent("config.yaml"), robustMethods: components.robustMethods)
-            info = try JSONDecoder().decode(RunInfo.self, from: Data(contentsOf: directory.appendingPathComponent("run.json")))
+            info = try JSONDecoder.gauntlet().decode(
+                RunInfo.self, from: Data(contentsOf: directory.appendingPathComponent("run.json")))
         } catch let error as ConfigError {
             throw TrainingError("cannot resume \(directory.path): \(error.description)")
         } catch {
@@ -97,8 +98,14 @@ public final class TrainingRun<Scalar: BLASScalar> {
                 "the run in \(directory.path) computes in \(info.precision.rawValue); resume it with --precision \(info.precision.rawValue)"
             )
         }
+        let checkpointURL = directory.appendingPathComponent("checkpoint.safetensors")
+        guard FileManager.default.fileExists(atPath: checkpointURL.path) else {
+            throw TrainingError(
+                "cannot resume \(directory.path): no checkpoint was written yet (the run stopped before its first one, due every \(config.checkpointInterval) steps); start it again with: gauntlet train --config \(directory.appendingPathComponent("config.yaml").path) --seed \(info.seed) --output \(directory.path)\(info.precision == .f32 ? "" : " --precision \(info.precision.rawValue)")"
+            )
+        }
         let checkpoint: CheckpointReader
-        do { checkpoint = try CheckpointReader(contentsOf: directory.appendingPathComponent("checkpoint.safetensors")) } catch {
+        do { checkpoint = try CheckpointReader(contentsOf: checkpointURL) } catch {
             throw TrainingError("cannot resume \(directory.path): \(error.description)")
         }
         self.config = config
@@ -176,10 +183,13 @@ public final class TrainingRun<Scalar: BLASScalar> {
 
     /// Trains until the configured number of steps (or `maximumUnits` units, for tests that
     /// interrupt a run), logging and checkpointing on the way; returns the summary when finished.
+    /// `shouldStop` is asked after every unit (a rollout and its update, or an environment
+    /// step): when it says yes the run writes a checkpoint at that point and returns nil, and
+    /// `resume` continues it bit for bit.
     @discardableResult
-    public func run(maximumUnits: Int? = nil, progress: (TrainingProgress) -> Void = { _ in }) throws(TrainingError)
-        -> TrainingSummary?
-    {
+    public func run(
+        maximumUnits: Int? = nil, shouldStop: () -> Bool = { false }, progress: (TrainingProgress) -> Void = { _ in }
+    ) throws(TrainingError) -> TrainingSummary? {
         let csv: FileHandle
         do { csv = try FileHandle(forWritingTo: directory.appendingPathComponent("progress.csv")) } catch {
             throw TrainingError("cannot open progress.csv: \(error.localizedDescription)")
@@ -222,6 +232,10 @@ public final class TrainingRun<Scalar: BLASScalar> {
                 nextCheckpoint = (learner.steps / config.checkpointInterval + 1) * config.checkpointInterval
             }
             progress(report)
+            if !learner.isFinished, shouldStop() {
+                try writeCheckpoint()
+                return nil
+            }
         }
         guard learner.isFinished else { return nil }
         return try finish()
@@ -259,7 +273,7 @@ public final class TrainingRun<Scalar: BLASScalar> {
             steps: learner.steps,
             updates: learner.updates, episodes: statistics.completed.count, meanReturnLast100: statistics.meanRecentReturn(),
             wallSeconds: wallSeconds, policy: policyURL.path, configHash: config.hash)
-        try? JSONEncoder.gauntlet(snakeCase: false, pretty: true).encode(summary).write(
+        try? JSONEncoder.gauntlet(pretty: true).encode(summary).write(
             to: directory.appendingPathComponent("summary.json"), options: .atomic)
         return summary
     }

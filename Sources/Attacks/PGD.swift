@@ -8,10 +8,11 @@ import Linalg
 /// objective is kept per observation.
 ///
 /// Parameters: `steps` (10), `alpha` (absolute step in threat-model units) or `alpha_ratio`
-/// (step as a fraction of ε, 0.25), `random_start` (1), `restarts` (1), `loss` (`ce`, the
-/// cross-entropy of the clean action or output distance for continuous policies; `cw`, the
-/// Carlini–Wagner margin, discrete policies only), `eot` (1: gradients averaged per step over
-/// that many draws of a randomised defense's randomness).
+/// (step as a fraction of ε, 0.25), `random_start` (1), `restarts` (1), `loss` (`auto`: the
+/// cross-entropy of the clean action for discrete policies, the distance of the outputs from
+/// their clean values for continuous ones; `ce` or `cw`, the Carlini–Wagner margin, name a
+/// discrete policy's objective explicitly), `eot` (1: gradients averaged per step over that many
+/// draws of a randomised defense's randomness).
 public struct PGD: Attack {
     public var steps: Int
     public var alpha: Double?
@@ -23,7 +24,7 @@ public struct PGD: Attack {
 
     public init(
         steps: Int = 10, alpha: Double? = nil, alphaRatio: Double = 0.25, randomStart: Bool = true, restarts: Int = 1,
-        loss: String = "ce", eot: Int = 1
+        loss: String = "auto", eot: Int = 1
     ) {
         self.steps = steps
         self.alpha = alpha
@@ -41,7 +42,8 @@ public struct PGD: Attack {
     static let randomStartParameter = AttackParameter.integer(
         "random_start", default: 1, in: 0...1, "1: start from a random point of the ball")
     static let lossParameter = AttackParameter.choice(
-        "loss", default: "ce", from: ["ce", "cw"], "ce, or the Carlini–Wagner margin cw")
+        "loss", default: "auto", from: ["auto", "ce", "cw"],
+        "auto: ce for discrete policies, output distance for continuous ones; cw: the Carlini–Wagner margin")
     public static let description = AttackDescription(
         name: "pgd",
         summary: "projected gradient ascent (Madry et al. 2018) on the clean action's cross-entropy or the CW margin",
@@ -70,6 +72,15 @@ public struct PGD: Attack {
         if eot > 1 { parameters["eot"] = eot }
         if let alpha { parameters["alpha"] = alpha } else { parameters["alpha_ratio"] = alphaRatio }
         return formatSpec("pgd", parameters)
+    }
+
+    /// `ce` and `cw` are objectives over discrete actions.
+    public func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError) {
+        if loss != "auto", !policy.head.isDiscrete {
+            throw AttackError(
+                "pgd: loss=\(loss) needs a policy with discrete actions; a continuous policy's objective is the output distance (loss=auto)"
+            )
+        }
     }
 
     @_specialize(where S == Float)

@@ -5,7 +5,8 @@ import Linalg
 /// Hein 2020): every member attacks the clean observation, and each observation keeps the
 /// perturbation that does most damage — first one that flips the action (discrete policies),
 /// then the largest attack objective. Members have fixed parameters, so nobody tunes the
-/// ensemble per policy: FGSM, PGD-20 (CE), PGD-20 (CW margin), MI-FGSM, MAD and a random sign.
+/// ensemble per policy: FGSM, PGD-20 (CE), PGD-20 (CW margin), MI-FGSM, MAD and a random sign
+/// (a member that does not apply to the policy — the CW margin for continuous actions — sits out).
 public struct WorstCaseEnsemble: Attack {
     public let members: [any Attack] = [
         FGSM(), PGD(steps: 20), PGD(steps: 20, loss: "cw"), MIFGSM(), MAD(steps: 20), RandomSign(),
@@ -40,7 +41,7 @@ public struct WorstCaseEnsemble: Attack {
         var best = observations
         var bestScore = [(flipped: Bool, value: Double)](repeating: (false, -.infinity), count: observations.rows)
         var queries = 1
-        for member in members {
+        for member in members where (try? member.validate(for: policy)) != nil {
             let result = member.perturb(
                 observations, cleanOutputs: clean, policy: policy, threatModel: threatModel, random: random.split())
             queries += result.queries + 1

@@ -84,6 +84,8 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
     public var units: ThreatModel.Units
     public var mask: [Bool]?
     public var schedule: AttackSchedule
+    /// Told after every batched step of every run how far that run is.
+    public var progress: ((EpisodeProgress) -> Void)?
 
     public init(
         policy: Policy<Scalar>, environment: String, episodes: Int, seed: UInt64, selection: ActionSelection = .mode,
@@ -105,6 +107,7 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
     public func cleanEpisodes() throws(EnvironmentError) -> [EpisodeOutcome] {
         var runner = EpisodeRunner(policy: policy, environment: environment, selection: selection)
         runner.recordObservations = units == .std
+        runner.progress = progress
         return try runner.run(episodes: episodes, seed: seed)
     }
 
@@ -138,6 +141,7 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
         var runner = EpisodeRunner(
             policy: policy, environment: environment, selection: selection, attack: attack, threatModel: model)
         runner.recordTraces = traces
+        runner.progress = progress
         let attacked = try runner.run(episodes: episodes, seed: seed)
         return (report(attack: attack, model: model, clean: clean, attacked: attacked), attacked)
     }

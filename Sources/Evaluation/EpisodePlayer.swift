@@ -72,7 +72,7 @@ public struct EpisodePlayer: Sendable {
                 data.attacked[t].svg
             )
         }
-        let encoder = JSONEncoder.gauntlet(snakeCase: true)  // sorted keys: the same database gives the same page
+        let encoder = JSONEncoder.gauntlet()  // sorted keys: the same database gives the same page
         let json = String(decoding: try encoder.encode(data), as: UTF8.self).replacingOccurrences(of: "</", with: "<\\/")
         return (
             html: """

@@ -26,6 +26,8 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
     public var recordObservations = false
     /// Keep a full trace of every step (for replay files).
     public var recordTraces = false
+    /// Told after every batched step how far the run is (for progress displays).
+    public var progress: ((EpisodeProgress) -> Void)?
 
     /// Episodes run side by side unless told otherwise.
     public static var defaultCopies: Int { 16 }
@@ -53,6 +55,7 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
         let defenseStreams = root.child("defense")
         var results: [EpisodeOutcome] = []
         var start = 0
+        var steps = 0
         while start < count {
             let group = min(copies, count - start)
             var envs: [TimeLimit] = []
@@ -134,6 +137,12 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                         outcomes[i].terminated = result.terminated
                     }
                 }
+                steps += active.count
+                if let progress {
+                    progress(
+                        EpisodeProgress(
+                            finishedEpisodes: start + finished.filter { $0 }.count, episodes: count, steps: steps))
+                }
             }
             results += outcomes
             start += group
@@ -199,4 +208,12 @@ public struct ReturnSummary: Equatable, Sendable, Codable {
         }
         medianCi95 = [median.lower, median.upper]
     }
+}
+
+/// How far an `EpisodeRunner` is: episodes finished of those asked for, and environment steps
+/// taken so far.
+public struct EpisodeProgress: Sendable {
+    public var finishedEpisodes: Int
+    public var episodes: Int
+    public var steps: Int
 }

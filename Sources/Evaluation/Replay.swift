@@ -91,7 +91,7 @@ public struct Replay: Equatable, Sendable {
                     shape: [actions.count], int64: actions.map { if case .discrete(let a) = $0 { Int64(a) } else { -1 } })
             }
         }
-        let encoder = JSONEncoder.gauntlet(snakeCase: true)
+        let encoder = JSONEncoder.gauntlet()
         return Safetensors(
             tensors: tensors, metadata: [Self.metadataKey: String(decoding: try! encoder.encode(header), as: UTF8.self)])
     }
@@ -112,7 +112,7 @@ public struct Replay: Equatable, Sendable {
         guard let json = file.metadata[Self.metadataKey] else {
             throw fail("not a Gauntlet replay (no '\(Self.metadataKey)' metadata)")
         }
-        let decoder = JSONDecoder.gauntlet(snakeCase: true)
+        let decoder = JSONDecoder.gauntlet()
         let header: Header
         do { header = try decoder.decode(Header.self, from: Data(json.utf8)) } catch {
             throw fail("invalid replay header: \(error)")

@@ -89,7 +89,7 @@ public final class ResultsStore: Sendable {
 
     /// Stores one finished cell with its episodes, atomically.
     public func store(_ cell: SweepSpec.Cell, environment: String, report: AttackReport) throws {
-        let encoder = JSONEncoder.gauntlet(snakeCase: true)
+        let encoder = JSONEncoder.gauntlet()
         let json = String(decoding: try encoder.encode(report), as: UTF8.self)
         try database.write { db in
             try db.execute(
@@ -117,7 +117,7 @@ public final class ResultsStore: Sendable {
     /// Every stored report with its cell key, grouped by policy and seed (the unit sanity checks
     /// compare across attacks and ε).
     public func reportsByPolicyAndSeed() throws -> [[(key: String, report: AttackReport)]] {
-        let decoder = JSONDecoder.gauntlet(snakeCase: true)
+        let decoder = JSONDecoder.gauntlet()
         let rows = try database.read { db in
             try GRDB.Row.fetchAll(db, sql: "SELECT key, policy, seed, report FROM cells ORDER BY policy, seed, key")
         }
@@ -129,16 +129,23 @@ public final class ResultsStore: Sendable {
         return groups.keys.sorted().map { groups[$0]! }
     }
 
-    /// Recomputes and stores the sanity warnings of every policy and seed; returns them.
+    /// Recomputes and stores the sanity warnings of every policy and seed; returns them, each
+    /// naming its policy and seed.
     @discardableResult
     public func refreshWarnings() throws -> [SanityWarning] {
         var all: [(cellKey: String, warning: SanityWarning)] = []
+        let policies = try database.read { db in
+            Dictionary(
+                try GRDB.Row.fetchAll(db, sql: "SELECT key, policy, seed FROM cells").map {
+                    ($0["key"] as String, "\($0["policy"] as String) (seed \($0["seed"] as Int64))")
+                }, uniquingKeysWith: { first, _ in first })
+        }
         for group in try reportsByPolicyAndSeed() {
             let returns = group.flatMap { $0.report.clean.returns }
             let scale = max(abs(returns.max() ?? 0), abs(returns.min() ?? 0), 1)
             for warning in SanityChecks.run(group.map(\.report), tolerance: 0.01 * scale) {
                 let key = group.first { warning.message.contains($0.report.attack) }?.key ?? group[0].key
-                all.append((key, warning))
+                all.append((key, SanityWarning(check: warning.check, message: "\(policies[key] ?? "?"): \(warning.message)")))
             }
         }
         try replaceWarnings(with: all)
@@ -167,8 +174,10 @@ public final class ResultsStore: Sendable {
         try database.read { db in Set(try String.fetchAll(db, sql: "SELECT spec_hash FROM sweeps")) }
     }
 
-    /// Copies every sweep, cell, episode and warning of the database at `path` into this one.
-    /// Idempotent (cells already present are kept); refuses a database from another spec.
+    /// Copies every sweep, cell and episode of the database at `path` into this one, then
+    /// recomputes the sanity warnings over everything now held (a shard's own warnings saw only
+    /// its part of each policy's cells). Idempotent (cells already present are kept); refuses a
+    /// database from another spec.
     public func merge(from path: String) throws {
         let other = try ResultsStore(path: path)
         let theirs = try other.specHashes()
@@ -188,11 +197,11 @@ public final class ResultsStore: Sendable {
                 try db.execute(sql: "INSERT OR IGNORE INTO cells SELECT * FROM other.cells")
                 for key in fresh {
                     try db.execute(sql: "INSERT INTO episodes SELECT * FROM other.episodes WHERE cell_key = ?", arguments: [key])
-                    try db.execute(sql: "INSERT INTO warnings SELECT * FROM other.warnings WHERE cell_key = ?", arguments: [key])
                 }
                 return .commit
             }
         }
+        try refreshWarnings()
     }
 
     /// One row of `cells` for queries and reports.

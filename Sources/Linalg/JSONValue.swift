@@ -119,14 +119,14 @@ public struct JSONParseError: Error, Equatable, CustomStringConvertible {
 }
 
 extension JSONEncoder {
-    /// The encoder of the JSON Gauntlet writes: keys sorted (the same value gives the same bytes)
-    /// and the non-finite numbers JSON lacks written as the strings `inf`, `-inf` and `nan`;
-    /// snake_case keys for what users read (reports, replays, `--json`), Swift's names where the
-    /// format was fixed with them (policy descriptions, checkpoints, `summary.json`).
-    public static func gauntlet(snakeCase: Bool, pretty: Bool = false) -> JSONEncoder {
+    /// The encoder of every JSON Gauntlet writes (`--json` output, reports, replays, policy
+    /// descriptions, checkpoints, `summary.json`, `run.json`): snake_case keys, sorted (the same
+    /// value gives the same bytes), and the non-finite numbers JSON lacks written as the strings
+    /// `inf`, `-inf` and `nan`.
+    public static func gauntlet(pretty: Bool = false) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
-        if snakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
+        encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.nonConformingFloatEncodingStrategy = .convertToString(
             positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return encoder
@@ -134,10 +134,11 @@ extension JSONEncoder {
 }
 
 extension JSONDecoder {
-    /// Reads what `JSONEncoder.gauntlet(snakeCase:)` writes.
-    public static func gauntlet(snakeCase: Bool) -> JSONDecoder {
+    /// Reads what `JSONEncoder.gauntlet()` writes, and the camelCase keys of files written before
+    /// Gauntlet wrote snake_case everywhere (a key without underscores is left as it is).
+    public static func gauntlet() -> JSONDecoder {
         let decoder = JSONDecoder()
-        if snakeCase { decoder.keyDecodingStrategy = .convertFromSnakeCase }
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(
             positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return decoder

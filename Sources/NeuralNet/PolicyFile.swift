@@ -41,7 +41,7 @@ public struct PolicyFile: Equatable, Sendable {
             )
         }
         let description: PolicyDescription
-        do { description = try JSONDecoder().decode(PolicyDescription.self, from: Data(json.utf8)) } catch {
+        do { description = try JSONDecoder.gauntlet().decode(PolicyDescription.self, from: Data(json.utf8)) } catch {
             throw PolicyFileError("metadata '\(Self.metadataKey)' is not a valid policy description: \(error)")
         }
         let modules = try description.architecture.sequentialModules()
@@ -105,7 +105,7 @@ public struct PolicyFile: Equatable, Sendable {
     /// The safetensors form of this policy.
     public var safetensors: Safetensors {
         let tensors = extraTensors.merging(Self.stateDict(of: network)) { $1 }
-        let json = String(decoding: try! JSONEncoder.gauntlet(snakeCase: false).encode(description), as: UTF8.self)
+        let json = String(decoding: try! JSONEncoder.gauntlet().encode(description), as: UTF8.self)
         return Safetensors(tensors: tensors, metadata: [Self.metadataKey: json])
     }
 

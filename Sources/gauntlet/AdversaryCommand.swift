@@ -26,7 +26,7 @@ struct AdversaryTrain: ParsableCommand, PrecisionGeneric {
 
     @Option(help: "Victim policy file.") var victim: String
     @Option(help: "Environment id (default: the victim's).") var env: String?
-    @Option(help: "Perturbation budget ε (L∞, raw units).") var eps: Double
+    @Option(parsing: .unconditional, help: "Perturbation budget ε (L∞, raw units).") var eps: Double
     @Option(help: "Training steps.") var steps = 200_000
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Option(help: "Run directory.") var output: String
@@ -60,7 +60,10 @@ struct AdversaryTrain: ParsableCommand, PrecisionGeneric {
         } catch let error as TrainingError {
             throw ValidationError(error.description)
         }
-        guard let summary = try runWithProgress(run, label: "adversary vs \(victim)") else { return }
+        let resumeCommand = "gauntlet train --resume \(run.directory.path)" + (S.self == Double.self ? " --precision f64" : "")
+        guard let summary = try runWithProgress(run, label: "adversary vs \(victim)", resumeCommand: resumeCommand) else {
+            return
+        }
         if format.json {
             try printJSON(summary)
         } else {

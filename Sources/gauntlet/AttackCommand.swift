@@ -25,7 +25,7 @@ struct AttackCommand: ParsableCommand, PrecisionGeneric {
 
     @OptionGroup var policyOptions: PolicyOptions
     @Option(name: .customLong("attack"), help: "Attack spec, e.g. pgd:steps=20,restarts=4 (repeatable).") var attacks: [String]
-    @Option(help: "Perturbation budget ε.") var eps: Double
+    @Option(parsing: .unconditional, help: "Perturbation budget ε.") var eps: Double
     @OptionGroup var threatModel: ThreatModelOptions
     @OptionGroup var schedule: ScheduleOptions
     @Option(help: "Episodes.") var episodes = 50
@@ -73,18 +73,23 @@ struct AttackCommand: ParsableCommand, PrecisionGeneric {
 
     func run<S: BLASScalar>(as _: S.Type) throws {
         let (_, loaded, environment) = try policyOptions.load()
-        let evaluation = AttackEvaluation(
+        var evaluation = AttackEvaluation(
             policy: loaded.converted(to: S.self), environment: environment, episodes: episodes, seed: seedOption.seed,
             selection: sampling.selection, norm: threatModel.norm, units: threatModel.units,
             mask: try threatModel.mask(for: loaded.observationDimension), schedule: schedule.schedule)
         var reports: [AttackReport] = []
+        let runProgress = RunProgress()
+        evaluation.progress = { runProgress.update($0) }
+        defer { runProgress.finish() }
         do {
+            runProgress.start("clean")
             let clean = try evaluation.cleanEpisodes()
             for spec in attacks {
                 let attack = try Toolkit.standard.makeAttack(spec)
-                FileHandle.standardError.write(Data("attacking with \(attack.spec) at ε=\(eps)…\n".utf8))
+                runProgress.start("\(attack.spec) ε=\(eps)")
                 reports.append(try evaluation.run(attack, epsilon: eps, clean: clean))
             }
+            runProgress.finish()
         } catch let error as EnvironmentError {
             throw ValidationError(error.description)
         }
@@ -105,14 +110,24 @@ struct AttackCommand: ParsableCommand, PrecisionGeneric {
             String(
                 format: "clean:  mean return %.2f, 95%% CI [%.2f, %.2f]", reports[0].clean.meanReturn, reports[0].clean.ci95[0],
                 reports[0].clean.ci95[1]))
-        for r in reports {
-            print(
-                String(
-                    format: "%@: attacked %.2f [%.2f, %.2f], drop %.2f [%.2f, %.2f], flips %.1f%% [%.1f, %.1f], %d queries",
-                    r.attack, r.attacked.meanReturn, r.attacked.ci95[0], r.attacked.ci95[1], r.rewardDrop.mean,
-                    r.rewardDrop.ci95[0],
-                    r.rewardDrop.ci95[1], 100 * r.actionFlipRate.value, 100 * r.actionFlipRate.ci95[0],
-                    100 * r.actionFlipRate.ci95[1], r.queries))
+        for r in reports { print(r.textLine) }
+    }
+}
+
+extension AttackReport {
+    /// One line of text: returns and drop with their 95% intervals, the flip rate over the
+    /// attacked steps, and queries in total and per attacked step.
+    var textLine: String {
+        let head = String(
+            format: "%@: attacked %.2f, 95%% CI [%.2f, %.2f]; drop (clean − attacked) %.2f, 95%% CI [%.2f, %.2f]; ", attack,
+            attacked.meanReturn, attacked.ci95[0], attacked.ci95[1], rewardDrop.mean, rewardDrop.ci95[0], rewardDrop.ci95[1])
+        guard attackedSteps > 0 else {
+            return head + "no step was attacked (the schedule never chose one), so there is no flip rate; \(queries) queries"
         }
+        return head
+            + String(
+                format: "flips %.1f%% of %d attacked steps, 95%% CI [%.1f, %.1f]; %d queries (%.1f per attacked step)",
+                100 * actionFlipRate.value, attackedSteps, 100 * actionFlipRate.ci95[0], 100 * actionFlipRate.ci95[1], queries,
+                Double(queries) / Double(attackedSteps))
     }
 }

@@ -150,7 +150,7 @@ struct BenchAttack: ParsableCommand {
     @Option(name: .customLong("attack"), help: "Attack spec (repeatable).") var attacks: [String] = [
         "none", "fgsm", "pgd:steps=10,alpha_ratio=0.25",
     ]
-    @Option(help: "ε (L∞, raw units).") var eps = 0.1
+    @Option(parsing: .unconditional, help: "ε (L∞, raw units).") var eps = 0.1
     @Option(help: "Environment steps per repeat (summed over copies).") var steps = 20_000
     @Option(help: "Repeats (min and median are reported).") var repeats = 3
     @OptionGroup var format: JSONOption
@@ -195,9 +195,9 @@ struct BenchAttack: ParsableCommand {
     }
 }
 
-/// Prints `value` as one JSON object on standard output (snake_case keys unless told otherwise).
-func printJSON<T: Encodable>(_ value: T, snakeCase: Bool = true) throws {
-    print(String(decoding: try JSONEncoder.gauntlet(snakeCase: snakeCase).encode(value), as: UTF8.self))
+/// Prints `value` as one JSON object on standard output (snake_case keys, sorted).
+func printJSON<T: Encodable>(_ value: T) throws {
+    print(String(decoding: try JSONEncoder.gauntlet().encode(value), as: UTF8.self))
 }
 
 extension NetworkBenchmark: PrecisionGeneric {

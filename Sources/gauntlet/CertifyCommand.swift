@@ -22,7 +22,7 @@ struct CertifyCommand: ParsableCommand, PrecisionGeneric {
             """)
 
     @OptionGroup var policyOptions: PolicyOptions
-    @Option(help: "Perturbation budget ε.") var eps: Double
+    @Option(parsing: .unconditional, help: "Perturbation budget ε.") var eps: Double
     @OptionGroup var threatModel: ThreatModelOptions
     @Option(name: .customLong("method"), help: "ibp, smoothing or crop (repeatable; default ibp).") var methods: [String] = []
     @Option(help: "Smoothing noise σ (threat-model units).") var sigma = 0.1

@@ -19,7 +19,7 @@ struct DetectCommand: ParsableCommand, PrecisionGeneric {
 
     @OptionGroup var policyOptions: PolicyOptions
     @Option(help: "Attack spec the detector learns and is tested on.") var attack = "pgd"
-    @Option(help: "Perturbation budget ε.") var eps: Double
+    @Option(parsing: .unconditional, help: "Perturbation budget ε.") var eps: Double
     @OptionGroup var threatModel: ThreatModelOptions
     @Option(name: .customLong("adaptive-weight"), help: "λ: how much the adaptive attacker weighs staying undetected.")
     var adaptiveWeight = 1.0
@@ -64,19 +64,19 @@ struct DetectCommand: ParsableCommand, PrecisionGeneric {
         print(
             "\(policy) on \(environment): detector trained on \(report.trainingStates) states, tested on \(report.testStates); \(report.attack) at \(report.threatModel.description)"
         )
+        let adaptive = String(format: "adaptive (λ=%g):", report.adaptiveWeight)
+        let width = max("learned detector:".count, adaptive.count) + 1
+        func row(_ label: String, _ detector: ROC, _ flips: String) -> String {
+            label.padding(toLength: width, withPad: " ", startingAt: 0)
+                + String(
+                    format: "AUC %.3f, detects %.1f%% at 5%% false positives", detector.auc,
+                    100 * detector.truePositiveRateAt5PercentFalsePositives) + flips
+        }
         print(
-            String(
-                format: "learned detector: AUC %.3f, detects %.1f%% at 5%% false positives (the attack flips %.1f%% of actions)",
-                report.learned.auc, 100 * report.learned.truePositiveRateAt5PercentFalsePositives, 100 * report.flipRate))
-        print(
-            String(
-                format: "margin test:      AUC %.3f, detects %.1f%% at 5%% false positives",
-                report.margin.auc, 100 * report.margin.truePositiveRateAt5PercentFalsePositives))
-        print(
-            String(
-                format: "adaptive (λ=%g):  AUC %.3f, detects %.1f%% at 5%% false positives (flips %.1f%% of actions)",
-                report.adaptiveWeight, report.adaptiveLearned.auc,
-                100 * report.adaptiveLearned.truePositiveRateAt5PercentFalsePositives,
-                100 * report.adaptiveFlipRate))
+            row(
+                "learned detector:", report.learned,
+                String(format: " (the attack flips %.1f%% of actions)", 100 * report.flipRate)))
+        print(row("margin test:", report.margin, ""))
+        print(row(adaptive, report.adaptiveLearned, String(format: " (flips %.1f%% of actions)", 100 * report.adaptiveFlipRate)))
     }
 }

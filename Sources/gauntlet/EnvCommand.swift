@@ -157,7 +157,7 @@ struct EnvRollout: ParsableCommand {
         let input = FileHandle.standardInput.readDataToEndOfFile()
         do {
             let result = try Rollout(json: input).run()
-            try printJSON(result, snakeCase: false)
+            try printJSON(result)
         } catch let error as EnvironmentError {
             throw ValidationError("standard input: \(error.description)")
         }

@@ -25,8 +25,9 @@ struct Evaluate: ParsableCommand, PrecisionGeneric {
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var sampling: SamplingOption
     @Option(name: .customLong("attack"), help: "Attack spec (repeatable).") var attacks: [String] = []
-    @Option(name: .customLong("eps"), help: "Perturbation budget ε (repeatable; required with --attack).") var epsilons:
-        [Double] = []
+    @Option(
+        name: .customLong("eps"), parsing: .unconditionalSingleValue,
+        help: "Perturbation budget ε (repeatable; required with --attack).") var epsilons: [Double] = []
     @OptionGroup var threatModel: ThreatModelOptions
     @OptionGroup var schedule: ScheduleOptions
     @Option(help: "Write the evaluation to this replay file.") var record: String?
@@ -76,7 +77,7 @@ struct Evaluate: ParsableCommand, PrecisionGeneric {
     func run<S: BLASScalar>(as _: S.Type) throws {
         let (_, loaded, environment) = try policyOptions.load()
         let (policy, seed, selection) = (policyOptions.policy, seedOption.seed, sampling.selection)
-        let evaluation = AttackEvaluation(
+        var evaluation = AttackEvaluation(
             policy: loaded.converted(to: S.self), environment: environment, episodes: episodes, seed: seed,
             selection: selection, norm: threatModel.norm, units: threatModel.units,
             mask: try threatModel.mask(for: loaded.observationDimension), schedule: schedule.schedule)
@@ -84,9 +85,16 @@ struct Evaluate: ParsableCommand, PrecisionGeneric {
         var recorder = try record.map { path throws(PolicyFileError) in
             try ReplayRecorder(base: URL(fileURLWithPath: path), runs: runs, evaluation: evaluation, policyPath: policy)
         }
-        func wrote(_ url: URL, _ what: String) { FileHandle.standardError.write(Data("wrote \(url.path): \(what)\n".utf8)) }
+        let runProgress = RunProgress()
+        func wrote(_ url: URL, _ what: String) {
+            runProgress.finish()
+            FileHandle.standardError.write(Data("wrote \(url.path): \(what)\n".utf8))
+        }
         let result: StudyResult
         var halving: [String: HalvingEpsilon]? = nil
+        evaluation.progress = { runProgress.update($0) }
+        runProgress.start("clean")
+        defer { runProgress.finish() }
         do {
             let suite = try attacks.map { spec throws(AttackError) in try Toolkit.standard.makeAttack(spec) }
             result = try evaluation.study(
@@ -98,7 +106,7 @@ struct Evaluate: ParsableCommand, PrecisionGeneric {
                             try recorder!.record(report, outcomes: outcomes),
                             "\(report.attack) at ε = \(report.threatModel.epsilon)")
                     },
-                progress: { FileHandle.standardError.write(Data("attacking with \($0)…\n".utf8)) })
+                progress: { runProgress.start($0) })
             if recorder != nil, runs == 0 {
                 var runner = EpisodeRunner(
                     policy: loaded.converted(to: S.self), environment: environment, selection: selection)
@@ -110,7 +118,7 @@ struct Evaluate: ParsableCommand, PrecisionGeneric {
                 halving = [:]
                 for spec in attacks {
                     let attack = try Toolkit.standard.makeAttack(spec)
-                    FileHandle.standardError.write(Data("bisecting the halving ε of \(attack.spec)…\n".utf8))
+                    runProgress.start("bisecting the halving ε of \(attack.spec)")
                     halving![attack.spec] = try evaluation.halvingEpsilon(attack, maximum: maximum, clean: clean)
                 }
             }
@@ -133,18 +141,12 @@ struct Evaluate: ParsableCommand, PrecisionGeneric {
                 policy, environment, episodes, seed, result.selection.rawValue, c.meanReturn, c.stdReturn, c.ci95[0], c.ci95[1],
                 c.medianReturn))
         for r in result.attacks {
-            print(
-                String(
-                    format: "  ε=%g %@: attacked %.2f [%.2f, %.2f], drop %.2f [%.2f, %.2f], flips %.1f%%", r.threatModel.epsilon,
-                    r.attack,
-                    r.attacked.meanReturn, r.attacked.ci95[0], r.attacked.ci95[1], r.rewardDrop.mean, r.rewardDrop.ci95[0],
-                    r.rewardDrop.ci95[1],
-                    100 * r.actionFlipRate.value))
+            print(String(format: "  ε=%g ", r.threatModel.epsilon) + r.textLine)
         }
         for s in result.strongest {
             print(
                 String(
-                    format: "  ε=%g strongest attack per episode: %.2f [%.2f, %.2f]", s.epsilon, s.attacked.meanReturn,
+                    format: "  ε=%g strongest attack per episode: %.2f, 95%% CI [%.2f, %.2f]", s.epsilon, s.attacked.meanReturn,
                     s.attacked.ci95[0], s.attacked.ci95[1]))
         }
         for (attack, found) in (halving ?? [:]).sorted(by: { $0.key < $1.key }) {

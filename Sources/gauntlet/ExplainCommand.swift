@@ -32,6 +32,7 @@ struct Explain: ParsableCommand {
                 do { try saliency.svg(frame: frame).write(toFile: svg, atomically: true, encoding: .utf8) } catch {
                     throw ValidationError("--svg: cannot write \(svg): \(error.localizedDescription)")
                 }
+                FileHandle.standardError.write(Data("wrote \(svg)\n".utf8))
             }
         } catch let error as EnvironmentError {
             throw ValidationError(error.description)

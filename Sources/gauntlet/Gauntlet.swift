@@ -36,7 +36,7 @@ struct Gauntlet: ParsableCommand {
             exit(withError: error)  // `help <subcommand>` runs a command that throws its help
         } catch {
             let message = (error as? ValidationError)?.message ?? "\(error)"
-            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+            FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
             Foundation.exit(2)
         }
     }

@@ -77,7 +77,7 @@ struct ReplayCommand: ParsableCommand {
         if hash != replay.header.policyHash {
             FileHandle.standardError.write(
                 Data(
-                    "error: the policy file changed since the recording (hash \(hash), recorded \(replay.header.policyHash))\n"
+                    "Error: the policy file changed since the recording (hash \(hash), recorded \(replay.header.policyHash))\n"
                         .utf8))
             throw ExitCode(1)
         }

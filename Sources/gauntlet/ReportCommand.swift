@@ -23,6 +23,8 @@ struct ReportCommand: ParsableCommand {
         do { try Report(store: try ResultsStore(path: db), baselines: baselines).write(to: URL(fileURLWithPath: out)) } catch {
             throw ValidationError("report: \(error)")
         }
-        print("wrote \(out)/report.md and \(out)/report.html")
+        let folder = URL(fileURLWithPath: out)
+        print(
+            "wrote \(folder.appendingPathComponent("report.md").path) and \(folder.appendingPathComponent("report.html").path)")
     }
 }

@@ -76,6 +76,7 @@ struct ResultsMerge: ParsableCommand {
             let store = try ResultsStore(path: db)
             for input in inputs { try store.merge(from: input) }
             print("merged \(inputs.count) database(s) into \(db): \(try store.rows().count) cells")
+            for warning in try store.refreshWarnings() { print(warning.description) }
         } catch let error as SweepError {
             throw ValidationError(error.description)
         }

@@ -2,7 +2,6 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import Linalg
-import Synchronization
 
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,7 +16,8 @@ struct SweepCommand: ParsableCommand {
 
     @Argument(help: "Sweep spec (YAML).") var spec: String
     @Option(help: "Results database (SQLite).") var db: String
-    @Option(help: "Cells evaluated in parallel (default: all cores).") var jobs = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Cells evaluated in parallel (the default is this machine's core count).") var jobs = ProcessInfo
+        .processInfo.activeProcessorCount
     @Option(help: "Run only shard i of n (i counts from 0), e.g. 0/4.") var shard: String?
     @Option(help: "Numeric precision, f32 or f64 (default: the spec's 'precision', else f32).") var precision: Precision?
 
@@ -43,24 +43,26 @@ struct SweepCommand: ParsableCommand {
         if let precision { parsed.precision = precision }
         let store: ResultsStore
         do { store = try ResultsStore(path: db) } catch { throw ValidationError("--db \(db): \(error)") }
-        let last = Mutex<UInt64>(0)
+        let bar = ProgressBar(label: parsed.name)
         let ran = try Sweep(spec: parsed, jobs: jobs, shard: try parsedShard()).run(store: store) { p in
-            let now = DispatchTime.now().uptimeNanoseconds
-            let draw = last.withLock { previous -> Bool in
-                guard now - previous > 500_000_000 || p.finished == p.total else { return false }
-                previous = now
-                return true
+            bar.update(fraction: Double(p.finished) / Double(max(p.total, 1))) {
+                let eta =
+                    p.finished > p.skipped
+                    ? p.elapsedSeconds / Double(p.finished - p.skipped) * Double(p.total - p.finished) : .nan
+                return String(
+                    format: "%d/%d cells (%d already done), %.1f s, ETA %@", p.finished, p.total, p.skipped, p.elapsedSeconds,
+                    eta.isFinite ? String(format: "%.0f s", eta) : "—")
             }
-            guard draw else { return }
-            let eta = p.elapsedSeconds / Double(p.finished) * Double(p.total - p.finished)
-            FileHandle.standardError.write(
-                Data(
-                    String(
-                        format: "%d/%d cells (%d already done), %.1f s, ETA %.0f s\n",
-                        p.finished, p.total, p.skipped, p.elapsedSeconds, eta
-                    ).utf8))
         }
+        bar.finish()
         print("\(parsed.name): ran \(ran) cell(s) into \(db)")
-        for warning in try store.refreshWarnings() { print(warning.description) }
+        if let shard = try parsedShard() {
+            // Cross-cell checks need every cell of a policy; they run when the shards are merged.
+            print(
+                "sanity checks run over the whole sweep when the shards are merged (shard \(shard.index)/\(shard.count) holds part of it)"
+            )
+        } else {
+            for warning in try store.refreshWarnings() { print(warning.description) }
+        }
     }
 }

@@ -3,6 +3,7 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import Linalg
+import Synchronization
 
 struct Train: ParsableCommand, PrecisionGeneric {
     static let configuration = CommandConfiguration(
@@ -70,7 +71,11 @@ struct Train: ParsableCommand, PrecisionGeneric {
         } catch let error as TrainingError {
             throw ValidationError(error.description)
         }
-        guard let summary = try runWithProgress(run, label: "\(run.config.environment) \(run.config.algorithm.name)") else {
+        let resumeCommand = "gauntlet train --resume \(run.directory.path)" + (S.self == Double.self ? " --precision f64" : "")
+        guard
+            let summary = try runWithProgress(
+                run, label: "\(run.config.environment) \(run.config.algorithm.name)", resumeCommand: resumeCommand)
+        else {
             return
         }
         if format.json {
@@ -86,48 +91,58 @@ struct Train: ParsableCommand, PrecisionGeneric {
 }
 
 /// Runs a training run with a progress display; a failure during training (a NaN, a write
-/// error) is reported and exits with code 1.
-func runWithProgress<S: BLASScalar>(_ run: TrainingRun<S>, label: String) throws -> TrainingSummary? {
+/// error) is reported and exits with code 1. SIGINT or SIGTERM lets the current unit finish,
+/// writes a checkpoint, says how to resume and exits with 130 (a second signal kills at once).
+func runWithProgress<S: BLASScalar>(_ run: TrainingRun<S>, label: String, resumeCommand: String) throws
+    -> TrainingSummary?
+{
     let bar = ProgressBar(label: label)
     defer { bar.finish() }
-    do { return try run.run { bar.update($0) } } catch {
+    Interruption.install()
+    defer { Interruption.uninstall() }
+    let summary: TrainingSummary?
+    do { summary = try run.run(shouldStop: { Interruption.requested }, progress: { bar.update($0) }) } catch {
         bar.finish()  // before the message, not after it
-        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
         throw ExitCode(1)
     }
+    if summary == nil, Interruption.requested {
+        bar.finish()
+        FileHandle.standardError.write(
+            Data(
+                "interrupted at step \(run.learner.steps) of \(run.learner.totalSteps); checkpoint written to \(run.directory.appendingPathComponent("checkpoint.safetensors").path)\ncontinue with: \(resumeCommand)\n"
+                    .utf8))
+        throw ExitCode(130)
+    }
+    return summary
 }
 
-/// A one-line progress display on standard error, redrawn at most ten times a second on a
-/// terminal; when standard error is a file or pipe, a plain line every two seconds instead.
-final class ProgressBar {
-    let label: String
-    private var lastDraw: UInt64 = 0
-    private var drawn = false
-    private let terminal = isatty(2) != 0
+/// SIGINT and SIGTERM as a request to stop at the next safe point: the handler only sets a flag
+/// (and restores the default action, so a second signal ends the process at once).
+enum Interruption {
+    private static let flag = Atomic<Bool>(false)
 
-    init(label: String) { self.label = label }
+    static var requested: Bool { flag.load(ordering: .relaxed) }
 
-    func update(_ p: TrainingProgress) {
-        let now = DispatchTime.now().uptimeNanoseconds
-        let interval: UInt64 = terminal ? 100_000_000 : 2_000_000_000
-        guard now - lastDraw > interval || p.steps >= p.totalSteps else { return }
-        lastDraw = now
-        // A learner may overshoot its total by the last rollout's remainder; the bar stops at 100%.
-        let fraction = min(1, Double(p.steps) / Double(max(p.totalSteps, 1)))
-        let width = 24
-        let filled = min(width, Int(fraction * Double(width)))
-        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        let meanReturn = p.meanReturn.isNaN ? "—" : String(format: "%.1f", p.meanReturn)
-        let line = String(
-            format: "%@ %@ %3.0f%% %d/%d steps, %d episodes, return %@, %.0f steps/s ",
-            label, bar, fraction * 100, p.steps, p.totalSteps, p.episodes, meanReturn, p.stepsPerSecond)
-        FileHandle.standardError.write(Data((terminal ? "\r" + line : line + "\n").utf8))
-        drawn = terminal
+    static func install() {
+        flag.store(false, ordering: .relaxed)
+        // A process started by a thread that blocks these signals (a test runner's worker, some
+        // job launchers) inherits the mask; unblock them so an interrupt arrives.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber) { number in
+                Interruption.flag.store(true, ordering: .relaxed)
+                signal(number, SIG_DFL)
+            }
+        }
     }
 
-    /// Ends the progress line (once).
-    func finish() {
-        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
-        drawn = false
+    static func uninstall() {
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
     }
 }

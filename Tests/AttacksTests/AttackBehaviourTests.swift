@@ -136,6 +136,29 @@ private let unbounded4 = BoxSpace(symmetric: Array(repeating: .infinity, count: 
         #expect(abs(AttackSchedule.preference(outputs) - (p - (1 - p))) < 1e-12)
     }
 
+    /// FGSM's default objective for a continuous policy has zero gradient at the clean point, so
+    /// its default (`random_start=auto`) steps from a random point of the ball there: the shipped
+    /// Pendulum TD3 loses reward; forced to start at the clean point it changes nothing; a
+    /// discrete policy keeps starting at the clean point.
+    @Test func fgsmDefaultStartsAtRandomForContinuousPolicies() throws {
+        let root = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
+        let policy = try Policy.load(contentsOf: root.appendingPathComponent("policies/pendulum-td3.safetensors"))
+        let evaluation = AttackEvaluation(policy: policy, environment: "Pendulum-v1", episodes: 3, seed: 0)
+        let clean = try evaluation.cleanEpisodes()
+        let automatic = try evaluation.run(try AttackRegistry.standard.make("fgsm"), epsilon: 0.3, clean: clean)
+        let fromClean = try evaluation.run(try AttackRegistry.standard.make("fgsm:random_start=0"), epsilon: 0.3, clean: clean)
+        #expect(automatic.attack == "fgsm:random_start=auto")
+        #expect(fromClean.attacked.returns == fromClean.clean.returns)
+        #expect(automatic.attacked.meanReturn < automatic.clean.meanReturn - 50, "\(automatic.attacked.meanReturn)")
+        let discrete = try Policy.load(contentsOf: root.appendingPathComponent("policies/cartpole-dqn.safetensors"))
+        let x = Matrix<Float>([[0.01, 0.2, -0.03, 0.1]])
+        let model = ThreatModel(epsilon: 0.05, bounds: try Registry.make("CartPole-v1").base.observationSpace)
+        #expect(
+            FGSM().perturb(x, policy: discrete, threatModel: model, random: RandomStream(seed: 1)).perturbed
+                == FGSM(randomStart: false).perturb(x, policy: discrete, threatModel: model, random: RandomStream(seed: 2))
+                .perturbed)
+    }
+
     @Test func targetOutsideTheActionsIsRejected() throws {
         let attack = try AttackRegistry.standard.make("targeted:target=5")
         #expect(throws: AttackError.self) {

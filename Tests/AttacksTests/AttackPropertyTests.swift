@@ -169,18 +169,19 @@ func policyContext(kind: PolicyKind, dimension: Int, outputs: Int) -> AttackCont
     }
 
     @Test func specsParseAndPrintTheirDefaults() throws {
-        #expect(try AttackRegistry.standard.make("pgd").spec == "pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=10")
+        #expect(
+            try AttackRegistry.standard.make("pgd").spec == "pgd:alpha_ratio=0.25,loss=auto,random_start=1,restarts=1,steps=10")
         #expect(
             try AttackRegistry.standard.make("pgd:steps=20,alpha=0.01,restarts=4").spec
-                == "pgd:alpha=0.01,loss=ce,random_start=1,restarts=4,steps=20")
+                == "pgd:alpha=0.01,loss=auto,random_start=1,restarts=4,steps=20")
         #expect(
             try AttackRegistry.standard.make(try AttackRegistry.standard.make("gaussian:sigma=1.5").spec).spec
                 == "gaussian:sigma=1.5")
         for (bad, message) in [
             ("pgd:step=3", "unknown parameter 'step'"), ("pgd:steps=0", "'steps' must be an integer in 1...100000"),
-            ("fgsm:random_start=2", "'random_start' must be an integer in 0...1"), ("carlini", "unknown attack 'carlini'"),
+            ("fgsm:random_start=2", "'random_start' must be one of auto, 0, 1"), ("carlini", "unknown attack 'carlini'"),
             ("pgd:steps", "'steps' is not key=value"), ("pgd:alpha=0.1,alpha_ratio=0.2", "give alpha or alpha_ratio"),
-            ("pgd:loss=kl", "'loss' must be one of ce, cw"), (":x=1", "has no name"),
+            ("pgd:loss=kl", "'loss' must be one of auto, ce, cw"), (":x=1", "has no name"),
         ] {
             #expect { try AttackRegistry.standard.make(bad) } throws: { ($0 as! AttackError).description.contains(message) }
         }

@@ -181,7 +181,7 @@ struct ShiftDefense: PolicyDefense {
                     random: RandomStream(seed: 2), ppo: nil, seed: 2)) as? AdversarialTraining)
         #expect(
             training.attacks.map(\.spec) == [
-                "test-half-shift:fraction=0.5", "pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=10",
+                "test-half-shift:fraction=0.5", "pgd:alpha_ratio=0.25,loss=auto,random_start=1,restarts=1,steps=10",
             ])
     }
 

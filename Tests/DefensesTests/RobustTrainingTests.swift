@@ -170,11 +170,8 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
             gradient_steps: -1
             """
         func train(_ yaml: String) throws -> TD3<Float> {
-            guard
-                case .td3(let config) = try TrainingConfig(
-                    yaml: yaml, file: "ddpg.yaml", robustMethods: Toolkit.standard.robustMethods
-                ).algorithm
-            else { throw TrainingError("not a TD3 config") }
+            let parsed = try TrainingConfig(yaml: yaml, file: "ddpg.yaml", robustMethods: Toolkit.standard.robustMethods)
+            guard case .td3(let config) = parsed.algorithm else { throw TrainingError("not a TD3 config") }
             let learner = try TD3<Float>(
                 config: config, environment: "Pendulum-v1", seed: 3, components: Toolkit.standard.training)
             while learner.steps < learner.totalSteps { try learner.advance() }
@@ -236,8 +233,8 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
         let training = try AdversarialTraining(config, bounds: bounds, random: RandomStream(seed: 9))
         #expect(
             training.attacks.map(\.spec) == [
-                "uniform", "gaussian:sigma=0.5", "sign", "fgsm:random_start=0",
-                "pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=3", "mad:alpha_ratio=0.25,restarts=1,steps=3",
+                "uniform", "gaussian:sigma=0.5", "sign", "fgsm:random_start=auto",
+                "pgd:alpha_ratio=0.25,loss=auto,random_start=1,restarts=1,steps=3", "mad:alpha_ratio=0.25,restarts=1,steps=3",
             ])
     }
 }

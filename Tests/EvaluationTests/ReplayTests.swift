@@ -103,7 +103,8 @@ private let policyPath = root.appendingPathComponent("policies/cartpole-dqn.safe
         _ = try evaluation.study(attacks: [FGSM()], epsilons: [0.05, 0.1], record: { try recorder.record($0, outcomes: $1) })
         #expect(recorder.written.map(\.url.lastPathComponent) == ["eval-1.safetensors", "eval-2.safetensors"])
         #expect(
-            recorder.written.map(\.epsilon) == [0.05, 0.1] && recorder.written.allSatisfy { $0.attack == "fgsm:random_start=0" })
+            recorder.written.map(\.epsilon) == [0.05, 0.1]
+                && recorder.written.allSatisfy { $0.attack == "fgsm:random_start=auto" })
         for (url, _, epsilon) in recorder.written {
             let replay = try Replay.load(contentsOf: url)
             #expect(replay.header.threatModel?.epsilon == epsilon)

@@ -22,7 +22,7 @@ import Testing
         let shipped = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("policies").path)
             .filter { $0.hasPrefix("cartpole-") && $0.hasSuffix(".safetensors") }
         #expect(shipped.count >= 3 && spec.policies.count == shipped.count && spec.attacks.count == 5)
-        #expect(spec.attacks.contains("pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=2,steps=10"))
+        #expect(spec.attacks.contains("pgd:alpha_ratio=0.25,loss=auto,random_start=1,restarts=2,steps=10"))
         #expect(spec.cells.count == shipped.count * 5 * 2 * 2 * 2 && Set(spec.cells.map(\.key)).count == spec.cells.count)
         let shards = (0..<4).map { spec.cells(shard: $0, of: 4) }
         #expect(shards.map(\.count).reduce(0, +) == spec.cells.count)

@@ -11,7 +11,7 @@ import Testing
         ])
         #expect(run.status == 0, "\(run.standardError)")
         let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any]
-        #expect(object["attack"] as? String == "fgsm:random_start=0")
+        #expect(object["attack"] as? String == "fgsm:random_start=auto")
         let clean = object["clean"] as! [String: Any]
         let attacked = object["attacked"] as! [String: Any]
         let cleanReturns = clean["returns"] as! [Double]
@@ -39,7 +39,9 @@ import Testing
             (try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any])["attacks"]
             as! [[String: Any]]
         #expect(
-            attacks.map { $0["attack"] as! String } == ["none", "pgd:alpha_ratio=0.25,loss=ce,random_start=1,restarts=1,steps=3"])
+            attacks.map { $0["attack"] as! String } == [
+                "none", "pgd:alpha_ratio=0.25,loss=auto,random_start=1,restarts=1,steps=3",
+            ])
         #expect(((attacks[0]["reward_drop"] as! [String: Any])["mean"] as! Double) == 0)
         #expect((attacks[1]["threat_model"] as! [String: Any])["units"] as? String == "std")
     }
@@ -157,7 +159,8 @@ import Testing
         ])
         #expect(attack.status == 0, "\(attack.standardError)")
         #expect(
-            attack.standardOutput.contains("\"attack\":\"pgd:alpha_ratio=0.25,eot=2,loss=ce,random_start=1,restarts=1,steps=2\""))
+            attack.standardOutput.contains(
+                "\"attack\":\"pgd:alpha_ratio=0.25,eot=2,loss=auto,random_start=1,restarts=1,steps=2\""))
         let bad = try runGauntlet([
             "defend", "--policy", "policies/cartpole-dqn.safetensors", "--transform", "blur:radius=2", "--output", output,
         ])

@@ -61,3 +61,88 @@ import Testing
         #expect(a.network == b.network)
     }
 }
+
+/// Ctrl-C (SIGINT) during `gauntlet train`: the run finishes its current unit, writes a
+/// checkpoint, says where and how to continue, exits 130, and the resumed run ends with the
+/// uninterrupted run's weights. A run killed before its first checkpoint says so on `--resume`.
+@Suite(.serialized) struct InterruptTests {
+    static let config = CrashSafetyTests.config.replacingOccurrences(
+        of: "checkpoint_interval: 250", with: "checkpoint_interval: 100000"
+    )
+    .replacingOccurrences(of: "n_timesteps: 6000", with: "n_timesteps: 12000")
+    .replacingOccurrences(of: "buffer_size: 6000", with: "buffer_size: 12000")
+
+    func start(_ arguments: [String], standardError: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("gauntlet")
+        process.arguments = arguments
+        process.currentDirectoryURL = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
+        _ = FileManager.default.createFile(atPath: standardError.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: standardError)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Waits until `file` exists (at most 20 s).
+    func waitFor(_ file: URL) {
+        for _ in 0..<400 where !FileManager.default.fileExists(atPath: file.path) { Thread.sleep(forTimeInterval: 0.05) }
+    }
+
+    @Test func interruptedTrainingCheckpointsAndResumesToTheSameWeights() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-interrupt-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("c.yaml")
+        try Self.config.write(to: config, atomically: true, encoding: .utf8)
+        let straight = directory.appendingPathComponent("straight")
+        let interrupted = directory.appendingPathComponent("interrupted")
+        #expect(try runGauntlet(["train", "--config", config.path, "--seed", "3", "--output", straight.path]).status == 0)
+
+        let log = directory.appendingPathComponent("stderr.txt")
+        let process = try start(
+            ["train", "--config", config.path, "--seed", "3", "--output", interrupted.path], standardError: log)
+        waitFor(interrupted.appendingPathComponent("progress.csv"))
+        Thread.sleep(forTimeInterval: 0.5)
+        try #require(process.isRunning, "training finished before the interrupt: the test did not test one")
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        let message = try String(contentsOf: log, encoding: .utf8)
+        #expect(process.terminationStatus == 130, "\(message)")
+        #expect(
+            message.contains("interrupted at step ")
+                && message.contains("continue with: gauntlet train --resume \(interrupted.path)"))
+        #expect(FileManager.default.fileExists(atPath: interrupted.appendingPathComponent("checkpoint.safetensors").path))
+
+        let finish = try runGauntlet(["train", "--resume", interrupted.path])
+        #expect(finish.status == 0, "\(finish.standardError)")
+        let a = try PolicyFile.load(contentsOf: straight.appendingPathComponent("policy.safetensors"))
+        let b = try PolicyFile.load(contentsOf: interrupted.appendingPathComponent("policy.safetensors"))
+        #expect(a.network == b.network)
+    }
+
+    @Test func resumingBeforeTheFirstCheckpointSaysHowToStartOver() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-early-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("c.yaml")
+        try Self.config.write(to: config, atomically: true, encoding: .utf8)
+        let run = directory.appendingPathComponent("run")
+        let process = try start(
+            ["train", "--config", config.path, "--seed", "3", "--output", run.path],
+            standardError: directory.appendingPathComponent("stderr.txt"))
+        waitFor(run.appendingPathComponent("progress.csv"))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let resume = try runGauntlet(["train", "--resume", run.path])
+        #expect(resume.status == 2)
+        #expect(
+            resume.standardError.contains("no checkpoint was written yet")
+                && resume.standardError.contains("gauntlet train --config \(run.path)/config.yaml --seed 3 --output \(run.path)"),
+            "\(resume.standardError)")
+        // The command it prints starts the run over.
+        #expect(
+            try runGauntlet(["train", "--config", "\(run.path)/config.yaml", "--seed", "3", "--output", run.path, "--json"])
+                .status == 0)
+    }
+}

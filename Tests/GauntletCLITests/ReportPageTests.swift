@@ -47,3 +47,39 @@ let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/goog
             "\(dom.components(separatedBy: "id=\"selftest\">").dropFirst().first?.prefix(300) ?? "no self-test output")")
     }
 }
+
+/// A report depends only on its database: written twice, every file is byte-identical; and
+/// warnings name their policy.
+@Suite struct ReportReproducibilityTests {
+    @Test func reportIsByteIdenticalAcrossRuns() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-report-twice-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try """
+        policies: [policies/cartpole-dqn.safetensors, policies/cartpole-ppo.safetensors]
+        attacks: [fgsm, uniform, "pgd:steps=3"]
+        epsilons: [0, 0.1, 0.2]
+        episodes: 2
+        """.write(to: spec, atomically: true, encoding: .utf8)
+        let db = directory.appendingPathComponent("r.sqlite").path
+        let sweep = try runGauntlet(["sweep", spec.path, "--db", db])
+        #expect(sweep.status == 0, "\(sweep.standardError)")
+        for line in sweep.standardOutput.split(separator: "\n") where line.hasPrefix("warning") {
+            #expect(line.contains("policies/cartpole-"), "a warning that does not name its policy: \(line)")
+        }
+        var pages: [[String: Data]] = []
+        for name in ["first", "second"] {
+            let folder = directory.appendingPathComponent(name)
+            let written = try runGauntlet(["report", "--db", db, "--out", folder.path])
+            #expect(
+                written.status == 0 && written.standardOutput.contains("\(folder.path)/report.md"), "\(written.standardOutput)")
+            var files: [String: Data] = [:]
+            for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+                files[file] = try Data(contentsOf: folder.appendingPathComponent(file))
+            }
+            pages.append(files)
+        }
+        #expect(pages[0].keys.contains("report.html") && pages[0] == pages[1])
+    }
+}
