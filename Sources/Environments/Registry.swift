@@ -39,8 +39,10 @@ public enum Registry {
             directories.append(URL(fileURLWithPath: custom))
         }
         directories.append(URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("envs"))
-        var executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "").resolvingSymlinksInPath()
-            .deletingLastPathComponent()
+        // The executable's own path (/proc/self/exe), not argv[0]: run from PATH, argv[0] is a
+        // bare name, and through setup.sh's symlink it names the link.
+        var executable = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments.first ?? ""))
+            .resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<4 {
             directories.append(executable.appendingPathComponent("envs"))
             executable.deleteLastPathComponent()
@@ -62,7 +64,7 @@ public enum Registry {
             return TimeLimit(world, maxEpisodeSteps: world.map.stepLimit)
         }
         throw EnvironmentError(
-            "unknown environment '\(id)' (known: \((classicControl.map(\.id) + mujoco.map(\.id)).joined(separator: ", ")), grid:NAME with NAME one of \(gridNames().joined(separator: ", ")))"
+            "unknown environment '\(id)' (known: \((classicControl.map(\.id) + mujoco.map(\.id)).joined(separator: ", ")), grid:NAME with NAME one of \(gridNames().isEmpty ? "the maps of an envs/ directory, none found here: run from the repository or set GAUNTLET_ENVS" : gridNames().joined(separator: ", ")))"
         )
     }
 
