@@ -252,10 +252,11 @@ public final class TrainingRun<Scalar: BLASScalar> {
     }
 
     private func finish() throws(TrainingError) -> TrainingSummary {
+        let statistics = learner.environment.statistics
         let provenance = [
             "seed": "\(seed)", "config_hash": config.hash, "gauntlet_version": Gauntlet.version, "steps": "\(learner.steps)",
             "training_precision": Self.precision.rawValue, "trained": ISO8601DateFormatter().string(from: Date()),
-            "blas_kernel": BLAS.coreName,
+            "blas_kernel": BLAS.coreName, "training_mean_return_last_100": "\(statistics.meanRecentReturn())",
         ]
         let policyURL = directory.appendingPathComponent("policy.safetensors")
         var file = learner.policy().file(
@@ -267,7 +268,6 @@ public final class TrainingRun<Scalar: BLASScalar> {
                 throw TrainingError("cannot write the \(name) policy: \(error.description)")
             }
         }
-        let statistics = learner.environment.statistics
         let summary = TrainingSummary(
             environment: config.environment, algorithm: config.algorithm.name, seed: seed, precision: Self.precision,
             steps: learner.steps,

@@ -19,15 +19,33 @@ public protocol Attack: Sendable {
     /// Throws if the attack cannot be used on this policy (a target beyond its actions, a
     /// critic it does not keep).
     func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError)
+    /// What the attack's own making says it should achieve (a learned adversary: the victim's
+    /// return while it trained), for the sanity checks to compare with what it did.
+    var expectedEffect: ExpectedEffect? { get }
 }
 
 extension Attack {
     public func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError) {}
 
+    public var expectedEffect: ExpectedEffect? { nil }
+
     public func perturb<S: BLASScalar>(
         _ observations: Matrix<S>, cleanOutputs: Matrix<S>?, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
     ) -> AttackResult<S> {
         perturb(observations, policy: policy, threatModel: threatModel, random: random)
+    }
+}
+
+/// The victim's mean return an attack expects at radius `epsilon`, and where that expectation
+/// comes from.
+public struct ExpectedEffect: Sendable, Codable, Equatable {
+    public var epsilon: Double
+    public var attackedReturn: Double
+    public var source: String
+    public init(epsilon: Double, attackedReturn: Double, source: String) {
+        self.epsilon = epsilon
+        self.attackedReturn = attackedReturn
+        self.source = source
     }
 }
 

@@ -13,10 +13,28 @@ public struct LearnedAdversary: Attack {
     public var adversary: Policy<Float> { adversaries.float }
     /// The adversary in both precisions: an f64 evaluation computes its directions in f64.
     let adversaries: PolicyInEitherPrecision
+    /// The victim's mean return over the adversary's last 100 training episodes, at its training
+    /// ε (recorded in the adversary's policy file).
+    public let expectedEffect: ExpectedEffect?
 
-    public init(adversary: Policy<Float>, path: String) {
+    public init(adversary: Policy<Float>, path: String, expectedEffect: ExpectedEffect? = nil) {
         adversaries = PolicyInEitherPrecision(adversary)
         self.path = path
+        self.expectedEffect = expectedEffect
+    }
+
+    /// What the adversary's training recorded: its ε (from its environment id) and the victim's
+    /// return over the last 100 training episodes (the negated adversary return).
+    static func expectedEffect(of file: PolicyFile, path: String) -> ExpectedEffect? {
+        guard let returnText = file.description.provenance["training_mean_return_last_100"],
+            let adversaryReturn = Double(returnText), adversaryReturn.isFinite,
+            let id = file.description.environment, id.hasPrefix("adversary:"),
+            let epsilonText = id.dropFirst("adversary:".count).split(separator: ",").first(where: { $0.hasPrefix("eps=") }),
+            let epsilon = Double(epsilonText.dropFirst("eps=".count))
+        else { return nil }
+        return ExpectedEffect(
+            epsilon: epsilon, attackedReturn: -adversaryReturn,
+            source: "the victim's mean return over the last 100 episodes of \(path)'s training")
     }
 
     static let adversaryParameter = AttackParameter(
@@ -36,7 +54,9 @@ public struct LearnedAdversary: Attack {
                 "learned: \(path) is a \(adversary.kind.rawValue) policy, not an adversary (train one with gauntlet adversary train)"
             )
         }
-        return LearnedAdversary(adversary: adversary, path: path)
+        let file = try? PolicyFile.load(contentsOf: URL(fileURLWithPath: path))
+        return LearnedAdversary(
+            adversary: adversary, path: path, expectedEffect: file.flatMap { expectedEffect(of: $0, path: path) })
     }
 
     public var spec: String { formatSpec("learned", ["adversary": path]) }

@@ -46,13 +46,17 @@ public struct AttackReport: Sendable, Codable {
     public var episodes: Int
     public var seed: UInt64
     public var selection: ActionSelection
+    /// What the attack expected of itself, when it says (a learned adversary's training return).
+    public var expectedEffect: ExpectedEffect?
 
     public init(
         attack: String, threatModel: ThreatModel, clean: ReturnSummary, attacked: ReturnSummary, rewardDrop: Drop,
         actionFlipRate: Rate,
-        queries: Int, attackedSteps: Int, episodes: Int, seed: UInt64, selection: ActionSelection
+        queries: Int, attackedSteps: Int, episodes: Int, seed: UInt64, selection: ActionSelection,
+        expectedEffect: ExpectedEffect? = nil
     ) {
         self.attack = attack
+        self.expectedEffect = expectedEffect
         self.threatModel = threatModel
         self.clean = clean
         self.attacked = attacked
@@ -193,7 +197,12 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
             cleanReturns, attackedReturns, random: RandomStream(seed: seed).child("drop"))
         let steps = attacked.reduce(0) { $0 + $1.attackedSteps }
         let flips = attacked.reduce(0) { $0 + $1.flips }
-        let flipInterval = ConfidenceInterval.wilson(successes: flips, trials: max(steps, 1))
+        // Over zero attacked steps the rate is unknown: the whole of [0, 1], not an interval
+        // computed as if one step had been seen.
+        let flipInterval =
+            steps > 0
+            ? ConfidenceInterval.wilson(successes: flips, trials: steps)
+            : ConfidenceInterval(lower: 0, upper: 1, confidence: 0.95)
         return AttackReport(
             attack: attack.spec, threatModel: model, clean: ReturnSummary(returns: cleanReturns, seed: seed),
             attacked: ReturnSummary(returns: attackedReturns, seed: seed),
@@ -201,7 +210,7 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
                 mean: Statistics.mean(zip(cleanReturns, attackedReturns).map { $0 - $1 }), ci95: [drop.lower, drop.upper]),
             actionFlipRate: .init(value: Double(flips) / Double(max(steps, 1)), ci95: [flipInterval.lower, flipInterval.upper]),
             queries: attacked.reduce(0) { $0 + $1.queries }, attackedSteps: steps, episodes: episodes, seed: seed,
-            selection: selection)
+            selection: selection, expectedEffect: attack.expectedEffect)
     }
 }
 

@@ -141,9 +141,7 @@ public final class ResultsStore: Sendable {
                 }, uniquingKeysWith: { first, _ in first })
         }
         for group in try reportsByPolicyAndSeed() {
-            let returns = group.flatMap { $0.report.clean.returns }
-            let scale = max(abs(returns.max() ?? 0), abs(returns.min() ?? 0), 1)
-            for warning in SanityChecks.run(group.map(\.report), tolerance: 0.01 * scale) {
+            for warning in SanityChecks.run(group.map(\.report)) {
                 let key = group.first { warning.message.contains($0.report.attack) }?.key ?? group[0].key
                 all.append((key, SanityWarning(check: warning.check, message: "\(policies[key] ?? "?"): \(warning.message)")))
             }

@@ -15,6 +15,9 @@ public struct SanityWarning: Equatable, Sendable, Codable, CustomStringConvertib
         case zeroEpsilonChangedReturns = "zero_epsilon_changed_returns"
         /// A very large ε did not drive the return near the lowest seen (attack too weak, or masking).
         case unboundedNotMinimal = "unbounded_not_minimal"
+        /// An attack did far less than its own making led to expect (a learned adversary whose
+        /// victim scored much more under evaluation than while it trained, at the same ε).
+        case weakerThanExpected = "weaker_than_expected"
     }
 
     public var check: Check
@@ -28,6 +31,14 @@ public struct SanityWarning: Equatable, Sendable, Codable, CustomStringConvertib
 }
 
 public enum SanityChecks {
+    /// `run` with the tolerance every evaluation uses: 1% of the largest clean return's
+    /// magnitude (at least 0.01).
+    public static func run(_ reports: [AttackReport], attacks: AttackRegistry = .standard) -> [SanityWarning] {
+        let returns = reports.flatMap(\.clean.returns)
+        let scale = max(abs(returns.max() ?? 0), abs(returns.min() ?? 0), 1)
+        return run(reports, tolerance: 0.01 * scale, attacks: attacks)
+    }
+
     /// Runs every check on reports of one policy and environment (any mix of attacks and ε).
     /// `tolerance` is the return difference below which two means count as equal. Which checks
     /// an attack takes part in follows its family and ascent in `attacks`; an attack `attacks`
@@ -101,6 +112,20 @@ public enum SanityChecks {
                         check: .unboundedNotMinimal,
                         message:
                             "\(r.attack) at the unbounded ε = \(largest) left \(r.attacked.meanReturn), above the lowest return seen (\(lowest))"
+                    ))
+            }
+        }
+        // An attack that says what it should achieve (a learned adversary's training return) and
+        // left the victim far better off at the same ε: undertrained, or trained on other episodes.
+        for r in reports {
+            guard let expected = r.expectedEffect, abs(expected.epsilon - r.threatModel.epsilon) <= 1e-12 else { continue }
+            let slack = max(tolerance, 0.25 * abs(r.clean.meanReturn - expected.attackedReturn))
+            if r.attacked.meanReturn > expected.attackedReturn + slack {
+                warnings.append(
+                    .init(
+                        check: .weakerThanExpected,
+                        message:
+                            "\(r.attack) at ε = \(r.threatModel.epsilon) left a return of \(r.attacked.meanReturn), far above \(expected.attackedReturn), \(expected.source) (clean \(r.clean.meanReturn)): the adversary may be undertrained"
                     ))
             }
         }

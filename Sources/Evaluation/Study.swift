@@ -70,7 +70,6 @@ extension AttackEvaluation {
             }
         }
         let cleanReturns = clean.map(\.episodeReturn)
-        let scale = max(abs(cleanReturns.max() ?? 0), abs(cleanReturns.min() ?? 0), 1)
         var curves = Dictionary(grouping: reports, by: \.attack).mapValues { runs in
             runs.map { ($0.threatModel.epsilon, $0.attacked.returns) }
         }
@@ -79,7 +78,7 @@ extension AttackEvaluation {
             environment: environment, episodes: episodes, seed: seed, selection: selection,
             clean: ReturnSummary(returns: cleanReturns, seed: seed), lengths: clean.map(\.length), attacks: reports,
             strongest: strongest, returnCurveArea: curves.compactMapValues { curveArea($0, seed: seed) },
-            sanity: SanityChecks.run(reports, tolerance: 0.01 * scale))
+            sanity: SanityChecks.run(reports))
     }
 }
 

@@ -111,6 +111,7 @@ struct AttackCommand: ParsableCommand, PrecisionGeneric {
                 format: "clean:  mean return %.2f, 95%% CI [%.2f, %.2f]", reports[0].clean.meanReturn, reports[0].clean.ci95[0],
                 reports[0].clean.ci95[1]))
         for r in reports { print(r.textLine) }
+        for warning in SanityChecks.run(reports) { print(warning.description) }
     }
 }
 

@@ -131,6 +131,12 @@ private let unbounded4 = BoxSpace(symmetric: Array(repeating: .infinity, count: 
                 #expect(outcome.attackedSteps > 0 && outcome.attackedSteps < outcome.length, "\(schedule)")
             }
         }
+        // A threshold no preference exceeds attacks nothing, and the flip rate over zero
+        // attacked steps is unknown: its interval is the whole of [0, 1].
+        var never = AttackEvaluation(policy: policy, environment: "CartPole-v1", episodes: 2, seed: 0)
+        never.schedule = AttackSchedule(budget: nil, threshold: 1)
+        let report = try never.run(PGD(steps: 3), epsilon: 0.05, clean: try never.cleanEpisodes())
+        #expect(report.attackedSteps == 0 && report.queries == 0 && report.actionFlipRate.ci95 == [0, 1])
         let outputs: [Float] = [3, 0]
         let p = 1 / (1 + Double.exp(-3))
         #expect(abs(AttackSchedule.preference(outputs) - (p - (1 - p))) < 1e-12)

@@ -80,6 +80,9 @@ import Testing
         let summary = try #require(
             try TrainingRun<Float>(config: config, directory: directory, seed: 1, components: Toolkit.standard.training).run())
         let attack = try AttackRegistry.standard.make("learned:adversary=\(summary.policy)")
+        // What the training recorded becomes the attack's own expectation: the victim's return.
+        let expected = try #require(attack.expectedEffect)
+        #expect(expected.epsilon == 0.2 && expected.attackedReturn == -summary.meanReturnLast100)
         let victim = try Policy.load(contentsOf: URL(fileURLWithPath: Self.victim))
         try attack.validate(for: victim)
         let observations = randomMatrix(rows: 10, columns: 4, random: RandomStream(seed: 2), scale: 0.1).converted(to: Float.self)

@@ -69,6 +69,19 @@ import Testing
             .contains(.unboundedNotMinimal))
     }
 
+    /// A learned adversary whose victim scored 10 while it trained but 95 under evaluation (clean
+    /// 100) at the same ε is flagged; at 25 (within a quarter of the gap), or at another ε, not.
+    @Test func weakerThanExpected() {
+        func learned(epsilon: Double, attacked: Double) -> AttackReport {
+            var r = report("learned:adversary=a.safetensors", epsilon: epsilon, attacked: [attacked, attacked, attacked])
+            r.expectedEffect = ExpectedEffect(epsilon: 0.1, attackedReturn: 10, source: "training")
+            return r
+        }
+        #expect(checks([learned(epsilon: 0.1, attacked: 95)]) == [.weakerThanExpected])
+        #expect(checks([learned(epsilon: 0.1, attacked: 25)]).isEmpty)
+        #expect(checks([learned(epsilon: 0.2, attacked: 95)]).isEmpty)
+    }
+
     /// The strongest attack per episode is the minimum over the suite, episode by episode.
     @Test func strongestAttackIsThePerEpisodeMinimum() throws {
         let policy = try Policy.load(
