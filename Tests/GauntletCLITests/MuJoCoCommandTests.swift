@@ -108,4 +108,33 @@ import Testing
             notAPickle.status == 2 && notAPickle.standardError.contains("vec_normalize.pkl, byte 0"),
             "\(notAPickle.standardError)")
     }
+
+    /// A sweep over a shipped MuJoCo policy in normalised units stores its cells, and the report
+    /// draws the episode player's MuJoCo frames.
+    @Test func sweepAndReportOnAMuJoCoPolicy() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-mujoco-sweep-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try """
+        policies: [policies/invertedpendulum-ppo.safetensors]
+        attacks: [uniform, mad]
+        epsilons: [0, 0.3]
+        units: normalized
+        episodes: 2
+        """.write(to: spec, atomically: true, encoding: .utf8)
+        let db = directory.appendingPathComponent("r.sqlite").path
+        let sweep = try runGauntlet(["sweep", spec.path, "--db", db])
+        #expect(sweep.status == 0, "\(sweep.standardError)")
+        let query = try runGauntlet(["results", "query", "--db", db, "--format", "csv"])
+        let rows = query.standardOutput.split(separator: "\n").dropFirst()
+        #expect(rows.count == 4 && rows.allSatisfy { $0.contains("InvertedPendulum-v5") && $0.contains("normalized") })
+        let report = directory.appendingPathComponent("report")
+        let written = try runGauntlet(["report", "--db", db, "--out", report.path])
+        #expect(written.status == 0, "\(written.standardError)")
+        let html = try String(contentsOf: report.appendingPathComponent("report.html"), encoding: .utf8)
+        // The episode player's frames are MuJoCo pictures (400 × 300 side views; escaped in its JSON).
+        let frames = html.components(separatedBy: "width=\\\"400\\\" height=\\\"300\\\"").count - 1
+        #expect(html.contains("invertedpendulum-ppo") && frames >= 2, "\(frames) frames")
+    }
 }
