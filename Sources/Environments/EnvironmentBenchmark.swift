@@ -8,17 +8,21 @@ public struct EnvironmentBenchmark: Sendable {
     public var copies: Int
     public var steps: Int
     public var repeats: Int
+    /// Threads stepping the copies (`VectorEnvironment.threads`).
+    public var threads: Int
 
-    public init(environment: String, copies: Int, steps: Int = 100_000, repeats: Int = 5) {
+    public init(environment: String, copies: Int, steps: Int = 100_000, repeats: Int = 5, threads: Int = 1) {
         self.environment = environment
         self.copies = copies
         self.steps = steps
         self.repeats = repeats
+        self.threads = threads
     }
 
     public struct Result: Codable, Sendable {
         public var environment: String
         public var copies: Int
+        public var threads: Int
         public var stepsPerRepeat: Int
         public var seconds: TimingSummary
         /// Environment steps (summed over copies) per second, from the fastest and median repeat.
@@ -28,6 +32,7 @@ public struct EnvironmentBenchmark: Sendable {
 
     public func run() throws(EnvironmentError) -> Result {
         let vector = try VectorEnvironment(id: environment, count: copies)
+        vector.threads = threads
         let random = RandomStream(seed: 0)
         let batches = max(1, steps / copies)
         let space = vector.environments[0].base.actionSpace
@@ -42,7 +47,7 @@ public struct EnvironmentBenchmark: Sendable {
         let timing = TimingSummary(samples: samples)
         let total = Double(batches * copies)
         return Result(
-            environment: environment, copies: copies, stepsPerRepeat: batches * copies, seconds: timing,
+            environment: environment, copies: copies, threads: threads, stepsPerRepeat: batches * copies, seconds: timing,
             stepsPerSecondBest: total / timing.minimum, stepsPerSecondMedian: total / timing.median)
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Linalg
 
 /// N copies of an environment stepped together, with observations as one `[N × dim]` batch, as
@@ -9,6 +10,10 @@ import Linalg
 /// reward 0 and both flags false. `.sameStep` (`AutoresetMode.SAME_STEP`): the copy is reset on
 /// the step its episode ends, the batch holds the reset observation, and the final observation
 /// is kept in `finalObservations` — what off-policy learners need for bootstrapping.
+///
+/// With `threads` above one, `step` advances the copies on that many threads (contiguous blocks of
+/// copies); every copy's state is its own and the bookkeeping runs afterwards in copy order, so
+/// the results are identical for any thread count.
 public final class VectorEnvironment {
     public enum AutoresetMode: Sendable { case nextStep, sameStep }
 
@@ -28,6 +33,11 @@ public final class VectorEnvironment {
     /// Returns, lengths and counts of episodes, updated every step.
     public private(set) var statistics: EpisodeStatistics
     private var needsReset: [Bool]
+    /// Threads that step the copies (1: the calling thread only). Changes speed, never results.
+    public var threads = 1
+    /// Each copy's (reward, terminated, truncated) of the step in progress, written by the
+    /// thread that steps it.
+    private let stepOutcomes: UnsafeMutableBufferPointer<(Double, Bool, Bool)>
 
     /// `count` copies of environment `id`, made by `registry`.
     public convenience init(
@@ -53,7 +63,11 @@ public final class VectorEnvironment {
         truncated = Array(repeating: false, count: environments.count)
         needsReset = Array(repeating: false, count: environments.count)
         statistics = EpisodeStatistics(count: environments.count)
+        stepOutcomes = .allocate(capacity: environments.count)
+        stepOutcomes.initialize(repeating: (0, false, false))
     }
+
+    deinit { stepOutcomes.deallocate() }
 
     /// Resets every copy: copy `i` with seed `seed + i` (Gymnasium's convention), or continuing
     /// its own stream when `seed` is nil.
@@ -73,27 +87,47 @@ public final class VectorEnvironment {
     public func step(_ actions: [Action]) {
         precondition(actions.count == count, "one action per copy")
         finalObservations.removeAll(keepingCapacity: true)
-        for i in 0..<count {
+        let wasReset = needsReset
+        // The copies' own work (physics), in parallel when asked: copy i writes only its own
+        // environment and its own entry of `outcomes`.
+        nonisolated(unsafe) let outcomes = stepOutcomes
+        nonisolated(unsafe) let environments = environments
+        let work = { @Sendable (i: Int) in
             let env = environments[i]
-            if needsReset[i] {
+            if wasReset[i] {
                 env.reset()
-                writeObservation(i)
-                (rewards[i], terminated[i], truncated[i]) = (0, false, false)
+                outcomes[i] = (0, false, false)
+            } else {
+                outcomes[i] = env.advance(actions[i])
+            }
+        }
+        let copies = count
+        let workers = min(max(threads, 1), copies)
+        if workers == 1 {
+            for i in 0..<copies { work(i) }
+        } else {
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                for i in (w * copies / workers)..<((w + 1) * copies / workers) { work(i) }
+            }
+        }
+        for i in 0..<copies { (rewards[i], terminated[i], truncated[i]) = outcomes[i] }
+        // Bookkeeping in copy order.
+        for i in 0..<count {
+            writeObservation(i)
+            if wasReset[i] {
                 needsReset[i] = false
                 statistics.start(i)
                 continue
             }
-            let (reward, isTerminated, isTruncated) = env.advance(actions[i])
-            (rewards[i], terminated[i], truncated[i]) = (reward, isTerminated, isTruncated)
-            statistics.record(i, reward: reward, ended: isTerminated || isTruncated)
-            writeObservation(i)
-            if isTerminated || isTruncated {
+            let ended = terminated[i] || truncated[i]
+            statistics.record(i, reward: rewards[i], ended: ended)
+            if ended {
                 switch autoresetMode {
                 case .nextStep:
                     needsReset[i] = true
                 case .sameStep:
                     finalObservations[i] = observations.row(i)
-                    env.reset()
+                    environments[i].reset()
                     writeObservation(i)
                     statistics.start(i)
                 }

@@ -86,12 +86,14 @@ struct BenchEnv: ParsableCommand {
 
     @Option(help: "Environment id.") var env = "CartPole-v1"
     @Option(name: .customLong("envs"), help: "Number of vectorised copies (repeatable).") var copies: [Int] = [1, 16]
+    @Option(help: "Threads stepping the copies (repeatable; results are identical for any count).") var threads: [Int] = [1]
     @Option(help: "Environment steps per repeat (summed over copies).") var steps = 200_000
     @Option(help: "Repeats (min and median are reported).") var repeats = 5
     @OptionGroup var format: JSONOption
 
     func validate() throws {
         guard copies.allSatisfy({ $0 > 0 && $0 <= 4096 }) else { throw ValidationError("--envs must lie in 1...4096") }
+        guard threads.allSatisfy({ $0 > 0 && $0 <= 256 }) else { throw ValidationError("--threads must lie in 1...256") }
         guard steps > 0 else { throw ValidationError("--steps must be positive") }
         guard repeats > 0 else { throw ValidationError("--repeats must be positive") }
     }
@@ -99,10 +101,15 @@ struct BenchEnv: ParsableCommand {
     func run() throws {
         var results: [EnvironmentBenchmark.Result] = []
         for count in copies {
-            do {
-                results.append(try EnvironmentBenchmark(environment: env, copies: count, steps: steps, repeats: repeats).run())
-            } catch {
-                throw ValidationError(error.description)
+            for threadCount in threads {
+                do {
+                    results.append(
+                        try EnvironmentBenchmark(
+                            environment: env, copies: count, steps: steps, repeats: repeats, threads: threadCount
+                        ).run())
+                } catch {
+                    throw ValidationError(error.description)
+                }
             }
         }
         // A MuJoCo environment is also timed against the bare physics it wraps (one copy).
@@ -119,8 +126,8 @@ struct BenchEnv: ParsableCommand {
             for r in results {
                 print(
                     String(
-                        format: "%@ × %d: %.0f steps/s (median %.0f)", r.environment, r.copies, r.stepsPerSecondBest,
-                        r.stepsPerSecondMedian))
+                        format: "%@ × %d on %d thread(s): %.0f steps/s (median %.0f)", r.environment, r.copies, r.threads,
+                        r.stepsPerSecondBest, r.stepsPerSecondMedian))
             }
             for r in physics {
                 print(

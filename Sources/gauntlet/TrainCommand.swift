@@ -27,6 +27,10 @@ struct Train: ParsableCommand, PrecisionGeneric {
     @Option(help: "Seed (overrides the config's).") var seed: UInt64?
     @Option(help: "Run directory (default: runs/<config name>-seed<seed>).") var output: String?
     @Option(help: "Continue the run in this directory from its last checkpoint.") var resume: String?
+    @Option(
+        name: .customLong("env-threads"),
+        help: "Threads stepping the vectorised environment copies (speed only: the weights are identical for any count).")
+    var environmentThreads = 1
     @Flag(help: "Print every setting of --config, defaults included, as JSON (what the policy file will record) and exit.")
     var showConfig = false
     @OptionGroup var precision: PrecisionOption
@@ -38,6 +42,7 @@ struct Train: ParsableCommand, PrecisionGeneric {
             throw ValidationError("--resume takes the seed and directory of the run it continues")
         }
         if showConfig && config == nil { throw ValidationError("--show-config needs --config FILE") }
+        guard (1...256).contains(environmentThreads) else { throw ValidationError("--env-threads must lie in 1...256") }
     }
 
     func run() throws {
@@ -71,6 +76,7 @@ struct Train: ParsableCommand, PrecisionGeneric {
         } catch let error as TrainingError {
             throw ValidationError(error.description)
         }
+        run.learner.environment.threads = environmentThreads
         let resumeCommand = "gauntlet train --resume \(run.directory.path)" + (S.self == Double.self ? " --precision f64" : "")
         guard
             let summary = try runWithProgress(

@@ -20,6 +20,32 @@ import Testing
 
     /// Gymnasium's NEXT_STEP autoreset: the final observation is returned, then the next step
     /// resets with reward 0 and no flags, ignoring the action.
+    /// Stepping copies on several threads changes nothing: observations, rewards, flags, final
+    /// observations and episode statistics equal the one-thread run's bit for bit, through
+    /// terminations and resets (Hopper falls over under random actions), in both autoreset modes.
+    @Test(arguments: [VectorEnvironment.AutoresetMode.nextStep, .sameStep])
+    func threadCountDoesNotChangeResults(mode: VectorEnvironment.AutoresetMode) throws {
+        func run(threads: Int) throws -> [String] {
+            let vector = try VectorEnvironment(id: "Hopper-v5", count: 7, autoresetMode: mode)
+            vector.threads = threads
+            vector.reset(seed: 4)
+            let random = RandomStream(seed: 9)
+            let space = vector.environments[0].base.actionSpace
+            var trace: [String] = []
+            for _ in 0..<150 {
+                vector.step((0..<vector.count).map { _ in space.sample(random) })
+                trace.append(
+                    "\(vector.observations.storage) \(vector.rewards) \(vector.terminated) \(vector.truncated) \(vector.finalObservations.sorted { $0.key < $1.key }.map(\.value))"
+                )
+            }
+            trace.append("\(vector.statistics)")
+            return trace
+        }
+        let one = try run(threads: 1)
+        #expect(one.joined().contains("true"), "no episode ended: the test would not cover resets")
+        for threads in [2, 3, 7] { #expect(try run(threads: threads) == one, "threads \(threads)") }
+    }
+
     @Test func nextStepAutoreset() throws {
         let vector = try VectorEnvironment(id: "CartPole-v1", count: 2)
         vector.reset(seed: 1)

@@ -110,4 +110,29 @@ import Testing
         let neither = try runGauntlet(["train"])
         #expect(neither.status == 2 && neither.standardError.contains("give either --config FILE or --resume DIR"))
     }
+
+    /// `--env-threads` changes speed only: Hopper PPO with four copies gives the same policy file
+    /// tensors on one thread and on three.
+    @Test func environmentThreadsLeaveTheWeightsUnchanged() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-env-threads-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("c.yaml")
+        try "env: Hopper-v5\nalgorithm: ppo\nn_timesteps: 1024\nn_envs: 4\nn_steps: 128\nnet_arch: [16]\nnormalize: true\n".write(
+            to: config, atomically: true, encoding: .utf8)
+        var tensors: [Data] = []
+        for threads in ["1", "3"] {
+            let output = directory.appendingPathComponent("run-\(threads)")
+            let run = try runGauntlet(["train", "--config", config.path, "--output", output.path, "--env-threads", threads])
+            #expect(run.status == 0, "\(run.standardError)")
+            let exported = directory.appendingPathComponent("plain-\(threads).safetensors")
+            #expect(
+                try runGauntlet([
+                    "policy", "export", output.appendingPathComponent("policy.safetensors").path, "--output", exported.path,
+                ])
+                .status == 0)
+            tensors.append(try Data(contentsOf: exported))
+        }
+        #expect(tensors[0] == tensors[1])
+    }
 }
