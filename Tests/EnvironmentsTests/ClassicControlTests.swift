@@ -61,7 +61,7 @@ import Testing
         }
         let acrobot = try Registry.make("Acrobot-v1")
         _ = acrobot.reset(seed: 1)
-        try acrobot.base.setState([0, 92_233_720_368_547_758_070, 0, 0])
+        try acrobot.base.setState([0, 92_233_720_368_547_758_080, 0, 0])
         let result = acrobot.step(.discrete(2))
         #expect(result.observation.allSatisfy { $0.isFinite })
     }
