@@ -16,8 +16,8 @@ struct SweepCommand: ParsableCommand {
 
     @Argument(help: "Sweep spec (YAML).") var spec: String
     @Option(help: "Results database (SQLite).") var db: String
-    @Option(help: "Cells evaluated in parallel (the default is this machine's core count).") var jobs = ProcessInfo
-        .processInfo.activeProcessorCount
+    @Option(help: "Cells evaluated in parallel: one per core unless told.") var jobs = ProcessInfo.processInfo
+        .activeProcessorCount
     @Option(help: "Run only shard i of n (i counts from 0), e.g. 0/4.") var shard: String?
     @Option(help: "Numeric precision, f32 or f64 (default: the spec's 'precision', else f32).") var precision: Precision?
 
