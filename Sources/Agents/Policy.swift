@@ -146,6 +146,15 @@ public struct Policy<Scalar: BLASScalar>: Sendable {
     }
 
     public var observationDimension: Int { network.inputDimensions }
+    /// Outputs per observation (Q-values, logits, means or actions).
+    public var outputDimension: Int { network.outputDimensions }
+
+    /// Scratch memory for `batch` observations, which `outputs`, `inputGradient` and
+    /// `outputsAndInputGradient` reuse across calls (an attack's steps); `unpackedProducts` for
+    /// the few-row products of an attack's inner loop.
+    public func workspace(batch: Int, unpackedProducts: Bool = false) -> Workspace<Scalar> {
+        Workspace(for: network, batch: batch, unpackedProducts: unpackedProducts)
+    }
 
     /// The per-dimension unit of `normalized` threat models: the standard deviations the
     /// observation normalisation divides by.

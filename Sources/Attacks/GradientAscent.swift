@@ -29,11 +29,11 @@ struct GradientAscent {
         // The outputs at the kept point, returned when they are the policy's (not the critic's)
         // and the policy is deterministic.
         let keepsOutputs = !policy.isRandomized && !objective.dependsOnCritic
-        var bestOutputs = Matrix<S>(rows: observations.rows, columns: keepsOutputs ? policy.network.outputDimensions : 0)
+        var bestOutputs = Matrix<S>(rows: observations.rows, columns: keepsOutputs ? policy.outputDimension : 0)
         var queries = 1
         // Reused every step, so the loop allocates nothing per step; its products skip OpenBLAS's
         // packing for a few observations (an attack's arithmetic need not match training's).
-        let workspace = Workspace(for: policy.network, batch: observations.rows, unpackedProducts: true)
+        let workspace = policy.workspace(batch: observations.rows, unpackedProducts: true)
         var gradient = Matrix<S>(rows: observations.rows, columns: observations.columns)
         var velocity = Matrix<S>(rows: observations.rows, columns: observations.columns)
         for _ in 0..<restarts {

@@ -63,10 +63,10 @@ public struct LearnedAdversary: Attack {
 
     public func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError) {
         guard adversary.observationDimension == policy.observationDimension,
-            adversary.network.outputDimensions == policy.observationDimension
+            adversary.outputDimension == policy.observationDimension
         else {
             throw AttackError(
-                "learned: the adversary perturbs \(adversary.network.outputDimensions) observation values, the victim has \(policy.observationDimension)"
+                "learned: the adversary perturbs \(adversary.outputDimension) observation values, the victim has \(policy.observationDimension)"
             )
         }
     }

@@ -161,7 +161,7 @@ public enum Objective: Sendable {
         var gradient = Matrix<S>(rows: 0, columns: 0)
         expectedInputGradient(
             policy, at: observations, samples: samples,
-            workspace: workspace ?? Workspace(for: policy.network, batch: observations.rows), into: &gradient)
+            workspace: workspace ?? policy.workspace(batch: observations.rows), into: &gradient)
         return gradient
     }
 
@@ -196,7 +196,7 @@ public enum Objective: Sendable {
             values.initialize(repeating: 0)
             policy.inputGradient(observations, workspace: workspace, into: &gradient) { z, dz in
                 evaluate(
-                    outputs: z, rows: observations.rows, columns: policy.network.outputDimensions, values: values.baseAddress!,
+                    outputs: z, rows: observations.rows, columns: policy.outputDimension, values: values.baseAddress!,
                     gradient: dz)
             }
         }
@@ -220,10 +220,10 @@ public enum Objective: Sendable {
         var gradient = Matrix<S>(rows: 0, columns: 0)
         values.withUnsafeMutableBufferPointer { v in
             policy.inputGradient(
-                observations, workspace: workspace ?? Workspace(for: policy.network, batch: observations.rows), into: &gradient
+                observations, workspace: workspace ?? policy.workspace(batch: observations.rows), into: &gradient
             ) { z, dz in
                 evaluate(
-                    outputs: z, rows: observations.rows, columns: policy.network.outputDimensions, values: v.baseAddress!,
+                    outputs: z, rows: observations.rows, columns: policy.outputDimension, values: v.baseAddress!,
                     gradient: dz)
             }
         }

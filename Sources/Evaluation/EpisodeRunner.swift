@@ -74,7 +74,7 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
             var observations = (0..<group).map { envs[$0].reset(seed: seed &+ UInt64(start + $0)) }
             var outcomes = (0..<group).map { EpisodeOutcome(seed: seed &+ UInt64(start + $0)) }
             var finished = [Bool](repeating: false, count: group)
-            let workspace = Workspace(for: policy.network, batch: group)  // reused every step
+            let workspace = policy.workspace(batch: group)  // reused every step
             while finished.contains(false) {
                 let active = (0..<group).filter { !finished[$0] }
                 let clean = Matrix<Scalar>(active.map { observations[$0].map { Scalar($0) } })

@@ -29,7 +29,7 @@ public struct Saliency: Sendable, Encodable {
         }
         let record = replay.outcomes[episode].trace[step]
         let x = Matrix<S>(row: record.observation.map { S($0) })
-        var outputGradient = Matrix<S>(rows: 1, columns: policy.network.outputDimensions)
+        var outputGradient = Matrix<S>(rows: 1, columns: policy.outputDimension)
         if case .discrete(let a) = record.cleanAction {
             outputGradient[0, a] = 1
         } else {
