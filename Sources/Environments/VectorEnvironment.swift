@@ -87,51 +87,57 @@ public final class VectorEnvironment {
     public func step(_ actions: [Action]) {
         precondition(actions.count == count, "one action per copy")
         finalObservations.removeAll(keepingCapacity: true)
-        let wasReset = needsReset
-        // The copies' own work (physics), in parallel when asked: copy i writes only its own
-        // environment and its own entry of `outcomes`.
-        nonisolated(unsafe) let outcomes = stepOutcomes
-        nonisolated(unsafe) let environments = environments
-        let work = { @Sendable (i: Int) in
-            let env = environments[i]
-            if wasReset[i] {
-                env.reset()
-                outcomes[i] = (0, false, false)
-            } else {
-                outcomes[i] = env.advance(actions[i])
-            }
-        }
         let copies = count
         let workers = min(max(threads, 1), copies)
         if workers == 1 {
-            for i in 0..<copies { work(i) }
-        } else {
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                for i in (w * copies / workers)..<((w + 1) * copies / workers) { work(i) }
+            for i in 0..<copies {
+                advanceCopy(i, actions[i])
+                finishCopy(i)
+            }
+            return
+        }
+        // Copy i touches only its own environment and `stepOutcomes[i]`; the shared arrays are only
+        // read until every worker is done. The bookkeeping then runs in copy order, as above.
+        nonisolated(unsafe) let vector = self
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            for i in (w * copies / workers)..<((w + 1) * copies / workers) { vector.advanceCopy(i, actions[i]) }
+        }
+        for i in 0..<copies { finishCopy(i) }
+    }
+
+    /// Copy i's bookkeeping after `advanceCopy`: its results, observation, statistics and reset.
+    private func finishCopy(_ i: Int) {
+        (rewards[i], terminated[i], truncated[i]) = stepOutcomes[i]
+        writeObservation(i)
+        if needsReset[i] {
+            needsReset[i] = false
+            statistics.start(i)
+            return
+        }
+        let ended = terminated[i] || truncated[i]
+        statistics.record(i, reward: rewards[i], ended: ended)
+        if ended {
+            switch autoresetMode {
+            case .nextStep:
+                needsReset[i] = true
+            case .sameStep:
+                finalObservations[i] = observations.row(i)
+                environments[i].reset()
+                writeObservation(i)
+                statistics.start(i)
             }
         }
-        for i in 0..<copies { (rewards[i], terminated[i], truncated[i]) = outcomes[i] }
-        // Bookkeeping in copy order.
-        for i in 0..<count {
-            writeObservation(i)
-            if wasReset[i] {
-                needsReset[i] = false
-                statistics.start(i)
-                continue
-            }
-            let ended = terminated[i] || truncated[i]
-            statistics.record(i, reward: rewards[i], ended: ended)
-            if ended {
-                switch autoresetMode {
-                case .nextStep:
-                    needsReset[i] = true
-                case .sameStep:
-                    finalObservations[i] = observations.row(i)
-                    environments[i].reset()
-                    writeObservation(i)
-                    statistics.start(i)
-                }
-            }
+    }
+
+    /// A copy's own work in a step: its reset (after an ended episode, `.nextStep`) or its
+    /// transition, into `stepOutcomes[i]`.
+    private func advanceCopy(_ i: Int, _ action: Action) {
+        let env = environments[i]
+        if needsReset[i] {
+            env.reset()
+            stepOutcomes[i] = (0, false, false)
+        } else {
+            stepOutcomes[i] = env.advance(action)
         }
     }
 
