@@ -3,6 +3,24 @@ import NeuralNet
 import TestSupport
 import Testing
 
+/// Starts `gauntlet ARGUMENTS` from the repository root without waiting for it, its standard
+/// error into `standardError` (discarded when nil).
+func startGauntlet(_ arguments: [String], standardError: URL?) throws -> Process {
+    let process = Process()
+    process.executableURL = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("gauntlet")
+    process.arguments = arguments
+    process.currentDirectoryURL = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
+    if let standardError {
+        _ = FileManager.default.createFile(atPath: standardError.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: standardError)
+    } else {
+        process.standardError = FileHandle.nullDevice
+    }
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    return process
+}
+
 /// `kill -9` during `gauntlet train`, repeatedly, then `--resume` until it finishes: the final
 /// policy equals an uninterrupted run's bit for bit, and the checkpoint is never corrupt.
 @Suite(.serialized) struct CrashSafetyTests {
@@ -34,13 +52,7 @@ import Testing
         var kills = 0
         var arguments = ["train", "--config", config.path, "--seed", "3", "--output", killed.path]
         for delay in [0.4, 0.7, 0.5, 0.9] {
-            let process = Process()
-            process.executableURL = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("gauntlet")
-            process.arguments = arguments
-            process.currentDirectoryURL = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
-            process.standardError = FileHandle.nullDevice
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
+            let process = try startGauntlet(arguments, standardError: nil)
             Thread.sleep(forTimeInterval: delay)
             if process.isRunning {
                 kill(process.processIdentifier, SIGKILL)
@@ -72,18 +84,6 @@ import Testing
     .replacingOccurrences(of: "n_timesteps: 6000", with: "n_timesteps: 12000")
     .replacingOccurrences(of: "buffer_size: 6000", with: "buffer_size: 12000")
 
-    func start(_ arguments: [String], standardError: URL) throws -> Process {
-        let process = Process()
-        process.executableURL = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("gauntlet")
-        process.arguments = arguments
-        process.currentDirectoryURL = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
-        _ = FileManager.default.createFile(atPath: standardError.path, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: standardError)
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        return process
-    }
-
     /// Waits until `file` exists (at most 20 s).
     func waitFor(_ file: URL) {
         for _ in 0..<400 where !FileManager.default.fileExists(atPath: file.path) { Thread.sleep(forTimeInterval: 0.05) }
@@ -100,7 +100,7 @@ import Testing
         #expect(try runGauntlet(["train", "--config", config.path, "--seed", "3", "--output", straight.path]).status == 0)
 
         let log = directory.appendingPathComponent("stderr.txt")
-        let process = try start(
+        let process = try startGauntlet(
             ["train", "--config", config.path, "--seed", "3", "--output", interrupted.path], standardError: log)
         waitFor(interrupted.appendingPathComponent("progress.csv"))
         Thread.sleep(forTimeInterval: 0.5)
@@ -128,7 +128,7 @@ import Testing
         let config = directory.appendingPathComponent("c.yaml")
         try Self.config.write(to: config, atomically: true, encoding: .utf8)
         let run = directory.appendingPathComponent("run")
-        let process = try start(
+        let process = try startGauntlet(
             ["train", "--config", config.path, "--seed", "3", "--output", run.path],
             standardError: directory.appendingPathComponent("stderr.txt"))
         waitFor(run.appendingPathComponent("progress.csv"))
