@@ -96,13 +96,28 @@ public struct Hyperparameter<Config>: @unchecked Sendable {
         Self(
             key: key, summary: summary, accepted: "number in \(interval(range)) or lin_<number>",
             read: { r, config throws(ConfigError) in if let v = try r.schedule(key, in: range) { config[keyPath: field] = v } },
-            value: { config in
-                switch config[keyPath: field] {
-                case .constant(let v): .number(v)
-                case .linear(let start, let end, let fraction):
-                    end == 0 && fraction == 1 ? .string("lin_\(start)") : .string("linear \(start) → \(end) over \(fraction)")
-                }
-            })
+            value: { $0[keyPath: field].printed })
+    }
+
+    /// A schedule that may be absent (nil: the learner uses another, as `summary` says).
+    public static func optionalSchedule(
+        _ key: String, _ field: WritableKeyPath<Config, Schedule?>, in range: ClosedRange<Double>, _ summary: String
+    ) -> Self {
+        Self(
+            key: key, summary: summary, accepted: "number in \(interval(range)) or lin_<number>",
+            read: { r, config throws(ConfigError) in if let v = try r.schedule(key, in: range) { config[keyPath: field] = v } },
+            value: { $0[keyPath: field]?.printed })
+    }
+}
+
+extension Schedule {
+    /// As a config writes it: a number, `lin_<start>`, or a description of another linear schedule.
+    fileprivate var printed: JSONValue {
+        switch self {
+        case .constant(let v): .number(v)
+        case .linear(let start, let end, let fraction):
+            end == 0 && fraction == 1 ? .string("lin_\(start)") : .string("linear \(start) → \(end) over \(fraction)")
+        }
     }
 }
 

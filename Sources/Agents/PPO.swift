@@ -20,6 +20,9 @@ public struct PPOConfig: Equatable, Sendable, Codable {
     public var criticHidden: [Int]? = nil
     public var activation = "tanh"
     public var learningRate = Schedule.constant(3e-4)
+    /// The critic's Adam step size when it differs from the actor's (nil: `learningRate`), as
+    /// SA-PPO and ATLA train their separate value networks (`val_lr`).
+    public var valueLearningRate: Schedule? = nil
     public var nSteps = 2048
     public var batchSize = 64
     public var nEpochs = 10
@@ -139,7 +142,9 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         logStd = kind == .gaussian ? Array(repeating: Scalar(config.logStdInit), count: actionDimension) : []
         let lr = config.learningRate.value(atProgress: 0)
         actorAdam = Adam(parameterCount: actor.parameterCount, learningRate: lr, epsilon: 1e-5)
-        criticAdam = Adam(parameterCount: critic.parameterCount, learningRate: lr, epsilon: 1e-5)
+        criticAdam = Adam(
+            parameterCount: critic.parameterCount, learningRate: config.valueLearningRate?.value(atProgress: 0) ?? lr,
+            epsilon: 1e-5)
         logStdAdam = Adam(parameterCount: logStd.count, learningRate: lr, epsilon: 1e-5)
         normalizer = config.normalizeObservations ? ObservationNormalizer(dimension: d) : nil
         rewardScaler = config.normalizeRewards ? RewardScaler(copies: config.environments, gamma: config.gamma) : nil
@@ -297,7 +302,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         let learningRate = config.learningRate.value(atProgress: progress)
         let clip = Scalar(config.clipRange.value(atProgress: progress))
         actorAdam.learningRate = learningRate
-        criticAdam.learningRate = learningRate
+        criticAdam.learningRate = config.valueLearningRate?.value(atProgress: progress) ?? learningRate
         logStdAdam.learningRate = learningRate
         let size = config.nSteps * config.environments
         let d = environment.observationDimension
@@ -537,6 +542,8 @@ extension PPOConfig {
     public static let hyperparameters: [Hyperparameter<PPOConfig>] =
         sharedHyperparameters + [
             .schedule("learning_rate", \.learningRate, in: 0...10, "Adam step size"),
+            .optionalSchedule(
+                "value_learning_rate", \.valueLearningRate, in: 0...10, "the critic's Adam step size (unset: learning_rate)"),
             .int("n_steps", \.nSteps, in: 1...1_000_000, "rollout steps per copy and update"),
             .int("batch_size", \.batchSize, in: 1...10_000_000, "minibatch size"),
             .int("n_epochs", \.nEpochs, in: 1...10_000, "passes over each rollout"),

@@ -22,12 +22,41 @@ public protocol Attack: Sendable {
     /// What the attack's own making says it should achieve (a learned adversary: the victim's
     /// return while it trained), for the sanity checks to compare with what it did.
     var expectedEffect: ExpectedEffect? { get }
+    /// The attack made ready for its victim: attacks that first learn something about the
+    /// victim (Robust Sarsa's value function) do it here, from rollouts in `environment` at
+    /// `threatModel`, telling `progress` what they do; the others return themselves. Evaluations
+    /// call it once per run before the first `perturb`.
+    func prepared<S: BLASScalar>(
+        for policy: Policy<S>, environment: String, threatModel: ThreatModel, progress: ((String) -> Void)?
+    ) throws(AttackError) -> any Attack
+    /// What the prepared attack learned about its victim and what that cost (nil: nothing).
+    var preparation: AttackPreparation? { get }
+}
+
+/// What an attack learned about its victim before attacking, and at what cost.
+public struct AttackPreparation: Sendable, Codable, Equatable {
+    /// Victim environment steps spent learning (the attack's training budget, counted apart
+    /// from the policy queries of the attacked episodes).
+    public var environmentSteps: Int
+    /// What it chose (e.g. the value function a calibration kept, and why).
+    public var choice: String
+
+    public init(environmentSteps: Int, choice: String) {
+        self.environmentSteps = environmentSteps
+        self.choice = choice
+    }
 }
 
 extension Attack {
     public func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError) {}
 
     public var expectedEffect: ExpectedEffect? { nil }
+
+    public func prepared<S: BLASScalar>(
+        for policy: Policy<S>, environment: String, threatModel: ThreatModel, progress: ((String) -> Void)?
+    ) throws(AttackError) -> any Attack { self }
+
+    public var preparation: AttackPreparation? { nil }
 
     public func perturb<S: BLASScalar>(
         _ observations: Matrix<S>, cleanOutputs: Matrix<S>?, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream

@@ -151,7 +151,7 @@ public struct AttackRegistry: Sendable {
         NoAttack.description, UniformNoise.description, GaussianNoise.description, RandomSign.description, FGSM.description,
         PGD.description, MIFGSM.description, MAD.description, TargetedAttack.description, GradientEstimationAttack.nes,
         GradientEstimationAttack.spsa, TransferAttack.description, CriticAttack.description, LearnedAdversary.description,
-        WorstCaseEnsemble.description,
+        WorstCaseEnsemble.description, RobustSarsa.description, RobustSarsa.withMAD,
     ])
 
     /// This registry with one more attack; a name already taken is a programming error.

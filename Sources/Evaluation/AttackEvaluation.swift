@@ -48,15 +48,18 @@ public struct AttackReport: Sendable, Codable {
     public var selection: ActionSelection
     /// What the attack expected of itself, when it says (a learned adversary's training return).
     public var expectedEffect: ExpectedEffect?
+    /// What the attack learned about the victim first, and the victim steps that took.
+    public var preparation: AttackPreparation?
 
     public init(
         attack: String, threatModel: ThreatModel, clean: ReturnSummary, attacked: ReturnSummary, rewardDrop: Drop,
         actionFlipRate: Rate,
         queries: Int, attackedSteps: Int, episodes: Int, seed: UInt64, selection: ActionSelection,
-        expectedEffect: ExpectedEffect? = nil
+        expectedEffect: ExpectedEffect? = nil, preparation: AttackPreparation? = nil
     ) {
         self.attack = attack
         self.expectedEffect = expectedEffect
+        self.preparation = preparation
         self.threatModel = threatModel
         self.clean = clean
         self.attacked = attacked
@@ -90,6 +93,8 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
     public var schedule: AttackSchedule
     /// Told after every batched step of every run how far that run is.
     public var progress: ((EpisodeProgress) -> Void)?
+    /// Told what an attack does to prepare for the victim before a run (`EpisodeRunner.preparation`).
+    public var preparation: ((String) -> Void)?
 
     public init(
         policy: Policy<Scalar>, environment: String, episodes: Int, seed: UInt64, selection: ActionSelection = .mode,
@@ -137,15 +142,21 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
 
     /// Runs `attack` at `epsilon` and also returns the attacked episodes (with full traces when
     /// `traces` is true, for replay files).
-    public func runRecorded(_ attack: any Attack, epsilon: Double, clean: [EpisodeOutcome], traces: Bool) throws(EnvironmentError)
+    public func runRecorded(_ unprepared: any Attack, epsilon: Double, clean: [EpisodeOutcome], traces: Bool)
+        throws(EnvironmentError)
         -> (report: AttackReport, outcomes: [EpisodeOutcome])
     {
-        do { try attack.validate(for: policy) } catch { throw EnvironmentError(error.description) }
         let model = try threatModel(epsilon: epsilon, clean: clean)
+        let attack: any Attack
+        do throws(AttackError) {
+            try unprepared.validate(for: policy)
+            attack = try unprepared.prepared(for: policy, environment: environment, threatModel: model, progress: preparation)
+        } catch { throw EnvironmentError(error.description) }
         var runner = EpisodeRunner(
             policy: policy, environment: environment, selection: selection, attack: attack, threatModel: model)
         runner.recordTraces = traces
         runner.progress = progress
+        runner.preparation = preparation
         let attacked = try runner.run(episodes: episodes, seed: seed)
         return (report(attack: attack, model: model, clean: clean, attacked: attacked), attacked)
     }
@@ -210,7 +221,7 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
                 mean: Statistics.mean(zip(cleanReturns, attackedReturns).map { $0 - $1 }), ci95: [drop.lower, drop.upper]),
             actionFlipRate: .init(value: Double(flips) / Double(max(steps, 1)), ci95: [flipInterval.lower, flipInterval.upper]),
             queries: attacked.reduce(0) { $0 + $1.queries }, attackedSteps: steps, episodes: episodes, seed: seed,
-            selection: selection, expectedEffect: attack.expectedEffect)
+            selection: selection, expectedEffect: attack.expectedEffect, preparation: attack.preparation)
     }
 }
 

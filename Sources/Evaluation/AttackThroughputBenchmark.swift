@@ -50,8 +50,9 @@ public struct AttackThroughputBenchmark: Sendable {
             sizes: [space.observationSpace.dimension] + hidden + [actionCount], activation: .relu,
             random: RandomStream(seed: 0))
         let policy = Policy(network: network, kind: .greedyQ, actionSpace: space.actionSpace)
-        let attack = try AttackRegistry.standard.make(attack)
         let model = ThreatModel(epsilon: epsilon, bounds: space.observationSpace)
+        let attack = try AttackRegistry.standard.make(attack).prepared(
+            for: policy, environment: environment, threatModel: model, progress: nil)
         let random = RandomStream(seed: 1)
         vector.reset(seed: 0)
         var samples: [Double] = []

@@ -33,7 +33,7 @@ public enum DetectionStudy {
 
     /// Runs the study in the evaluation's precision (policy, attacks and detector alike).
     public static func run<S: BLASScalar>(
-        _ evaluation: AttackEvaluation<S>, attack: any Attack, epsilon: Double, adaptiveWeight: Double,
+        _ evaluation: AttackEvaluation<S>, attack unprepared: any Attack, epsilon: Double, adaptiveWeight: Double,
         maximumStates: Int = 2000, policyName: String
     ) throws(EnvironmentError) -> Report {
         var runner = EpisodeRunner(policy: evaluation.policy, environment: evaluation.environment)
@@ -54,6 +54,11 @@ public enum DetectionStudy {
             return Matrix(rows.map { $0.map { S(Double($0)) } })
         }
         let policy = evaluation.policy
+        let attack: any Attack
+        do throws(AttackError) {
+            attack = try unprepared.prepared(
+                for: policy, environment: evaluation.environment, threatModel: threatModel, progress: evaluation.preparation)
+        } catch { throw EnvironmentError(error.description) }
         let trainClean = states(clean[..<half], random.child("train"))
         let testClean = states(clean[half...], random.child("test"))
         let trainAttacked = attack.perturb(

@@ -28,6 +28,9 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
     public var recordTraces = false
     /// Told after every batched step how far the run is (for progress displays).
     public var progress: ((EpisodeProgress) -> Void)?
+    /// Told what an attack does to prepare for the victim (Robust Sarsa learning its value
+    /// function) before the first episode.
+    public var preparation: ((String) -> Void)?
 
     /// Episodes run side by side unless told otherwise.
     public static var defaultCopies: Int { 16 }
@@ -49,6 +52,13 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func run(episodes count: Int, seed: UInt64) throws(EnvironmentError) -> [EpisodeOutcome] {
+        var attack = self.attack
+        if let unprepared = attack, let threatModel {
+            do throws(AttackError) {
+                attack = try unprepared.prepared(
+                    for: policy, environment: environment, threatModel: threatModel, progress: preparation)
+            } catch { throw EnvironmentError(error.description) }
+        }
         let root = RandomStream(seed: seed)
         let actionStreams = root.child("actions")
         let attackStreams = root.child("attack")

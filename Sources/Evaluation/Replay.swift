@@ -207,9 +207,12 @@ extension Replay {
 
     /// The recorded clean observations attacked offline (no environment steps): how often each
     /// observation's action (the mode) would flip, with a Wilson interval.
-    public func offlineFlipRate<S: BLASScalar>(policy: Policy<S>, attack: any Attack, threatModel: ThreatModel) -> (
-        flips: Int, steps: Int, rate: ConfidenceInterval
-    ) {
+    public func offlineFlipRate<S: BLASScalar>(policy: Policy<S>, attack: any Attack, threatModel: ThreatModel)
+        throws(AttackError) -> (
+            flips: Int, steps: Int, rate: ConfidenceInterval
+        )
+    {
+        let attack = try attack.prepared(for: policy, environment: header.environment, threatModel: threatModel, progress: nil)
         let steps = outcomes.flatMap(\.trace)
         let random = RandomStream(seed: header.seed).child("offline")
         var flips = 0
@@ -293,7 +296,7 @@ extension Replay {
         guard let threatModel = header.threatModel else {
             throw ReplayError("the replay records a clean evaluation: it has no threat model for another attack")
         }
-        let (flips, steps, rate) = offlineFlipRate(policy: policy, attack: attack, threatModel: threatModel)
+        let (flips, steps, rate) = try offlineFlipRate(policy: policy, attack: attack, threatModel: threatModel)
         return ReplayOfflineAttack(
             attack: attack.spec, steps: steps,
             actionFlipRate: .init(value: Double(flips) / Double(max(steps, 1)), ci95: [rate.lower, rate.upper]))

@@ -80,6 +80,7 @@ struct AttackCommand: ParsableCommand, PrecisionGeneric {
         var reports: [AttackReport] = []
         let runProgress = RunProgress()
         evaluation.progress = { runProgress.update($0) }
+        evaluation.preparation = { runProgress.note($0) }
         defer { runProgress.finish() }
         do {
             runProgress.start("clean")
@@ -122,13 +123,15 @@ extension AttackReport {
         let head = String(
             format: "%@: attacked %.2f, 95%% CI [%.2f, %.2f]; drop (clean − attacked) %.2f, 95%% CI [%.2f, %.2f]; ", attack,
             attacked.meanReturn, attacked.ci95[0], attacked.ci95[1], rewardDrop.mean, rewardDrop.ci95[0], rewardDrop.ci95[1])
+        let learned = preparation.map { "; learned from \($0.environmentSteps) victim steps: \($0.choice)" } ?? ""
         guard attackedSteps > 0 else {
             return head + "no step was attacked (the schedule never chose one), so there is no flip rate; \(queries) queries"
+                + learned
         }
         return head
             + String(
                 format: "flips %.1f%% of %d attacked steps, 95%% CI [%.1f, %.1f]; %d queries (%.1f per attacked step)",
                 100 * actionFlipRate.value, attackedSteps, 100 * actionFlipRate.ci95[0], 100 * actionFlipRate.ci95[1], queries,
-                Double(queries) / Double(attackedSteps))
+                Double(queries) / Double(attackedSteps)) + learned
     }
 }

@@ -93,6 +93,7 @@ struct Evaluate: ParsableCommand, PrecisionGeneric {
         let result: StudyResult
         var halving: [String: HalvingEpsilon]? = nil
         evaluation.progress = { runProgress.update($0) }
+        evaluation.preparation = { runProgress.note($0) }
         runProgress.start("clean")
         defer { runProgress.finish() }
         do {

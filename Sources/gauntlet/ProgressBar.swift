@@ -73,6 +73,12 @@ final class RunProgress: Sendable {
 
     func update(_ p: EpisodeProgress) { bar.withLock { $0 }?.update(p) }
 
+    /// A line of its own on standard error (what an attack does before its run), below the bar.
+    func note(_ text: String) {
+        bar.withLock { $0 }?.finish()
+        FileHandle.standardError.write(Data("  \(text)\n".utf8))
+    }
+
     func finish() {
         bar.withLock {
             $0?.finish()

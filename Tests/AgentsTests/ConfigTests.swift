@@ -61,6 +61,26 @@ private func expectConfigError(_ yaml: String, _ expected: String, sourceLocatio
             "env: CartPole-v1\nalgorithm: dqn\nnet_arch: {pi: [8], vf: [8]}\n", "'net_arch' must be a list of integers")
     }
 
+    @Test func valueLearningRateStepsOnlyTheCritic() throws {
+        func trained(_ extra: String) throws -> PPO<Float> {
+            let config = try TrainingConfig(
+                yaml: "env: Pendulum-v1\nalgorithm: ppo\nn_timesteps: 64\nn_steps: 64\nbatch_size: 32\nn_epochs: 2\n\(extra)",
+                file: "c.yaml", robustMethods: Toolkit.standard.robustMethods)
+            guard case .ppo(let c) = config.algorithm else { throw TrainingError("not PPO") }
+            let ppo = try PPO<Float>(config: c, environment: "Pendulum-v1", seed: 0)
+            while !ppo.isFinished { try ppo.advance() }
+            return ppo
+        }
+        let initial = try PPO<Float>(config: PPOConfig(), environment: "Pendulum-v1", seed: 0)
+        let frozenCritic = try trained("value_learning_rate: 0\n")
+        #expect(frozenCritic.critic == initial.critic && frozenCritic.actor != initial.actor)
+        let frozenActor = try trained("learning_rate: 0\nvalue_learning_rate: 0.001\n")
+        #expect(frozenActor.actor == initial.actor && frozenActor.critic != initial.critic)
+        let same = try trained("value_learning_rate: 0.0003\n")
+        let unset = try trained("")
+        #expect(same.actor == unset.actor && same.critic == unset.critic)
+    }
+
     @Test func unknownKeysAndWrongTypesNameTheKeyAndLine() {
         expectConfigError(
             "env: CartPole-v1\nalgorithm: dqn\nlearning_rat: 0.1\n",

@@ -60,6 +60,16 @@ func policyContext(kind: PolicyKind, dimension: Int, outputs: Int) -> AttackCont
     }
 }
 
+/// `attack` ready to perturb for `policy`: attacks that learn about their victim from rollouts
+/// (Robust Sarsa) get a random value function of the right shape instead, since these
+/// properties hold for any.
+func ready<S: BLASScalar>(_ attack: any Attack, for policy: Policy<S>) -> any Attack {
+    guard let rs = attack as? RobustSarsa else { return attack }
+    let value = try! Sequential<S>.mlp(
+        sizes: [policy.observationDimension + policy.outputDimension, 8, 1], activation: .tanh, random: RandomStream(seed: 5))
+    return rs.using(value: value, learning: .init(actionEpsilon: 0.1, regularizer: 1), madRatio: rs.madRatios[0])
+}
+
 @Suite struct AttackPropertyTests {
     /// Every attack stays inside the ball (in scaled units) and the observation bounds, and
     /// leaves masked dimensions alone, for L∞ and L2, every policy kind, raw and std units.
@@ -83,7 +93,7 @@ func policyContext(kind: PolicyKind, dimension: Int, outputs: Int) -> AttackCont
                     norm: norm, epsilon: epsilon, units: scale == nil ? .raw : .std, scale: scale, bounds: bounds,
                     mask: [true, true, true, true, false])
                 for (description, spec) in catalogueSpecs() {
-                    let attack = try! testCatalogue.make(spec, context: context)
+                    let attack = ready(try! testCatalogue.make(spec, context: context), for: policy)
                     guard (try? attack.validate(for: policy)) != nil else { continue }  // e.g. targeted on continuous actions
                     covered.withLock { _ = $0.insert(description.name) }
                     let perturbed = attack.perturb(observations, policy: policy, threatModel: model, random: random).perturbed
@@ -112,7 +122,8 @@ func policyContext(kind: PolicyKind, dimension: Int, outputs: Int) -> AttackCont
         let observations = randomMatrix(rows: 8, columns: 4, random: RandomStream(seed: 2))
         let model = ThreatModel(norm: .linf, epsilon: 0, bounds: BoxSpace(symmetric: Array(repeating: .infinity, count: 4)))
         for (_, spec) in catalogueSpecs() {
-            let attack = try testCatalogue.make(spec, context: policyContext(kind: .greedyQ, dimension: 4, outputs: 2))
+            let attack = ready(
+                try testCatalogue.make(spec, context: policyContext(kind: .greedyQ, dimension: 4, outputs: 2)), for: policy)
             let result = attack.perturb(observations, policy: policy, threatModel: model, random: RandomStream(seed: 3))
             #expect(result.perturbed == observations, "\(spec)")
         }
@@ -160,7 +171,8 @@ func policyContext(kind: PolicyKind, dimension: Int, outputs: Int) -> AttackCont
         let observations = randomMatrix(rows: 5, columns: 3, random: RandomStream(seed: 6))
         let model = ThreatModel(norm: .l2, epsilon: 0.2, bounds: BoxSpace(symmetric: Array(repeating: .infinity, count: 3)))
         for (_, spec) in catalogueSpecs() {
-            let attack = try testCatalogue.make(spec, context: policyContext(kind: .gaussian, dimension: 3, outputs: 2))
+            let attack = ready(
+                try testCatalogue.make(spec, context: policyContext(kind: .gaussian, dimension: 3, outputs: 2)), for: policy)
             guard (try? attack.validate(for: policy)) != nil else { continue }
             let a = attack.perturb(observations, policy: policy, threatModel: model, random: RandomStream(seed: 9)).perturbed
             let b = attack.perturb(observations, policy: policy, threatModel: model, random: RandomStream(seed: 9)).perturbed

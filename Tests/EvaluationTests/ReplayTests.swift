@@ -66,9 +66,9 @@ private let policyPath = root.appendingPathComponent("policies/cartpole-dqn.safe
     @Test func offlineScreeningCountsFlipsOnRecordedObservations() throws {
         let replay = try recorded(attack: "pgd")
         let policy = try Policy.load(contentsOf: URL(fileURLWithPath: policyPath))
-        let none = replay.offlineFlipRate(policy: policy, attack: NoAttack(), threatModel: replay.header.threatModel!)
+        let none = try replay.offlineFlipRate(policy: policy, attack: NoAttack(), threatModel: replay.header.threatModel!)
         #expect(none.flips == 0 && none.steps == replay.outcomes.reduce(0) { $0 + $1.length })
-        let pgd = replay.offlineFlipRate(policy: policy, attack: PGD(), threatModel: replay.header.threatModel!)
+        let pgd = try replay.offlineFlipRate(policy: policy, attack: PGD(), threatModel: replay.header.threatModel!)
         #expect(pgd.flips > 0 && pgd.rate.contains(Double(pgd.flips) / Double(pgd.steps)))
     }
 
