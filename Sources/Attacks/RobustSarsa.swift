@@ -67,12 +67,9 @@ public struct RobustSarsa: Attack {
     public var regularizers: [Double]
     /// MAD's share of the objective, tried in turn after the value function is chosen (`[0]`: `rs`).
     public var madRatios: [Double]
-    public var iterations: Int
-    public var rolloutSteps: Int
-    public var epochs: Int
-    public var learningRate: Double
-    public var gamma: Double
-    public var seed: UInt64
+    /// How each value function is learned; its radius and penalty weight are replaced by each
+    /// grid pair's, its seed also seeds the calibration episodes.
+    public var learning: ValueLearning
     public var calibrationEpisodes: Int
     public var ascent: RandomStartAscent
     /// Where learned value functions are kept (nil: `$GAUNTLET_CACHE/robust-sarsa`, default
@@ -106,19 +103,13 @@ public struct RobustSarsa: Attack {
 
     public init(
         actionEpsilons: [Double] = [0.02, 0.1, 0.3], regularizers: [Double] = [0.1, 1, 10], madRatios: [Double] = [0],
-        iterations: Int = 30, rolloutSteps: Int = 2048, epochs: Int = 10, learningRate: Double = 1e-3, gamma: Double = 0.99,
-        seed: UInt64 = 0,
-        calibrationEpisodes: Int = 5, ascent: RandomStartAscent = RandomStartAscent()
+        learning: ValueLearning = ValueLearning(actionEpsilon: 0.02, regularizer: 0.1), calibrationEpisodes: Int = 5,
+        ascent: RandomStartAscent = RandomStartAscent()
     ) {
         self.actionEpsilons = actionEpsilons
         self.regularizers = regularizers
         self.madRatios = madRatios
-        self.iterations = iterations
-        self.rolloutSteps = rolloutSteps
-        self.epochs = epochs
-        self.learningRate = learningRate
-        self.gamma = gamma
-        self.seed = seed
+        self.learning = learning
         self.calibrationEpisodes = calibrationEpisodes
         self.ascent = ascent
     }
@@ -176,10 +167,11 @@ public struct RobustSarsa: Attack {
         self.init(
             actionEpsilons: try Self.list(spec, Self.actionEpsilonParameter, in: 0...1e6),
             regularizers: try Self.list(spec, Self.regularizerParameter, in: 0...1e6), madRatios: madRatios,
-            iterations: try spec.int(Self.iterationsParameter), rolloutSteps: try spec.int(Self.rolloutParameter),
-            epochs: try spec.int(Self.epochsParameter),
-            learningRate: try spec.double(Self.learningRateParameter),
-            gamma: try spec.double(Self.gammaParameter), seed: UInt64(try spec.int(Self.seedParameter)),
+            learning: ValueLearning(
+                actionEpsilon: 0, regularizer: 0, iterations: try spec.int(Self.iterationsParameter),
+                rolloutSteps: try spec.int(Self.rolloutParameter), epochs: try spec.int(Self.epochsParameter),
+                learningRate: try spec.double(Self.learningRateParameter), gamma: try spec.double(Self.gammaParameter),
+                seed: UInt64(try spec.int(Self.seedParameter))),
             calibrationEpisodes: try spec.int(Self.calibrationParameter), ascent: try RandomStartAscent(spec))
     }
 
@@ -203,9 +195,9 @@ public struct RobustSarsa: Attack {
     public var spec: String {
         func joined(_ values: [Double]) -> String { values.map { "\($0)" }.joined(separator: "|") }
         var parameters: [String: CustomStringConvertible] = ascent.parameters.merging([
-            "sarsa_eps": joined(actionEpsilons), "reg": joined(regularizers), "sarsa_iterations": iterations,
-            "sarsa_rollout": rolloutSteps, "sarsa_epochs": epochs,
-            "sarsa_lr": learningRate, "gamma": gamma, "seed": seed, "calibration": calibrationEpisodes,
+            "sarsa_eps": joined(actionEpsilons), "reg": joined(regularizers), "sarsa_iterations": learning.iterations,
+            "sarsa_rollout": learning.rolloutSteps, "sarsa_epochs": learning.epochs, "sarsa_lr": learning.learningRate,
+            "gamma": learning.gamma, "seed": learning.seed, "calibration": calibrationEpisodes,
         ]) { $1 }
         if madRatios != [0] { parameters["mad_ratio"] = joined(madRatios) }
         return formatSpec(madRatios == [0] ? "rs" : "rs+mad", parameters)
@@ -229,18 +221,15 @@ public struct RobustSarsa: Attack {
         var candidates: [(label: String, learning: ValueLearning, value: Sequential<S>)] = []
         for actionEpsilon in actionEpsilons {
             for regularizer in regularizers {
-                let learning = ValueLearning(
-                    actionEpsilon: actionEpsilon, regularizer: regularizer, iterations: iterations, rolloutSteps: rolloutSteps,
-                    epochs: epochs,
-                    learningRate: learningRate,
-                    gamma: gamma, seed: seed)
+                var learning = self.learning
+                (learning.actionEpsilon, learning.regularizer) = (actionEpsilon, regularizer)
                 progress?("learning Q(s, a) with sarsa_eps=\(actionEpsilon), reg=\(regularizer)")
                 let value = try Self.valueFunction(of: policy, in: environment, learning: learning, cache: cacheDirectory)
                 candidates.append(("sarsa_eps=\(actionEpsilon),reg=\(regularizer)", learning, value))
             }
         }
         var calibration: [(candidate: String, meanReturn: Double)] = []
-        var environmentSteps = candidates.count * iterations * rolloutSteps
+        var environmentSteps = candidates.count * learning.iterations * learning.rolloutSteps
         func calibrated(_ attack: RobustSarsa, _ label: String) throws(AttackError) -> Double {
             let (meanReturn, steps) = try attack.calibrationReturn(
                 policy: policy, environment: environment, threatModel: threatModel)
@@ -352,7 +341,7 @@ public struct RobustSarsa: Attack {
     func calibrationReturn<S: BLASScalar>(policy: Policy<S>, environment: String, threatModel: ThreatModel) throws(AttackError)
         -> (meanReturn: Double, steps: Int)
     {
-        let random = RandomStream(seed: seed).child("calibration")
+        let random = RandomStream(seed: learning.seed).child("calibration")
         let attackRandom = random.child("attack")
         let envs: [TimeLimit]
         do throws(EnvironmentError) {
