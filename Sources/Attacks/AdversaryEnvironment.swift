@@ -6,12 +6,14 @@ import NeuralNet
 
 /// The adversary's side of a state-adversarial MDP (Zhang et al. 2020; ATLA, Zhang et al. 2021):
 /// the agent observes the victim's clean observation `s`, acts with `a ∈ [−1, 1]^d`, the victim
-/// sees `s + δ` with `δ = ε · u ⊙ a` projected onto the threat model (L∞ ball, raw units `u = 1`,
-/// observation bounds), takes its greedy/mode action, and the adversary receives the negated
-/// reward. Training PPO here gives a learned adversary that minimises the victim's return.
+/// sees `s + δ` with `δ = ε · u ⊙ a` projected onto the threat model (L∞ ball, observation
+/// bounds; units `u = 1` raw, or with `units=normalized` the victim's own observation
+/// normalisation, as SA-PPO and ATLA measure ε on MuJoCo), takes its greedy/mode action, and the
+/// adversary receives the negated reward. Training PPO here gives a learned adversary that
+/// minimises the victim's return.
 ///
-/// Id: `adversary:env=ID,victim=PATH,eps=E[,precision=f64]` (the victim acts in that precision,
-/// f32 by default), made by the family `AdversaryEnvironment.family`
+/// Id: `adversary:env=ID,victim=PATH,eps=E[,units=normalized][,precision=f64]` (the victim acts
+/// in that precision, f32 by default), made by the family `AdversaryEnvironment.family`
 /// (part of `Toolkit.standard`'s environments); the step limit is the victim environment's.
 public final class AdversaryEnvironment: Environment {
     public let id: String
@@ -21,30 +23,38 @@ public final class AdversaryEnvironment: Environment {
     /// Where perturbations may go (ATLA moves ε along its schedule).
     public var threatModel: ThreatModel
 
-    public init(id: String, victim: any Environment, victimPolicy: AnyPrecisionPolicy, epsilon: Double) {
+    public init(
+        id: String, victim: any Environment, victimPolicy: AnyPrecisionPolicy, epsilon: Double, units: ThreatModel.Units = .raw,
+        scale: [Double]? = nil
+    ) {
         self.id = id
         self.victim = victim
         self.victimPolicy = victimPolicy
-        threatModel = ThreatModel(epsilon: epsilon, bounds: victim.observationSpace)
+        threatModel = ThreatModel(epsilon: epsilon, units: units, scale: scale, bounds: victim.observationSpace)
     }
 
     /// The `adversary:` family: victims are loaded with `decoding`, their environments made by
     /// `decoding.environments`.
     public static func family(decoding: PolicyDecoding) -> EnvironmentFamily {
         EnvironmentFamily(
-            prefix: "adversary:", summary: "adversary:env=ID,victim=PATH,eps=E — perturb a victim policy's observations"
+            prefix: "adversary:",
+            summary: "adversary:env=ID,victim=PATH,eps=E[,units=normalized] — perturb a victim policy's observations"
         ) {
             id throws(EnvironmentError) in
             let spec: AttackSpec
             do throws(AttackError) {
                 spec = try AttackSpec(parsing: id)
-                try spec.requireKnown(["env", "victim", "eps", "precision"])
+                try spec.requireKnown(["env", "victim", "eps", "units", "precision"])
             } catch { throw EnvironmentError("'\(id)': \(error.description)") }
             guard let environment = spec.parameters["env"], let path = spec.parameters["victim"],
                 let epsilon = spec.parameters["eps"].flatMap(Double.init), epsilon >= 0, epsilon.isFinite
             else { throw EnvironmentError("'\(id)': an adversary environment is adversary:env=ID,victim=PATH,eps=E") }
             guard let precision = Precision(rawValue: spec.parameters["precision"] ?? "f32") else {
                 throw EnvironmentError("'\(id)': precision must be f32 or f64")
+            }
+            let units = spec.parameters["units"] ?? "raw"
+            guard units == "raw" || units == "normalized" else {
+                throw EnvironmentError("'\(id)': units must be raw or normalized, got '\(units)'")
             }
             let victim = try decoding.environments.make(environment)
             let policy: Policy<Float>
@@ -61,7 +71,8 @@ public final class AdversaryEnvironment: Environment {
             let adversary = AdversaryEnvironment(
                 id: id, victim: victim.base,
                 victimPolicy: precision == .f32 ? .float(policy) : .double(policy.converted(to: Double.self)),
-                epsilon: epsilon)
+                epsilon: epsilon, units: units == "normalized" ? .normalized : .raw,
+                scale: units == "normalized" ? try policy.normalizedUnits() : nil)
             return TimeLimit(adversary, maxEpisodeSteps: victim.maxEpisodeSteps)
         }
     }

@@ -16,11 +16,23 @@ public struct LearnedAdversary: Attack {
     /// The victim's mean return over the adversary's last 100 training episodes, at its training
     /// ε (recorded in the adversary's policy file).
     public let expectedEffect: ExpectedEffect?
+    /// The units its ε was measured in while it trained (nil: not recorded); its directions mean
+    /// the same perturbations only in those units.
+    public let trainedUnits: ThreatModel.Units?
 
-    public init(adversary: Policy<Float>, path: String, expectedEffect: ExpectedEffect? = nil) {
+    public init(
+        adversary: Policy<Float>, path: String, expectedEffect: ExpectedEffect? = nil, trainedUnits: ThreatModel.Units? = nil
+    ) {
         adversaries = PolicyInEitherPrecision(adversary)
         self.path = path
         self.expectedEffect = expectedEffect
+        self.trainedUnits = trainedUnits
+    }
+
+    /// The units of the adversary environment it trained in, from its id (`units=normalized`, else raw).
+    static func trainedUnits(of file: PolicyFile) -> ThreatModel.Units? {
+        guard let id = file.description.environment, id.hasPrefix("adversary:") else { return nil }
+        return id.split(separator: ",").contains("units=normalized") ? .normalized : .raw
     }
 
     /// What the adversary's training recorded: its ε (from its environment id) and the victim's
@@ -56,7 +68,8 @@ public struct LearnedAdversary: Attack {
         }
         let file = try? PolicyFile.load(contentsOf: URL(fileURLWithPath: path))
         return LearnedAdversary(
-            adversary: adversary, path: path, expectedEffect: file.flatMap { expectedEffect(of: $0, path: path) })
+            adversary: adversary, path: path, expectedEffect: file.flatMap { expectedEffect(of: $0, path: path) },
+            trainedUnits: file.flatMap(trainedUnits(of:)))
     }
 
     public var spec: String { formatSpec("learned", ["adversary": path]) }
@@ -71,6 +84,18 @@ public struct LearnedAdversary: Attack {
         }
     }
 
+    /// Refuses a threat model whose units differ from those the adversary trained in.
+    public func prepared<S: BLASScalar>(
+        for policy: Policy<S>, environment: String, threatModel: ThreatModel, progress: ((String) -> Void)?
+    ) throws(AttackError) -> any Attack {
+        if let trainedUnits, trainedUnits != threatModel.units {
+            throw AttackError(
+                "learned: \(path) was trained with ε in \(trainedUnits.rawValue) units; evaluate it with --eps-units \(trainedUnits.rawValue)"
+            )
+        }
+        return self
+    }
+
     public func perturb<S: BLASScalar>(
         _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
     ) -> AttackResult<S> {
@@ -80,13 +105,17 @@ public struct LearnedAdversary: Attack {
     }
 
     /// The training config of an adversary against `victim` in `environment` at radius
-    /// `epsilon`: PPO with a Gaussian policy over perturbation directions.
+    /// `epsilon`: PPO with a Gaussian policy over perturbation directions. In normalized units
+    /// (MuJoCo victims) it normalises its observations and rewards as the victims' PPO does.
     public static func trainingConfig(
-        victim: String, environment: String, epsilon: Double, steps: Int, seed: UInt64, precision: Precision = .f32
+        victim: String, environment: String, epsilon: Double, units: ThreatModel.Units = .raw, steps: Int, seed: UInt64,
+        precision: Precision = .f32
     ) throws(ConfigError) -> TrainingConfig {
+        let unitsKey = units == .normalized ? ",units=normalized" : ""
+        let normalization = units == .normalized ? "\nnormalize: true\nnormalize_reward: true" : ""
         let yaml = """
             # A learned observation adversary (ATLA-style) against \(victim).
-            env: adversary:env=\(environment),victim=\(victim),eps=\(epsilon)\(precision == .f32 ? "" : ",precision=\(precision)")
+            env: adversary:env=\(environment),victim=\(victim),eps=\(epsilon)\(unitsKey)\(precision == .f32 ? "" : ",precision=\(precision)")
             algorithm: ppo
             seed: \(seed)
             n_timesteps: \(steps)
@@ -101,7 +130,7 @@ public struct LearnedAdversary: Attack {
             net_arch: [64, 64]
             activation: tanh
             checkpoint_interval: \(max(steps / 10, 1000))
-            log_interval: \(max(steps / 50, 1024))
+            log_interval: \(max(steps / 50, 1024))\(normalization)
             """
         return try TrainingConfig(yaml: yaml, file: "adversary.yaml")
     }

@@ -26,7 +26,11 @@ struct AdversaryTrain: ParsableCommand, PrecisionGeneric {
 
     @Option(help: "Victim policy file.") var victim: String
     @Option(help: "Environment id (default: the victim's).") var env: String?
-    @Option(parsing: .unconditional, help: "Perturbation budget ε (L∞, raw units).") var eps: Double
+    @Option(parsing: .unconditional, help: "Perturbation budget ε (L∞).") var eps: Double
+    @Option(
+        name: .customLong("eps-units"),
+        help: "raw (observation units) or normalized (the victim's observation normalisation, as MuJoCo studies measure ε).")
+    var units: ThreatModel.Units = .raw
     @Option(help: "Training steps.") var steps = 200_000
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Option(help: "Run directory.") var output: String
@@ -37,6 +41,9 @@ struct AdversaryTrain: ParsableCommand, PrecisionGeneric {
         guard eps > 0 && eps.isFinite else { throw ValidationError("--eps must be a positive number, got \(eps)") }
         guard steps > 0 else { throw ValidationError("--steps must be positive") }
         guard !victim.contains(",") else { throw ValidationError("--victim: the path may not contain a comma") }
+        guard units != .std else {
+            throw ValidationError("--eps-units std is not available for training an adversary (use raw or normalized)")
+        }
     }
 
     func run() throws {
@@ -51,7 +58,8 @@ struct AdversaryTrain: ParsableCommand, PrecisionGeneric {
         let run: TrainingRun<S>
         do {
             let config = try LearnedAdversary.trainingConfig(
-                victim: victim, environment: environment, epsilon: eps, steps: steps, seed: seed, precision: Precision(of: S.self)
+                victim: victim, environment: environment, epsilon: eps, units: units, steps: steps, seed: seed,
+                precision: Precision(of: S.self)
             )
             run = try TrainingRun<S>(
                 config: config, directory: URL(fileURLWithPath: output), seed: seed, components: Toolkit.standard.training)
@@ -67,10 +75,11 @@ struct AdversaryTrain: ParsableCommand, PrecisionGeneric {
         if format.json {
             try printJSON(summary)
         } else {
-            print(
-                String(
-                    format: "adversary trained for %d steps; victim's mean return over the last 100 training episodes %.2f → %@",
-                    summary.steps, -summary.meanReturnLast100, summary.policy))
+            let victimReturn =
+                summary.meanReturnLast100.isFinite
+                ? String(format: "victim's mean return over the last 100 training episodes %.2f", -summary.meanReturnLast100)
+                : "no training episode finished"
+            print("adversary trained for \(summary.steps) steps; \(victimReturn) → \(summary.policy)")
         }
     }
 }

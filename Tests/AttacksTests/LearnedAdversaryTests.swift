@@ -63,6 +63,8 @@ import Testing
             ("adversary:env=CartPole-v1,victim=/none.safetensors,eps=0.1", "cannot read"),
             ("adversary:env=Pendulum-v1,victim=\(Self.victim),eps=0.1", "expects 4 observation values"),
             ("adversary:env=CartPole-v1,victim=\(Self.victim),eps=0.1,extra=1", "unknown parameter 'extra'"),
+            ("adversary:env=CartPole-v1,victim=\(Self.victim),eps=0.1,units=std", "units must be raw or normalized"),
+            ("adversary:env=CartPole-v1,victim=\(Self.victim),eps=0.1,units=normalized", "needs a policy that normalises"),
         ] {
             #expect { try Toolkit.standard.environments.make(id) } throws: {
                 ($0 as! EnvironmentError).description.contains(message)
@@ -93,6 +95,37 @@ import Testing
         #expect(result.perturbed != observations)
         #expect { try AttackRegistry.standard.make("learned:adversary=\(Self.victim)") } throws: {
             ($0 as! AttackError).description.contains("not an adversary")
+        }
+    }
+
+    /// In normalized units (MuJoCo) the adversary's ball is the victim's own normalisation, its
+    /// PPO normalises observations and rewards, and the attack refuses to run in other units.
+    @Test func normalizedUnitsAdversary() throws {
+        let victimPath = Self.root.appendingPathComponent("policies/invertedpendulum-ppo.safetensors").path
+        let victim = try Policy.load(contentsOf: URL(fileURLWithPath: victimPath))
+        let config = try LearnedAdversary.trainingConfig(
+            victim: victimPath, environment: "InvertedPendulum-v5", epsilon: 0.1, units: .normalized, steps: 1024, seed: 1)
+        #expect(config.environment.contains(",units=normalized"))
+        #expect(config.settings["normalize"] == .bool(true) && config.settings["normalize_reward"] == .bool(true))
+        let env = try #require(try Toolkit.standard.environments.make(config.environment).base as? AdversaryEnvironment)
+        let units = try victim.normalizedUnits()
+        #expect(env.threatModel.units == .normalized && env.threatModel.scale == units)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-adversary-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let summary = try #require(
+            try TrainingRun<Float>(config: config, directory: directory, seed: 1, components: Toolkit.standard.training).run())
+        let attack = try AttackRegistry.standard.make("learned:adversary=\(summary.policy)")
+        for units in [ThreatModel.Units.normalized, .raw] {
+            let evaluation = AttackEvaluation(
+                policy: victim, environment: "InvertedPendulum-v5", episodes: 1, seed: 0, units: units)
+            let clean = try evaluation.cleanEpisodes()
+            if units == .normalized {
+                #expect(try evaluation.run(attack, epsilon: 0.1, clean: clean).attacked.returns.count == 1)
+            } else {
+                #expect { try evaluation.run(attack, epsilon: 0.1, clean: clean) } throws: {
+                    ($0 as! EnvironmentError).description.contains("trained with ε in normalized units")
+                }
+            }
         }
     }
 }
