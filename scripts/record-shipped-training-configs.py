@@ -12,7 +12,7 @@ only the safetensors header changes. `Tests/AgentsTests/ShippedPolicyProvenanceT
 checks the result against Gauntlet's own reading of each yaml.
 
 Usage: python3 scripts/record-shipped-training-configs.py   (from the repository root, after
-       swift build -c release --product gauntlet)
+       swift build -c release --product gauntlet; GAUNTLET=PATH names another binary)
 """
 import glob
 import json
@@ -56,7 +56,7 @@ def main() -> int:
             print(f"{policy_path}: config_hash {recorded} is not the hash of {config_path} ({fnv1a_hex(text)}): left alone")
             continue
         settings = subprocess.run(
-            [".build/release/gauntlet", "train", "--config", config_path, "--show-config"],
+            [os.environ.get("GAUNTLET", ".build/release/gauntlet"), "train", "--config", config_path, "--show-config"],
             check=True, capture_output=True, text=True).stdout
         description["training"] = to_json(json.loads(settings))
         header["__metadata__"]["gauntlet"] = json.dumps(description, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -8,6 +8,9 @@ import NeuralNet
 public struct RobustTrainingConfig: Equatable, Sendable, Codable {
     public var method: String
     public var epsilon: Double
+    /// What ε is measured in: `raw` observation units, or `normalized` — the learner's own
+    /// running observation normalisation (SA-PPO's and ATLA's ε on MuJoCo; needs `normalize`).
+    public var epsilonUnits = "raw"
     public var epsilonStart = 0.1
     public var epsilonEnd = 0.5
     /// Adversarial training's attacks (each attacked observation draws one when there are several).
@@ -31,7 +34,10 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         Hyperparameter(
             key: "robust_method", summary: "the method (see the methods below)", accepted: "a method's name", read: { _, _ in },
             value: { .string($0.method) }),
-        .double("robust_eps", \.epsilon, in: 0...1e6, "final ε (L∞, raw observation units); required"),
+        .double("robust_eps", \.epsilon, in: 0...1e6, "final ε (L∞, in robust_eps_units); required"),
+        .string(
+            "robust_eps_units", \.epsilonUnits, options: ["raw", "normalized"],
+            "ε in raw observation units, or in the learner's observation normalisation (needs normalize: true)"),
         .double("robust_eps_start", \.epsilonStart, in: 0...1, "share of training after which ε ramps up from 0"),
         .double("robust_eps_end", \.epsilonEnd, in: 0...1, "share of training at which ε reaches robust_eps"),
         Hyperparameter(
@@ -82,6 +88,11 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         self.init(method: method, epsilon: epsilon)
         try Self.hyperparameters.read(r, into: &self)
         guard epsilonStart <= epsilonEnd else { throw ConfigError("\(file): robust_eps_start must not exceed robust_eps_end") }
+        if epsilonUnits == "normalized", try r.bool("normalize") != true {
+            throw r.error(
+                at: "robust_eps_units",
+                "robust_eps_units: normalized measures ε by the observation normalisation: set normalize: true")
+        }
         if let problem = description.check(self) { throw r.error(at: problem.key, problem.message) }
     }
 

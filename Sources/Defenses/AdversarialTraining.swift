@@ -54,7 +54,7 @@ public final class AdversarialTraining: RobustTrainingBase, RobustTraining {
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> {
         let epsilon = config.epsilon(atProgress: progress)
         guard epsilon > 0, config.fraction > 0 else { return observations }
-        let threatModel = threatModel(atProgress: progress)
+        let threatModel = threatModel(atProgress: progress, policy: policy)
         return perturbingShare(of: observations) { chosen in
             guard attacks.count > 1 else {
                 return attacks[0].perturb(chosen, policy: policy, threatModel: threatModel, random: random).perturbed

@@ -89,7 +89,7 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S> {
-        let threatModel = threatModel(atProgress: progress)
+        let threatModel = threatModel(atProgress: progress, policy: policy)
         guard threatModel.epsilon > 0 else { return observations }
         return perturbingShare(of: observations) { chosen in
             AdversaryEnvironment.perturb(
@@ -106,7 +106,7 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
     /// Counts agent updates; at the end of an agent phase trains the adversary against the
     /// updated agent.
     public func afterUpdate<S: BLASScalar>(policy: Policy<S>, progress: Double) throws(TrainingError) -> [String: Double] {
-        let threatModel = threatModel(atProgress: progress)
+        let threatModel = threatModel(atProgress: progress, policy: policy)
         victimUpdatesInPhase += 1
         if victimUpdatesInPhase >= config.victimUpdates {
             victimUpdatesInPhase = 0

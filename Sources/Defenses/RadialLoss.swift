@@ -30,7 +30,7 @@ public final class RadialLoss: RobustTrainingBase, RobustTraining {
         let weight = S(config.kappa) / S(n)
         let clean = policy.outputs(observations)
         guard
-            let box = try? IntervalCertificate(threatModel: threatModel(atProgress: progress)).inputBox(
+            let box = try? IntervalCertificate(threatModel: threatModel(atProgress: progress, policy: policy)).inputBox(
                 around: observations, policy: policy)
         else {
             preconditionFailure("a learner's policy carries no defenses")

@@ -32,8 +32,17 @@ public class RobustTrainingBase {
         return result
     }
 
-    /// The threat model at a fraction `progress` of training (ε on the config's ramp).
-    func threatModel(atProgress progress: Double) -> ThreatModel {
-        ThreatModel(epsilon: config.epsilon(atProgress: progress), bounds: bounds)
+    /// The threat model at a fraction `progress` of training (ε on the config's ramp), in
+    /// normalized units scaled by `policy`'s current observation normalisation.
+    func threatModel<S: BLASScalar>(atProgress progress: Double, policy: Policy<S>) -> ThreatModel {
+        guard config.epsilonUnits == "normalized" else {
+            return ThreatModel(epsilon: config.epsilon(atProgress: progress), bounds: bounds)
+        }
+        guard let scaling = policy.scaling else {
+            preconditionFailure("robust_eps_units: normalized needs a learner that normalises (checked with the config)")
+        }
+        return ThreatModel(
+            epsilon: config.epsilon(atProgress: progress), units: .normalized, scale: scaling.std.map { Double($0) },
+            bounds: bounds)
     }
 }

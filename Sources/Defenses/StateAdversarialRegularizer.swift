@@ -31,7 +31,7 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
     ) -> [String: Double] {
         let epsilon = config.epsilon(atProgress: progress)
         guard epsilon > 0, config.kappa > 0 else { return ["robust/eps": epsilon] }
-        let model = threatModel(atProgress: progress)
+        let model = threatModel(atProgress: progress, policy: policy)
         let clean = policy.outputs(observations)
         let n = observations.rows
         let weight = S(config.kappa) / S(n)

@@ -224,6 +224,38 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
         #expect(zip(perturbed.storage, observations.storage).allSatisfy { abs($0 - $1) <= 0.2 + 1e-12 })
     }
 
+    /// In normalized units (SA-PPO's and ATLA's ε on MuJoCo) the ball is ε times the learner's
+    /// current normalisation std per dimension: a random sign moves each coordinate by exactly
+    /// ε·σ_j. The config refuses it for a learner that does not normalise.
+    @Test func normalizedEpsilonScalesByTheLearnersNormalisation() throws {
+        var config = RobustTrainingConfig(method: "adversarial", epsilon: 0.2)
+        config.fraction = 1
+        config.attacks = ["sign"]
+        config.epsilonUnits = "normalized"
+        let training = try AdversarialTraining(config, bounds: bounds, random: RandomStream(seed: 9))
+        var policy = try qPolicy(seed: 1)
+        let std: [Double] = [3, 0.5, 1, 0.1]
+        policy.scaling = ObservationScaling(mean: [0, 0, 0, 0], std: std, clip: 10)
+        let observations = randomMatrix(rows: 50, columns: 4, random: RandomStream(seed: 10), scale: 0.1)
+        let perturbed = training.perturb(observations, policy: policy, progress: 1)
+        for r in 0..<50 {
+            for j in 0..<4 { #expect(abs(abs(perturbed[r, j] - observations[r, j]) - 0.2 * std[j]) < 1e-12) }
+        }
+        for (yaml, expected) in [
+            ("normalize: true\n", nil),
+            ("", "robust_eps_units: normalized measures ε by the observation normalisation: set normalize: true"),
+        ] {
+            let text =
+                "env: Pendulum-v1\nalgorithm: ppo\n\(yaml)robust_method: sa\nrobust_eps: 0.1\nrobust_eps_units: normalized\n"
+            do {
+                let parsed = try TrainingConfig(yaml: text, file: "c.yaml", robustMethods: Toolkit.standard.robustMethods)
+                #expect(expected == nil && parsed.robust?.epsilonUnits == "normalized")
+            } catch {
+                #expect(expected.map { error.description.contains($0) } == true, "\(error.description)")
+            }
+        }
+    }
+
     /// Every name a config may give `robust_attack` makes an attack (PGD and MAD with the
     /// config's steps).
     @Test func everyTrainingAttackNameMakesAnAttack() throws {
