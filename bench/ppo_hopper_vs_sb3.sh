@@ -21,11 +21,7 @@ sed "s/^n_timesteps: .*/n_timesteps: $steps/" bench/hopper-ppo-zoo.yaml > "$conf
 physics=$("$gauntlet" bench env --env Hopper-v5 --envs 1 --steps 100000 --repeats 3 --json \
     | "$python" -c 'import json,sys; print(json.load(sys.stdin)["mujoco"][0]["physics_steps_per_second"])')
 for seed in "${seeds[@]}"; do
-    run="$work/gauntlet-$seed"
-    wall=$("$gauntlet" train --config "$config" --seed "$seed" --output "$run" --json 2>/dev/null \
-        | "$python" -c 'import json,sys; print(json.load(sys.stdin)["wall_seconds"])')
-    score=$("$gauntlet" evaluate --policy "$run/policy.safetensors" --episodes 100 --seed $((10000 + seed)) --json \
-        | "$python" -c 'import json,sys; print(json.load(sys.stdin)["clean"]["mean_return"])')
+    read -r wall score < <(train_and_evaluate "$config" "$seed" "$work/gauntlet-$seed")
     echo "{\"library\": \"gauntlet\", \"seed\": $seed, \"steps\": $steps, \"wall_seconds\": $wall, \"eval_mean_return\": $score, \"physics_steps_per_second\": $physics}" | tee -a "$results"
 done
 "$python" bench/sb3_hopper_ppo.py --seeds "${seeds[@]}" --steps "$steps" | tee -a "$results"

@@ -19,11 +19,7 @@ results=$(mktemp)
 work=$(mktemp -d)
 for algorithm in ppo dqn; do
     for seed in "${seeds[@]}"; do
-        run="$work/$algorithm-$seed"
-        wall=$("$gauntlet" train --config "policies/cartpole-$algorithm.yaml" --seed "$seed" --output "$run" --json 2>/dev/null \
-            | "$python" -c 'import json,sys; print(json.load(sys.stdin)["wall_seconds"])')
-        score=$("$gauntlet" evaluate --policy "$run/policy.safetensors" --episodes 100 --seed $((10000 + seed)) --json \
-            | "$python" -c 'import json,sys; print(json.load(sys.stdin)["clean"]["mean_return"])')
+        read -r wall score < <(train_and_evaluate "policies/cartpole-$algorithm.yaml" "$seed" "$work/$algorithm-$seed")
         echo "{\"library\": \"gauntlet\", \"algorithm\": \"$algorithm\", \"seed\": $seed, \"wall_seconds\": $wall, \"eval_mean_return\": $score}" | tee -a "$results"
     done
     "$python" bench/sb3_cartpole.py --algorithm "$algorithm" --seeds "${seeds[@]}" | tee -a "$results"

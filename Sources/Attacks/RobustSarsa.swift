@@ -446,6 +446,12 @@ public struct RobustSarsa: Attack {
         let n = learning.rolloutSteps
         var observation = env.reset(seed: UInt64(episodeSeeds.integer(below: Int(UInt32.max))))
         var rewardScale: Double? = nil
+        /// The victim's outputs at an observation, and Q's input there (network input, outputs).
+        func observed(_ observation: [Float]) -> (outputs: Matrix<S>, input: [S]) {
+            let x = Matrix<S>(row: observation.map { S($0) })
+            let z = policy.outputs(x)
+            return (z, policy.scaled(x).row(0) + z.row(0))
+        }
         for iteration in 0..<learning.iterations {
             // Rollouts: n transitions (s, π(s), r, terminated, s′, π(s′)) of the victim.
             var inputs = Matrix<S>(rows: n, columns: d + k)
@@ -453,27 +459,20 @@ public struct RobustSarsa: Attack {
             var rewards = [Double](repeating: 0, count: n)
             var continues = [S](repeating: 1, count: n)
             var episodeEnds = [Bool](repeating: false, count: n)
-            var current = Matrix<S>(row: observation.map { S($0) })
-            var outputs = policy.outputs(current)
+            var (outputs, input) = observed(observation)
             for t in 0..<n {
-                let state = policy.scaled(current)
-                for j in 0..<d { inputs[t, j] = state[0, j] }
-                for j in 0..<k { inputs[t, d + j] = outputs[0, j] }
+                inputs.setRow(t, to: input)
                 let step = env.step(policy.actions(fromOutputs: outputs)[0])
                 rewards[t] = step.reward
                 if step.terminated { continues[t] = 0 }
-                let next = Matrix<S>(row: step.observation.map { S($0) })
-                let nextOutputs = policy.outputs(next)
-                let nextState = policy.scaled(next)
-                for j in 0..<d { nextInputs[t, j] = nextState[0, j] }
-                for j in 0..<k { nextInputs[t, d + j] = nextOutputs[0, j] }
+                let (nextOutputs, nextInput) = observed(step.observation)
+                nextInputs.setRow(t, to: nextInput)
                 if step.terminated || step.truncated {
                     episodeEnds[t] = true
                     observation = env.reset(seed: UInt64(episodeSeeds.integer(below: Int(UInt32.max))))
-                    current = Matrix(row: observation.map { S($0) })
-                    outputs = policy.outputs(current)
+                    (outputs, input) = observed(observation)
                 } else {
-                    (current, outputs) = (next, nextOutputs)
+                    (outputs, input) = (nextOutputs, nextInput)
                     observation = step.observation
                 }
             }
