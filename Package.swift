@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
         .library(name: "Environments", targets: ["Environments"]),
         .library(name: "Agents", targets: ["Agents"]),
+        .library(name: "Verification", targets: ["Verification"]),
         .library(name: "Attacks", targets: ["Attacks"]),
         .library(name: "Defenses", targets: ["Defenses"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
@@ -40,6 +41,7 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CGSL"),
+        .systemLibrary(name: "CGLPK"),
         .target(name: "CKernels"),
         .target(name: "CMuJoCo", linkerSettings: mujocoLinking),
         .target(
@@ -49,12 +51,14 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["Linalg", "CKernels", "ZIPFoundation"]),
         .target(name: "Environments", dependencies: ["Linalg", "CMuJoCo"]),
         .target(name: "Agents", dependencies: ["NeuralNet", "Environments", "Yams", "ZIPFoundation"]),
-        .target(name: "Attacks", dependencies: ["Agents"]),
+        .target(name: "Verification", dependencies: ["Agents", "NeuralNet", "Linalg", "CGLPK"]),
+        .target(name: "Attacks", dependencies: ["Agents", "Verification"]),
         .target(name: "Defenses", dependencies: ["Attacks"]),
         .target(
             name: "Evaluation",
             dependencies: [
-                "Defenses", "Attacks", "Agents", "Environments", "Yams", .product(name: "GRDB", package: "GRDB.swift"),
+                "Defenses", "Attacks", "Agents", "Environments", "Verification", "Yams",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .executableTarget(
             name: "gauntlet",
@@ -82,9 +86,12 @@ let package = Package(
                 "Attacks", "Agents", "Defenses", "Evaluation", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Attacks", "Agents", "Environments", "NeuralNet", "TestSupport"]),
+        .testTarget(
+            name: "EvaluationTests",
+            dependencies: ["Evaluation", "Attacks", "Agents", "Environments", "NeuralNet", "Verification", "TestSupport"]),
         .testTarget(name: "GauntletCLITests", dependencies: ["gauntlet", "TestSupport"]),
-        .testTarget(name: "DefensesTests", dependencies: ["Defenses", "Attacks", "Agents", "Environments", "NeuralNet", "Linalg", "Evaluation", "TestSupport"]),
+        .testTarget(name: "VerificationTests", dependencies: ["Verification", "NeuralNet", "Linalg", "TestSupport"]),
+        .testTarget(name: "DefensesTests", dependencies: ["Defenses", "Attacks", "Agents", "Environments", "NeuralNet", "Linalg", "Evaluation", "Verification", "TestSupport"]),
         .testTarget(name: "FuzzTests", dependencies: ["Evaluation", "Agents", "Environments", "NeuralNet", "TestSupport"]),
         .testTarget(
             name: "NeuralNetTests",

@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
-for package in libgsl-dev libopenblas-dev libsqlite3-dev zlib1g-dev; do
+for package in libgsl-dev libopenblas-dev libsqlite3-dev zlib1g-dev libglpk-dev; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then

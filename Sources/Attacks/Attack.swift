@@ -16,6 +16,13 @@ public protocol Attack: Sendable {
     func perturb<S: BLASScalar>(
         _ observations: Matrix<S>, cleanOutputs: Matrix<S>?, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
     ) -> AttackResult<S>
+    /// `perturb` knowing each row's step in its episode (0 right after reset; nil: unknown), for
+    /// adversaries whose choice depends on the time left (the optimal adversary of a gridworld).
+    /// The episode runner calls this one; the others ignore `steps`.
+    func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, cleanOutputs: Matrix<S>?, steps: [Int]?, policy: Policy<S>, threatModel: ThreatModel,
+        random: RandomStream
+    ) -> AttackResult<S>
     /// Throws if the attack cannot be used on this policy (a target beyond its actions, a
     /// critic it does not keep).
     func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError)
@@ -62,6 +69,13 @@ extension Attack {
         _ observations: Matrix<S>, cleanOutputs: Matrix<S>?, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
     ) -> AttackResult<S> {
         perturb(observations, policy: policy, threatModel: threatModel, random: random)
+    }
+
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, cleanOutputs: Matrix<S>?, steps: [Int]?, policy: Policy<S>, threatModel: ThreatModel,
+        random: RandomStream
+    ) -> AttackResult<S> {
+        perturb(observations, cleanOutputs: cleanOutputs, policy: policy, threatModel: threatModel, random: random)
     }
 }
 

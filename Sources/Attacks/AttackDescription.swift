@@ -47,11 +47,13 @@ public struct AttackDescription: Sendable {
     public var usableInTraining: Bool
     /// Parameter values that make it cheap (a few steps), for smoke runs and property tests.
     public var cheapSettings: [String: String]
+    /// The environments it can attack: ids beginning with this (`grid:`); nil: any.
+    public var environmentPrefix: String?
     private let make: @Sendable (AttackSpec, AttackContext) throws(AttackError) -> any Attack
 
     public init(
         name: String, summary: String, family: Family, ascent: Ascent = .none, parameters: [AttackParameter] = [],
-        usableInTraining: Bool = false, cheapSettings: [String: String] = [:],
+        usableInTraining: Bool = false, cheapSettings: [String: String] = [:], environmentPrefix: String? = nil,
         make: @escaping @Sendable (AttackSpec, AttackContext) throws(AttackError) -> any Attack
     ) {
         self.name = name
@@ -61,6 +63,7 @@ public struct AttackDescription: Sendable {
         self.parameters = parameters
         self.usableInTraining = usableInTraining
         self.cheapSettings = cheapSettings
+        self.environmentPrefix = environmentPrefix
         self.make = make
     }
 
@@ -151,7 +154,7 @@ public struct AttackRegistry: Sendable {
         NoAttack.description, UniformNoise.description, GaussianNoise.description, RandomSign.description, FGSM.description,
         PGD.description, MIFGSM.description, MAD.description, TargetedAttack.description, GradientEstimationAttack.nes,
         GradientEstimationAttack.spsa, TransferAttack.description, CriticAttack.description, LearnedAdversary.description,
-        WorstCaseEnsemble.description, RobustSarsa.description, RobustSarsa.withMAD,
+        WorstCaseEnsemble.description, RobustSarsa.description, RobustSarsa.withMAD, OptimalAttack.description,
     ])
 
     /// This registry with one more attack; a name already taken is a programming error.

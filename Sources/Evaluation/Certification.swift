@@ -5,6 +5,7 @@ import Environments
 import Foundation
 import Linalg
 import NeuralNet
+import Verification
 
 /// Certificates for a policy over the states its clean episodes visit, at one ε of the
 /// evaluation's threat model:
@@ -25,6 +26,25 @@ public struct Certification: Sendable {
         public var meanMarginLowerBound: Double?
         public var meanOutputDeviation: Double?
         public var maxOutputDeviation: Double?
+    }
+
+    /// Complete verification of every visited state: certified when each other action is proven
+    /// impossible, attackable when a perturbation forcing another action was found, undecided
+    /// when the solver's time limit (or a tie) left a question open. The exact rate lies in
+    /// `[rate, rate_upper_bound]`; they coincide when nothing is undecided.
+    public struct Complete: Codable, Equatable, Sendable {
+        public var states: Int
+        public var certified: Int
+        public var attackable: Int
+        public var undecided: Int
+        public var rate: Double
+        public var rateUpperBound: Double
+        /// States interval bounds alone certified (the rest went to the solver).
+        public var ibpCertified: Int
+        public var timeLimit: Double
+        /// Wall-clock seconds per state, mean and worst.
+        public var meanSeconds: Double
+        public var maxSeconds: Double
     }
 
     public struct Smoothing: Codable, Equatable, Sendable {
@@ -57,12 +77,14 @@ public struct Certification: Sendable {
         public var threatModel: ThreatModel
         public var cleanMeanReturn: Double
         public var ibp: IBP?
+        public var complete: Complete?
         public var smoothing: Smoothing?
         public var crop: CROP?
     }
 
     public enum Method: Sendable, Equatable {
         case ibp
+        case complete(timeLimit: Double)
         case smoothing(sigma: Double, states: Int, samples: Int, alpha: Double)
         case crop(sigma: Double, episodes: Int, returnRange: ClosedRange<Double>, alpha: Double)
     }
@@ -102,6 +124,8 @@ public struct Certification: Sendable {
                     ibp.maxOutputDeviation = deviations.max()
                 }
                 report.ibp = ibp
+            case .complete(let timeLimit):
+                report.complete = try complete(states, policy: policy, threatModel: threatModel, timeLimit: timeLimit)
             case .smoothing(let sigma, let count, let samples, let alpha):
                 guard policy.actionSpace.actionCount != nil else {
                     throw EnvironmentError("smoothing certifies discrete actions; \(evaluation.environment)'s are continuous")
@@ -149,6 +173,61 @@ public struct Certification: Sendable {
             }
         }
         return report
+    }
+
+    /// Complete verification of each state (interval bounds first: a state they certify needs
+    /// no solver).
+    static func complete<S: BLASScalar>(_ states: [[S]], policy: Policy<S>, threatModel: ThreatModel, timeLimit: Double) throws
+        -> Complete
+    {
+        guard threatModel.norm == .linf else {
+            throw DefenseError("complete verification supports L∞ threat models (an L2 ball is not linear)")
+        }
+        do { try CompleteVerification.check(policy) } catch { throw DefenseError(error.description) }
+        let verifier = CompleteVerifier(timeLimit: timeLimit)
+        let matrix = Matrix(rows: states.count, columns: policy.observationDimension, storage: states.flatMap { $0 })
+        let interval = try IntervalCertificate(threatModel: threatModel).certify(matrix, policy: policy)
+        var result = Complete(
+            states: states.count, certified: 0, attackable: 0, undecided: 0, rate: 0, rateUpperBound: 0, ibpCertified: 0,
+            timeLimit: timeLimit, meanSeconds: 0, maxSeconds: 0)
+        var seconds: [Double] = []
+        for (r, state) in states.enumerated() {
+            let start = ContinuousClock.now
+            defer { seconds.append((ContinuousClock.now - start) / .seconds(1)) }
+            if interval[r].isCertified {
+                result.ibpCertified += 1
+                result.certified += 1
+                continue
+            }
+            let clean = Matrix(row: state)
+            let (lower, upper) = threatModel.box(around: clean)
+            let verification = try CompleteVerification(
+                verifier: verifier, policy: policy, lower: lower, upper: upper)
+            let action = interval[r].action!
+            var open = false
+            var forced = false
+            for other in 0..<policy.outputDimension where other != action {
+                switch try verification.canForce(other) {
+                case .witness: forced = true
+                case .impossible: break
+                case .undecided: open = true
+                }
+                if forced { break }
+            }
+            if forced {
+                result.attackable += 1
+            } else if open {
+                result.undecided += 1
+            } else {
+                result.certified += 1
+            }
+        }
+        let n = Double(max(states.count, 1))
+        result.rate = Double(result.certified) / n
+        result.rateUpperBound = Double(result.certified + result.undecided) / n
+        result.meanSeconds = Statistics.mean(seconds)
+        result.maxSeconds = seconds.max() ?? 0
+        return result
     }
 
     /// The L2 radius of the smallest ball holding one step's threat: ε, or ε √d for L∞ over d

@@ -104,7 +104,8 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                         let targets = everyRow ? clean : Matrix<Scalar>(attackedRows.map { clean.row($0) })
                         let result = attack.perturb(
                             targets, cleanOutputs: everyRow ? cleanOutputs : Matrix(attackedRows.map { cleanOutputs.row($0) }),
-                            policy: policy, threatModel: threatModel, random: attackRandom)
+                            steps: attackedRows.map { outcomes[active[$0]].length }, policy: policy, threatModel: threatModel,
+                            random: attackRandom)
                         perturbedObservations = result.perturbed
                         let perturbedOutputs = result.outputs ?? policy.outputs(result.perturbed, workspace: workspace)
                         for (m, k) in attackedRows.enumerated() {

@@ -15,6 +15,10 @@ struct CertifyCommand: ParsableCommand, PrecisionGeneric {
               ibp        the fraction of visited states whose greedy action no perturbation within ε can change
                          (interval bound propagation, SA-DQN's certification rate); for continuous policies, a bound
                          on how far the outputs can move
+              complete   the exact fraction of visited states whose greedy action no perturbation within ε can
+                         change: complete verification of the ReLU network (a mixed-integer program solved by
+                         GLPK, each question limited to --time-limit seconds; L∞ only); IBP's rate is a lower bound
+                         of it. States left undecided by the time limit are counted apart
               smoothing  the certified L2 radius of the randomised-smoothing policy (Cohen et al.) at up to --states
                          visited states, with noise --sigma; certified when the radius covers the threat model
               crop       a certified lower bound on the smoothed policy's expected return under perturbations of every
@@ -24,7 +28,11 @@ struct CertifyCommand: ParsableCommand, PrecisionGeneric {
     @OptionGroup var policyOptions: PolicyOptions
     @Option(parsing: .unconditional, help: "Perturbation budget ε.") var eps: Double
     @OptionGroup var threatModel: ThreatModelOptions
-    @Option(name: .customLong("method"), help: "ibp, smoothing or crop (repeatable; default ibp).") var methods: [String] = []
+    @Option(name: .customLong("method"), help: "ibp, complete, smoothing or crop (repeatable; default ibp).")
+    var methods: [String] = []
+    @Option(
+        name: .customLong("time-limit"), help: "Seconds complete verification may spend on one question (a state and an action).")
+    var timeLimit = 10.0
     @Option(help: "Smoothing noise σ (threat-model units).") var sigma = 0.1
     @Option(help: "Noise samples per state for the smoothing certificate.") var samples = 1000
     @Option(help: "Visited states certified by smoothing (spread evenly over the episodes).") var states = 200
@@ -47,6 +55,9 @@ struct CertifyCommand: ParsableCommand, PrecisionGeneric {
         else {
             throw ValidationError("--samples, --states, --episodes and --crop-episodes must be positive (and not absurd)")
         }
+        guard timeLimit > 0 && timeLimit <= 86_400 else {
+            throw ValidationError("--time-limit must lie in (0, 86400] s, got \(timeLimit)")
+        }
         guard alpha > 0 && alpha < 0.5 else { throw ValidationError("--alpha must lie in (0, 0.5), got \(alpha)") }
         _ = try parsedMethods()
     }
@@ -66,9 +77,10 @@ struct CertifyCommand: ParsableCommand, PrecisionGeneric {
         try (methods.isEmpty ? ["ibp"] : methods).map { name in
             switch name {
             case "ibp": return .ibp
+            case "complete": return .complete(timeLimit: timeLimit)
             case "smoothing": return .smoothing(sigma: sigma, states: states, samples: samples, alpha: alpha)
             case "crop": return .crop(sigma: sigma, episodes: cropEpisodes, returnRange: try parsedRange(), alpha: alpha)
-            default: throw ValidationError("--method: unknown method '\(name)' (expected ibp, smoothing or crop)")
+            default: throw ValidationError("--method: unknown method '\(name)' (expected ibp, complete, smoothing or crop)")
             }
         }
     }
@@ -113,6 +125,16 @@ struct CertifyCommand: ParsableCommand, PrecisionGeneric {
                         format: "ibp:       outputs move at most %.4f (mean over %d states), %.4f (worst)",
                         ibp.meanOutputDeviation ?? .nan, ibp.states, ibp.maxOutputDeviation ?? .nan))
             }
+        }
+        if let c = report.complete {
+            print(
+                String(
+                    format:
+                        "complete:  %d of %d visited states certified (%.1f%%), %d attackable, %d undecided%@ (interval bounds alone: %d); %.3f s per state (worst %.3f)",
+                    c.certified, c.states, 100 * c.rate, c.attackable, c.undecided,
+                    c.undecided > 0
+                        ? String(format: ": the rate lies in [%.1f%%, %.1f%%]", 100 * c.rate, 100 * c.rateUpperBound) : "",
+                    c.ibpCertified, c.meanSeconds, c.maxSeconds))
         }
         if let s = report.smoothing {
             print(

@@ -15,7 +15,7 @@ struct Gauntlet: ParsableCommand {
         version: Agents.Gauntlet.version,
         subcommands: [
             Env.self, Train.self, Evaluate.self, AttackCommand.self, Adversary.self, ReplayCommand.self, Explain.self,
-            Transfer.self, OptimalAttack.self, SweepCommand.self, Results.self, ReportCommand.self, PolicyCommand.self,
+            Transfer.self, OptimalAttackCommand.self, SweepCommand.self, Results.self, ReportCommand.self, PolicyCommand.self,
             DefendCommand.self, CertifyCommand.self, DetectCommand.self, Bench.self,
         ])
 

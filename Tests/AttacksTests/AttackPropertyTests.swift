@@ -62,8 +62,13 @@ func policyContext(kind: PolicyKind, dimension: Int, outputs: Int) -> AttackCont
 
 /// `attack` ready to perturb for `policy`: attacks that learn about their victim from rollouts
 /// (Robust Sarsa) get a random value function of the right shape instead, since these
-/// properties hold for any.
+/// properties hold for any; the optimal adversary, which knows only its gridworld's states,
+/// gets a plan of no states (its own tests play it on a gridworld).
 func ready<S: BLASScalar>(_ attack: any Attack, for policy: Policy<S>) -> any Attack {
+    if var optimal = attack as? OptimalAttack {
+        optimal.plan = OptimalAttack.Plan(states: [:], witnesses: [], choices: [], horizon: 0, aliased: false)
+        return optimal
+    }
     guard let rs = attack as? RobustSarsa else { return attack }
     let value = try! Sequential<S>.mlp(
         sizes: [policy.observationDimension + policy.outputDimension, 8, 1], activation: .tanh, random: RandomStream(seed: 5))

@@ -26,7 +26,8 @@ import Testing
         let policy = try Policy.load(contentsOf: Self.policyURL)
         let evaluation = AttackEvaluation(policy: policy, environment: "CartPole-v1", episodes: 4, seed: 3)
         let clean = try evaluation.cleanEpisodes()
-        for (_, spec) in catalogueSpecs() {
+        for (description, spec) in catalogueSpecs()
+        where description.environmentPrefix.map({ "CartPole-v1".hasPrefix($0) }) ?? true {
             let attack = try testCatalogue.make(spec, context: policyContext(kind: policy.kind, dimension: 4, outputs: 2))
             guard (try? attack.validate(for: policy)) != nil else { continue }
             let report = try evaluation.run(attack, epsilon: 0, clean: clean)

@@ -7,6 +7,7 @@ import Linalg
 import NeuralNet
 import TestSupport
 import Testing
+import Verification
 
 /// A random 4-input network as a policy of `kind` on CartPole's or Pendulum's spaces.
 private func randomPolicy(seed: UInt64, kind: PolicyKind, hidden: [Int] = [16, 16]) throws -> Policy<Double> {
@@ -204,5 +205,65 @@ private func grid(around s: [Double], epsilon: Double, points: Int) -> Matrix<Do
         #expect(f64.ibp?.certified == expected.filter(\.isCertified).count)
         #expect(f64.ibp?.meanMarginLowerBound == Statistics.mean(expected.compactMap(\.marginLowerBound)))
         #expect(f64.ibp?.meanMarginLowerBound != f32.ibp?.meanMarginLowerBound)
+    }
+}
+
+/// Complete verification of a policy (`certify --method complete`): exact where interval bounds
+/// are only sufficient.
+@Suite struct CompleteCertificationTests {
+    /// Per state, on a random ReLU policy with observation scaling: an action proven impossible
+    /// never appears on a dense grid of the box (6⁴ points), a witness is inside the box and
+    /// makes the policy take its action, and no state interval bounds certify has a witness.
+    @Test func provenStatesNeverFlipAndWitnessesDo() throws {
+        let policy = try randomPolicy(seed: 3, kind: .greedyQ)
+        let random = RandomStream(seed: 9)
+        let states = randomMatrix(rows: 30, columns: 4, random: random, scale: 1)
+        var (proven, witnessed) = (0, 0)
+        for r in 0..<states.rows {
+            let epsilon = [0.05, 0.5, 2.0][r % 3]
+            let model = threatModel(epsilon: epsilon, dimension: 4)
+            let interval = try IntervalCertificate(threatModel: model).certify(states, policy: policy)
+            let (lower, upper) = model.box(around: Matrix(row: states.row(r)))
+            let verification = try CompleteVerification(
+                verifier: CompleteVerifier(timeLimit: 30), policy: policy, lower: lower, upper: upper)
+            let clean = interval[r].action!
+            switch try verification.canForce(1 - clean) {
+            case .impossible:
+                proven += 1
+                let actions = policy.actions(grid(around: states.row(r), epsilon: epsilon, points: 6), selection: .mode)
+                #expect(actions.allSatisfy { $0 == .discrete(clean) }, "state \(r)")
+            case .witness(let observation):
+                witnessed += 1
+                #expect(!interval[r].isCertified, "interval bounds certified state \(r), yet a witness exists")
+                #expect(model.distance(Matrix(row: observation), from: Matrix(row: states.row(r)))[0] <= epsilon + 1e-12)
+                #expect(policy.actions(Matrix(row: observation), selection: .mode) == [.discrete(1 - clean)])
+            case .undecided(let why):
+                Issue.record("state \(r): \(why)")
+            }
+        }
+        #expect(proven > 3 && witnessed > 3, "\(proven) proven, \(witnessed) witnessed")
+    }
+
+    /// The report: every visited state is certified, attackable or undecided; the exact rate is
+    /// at least interval bounds' rate; L2 threat models and defended policies are refused.
+    @Test func reportCountsAndRefusals() throws {
+        let policy = try randomPolicy(seed: 3, kind: .greedyQ, hidden: [32, 32])
+        let evaluation = AttackEvaluation(policy: policy, environment: "CartPole-v1", episodes: 2, seed: 0)
+        let report = try Certification.run(evaluation, epsilon: 0.02, methods: [.ibp, .complete(timeLimit: 30)], policyName: "p")
+        let complete = try #require(report.complete)
+        let ibp = try #require(report.ibp)
+        #expect(complete.states == ibp.states && complete.certified + complete.attackable + complete.undecided == complete.states)
+        #expect(complete.undecided == 0 && complete.rate == complete.rateUpperBound)
+        #expect(complete.certified >= ibp.certified! && complete.ibpCertified == ibp.certified!)
+        let l2 = AttackEvaluation(policy: policy, environment: "CartPole-v1", episodes: 1, seed: 0, norm: .l2)
+        #expect(throws: DefenseError.self) {
+            _ = try Certification.run(l2, epsilon: 0.02, methods: [.complete(timeLimit: 1)], policyName: "p")
+        }
+        var defended = policy
+        defended.defenses = [try Quantization(step: 0.4, scale: [1, 1, 1, 1])]
+        let withDefense = AttackEvaluation(policy: defended, environment: "CartPole-v1", episodes: 1, seed: 0)
+        #expect(throws: DefenseError.self) {
+            _ = try Certification.run(withDefense, epsilon: 0.02, methods: [.complete(timeLimit: 1)], policyName: "p")
+        }
     }
 }

@@ -4,8 +4,10 @@ import Environments
 import Evaluation
 import Foundation
 import Linalg
+import NeuralNet
 import TestSupport
 import Testing
+import Verification
 
 /// The dynamic-programming bounds on the optimal attack, on the shipped gridworld policies.
 @Suite struct OptimalAdversaryTests {
@@ -50,6 +52,83 @@ import Testing
         for s in stride(from: 0, to: world.model.stateCount, by: 7) where !world.model.isTerminal[s] {
             let sets = adversary.actionSets(s)
             #expect(sets.reached.isSubset(of: sets.possible) && !sets.reached.isEmpty)
+        }
+    }
+}
+
+/// Complete verification inside the optimal adversary, on a random ReLU policy of a gridworld's
+/// coordinates (small enough that every question is decided).
+@Suite struct ExactOptimalAdversaryTests {
+    static var world: GridWorld { try! Registry.gridWorld("grid:lava-corridor") }
+    static let policy = Policy<Double>(
+        network: try! Sequential<Double>.mlp(sizes: [2, 16, 16, 4], activation: .relu, random: RandomStream(seed: 13)),
+        kind: .greedyQ, actionSpace: .discrete(4))
+    static let model = ThreatModel(epsilon: 0.1, bounds: world.observationSpace)
+
+    static func adversary(_ verifier: CompleteVerifier?) throws -> OptimalAdversary<Double> {
+        try OptimalAdversary(policy: policy, world: world, threatModel: model, horizon: world.map.stepLimit, verifier: verifier)
+    }
+
+    /// PGD's actions ⊆ the exact set ⊆ the interval-bound set in every state; every witness is
+    /// inside the threat model and forces its action; the exact value lies in the old bracket.
+    @Test func exactSetsLieBetweenTheBracketSetsAndTheValueInsideTheBracket() throws {
+        let bracket = try Self.adversary(nil)
+        let exact = try Self.adversary(CompleteVerifier(timeLimit: 30))
+        var grown = 0
+        var shrunk = 0
+        let world = Self.world
+        for s in 0..<world.model.stateCount where !world.model.isTerminal[s] {
+            let (old, new) = (bracket.actionSets(s), exact.actionSets(s))
+            #expect(old.reached.isSubset(of: new.reached) && new.possible.isSubset(of: old.possible))
+            #expect(new.reached == new.possible && new.undecided == 0, "state \(s) left undecided")
+            grown += new.reached.count - old.reached.count
+            shrunk += old.possible.count - new.possible.count
+            world.setTabularState(s)
+            let clean = Matrix(row: world.observation.map { Double($0) })
+            for (action, witness) in new.witnesses {
+                let observation = Matrix(row: witness)
+                #expect(argmax(Self.policy.outputs(observation).row(0)) == action)
+                #expect(Self.model.distance(observation, from: clean)[0] <= 0.1 + 1e-12)
+            }
+        }
+        #expect(grown + shrunk > 0, "complete verification decided nothing the bracket had not")
+        let (old, new) = (bracket.bounds(), exact.bounds())
+        #expect(new.lowerBound == new.upperBound && new.undecidedStates == 0)
+        #expect(old.lowerBound <= new.lowerBound + 1e-12 && new.upperBound <= old.upperBound + 1e-12)
+    }
+
+    /// The `optimal` attack, played on the map (deterministic), attains the exact value, and a
+    /// recording of it re-executes bit for bit.
+    @Test func theOptimalAttackAttainsTheExactValueAndReplays() throws {
+        let bounds = try Self.adversary(CompleteVerifier(timeLimit: 30)).bounds()
+        let evaluation = AttackEvaluation(policy: Self.policy, environment: "grid:lava-corridor", episodes: 1, seed: 0)
+        let clean = try evaluation.cleanEpisodes()
+        let attack = try AttackRegistry.standard.make("optimal:time_limit=30")
+        let (report, outcomes) = try evaluation.runRecorded(attack, epsilon: 0.1, clean: clean, traces: true)
+        #expect(abs(report.attacked.meanReturn - bounds.upperBound) < 1e-9)
+        #expect(report.preparation?.choice.contains("exact optimal-attack return") == true)
+        let header = Replay.Header(
+            policy: "random", policyHash: "", environment: "grid:lava-corridor", attack: report.attack,
+            threatModel: report.threatModel, seed: 0, episodes: 1, selection: .mode, copies: EpisodeRunner<Double>.defaultCopies,
+            precision: .f64, gauntletVersion: Agents.Gauntlet.version)
+        let replay = Replay(header: header, outcomes: outcomes)
+        #expect(try replay.reexecute(policy: Self.policy).firstDifference(from: replay) == nil)
+    }
+
+    /// A solver that runs out of time decides nothing: the bracket stays as wide as without it.
+    @Test func timeOutsWidenNothingAway() throws {
+        let bracket = try Self.adversary(nil).bounds()
+        let starved = try Self.adversary(CompleteVerifier(timeLimit: 1e-9)).bounds()
+        #expect(starved.undecidedQueries > 0 && starved.verifiedQueries == 0)
+        #expect(starved.lowerBound == bracket.lowerBound && starved.upperBound == bracket.upperBound)
+    }
+
+    /// Complete verification refuses L2 threat models and policies that carry defenses.
+    @Test func refusesWhatItCannotDecide() throws {
+        let l2 = ThreatModel(norm: .l2, epsilon: 0.1, bounds: Self.world.observationSpace)
+        #expect(throws: PolicyFileError.self) {
+            _ = try OptimalAdversary(
+                policy: Self.policy, world: Self.world, threatModel: l2, horizon: 10, verifier: CompleteVerifier())
         }
     }
 }

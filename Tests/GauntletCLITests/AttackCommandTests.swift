@@ -189,3 +189,52 @@ import Testing
         #expect(bad.status == 2 && bad.standardError.contains("half of them train the detector"))
     }
 }
+
+/// `optimal-attack` with complete verification, and `certify --method complete`, on the shipped
+/// lava-corridor DQN at an ε small enough for every question to be decided in seconds.
+@Suite struct ExactOptimalAttackCommandTests {
+    @Test func exactValueAndAReplayOfTheOptimalAdversary() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-optimal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let record = directory.appendingPathComponent("optimal.safetensors").path
+        let run = try runGauntlet([
+            "optimal-attack", "--policy", "policies/lava-corridor-dqn.safetensors", "--eps", "0.02", "--attack", "fgsm",
+            "--record", record, "--json",
+        ])
+        #expect(run.status == 0, "\(run.standardError)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any]
+        let bounds = try #require(object["bounds"] as? [String: Any])
+        #expect(bounds["undecided_states"] as? Int == 0 && bounds["undecided_queries"] as? Int == 0)
+        let value = try #require(bounds["upper_bound"] as? Double)
+        #expect(bounds["lower_bound"] as? Double == value && object["optimal_adversary_return"] as? Double == value)
+        let replay = try runGauntlet(["replay", record])
+        #expect(replay.status == 0, "\(replay.standardOutput) \(replay.standardError)")
+
+        let bracketed = try runGauntlet([
+            "optimal-attack", "--policy", "policies/lava-corridor-dqn.safetensors", "--eps", "0.02", "--bracket", "--record",
+            record,
+        ])
+        #expect(bracketed.status == 2 && bracketed.standardError.contains("drop --bracket"))
+    }
+
+    @Test func completeCertificationOfAGridworldPolicy() throws {
+        let run = try runGauntlet([
+            "certify", "--policy", "policies/lava-corridor-dqn.safetensors", "--eps", "0.02", "--method", "ibp", "--method",
+            "complete", "--episodes", "1", "--json",
+        ])
+        #expect(run.status == 0, "\(run.standardError)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any]
+        let complete = try #require(object["complete"] as? [String: Any])
+        let ibp = try #require(object["ibp"] as? [String: Any])
+        let (certified, states) = (complete["certified"] as! Int, complete["states"] as! Int)
+        #expect(complete["undecided"] as? Int == 0 && states == ibp["states"] as? Int)
+        #expect(certified >= ibp["certified"] as! Int && certified + (complete["attackable"] as! Int) == states)
+        let l2 = try runGauntlet([
+            "certify", "--policy", "policies/lava-corridor-dqn.safetensors", "--eps", "0.02", "--norm", "l2", "--method",
+            "complete",
+            "--episodes", "1",
+        ])
+        #expect(l2.status == 2 && l2.standardError.contains("L∞"))
+    }
+}

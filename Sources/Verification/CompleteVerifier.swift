@@ -1,0 +1,382 @@
+import CGLPK
+import Linalg
+import NeuralNet
+
+/// Complete verification of a piecewise-linear network's decision over a box of inputs: can some
+/// input in the box make output `t` the largest? Either a witness (an input at which it is,
+/// checked by a forward pass) or a proof that none exists — or, when the time limit is hit or
+/// the best margin is a tie within the tolerance, "undecided", never a guess.
+///
+/// Branch and bound over the phases of the ReLUs (and leaky ReLUs, slope α < 1) whose
+/// pre-activation bounds `l < 0 < u` straddle zero, with linear-programming bounds from GLPK's
+/// simplex (Bunel et al. 2018, "A unified view of piecewise linear neural network
+/// verification"). In a subproblem every Linear layer is an equality, every neuron of fixed or
+/// stable phase is linear, and every other one is relaxed to its convex hull over `[l, u]`:
+///
+///     y ≥ x,   y ≥ αx,   y ≤ αl + (u − αl)·(x − l)/(u − l)
+///
+/// and the margin `m ≤ out_t − out_a` (every `a ≠ t`) is maximised. The bounds `l, u` decide the
+/// relaxation's strength: interval arithmetic for the first hidden layer (exact there), then for
+/// every later layer the relaxation of the layers before it, minimised and maximised neuron by
+/// neuron — recomputed after each split. A proof says the largest margin is below `−tolerance`;
+/// it holds up to GLPK's floating-point feasibility tolerance (1e-7). Inputs are the network's
+/// own (observations after scaling); callers map a witness back and confirm it on the policy.
+public struct CompleteVerifier: Sendable {
+    /// Seconds the solver may spend on one question (wall clock).
+    public var timeLimit: Double
+    /// Margins within this of zero are ties: neither witness nor proof without a forward pass.
+    public var tolerance: Double
+
+    public init(timeLimit: Double = 10, tolerance: Double = 1e-6) {
+        self.timeLimit = timeLimit
+        self.tolerance = tolerance
+    }
+
+    /// The answer to one question.
+    public enum Verdict: Equatable, Sendable {
+        /// An input of the box at which the target's output exceeds every other one (checked by
+        /// a forward pass in Double).
+        case witness([Double])
+        /// No input of the box makes the target the largest output.
+        case impossible
+        /// Neither could be shown: the reason (the time limit, or a tie within the tolerance).
+        case undecided(String)
+    }
+
+    /// The network over one box, with the bounds of every hidden neuron, ready for questions.
+    public struct Problem: Sendable {
+        public let network: Sequential<Double>
+        public let lower: [Double]
+        public let upper: [Double]
+        /// Pre-activation bounds of each hidden Linear layer.
+        public let hiddenBounds: [(lower: [Double], upper: [Double])]
+        /// Hidden neurons whose bounds straddle zero (the phases branch and bound may split).
+        public var unstableNeurons: Int {
+            hiddenBounds.map { b in zip(b.lower, b.upper).filter { $0 < 0 && $1 > 0 }.count }.reduce(0, +)
+        }
+    }
+
+    /// The network's layers: each Linear followed by its activation (identity when none).
+    struct Layer {
+        var weight: Matrix<Double>
+        var bias: [Double]
+        /// Slope below zero: 0 for ReLU, α for leaky ReLU, 1 for identity.
+        var slope: Double
+    }
+
+    static func layers(of network: Sequential<Double>) throws(VerificationError) -> [Layer] {
+        var layers: [Layer] = []
+        for (index, module) in network.modules.enumerated() {
+            switch module {
+            case .linear:
+                layers.append(Layer(weight: network.weight(layers.count), bias: network.bias(layers.count), slope: 1))
+            case .activation(let activation):
+                guard !layers.isEmpty, layers[layers.count - 1].slope == 1 else {
+                    throw VerificationError("module \(index): an activation must follow a Linear layer")
+                }
+                switch activation {
+                case .identity: break
+                case .relu: layers[layers.count - 1].slope = 0
+                case .leakyReLU(let slope) where slope >= 0 && slope < 1: layers[layers.count - 1].slope = slope
+                default:
+                    throw VerificationError(
+                        "complete verification needs a piecewise-linear network (Linear, ReLU, leaky ReLU); module \(index) is \(activation.name)"
+                    )
+                }
+            }
+        }
+        guard layers.last?.slope == 1 else {
+            throw VerificationError(
+                "complete verification compares the last Linear layer's outputs; the network applies an activation after it")
+        }
+        return layers
+    }
+
+    /// The network over the box `[lower, upper]` of its inputs, with tightened neuron bounds.
+    public func problem(network: Sequential<Double>, lower: [Double], upper: [Double]) throws(VerificationError) -> Problem {
+        let layers = try Self.layers(of: network)
+        guard lower.count == layers[0].weight.columns, upper.count == lower.count, zip(lower, upper).allSatisfy({ $0 <= $1 })
+        else {
+            throw VerificationError("the box must have \(layers[0].weight.columns) dimensions with lower ≤ upper")
+        }
+        var hidden: [(lower: [Double], upper: [Double])] = []
+        for k in 0..<(layers.count - 1) {
+            if k == 0 {
+                hidden.append(Self.intervalBounds(layers[0], lower: lower, upper: upper))
+            } else {
+                let inputs = activated(hidden[k - 1], layers[k - 1])
+                let interval = Self.intervalBounds(layers[k], lower: inputs.lower, upper: inputs.upper)
+                hidden.append(try tightened(layers, hidden, layer: k, lower: lower, upper: upper, interval: interval))
+            }
+        }
+        return Problem(network: network, lower: lower, upper: upper, hiddenBounds: hidden)
+    }
+
+    /// Whether some input of the problem's box makes output `target` the largest: branch and
+    /// bound over the unstable neurons' phases. Each subproblem fixes some phases (a fixed
+    /// neuron is linear, its pre-activation bounded by 0), re-tightens the bounds of the layers
+    /// after the last split, and maximises the margin over the linear relaxation; it is pruned
+    /// when that maximum is below `−tolerance`, ends the search when the relaxation's input is a
+    /// witness, and otherwise splits the neuron whose relaxation is used most (the largest gap
+    /// between its relaxed output and the activation of its relaxed input).
+    public func canForce(_ target: Int, in problem: Problem) throws(VerificationError) -> Verdict {
+        let layers = try Self.layers(of: problem.network)
+        let outputs = layers[layers.count - 1].weight.rows
+        guard (0..<outputs).contains(target) else { throw VerificationError("target \(target) is not one of \(outputs) outputs") }
+        guard outputs > 1 else { return .witness(problem.lower) }
+        let deadline = ContinuousClock.now + .seconds(timeLimit)
+        var open: [(bounds: [(lower: [Double], upper: [Double])], split: Int?)] = [(problem.hiddenBounds, nil)]
+        var solved = 0
+        var tie = false
+        while let node = open.popLast() {
+            guard ContinuousClock.now < deadline else {
+                return .undecided("time limit of \(timeLimit) s (\(solved) subproblems solved, \(open.count + 1) open)")
+            }
+            solved += 1
+            var hidden = node.bounds
+            if let split = node.split {
+                for k in (split + 1)..<hidden.count {
+                    hidden[k] = try tightened(
+                        layers, hidden, layer: k, lower: problem.lower, upper: problem.upper, interval: hidden[k])
+                }
+                if hidden.contains(where: { zip($0.lower, $0.upper).contains { $0 > $1 } }) { continue }  // empty
+            }
+            guard let relaxation = marginRelaxation(layers, hidden, target: target, lower: problem.lower, upper: problem.upper),
+                relaxation.margin >= -tolerance
+            else { continue }
+            let point = zip(zip(relaxation.input, problem.lower), problem.upper).map { min(max($0.0, $0.1), $1) }
+            if let witness = Self.ascend(target, from: point, problem: problem) { return .witness(witness) }
+            if node.split == nil {
+                // Before branching, a wider search from the box's corners (deterministic).
+                for restart in 0..<32 {
+                    let corner = problem.lower.indices.map { j in
+                        (j * 7919 + restart * 104_729) % 3 == 0 ? problem.upper[j] : problem.lower[j]
+                    }
+                    if let witness = Self.ascend(target, from: corner, problem: problem, steps: 100) { return .witness(witness) }
+                }
+            }
+            guard let (k, i) = relaxation.widestGap else {
+                tie = true  // the relaxation is the network here, and its margin is within the tolerance of 0
+                continue
+            }
+            var active = hidden
+            active[k].lower[i] = 0
+            var inactive = hidden
+            inactive[k].upper[i] = 0
+            open.append((inactive, k))
+            open.append((active, k))
+        }
+        return tie ? .undecided("the largest margin is a tie within the tolerance \(tolerance)") : .impossible
+    }
+
+    /// The largest margin `min_{a≠t} out_t − out_a` over the linear relaxation of the network
+    /// with the given neuron bounds (nil when it is empty), the input attaining it, and the
+    /// unstable neuron whose relaxation it uses most.
+    func marginRelaxation(
+        _ layers: [Layer], _ hidden: [(lower: [Double], upper: [Double])], target: Int, lower: [Double], upper: [Double]
+    ) -> (margin: Double, input: [Double], widestGap: (layer: Int, neuron: Int)?)? {
+        var model = Encoding(layers: layers, hidden: hidden, lower: lower, upper: upper)
+        defer { model.free() }
+        let last = layers[layers.count - 1]
+        let margin = model.addColumn(lower: nil, upper: nil)
+        for a in 0..<last.weight.rows where a != target {
+            var entries: [(Int32, Double)] = [(margin, 1)]
+            for (j, column) in model.lastHidden.enumerated() {
+                let coefficient = last.weight[target, j] - last.weight[a, j]
+                if coefficient != 0 { entries.append((column, -coefficient)) }
+            }
+            model.addRow(entries, lower: nil, upper: last.bias[target] - last.bias[a])
+        }
+        glp_set_obj_dir(model.problem, GLP_MAX)
+        glp_set_obj_coef(model.problem, margin, 1)
+        guard model.solve(timeLimit: timeLimit) else { return nil }
+        var widest: (layer: Int, neuron: Int)?
+        var gap = 1e-9
+        for (k, neurons) in model.neurons.enumerated() {
+            for (i, neuron) in neurons.enumerated() where hidden[k].lower[i] < 0 && hidden[k].upper[i] > 0 {
+                let x = glp_get_col_prim(model.problem, neuron.x)
+                let y = glp_get_col_prim(model.problem, neuron.y)
+                let used = y - (x >= 0 ? x : layers[k].slope * x)
+                if used > gap { (widest, gap) = ((k, i), used) }
+            }
+            if widest != nil { break }  // the earliest layer: its split re-tightens every later one
+        }
+        return (glp_get_obj_val(model.problem), model.inputs.map { glp_get_col_prim(model.problem, $0) }, widest)
+    }
+
+    /// A witness near `start`, if projected sign-gradient ascent on the margin (the target's
+    /// output minus the largest other) finds one inside the box; nil otherwise. The relaxation's
+    /// optimum is a good start: a search from it finds witnesses the relaxation only suggests.
+    static func ascend(_ target: Int, from start: [Double], problem: Problem, steps: Int = 50) -> [Double]? {
+        let network = problem.network
+        let workspace = Workspace(for: network, batch: 1)
+        var point = start
+        for step in 0...steps {
+            let input = Matrix(row: point)
+            let outputs = network.forward(input, workspace: workspace).row(0)
+            let rival = outputs.indices.filter { $0 != target }.max { outputs[$0] < outputs[$1] }!
+            if outputs[target] > outputs[rival] { return point }
+            guard step < steps else { break }
+            var direction = [Double](repeating: 0, count: outputs.count)
+            direction[target] = 1
+            direction[rival] = -1
+            let gradient = network.inputGradient(input, outputGradient: Matrix(row: direction), workspace: workspace).row(0)
+            let size = 0.1 * (1 - Double(step) / Double(steps))
+            for j in point.indices where gradient[j] != 0 {
+                let width = problem.upper[j] - problem.lower[j]
+                point[j] = min(max(point[j] + size * width * (gradient[j] > 0 ? 1 : -1), problem.lower[j]), problem.upper[j])
+            }
+        }
+        return nil
+    }
+
+    /// Whether output `target` exceeds every other at `input` (a Double forward pass).
+    static func strictlyLargest(_ target: Int, at input: [Double], network: Sequential<Double>) -> Bool {
+        let outputs = network.forward(Matrix(row: input), workspace: Workspace(for: network, batch: 1)).row(0)
+        return outputs.indices.allSatisfy { $0 == target || outputs[$0] < outputs[target] }
+    }
+
+    /// Bounds of `W x + b` over the box (exact for one Linear layer).
+    static func intervalBounds(_ layer: Layer, lower: [Double], upper: [Double]) -> (lower: [Double], upper: [Double]) {
+        var low = layer.bias
+        var high = layer.bias
+        for i in 0..<layer.weight.rows {
+            for j in 0..<layer.weight.columns {
+                let w = layer.weight[i, j]
+                low[i] += w * (w >= 0 ? lower[j] : upper[j])
+                high[i] += w * (w >= 0 ? upper[j] : lower[j])
+            }
+        }
+        return (low, high)
+    }
+
+    /// Bounds after the activation.
+    func activated(_ bounds: (lower: [Double], upper: [Double]), _ layer: Layer) -> (lower: [Double], upper: [Double]) {
+        let f = { (x: Double) in x >= 0 ? x : layer.slope * x }
+        return (bounds.lower.map(f), bounds.upper.map(f))
+    }
+
+    /// Layer `k`'s pre-activation bounds from the linear-programming relaxation of the layers
+    /// before it (binaries relaxed to [0, 1]), intersected with the interval bounds and widened
+    /// by the solver's tolerance.
+    func tightened(
+        _ layers: [Layer], _ hidden: [(lower: [Double], upper: [Double])], layer k: Int, lower: [Double], upper: [Double],
+        interval: (lower: [Double], upper: [Double])
+    ) throws(VerificationError) -> (lower: [Double], upper: [Double]) {
+        var model = Encoding(layers: Array(layers[..<k]) + [layers[k]], hidden: Array(hidden[..<k]), lower: lower, upper: upper)
+        defer { model.free() }
+        var bounds = interval
+        let weight = layers[k].weight
+        // A stable neuron is linear whatever its bounds: only unstable ones are worth an LP.
+        for i in 0..<weight.rows where bounds.lower[i] < 0 && bounds.upper[i] > 0 {
+            for (j, column) in model.lastHidden.enumerated() { glp_set_obj_coef(model.problem, column, weight[i, j]) }
+            for (direction, isLower) in [(GLP_MIN, true), (GLP_MAX, false)] {
+                glp_set_obj_dir(model.problem, direction)
+                guard model.solve(timeLimit: timeLimit) else { continue }
+                let value = glp_get_obj_val(model.problem) + layers[k].bias[i]
+                let slack = 1e-7 * (1 + abs(value))
+                if isLower {
+                    bounds.lower[i] = max(bounds.lower[i], value - slack)
+                } else {
+                    bounds.upper[i] = min(bounds.upper[i], value + slack)
+                }
+            }
+        }
+        return bounds
+    }
+}
+
+/// A GLPK problem holding the inputs and the hidden layers of a network: `inputs` and
+/// `lastHidden` are the columns of the network's input and of the last hidden layer's output.
+struct Encoding {
+    let problem: OpaquePointer
+    var inputs: [Int32] = []
+    var lastHidden: [Int32] = []
+    /// Each hidden neuron's pre-activation and output columns, layer by layer.
+    var neurons: [[(x: Int32, y: Int32)]] = []
+
+    /// Encodes the input box and the hidden layers (`layers` minus the last), each unstable
+    /// neuron relaxed to its convex hull.
+    init(layers: [CompleteVerifier.Layer], hidden: [(lower: [Double], upper: [Double])], lower: [Double], upper: [Double]) {
+        glp_term_out(GLP_OFF)
+        problem = glp_create_prob()
+        inputs = zip(lower, upper).map { addColumn(lower: $0, upper: $1) }
+        var previous = inputs
+        for (k, layer) in layers.dropLast().enumerated() {
+            var outputs: [Int32] = []
+            neurons.append([])
+            for i in 0..<layer.weight.rows {
+                let (l, u) = (hidden[k].lower[i], hidden[k].upper[i])
+                // x = W h + b as a column fixed by an equality row.
+                let x = addColumn(lower: l, upper: u)
+                var entries: [(Int32, Double)] = [(x, 1)]
+                for (j, column) in previous.enumerated() where layer.weight[i, j] != 0 {
+                    entries.append((column, -layer.weight[i, j]))
+                }
+                addRow(entries, lower: layer.bias[i], upper: layer.bias[i])
+                let slope = layer.slope
+                var y = x
+                if slope != 1 && l < 0 {
+                    if u <= 0 {
+                        y = addColumn(lower: slope * l, upper: slope * u)
+                        addRow([(y, 1), (x, -slope)], lower: 0, upper: 0)
+                    } else {
+                        let chord = (u - slope * l) / (u - l)
+                        y = addColumn(lower: slope * l, upper: u)
+                        addRow([(y, 1), (x, -1)], lower: 0, upper: nil)
+                        addRow([(y, 1), (x, -slope)], lower: 0, upper: nil)
+                        addRow([(y, 1), (x, -chord)], lower: nil, upper: slope * l - chord * l)
+                    }
+                }
+                outputs.append(y)
+                neurons[k].append((x, y))
+            }
+            previous = outputs
+        }
+        lastHidden = previous
+    }
+
+    /// A new column with the given bounds (nil: unbounded on that side).
+    @discardableResult
+    mutating func addColumn(lower: Double?, upper: Double?) -> Int32 {
+        let column = glp_add_cols(problem, 1)
+        glp_set_col_bnds(problem, column, Self.boundKind(lower, upper), lower ?? 0, upper ?? 0)
+        return column
+    }
+
+    /// A new row `lower ≤ Σ coefficient·column ≤ upper`.
+    mutating func addRow(_ entries: [(Int32, Double)], lower: Double?, upper: Double?) {
+        let row = glp_add_rows(problem, 1)
+        glp_set_row_bnds(problem, row, Self.boundKind(lower, upper), lower ?? 0, upper ?? 0)
+        // GLPK's arrays are 1-based: element 0 is ignored.
+        var columns: [Int32] = [0] + entries.map(\.0)
+        var values: [Double] = [0] + entries.map(\.1)
+        glp_set_mat_row(problem, row, Int32(entries.count), &columns, &values)
+    }
+
+    static func boundKind(_ lower: Double?, _ upper: Double?) -> Int32 {
+        switch (lower, upper) {
+        case (nil, nil): GLP_FR
+        case (_, nil): GLP_LO
+        case (nil, _): GLP_UP
+        case (let l?, let u?): l == u ? GLP_FX : GLP_DB
+        }
+    }
+
+    /// Solves the linear program (binaries relaxed); false unless an optimum was found.
+    func solve(timeLimit: Double) -> Bool {
+        var parameters = glp_smcp()
+        glp_init_smcp(&parameters)
+        parameters.msg_lev = GLP_MSG_OFF
+        parameters.tm_lim = Int32(min(timeLimit * 1000, Double(Int32.max)))
+        return glp_simplex(problem, &parameters) == 0 && glp_get_status(problem) == GLP_OPT
+    }
+
+    func free() { glp_delete_prob(problem) }
+}
+
+/// A network or box complete verification cannot handle.
+public struct VerificationError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
