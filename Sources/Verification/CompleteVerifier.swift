@@ -124,13 +124,16 @@ public struct CompleteVerifier: Sendable {
         let outputs = layers[layers.count - 1].weight.rows
         guard (0..<outputs).contains(target) else { throw VerificationError("target \(target) is not one of \(outputs) outputs") }
         guard outputs > 1 else { return .witness(problem.lower) }
-        let deadline = ContinuousClock.now + .seconds(timeLimit)
+        let start = ContinuousClock.now
+        let deadline = start + .seconds(timeLimit / 2)
         var open: [(bounds: [(lower: [Double], upper: [Double])], split: Int?)] = [(problem.hiddenBounds, nil)]
         var solved = 0
         var tie = false
         while let node = open.popLast() {
             guard ContinuousClock.now < deadline else {
-                return .undecided("time limit of \(timeLimit) s (\(solved) subproblems solved, \(open.count + 1) open)")
+                let remaining = timeLimit - (ContinuousClock.now - start) / .seconds(1)
+                return mixedInteger(layers, problem, target: target, timeLimit: remaining)
+                    ?? .undecided("time limit of \(timeLimit) s (\(solved) subproblems, then the mixed-integer program)")
             }
             solved += 1
             var hidden = node.bounds
@@ -169,6 +172,43 @@ public struct CompleteVerifier: Sendable {
         return tie ? .undecided("the largest margin is a tie within the tolerance \(tolerance)") : .impossible
     }
 
+    /// The question as one mixed-integer program (the phases binary, Tjeng et al. 2019) for
+    /// GLPK's branch and cut, which proves some questions the phase search does not finish
+    /// within its half of the time: a witness, a proof, or nil at the time limit.
+    func mixedInteger(_ layers: [Layer], _ problem: Problem, target: Int, timeLimit: Double) -> Verdict? {
+        guard timeLimit > 0 else { return nil }
+        var model = Encoding(
+            layers: layers, hidden: problem.hiddenBounds, lower: problem.lower, upper: problem.upper, integer: true)
+        defer { model.free() }
+        // The margin bounded below by −tolerance: every integer solution is a candidate witness,
+        // and a program without one is the proof.
+        let margin = model.addMargin(layers[layers.count - 1], target: target, lower: -tolerance)
+        glp_set_obj_dir(model.problem, GLP_MAX)
+        glp_set_obj_coef(model.problem, margin, 1)
+        var threshold = 1e-3
+        let status = withUnsafeMutablePointer(to: &threshold) { info in
+            var parameters = glp_iocp()
+            glp_init_iocp(&parameters)
+            parameters.msg_lev = GLP_MSG_OFF
+            parameters.presolve = GLP_ON
+            parameters.tm_lim = Int32(min(timeLimit * 1000, Double(Int32.max)))
+            parameters.cb_info = UnsafeMutableRawPointer(info)
+            // A margin this clear is witness enough: stop instead of proving it the largest.
+            parameters.cb_func = { tree, info in
+                guard let tree, let info, glp_ios_reason(tree) == GLP_IBINGO else { return }
+                if glp_mip_obj_val(glp_ios_get_prob(tree)) >= info.load(as: Double.self) { glp_ios_terminate(tree) }
+            }
+            return glp_intopt(model.problem, &parameters)
+        }
+        let solution = glp_mip_status(model.problem)
+        if status == GLP_ENOPFS || (status == 0 && solution == GLP_NOFEAS) { return .impossible }
+        guard solution == GLP_OPT || solution == GLP_FEAS else { return nil }
+        let input = model.inputs.map { glp_mip_col_val(model.problem, $0) }
+        let point = zip(zip(input, problem.lower), problem.upper).map { min(max($0.0, $0.1), $1) }
+        return Self.ascend(target, from: point, problem: problem)
+            .map { .witness($0) }
+    }
+
     /// The largest margin `min_{a≠t} out_t − out_a` over the linear relaxation of the network
     /// with the given neuron bounds (nil when it is empty), the input attaining it, and the
     /// unstable neuron whose relaxation it uses most.
@@ -177,16 +217,7 @@ public struct CompleteVerifier: Sendable {
     ) -> (margin: Double, input: [Double], widestGap: (layer: Int, neuron: Int)?)? {
         var model = Encoding(layers: layers, hidden: hidden, lower: lower, upper: upper)
         defer { model.free() }
-        let last = layers[layers.count - 1]
-        let margin = model.addColumn(lower: nil, upper: nil)
-        for a in 0..<last.weight.rows where a != target {
-            var entries: [(Int32, Double)] = [(margin, 1)]
-            for (j, column) in model.lastHidden.enumerated() {
-                let coefficient = last.weight[target, j] - last.weight[a, j]
-                if coefficient != 0 { entries.append((column, -coefficient)) }
-            }
-            model.addRow(entries, lower: nil, upper: last.bias[target] - last.bias[a])
-        }
+        let margin = model.addMargin(layers[layers.count - 1], target: target, lower: nil)
         glp_set_obj_dir(model.problem, GLP_MAX)
         glp_set_obj_coef(model.problem, margin, 1)
         guard model.solve(timeLimit: timeLimit) else { return nil }
@@ -296,8 +327,12 @@ struct Encoding {
     var neurons: [[(x: Int32, y: Int32)]] = []
 
     /// Encodes the input box and the hidden layers (`layers` minus the last), each unstable
-    /// neuron relaxed to its convex hull.
-    init(layers: [CompleteVerifier.Layer], hidden: [(lower: [Double], upper: [Double])], lower: [Double], upper: [Double]) {
+    /// neuron relaxed to its convex hull — and, when `integer`, also given its binary phase, so
+    /// that the integer solutions are exactly the network's.
+    init(
+        layers: [CompleteVerifier.Layer], hidden: [(lower: [Double], upper: [Double])], lower: [Double], upper: [Double],
+        integer: Bool = false
+    ) {
         glp_term_out(GLP_OFF)
         problem = glp_create_prob()
         inputs = zip(lower, upper).map { addColumn(lower: $0, upper: $1) }
@@ -326,6 +361,13 @@ struct Encoding {
                         addRow([(y, 1), (x, -1)], lower: 0, upper: nil)
                         addRow([(y, 1), (x, -slope)], lower: 0, upper: nil)
                         addRow([(y, 1), (x, -chord)], lower: nil, upper: slope * l - chord * l)
+                        if integer {
+                            // The phase δ (1: x ≥ 0), binary: y ≤ x − (1 − α)·l·(1 − δ), y ≤ αx + (1 − α)·u·δ.
+                            let phase = glp_add_cols(problem, 1)
+                            glp_set_col_kind(problem, phase, GLP_BV)
+                            addRow([(y, 1), (x, -1), (phase, -(1 - slope) * l)], lower: nil, upper: -(1 - slope) * l)
+                            addRow([(y, 1), (x, -slope), (phase, -(1 - slope) * u)], lower: nil, upper: 0)
+                        }
                     }
                 }
                 outputs.append(y)
@@ -342,6 +384,20 @@ struct Encoding {
         let column = glp_add_cols(problem, 1)
         glp_set_col_bnds(problem, column, Self.boundKind(lower, upper), lower ?? 0, upper ?? 0)
         return column
+    }
+
+    /// The margin column `m ≤ out_t − out_a` for every `a ≠ t` of the last (Linear) layer.
+    mutating func addMargin(_ last: CompleteVerifier.Layer, target: Int, lower: Double?) -> Int32 {
+        let margin = addColumn(lower: lower, upper: nil)
+        for a in 0..<last.weight.rows where a != target {
+            var entries: [(Int32, Double)] = [(margin, 1)]
+            for (j, column) in lastHidden.enumerated() {
+                let coefficient = last.weight[target, j] - last.weight[a, j]
+                if coefficient != 0 { entries.append((column, -coefficient)) }
+            }
+            addRow(entries, lower: nil, upper: last.bias[target] - last.bias[a])
+        }
+        return margin
     }
 
     /// A new row `lower ≤ Σ coefficient·column ≤ upper`.

@@ -51,6 +51,35 @@ import Testing
         #expect(witnesses > 5 && proofs > 5, "\(witnesses) witnesses, \(proofs) proofs")
     }
 
+    /// The mixed-integer program (the second half of a question's time) answers as the phase
+    /// search does: the same questions possible, the same impossible.
+    @Test func theMixedIntegerProgramAgreesWithThePhaseSearch() throws {
+        let verifier = CompleteVerifier(timeLimit: 30)
+        var compared = 0
+        for seed in 0..<8 {
+            let network = Self.network(seed: UInt64(seed), activation: seed % 2 == 0 ? .relu : .leakyReLU(slope: 0.1))
+            let center = (0..<3).map { Double($0) * 0.3 - 0.3 + Double(seed) * 0.05 }
+            let radius = [0.1, 0.4][seed % 2]
+            let problem = try verifier.problem(network: network, lower: center.map { $0 - radius }, upper: center.map { $0 + radius })
+            let layers = try CompleteVerifier.layers(of: network)
+            for target in 0..<3 {
+                let search = try verifier.canForce(target, in: problem)
+                guard let program = verifier.mixedInteger(layers, problem, target: target, timeLimit: 30) else {
+                    Issue.record("seed \(seed) target \(target): the program decided nothing")
+                    continue
+                }
+                switch (search, program) {
+                case (.witness, .witness(let point)):
+                    #expect(CompleteVerifier.strictlyLargest(target, at: point, network: network))
+                case (.impossible, .impossible): break
+                default: Issue.record("seed \(seed) target \(target): search \(search), program \(program)")
+                }
+                compared += 1
+            }
+        }
+        #expect(compared == 24)
+    }
+
     /// The relaxed bounds of every hidden neuron contain the values dense sampling reaches.
     @Test func neuronBoundsContainSampledPreActivations() throws {
         let network = Self.network(seed: 7, activation: .relu)
