@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what Gauntlet needs from Debian (GSL, OpenBLAS) and MuJoCo when missing, builds the
+# Installs what Gauntlet needs from Debian (GSL, OpenBLAS, GLPK) and MuJoCo when missing, builds the
 # release binary at .build/release/gauntlet and puts `gauntlet` on PATH: a symlink in
 # $GAUNTLET_BIN_DIR, else /usr/local/bin when writable, else ~/.local/bin (said when that
 # directory is not on PATH yet).
