@@ -50,10 +50,6 @@ public struct CompleteVerifier: Sendable {
         public let upper: [Double]
         /// Pre-activation bounds of each hidden Linear layer.
         public let hiddenBounds: [(lower: [Double], upper: [Double])]
-        /// Hidden neurons whose bounds straddle zero (the phases branch and bound may split).
-        public var unstableNeurons: Int {
-            hiddenBounds.map { b in zip(b.lower, b.upper).filter { $0 < 0 && $1 > 0 }.count }.reduce(0, +)
-        }
     }
 
     /// The network's layers: each Linear followed by its activation (identity when none).

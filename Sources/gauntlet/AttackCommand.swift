@@ -125,7 +125,8 @@ extension AttackReport {
             attacked.meanReturn, attacked.ci95[0], attacked.ci95[1], rewardDrop.mean, rewardDrop.ci95[0], rewardDrop.ci95[1])
         let learned =
             preparation.map {
-                $0.environmentSteps > 0 ? "; learned from \($0.environmentSteps) victim steps: \($0.choice)" : "; prepared: \($0.choice)"
+                $0.environmentSteps > 0
+                    ? "; learned from \($0.environmentSteps) victim steps: \($0.choice)" : "; prepared: \($0.choice)"
             } ?? ""
         guard attackedSteps > 0 else {
             return head + "no step was attacked (the schedule never chose one), so there is no flip rate; \(queries) queries"

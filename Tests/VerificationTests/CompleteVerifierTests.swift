@@ -60,7 +60,8 @@ import Testing
             let network = Self.network(seed: UInt64(seed), activation: seed % 2 == 0 ? .relu : .leakyReLU(slope: 0.1))
             let center = (0..<3).map { Double($0) * 0.3 - 0.3 + Double(seed) * 0.05 }
             let radius = [0.1, 0.4][seed % 2]
-            let problem = try verifier.problem(network: network, lower: center.map { $0 - radius }, upper: center.map { $0 + radius })
+            let problem = try verifier.problem(
+                network: network, lower: center.map { $0 - radius }, upper: center.map { $0 + radius })
             let layers = try CompleteVerifier.layers(of: network)
             for target in 0..<3 {
                 let search = try verifier.canForce(target, in: problem)
