@@ -20,12 +20,28 @@ public protocol PolicyHead<Scalar>: Sendable {
     var divergenceWeights: [Double]? { get }
     /// The action for one row of outputs.
     func action(_ outputs: [Scalar], selection: ActionSelection, random: RandomStream?) -> Action
+    /// The actions for a batch of outputs, one per row (a requirement, so that heads with a
+    /// cheap batch form — the argmax of each row — give it through the existential).
+    func actions(_ outputs: Matrix<Scalar>, selection: ActionSelection, random: RandomStream?) -> [Action]
 }
 
 extension PolicyHead {
-    /// The actions for a batch of outputs, one per row.
     public func actions(_ outputs: Matrix<Scalar>, selection: ActionSelection, random: RandomStream?) -> [Action] {
         (0..<outputs.rows).map { action(outputs.row($0), selection: selection, random: random) }
+    }
+}
+
+/// The argmax of each row (the first of equal maxima, as `argmax`), read from the storage.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
+func rowArgmaxActions<Scalar: BLASScalar>(_ outputs: Matrix<Scalar>) -> [Action] {
+    outputs.storage.withUnsafeBufferPointer { values in
+        (0..<outputs.rows).map { r in
+            let row = r * outputs.columns
+            var best = 0
+            for j in 0..<outputs.columns where values[row + j] > values[row + best] { best = j }
+            return .discrete(best)
+        }
     }
 }
 
@@ -37,6 +53,9 @@ public struct GreedyQHead<Scalar: BLASScalar>: PolicyHead {
     public var divergenceWeights: [Double]? { nil }
     public func action(_ outputs: [Scalar], selection: ActionSelection, random: RandomStream?) -> Action {
         .discrete(argmax(outputs))
+    }
+    public func actions(_ outputs: Matrix<Scalar>, selection: ActionSelection, random: RandomStream?) -> [Action] {
+        rowArgmaxActions(outputs)
     }
 }
 
@@ -51,6 +70,10 @@ public struct CategoricalHead<Scalar: BLASScalar>: PolicyHead {
         guard selection == .sample, let random else { return .discrete(argmax(outputs)) }
         let maximum = outputs.max()!
         return .discrete(random.categorical(outputs.map { Scalar.exp($0 - maximum) }))
+    }
+    public func actions(_ outputs: Matrix<Scalar>, selection: ActionSelection, random: RandomStream?) -> [Action] {
+        guard selection == .sample, random != nil else { return rowArgmaxActions(outputs) }
+        return (0..<outputs.rows).map { action(outputs.row($0), selection: selection, random: random) }
     }
 }
 

@@ -116,9 +116,12 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                 }
                 // Every row's action at once; the clean actions (modes) only for traces and flips.
                 let head = policy.head
-                let actions = (0..<active.count).map {
-                    head.action(actedOutputs.row($0), selection: selection, random: streams[active[$0]])
-                }
+                let actions =
+                    selection == .mode
+                    ? head.actions(actedOutputs, selection: .mode, random: nil)
+                    : (0..<active.count).map {
+                        head.action(actedOutputs.row($0), selection: selection, random: streams[active[$0]])
+                    }
                 let cleanActions =
                     recordTraces || !attackedRows.isEmpty ? head.actions(cleanOutputs, selection: .mode, random: nil) : actions
                 for (k, i) in active.enumerated() {
