@@ -53,7 +53,7 @@ public struct CompleteVerification<Scalar: BLASScalar> {
         }
         observation = observation.indices.map { min(max(observation[$0], lower[$0]), upper[$0]) }
         let outputs = policy.outputs(Matrix(row: observation.map { Scalar($0) })).row(0)
-        guard outputs.indices.allSatisfy({ $0 == action || outputs[$0] < outputs[action] }) else {
+        guard CompleteVerifier.isStrictlyLargest(action, in: outputs) else {
             return .undecided("the solver's witness does not make the policy (in \(Scalar.self)) take the action")
         }
         return .witness(observation.map { Double(Scalar($0)) })

@@ -259,8 +259,13 @@ public struct CompleteVerifier: Sendable {
 
     /// Whether output `target` exceeds every other at `input` (a Double forward pass).
     static func strictlyLargest(_ target: Int, at input: [Double], network: Sequential<Double>) -> Bool {
-        let outputs = network.forward(Matrix(row: input), workspace: Workspace(for: network, batch: 1)).row(0)
-        return outputs.indices.allSatisfy { $0 == target || outputs[$0] < outputs[target] }
+        isStrictlyLargest(target, in: network.forward(Matrix(row: input), workspace: Workspace(for: network, batch: 1)).row(0))
+    }
+
+    /// Whether `outputs[target]` exceeds every other output (no tie: a witness must not depend
+    /// on how ties are broken).
+    static func isStrictlyLargest<S: Comparable>(_ target: Int, in outputs: [S]) -> Bool {
+        outputs.indices.allSatisfy { $0 == target || outputs[$0] < outputs[target] }
     }
 
     /// Bounds of `W x + b` over the box (exact for one Linear layer).

@@ -5,6 +5,7 @@ import Evaluation
 import Foundation
 import Linalg
 import NeuralNet
+import Synchronization
 import TestSupport
 import Testing
 import Verification
@@ -130,5 +131,51 @@ import Verification
             _ = try OptimalAdversary(
                 policy: Self.policy, world: Self.world, threatModel: l2, horizon: 10, verifier: CompleteVerifier())
         }
+    }
+}
+
+/// An attack that records the steps the runner tells it, and perturbs nothing.
+private final class StepLog: Sendable { let steps = Mutex<[Int]>([]) }
+
+private struct StepRecorder: Attack {
+    let seen = StepLog()
+    var spec: String { "step-recorder" }
+    func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream)
+        -> AttackResult<S>
+    { AttackResult(perturbed: observations, queries: 0) }
+    func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, cleanOutputs: Matrix<S>?, steps: [Int]?, policy: Policy<S>, threatModel: ThreatModel,
+        random: RandomStream
+    ) -> AttackResult<S> {
+        seen.steps.withLock { $0 += steps ?? [-1] }
+        return AttackResult(perturbed: observations, queries: 0)
+    }
+}
+
+@Suite struct AttackStepTests {
+    /// The runner tells an attack each row's step in its episode: 0, 1, 2, … to the episode's end.
+    @Test func theRunnerPassesEachRowsStep() throws {
+        let recorder = StepRecorder()
+        let policy = ExactOptimalAdversaryTests.policy
+        let runner = EpisodeRunner(
+            policy: policy, environment: "grid:lava-corridor", copies: 1, attack: recorder,
+            threatModel: ExactOptimalAdversaryTests.model)
+        let outcome = try runner.run(episodes: 1, seed: 0)[0]
+        #expect(recorder.seen.steps.withLock { $0 } == Array(0..<outcome.length))
+    }
+
+    /// The optimal attack plays the choice for the steps left: the same state shows a different
+    /// witness when the plan chooses differently at another step.
+    @Test func theOptimalAttackFollowsThePlanStepByStep() {
+        var attack = OptimalAttack()
+        attack.plan = OptimalAttack.Plan(
+            states: [[0.5, 0.5]: 0], witnesses: [[0: [0.4, 0.5], 1: [0.6, 0.5]]], choices: [[], [1], [0]], horizon: 2,
+            aliased: false)
+        let clean = Matrix<Double>(rows: 2, columns: 2, storage: [0.5, 0.5, 0.5, 0.5])
+        let model = ThreatModel(epsilon: 0.1, bounds: BoxSpace(low: [0, 0], high: [1, 1]))
+        let result = attack.perturb(
+            clean, cleanOutputs: nil, steps: [0, 1], policy: ExactOptimalAdversaryTests.policy, threatModel: model,
+            random: RandomStream(seed: 0))
+        #expect(result.perturbed.row(0) == [0.4, 0.5] && result.perturbed.row(1) == [0.6, 0.5])
     }
 }
