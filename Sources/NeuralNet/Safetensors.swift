@@ -251,7 +251,11 @@ public struct Safetensors: Equatable, Sendable {
     /// Writes the file atomically (to a temporary file, then renamed over `url`), so a reader
     /// never sees a half-written file, even if the process is killed mid-write.
     public func write(to url: URL) throws(SafetensorsError) {
-        do { try serialized().write(to: url, options: .atomic) } catch {
+        do {
+            // The folder too, as `train --output` makes its own (`--record runs/x.safetensors` in a fresh clone).
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try serialized().write(to: url, options: .atomic)
+        } catch {
             throw SafetensorsError("cannot write \(url.path): \(error.localizedDescription)")
         }
     }

@@ -42,6 +42,17 @@ private func expectError(_ data: Data, mentioning phrase: String, sourceLocation
         #expect(headerLength % 8 == 0)
     }
 
+    /// Writing into a folder that does not exist yet makes it (README commands record into
+    /// `runs/`, which a fresh clone lacks).
+    @Test func writingMakesTheFolder() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-st-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("runs/file.safetensors")
+        let file = Safetensors(tensors: ["a": .init(shape: [1], float32: [2])], metadata: [:])
+        try file.write(to: url)
+        #expect(try Safetensors(data: Data(contentsOf: url)) == file)
+    }
+
     @Test func aFileWrittenByPyTorchLoads() throws {
         let file = try Safetensors.read(contentsOf: fixtureURL("torch_policy.safetensors"))
         #expect(file.tensors["0.weight"]?.shape == [16, 4])
