@@ -24,8 +24,13 @@ public enum SVG {
 
     static func number(_ value: Double) -> String { String(format: "%.2f", value) }
 
-    public static func line(x1: Double, y1: Double, x2: Double, y2: Double, stroke: String, width: Double = 2) -> String {
-        ##"<line x1="\##(number(x1))" y1="\##(number(y1))" x2="\##(number(x2))" y2="\##(number(y2))" stroke="\##(stroke)" stroke-width="\##(number(width))" stroke-linecap="round"/>"##
+    /// A line; `dash` is an SVG `stroke-dasharray` ("4 3").
+    public static func line(
+        x1: Double, y1: Double, x2: Double, y2: Double, stroke: String, width: Double = 2, dash: String? = nil
+    ) -> String {
+        let dashing = dash.map { ##" stroke-dasharray="\##($0)""## } ?? ""
+        return
+            ##"<line x1="\##(number(x1))" y1="\##(number(y1))" x2="\##(number(x2))" y2="\##(number(y2))" stroke="\##(stroke)" stroke-width="\##(number(width))" stroke-linecap="round"\##(dashing)/>"##
     }
 
     public static func rect(x: Double, y: Double, width: Double, height: Double, fill: String, stroke: String? = nil) -> String {
@@ -38,18 +43,54 @@ public enum SVG {
         ##"<circle cx="\##(number(cx))" cy="\##(number(cy))" r="\##(number(r))" fill="\##(fill)"/>"##
     }
 
-    public static func polyline(_ points: [(Double, Double)], stroke: String) -> String {
+    public static func polyline(_ points: [(Double, Double)], stroke: String, width: Double = 2, dash: String? = nil) -> String {
         let list = points.map { "\(number($0.0)),\(number($0.1))" }.joined(separator: " ")
-        return ##"<polyline points="\##(list)" fill="none" stroke="\##(stroke)" stroke-width="2"/>"##
+        let dashing = dash.map { ##" stroke-dasharray="\##($0)""## } ?? ""
+        return
+            ##"<polyline points="\##(list)" fill="none" stroke="\##(stroke)" stroke-width="\##(number(width))"\##(dashing)/>"##
     }
 
-    public static func polygon(_ points: [(Double, Double)], fill: String) -> String {
+    public static func polygon(_ points: [(Double, Double)], fill: String, opacity: Double = 1) -> String {
         let list = points.map { "\(number($0.0)),\(number($0.1))" }.joined(separator: " ")
-        return ##"<polygon points="\##(list)" fill="\##(fill)"/>"##
+        let translucency = opacity < 1 ? ##" fill-opacity="\##(number(opacity))""## : ""
+        return ##"<polygon points="\##(list)" fill="\##(fill)"\##(translucency)/>"##
     }
 
-    public static func text(x: Double, y: Double, _ content: String, size: Int = 14) -> String {
-        let escaped = content.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-        return ##"<text x="\##(number(x))" y="\##(number(y))" font-family="monospace" font-size="\##(size)">\##(escaped)</text>"##
+    /// Text escaped for SVG/XML character data and attribute values.
+    public static func escaped(_ content: String) -> String {
+        content.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    /// How a text's `x` relates to its extent.
+    public enum Anchor: String, Sendable { case start, middle, end }
+
+    /// A text element; `rotation` (degrees) turns it about its anchor point, `className` lets a
+    /// page's script or style find it.
+    public static func text(
+        x: Double, y: Double, _ content: String, size: Int = 14, anchor: Anchor = .start, rotation: Double = 0,
+        fill: String? = nil, bold: Bool = false, className: String? = nil
+    ) -> String {
+        var attributes = ##"x="\##(number(x))" y="\##(number(y))" font-family="monospace" font-size="\##(size)""##
+        if anchor != .start { attributes += ##" text-anchor="\##(anchor.rawValue)""## }
+        if rotation != 0 { attributes += ##" transform="rotate(\##(number(rotation)) \##(number(x)) \##(number(y)))""## }
+        if let fill { attributes += ##" fill="\##(fill)""## }
+        if bold { attributes += ##" font-weight="bold""## }
+        if let className { attributes += ##" class="\##(className)""## }
+        return "<text \(attributes)>\(escaped(content))</text>"
+    }
+
+    /// `elements` in a group whose `<title>` is the hover text.
+    public static func titled(_ title: String, _ elements: [String]) -> String {
+        "<g><title>\(escaped(title))</title>" + elements.joined() + "</g>"
+    }
+
+    /// Monospace glyphs are this wide, in font sizes (DejaVu Sans Mono, Liberation Mono: 0.6 em):
+    /// what figure layout uses to keep labels apart and inside their view box.
+    public static let monospaceAdvance = 0.6
+
+    /// The width of `content` set in the monospace font at `size`.
+    public static func textWidth(_ content: String, size: Int) -> Double {
+        Double(content.count) * Double(size) * monospaceAdvance
     }
 }

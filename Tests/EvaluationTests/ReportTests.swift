@@ -42,7 +42,7 @@ import Testing
             #expect(!html.contains(reference), "the page refers to \(reference)")
         }
         let markdown = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
-        #expect(markdown.contains("![Reward drop at ε = 0.15](reward-drop.svg)"))
+        #expect(markdown.contains("![Reward drop at ε = 0.15, L∞ in raw units](reward-drop.svg)"))
     }
 }
 

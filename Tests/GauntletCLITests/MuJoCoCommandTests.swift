@@ -110,7 +110,8 @@ import Testing
     }
 
     /// A sweep over a shipped MuJoCo policy in normalised units stores its cells, and the report
-    /// draws the episode player's MuJoCo frames.
+    /// draws the episode player's MuJoCo frames; where Chromium is installed, the page passes its
+    /// own checks (`ReportPageTests`).
     @Test func sweepAndReportOnAMuJoCoPolicy() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-mujoco-sweep-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -136,5 +137,9 @@ import Testing
         // The episode player's frames are MuJoCo pictures (400 × 300 side views; escaped in its JSON).
         let frames = html.components(separatedBy: "width=\\\"400\\\" height=\\\"300\\\"").count - 1
         #expect(html.contains("invertedpendulum-ppo") && frames >= 2, "\(frames) frames")
+        if chromium != nil {
+            let verdict = try ReportPageTests.selfTest(report.appendingPathComponent("report.html"))
+            #expect(verdict == "SELFTEST OK", "\(verdict)")
+        }
     }
 }

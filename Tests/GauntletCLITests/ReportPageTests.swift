@@ -7,9 +7,29 @@ let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/goog
     FileManager.default.isExecutableFile(atPath: $0)
 }
 
-/// The report page, opened in headless Chromium: every figure has a size, the episode player's
-/// step control advances a frame, and no script error occurs (the page's `#selftest` hook).
+/// The report page, opened in headless Chromium with `#selftest` (the page's own checks, see
+/// `ReportSelfTest`): in every figure no text leaves the view box or overlaps another, legend
+/// labels are distinct, every axis has at least four tick labels; the player steps; the table
+/// sorts, filters and exports; no script or console error. Run on a fresh sweep with labels that
+/// need parameters (`pgd (cw)`, transfers) and on the committed example study's page.
 @Suite struct ReportPageTests {
+    static func selfTest(_ page: URL) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: chromium!)
+        process.arguments = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom",
+            "file://\(page.path)#selftest",
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let dom = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return dom.components(separatedBy: "id=\"selftest\">").dropFirst().first.map { String($0.prefix { $0 != "<" }) }
+            ?? "no self-test output"
+    }
+
     @Test(
         .enabled(
             if: chromium != nil, "Chromium is not installed here: .ci/run installs Debian's chromium; skipping the page test"))
@@ -19,32 +39,56 @@ let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/goog
         defer { try? FileManager.default.removeItem(at: directory) }
         let spec = directory.appendingPathComponent("spec.yaml")
         try """
-        policies: [policies/cartpole-dqn.safetensors]
+        policies: [policies/cartpole-dqn.safetensors, policies/cartpole-ppo.safetensors]
+        attacks: [fgsm, uniform, {name: pgd, loss: [cw], steps: [3]}, {name: transfer, surrogate: [policies/cartpole-dqn.safetensors], steps: [3]}]
+        epsilons: [0, 0.1, 0.2]
+        episodes: 2
+        """.write(to: spec, atomically: true, encoding: .utf8)
+        let db = directory.appendingPathComponent("r.sqlite").path
+        let sweep = try runGauntlet(["sweep", spec.path, "--db", db])
+        #expect(sweep.status == 0, "\(sweep.standardError)")
+        let report = directory.appendingPathComponent("report")
+        let written = try runGauntlet(["report", "--db", db, "--out", report.path])
+        #expect(written.status == 0, "\(written.standardError)")
+        let html = try String(contentsOf: report.appendingPathComponent("report.html"), encoding: .utf8)
+        for label in ["pgd (cw, steps=3)", "transfer ← cartpole-dqn (steps=3)", "legend-label", "tick-x", "tick-scale"] {
+            #expect(html.contains(label), "the page lacks \(label)")
+        }
+        let verdict = try Self.selfTest(report.appendingPathComponent("report.html"))
+        #expect(verdict == "SELFTEST OK", "\(verdict)")
+    }
+
+    /// A gridworld sweep's page: the same checks (its frames are grids, its actions names).
+    @Test(
+        .enabled(
+            if: chromium != nil, "Chromium is not installed here: .ci/run installs Debian's chromium; skipping the page test"))
+    func gridworldReportPassesItsChecks() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-grid-page-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try """
+        policies: [policies/lava-corridor-dqn.safetensors]
         attacks: [fgsm, uniform]
-        epsilons: [0, 0.2]
+        epsilons: [0, 0.1, 0.2]
         episodes: 2
         """.write(to: spec, atomically: true, encoding: .utf8)
         let db = directory.appendingPathComponent("r.sqlite").path
         #expect(try runGauntlet(["sweep", spec.path, "--db", db]).status == 0)
         let report = directory.appendingPathComponent("report")
-        let written = try runGauntlet(["report", "--db", db, "--out", report.path])
-        #expect(written.status == 0, "\(written.standardError)")
+        #expect(try runGauntlet(["report", "--db", db, "--out", report.path]).status == 0)
+        let verdict = try Self.selfTest(report.appendingPathComponent("report.html"))
+        #expect(verdict == "SELFTEST OK", "\(verdict)")
+    }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: chromium!)
-        process.arguments = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom",
-            "file://\(report.appendingPathComponent("report.html").path)#selftest",
-        ]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let dom = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(
-            dom.contains("SELFTEST OK"),
-            "\(dom.components(separatedBy: "id=\"selftest\">").dropFirst().first?.prefix(300) ?? "no self-test output")")
+    @Test(
+        .enabled(
+            if: chromium != nil, "Chromium is not installed here: .ci/run installs Debian's chromium; skipping the page test"))
+    func committedStudyPagePassesItsChecks() throws {
+        let page = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("studies/cartpole-robustness/report.html")
+        let verdict = try Self.selfTest(page)
+        #expect(verdict == "SELFTEST OK", "\(verdict)")
     }
 }
 

@@ -44,10 +44,20 @@ public struct EpisodePlayer: Sendable {
         return frames
     }
 
-    /// The player section (markup and script) and a figure of the environment at the first
-    /// attacked step whose action flipped, for the cell with the largest mean reward drop.
-    public static func section(store: ResultsStore, toolkit: Toolkit = .standard) throws -> (
-        html: String, flipFigure: (caption: String, svg: String)?
+    /// The first attacked step whose action flipped: the environment's picture, the
+    /// perturbation the policy saw, the action it would have taken and the one it took.
+    struct FlippedStep {
+        var caption: String
+        var frame: String
+        var perturbation: [Float]
+        var cleanAction: String
+        var action: String
+    }
+
+    /// The player section (markup and script) and the first flipped step of the cell with the
+    /// largest mean reward drop.
+    static func section(store: ResultsStore, toolkit: Toolkit = .standard) throws -> (
+        html: String, flippedStep: FlippedStep?
     )? {
         guard let worst = try store.rows().filter({ $0.epsilon > 0 }).max(by: { $0.dropMean < $1.dropMean }) else { return nil }
         let policy = try toolkit.loadPolicy(contentsOf: URL(fileURLWithPath: worst.policy))
@@ -64,13 +74,13 @@ public struct EpisodePlayer: Sendable {
             title: "\(worst.policy) under \(worst.attack) at ε = \(worst.epsilon), seed \(worst.seed)",
             clean: try frames(environment: worst.environment, outcome: clean[0]),
             attacked: try frames(environment: worst.environment, outcome: attacked[0]))
-        var flipFigure: (String, String)? = nil
+        var flippedStep: FlippedStep? = nil
         if let t = attacked[0].trace.firstIndex(where: { $0.action != $0.cleanAction }), t < data.attacked.count {
-            let step = attacked[0].trace[t]
-            flipFigure = (
-                "The most damaging attack's first flipped action: step \(t) of \(data.title); the policy would have taken \(step.cleanAction) and took \(step.action)",
-                data.attacked[t].svg
-            )
+            let frame = data.attacked[t]
+            flippedStep = FlippedStep(
+                caption:
+                    "The most damaging attack's first flipped action: step \(t) of \(data.title); the policy would have taken \(frame.cleanAction) and took \(frame.action).",
+                frame: frame.svg, perturbation: frame.perturbation, cleanAction: frame.cleanAction, action: frame.action)
         }
         let encoder = JSONEncoder.gauntlet()  // sorted keys: the same database gives the same page
         let json = String(decoding: try encoder.encode(data), as: UTF8.self).replacingOccurrences(of: "</", with: "<\\/")
@@ -133,7 +143,7 @@ public struct EpisodePlayer: Sendable {
             })();
             </script>
 
-            """, flipFigure: flipFigure
+            """, flippedStep: flippedStep
         )
     }
 }
