@@ -17,6 +17,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # MuJoCo 3.3.7 from its PyPI wheel into .deps/ (Debian's is too old), when missing.
 scripts/install-mujoco.sh
+# Python with gymnasium and numpy for gym: environments (python/gauntlet_env_server.py), when missing.
+scripts/install-env-server.sh
 swift build -c release --product gauntlet
 binary="$(pwd)/.build/release/gauntlet"
 echo "built $binary"

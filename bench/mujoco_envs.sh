@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # MuJoCo environment throughput, one thread, in one run: Gauntlet's environment, the bare
 # mj_step loop it wraps (same controls and resets; `gauntlet bench env` measures both) and
-# Gymnasium's Python environment (bench/gymnasium_mujoco_envs.py), random actions, resets at the
+# Gymnasium's Python environment (bench/gymnasium_envs.py), random actions, resets at the
 # end of every episode. Writes bench/results/mujoco_envs.md.
 #   bench/mujoco_envs.sh [STEPS]
 set -euo pipefail
@@ -18,7 +18,7 @@ out=bench/results/mujoco_envs.md
     echo "|---|---|---|---|---|---|"
     for env in "${envs[@]}"; do
         g=$("$gauntlet" bench env --env "$env" --envs 1 --steps "$steps" --repeats 3 --json)
-        p=$("$python" bench/gymnasium_mujoco_envs.py --env "$env" --steps "$steps" --repeats 3)
+        p=$("$python" bench/gymnasium_envs.py --env "$env" --steps "$steps" --repeats 3)
         python3 - "$g" "$p" <<'PY'
 import json, sys
 g, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])

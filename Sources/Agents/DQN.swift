@@ -133,7 +133,7 @@ public final class DQN<Scalar: BLASScalar>: Learner {
                         ? .discrete(explorationRandom.integer(below: actionCount)) : .discrete(argmax(q.row(i)))
                 }
             }
-            environment.step(actions)
+            try environment.stepForTraining(actions)
             buffer.add(
                 step: environment, from: observations,
                 actions: actions.map { action in

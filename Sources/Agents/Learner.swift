@@ -37,6 +37,15 @@ public struct TrainingError: Error, Equatable, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
+extension VectorEnvironment {
+    /// `step(actions)`, failing when a copy's environment failed (an external process that died
+    /// or broke the protocol).
+    func stepForTraining(_ actions: [Action]) throws(TrainingError) {
+        step(actions)
+        if let failure { throw TrainingError("environment failed: \(failure.description)") }
+    }
+}
+
 /// Throws if `values` holds a NaN or an infinity, naming what and when.
 @inline(__always)
 @_specialize(where S == Float)

@@ -238,7 +238,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
                     actions.append(.continuous(policyClip(sample)))
                 }
             }
-            environment.step(actions)
+            try environment.stepForTraining(actions)
             steps += n
             let done = (0..<n).map { environment.terminated[$0] || environment.truncated[$0] }
             let rewards = rewardScaler?.scale(environment.rewards, done: done) ?? environment.rewards

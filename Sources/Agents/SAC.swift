@@ -208,7 +208,7 @@ public final class SAC<Scalar: BLASScalar>: Learner {
                 let actions = sample(outputs, random: explorationRandom).actions
                 scaled = (0..<n).map { i in actions.row(i).map { Double($0) } }
             }
-            environment.step(scaled.map { .continuous(box.unsquash($0).map(Float.init)) })
+            try environment.stepForTraining(scaled.map { .continuous(box.unsquash($0).map(Float.init)) })
             buffer.add(step: environment, from: observations, actions: scaled.map { $0.map(Float.init) })
             steps += n
             collected += 1

@@ -153,7 +153,7 @@ public final class TD3<Scalar: BLASScalar>: Learner {
                     }
                 }
             }
-            environment.step(scaled.map { .continuous(box.unsquash($0).map(Float.init)) })
+            try environment.stepForTraining(scaled.map { .continuous(box.unsquash($0).map(Float.init)) })
             buffer.add(step: environment, from: observations, actions: scaled.map { $0.map(Float.init) })
             for i in 0..<n {
                 if environment.terminated[i] || environment.truncated[i] {

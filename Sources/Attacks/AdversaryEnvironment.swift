@@ -18,6 +18,9 @@ import NeuralNet
 public final class AdversaryEnvironment: Environment {
     public let id: String
     public let victim: any Environment
+    /// The victim environment's failure (an external process's), so runners see it.
+    public var failure: EnvironmentError? { victim.failure }
+    public var truncatedItself: Bool { victim.truncatedItself }
     /// The policy under attack (ATLA replaces it with the current agent before each adversary phase).
     public var victimPolicy: AnyPrecisionPolicy
     /// Where perturbations may go (ATLA moves ε along its schedule).

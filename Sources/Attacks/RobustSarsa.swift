@@ -359,6 +359,7 @@ public struct RobustSarsa: Attack {
             var still: [Int] = []
             for (row, i) in active.enumerated() {
                 let step = envs[i].step(actions[row])
+                if let failure = envs[i].failure { throw AttackError("rs: \(failure.description)") }
                 returns[i] += step.reward
                 observations[i] = step.observation
                 if !step.terminated && !step.truncated { still.append(i) }
@@ -463,6 +464,7 @@ public struct RobustSarsa: Attack {
             for t in 0..<n {
                 inputs.setRow(t, to: input)
                 let step = env.step(policy.actions(fromOutputs: outputs)[0])
+                if let failure = env.failure { throw AttackError("rs: \(failure.description)") }
                 rewards[t] = step.reward
                 if step.terminated { continues[t] = 0 }
                 let (nextOutputs, nextInput) = observed(step.observation)

@@ -38,6 +38,12 @@ public protocol Environment: AnyObject {
     var snapshot: EnvironmentSnapshot { get }
     /// Restores a snapshot taken from an environment of the same id.
     func restore(_ snapshot: EnvironmentSnapshot) throws(EnvironmentError)
+    /// Whether the last step was truncated by the environment itself (an external Gymnasium
+    /// environment's own limit); native environments leave truncation to `TimeLimit`.
+    var truncatedItself: Bool { get }
+    /// Why the environment stopped working, if it did (an external process that died or broke
+    /// the protocol). Steps after a failure report termination; runners and learners throw it.
+    var failure: EnvironmentError? { get }
 }
 
 /// The complete state of an environment (see `Environment.snapshot`).
@@ -114,6 +120,10 @@ extension Environment {
     }
 
     public var snapshot: EnvironmentSnapshot { EnvironmentSnapshot(values: state, random: random.state) }
+
+    public var truncatedItself: Bool { false }
+
+    public var failure: EnvironmentError? { nil }
 
     public func restore(_ snapshot: EnvironmentSnapshot) throws(EnvironmentError) {
         try setState(snapshot.values)

@@ -59,12 +59,13 @@ public enum Registry {
         if let entry = mujoco.first(where: { $0.id == id }) {
             return TimeLimit(try entry.make(), maxEpisodeSteps: entry.maxEpisodeSteps)
         }
+        if ExternalEnvironments.handles(id) { return try ExternalEnvironments.make(id) }
         if id.hasPrefix("grid:") {
             let world = try gridWorld(id)
             return TimeLimit(world, maxEpisodeSteps: world.map.stepLimit)
         }
         throw EnvironmentError(
-            "unknown environment '\(id)' (known: \((classicControl.map(\.id) + mujoco.map(\.id)).joined(separator: ", ")), grid:NAME with NAME one of \(gridNames().isEmpty ? "the maps of an envs/ directory, none found here: run from the repository or set GAUNTLET_ENVS" : gridNames().joined(separator: ", ")))"
+            "unknown environment '\(id)' (known: \((classicControl.map(\.id) + mujoco.map(\.id)).joined(separator: ", ")), gym:ID for a Gymnasium environment in another process, external:COMMAND for any program speaking python/PROTOCOL.md, grid:NAME with NAME one of \(gridNames().isEmpty ? "the maps of an envs/ directory, none found here: run from the repository or set GAUNTLET_ENVS" : gridNames().joined(separator: ", ")))"
         )
     }
 

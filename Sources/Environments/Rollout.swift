@@ -93,6 +93,7 @@ public struct Rollout: Sendable {
                 "action \(index) (\(action)) is invalid for \(environment)'s \(env.base.actionSpace.description)")
         }
         var initial = env.reset(seed: seed)
+        try env.checkFailure()
         if let state {
             try env.base.setState(state)
             initial = env.base.observation
@@ -100,6 +101,7 @@ public struct Rollout: Sendable {
         var steps: [Step] = []
         for action in actions {
             let result = env.step(action)
+            try env.checkFailure()
             steps.append(
                 Step(
                     observation: result.observation, reward: result.reward, terminated: result.terminated,

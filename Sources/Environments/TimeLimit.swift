@@ -33,6 +33,14 @@ public final class TimeLimit {
     }
 
     /// Resets the environment and the step counter; returns the initial observation.
+    /// The wrapped environment's failure, if any (see `Environment.failure`).
+    public var failure: EnvironmentError? { base.failure }
+
+    /// Throws the wrapped environment's failure, if any.
+    public func checkFailure() throws(EnvironmentError) {
+        if let failure = base.failure { throw failure }
+    }
+
     @discardableResult
     public func reset(seed: UInt64? = nil) -> [Float] {
         elapsedSteps = 0
@@ -43,7 +51,7 @@ public final class TimeLimit {
     public func step(_ action: Action) -> StepResult {
         var result = base.step(action)
         elapsedSteps += 1
-        result.truncated = elapsedSteps >= maxEpisodeSteps
+        result.truncated = elapsedSteps >= maxEpisodeSteps || base.truncatedItself
         return result
     }
 
@@ -52,6 +60,6 @@ public final class TimeLimit {
     public func advance(_ action: Action) -> (reward: Double, terminated: Bool, truncated: Bool) {
         let (reward, terminated) = base.advance(action)
         elapsedSteps += 1
-        return (reward, terminated, elapsedSteps >= maxEpisodeSteps)
+        return (reward, terminated, elapsedSteps >= maxEpisodeSteps || base.truncatedItself)
     }
 }

@@ -71,6 +71,9 @@ public final class VectorEnvironment {
 
     /// Resets every copy: copy `i` with seed `seed + i` (Gymnasium's convention), or continuing
     /// its own stream when `seed` is nil.
+    /// The first copy's failure, if any copy failed (see `Environment.failure`).
+    public var failure: EnvironmentError? { environments.lazy.compactMap(\.failure).first }
+
     @discardableResult
     public func reset(seed: UInt64? = nil) -> Matrix<Float> {
         for i in 0..<count {

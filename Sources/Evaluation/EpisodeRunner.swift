@@ -82,6 +82,7 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                 policy.defenseRandom = DefenseRandomness(defenseStreams.child(start / copies))
             }
             var observations = (0..<group).map { envs[$0].reset(seed: seed &+ UInt64(start + $0)) }
+            for env in envs.prefix(group) { try env.checkFailure() }
             var outcomes = (0..<group).map { EpisodeOutcome(seed: seed &+ UInt64(start + $0)) }
             var finished = [Bool](repeating: false, count: group)
             let workspace = policy.workspace(batch: group)  // reused every step
@@ -142,6 +143,7 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                         if cleanAction != takenMode { outcomes[i].flips += 1 }
                     }
                     let result = envs[i].step(action)
+                    try envs[i].checkFailure()
                     if recordTraces { outcomes[i].trace[outcomes[i].trace.count - 1].reward = result.reward }
                     observations[i] = result.observation
                     outcomes[i].episodeReturn += result.reward

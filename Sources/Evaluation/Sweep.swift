@@ -54,7 +54,8 @@ public struct Sweep: Sendable {
         @Sendable func evaluation<S: BLASScalar>(_ cell: SweepSpec.Cell, _: S.Type) -> AttackEvaluation<S> {
             let (policy, environment) = loaded[cell.policy]!
             return AttackEvaluation(
-                policy: policy.in(S.self), environment: environment, episodes: cell.episodes, seed: cell.seed, norm: cell.norm,
+                policy: policy.in(S.self), environment: cell.environment ?? environment, episodes: cell.episodes, seed: cell.seed,
+                norm: cell.norm,
                 units: cell.units)
         }
         @Sendable func runCleanEpisodes(_ cell: SweepSpec.Cell) throws(EnvironmentError) -> [EpisodeOutcome] {
@@ -95,7 +96,7 @@ public struct Sweep: Sendable {
                 guard let cleanEpisodes = clean[CleanEpisodesKey(cell)] else { continue }  // its failure is recorded
                 do {
                     let report = try report(cell, clean: cleanEpisodes)
-                    try store.store(cell, environment: loaded[cell.policy]!.environment, report: report)
+                    try store.store(cell, environment: cell.environment ?? loaded[cell.policy]!.environment, report: report)
                     let count = finished.withLock { value -> Int in
                         value += 1
                         return value
@@ -120,7 +121,7 @@ public struct SweepError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// What a sweep cell's clean episodes depend on: the policy, the seeds, and whether the threat
+/// What a sweep cell's clean episodes depend on: the policy, its environment, the seeds, and whether the threat
 /// model's units need the clean observations (std units scale by their spread).
 struct CleanEpisodesKey: Hashable, Comparable {
     var policy: String
@@ -128,13 +129,15 @@ struct CleanEpisodesKey: Hashable, Comparable {
     var episodes: Int
     var units: ThreatModel.Units
     var precision: Precision
+    var environment: String
 
     init(_ cell: SweepSpec.Cell) {
         (policy, seed, episodes, units, precision) = (cell.policy, cell.seed, cell.episodes, cell.units, cell.precision)
+        environment = cell.environment ?? ""
     }
 
     static func < (a: Self, b: Self) -> Bool {
-        (a.policy, a.seed, a.episodes, a.units.rawValue, a.precision.rawValue)
-            < (b.policy, b.seed, b.episodes, b.units.rawValue, b.precision.rawValue)
+        (a.policy, a.seed, a.episodes, a.units.rawValue, a.precision.rawValue, a.environment)
+            < (b.policy, b.seed, b.episodes, b.units.rawValue, b.precision.rawValue, b.environment)
     }
 }

@@ -16,6 +16,7 @@ import Yams
 ///     episodes: 20
 ///     seeds: [0]             # optional ([0])
 ///     precision: f32         # optional (f32 | f64)
+///     environment: gym:CartPole-v1   # optional: instead of each policy file's own
 public struct SweepSpec: Equatable, Sendable {
     public var name: String
     public var policies: [String]
@@ -27,6 +28,9 @@ public struct SweepSpec: Equatable, Sendable {
     public var seeds: [UInt64]
     /// The precision every cell evaluates in (part of an f64 cell's key).
     public var precision: Precision
+    /// The environment every policy is evaluated in, instead of the one its file names (the
+    /// same task through the bridge, `gym:CartPole-v1`, or a variant); part of the cells' keys.
+    public var environment: String?
     /// The spec text, stored with the results so shards can refuse mismatched specs.
     public var text: String
 
@@ -36,7 +40,10 @@ public struct SweepSpec: Equatable, Sendable {
     /// Parses a spec; its attacks are made (and so checked) with `toolkit`.
     public init(yaml text: String, file: String, baseDirectory: URL, toolkit: Toolkit = .standard) throws(ConfigError) {
         let reader = try ConfigReader(yaml: text, file: file)
-        try reader.requireKnown(["name", "policies", "attacks", "epsilons", "norms", "units", "episodes", "seeds", "precision"])
+        try reader.requireKnown([
+            "name", "policies", "attacks", "epsilons", "norms", "units", "episodes", "seeds", "precision", "environment",
+        ])
+        environment = try reader.string("environment")
         name = try reader.string("name") ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         policies = try Self.expandGlobs(try reader.stringList("policies") ?? [], base: baseDirectory, file: file)
         guard !policies.isEmpty else { throw ConfigError("\(file): 'policies' must name at least one policy file") }
@@ -109,12 +116,15 @@ public struct SweepSpec: Equatable, Sendable {
         public var seed: UInt64
         public var episodes: Int
         public var precision: Precision
+        /// The environment, when the spec gives one instead of the policy file's.
+        public var environment: String? = nil
 
-        /// A stable identity of the cell (the database key; f32 cells keep the key they had
-        /// before precision was a field, so older databases stay valid).
+        /// A stable identity of the cell (the database key; f32 cells in their policy's own
+        /// environment keep the key they had before precision and environment were fields, so
+        /// older databases stay valid).
         public var key: String {
             "\(policy)|\(attack)|\(epsilon)|\(norm.rawValue)|\(units.rawValue)|\(seed)|\(episodes)"
-                + (precision == .f32 ? "" : "|\(precision.rawValue)")
+                + (precision == .f32 ? "" : "|\(precision.rawValue)") + (environment.map { "|env=\($0)" } ?? "")
         }
     }
 
@@ -129,7 +139,7 @@ public struct SweepSpec: Equatable, Sendable {
                             cells.append(
                                 Cell(
                                     policy: policy, attack: attack, epsilon: epsilon, norm: norm, units: units, seed: seed,
-                                    episodes: episodes, precision: precision))
+                                    episodes: episodes, precision: precision, environment: environment))
                         }
                     }
                 }

@@ -59,6 +59,18 @@ import Testing
         #expect(returns[.f32] != returns[.f64])
     }
 
+    /// A spec's `environment` reaches every cell and its key; without it keys stay as they were
+    /// (older databases stay valid).
+    @Test func environmentOverrideIsPartOfTheKey() throws {
+        let text = "policies: [p.safetensors]\nattacks: [fgsm]\nepsilons: [0.1]\nepisodes: 2\n"
+        let plain = try SweepSpec(yaml: text, file: "s.yaml", baseDirectory: Self.root)
+        let bridged = try SweepSpec(yaml: text + "environment: gym:CartPole-v1\n", file: "s.yaml", baseDirectory: Self.root)
+        #expect(
+            plain.cells[0].key == "p.safetensors|fgsm:random_start=auto|0.1|linf|raw|0|2" && plain.cells[0].environment == nil)
+        #expect(bridged.cells[0].key == plain.cells[0].key + "|env=gym:CartPole-v1")
+        #expect(bridged.cells[0].environment == "gym:CartPole-v1")
+    }
+
     @Test func badSpecsAreClearErrors() {
         for (yaml, message) in [
             ("policies: [p]\nattacks: [fgsm]\nepsilons: [0.1]\nepisode: 3\n", "unknown key 'episode' (did you mean 'episodes'?)"),

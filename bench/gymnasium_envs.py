@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Gymnasium's MuJoCo v5 environments under random actions (drawn in advance, reset when an
-episode ends), one thread: the Python side of bench/mujoco_envs.sh. Prints one JSON object per
-environment: {"library": "gymnasium", "environment", "steps", "seconds": [...], "steps_per_second"}
-(from the fastest repeat).
+"""Gymnasium environments stepped directly in Python under random actions (drawn in advance,
+reset when an episode ends), one thread: the Python side of bench/mujoco_envs.sh and
+bench/env_bridge.sh. Prints one JSON object per environment: {"library": "gymnasium",
+"environment", "steps", "seconds": [...], "steps_per_second"} (from the fastest repeat).
 
-    python3 bench/gymnasium_mujoco_envs.py --env Hopper-v5 --steps 20000 --repeats 3
+    python3 bench/gymnasium_envs.py --env Hopper-v5 --steps 20000 --repeats 3
 """
 import argparse
 import json
@@ -22,7 +22,11 @@ args = parser.parse_args()
 for env_id in args.env:
     env = gym.make(env_id)
     rng = np.random.default_rng(0)
-    actions = rng.uniform(env.action_space.low, env.action_space.high, size=(args.steps,) + env.action_space.shape).astype(np.float32)
+    if isinstance(env.action_space, gym.spaces.Discrete):
+        actions = [int(a) for a in rng.integers(0, env.action_space.n, size=args.steps)]
+    else:
+        actions = rng.uniform(env.action_space.low, env.action_space.high,
+                              size=(args.steps,) + env.action_space.shape).astype(np.float32)
     seconds = []
     for _ in range(args.repeats):
         env.reset(seed=0)

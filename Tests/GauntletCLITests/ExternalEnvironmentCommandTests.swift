@@ -1,0 +1,59 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `gym:` and `external:` environments from the command line: `env info` describes Gymnasium's
+/// CartPole through the bridge, `evaluate` and `attack` run a shipped policy on it, a sweep spec
+/// evaluates in it, and a server that dies mid-episode is an exit-2 error naming the environment
+/// and the step.
+@Suite struct ExternalEnvironmentCommandTests {
+    @Test func gymnasiumCartPoleFromTheCommandLine() throws {
+        let info = try runGauntlet(["env", "info", "gym:CartPole-v1"])
+        #expect(
+            info.status == 0 && info.standardOutput.contains("Discrete(2)") && info.standardOutput.contains("step limit:  500"))
+        let evaluate = try runGauntlet([
+            "evaluate", "--policy", "policies/cartpole-dqn.safetensors", "--env", "gym:CartPole-v1", "--episodes", "3", "--json",
+        ])
+        #expect(evaluate.status == 0, "\(evaluate.standardError)")
+        #expect(evaluate.standardOutput.contains("\"mean_return\":500"), "\(evaluate.standardOutput)")
+        let attack = try runGauntlet([
+            "attack", "--policy", "policies/cartpole-dqn.safetensors", "--env", "gym:CartPole-v1", "--attack", "fgsm", "--eps",
+            "0.2", "--episodes", "3",
+        ])
+        #expect(attack.status == 0 && attack.standardOutput.contains("gym:CartPole-v1"), "\(attack.standardError)")
+    }
+
+    @Test func aServerThatDiesIsAClearError() throws {
+        let script = fixtureURL("fake_env_server.py").path
+        let rollout = try runGauntlet(
+            ["env", "rollout"], input: #"{"env": "external:python3 \#(script) crash 3", "actions": [1, 1, 1, 1]}"#)
+        #expect(rollout.status == 2)
+        #expect(
+            rollout.standardError.contains("step 3: the environment process closed its output (exit status 3)"),
+            "\(rollout.standardError)")
+        let missing = try runGauntlet(["env", "info", "external:/nonexistent/server --flag"])
+        #expect(missing.status == 2 && missing.standardError.contains("external:/nonexistent/server"), "\(missing.standardError)")
+    }
+
+    /// A sweep spec's `environment` evaluates the policy in the bridged environment instead of
+    /// its file's: the cells say so (and have keys of their own), two jobs run two processes each.
+    @Test func sweepOverABridgedEnvironment() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-gym-sweep-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try """
+        policies: [policies/cartpole-dqn.safetensors]
+        environment: gym:CartPole-v1
+        attacks: [fgsm, uniform]
+        epsilons: [0, 0.2]
+        episodes: 2
+        """.write(to: spec, atomically: true, encoding: .utf8)
+        let db = directory.appendingPathComponent("r.sqlite").path
+        let sweep = try runGauntlet(["sweep", spec.path, "--db", db, "--jobs", "2"])
+        #expect(sweep.status == 0, "\(sweep.standardError)")
+        let query = try runGauntlet(["results", "query", "--db", db, "--format", "csv"])
+        let rows = query.standardOutput.split(separator: "\n").dropFirst()
+        #expect(rows.count == 4 && rows.allSatisfy { $0.contains("gym:CartPole-v1") }, "\(query.standardOutput)")
+    }
+}
