@@ -56,4 +56,20 @@ import Testing
         let rows = query.standardOutput.split(separator: "\n").dropFirst()
         #expect(rows.count == 4 && rows.allSatisfy { $0.contains("gym:CartPole-v1") }, "\(query.standardOutput)")
     }
+
+    /// An environment made by a user's function (`--entry-point`, keyword arguments as JSON)
+    /// with an image observation: flattened in C order, its shape declared, stepped as made.
+    @Test func entryPointWithAnImageObservation() throws {
+        let fixtures = fixtureURL("").path
+        // A JSON string holding a shell command: the command's own quotes escaped for JSON.
+        let env =
+            #"external:.venv-env-server/bin/python3 python/gauntlet_env_server.py --entry-point bridge_entry_point:make --kwargs '{\"length\": 2}'"#
+        let rollout = try runGauntlet(
+            ["env", "rollout"], input: #"{"env": "\#(env)", "actions": [1, 0, 1]}"#, environment: ["PYTHONPATH": fixtures])
+        #expect(rollout.status == 0, "\(rollout.standardError)")
+        #expect(
+            rollout.standardOutput
+                == #"{"initial_observation":[0,1,2,3,4,5],"steps":[{"observation":[11,12,13,14,15,16],"reward":1,"terminated":false,"truncated":false},{"observation":[20,21,22,23,24,25],"reward":1,"terminated":true,"truncated":false}]}"#
+                + "\n", "\(rollout.standardOutput)")
+    }
 }
