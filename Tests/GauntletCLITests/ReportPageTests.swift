@@ -30,31 +30,38 @@ let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/goog
             ?? "no self-test output"
     }
 
-    @Test(
-        .enabled(
-            if: chromium != nil, "Chromium is not installed here: .ci/run installs Debian's chromium; skipping the page test"))
-    func reportPageWorksInChromium() throws {
+    /// Sweeps `spec` (a YAML text) with the CLI, writes its report and returns the page's
+    /// self-test verdict and its HTML.
+    static func checkedReport(of spec: String) throws -> (verdict: String, html: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-page-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let spec = directory.appendingPathComponent("spec.yaml")
-        try """
-        policies: [policies/cartpole-dqn.safetensors, policies/cartpole-ppo.safetensors]
-        attacks: [fgsm, uniform, {name: pgd, loss: [cw], steps: [3]}, {name: transfer, surrogate: [policies/cartpole-dqn.safetensors], steps: [3]}]
-        epsilons: [0, 0.1, 0.2]
-        episodes: 2
-        """.write(to: spec, atomically: true, encoding: .utf8)
+        let file = directory.appendingPathComponent("spec.yaml")
+        try spec.write(to: file, atomically: true, encoding: .utf8)
         let db = directory.appendingPathComponent("r.sqlite").path
-        let sweep = try runGauntlet(["sweep", spec.path, "--db", db])
+        let sweep = try runGauntlet(["sweep", file.path, "--db", db])
         #expect(sweep.status == 0, "\(sweep.standardError)")
         let report = directory.appendingPathComponent("report")
         let written = try runGauntlet(["report", "--db", db, "--out", report.path])
         #expect(written.status == 0, "\(written.standardError)")
-        let html = try String(contentsOf: report.appendingPathComponent("report.html"), encoding: .utf8)
+        let page = report.appendingPathComponent("report.html")
+        return (try selfTest(page), try String(contentsOf: page, encoding: .utf8))
+    }
+
+    @Test(
+        .enabled(
+            if: chromium != nil, "Chromium is not installed here: .ci/run installs Debian's chromium; skipping the page test"))
+    func reportPageWorksInChromium() throws {
+        let (verdict, html) = try Self.checkedReport(
+            of: """
+                policies: [policies/cartpole-dqn.safetensors, policies/cartpole-ppo.safetensors]
+                attacks: [fgsm, uniform, {name: pgd, loss: [cw], steps: [3]}, {name: transfer, surrogate: [policies/cartpole-dqn.safetensors], steps: [3]}]
+                epsilons: [0, 0.1, 0.2]
+                episodes: 2
+                """)
         for label in ["pgd (cw, steps=3)", "transfer ← cartpole-dqn (steps=3)", "legend-label", "tick-x", "tick-scale"] {
             #expect(html.contains(label), "the page lacks \(label)")
         }
-        let verdict = try Self.selfTest(report.appendingPathComponent("report.html"))
         #expect(verdict == "SELFTEST OK", "\(verdict)")
     }
 
@@ -63,22 +70,35 @@ let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/goog
         .enabled(
             if: chromium != nil, "Chromium is not installed here: .ci/run installs Debian's chromium; skipping the page test"))
     func gridworldReportPassesItsChecks() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-grid-page-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let spec = directory.appendingPathComponent("spec.yaml")
-        try """
-        policies: [policies/lava-corridor-dqn.safetensors]
-        attacks: [fgsm, uniform]
-        epsilons: [0, 0.1, 0.2]
-        episodes: 2
-        """.write(to: spec, atomically: true, encoding: .utf8)
-        let db = directory.appendingPathComponent("r.sqlite").path
-        #expect(try runGauntlet(["sweep", spec.path, "--db", db]).status == 0)
-        let report = directory.appendingPathComponent("report")
-        #expect(try runGauntlet(["report", "--db", db, "--out", report.path]).status == 0)
-        let verdict = try Self.selfTest(report.appendingPathComponent("report.html"))
+        let (verdict, _) = try Self.checkedReport(
+            of: """
+                policies: [policies/lava-corridor-dqn.safetensors]
+                attacks: [fgsm, uniform]
+                epsilons: [0, 0.1, 0.2]
+                episodes: 2
+                """)
         #expect(verdict == "SELFTEST OK", "\(verdict)")
+    }
+
+    /// The checks catch what they look for: the committed page with a legend label repeated and
+    /// a label pushed out of its figure fails with both named.
+    @Test(
+        .enabled(
+            if: chromium != nil, "Chromium is not installed here: .ci/run installs Debian's chromium; skipping the page test"))
+    func selfTestCatchesRepeatedAndClippedLabels() throws {
+        let page = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("studies/cartpole-robustness/report.html")
+        var html = try String(contentsOf: page, encoding: .utf8)
+        let mad = try #require(html.range(of: #"class="legend-label">mad</text>"#))
+        html.replaceSubrange(mad, with: #"class="legend-label">fgsm</text>"#)
+        let title = try #require(html.range(of: #"<text x="8.00" y="20.00""#))
+        html.replaceSubrange(title, with: #"<text x="-40.00" y="20.00""#)
+        let broken = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-broken-page-\(UUID()).html")
+        try html.write(to: broken, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: broken) }
+        let verdict = try Self.selfTest(broken)
+        #expect(verdict.hasPrefix("SELFTEST FAILED") && verdict.contains("legend labels repeat: fgsm | fgsm"), "\(verdict)")
+        #expect(verdict.contains("leaves the figure"), "\(verdict)")
     }
 
     @Test(
