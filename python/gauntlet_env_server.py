@@ -20,27 +20,6 @@ import sys
 PROTOCOL = 1
 
 
-def read_exactly(stream, count):
-    data = b""
-    while len(data) < count:
-        chunk = stream.read(count - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
-def read_frame(stream):
-    header = read_exactly(stream, 4)
-    if header is None:
-        return None, None
-    (length,) = struct.unpack("<I", header)
-    body = read_exactly(stream, length)
-    if body is None or length == 0:
-        return None, None
-    return body[:1], body[1:]
-
-
 def write_frame(stream, kind, payload=b""):
     stream.write(struct.pack("<I", len(payload) + 1) + kind + payload)
     stream.flush()
@@ -113,48 +92,65 @@ def set_state(env, values):
     return np.asarray(unwrapped.state)
 
 
+F32_HEADER = struct.Struct("<BI")
+TRANSITION = struct.Struct("<IcdBB")  # length, 'T', reward, terminated, truncated; an observation follows
+DISCRETE_ACTION = struct.Struct("<q")
+RESET = struct.Struct("<BQ")
+COUNT = struct.Struct("<I")
+
+
 def encode_observation(observation):
     array = np.asarray(observation)
     if array.dtype == np.float64:
-        return struct.pack("<BI", 8, array.size) + array.astype("<f8").tobytes()
-    return struct.pack("<BI", 4, array.size) + array.astype("<f4").tobytes()
+        return F32_HEADER.pack(8, array.size) + array.astype("<f8", copy=False).tobytes()
+    return F32_HEADER.pack(4, array.size) + array.astype("<f4", copy=False).tobytes()
 
 
-def decode_doubles(payload):
-    (count,) = struct.unpack_from("<I", payload)
-    return np.frombuffer(payload, dtype="<f8", count=count, offset=4)
+def decode_doubles(body):
+    (count,) = COUNT.unpack_from(body, 1)
+    return np.frombuffer(body, dtype="<f8", count=count, offset=5)
 
 
 def serve(env, name, frames_in, frames_out):
+    """Answers requests until 'Q' or the end of the input. The step path is the hot one: one read
+    of the header, one of the body, one write of the reply."""
     write_frame(frames_out, b"S", json.dumps(describe(env, name)).encode())
     discrete = isinstance(env.action_space, gym.spaces.Discrete)
+    action_dtype = env.action_space.dtype
+    read, write, flush = frames_in.read, frames_out.write, frames_out.flush
     while True:
-        kind, payload = read_frame(frames_in)
-        if kind is None or kind == b"Q":
+        header = read(4)
+        if len(header) < 4:
             return
+        length = int.from_bytes(header, "little")
+        body = read(length)
+        if length == 0 or len(body) < length:
+            return
+        kind = body[0]
         try:
-            if kind == b"R":
-                has_seed, seed = struct.unpack("<BQ", payload)
+            if kind == 0x41:  # 'A': step
+                if discrete:
+                    action = DISCRETE_ACTION.unpack_from(body, 1)[0]
+                else:
+                    (count,) = COUNT.unpack_from(body, 1)
+                    action = np.frombuffer(body, dtype="<f4", count=count, offset=5).astype(action_dtype)
+                observation, reward, terminated, truncated, _ = env.step(action)
+                encoded = encode_observation(observation)
+                write(TRANSITION.pack(11 + len(encoded), b"T", float(reward), bool(terminated), bool(truncated)) + encoded)
+                flush()
+            elif kind == 0x52:  # 'R': reset
+                has_seed, seed = RESET.unpack_from(body, 1)
                 observation, _ = env.reset(seed=int(seed) if has_seed else None)
                 write_frame(frames_out, b"O", encode_observation(observation))
-            elif kind == b"A":
-                if discrete:
-                    (index,) = struct.unpack("<q", payload)
-                    action = int(index)
-                else:
-                    (count,) = struct.unpack_from("<I", payload)
-                    action = np.frombuffer(payload, dtype="<f4", count=count, offset=4).astype(env.action_space.dtype)
-                observation, reward, terminated, truncated, _ = env.step(action)
-                write_frame(
-                    frames_out, b"T",
-                    struct.pack("<dBB", float(reward), bool(terminated), bool(truncated)) + encode_observation(observation))
-            elif kind == b"G":
+            elif kind == 0x47:  # 'G': read the state
                 values = get_state(env)
-                write_frame(frames_out, b"V", struct.pack("<I", values.size) + values.astype("<f8").tobytes())
-            elif kind == b"P":
-                write_frame(frames_out, b"O", encode_observation(set_state(env, decode_doubles(payload))))
+                write_frame(frames_out, b"V", COUNT.pack(values.size) + values.astype("<f8").tobytes())
+            elif kind == 0x50:  # 'P': set the state
+                write_frame(frames_out, b"O", encode_observation(set_state(env, decode_doubles(body))))
+            elif kind == 0x51:  # 'Q': quit
+                return
             else:
-                write_frame(frames_out, b"E", f"unknown request {kind!r}".encode())
+                write_frame(frames_out, b"E", f"unknown request {bytes([kind])!r}".encode())
         except Exception as error:  # reported to Gauntlet, which names the env and the step
             write_frame(frames_out, b"E", f"{type(error).__name__}: {error}".encode())
 
