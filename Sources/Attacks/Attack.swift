@@ -38,6 +38,12 @@ public protocol Attack: Sendable {
     ) throws(AttackError) -> any Attack
     /// What the prepared attack learned about its victim and what that cost (nil: nothing).
     var preparation: AttackPreparation? { get }
+    /// What preparation learned, as text a replay file keeps, so that re-executing the replay
+    /// plays the same attack without preparing again (the optimal attack's plan, which a
+    /// wall-clock time limit could make differ); nil when there is nothing to keep.
+    var savedPreparation: String? { get }
+    /// This attack with a saved preparation put back (`prepared` then returns it as it is).
+    func restoringPreparation(_ saved: String) throws(AttackError) -> any Attack
 }
 
 /// What an attack learned about its victim before attacking, and at what cost.
@@ -64,6 +70,10 @@ extension Attack {
     ) throws(AttackError) -> any Attack { self }
 
     public var preparation: AttackPreparation? { nil }
+
+    public var savedPreparation: String? { nil }
+
+    public func restoringPreparation(_ saved: String) throws(AttackError) -> any Attack { self }
 
     public func perturb<S: BLASScalar>(
         _ observations: Matrix<S>, cleanOutputs: Matrix<S>?, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream

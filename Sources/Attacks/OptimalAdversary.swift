@@ -1,5 +1,6 @@
 import Agents
 import Environments
+import Foundation
 import Linalg
 import NeuralNet
 import Verification
@@ -212,7 +213,7 @@ public struct OptimalAttack: Attack {
     public var preparation: AttackPreparation?
 
     /// What the adversary does, state by state and step by step.
-    public struct Plan: Sendable {
+    public struct Plan: Sendable, Equatable {
         /// The tabular state of each (non-terminal) state's clean observation.
         public var states: [[Float]: Int]
         /// Per state, an observation forcing each reachable action.
@@ -250,6 +251,44 @@ public struct OptimalAttack: Attack {
     }
 
     public var spec: String { formatSpec("optimal", ["time_limit": timeLimit]) }
+
+    /// A plan as a replay keeps it: the states in index order (so the same plan is the same
+    /// text), and what preparation found.
+    struct Saved: Codable {
+        struct State: Codable {
+            var observation: [Float]
+            var index: Int
+        }
+        var states: [State]
+        var witnesses: [[Int: [Double]]]
+        var choices: [[Int]]
+        var horizon: Int
+        var aliased: Bool
+        var preparation: AttackPreparation?
+    }
+
+    /// The plan and what preparation found, as JSON.
+    public var savedPreparation: String? {
+        guard let plan else { return nil }
+        let saved = Saved(
+            states: plan.states.map { Saved.State(observation: $0.key, index: $0.value) }.sorted { $0.index < $1.index },
+            witnesses: plan.witnesses, choices: plan.choices, horizon: plan.horizon, aliased: plan.aliased,
+            preparation: preparation)
+        guard let data = try? JSONEncoder.gauntlet().encode(saved) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    public func restoringPreparation(_ saved: String) throws(AttackError) -> any Attack {
+        guard let restored = try? JSONDecoder.gauntlet().decode(Saved.self, from: Data(saved.utf8)) else {
+            throw AttackError("optimal: the saved plan cannot be read")
+        }
+        var attack = self
+        attack.plan = Plan(
+            states: Dictionary(restored.states.map { ($0.observation, $0.index) }) { first, _ in first },
+            witnesses: restored.witnesses, choices: restored.choices, horizon: restored.horizon, aliased: restored.aliased)
+        attack.preparation = restored.preparation
+        return attack
+    }
 
     public func validate<S: BLASScalar>(for policy: Policy<S>) throws(AttackError) {
         guard policy.head.isDiscrete else { throw AttackError("optimal: needs a policy with discrete actions") }

@@ -50,6 +50,14 @@ public struct AttackReport: Sendable, Codable {
     public var expectedEffect: ExpectedEffect?
     /// What the attack learned about the victim first, and the victim steps that took.
     public var preparation: AttackPreparation?
+    /// The prepared attack's `savedPreparation`, for replay files (not part of the JSON report).
+    public var savedPreparation: String? = nil
+
+    /// The JSON report's fields (`savedPreparation` stays out: replay files keep it).
+    enum CodingKeys: String, CodingKey {
+        case attack, threatModel, clean, attacked, rewardDrop, relativeRewardDrop, failedEpisodes, actionFlipRate, queries,
+            attackedSteps, episodes, seed, selection, expectedEffect, preparation
+    }
 
     public init(
         attack: String, threatModel: ThreatModel, clean: ReturnSummary, attacked: ReturnSummary, rewardDrop: Drop,
@@ -158,7 +166,9 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
         runner.progress = progress
         runner.preparation = preparation
         let attacked = try runner.run(episodes: episodes, seed: seed)
-        return (report(attack: attack, model: model, clean: clean, attacked: attacked), attacked)
+        var report = report(attack: attack, model: model, clean: clean, attacked: attacked)
+        report.savedPreparation = attack.savedPreparation
+        return (report, attacked)
     }
 
     /// The smallest ε (to `tolerance`, found by bisection on [0, `maximum`]) at which `attack`

@@ -23,6 +23,9 @@ public struct Replay: Equatable, Sendable {
         public var policyHash: String
         public var environment: String
         public var attack: String?
+        /// What the attack's preparation learned (`Attack.savedPreparation`), so a re-execution
+        /// plays the same attack without preparing it again.
+        public var attackPreparation: String?
         public var threatModel: ThreatModel?
         public var seed: UInt64
         public var episodes: Int
@@ -195,13 +198,17 @@ extension Replay {
         throws -> Replay
     {
         var attack: (any Attack)? = replacement
-        if attack == nil, let spec = header.attack { attack = try toolkit.makeAttack(spec) }
+        if attack == nil, let spec = header.attack {
+            attack = try toolkit.makeAttack(spec)
+            if let saved = header.attackPreparation { attack = try attack!.restoringPreparation(saved) }
+        }
         var runner = EpisodeRunner(
             policy: policy, environment: header.environment, selection: header.selection, copies: header.copies,
             attack: attack, threatModel: attack == nil ? nil : header.threatModel)
         runner.recordTraces = true
         var rerun = Replay(header: header, outcomes: try runner.run(episodes: header.episodes, seed: header.seed))
         rerun.header.attack = attack?.spec
+        if replacement != nil { rerun.header.attackPreparation = attack?.savedPreparation }
         return rerun
     }
 

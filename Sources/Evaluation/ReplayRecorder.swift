@@ -42,6 +42,7 @@ public struct ReplayRecorder {
     public mutating func record(_ report: AttackReport?, outcomes: [EpisodeOutcome]) throws(SafetensorsError) -> URL {
         var header = header
         header.attack = report?.attack
+        header.attackPreparation = report?.savedPreparation
         header.threatModel = report?.threatModel
         let url = nextURL
         try Replay(header: header, outcomes: outcomes).write(to: url)

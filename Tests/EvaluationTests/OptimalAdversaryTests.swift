@@ -112,8 +112,25 @@ import Verification
             policy: "random", policyHash: "", environment: "grid:lava-corridor", attack: report.attack,
             threatModel: report.threatModel, seed: 0, episodes: 1, selection: .mode, copies: EpisodeRunner<Double>.defaultCopies,
             precision: .f64, gauntletVersion: Agents.Gauntlet.version)
-        let replay = Replay(header: header, outcomes: outcomes)
+        var replay = Replay(header: header, outcomes: outcomes)
         #expect(try replay.reexecute(policy: Self.policy).firstDifference(from: replay) == nil)
+        // A recording keeps the plan and a re-execution plays it instead of solving again: with
+        // the kept plan replaced by one that shows a made-up observation in the first state, the
+        // re-executed episode perceives exactly that observation there.
+        let saved = try #require(report.savedPreparation)
+        let restored = try #require(try attack.restoringPreparation(saved) as? OptimalAttack)
+        #expect(restored.savedPreparation == saved && (restored.plan?.states.count ?? 0) > 0, "the plan survives its text")
+        let first = outcomes[0].trace[0].observation
+        let shown = first.map { Double($0) + 0.05 }
+        var madeUp = OptimalAttack(timeLimit: 30)
+        madeUp.plan = OptimalAttack.Plan(
+            states: [first: 0], witnesses: [[0: shown]], choices: Array(repeating: [0], count: 1001), horizon: 1000,
+            aliased: false)
+        replay.header.attackPreparation = try #require(madeUp.savedPreparation)
+        let rerun = try replay.reexecute(policy: Self.policy)
+        #expect(rerun.outcomes[0].trace[0].perceived == shown.map { Float($0) }, "the kept plan was not played")
+        let json = String(decoding: try JSONEncoder.gauntlet().encode(report), as: UTF8.self)
+        #expect(!json.contains("saved_preparation") && !json.contains("choices"), "the JSON report stays small")
     }
 
     /// A solver that runs out of time decides nothing: the bracket stays as wide as without it.
