@@ -57,6 +57,33 @@ import Testing
         #expect(rows.count == 4 && rows.allSatisfy { $0.contains("gym:CartPole-v1") }, "\(query.standardOutput)")
     }
 
+    /// A sweep whose environment processes cannot start loses nothing: its cells fail (exit 1,
+    /// each named), nothing is stored for them, and the next run — with a working Python — runs
+    /// exactly those cells.
+    @Test func failedCellsOfABridgedSweepRunOnResume() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-gym-resume-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try """
+        policies: [policies/cartpole-dqn.safetensors]
+        environment: gym:CartPole-v1
+        attacks: [fgsm]
+        epsilons: [0.1, 0.2]
+        episodes: 2
+        """.write(to: spec, atomically: true, encoding: .utf8)
+        let db = directory.appendingPathComponent("r.sqlite").path
+        let broken = try runGauntlet(["sweep", spec.path, "--db", db], environment: ["GAUNTLET_PYTHON": "/nonexistent/python3"])
+        #expect(
+            broken.status != 0 && broken.standardError.contains("cannot start /nonexistent/python3"), "\(broken.standardError)")
+        let none = try runGauntlet(["results", "query", "--db", db, "--format", "csv"])
+        #expect(none.standardOutput.split(separator: "\n").count <= 1, "\(none.standardOutput)")
+        let resumed = try runGauntlet(["sweep", spec.path, "--db", db])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        let rows = try runGauntlet(["results", "query", "--db", db, "--format", "csv"]).standardOutput.split(separator: "\n")
+        #expect(rows.dropFirst().count == 2, "\(rows)")
+    }
+
     /// An environment made by a user's function (`--entry-point`, keyword arguments as JSON)
     /// with an image observation: flattened in C order, its shape declared, stepped as made.
     @Test func entryPointWithAnImageObservation() throws {
