@@ -35,21 +35,27 @@ import Testing
         #expect(missing.status == 2 && missing.standardError.contains("external:/nonexistent/server"), "\(missing.standardError)")
     }
 
-    /// A sweep spec's `environment` evaluates the policy in the bridged environment instead of
-    /// its file's: the cells say so (and have keys of their own), two jobs run two processes each.
-    @Test func sweepOverABridgedEnvironment() throws {
+    /// A folder with a sweep spec of cartpole-dqn on gym:CartPole-v1 (2 episodes) and the path
+    /// of its database.
+    static func bridgedSweep(attacks: String, epsilons: String) throws -> (directory: URL, spec: URL, db: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-gym-sweep-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
         let spec = directory.appendingPathComponent("spec.yaml")
         try """
         policies: [policies/cartpole-dqn.safetensors]
         environment: gym:CartPole-v1
-        attacks: [fgsm, uniform]
-        epsilons: [0, 0.2]
+        attacks: \(attacks)
+        epsilons: \(epsilons)
         episodes: 2
         """.write(to: spec, atomically: true, encoding: .utf8)
-        let db = directory.appendingPathComponent("r.sqlite").path
+        return (directory, spec, directory.appendingPathComponent("r.sqlite").path)
+    }
+
+    /// A sweep spec's `environment` evaluates the policy in the bridged environment instead of
+    /// its file's: the cells say so (and have keys of their own), two jobs run two processes each.
+    @Test func sweepOverABridgedEnvironment() throws {
+        let (directory, spec, db) = try Self.bridgedSweep(attacks: "[fgsm, uniform]", epsilons: "[0, 0.2]")
+        defer { try? FileManager.default.removeItem(at: directory) }
         let sweep = try runGauntlet(["sweep", spec.path, "--db", db, "--jobs", "2"])
         #expect(sweep.status == 0, "\(sweep.standardError)")
         let query = try runGauntlet(["results", "query", "--db", db, "--format", "csv"])
@@ -61,18 +67,8 @@ import Testing
     /// each named), nothing is stored for them, and the next run — with a working Python — runs
     /// exactly those cells.
     @Test func failedCellsOfABridgedSweepRunOnResume() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-gym-resume-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (directory, spec, db) = try Self.bridgedSweep(attacks: "[fgsm]", epsilons: "[0.1, 0.2]")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let spec = directory.appendingPathComponent("spec.yaml")
-        try """
-        policies: [policies/cartpole-dqn.safetensors]
-        environment: gym:CartPole-v1
-        attacks: [fgsm]
-        epsilons: [0.1, 0.2]
-        episodes: 2
-        """.write(to: spec, atomically: true, encoding: .utf8)
-        let db = directory.appendingPathComponent("r.sqlite").path
         let broken = try runGauntlet(["sweep", spec.path, "--db", db], environment: ["GAUNTLET_PYTHON": "/nonexistent/python3"])
         #expect(
             broken.status != 0 && broken.standardError.contains("cannot start /nonexistent/python3"), "\(broken.standardError)")
