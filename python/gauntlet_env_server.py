@@ -14,15 +14,12 @@ import argparse
 import importlib
 import json
 import os
+import platform
 import struct
 import sys
+import time
 
 PROTOCOL = 1
-
-
-def write_frame(stream, kind, payload=b""):
-    stream.write(struct.pack("<I", len(payload) + 1) + kind + payload)
-    stream.flush()
 
 
 def bounds(values):
@@ -54,6 +51,7 @@ def describe(env, name):
         "action": action,
         "max_episode_steps": spec.max_episode_steps if spec is not None else None,
         "state": state_labels(env),
+        "shared_memory": shared_memory_offered(),
     }
 
 
@@ -111,20 +109,118 @@ def decode_doubles(body):
     return np.frombuffer(body, dtype="<f8", count=count, offset=5)
 
 
-def serve(env, name, frames_in, frames_out):
-    """Answers requests until 'Q' or the end of the input. The step path is the hot one: one read
-    of the header, one of the body, one write of the reply."""
-    write_frame(frames_out, b"S", json.dumps(describe(env, name)).encode())
+class PipeFrames:
+    """Frames over the process's standard input and output."""
+
+    def __init__(self, frames_in, frames_out):
+        self.read, self.write, self.flush = frames_in.read, frames_out.write, frames_out.flush
+
+    def receive(self):
+        """The next request's kind byte and payload as one bytes object, or None at the end."""
+        header = self.read(4)
+        if len(header) < 4:
+            return None
+        length = int.from_bytes(header, "little")
+        body = self.read(length)
+        return body if length > 0 and len(body) == length else None
+
+    def send(self, frame):
+        self.write(frame)
+        self.flush()
+
+
+class SharedMemoryFrames:
+    """Frames through a memory file shared with Gauntlet (PROTOCOL.md, "Shared memory"): a
+    request counter at byte 0 and a reply counter at byte 64, each raised after its frame is
+    written (x86-64 keeps stores in order, which is why only x86-64 Linux offers this), waiters
+    spinning while the frame is expected soon, then sleeping on the counter with a Linux futex."""
+
+    REQUESTS, SERVER_SLEEPING, REPLIES, GAUNTLET_SLEEPING, AREAS = 0, 4, 64, 68, 128
+    LONGEST_SPIN = 0.001
+    SLEEP = 0.1  # seconds between checks that Gauntlet still holds the other end of the input
+
+    def __init__(self, path, capacity, frames_in):
+        import ctypes
+        import mmap
+        import select
+
+        descriptor = os.open(path, os.O_RDWR)
+        try:
+            self.map = mmap.mmap(descriptor, self.AREAS + 2 * capacity)
+        finally:
+            os.close(descriptor)
+        self.capacity = capacity
+        self.requests = ctypes.c_uint32.from_buffer(self.map, self.REQUESTS)
+        self.replies = ctypes.c_uint32.from_buffer(self.map, self.REPLIES)
+        self.sleeping = ctypes.c_uint32.from_buffer(self.map, self.SERVER_SLEEPING)
+        self.gauntlet_sleeping = ctypes.c_uint32.from_buffer(self.map, self.GAUNTLET_SLEEPING)
+        self.seen = self.requests.value
+        self.typical_gap = 50e-6
+        self.longest_spin = self.LONGEST_SPIN if len(os.sched_getaffinity(0)) > 1 else 0
+        syscall = ctypes.CDLL(None, use_errno=True).syscall
+        syscall.restype = ctypes.c_long
+        futex, wait, wake = 202, 0, 1  # x86-64 Linux: SYS_futex, FUTEX_WAIT, FUTEX_WAKE (shared)
+        requests_address = ctypes.c_void_p(ctypes.addressof(self.requests))
+        replies_address = ctypes.c_void_p(ctypes.addressof(self.replies))
+        timeout = ctypes.c_long * 2
+        sleep = timeout(0, int(self.SLEEP * 1e9))
+        self.futex_wait = lambda expected: syscall(futex, requests_address, wait, ctypes.c_uint32(expected), ctypes.byref(sleep), None, 0)
+        self.futex_wake = lambda: syscall(futex, replies_address, wake, 0x7FFFFFFF, None, None, 0)
+        self.input_closed = lambda: bool(select.select([frames_in], [], [], 0)[0])
+
+    def receive(self):
+        """Waits for the next request: spinning while it is expected soon (twice the typical gap
+        between a reply and the next request, if at most LONGEST_SPIN; never on one CPU), then
+        sleeping on the request counter."""
+        seen, requests, clock = self.seen, self.requests, time.perf_counter
+        start = clock()
+        if requests.value == seen:
+            spin_until = start + (2 * self.typical_gap if 2 * self.typical_gap <= self.longest_spin else 0)
+            while requests.value == seen and clock() < spin_until:
+                pass
+            # The kernel reads the counter only after this store is visible (it locks first), so
+            # Gauntlet either sees this side asleep and wakes it or its new count stops the sleep.
+            self.sleeping.value = 1
+            while requests.value == seen:
+                self.futex_wait(seen)
+                if requests.value == seen and self.input_closed():
+                    return None  # Gauntlet closed the input (or wrote to it): the end, as on the pipe
+            self.sleeping.value = 0
+        self.typical_gap += (clock() - start - self.typical_gap) / 8
+        self.seen = requests.value
+        (length,) = COUNT.unpack_from(self.map, self.AREAS)
+        if not 0 < length <= self.capacity - 4:
+            return None
+        return self.map[self.AREAS + 4 : self.AREAS + 4 + length]
+
+    def send(self, frame):
+        if len(frame) > self.capacity:  # only an error message can be longer: cut it to fit
+            frame = COUNT.pack(self.capacity - 4) + frame[4 : self.capacity]
+        start = self.AREAS + self.capacity
+        self.map[start : start + len(frame)] = frame
+        self.replies.value = (self.replies.value + 1) & 0xFFFFFFFF
+        if self.gauntlet_sleeping.value:  # without a fence, rarely missed: Gauntlet sleeps in slices
+            self.futex_wake()
+
+
+def shared_memory_offered():
+    """Whether this server can use the shared-memory transport: x86-64 Linux (see SharedMemoryFrames)."""
+    return sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64")
+
+
+def frame(kind, payload=b""):
+    return struct.pack("<I", len(payload) + 1) + kind + payload
+
+
+def serve(env, name, frames):
+    """Answers requests until 'Q' or the end of the input. The step path is the hot one: one
+    request in, one reply out."""
+    frames.send(frame(b"S", json.dumps(describe(env, name)).encode()))
     discrete = isinstance(env.action_space, gym.spaces.Discrete)
     action_dtype = env.action_space.dtype
-    read, write, flush = frames_in.read, frames_out.write, frames_out.flush
     while True:
-        header = read(4)
-        if len(header) < 4:
-            return
-        length = int.from_bytes(header, "little")
-        body = read(length)
-        if length == 0 or len(body) < length:
+        body = frames.receive()
+        if body is None:
             return
         kind = body[0]
         try:
@@ -136,23 +232,27 @@ def serve(env, name, frames_in, frames_out):
                     action = np.frombuffer(body, dtype="<f4", count=count, offset=5).astype(action_dtype)
                 observation, reward, terminated, truncated, _ = env.step(action)
                 encoded = encode_observation(observation)
-                write(TRANSITION.pack(11 + len(encoded), b"T", float(reward), bool(terminated), bool(truncated)) + encoded)
-                flush()
+                frames.send(TRANSITION.pack(11 + len(encoded), b"T", float(reward), bool(terminated), bool(truncated)) + encoded)
             elif kind == 0x52:  # 'R': reset
                 has_seed, seed = RESET.unpack_from(body, 1)
                 observation, _ = env.reset(seed=int(seed) if has_seed else None)
-                write_frame(frames_out, b"O", encode_observation(observation))
+                frames.send(frame(b"O", encode_observation(observation)))
             elif kind == 0x47:  # 'G': read the state
                 values = get_state(env)
-                write_frame(frames_out, b"V", COUNT.pack(values.size) + values.astype("<f8").tobytes())
+                frames.send(frame(b"V", COUNT.pack(values.size) + values.astype("<f8").tobytes()))
             elif kind == 0x50:  # 'P': set the state
-                write_frame(frames_out, b"O", encode_observation(set_state(env, decode_doubles(body))))
+                frames.send(frame(b"O", encode_observation(set_state(env, decode_doubles(body)))))
+            elif kind == 0x4D and isinstance(frames, PipeFrames) and shared_memory_offered():  # 'M': shared memory
+                (capacity,) = COUNT.unpack_from(body, 1)
+                shared = SharedMemoryFrames(bytes(body[5:]).decode(), capacity, sys.stdin.buffer)
+                frames.send(frame(b"K"))
+                frames = shared
             elif kind == 0x51:  # 'Q': quit
                 return
             else:
-                write_frame(frames_out, b"E", f"unknown request {bytes([kind])!r}".encode())
+                frames.send(frame(b"E", f"unknown request {bytes([kind])!r}".encode()))
         except Exception as error:  # reported to Gauntlet, which names the env and the step
-            write_frame(frames_out, b"E", f"{type(error).__name__}: {error}".encode())
+            frames.send(frame(b"E", f"{type(error).__name__}: {error}".encode()))
 
 
 def main():
@@ -166,7 +266,7 @@ def main():
     frames_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    frames_in = sys.stdin.buffer
+    frames = PipeFrames(sys.stdin.buffer, frames_out)
     try:
         kwargs = json.loads(arguments.kwargs)
         if arguments.id is not None:
@@ -177,12 +277,12 @@ def main():
             name = arguments.entry_point
             env = getattr(importlib.import_module(module), function)(**kwargs)
     except Exception as error:
-        write_frame(frames_out, b"E", f"cannot make the environment: {type(error).__name__}: {error}".encode())
+        frames.send(frame(b"E", f"cannot make the environment: {type(error).__name__}: {error}".encode()))
         return 2
     try:
-        serve(env, name, frames_in, frames_out)
-    except Exception as error:
-        write_frame(frames_out, b"E", f"{type(error).__name__}: {error}".encode())
+        serve(env, name, frames)
+    except Exception as error:  # on the pipe, where Gauntlet also looks while frames go through shared memory
+        frames.send(frame(b"E", f"{type(error).__name__}: {error}".encode()))
         return 1
     finally:
         env.close()
@@ -194,7 +294,6 @@ if __name__ == "__main__":
         import gymnasium as gym
         import numpy as np
     except ImportError as error:
-        frames = os.fdopen(os.dup(1), "wb")
-        write_frame(frames, b"E", f"the environment server needs gymnasium and numpy: {error} (./setup.sh installs them into .venv-env-server)".encode())
+        PipeFrames(sys.stdin.buffer, sys.stdout.buffer).send(frame(b"E", f"the environment server needs gymnasium and numpy: {error} (./setup.sh installs them into .venv-env-server)".encode()))
         sys.exit(2)
     sys.exit(main())

@@ -10,19 +10,29 @@ import Testing
 /// fault of a server is an error naming the environment and the step, never a hang, and no
 /// process is left behind.
 @Suite struct ExternalEnvironmentTests {
-    /// The fault-injecting server (standard library only).
-    static func fake(_ mode: String, step: Int = 3, timeout: Double = 5) throws(EnvironmentError) -> ExternalEnvironment {
+    /// The fault-injecting server (standard library only), offering shared memory or not.
+    static func fake(_ mode: String, step: Int = 3, timeout: Double = 5, transport: ExternalEnvironment.Transport = .pipes)
+        throws(EnvironmentError) -> ExternalEnvironment
+    {
         try ExternalEnvironment(
             id: "external:fake \(mode)",
-            arguments: ["/usr/bin/env", "python3", fixtureURL("fake_env_server.py").path, mode, "\(step)"],
-            timeout: timeout)
+            arguments: ["/usr/bin/env", "python3", fixtureURL("fake_env_server.py").path, mode, "\(step)", transport.rawValue],
+            timeout: timeout, transport: transport)
+    }
+
+    /// The transport an environment gets when it asks for `transport` from a server that offers
+    /// shared memory: on one CPU, the pipes.
+    static func expected(_ transport: ExternalEnvironment.Transport) -> ExternalEnvironment.Transport {
+        SharedFrames.oneCPU ? .pipes : transport
     }
 
     /// Whether a process id still names a process (a zombie would).
     static func exists(_ pid: Int32) -> Bool { FileManager.default.fileExists(atPath: "/proc/\(pid)") }
 
-    @Test func aWellBehavedServerSteps() throws {
-        let env = try Self.fake("ok")
+    @Test(arguments: ExternalEnvironment.Transport.allCases)
+    func aWellBehavedServerSteps(transport: ExternalEnvironment.Transport) throws {
+        let env = try Self.fake("ok", transport: transport)
+        #expect(env.transport == Self.expected(transport))
         #expect(env.observationSpace.dimension == 1 && env.actionSpace == .discrete(2) && env.maxEpisodeSteps == 20)
         let limited = TimeLimit(env, maxEpisodeSteps: 20)
         #expect(limited.reset(seed: 1) == [0])
@@ -36,12 +46,17 @@ import Testing
         #expect(throws: EnvironmentError.self) { try env.setState([1]) }
     }
 
-    @Test(arguments: [
-        ("crash", "closed its output (exit status 3)"), ("malformed", "malformed frame"), ("hang", "no reply within 1.0 s"),
-        ("wrong-size", "returned 2 observation values, its declared space has 1"), ("error", "ValueError: the walk broke"),
-    ])
-    func faultsNameTheEnvironmentAndTheStep(mode: String, message: String) throws {
-        let env = try Self.fake(mode, step: 3, timeout: 1)
+    @Test(
+        arguments: [
+            ("crash", "closed its output (exit status 3)"), ("malformed", "malformed frame"), ("hang", "no reply within 1.0 s"),
+            ("wrong-size", "returned 2 observation values, its declared space has 1"), ("error", "ValueError: the walk broke"),
+        ], ExternalEnvironment.Transport.allCases)
+    func faultsNameTheEnvironmentAndTheStep(fault: (mode: String, message: String), transport: ExternalEnvironment.Transport)
+        throws
+    {
+        let (mode, message) = fault
+        let env = try Self.fake(mode, step: 3, timeout: 1, transport: transport)
+        #expect(env.transport == Self.expected(transport))
         let pid = env.serverProcessIdentifier
         env.resetState(seed: 0)
         #expect(env.advance(.discrete(1)) == (1, false) && env.advance(.discrete(1)) == (1, false))
@@ -86,11 +101,15 @@ import Testing
     }
 
     /// Gymnasium's classic control through `gym:` from the states Gauntlet's native versions
-    /// start from, with the same actions: the same observations (1e-5), rewards (1e-6) and flags.
-    @Test(arguments: ["CartPole-v1", "Pendulum-v1"])
-    func bridgedGymnasiumMatchesTheNativeEnvironment(id: String) throws {
+    /// start from, with the same actions: the same observations (1e-5), rewards (1e-6) and flags,
+    /// over either transport.
+    @Test(arguments: ["CartPole-v1", "Pendulum-v1"], ExternalEnvironment.Transport.allCases)
+    func bridgedGymnasiumMatchesTheNativeEnvironment(id: String, transport: ExternalEnvironment.Transport) throws {
         let native = try Registry.make(id)
-        let bridged = try Registry.make("gym:\(id)")
+        let server = try ExternalEnvironment(
+            id: "gym:\(id)", arguments: try ExternalEnvironments.arguments(for: "gym:\(id)"), transport: transport)
+        #expect(server.transport == Self.expected(transport), "the shipped server offers shared memory on x86-64 Linux")
+        let bridged = TimeLimit(server, maxEpisodeSteps: server.maxEpisodeSteps ?? Int.max)
         #expect(
             bridged.base.observationSpace == native.base.observationSpace && bridged.base.actionSpace == native.base.actionSpace)
         #expect(bridged.maxEpisodeSteps == native.maxEpisodeSteps)

@@ -95,4 +95,67 @@ import Testing
                 == #"{"initial_observation":[0,1,2,3,4,5],"steps":[{"observation":[11,12,13,14,15,16],"reward":1,"terminated":false,"truncated":false},{"observation":[20,21,22,23,24,25],"reward":1,"terminated":true,"truncated":false}]}"#
                 + "\n", "\(rollout.standardOutput)")
     }
+
+    /// Process ids whose parent is `pid`, from /proc.
+    static func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { child in
+            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+                let end = stat.lastIndex(of: ")")
+            else { return false }
+            // After "pid (name)": the state, then the parent's id.
+            return stat[stat.index(after: end)...].split(separator: " ").dropFirst().first.flatMap { Int32($0) } == pid
+        }
+    }
+
+    /// How many CPUs this process may run on (its affinity mask, from /proc).
+    static func allowedCPUs() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let mask = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed:") }?.split(separator: "\t").last ?? ""
+        return mask.compactMap { $0.hexDigitValue?.nonzeroBitCount }.reduce(0, +)
+    }
+
+    /// Whether `pid` names a process that has not exited (a zombie has).
+    static func running(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let end = stat.lastIndex(of: ")")
+        else { return false }
+        return !stat[stat.index(after: end)...].hasPrefix(" Z")
+    }
+
+    /// A Gauntlet killed in the middle of an evaluation leaves no environment process behind: the
+    /// server sees its input close — on the pipe as it reads, in shared memory between its
+    /// futex sleeps — and exits.
+    @Test(arguments: ["pipes", "shared-memory"])
+    func aKilledGauntletLeavesNoServer(transport: String) throws {
+        let process = Process()
+        process.executableURL = Bundle.main.executableURL!.deletingLastPathComponent().appendingPathComponent("gauntlet")
+        process.arguments = [
+            "evaluate", "--policy", "policies/cartpole-dqn.safetensors", "--env", "gym:CartPole-v1", "--episodes", "100000",
+        ]
+        process.environment = ProcessInfo.processInfo.environment.merging(["GAUNTLET_ENV_TRANSPORT": transport]) { $1 }
+        process.currentDirectoryURL = fixtureURL("").deletingLastPathComponent().deletingLastPathComponent()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Wait until the server has taken its frames' transport and steps.
+        var server: Int32?
+        var maps = ""
+        for _ in 0..<600 where !maps.contains("memfd:gauntlet-env") || server == nil {
+            usleep(50_000)
+            server = Self.children(of: process.processIdentifier).first
+            maps = server.flatMap { try? String(contentsOfFile: "/proc/\($0)/maps", encoding: .utf8) } ?? ""
+            if transport == "pipes" && server != nil { break }
+        }
+        let pid = try #require(server)
+        // On one CPU Gauntlet keeps the pipes (ExternalEnvironment.Transport).
+        #expect(
+            maps.contains("memfd:gauntlet-env") == (transport == "shared-memory" && Self.allowedCPUs() > 1),
+            "the server maps Gauntlet's memory file")
+        sleep(2)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        for _ in 0..<60 where Self.running(pid) { usleep(50_000) }
+        #expect(!Self.running(pid), "the environment server \(pid) still runs after Gauntlet was killed")
+        if Self.running(pid) { kill(pid, SIGKILL) }
+    }
 }

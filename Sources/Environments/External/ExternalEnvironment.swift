@@ -12,6 +12,7 @@ import Linalg
 /// | state | the server's `get_state`/`set_state` where it has them (MuJoCo `qpos`+`qvel`, classic control's `state`); else none |
 /// | time limit | the environment's own (`truncated` from the server) and its spec's `max_episode_steps` |
 /// | random stream | the server's own, seeded by `reset(seed:)`; replays reproduce if the environment is deterministic given its seed |
+/// | frames | over pipes, or through shared memory where the server offers it (`Transport`) |
 ///
 /// Failures — the process cannot start, dies, stops answering within `timeout`, sends a
 /// malformed frame or an observation outside its declared shape, or reports an error — end the
@@ -37,8 +38,26 @@ public final class ExternalEnvironment: Environment {
     public static let defaultStartTimeout = 120.0
     public static let defaultTimeout = 60.0
 
-    /// Starts `arguments` (an executable and its arguments) and reads its description.
-    public init(id: String, arguments: [String], timeout: Double = defaultTimeout) throws(EnvironmentError) {
+    /// How frames travel between Gauntlet and the environment process (python/PROTOCOL.md).
+    public enum Transport: String, Sendable, CaseIterable {
+        /// The process's standard input and output.
+        case pipes
+        /// A memory file shared with the process, when its server offers it (Gauntlet's does on
+        /// x86-64 Linux) and Gauntlet may run on more than one CPU: no system call on the way of
+        /// a frame while the other side spins for it. On one CPU nobody can spin, and the pipes
+        /// are faster (bench/results/env_bridge.md).
+        case sharedMemory = "shared-memory"
+    }
+
+    /// The transport in use: `sharedMemory` only if it was asked for, Gauntlet may use more than
+    /// one CPU and the server took it.
+    public var transport: Transport { process.usesSharedMemory ? .sharedMemory : .pipes }
+
+    /// Starts `arguments` (an executable and its arguments), reads its description and moves
+    /// the frames to shared memory if `transport` asks for it and the server offers it.
+    public init(id: String, arguments: [String], timeout: Double = defaultTimeout, transport: Transport = .sharedMemory)
+        throws(EnvironmentError)
+    {
         self.id = id
         process = try EnvironmentProcess(arguments: arguments, name: id, timeout: Self.defaultStartTimeout)
         let (kind, payload) = try process.receive()
@@ -54,6 +73,13 @@ public final class ExternalEnvironment: Environment {
         maxEpisodeSteps = description.maxEpisodeSteps
         lastObservation = [Float](repeating: 0, count: observationSpace.dimension)
         process.timeout = timeout
+        if transport == .sharedMemory && description.sharedMemory && !SharedFrames.oneCPU {
+            // The largest frame is an observation or state of doubles, or an action; error
+            // messages longer than the 64 KiB left over are cut by the server.
+            let values = max(observationSpace.dimension, stateLabels.count, actionSpace.dimension ?? 1)
+            let capacity = (32 + 8 * values + 65536 + 4095) / 4096 * 4096
+            _ = try process.useSharedMemory(capacity: capacity)
+        }
     }
 
     deinit { process.close() }
@@ -195,6 +221,7 @@ public final class ExternalEnvironment: Environment {
         var action: ActionSpace
         var stateLabels: [String]
         var maxEpisodeSteps: Int?
+        var sharedMemory: Bool
     }
 
     /// Reads the server's JSON description (protocol version 1).
@@ -235,6 +262,6 @@ public final class ExternalEnvironment: Environment {
         }
         return Description(
             observation: space, shape: shape, action: action, stateLabels: json["state"] as? [String] ?? [],
-            maxEpisodeSteps: json["max_episode_steps"] as? Int)
+            maxEpisodeSteps: json["max_episode_steps"] as? Int, sharedMemory: json["shared_memory"] as? Bool ?? false)
     }
 }

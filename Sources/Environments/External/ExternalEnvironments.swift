@@ -8,7 +8,8 @@ import Foundation
 /// Python is `$GAUNTLET_PYTHON` if set, else the project's `.venv-env-server` (setup.sh makes it
 /// with gymnasium and numpy), else `python3` on the PATH; the server script is
 /// `$GAUNTLET_ENV_SERVER` or `python/gauntlet_env_server.py` beside the maps' `envs/` folder.
-/// `$GAUNTLET_ENV_TIMEOUT` (seconds, default 60) limits each reply.
+/// `$GAUNTLET_ENV_TIMEOUT` (seconds, default 60) limits each reply; `$GAUNTLET_ENV_TRANSPORT=pipes`
+/// keeps frames on the pipes even where the server offers shared memory.
 public enum ExternalEnvironments {
     public static let prefixes = ["gym:", "external:"]
 
@@ -18,7 +19,17 @@ public enum ExternalEnvironments {
     public static func make(_ id: String) throws(EnvironmentError) -> TimeLimit {
         let timeout =
             ProcessInfo.processInfo.environment["GAUNTLET_ENV_TIMEOUT"].flatMap(Double.init) ?? ExternalEnvironment.defaultTimeout
-        let environment = try ExternalEnvironment(id: id, arguments: try arguments(for: id), timeout: timeout)
+        let transport = try ProcessInfo.processInfo.environment["GAUNTLET_ENV_TRANSPORT"].map {
+            (name) throws(EnvironmentError) in
+            guard let transport = ExternalEnvironment.Transport(rawValue: name) else {
+                throw EnvironmentError(
+                    "GAUNTLET_ENV_TRANSPORT=\(name): expected one of \(ExternalEnvironment.Transport.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
+            }
+            return transport
+        }
+        let environment = try ExternalEnvironment(
+            id: id, arguments: try arguments(for: id), timeout: timeout, transport: transport ?? .sharedMemory)
         return TimeLimit(environment, maxEpisodeSteps: environment.maxEpisodeSteps ?? Int.max)
     }
 
