@@ -4,9 +4,12 @@ import Linalg
 /// same run (`gauntlet bench nn`).
 public struct NetworkBenchmark: Sendable {
     public var batch: Int
-    /// Layer widths `[in, h₁, …, out]`.
-    public var sizes: [Int]
-    public var activation: Activation
+    /// The network's modules (an MLP's, MinAtar's, Nature DQN's, …).
+    public var modules: [Sequential<Float>.Module]
+    /// How the network is named in the results.
+    public var name: String
+    /// An MLP's layer widths `[in, h₁, …, out]` (nil for other networks).
+    public var sizes: [Int]?
     public var repeats: Int
     /// Minimum seconds of repetitions inside one repeat.
     public var minimumSeconds: Double
@@ -14,30 +17,49 @@ public struct NetworkBenchmark: Sendable {
     public var peakSize: Int
 
     public init(
-        batch: Int, sizes: [Int], activation: Activation = .relu, repeats: Int = 5,
-        minimumSeconds: Double = 0.2, peakSize: Int = 1024
+        batch: Int, modules: [Sequential<Float>.Module], name: String, repeats: Int = 5, minimumSeconds: Double = 0.2,
+        peakSize: Int = 1024
     ) {
         self.batch = batch
-        self.sizes = sizes
-        self.activation = activation
+        self.modules = modules
+        self.name = name
         self.repeats = repeats
         self.minimumSeconds = minimumSeconds
         self.peakSize = peakSize
     }
 
-    /// Floating-point operations of one forward pass: `2 · batch · Σ in·out`.
-    public var forwardFlops: Double {
-        2 * Double(batch) * zip(sizes, sizes.dropFirst()).reduce(0) { $0 + Double($1.0 * $1.1) }
+    /// An MLP of layer widths `sizes = [in, h₁, …, out]` with `activation` between layers.
+    public init(
+        batch: Int, sizes: [Int], activation: Activation = .relu, repeats: Int = 5, minimumSeconds: Double = 0.2,
+        peakSize: Int = 1024
+    ) throws(NetworkError) {
+        self.init(
+            batch: batch, modules: try Sequential<Float>.mlpModules(sizes: sizes, activation: activation),
+            name: "MLP \(sizes.map(String.init).joined(separator: "-")) \(activation.name)", repeats: repeats,
+            minimumSeconds: minimumSeconds, peakSize: peakSize)
+        self.sizes = sizes
     }
 
-    /// Forward plus a backward pass to parameters and input: three products per Linear layer.
+    /// Floating-point operations of one forward pass: two per multiply-add of the Linear
+    /// (`batch · in · out`) and Conv2d (`batch · outputs · in·k·k`) layers.
+    public var forwardFlops: Double {
+        modules.reduce(0) { total, module in
+            switch module {
+            case .linear(let inputs, let outputs): total + 2 * Double(batch * inputs * outputs)
+            case .conv2d(let conv): total + 2 * Double(batch * conv.outputSize * conv.fanIn)
+            case .activation, .maxPool2d, .flatten: total
+            }
+        }
+    }
+
+    /// Forward plus a backward pass to parameters and input: three products per layer.
     public var forwardBackwardFlops: Double { 3 * forwardFlops }
 
     public struct Result: Sendable, Codable {
         public var precision: Precision
         public var batch: Int
-        public var sizes: [Int]
-        public var activation: String
+        public var network: String
+        public var sizes: [Int]?
         public var blasThreads: Int
         public var forwardSeconds: TimingSummary
         public var forwardBackwardSeconds: TimingSummary
@@ -50,11 +72,12 @@ public struct NetworkBenchmark: Sendable {
     /// Runs the benchmark in precision `Scalar`.
     public func run<Scalar: BLASScalar>(_: Scalar.Type) throws(NetworkError) -> Result {
         let random = RandomStream(seed: 0)
-        let network = try Sequential<Scalar>.mlp(sizes: sizes, activation: activation, random: random)
+        let network = try Sequential<Float>(modules: modules, random: random).converted(to: Scalar.self)
+        let (inputs, outputs) = (network.inputDimensions, network.outputDimensions)
         let input = Matrix<Scalar>(
-            rows: batch, columns: sizes[0], storage: (0..<(batch * sizes[0])).map { _ in Scalar(random.normal()) })
+            rows: batch, columns: inputs, storage: (0..<(batch * inputs)).map { _ in Scalar(random.normal()) })
         let outputGradient = Matrix<Scalar>(
-            rows: batch, columns: sizes.last!, storage: (0..<(batch * sizes.last!)).map { _ in Scalar(random.normal()) })
+            rows: batch, columns: outputs, storage: (0..<(batch * outputs)).map { _ in Scalar(random.normal()) })
         var gradient = [Scalar](repeating: 0, count: network.parameterCount)
         let workspace = Workspace(for: network, batch: batch)
 
@@ -79,8 +102,8 @@ public struct NetworkBenchmark: Sendable {
         let peakGflops = 2 * Double(peakSize * peakSize) * Double(peakSize) / peak.minimum / 1e9
         let gflops = forwardBackwardFlops / forwardBackward.minimum / 1e9
         return Result(
-            precision: Precision(of: Scalar.self), batch: batch, sizes: sizes,
-            activation: activation.name, blasThreads: BLAS.threads, forwardSeconds: forward,
+            precision: Precision(of: Scalar.self), batch: batch, network: name, sizes: sizes, blasThreads: BLAS.threads,
+            forwardSeconds: forward,
             forwardBackwardSeconds: forwardBackward, forwardBackwardGflops: gflops, gemmPeakSize: peakSize,
             gemmPeakGflops: peakGflops, fractionOfPeak: gflops / peakGflops)
     }

@@ -67,11 +67,11 @@ public struct PolicyFile: Equatable, Sendable {
     {
         var parameters: [Float] = []
         for (index, module) in modules.enumerated() {
-            guard case .linear(let inputs, let outputs) = module else { continue }
-            for (suffix, shape) in [("weight", [outputs, inputs]), ("bias", [outputs])] {
+            guard let shapes = module.parameterShapes else { continue }
+            for (suffix, shape) in zip(["weight", "bias"], [shapes.weight, shapes.bias]) {
                 let name = "\(index).\(suffix)"
                 guard let tensor = tensors.removeValue(forKey: name) else {
-                    throw PolicyFileError("missing tensor '\(name)' (shape \(shape)) for the Linear module \(index)")
+                    throw PolicyFileError("missing tensor '\(name)' (shape \(shape)) for the module \(index), \(module.name)")
                 }
                 guard tensor.shape == shape else {
                     throw PolicyFileError("tensor '\(name)' has shape \(tensor.shape), the architecture needs \(shape)")
@@ -91,13 +91,16 @@ public struct PolicyFile: Equatable, Sendable {
     }
 
     /// A network's parameters named as PyTorch's `nn.Sequential` state dict
-    /// (`{prefix}{i}.weight` `[out, in]`, `{prefix}{i}.bias`).
+    /// (`{prefix}{i}.weight` `[out, in]` or `[out, in, k, k]`, `{prefix}{i}.bias`).
     public static func stateDict(of network: Sequential<Float>, prefix: String = "") -> [String: Safetensors.Tensor] {
         var tensors: [String: Safetensors.Tensor] = [:]
-        for (layer, layout) in network.linearLayers.enumerated() {
+        for (module, layout) in zip(network.modules, network.parameterLayouts) {
+            guard let layout, let shapes = module.parameterShapes else { continue }
+            let p = network.parameters
             tensors["\(prefix)\(layout.moduleIndex).weight"] = .init(
-                shape: [layout.outputs, layout.inputs], float32: network.weight(layer).storage)
-            tensors["\(prefix)\(layout.moduleIndex).bias"] = .init(shape: [layout.outputs], float32: network.bias(layer))
+                shape: shapes.weight, float32: Array(p[layout.weightOffset..<layout.biasOffset]))
+            tensors["\(prefix)\(layout.moduleIndex).bias"] = .init(
+                shape: shapes.bias, float32: Array(p[layout.biasOffset..<(layout.biasOffset + layout.biasCount)]))
         }
         return tensors
     }
@@ -120,18 +123,48 @@ public struct PolicyDescription: Equatable, Sendable, Codable {
     /// The network's modules in order, as PyTorch's `nn.Sequential` would list them.
     public struct Architecture: Equatable, Sendable, Codable {
         public struct Module: Equatable, Sendable, Codable {
-            /// `linear`, or an activation name (`relu`, `tanh`, `leaky_relu`, …).
+            /// `linear`, `conv2d`, `max_pool2d`, `flatten`, or an activation name (`relu`,
+            /// `tanh`, `leaky_relu`, …).
             public var type: String
+            /// A Linear module's sizes.
             public var inputs: Int?
             public var outputs: Int?
+            /// A convolution's or pooling's: channels in (and out), square kernel, stride,
+            /// padding, and the height and width of the images it takes.
+            public var inChannels: Int?
+            public var outChannels: Int?
+            public var kernelSize: Int?
+            public var stride: Int?
+            public var padding: Int?
+            public var height: Int?
+            public var width: Int?
+
+            init(type: String, inputs: Int? = nil, outputs: Int? = nil) {
+                self.type = type
+                self.inputs = inputs
+                self.outputs = outputs
+            }
         }
         public var modules: [Module]
+
+        public init(modules: [Module]) { self.modules = modules }
 
         public init(_ modules: [Sequential<Float>.Module]) {
             self.modules = modules.map { module in
                 switch module {
-                case .linear(let i, let o): Module(type: "linear", inputs: i, outputs: o)
-                case .activation(let a): Module(type: a.name, inputs: nil, outputs: nil)
+                case .linear(let i, let o): return Module(type: "linear", inputs: i, outputs: o)
+                case .activation(let a): return Module(type: a.name)
+                case .conv2d(let conv):
+                    var m = Module(type: "conv2d")
+                    (m.inChannels, m.outChannels, m.kernelSize) = (conv.inputChannels, conv.outputChannels, conv.kernelSize)
+                    (m.stride, m.padding, m.height, m.width) = (conv.stride, conv.padding, conv.inputHeight, conv.inputWidth)
+                    return m
+                case .maxPool2d(let pool):
+                    var m = Module(type: "max_pool2d")
+                    (m.inChannels, m.kernelSize, m.stride) = (pool.channels, pool.kernelSize, pool.stride)
+                    (m.height, m.width) = (pool.inputHeight, pool.inputWidth)
+                    return m
+                case .flatten: return Module(type: "flatten")
                 }
             }
         }
@@ -139,16 +172,50 @@ public struct PolicyDescription: Equatable, Sendable, Codable {
         public func sequentialModules() throws(PolicyFileError) -> [Sequential<Float>.Module] {
             var result: [Sequential<Float>.Module] = []
             for (index, module) in modules.enumerated() {
-                if module.type == "linear" {
+                func required(_ value: Int?, _ key: String) throws(PolicyFileError) -> Int {
+                    guard let value else {
+                        throw PolicyFileError("architecture module \(index): a \(module.type) module needs '\(key)'")
+                    }
+                    return value
+                }
+                func checked<T>(_ make: () throws(NetworkError) -> T) throws(PolicyFileError) -> T {
+                    do { return try make() } catch { throw PolicyFileError("architecture module \(index): \(error.description)") }
+                }
+                switch module.type {
+                case "linear":
                     guard let i = module.inputs, let o = module.outputs, i > 0, o > 0 else {
                         throw PolicyFileError(
                             "architecture module \(index): a linear module needs positive 'inputs' and 'outputs'")
                     }
                     result.append(.linear(inputs: i, outputs: o))
-                } else if let activation = Activation(name: module.type) {
+                case "conv2d":
+                    let (i, o, k) = (
+                        try required(module.inChannels, "in_channels"), try required(module.outChannels, "out_channels"),
+                        try required(module.kernelSize, "kernel_size")
+                    )
+                    let (h, w) = (try required(module.height, "height"), try required(module.width, "width"))
+                    result.append(
+                        .conv2d(
+                            try checked { () throws(NetworkError) in
+                                try Conv2d(
+                                    inputChannels: i, outputChannels: o, kernelSize: k, stride: module.stride ?? 1,
+                                    padding: module.padding ?? 0, inputHeight: h, inputWidth: w)
+                            }))
+                case "max_pool2d":
+                    let (c, k) = (try required(module.inChannels, "in_channels"), try required(module.kernelSize, "kernel_size"))
+                    let (h, w) = (try required(module.height, "height"), try required(module.width, "width"))
+                    result.append(
+                        .maxPool2d(
+                            try checked { () throws(NetworkError) in
+                                try MaxPool2d(channels: c, kernelSize: k, stride: module.stride, inputHeight: h, inputWidth: w)
+                            }))
+                case "flatten":
+                    result.append(.flatten)
+                default:
+                    guard let activation = Activation(name: module.type) else {
+                        throw PolicyFileError("architecture module \(index): unknown module type '\(module.type)'")
+                    }
                     result.append(.activation(activation))
-                } else {
-                    throw PolicyFileError("architecture module \(index): unknown module type '\(module.type)'")
                 }
             }
             return result

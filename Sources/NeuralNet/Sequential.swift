@@ -1,19 +1,76 @@
 import Linalg
 import Synchronization
 
-/// A feed-forward network: a sequence of modules (Linear layers and elementwise activations),
-/// as PyTorch's `nn.Sequential`, with every parameter in one flat array.
+/// A feed-forward network: a sequence of modules (Linear and Conv2d layers, max pooling,
+/// flattening, elementwise activations), as PyTorch's `nn.Sequential`, with every parameter in
+/// one flat array.
 ///
-/// Parameter layout: for each Linear module in order, its weight `[outputs × inputs]` row-major
-/// then its bias `[outputs]`. Gradients use the same layout, so optimisers, clipping, Polyak
-/// averaging and checkpoints treat parameters as one vector.
+/// Parameter layout: for each Linear or Conv2d module in order, its weight (`[outputs × inputs]`
+/// row-major; a convolution's `[out, in, k, k]`) then its bias. Gradients use the same layout, so
+/// optimisers, clipping, Polyak averaging and checkpoints treat parameters as one vector.
 ///
-/// A Linear module computes `y = x Wᵀ + b` on a batch `x` of shape `[batch × inputs]`.
+/// A Linear module computes `y = x Wᵀ + b` on a batch `x` of shape `[batch × inputs]`; images
+/// are rows too, each stored channel by channel, row by row (NCHW) — see `Conv2d`.
 public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
     /// One module of the sequence.
     public enum Module: Equatable, Sendable {
         case linear(inputs: Int, outputs: Int)
         case activation(Activation)
+        case conv2d(Conv2d)
+        case maxPool2d(MaxPool2d)
+        /// PyTorch's `nn.Flatten`: an image becomes a vector. Images are already stored as one
+        /// row each, in the order `nn.Flatten` reads them, so nothing moves; the module keeps
+        /// the state-dict indices of the modules after it equal to PyTorch's.
+        case flatten
+
+        /// Values per row this module takes, or nil when it takes any width (activations, flatten).
+        public var inputWidth: Int? {
+            switch self {
+            case .linear(let inputs, _): inputs
+            case .conv2d(let conv): conv.inputSize
+            case .maxPool2d(let pool): pool.inputSize
+            case .activation, .flatten: nil
+            }
+        }
+
+        /// Values per row this module gives, or nil when it gives as many as it takes.
+        public var outputWidth: Int? {
+            switch self {
+            case .linear(_, let outputs): outputs
+            case .conv2d(let conv): conv.outputSize
+            case .maxPool2d(let pool): pool.outputSize
+            case .activation, .flatten: nil
+            }
+        }
+
+        /// The module as PyTorch prints it: `Linear(4, 64)`, `Conv2d(4, 16, kernel_size=3,
+        /// stride=1, padding=0)`, `MaxPool2d(kernel_size=2, stride=2)`, `Flatten`, or the
+        /// activation's name.
+        public var name: String {
+            switch self {
+            case .linear(let inputs, let outputs): "Linear(\(inputs), \(outputs))"
+            case .conv2d(let c):
+                "Conv2d(\(c.inputChannels), \(c.outputChannels), kernel_size=\(c.kernelSize), stride=\(c.stride), padding=\(c.padding))"
+            case .maxPool2d(let pool): "MaxPool2d(kernel_size=\(pool.kernelSize), stride=\(pool.stride))"
+            case .flatten: "Flatten"
+            case .activation(let activation): activation.name
+            }
+        }
+
+        /// Weight and bias shapes as PyTorch's state dict has them, for the modules that have
+        /// parameters: `[out, in]` and `[out]`; a convolution's `[out, in, k, k]` and `[out]`.
+        public var parameterShapes: (weight: [Int], bias: [Int])? {
+            switch self {
+            case .linear(let inputs, let outputs): ([outputs, inputs], [outputs])
+            case .conv2d(let c): ([c.outputChannels, c.inputChannels, c.kernelSize, c.kernelSize], [c.outputChannels])
+            case .activation, .maxPool2d, .flatten: nil
+            }
+        }
+
+        /// Weight and bias sizes, for the modules that have parameters.
+        var parameterSizes: (weight: Int, bias: Int)? {
+            parameterShapes.map { ($0.weight.reduce(1, *), $0.bias.reduce(1, *)) }
+        }
     }
 
     /// Where one Linear module's parameters live in `parameters`.
@@ -26,11 +83,26 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
         public var biasOffset: Int { weightOffset + inputs * outputs }
     }
 
+    /// Where one module's parameters (a Linear's or a Conv2d's) live in `parameters`.
+    public struct ParameterLayout: Equatable, Sendable {
+        /// Position of the module in `modules` (the index in PyTorch's state-dict names).
+        public let moduleIndex: Int
+        public let weightOffset: Int
+        public let biasOffset: Int
+        public let biasCount: Int
+    }
+
     public let modules: [Module]
     /// Every parameter, in the layout described above.
     public var parameters: [Scalar] { didSet { derived = DerivedParameters<Scalar>() } }
     /// The Linear modules' parameter locations, in order.
     public let linearLayers: [LinearLayout]
+    /// Every module's parameter location (nil for modules without parameters), by module index.
+    public let parameterLayouts: [ParameterLayout?]
+    /// Width of the input.
+    public let inputDimensions: Int
+    /// Width of the output.
+    public let outputDimensions: Int
     /// What is computed from `parameters` once and kept: replaced (emptied) whenever they
     /// change, shared by copies until then.
     private var derived = DerivedParameters<Scalar>()
@@ -40,39 +112,53 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
         lhs.modules == rhs.modules && lhs.parameters == rhs.parameters
     }
 
-    /// A network of the given modules and parameters. Fails if a Linear's input width does not
-    /// match the previous module's output width, or the parameter count is wrong.
+    /// A network of the given modules and parameters. Fails if a module's input width does not
+    /// match the previous module's output width, if there is no Linear layer, or if the
+    /// parameter count is wrong.
     public init(modules: [Module], parameters: [Scalar]) throws(NetworkError) {
-        var layouts: [LinearLayout] = []
+        var linear: [LinearLayout] = []
+        var layouts: [ParameterLayout?] = []
         var offset = 0
         var width: Int? = nil
+        var input: Int? = nil
         for (index, module) in modules.enumerated() {
-            guard case .linear(let inputs, let outputs) = module else { continue }
-            guard inputs > 0, outputs > 0 else {
+            if case .linear(let inputs, let outputs) = module, inputs <= 0 || outputs <= 0 {
                 throw NetworkError("module \(index): a Linear layer needs positive sizes, got \(inputs) → \(outputs)")
             }
-            if let width, width != inputs {
-                throw NetworkError("module \(index): Linear expects \(inputs) inputs but the previous layer gives \(width)")
+            if let takes = module.inputWidth {
+                if let width, width != takes {
+                    throw NetworkError(
+                        "module \(index): \(module.name) expects \(takes) inputs but the previous layer gives \(width)")
+                }
+                input = input ?? takes
             }
-            layouts.append(LinearLayout(moduleIndex: index, inputs: inputs, outputs: outputs, weightOffset: offset))
-            offset += inputs * outputs + outputs
-            width = outputs
+            width = module.outputWidth ?? width
+            if case .linear(let inputs, let outputs) = module {
+                linear.append(LinearLayout(moduleIndex: index, inputs: inputs, outputs: outputs, weightOffset: offset))
+            }
+            if let (weight, bias) = module.parameterSizes {
+                layouts.append(
+                    ParameterLayout(moduleIndex: index, weightOffset: offset, biasOffset: offset + weight, biasCount: bias))
+                offset += weight + bias
+            } else {
+                layouts.append(nil)
+            }
         }
-        guard !layouts.isEmpty else { throw NetworkError("a network needs at least one Linear layer") }
+        guard !linear.isEmpty, let input, let width else { throw NetworkError("a network needs at least one Linear layer") }
         guard parameters.count == offset else {
             throw NetworkError("the modules need \(offset) parameters, got \(parameters.count)")
         }
         self.modules = modules
         self.parameters = parameters
-        self.linearLayers = layouts
+        self.linearLayers = linear
+        self.parameterLayouts = layouts
+        self.inputDimensions = input
+        self.outputDimensions = width
     }
 
     /// A network of the given modules with freshly initialised parameters.
     public init(modules: [Module], initialization: Initialization = .pytorchDefault, random: RandomStream) throws(NetworkError) {
-        let count = modules.reduce(0) { total, module in
-            if case .linear(let i, let o) = module { return total + i * o + o }
-            return total
-        }
+        let count = modules.reduce(0) { total, module in total + (module.parameterSizes.map { $0.weight + $0.bias } ?? 0) }
         try self.init(modules: modules, parameters: [Scalar](repeating: 0, count: count))
         initialization.initialize(&self, random: random)
     }
@@ -103,10 +189,6 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
         return modules
     }
 
-    /// Width of the input.
-    public var inputDimensions: Int { linearLayers[0].inputs }
-    /// Width of the output.
-    public var outputDimensions: Int { linearLayers[linearLayers.count - 1].outputs }
     /// Number of scalar parameters.
     public var parameterCount: Int { parameters.count }
     /// Layer widths `[in, h₁, …, out]` of the Linear layers.
@@ -138,6 +220,9 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
             switch module {
             case .linear(let i, let o): .linear(inputs: i, outputs: o)
             case .activation(let a): .activation(a)
+            case .conv2d(let conv): .conv2d(conv)
+            case .maxPool2d(let pool): .maxPool2d(pool)
+            case .flatten: .flatten
             }
         }
         return try! Sequential<Other>(modules: modules, parameters: parameters.map { Other($0) })
@@ -194,6 +279,17 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
                 let x = UnsafePointer(workspace.values[index])
                 let y = workspace.values[index + 1]
                 switch module {
+                case .conv2d(let conv):
+                    let layout = parameterLayouts[index]!
+                    conv.forward(
+                        x, batch: batch, weight: p + layout.weightOffset, bias: p + layout.biasOffset, into: y,
+                        scratch: workspace.scratch)
+                    width = conv.outputSize
+                case .maxPool2d(let pool):
+                    pool.forward(x, batch: batch, into: y)
+                    width = pool.outputSize
+                case .flatten:
+                    y.update(from: x, count: batch * width)
                 case .linear(let inputs, let outputs):
                     let layout = linearLayers[linearIndex]
                     linearIndex += 1
@@ -280,15 +376,31 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
         var spare = workspace.spareGradient
         g.update(from: outputGradient, count: batch * outputDimensions)
         let beta: Scalar = accumulate ? 1 : 0
-        let firstLinear = linearLayers[0].moduleIndex
+        let firstWithParameters = parameterLayouts.firstIndex { $0 != nil }!
         parameters.withUnsafeBufferPointer { params in
             let p = params.baseAddress!
             var linearIndex = linearLayers.count - 1
             var width = outputDimensions
             for index in stride(from: modules.count - 1, through: 0, by: -1) {
                 if !wantInputGradient && parameterGradient == nil { break }
-                if !wantInputGradient && index < firstLinear { break }
+                if !wantInputGradient && index < firstWithParameters { break }
                 switch modules[index] {
+                case .conv2d(let conv):
+                    let layout = parameterLayouts[index]!
+                    let needsInput = wantInputGradient || index > firstWithParameters
+                    conv.backward(
+                        g, input: workspace.values[index], batch: batch, weight: p + layout.weightOffset,
+                        weightGradient: parameterGradient.map { $0 + layout.weightOffset },
+                        biasGradient: parameterGradient.map { $0 + layout.biasOffset }, accumulate: accumulate,
+                        inputGradient: needsInput ? spare : nil, scratch: workspace.scratch)
+                    if needsInput { swap(&g, &spare) }
+                    width = conv.inputSize
+                case .maxPool2d(let pool):
+                    pool.backward(g, input: workspace.values[index], batch: batch, into: spare)
+                    swap(&g, &spare)
+                    width = pool.inputSize
+                case .flatten:
+                    break
                 case .activation(let activation):
                     activation.multiplyByDerivative(g, output: workspace.values[index + 1], count: batch * width)
                 case .linear(let inputs, let outputs):
@@ -303,7 +415,7 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
                             transposeA: true, m: batch, n: outputs, alpha: 1, a: g, lda: outputs,
                             x: workspace.ones, beta: beta, y: pg + layout.biasOffset)
                     }
-                    if wantInputGradient || index > firstLinear {
+                    if wantInputGradient || index > firstWithParameters {
                         let w = p + layout.weightOffset
                         if workspace.usesUnpackedProducts {
                             Scalar.unpackedProduct(

@@ -1,8 +1,8 @@
 import Linalg
 
 /// Buffers for one network's forward and backward passes at a given batch size: every module's
-/// output (kept for the backward pass), two gradient buffers, and a vector of ones for bias
-/// gradients. Created once and reused, so the hot loops allocate nothing; grows when a larger
+/// output (kept for the backward pass), two gradient buffers, a vector of ones for bias
+/// gradients and the convolutions' scratch. Created once and reused, so the hot loops allocate nothing; grows when a larger
 /// batch arrives.
 public final class Workspace<Scalar: BLASScalar> {
     /// `values[0]` is the input, `values[i + 1]` the output of module `i`.
@@ -11,6 +11,8 @@ public final class Workspace<Scalar: BLASScalar> {
     public private(set) var gradient: UnsafeMutablePointer<Scalar>
     var spareGradient: UnsafeMutablePointer<Scalar>
     var ones: UnsafeMutablePointer<Scalar>
+    /// Room for the convolutions' patches and products (`Conv2d.scratchCount`).
+    var scratch: UnsafeMutablePointer<Scalar>
     /// Room for `∂L/∂output`, `[batch × outputs]`, for callers that compute it from
     /// `outputPointer` and pass it back to `backward` without allocating.
     public private(set) var outputGradient: UnsafeMutablePointer<Scalar>
@@ -40,6 +42,7 @@ public final class Workspace<Scalar: BLASScalar> {
         gradient = .allocate(capacity: 1)
         spareGradient = .allocate(capacity: 1)
         ones = .allocate(capacity: 1)
+        scratch = .allocate(capacity: 1)
         outputGradient = .allocate(capacity: 1)
         reserve(for: network, batch: max(batch, 1))
     }
@@ -73,9 +76,11 @@ public final class Workspace<Scalar: BLASScalar> {
         release()
         var width = network.inputDimensions
         widths = [width]
+        var scratchCount = 0
         for module in network.modules {
-            if case .linear(_, let outputs) = module { width = outputs }
+            width = module.outputWidth ?? width
             widths.append(width)
+            if case .conv2d(let conv) = module { scratchCount = max(scratchCount, conv.scratchCount(batch: batch)) }
         }
         maximumWidth = widths.max()!
         capacity = batch
@@ -90,6 +95,8 @@ public final class Workspace<Scalar: BLASScalar> {
         spareGradient.initialize(repeating: 0, count: maximumWidth * batch)
         ones = .allocate(capacity: batch)
         ones.initialize(repeating: 1, count: batch)
+        scratch = .allocate(capacity: max(scratchCount, 1))
+        scratch.initialize(repeating: 0, count: max(scratchCount, 1))
         outputGradient = .allocate(capacity: widths.last! * batch)
         outputGradient.initialize(repeating: 0, count: widths.last! * batch)
     }
@@ -100,6 +107,7 @@ public final class Workspace<Scalar: BLASScalar> {
         gradient.deallocate()
         spareGradient.deallocate()
         ones.deallocate()
+        scratch.deallocate()
         outputGradient.deallocate()
     }
 }

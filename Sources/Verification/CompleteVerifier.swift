@@ -79,6 +79,10 @@ public struct CompleteVerifier: Sendable {
                         "complete verification needs a piecewise-linear network (Linear, ReLU, leaky ReLU); module \(index) is \(activation.name)"
                     )
                 }
+            case .conv2d, .maxPool2d, .flatten:
+                throw VerificationError(
+                    "complete verification takes multilayer perceptrons (Linear, ReLU, leaky ReLU); module \(index) is \(module.name)"
+                )
             }
         }
         guard layers.last?.slope == 1 else {

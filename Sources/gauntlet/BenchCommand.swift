@@ -15,14 +15,25 @@ struct Bench: ParsableCommand {
 struct BenchNN: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nn",
-        abstract: "Forward+backward throughput of an MLP next to the gemm peak of this machine.",
+        abstract: "Forward+backward throughput of a network next to the gemm peak of this machine.",
         discussion: """
-            The MLP has sizes [input, hidden × (layers − 1), output] (input and output default to \
-            the hidden size). Throughput counts three products per Linear layer (forward, weight \
-            gradient, input gradient). The peak is a square gemm of side --peak-size measured in \
-            the same run and the same precision. Timings are the minimum and median of --repeats \
-            repeats.
+            The network is an MLP of sizes [input, hidden × (layers − 1), output] (input and \
+            output default to the hidden size), or with --network one of the pixel networks: \
+            minatar (MinAtar's DQN: a 3×3 convolution with 16 channels over 10×10×4, FC 128, 6 \
+            actions) or nature-dqn (Mnih et al. 2015 over 84×84×4, 18 actions). Throughput counts \
+            three products per Linear or Conv2d layer (forward, weight gradient, input gradient). \
+            The peak is a square gemm of side --peak-size measured in the same run and the same \
+            precision. Timings are the minimum and median of --repeats repeats.
             """)
+
+    /// The pixel networks `--network` names, and their modules.
+    static let networkNames = ["minatar", "nature-dqn"]
+    static func networkModules(_ name: String) throws(NetworkError) -> [Sequential<Float>.Module] {
+        name == "minatar"
+            ? try Sequential<Float>.minAtarModules(channels: 4, actions: 6) : try Sequential<Float>.natureDQNModules(actions: 18)
+    }
+
+    @Option(help: "A pixel network instead of an MLP: minatar or nature-dqn.") var network: String?
 
     @Option(help: "Rows per batch.") var batch = 256
     @Option(help: "Width of the hidden layers.") var hidden = 256
@@ -49,21 +60,30 @@ struct BenchNN: ParsableCommand {
         guard repeats > 0 else { throw ValidationError("--repeats must be positive") }
         guard seconds > 0, seconds.isFinite else { throw ValidationError("--seconds must be positive") }
         guard peakSize > 0 else { throw ValidationError("--peak-size must be positive") }
+        if let network, !Self.networkNames.contains(network) {
+            throw ValidationError(
+                "--network: unknown network '\(network)' (expected \(Self.networkNames.joined(separator: ", ")))")
+        }
     }
 
     func run() throws {
         BLAS.setThreads(threads)
-        let sizes = [input ?? hidden] + Array(repeating: hidden, count: layers - 1) + [output ?? hidden]
-        let benchmark = NetworkBenchmark(
-            batch: batch, sizes: sizes, activation: Activation(name: activation)!, repeats: repeats,
-            minimumSeconds: seconds, peakSize: peakSize)
+        let benchmark: NetworkBenchmark
+        if let network {
+            benchmark = NetworkBenchmark(
+                batch: batch, modules: try Self.networkModules(network), name: network, repeats: repeats, minimumSeconds: seconds,
+                peakSize: peakSize)
+        } else {
+            let sizes = [input ?? hidden] + Array(repeating: hidden, count: layers - 1) + [output ?? hidden]
+            benchmark = try NetworkBenchmark(
+                batch: batch, sizes: sizes, activation: Activation(name: activation)!, repeats: repeats,
+                minimumSeconds: seconds, peakSize: peakSize)
+        }
         let result = try precision.dispatch(benchmark)
         if format.json {
             try printJSON(result)
         } else {
-            print(
-                "MLP \(sizes.map(String.init).joined(separator: "-")) \(result.activation), batch \(batch), \(precision.precision.rawValue), \(result.blasThreads) BLAS thread(s)"
-            )
+            print("\(result.network), batch \(batch), \(precision.precision.rawValue), \(result.blasThreads) BLAS thread(s)")
             print(
                 String(
                     format: "forward:           %10.3f µs (median %.3f µs)", result.forwardSeconds.minimum * 1e6,

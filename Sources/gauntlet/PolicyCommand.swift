@@ -39,13 +39,7 @@ struct PolicyInfo: ParsableCommand {
             return
         }
         let d = policyFile.description
-        var layers: [String] = []
-        for module in policyFile.network.modules {
-            switch module {
-            case .linear(let i, let o): layers.append("Linear(\(i), \(o))")
-            case .activation(let a): layers.append(a.name)
-            }
-        }
+        let layers = policyFile.network.modules.map(\.name)
         let provenance = d.provenance.keys.sorted().map { "\($0)=\(d.provenance[$0]!)" }.joined(separator: ", ")
         print(file)
         print("  environment:  \(d.environment ?? "—")")

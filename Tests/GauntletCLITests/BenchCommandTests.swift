@@ -18,6 +18,24 @@ import Testing
         #expect(object["sizes"] as? [Int] == [8, 8, 8, 8] && object["blas_threads"] as? Int == 1)
     }
 
+    /// A pixel network: its name in the result, FLOPs counted through the convolutions (the
+    /// forward+backward rate from its own timing), no MLP sizes.
+    @Test func nnBenchmarkOfAPixelNetwork() throws {
+        let run = try runGauntlet([
+            "bench", "nn", "--network", "minatar", "--batch", "2", "--repeats", "1", "--seconds", "0.01", "--peak-size", "32",
+            "--json",
+        ])
+        #expect(run.status == 0, "\(run.standardError)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any]
+        #expect(object["network"] as? String == "minatar" && object["sizes"] == nil)
+        // 2 images: conv 2·1024·36, Linear 2·1024·128 and 2·128·6 multiply-adds, two FLOPs each, three passes.
+        let flops = 3.0 * 2 * 2 * Double(1024 * 36 + 1024 * 128 + 128 * 6)
+        let seconds = (object["forward_backward_seconds"] as! [String: Any])["samples"] as! [Double]
+        #expect(abs(object["forward_backward_gflops"] as! Double - flops / seconds.min()! / 1e9) < 1e-9)
+        let bad = try runGauntlet(["bench", "nn", "--network", "resnet"])
+        #expect(bad.status == 2 && bad.standardError.contains("unknown network 'resnet' (expected minatar, nature-dqn)"))
+    }
+
     @Test func envBenchmarkPrintsItsJSON() throws {
         let run = try runGauntlet(["bench", "env", "--envs", "1", "--envs", "4", "--steps", "2000", "--repeats", "2", "--json"])
         #expect(run.status == 0, "\(run.standardError)")

@@ -37,6 +37,40 @@ import Testing
         #expect(maximumRelativeError(network.inputGradient(input, outputGradient: weights).storage, inputGradient.storage) == 0)
     }
 
+    /// A convolution of `channels` images `height × width`.
+    static func conv(_ inputs: Int, _ outputs: Int, kernel: Int, stride: Int = 1, padding: Int = 0, height: Int, width: Int)
+        throws -> Sequential<Double>.Module
+    {
+        .conv2d(
+            try Conv2d(
+                inputChannels: inputs, outputChannels: outputs, kernelSize: kernel, stride: stride, padding: padding,
+                inputHeight: height, inputWidth: width))
+    }
+
+    /// Convolutions of every stride and padding combination here, alone before a Linear layer.
+    @Test(arguments: [(1, 0), (1, 1), (2, 0), (2, 1), (3, 2)])
+    func convolution(stride: Int, padding: Int) throws {
+        let conv = try Self.conv(2, 3, kernel: 3, stride: stride, padding: padding, height: 7, width: 6)
+        try check(
+            modules: [conv, .flatten, .linear(inputs: conv.outputWidth!, outputs: 2)], batch: 3,
+            seed: UInt64(10 * stride + padding))
+        try check(modules: [conv, .flatten, .linear(inputs: conv.outputWidth!, outputs: 2)], batch: 1, seed: 5)
+    }
+
+    /// Convolution, tanh, a second convolution, max pooling (random inputs have no ties),
+    /// flatten, Linear: the modules of a pixel policy together.
+    @Test func convolutionalNetwork() throws {
+        let first = try Self.conv(3, 4, kernel: 3, stride: 2, padding: 1, height: 9, width: 8)  // → 4 × 5 × 4
+        let second = try Self.conv(4, 5, kernel: 2, padding: 1, height: 5, width: 4)  // → 5 × 6 × 5
+        let pool = Sequential<Double>.Module.maxPool2d(try MaxPool2d(channels: 5, kernelSize: 2, inputHeight: 6, inputWidth: 5))
+        let modules: [Sequential<Double>.Module] = [
+            first, .activation(.tanh), second, .activation(.leakyReLU(slope: 0.2)), pool, .flatten,
+            .linear(inputs: pool.outputWidth!, outputs: 3), .activation(.tanh),
+        ]
+        try check(modules: modules, batch: 4, seed: 41)
+        try check(modules: modules, batch: 1, seed: 42)
+    }
+
     @Test func singleLinearLayer() throws {
         for batch in [1, 2, 7] {
             try check(modules: [.linear(inputs: 5, outputs: 3)], batch: batch, seed: UInt64(batch))

@@ -46,6 +46,54 @@ import Testing
         #expect(maximumRelativeError(bounds.upper.storage, highest) < 1e-14)
     }
 
+    /// A convolutional network (a convolution with stride and padding, max pooling): sampled
+    /// points stay inside the bounds; and for the convolution alone the lower bound of each
+    /// output is its exact minimum, attained where every pixel of its patch sits at the box's
+    /// edge opposite its weight's sign.
+    @Test func convolutionalBoundsAreSoundAndExactForOneLayer() throws {
+        let random = RandomStream(seed: 8)
+        let conv = try Conv2d(
+            inputChannels: 2, outputChannels: 3, kernelSize: 3, stride: 2, padding: 1, inputHeight: 6, inputWidth: 5)
+        let pool = try MaxPool2d(channels: 3, kernelSize: 2, inputHeight: 3, inputWidth: 3)
+        let network = try Sequential<Double>(
+            modules: [
+                .conv2d(conv), .activation(.relu), .maxPool2d(pool), .flatten, .linear(inputs: pool.outputSize, outputs: 4),
+            ], random: random)
+        let epsilon = 0.2
+        let center = randomMatrix(rows: 1, columns: conv.inputSize, random: random)
+        let box = IntervalBounds(center: center, epsilon: epsilon)
+        let bounds = network.intervalBounds(box)
+        for _ in 0..<300 {
+            let output = network(center.map { $0 + random.uniform(-epsilon, epsilon) })
+            for i in output.storage.indices {
+                #expect(
+                    bounds.lower.storage[i] <= output.storage[i] + 1e-12 && output.storage[i] <= bounds.upper.storage[i] + 1e-12)
+            }
+        }
+        let convolved = network.intervalBounds(box, moduleCount: 1)
+        let weight = network.parameters
+        for o in 0..<conv.outputChannels {
+            for i in 0..<conv.outputHeight {
+                for j in 0..<conv.outputWidth {
+                    var corner = center
+                    for c in 0..<conv.inputChannels {
+                        for p in 0..<3 {
+                            for q in 0..<3 {
+                                let (u, v) = (2 * i + p - 1, 2 * j + q - 1)
+                                guard u >= 0 && u < 6 && v >= 0 && v < 5 else { continue }
+                                let w = weight[((o * 2 + c) * 3 + p) * 3 + q]
+                                corner[0, (c * 6 + u) * 5 + v] += w > 0 ? -epsilon : epsilon
+                            }
+                        }
+                    }
+                    let index = (o * conv.outputHeight + i) * conv.outputWidth + j
+                    let reached = network.intervalBounds(IntervalBounds(center: corner, epsilon: 0), moduleCount: 1).lower
+                    #expect(abs(reached.storage[index] - convolved.lower.storage[index]) < 1e-12)
+                }
+            }
+        }
+    }
+
     @Test func zeroRadiusGivesThePointItself() throws {
         let random = RandomStream(seed: 4)
         let network = try Sequential<Double>.mlp(sizes: [3, 8, 2], activation: .tanh, random: random)
@@ -84,5 +132,35 @@ import Testing
             network.parameters = parameters
             #expect(maximumRelativeError(gradient, numeric) < 1e-6, "\(activation) \(String(describing: moduleCount))")
         }
+    }
+
+    /// The same through convolutions (stride, padding) and max pooling.
+    @Test func convolutionalParameterGradientMatchesFiniteDifferences() throws {
+        let random = RandomStream(seed: 19)
+        let first = try Conv2d(
+            inputChannels: 2, outputChannels: 3, kernelSize: 3, stride: 2, padding: 1, inputHeight: 7, inputWidth: 6)
+        let second = try Conv2d(inputChannels: 3, outputChannels: 2, kernelSize: 2, inputHeight: 4, inputWidth: 3)
+        let pool = try MaxPool2d(channels: 2, kernelSize: 2, stride: 1, inputHeight: 3, inputWidth: 2)
+        var network = try Sequential<Double>(
+            modules: [
+                .conv2d(first), .activation(.tanh), .conv2d(second), .activation(.tanh), .maxPool2d(pool), .flatten,
+                .linear(inputs: pool.outputSize, outputs: 3),
+            ], random: random)
+        let box = IntervalBounds(center: randomMatrix(rows: 3, columns: first.inputSize, random: random), epsilon: 0.05)
+        let a = randomMatrix(rows: 3, columns: 3, random: random)
+        let b = randomMatrix(rows: 3, columns: 3, random: random)
+        func loss(_ bounds: IntervalBounds<Double>) -> Double {
+            zip(bounds.lower.storage, a.storage).reduce(0) { $0 + $1.0 * $1.1 }
+                + zip(bounds.upper.storage, b.storage).reduce(0) { $0 + $1.0 * $1.1 }
+        }
+        let (bounds, gradient) = network.intervalBoundsParameterGradient(box) { _ in (a, b) }
+        #expect(bounds == network.intervalBounds(box))
+        let parameters = network.parameters
+        let numeric = numericalGradient(
+            of: { p in
+                network.parameters = p
+                return loss(network.intervalBounds(box))
+            }, at: parameters)
+        #expect(maximumRelativeError(gradient, numeric) < 1e-6)
     }
 }

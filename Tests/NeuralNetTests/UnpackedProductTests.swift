@@ -36,6 +36,8 @@ import Testing
                 x = y
             case .activation(let activation):
                 x = x.map { activation($0) }
+            case .conv2d, .maxPool2d, .flatten:
+                preconditionFailure("multilayer perceptrons only")
             }
         }
         return x
