@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// Ids: the classic-control ids of Gymnasium (`CartPole-v1`, `MountainCar-v0`,
 /// `MountainCarContinuous-v0`, `Acrobot-v1`, `Pendulum-v1`), its MuJoCo v5 ids (`Hopper-v5`, …;
-/// models in `envs/mujoco/`) and gridworlds `grid:NAME[:MODE]`,
+/// models in `envs/mujoco/`), MinAtar's (`MinAtar/Breakout-v1`, …) and gridworlds `grid:NAME[:MODE]`,
 /// where NAME is a map in a map directory (`envs/NAME.txt`) or a path to a map file, and MODE is
 /// `coordinates` (default), `onehot` or `localK` (odd K, e.g. `local5`).
 public enum Registry {
@@ -30,6 +30,16 @@ public enum Registry {
             ("Swimmer-v5", 1000, { () throws(EnvironmentError) in try Swimmer() }),
             ("Reacher-v5", 50, { () throws(EnvironmentError) in try Reacher() }),
         ]
+
+    /// MinAtar's games (`MinAtar/<name>-v1`, minimal actions; `-v0`, all six), made with the
+    /// minimal action set or not. No time limit, as the package registers none.
+    public static let minAtar: [(name: String, make: @Sendable (_ minimalActionSet: Bool) -> any Environment)] = [
+        ("Asterix", { MinAtar<Asterix>(minimalActionSet: $0) }),
+        ("Breakout", { MinAtar<Breakout>(minimalActionSet: $0) }),
+        ("Freeway", { MinAtar<Freeway>(minimalActionSet: $0) }),
+        ("Seaquest", { MinAtar<Seaquest>(minimalActionSet: $0) }),
+        ("SpaceInvaders", { MinAtar<SpaceInvaders>(minimalActionSet: $0) }),
+    ]
 
     /// Where `grid:NAME` looks for `NAME.txt`: `$GAUNTLET_ENVS`, then `./envs`, then the `envs/`
     /// of the source tree the binary was built in (found from the executable's location).
@@ -56,6 +66,9 @@ public enum Registry {
         if let entry = classicControl.first(where: { $0.id == id }) {
             return TimeLimit(entry.make(), maxEpisodeSteps: entry.maxEpisodeSteps)
         }
+        if let entry = minAtar.first(where: { id == "MinAtar/\($0.name)-v1" || id == "MinAtar/\($0.name)-v0" }) {
+            return TimeLimit(entry.make(id.hasSuffix("-v1")), maxEpisodeSteps: Int.max)
+        }
         if let entry = mujoco.first(where: { $0.id == id }) {
             return TimeLimit(try entry.make(), maxEpisodeSteps: entry.maxEpisodeSteps)
         }
@@ -65,7 +78,7 @@ public enum Registry {
             return TimeLimit(world, maxEpisodeSteps: world.map.stepLimit)
         }
         throw EnvironmentError(
-            "unknown environment '\(id)' (known: \((classicControl.map(\.id) + mujoco.map(\.id)).joined(separator: ", ")), gym:ID for a Gymnasium environment in another process, external:COMMAND for any program speaking python/PROTOCOL.md, grid:NAME with NAME one of \(gridNames().isEmpty ? "the maps of an envs/ directory, none found here: run from the repository or set GAUNTLET_ENVS" : gridNames().joined(separator: ", ")))"
+            "unknown environment '\(id)' (known: \((classicControl.map(\.id) + mujoco.map(\.id) + minAtarIDs).joined(separator: ", ")), gym:ID for a Gymnasium environment in another process, external:COMMAND for any program speaking python/PROTOCOL.md, grid:NAME with NAME one of \(gridNames().isEmpty ? "the maps of an envs/ directory, none found here: run from the repository or set GAUNTLET_ENVS" : gridNames().joined(separator: ", ")))"
         )
     }
 
@@ -108,7 +121,12 @@ public enum Registry {
     }
 
     /// Every id `make` accepts with the default observation mode.
-    public static func ids() -> [String] { classicControl.map(\.id) + mujoco.map(\.id) + gridNames().map { "grid:\($0)" } }
+    public static func ids() -> [String] {
+        classicControl.map(\.id) + mujoco.map(\.id) + minAtarIDs + gridNames().map { "grid:\($0)" }
+    }
+
+    /// The MinAtar ids, each game's `-v1` then `-v0`.
+    static var minAtarIDs: [String] { minAtar.flatMap { ["MinAtar/\($0.name)-v1", "MinAtar/\($0.name)-v0"] } }
 }
 
 /// A family of environments whose ids share a prefix, made by someone above this module (the

@@ -56,6 +56,10 @@ public final class RandomStream {
 
     // MARK: - Draws
 
+    /// The generator's next 32-bit output.
+    @inline(__always)
+    public func next32() -> UInt32 { UInt32(truncatingIfNeeded: gsl_rng_get(generator)) }
+
     /// A uniform draw from [0, 1).
     @inline(__always)
     public func uniform() -> Double { gsl_rng_uniform(generator) }

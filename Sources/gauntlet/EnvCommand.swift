@@ -41,6 +41,9 @@ struct EnvironmentSummary: Encodable {
         }
     }
 
+    /// The step limit, or "none" (MinAtar's games and external environments without one).
+    var limitText: String { maxEpisodeSteps == Int.max ? "none" : "\(maxEpisodeSteps)" }
+
     /// `[v] × n` for n equal values, the list otherwise.
     static func compact(_ values: [Float]) -> String {
         if values.count > 4, let first = values.first, values.allSatisfy({ $0 == first }) {
@@ -54,7 +57,7 @@ struct EnvironmentSummary: Encodable {
         \(id)
           observation: Box(\(observationSpace.dimension)) low \(Self.compact(observationSpace.low)) high \(Self.compact(observationSpace.high))
           action:      \(actionSpace)
-          step limit:  \(maxEpisodeSteps)
+          step limit:  \(limitText)
           state:       [\(stateLabels.joined(separator: ", "))]
         """ + (optimalReturn.map { "\n  optimal return from the start (value iteration): \($0)" } ?? "")
             + (qposCount.map { "\n  state as JSON: {\"qpos\": [\($0) numbers], \"qvel\": [\(qvelCount!) numbers]} (env rollout)" }
@@ -78,7 +81,7 @@ struct EnvList: ParsableCommand {
         } else {
             for s in summaries {
                 print(
-                    "\(s.id.padding(toLength: 28, withPad: " ", startingAt: 0)) obs \(s.observationSpace.dimension), \(s.actionSpace), limit \(s.maxEpisodeSteps)"
+                    "\(s.id.padding(toLength: 28, withPad: " ", startingAt: 0)) obs \(s.observationSpace.dimension), \(s.actionSpace), limit \(s.limitText)"
                 )
             }
             print(
