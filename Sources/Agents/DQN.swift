@@ -15,6 +15,8 @@ public struct DQNConfig: Equatable, Sendable, Codable {
     public var environments = 1
     public var hidden = [64, 64]
     public var activation = "relu"
+    /// A convolutional front end before the hidden layers, for image observations.
+    public var features: FeatureExtractor?
     public var learningRate = 1e-4
     public var bufferSize = 1_000_000
     /// Environment steps of uniformly random actions before learning starts.
@@ -91,9 +93,11 @@ public final class DQN<Scalar: BLASScalar>: Learner {
         self.config = config
         let root = RandomStream(seed: seed)
         do {
-            online = try Sequential.mlp(
-                sizes: [environment.observationDimension] + config.hidden + [actionCount],
-                activation: activation, random: root.child("network"))
+            online = try Sequential(
+                modules: try Sequential.modules(
+                    features: config.features, inputs: environment.observationDimension, hidden: config.hidden,
+                    outputs: actionCount, activation: activation),
+                random: root.child("network"))
         } catch { throw TrainingError(error.description) }
         target = online
         optimizer = Adam(parameterCount: online.parameterCount, learningRate: config.learningRate)

@@ -226,6 +226,19 @@ extension DQNConfig {
     /// DQN's hyperparameters, with SB3's meanings.
     public static let hyperparameters: [Hyperparameter<DQNConfig>] =
         sharedHyperparameters + [
+            Hyperparameter(
+                key: "features", summary: "a convolutional front end before net_arch, for image observations",
+                accepted: FeatureExtractor.allCases.map(\.rawValue).joined(separator: " or "),
+                read: { r, config throws(ConfigError) in
+                    guard let name = try r.string("features") else { return }
+                    guard let features = FeatureExtractor(rawValue: name) else {
+                        throw r.error(
+                            at: "features",
+                            "'features' must be \(FeatureExtractor.allCases.map(\.rawValue).joined(separator: " or ")), got '\(name)'"
+                        )
+                    }
+                    config.features = features
+                }, value: { $0.features.map { .string($0.rawValue) } }),
             .double("learning_rate", \.learningRate, in: 0...10, "Adam step size"),
             .int("buffer_size", \.bufferSize, in: 1...100_000_000, "replay buffer capacity"),
             .int("learning_starts", \.learningStarts, in: 0...Int.max, "environment steps of random actions before learning"),

@@ -26,7 +26,7 @@ struct AdversaryTrain: ParsableCommand, PrecisionGeneric {
 
     @Option(help: "Victim policy file.") var victim: String
     @Option(help: "Environment id (default: the victim's).") var env: String?
-    @Option(parsing: .unconditional, help: "Perturbation budget ε (L∞).") var eps: Double
+    @Option(parsing: .unconditional, help: "Perturbation budget ε (L∞).", transform: parseEpsilon) var eps: Double
     @Option(
         name: .customLong("eps-units"),
         help: "raw (observation units) or normalized (the victim's observation normalisation, as MuJoCo studies measure ε).")

@@ -25,7 +25,7 @@ struct AttackCommand: ParsableCommand, PrecisionGeneric {
 
     @OptionGroup var policyOptions: PolicyOptions
     @Option(name: .customLong("attack"), help: "Attack spec, e.g. pgd:steps=20,restarts=4 (repeatable).") var attacks: [String]
-    @Option(parsing: .unconditional, help: "Perturbation budget ε.") var eps: Double
+    @Option(parsing: .unconditional, help: "Perturbation budget ε.", transform: parseEpsilon) var eps: Double
     @OptionGroup var threatModel: ThreatModelOptions
     @OptionGroup var schedule: ScheduleOptions
     @Option(help: "Episodes.") var episodes = 50

@@ -177,7 +177,7 @@ struct BenchAttack: ParsableCommand {
     @Option(name: .customLong("attack"), help: "Attack spec (repeatable).") var attacks: [String] = [
         "none", "fgsm", "pgd:steps=10,alpha_ratio=0.25",
     ]
-    @Option(parsing: .unconditional, help: "ε (L∞, raw units).") var eps = 0.1
+    @Option(parsing: .unconditional, help: "ε (L∞, raw units).", transform: parseEpsilon) var eps = 0.1
     @Option(help: "Environment steps per repeat (summed over copies).") var steps = 20_000
     @Option(help: "Repeats (min and median are reported).") var repeats = 3
     @OptionGroup var format: JSONOption

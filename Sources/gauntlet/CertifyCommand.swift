@@ -26,7 +26,7 @@ struct CertifyCommand: ParsableCommand, PrecisionGeneric {
             """)
 
     @OptionGroup var policyOptions: PolicyOptions
-    @Option(parsing: .unconditional, help: "Perturbation budget ε.") var eps: Double
+    @Option(parsing: .unconditional, help: "Perturbation budget ε.", transform: parseEpsilon) var eps: Double
     @OptionGroup var threatModel: ThreatModelOptions
     @Option(name: .customLong("method"), help: "ibp, complete, smoothing or crop (repeatable; default ibp).")
     var methods: [String] = []

@@ -19,7 +19,7 @@ struct DetectCommand: ParsableCommand, PrecisionGeneric {
 
     @OptionGroup var policyOptions: PolicyOptions
     @Option(help: "Attack spec the detector learns and is tested on.") var attack = "pgd"
-    @Option(parsing: .unconditional, help: "Perturbation budget ε.") var eps: Double
+    @Option(parsing: .unconditional, help: "Perturbation budget ε.", transform: parseEpsilon) var eps: Double
     @OptionGroup var threatModel: ThreatModelOptions
     @Option(name: .customLong("adaptive-weight"), help: "λ: how much the adaptive attacker weighs staying undetected.")
     var adaptiveWeight = 1.0

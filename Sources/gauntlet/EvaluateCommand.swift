@@ -27,7 +27,7 @@ struct Evaluate: ParsableCommand, PrecisionGeneric {
     @Option(name: .customLong("attack"), help: "Attack spec (repeatable).") var attacks: [String] = []
     @Option(
         name: .customLong("eps"), parsing: .unconditionalSingleValue,
-        help: "Perturbation budget ε (repeatable; required with --attack).") var epsilons: [Double] = []
+        help: "Perturbation budget ε (repeatable; required with --attack).", transform: parseEpsilon) var epsilons: [Double] = []
     @OptionGroup var threatModel: ThreatModelOptions
     @OptionGroup var schedule: ScheduleOptions
     @Option(help: "Write the evaluation to this replay file.") var record: String?

@@ -26,7 +26,7 @@ struct OptimalAttackCommand: ParsableCommand {
 
     @Option(help: "Policy file.") var policy: String
     @Option(help: "Gridworld id (default: the policy's).") var env: String?
-    @Option(parsing: .unconditional, help: "Perturbation budget ε (L∞, raw units).") var eps: Double
+    @Option(parsing: .unconditional, help: "Perturbation budget ε (L∞, raw units).", transform: parseEpsilon) var eps: Double
     @Option(
         name: .customLong("attack"), help: "Heuristic attacks to compare (repeatable; default fgsm, pgd, targeted, ensemble).")
     var attacks: [String] = ["fgsm", "pgd", "targeted", "ensemble"]

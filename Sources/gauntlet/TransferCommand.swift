@@ -13,7 +13,7 @@ struct Transfer: ParsableCommand {
 
     @Option(name: .customLong("policy"), help: "Policy file (repeat, at least two, same environment).") var policies: [String]
     @Option(help: "Environment id (default: the first policy's).") var env: String?
-    @Option(parsing: .unconditional, help: "Perturbation budget ε (L∞, raw units).") var eps: Double
+    @Option(parsing: .unconditional, help: "Perturbation budget ε (L∞, raw units).", transform: parseEpsilon) var eps: Double
     @Option(help: "PGD steps.") var steps = 10
     @Option(help: "Episodes per cell.") var episodes = 20
     @OptionGroup var seedOption: SeedOption

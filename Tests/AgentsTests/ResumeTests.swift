@@ -39,6 +39,22 @@ import Testing
             """
         ),
         (
+            "dqn-minatar",  // a convolutional network on MinAtar's Breakout (its game state and NumPy stream resume)
+            """
+            env: MinAtar/Breakout-v1
+            algorithm: dqn
+            n_timesteps: 400
+            features: minatar
+            net_arch: [16]
+            learning_starts: 100
+            train_freq: 4
+            target_update_interval: 100
+            batch_size: 8
+            buffer_size: 1000
+            checkpoint_interval: 150
+            """
+        ),
+        (
             "ppo",
             """
             env: Pendulum-v1

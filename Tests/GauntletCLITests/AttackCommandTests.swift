@@ -46,12 +46,25 @@ import Testing
         #expect((attacks[1]["threat_model"] as! [String: Any])["units"] as? String == "std")
     }
 
+    /// ε as a fraction (pixel-value units): `--eps 3/255` is 3/255.
+    @Test func epsilonAsAFraction() throws {
+        let run = try runGauntlet([
+            "attack", "--policy", "policies/cartpole-dqn.safetensors", "--attack", "fgsm", "--eps", "3/255", "--episodes", "1",
+            "--json",
+        ])
+        #expect(run.status == 0, "\(run.standardError)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any]
+        #expect((object["threat_model"] as! [String: Any])["epsilon"] as? Double == 3.0 / 255)
+    }
+
     @Test func badInput() throws {
         for (arguments, message) in [
             (["--attack", "pgd", "--eps", "0.1", "--mask", "1,0"], "--mask has 2 entries"),
             (["--attack", "pgd", "--eps", "0.1", "--mask", "1,x,0,1"], "--mask: expected comma-separated 0 and 1"),
             (["--attack", "targeted:target=7", "--eps", "0.1"], "target 7 is not one of the 2 actions"),
             (["--attack", "pgd", "--eps", "0.1", "--timed", "2"], "--timed must lie in [0, 1]"),
+            (["--attack", "pgd", "--eps", "3/0"], "ε must be a number (0.0039) or a fraction (3/255), got '3/0'"),
+            (["--attack", "pgd", "--eps", "1/2/3"], "got '1/2/3'"),
         ] {
             let run = try runGauntlet(["attack", "--episodes", "1", "--policy", "policies/cartpole-ppo.safetensors"] + arguments)
             #expect(run.status == 2 && run.standardError.contains(message), "\(arguments): \(run.standardError)")
