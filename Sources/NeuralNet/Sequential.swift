@@ -57,6 +57,17 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
             }
         }
 
+        /// The same module in a network of another precision.
+        public func converted<Other: BLASScalar>(to _: Other.Type) -> Sequential<Other>.Module {
+            switch self {
+            case .linear(let i, let o): .linear(inputs: i, outputs: o)
+            case .activation(let a): .activation(a)
+            case .conv2d(let conv): .conv2d(conv)
+            case .maxPool2d(let pool): .maxPool2d(pool)
+            case .flatten: .flatten
+            }
+        }
+
         /// Weight and bias shapes as PyTorch's state dict has them, for the modules that have
         /// parameters: `[out, in]` and `[out]`; a convolution's `[out, in, k, k]` and `[out]`.
         public var parameterShapes: (weight: [Int], bias: [Int])? {
@@ -216,16 +227,7 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
 
     /// The same network in another precision (an explicit conversion, never implicit).
     public func converted<Other: BLASScalar>(to _: Other.Type) -> Sequential<Other> {
-        let modules = self.modules.map { module -> Sequential<Other>.Module in
-            switch module {
-            case .linear(let i, let o): .linear(inputs: i, outputs: o)
-            case .activation(let a): .activation(a)
-            case .conv2d(let conv): .conv2d(conv)
-            case .maxPool2d(let pool): .maxPool2d(pool)
-            case .flatten: .flatten
-            }
-        }
-        return try! Sequential<Other>(modules: modules, parameters: parameters.map { Other($0) })
+        try! Sequential<Other>(modules: modules.map { $0.converted(to: Other.self) }, parameters: parameters.map { Other($0) })
     }
 
     // MARK: - Forward and backward

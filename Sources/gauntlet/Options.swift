@@ -137,13 +137,11 @@ func loadPolicy(_ path: String) throws -> (file: PolicyFile, policy: Policy<Floa
 }
 
 /// An ε from the command line: a number (`0.0039`) or a fraction (`3/255`, the pixel-value
-/// units of image attacks).
+/// units of image attacks). Whether it is finite and ≥ 0 each command checks with the rest.
 func parseEpsilon(_ text: String) throws -> Double {
     let parts = text.split(separator: "/", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
     let numbers = parts.compactMap(Double.init)
-    guard numbers.count == parts.count, (1...2).contains(parts.count), numbers.allSatisfy(\.isFinite),
-        parts.count == 1 || numbers[1] != 0
-    else {
+    guard numbers.count == parts.count, (1...2).contains(parts.count), parts.count == 1 || numbers[1] != 0 else {
         throw ValidationError("ε must be a number (0.0039) or a fraction (3/255), got '\(text)'")
     }
     return parts.count == 1 ? numbers[0] : numbers[0] / numbers[1]

@@ -258,7 +258,8 @@ import Testing
 
     /// The Float64 reference precision trains, checkpoints in Float64 and resumes exactly too.
     @Test func float64RunsResumeBitIdentical() throws {
-        let config = try TrainingConfig(yaml: Self.configs[1].1, file: "ppo.yaml", robustMethods: Toolkit.standard.robustMethods)
+        let yaml = Self.configs.first { $0.0 == "ppo" }!.1
+        let config = try TrainingConfig(yaml: yaml, file: "ppo.yaml", robustMethods: Toolkit.standard.robustMethods)
         let straight = temporaryDirectory()
         let interrupted = temporaryDirectory()
         defer {

@@ -44,10 +44,12 @@ import Testing
             training["algorithm"] == .string("dqn") && training["robust_method"] == .string("sa")
                 && training["robust_eps"] == .number(0.05))
         #expect(training["net_arch"] == .array([.number(8)]))
-        // Defaults are recorded too: every declared key of DQN and of robust training.
+        // Defaults are recorded too: every declared key of DQN and of robust training (but
+        // `features`, which has no default: an MLP has none).
         #expect(training["gamma"] == .number(0.99) && training["robust_kappa"] == .number(0.1))
         #expect(
             training == config.settings
-                && training.count == 5 + DQNConfig.hyperparameters.count + RobustTrainingConfig.hyperparameters.count)
+                && training["features"] == nil
+                && training.count == 5 + DQNConfig.hyperparameters.count - 1 + RobustTrainingConfig.hyperparameters.count)
     }
 }

@@ -38,20 +38,10 @@ import Testing
             parameters += tensors["\(index).weight"]!.floatingPoint(as: Double.self)!
             parameters += tensors["\(index).bias"]!.floatingPoint(as: Double.self)!
         }
-        let double = try Sequential<Double>(modules: modules.map(Self.double), parameters: parameters)
+        let double = try Sequential<Double>(modules: modules.map { $0.converted(to: Double.self) }, parameters: parameters)
         let float = try PolicyFile.network(modules: modules, takingFrom: &tensors)
         #expect(tensors.isEmpty, "tensors left over: \(tensors.keys.sorted())")
         return (double, float)
-    }
-
-    static func double(_ module: Sequential<Float>.Module) -> Sequential<Double>.Module {
-        switch module {
-        case .linear(let i, let o): .linear(inputs: i, outputs: o)
-        case .activation(let a): .activation(a)
-        case .conv2d(let conv): .conv2d(conv)
-        case .maxPool2d(let pool): .maxPool2d(pool)
-        case .flatten: .flatten
-        }
     }
 
     static func matrix(_ rows: [[Double]]) -> Matrix<Double> {
