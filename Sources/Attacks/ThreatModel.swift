@@ -55,6 +55,18 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
 
     public var dimension: Int { lower.count }
 
+    /// A mask over whole image channels: an observation of `dimension` values stored channel by
+    /// channel (`channels.count` equal blocks, as MinAtar's and every CHW image are) may change
+    /// in the channels marked true. Fails unless the channels divide the observation evenly.
+    public static func channelMask(_ channels: [Bool], dimension: Int) throws(AttackError) -> [Bool] {
+        guard !channels.isEmpty, dimension % channels.count == 0 else {
+            throw AttackError(
+                "a mask of \(channels.count) channels needs observations of a multiple of \(channels.count) values, these have \(dimension)"
+            )
+        }
+        return channels.flatMap { Array(repeating: $0, count: dimension / channels.count) }
+    }
+
     public var description: String {
         let maskText = mask.map { " mask \($0.map { $0 ? "1" : "0" }.joined())" } ?? ""
         return "\(norm.rawValue) ε=\(epsilon) (\(units.rawValue) units)\(maskText), \(schedule)"

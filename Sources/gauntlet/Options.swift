@@ -68,22 +68,37 @@ struct ThreatModelOptions: ParsableArguments {
     )
     var units: ThreatModel.Units = .raw
     @Option(help: "Dimensions the attacker may perturb, as 0/1 per dimension (e.g. 1,1,0,1; default all).") var mask: String?
+    @Option(
+        name: .customLong("mask-channels"),
+        help:
+            "Image channels the attacker may perturb, as 0/1 per channel (e.g. 0,1,0,0: MinAtar Breakout's ball); the observation is that many equal blocks, channel by channel."
+    )
+    var maskChannels: String?
 
-    func validate() throws { _ = try parsedMask() }
+    func validate() throws {
+        _ = try flags(mask, "--mask", "observation dimension")
+        _ = try flags(maskChannels, "--mask-channels", "channel")
+        if mask != nil && maskChannels != nil { throw ValidationError("give --mask or --mask-channels, not both") }
+    }
 
-    /// The --mask option as booleans.
-    func parsedMask() throws -> [Bool]? {
-        guard let mask else { return nil }
-        let entries = mask.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    /// Comma-separated 0/1 flags.
+    func flags(_ text: String?, _ option: String, _ per: String) throws -> [Bool]? {
+        guard let text else { return nil }
+        let entries = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard !entries.isEmpty, entries.allSatisfy({ $0 == "0" || $0 == "1" }) else {
-            throw ValidationError("--mask: expected comma-separated 0 and 1, one per observation dimension, got '\(mask)'")
+            throw ValidationError("\(option): expected comma-separated 0 and 1, one per \(per), got '\(text)'")
         }
         return entries.map { $0 == "1" }
     }
 
     /// The mask, checked against the policy's observation dimension.
     func mask(for dimension: Int) throws -> [Bool]? {
-        let mask = try parsedMask()
+        if let channels = try flags(maskChannels, "--mask-channels", "channel") {
+            do { return try ThreatModel.channelMask(channels, dimension: dimension) } catch {
+                throw ValidationError("--mask-channels: \(error.description)")
+            }
+        }
+        let mask = try flags(mask, "--mask", "observation dimension")
         if let mask, mask.count != dimension {
             throw ValidationError("--mask has \(mask.count) entries, the observations have \(dimension) dimensions")
         }

@@ -122,6 +122,41 @@ func ready<S: BLASScalar>(_ attack: any Attack, for policy: Policy<S>) -> any At
         #expect(covered.withLock { $0 } == Set(testCatalogue.descriptions.map(\.name)), "attacks never checked")
     }
 
+    /// On a convolutional Q-network over 2 × 10 × 10 binary images with bounds [0, 1] and the
+    /// second channel masked (`ThreatModel.channelMask`), every attack that applies to a greedy
+    /// policy stays in the ball and the bounds and leaves the masked channel alone, at pixel ε.
+    @Test func everyAttackOnAConvolutionalPolicyStaysInsideTheImageThreatModel() throws {
+        let random = RandomStream(seed: 5)
+        let conv = try Conv2d(inputChannels: 2, outputChannels: 4, kernelSize: 3, inputHeight: 10, inputWidth: 10)
+        let network = try Sequential<Double>(
+            modules: [.conv2d(conv), .activation(.relu), .flatten, .linear(inputs: conv.outputSize, outputs: 3)], random: random)
+        let policy = Policy(network: network, kind: .greedyQ, actionSpace: .discrete(3))
+        let context = policyContext(kind: .greedyQ, dimension: 200, outputs: 3)
+        let observations = Matrix<Double>(rows: 4, columns: 200, storage: (0..<800).map { _ in random.uniform() < 0.2 ? 1 : 0 })
+        let bounds = BoxSpace(low: [Float](repeating: 0, count: 200), high: [Float](repeating: 1, count: 200))
+        let mask = try ThreatModel.channelMask([true, false], dimension: 200)
+        #expect(mask == Array(repeating: true, count: 100) + Array(repeating: false, count: 100))
+        var covered = 0
+        for (norm, epsilon) in [(ThreatModel.Norm.linf, 3.0 / 255), (.l2, 0.5)] {
+            let model = ThreatModel(norm: norm, epsilon: epsilon, bounds: bounds, mask: mask)
+            for (_, spec) in catalogueSpecs() {
+                let attack = ready(try testCatalogue.make(spec, context: context), for: policy)
+                guard (try? attack.validate(for: policy)) != nil else { continue }
+                covered += 1
+                let perturbed = attack.perturb(observations, policy: policy, threatModel: model, random: random).perturbed
+                for (r, distance) in model.distance(perturbed, from: observations).enumerated() {
+                    #expect(distance <= epsilon * (1 + 1e-9) + 1e-12, "\(spec) \(norm) row \(r): ‖δ‖ = \(distance)")
+                }
+                #expect(perturbed.storage.allSatisfy { $0 >= 0 && $0 <= 1 }, "\(spec) left [0, 1]")
+                for r in 0..<4 {
+                    #expect((100..<200).allSatisfy { perturbed[r, $0] == observations[r, $0] }, "\(spec) touched channel 1")
+                }
+            }
+        }
+        #expect(covered >= 20, "only \(covered) attack runs applied")
+        #expect(throws: AttackError.self) { try ThreatModel.channelMask([true, false, true], dimension: 200) }
+    }
+
     @Test func zeroEpsilonChangesNothing() throws {
         let policy = randomPolicy(kind: .greedyQ, inputs: 4, outputs: 2, seed: 1)
         let observations = randomMatrix(rows: 8, columns: 4, random: RandomStream(seed: 2))

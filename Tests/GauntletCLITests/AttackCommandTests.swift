@@ -46,6 +46,18 @@ import Testing
         #expect((attacks[1]["threat_model"] as! [String: Any])["units"] as? String == "std")
     }
 
+    /// A mask over channels: the observation as that many equal blocks (CartPole's 4 values as
+    /// two "channels" of 2 here), the attack leaving the masked block untouched.
+    @Test func maskOverChannels() throws {
+        let run = try runGauntlet([
+            "attack", "--policy", "policies/cartpole-dqn.safetensors", "--attack", "fgsm", "--eps", "0.2", "--episodes", "1",
+            "--mask-channels", "0,1", "--json",
+        ])
+        #expect(run.status == 0, "\(run.standardError)")
+        let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as! [String: Any]
+        #expect((object["threat_model"] as! [String: Any])["mask"] as? [Bool] == [false, false, true, true])
+    }
+
     /// ε as a fraction (pixel-value units): `--eps 3/255` is 3/255.
     @Test func epsilonAsAFraction() throws {
         let run = try runGauntlet([
@@ -64,6 +76,11 @@ import Testing
             (["--attack", "targeted:target=7", "--eps", "0.1"], "target 7 is not one of the 2 actions"),
             (["--attack", "pgd", "--eps", "0.1", "--timed", "2"], "--timed must lie in [0, 1]"),
             (["--attack", "pgd", "--eps", "3/0"], "ε must be a number (0.0039) or a fraction (3/255), got '3/0'"),
+            (
+                ["--attack", "pgd", "--eps", "0.1", "--mask-channels", "1,0,1"],
+                "--mask-channels: a mask of 3 channels needs observations of a multiple of 3 values, these have 4"
+            ),
+            (["--attack", "pgd", "--eps", "0.1", "--mask-channels", "1,0", "--mask", "1,1,1,1"], "not both"),
             (["--attack", "pgd", "--eps", "1/2/3"], "got '1/2/3'"),
         ] {
             let run = try runGauntlet(["attack", "--episodes", "1", "--policy", "policies/cartpole-ppo.safetensors"] + arguments)
