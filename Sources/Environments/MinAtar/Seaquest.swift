@@ -132,35 +132,41 @@ public struct Seaquest: MinAtarGame {
                 list.write(diver)
             }
         }
-        enemySubs.forEachBackwards { sub, list in
-            if atSub(sub) { terminal = true }
-            if sub.timer == 0 {
-                sub.timer = moveSpeed
-                step(&sub)
-                list.write(sub)
-                if offGrid(sub) {
-                    list.remove(sub)
-                } else if atSub(sub) {
-                    terminal = true
-                } else if let hit = friendly.first(where: { $0.x == sub.x && $0.y == sub.y }) {
-                    list.remove(sub)
-                    friendly.remove(hit)
-                    reward += 1
+        // Fish and subs move alike: a collision before or after the move ends the game, leaving
+        // the grid removes them, a friendly bullet on the new cell kills both (+1). Subs then
+        // shoot — even in the frame they left the grid or were shot (the package's object lives
+        // on after `remove`); such a bullet leaves the grid at once.
+        func moveEnemies(_ enemies: inout EntityList, shoot: Bool) {
+            enemies.forEachBackwards { enemy, list in
+                if atSub(enemy) { terminal = true }
+                if enemy.timer == 0 {
+                    enemy.timer = moveSpeed
+                    step(&enemy)
+                    list.write(enemy)
+                    if offGrid(enemy) {
+                        list.remove(enemy)
+                    } else if atSub(enemy) {
+                        terminal = true
+                    } else if let hit = friendly.first(where: { $0.x == enemy.x && $0.y == enemy.y }) {
+                        list.remove(enemy)
+                        friendly.remove(hit)
+                        reward += 1
+                    }
+                } else {
+                    enemy.timer -= 1
+                    list.write(enemy)
                 }
-            } else {
-                sub.timer -= 1
-                list.write(sub)
+                guard shoot else { return }
+                if enemy.shotTimer == 0 {
+                    enemy.shotTimer = Self.enemyShotInterval
+                    hostile.append(Thing(x: enemy.x, y: enemy.y, rightward: enemy.rightward))
+                } else {
+                    enemy.shotTimer -= 1
+                }
+                list.write(enemy)
             }
-            // A sub shoots even in the frame it left the grid or was shot (the package's object
-            // lives on after `remove`); such a bullet leaves the grid at once.
-            if sub.shotTimer == 0 {
-                sub.shotTimer = Self.enemyShotInterval
-                hostile.append(Thing(x: sub.x, y: sub.y, rightward: sub.rightward))
-            } else {
-                sub.shotTimer -= 1
-            }
-            list.write(sub)
         }
+        moveEnemies(&enemySubs, shoot: true)
         hostile.forEachBackwards { bullet, list in
             if atSub(bullet) { terminal = true }
             step(&bullet)
@@ -171,26 +177,7 @@ public struct Seaquest: MinAtarGame {
                 terminal = true
             }
         }
-        fishes.forEachBackwards { one, list in
-            if atSub(one) { terminal = true }
-            if one.timer == 0 {
-                one.timer = moveSpeed
-                step(&one)
-                list.write(one)
-                if offGrid(one) {
-                    list.remove(one)
-                } else if atSub(one) {
-                    terminal = true
-                } else if let hit = friendly.first(where: { $0.x == one.x && $0.y == one.y }) {
-                    list.remove(one)
-                    friendly.remove(hit)
-                    reward += 1
-                }
-            } else {
-                one.timer -= 1
-                list.write(one)
-            }
-        }
+        moveEnemies(&fishes, shoot: false)
         (friendlyBullets, enemyBullets, fish, subs, divers) = (friendly, hostile, fishes, enemySubs, diverList)
         if spawnTimer > 0 { spawnTimer -= 1 }
         if diverSpawnTimer > 0 { diverSpawnTimer -= 1 }
