@@ -3,9 +3,9 @@ import Environments
 import Foundation
 import Linalg
 
-/// Which observation dimensions a decision and an attack rest on, at one recorded step:
-/// gradient × input of the clean action's output (Simonyan et al. 2014's saliency, in its
-/// "gradient × input" form), and the attack's perturbation, per dimension.
+/// Which observation dimensions a decision and an attack rest on, at one recorded step: the
+/// gradient of the clean action's output (Simonyan et al. 2014's saliency) and gradient × input,
+/// and the attack's perturbation, per dimension.
 public struct Saliency: Sendable, Encodable {
     public var episode: Int
     public var step: Int
@@ -14,6 +14,9 @@ public struct Saliency: Sendable, Encodable {
     /// `s_j · ∂z_a/∂s_j` for the clean action a (its Q-value, logit or, for continuous
     /// policies, the sum of the outputs).
     public var gradientTimesInput: [Double]
+    /// `∂z_a/∂s_j` itself: for binary images, where most inputs are 0, gradient × input hides
+    /// what the decision would react to.
+    public var gradient: [Double]
     public var cleanAction: Action
     public var action: Action
 
@@ -40,7 +43,7 @@ public struct Saliency: Sendable, Encodable {
             episode: episode, step: step, observation: record.observation,
             perturbation: zip(record.perceived, record.observation).map { $0 - $1 },
             gradientTimesInput: (0..<x.columns).map { Double(x[0, $0]) * Double(gradient[0, $0]) },
-            cleanAction: record.cleanAction, action: record.action)
+            gradient: (0..<x.columns).map { Double(gradient[0, $0]) }, cleanAction: record.cleanAction, action: record.action)
     }
 
     /// The environment at that step, rebuilt by replaying the recorded actions from the
@@ -53,8 +56,10 @@ public struct Saliency: Sendable, Encodable {
     }
 
     /// An SVG of the environment frame next to bars of the perturbation and of gradient × input
-    /// per observation dimension.
-    public func svg(frame: String) -> String {
+    /// per observation dimension — or, for an image observation (`image`), next to heat maps of
+    /// the perturbation (blue negative, red positive) and of |gradient| per channel.
+    public func svg(frame: String, image: ImageShape? = nil) -> String {
+        if let image, image.count == observation.count { return imageSVG(frame: frame, image: image) }
         let d = observation.count
         let barArea = 360.0
         let rowHeight = 24.0
@@ -77,4 +82,52 @@ public struct Saliency: Sendable, Encodable {
             }
         }
     }
+
+    /// Heat maps, one row of two a channel: δ on a diverging scale, |∂z/∂s| from white to dark.
+    func imageSVG(frame: String, image: ImageShape) -> String {
+        let cell = Double(max(2, min(16, 160 / max(image.height, image.width))))
+        let (panelWidth, panelHeight) = (cell * Double(image.width), cell * Double(image.height))
+        let maxPerturbation = max(perturbation.map { Double(abs($0)) }.max() ?? 0, 1e-12)
+        let maxGradient = max(gradient.map(abs).max() ?? 0, 1e-12)
+        let rowHeight = panelHeight + 28
+        let height = max(400, Int(90 + rowHeight * Double(image.channels)))
+        let inner = frame.replacingOccurrences(of: "<svg ", with: "<svg x=\"0\" y=\"0\" ")
+        /// White to `#b2182b` (positive) or `#2166ac` (negative) with |t| ∈ [0, 1].
+        func shade(_ t: Double, positive: String = "b2182b", negative: String = "2166ac") -> String {
+            let target = t >= 0 ? positive : negative
+            let (r, g, b) = [0, 2, 4].map { Int(target.dropFirst($0).prefix(2), radix: 16)! }.splat
+            let mix = { (c: Int) in Int((255 - Double(255 - c) * min(abs(t), 1)).rounded()) }
+            return String(format: "#%02x%02x%02x", mix(r), mix(g), mix(b))
+        }
+        return SVG.document(width: 1000, height: height) {
+            inner
+            SVG.text(x: 600, y: 24, "episode \(episode), step \(step): clean action \(cleanAction), taken \(action)")
+            SVG.text(x: 600, y: 44, "left: perturbation δ, max |δ| \(String(format: "%.3g", maxPerturbation))", size: 11)
+            SVG.text(x: 600, y: 58, "right: |gradient| of the clean action, max \(String(format: "%.3g", maxGradient))", size: 11)
+            for channel in 0..<image.channels {
+                let top = 72 + Double(channel) * rowHeight
+                SVG.text(x: 600, y: top + 12, "channel \(channel)", size: 11)
+                for (panel, left) in [(0, 600.0), (1, 620.0 + panelWidth)] {
+                    for row in 0..<image.height {
+                        for column in 0..<image.width {
+                            let k = image.index(channel: channel, row: row, column: column)
+                            let fill =
+                                panel == 0
+                                ? shade(Double(perturbation[k]) / maxPerturbation)
+                                : shade(abs(gradient[k]) / maxGradient, positive: "252525")
+                            SVG.rect(
+                                x: left + Double(column) * cell, y: top + 18 + Double(row) * cell, width: cell, height: cell,
+                                fill: fill)
+                        }
+                    }
+                    SVG.rect(x: left, y: top + 18, width: panelWidth, height: panelHeight, fill: "none", stroke: "#888")
+                }
+            }
+        }
+    }
+}
+
+extension Array where Element == Int {
+    /// The first three elements as a tuple.
+    fileprivate var splat: (Int, Int, Int) { (self[0], self[1], self[2]) }
 }

@@ -16,7 +16,7 @@ struct Explain: ParsableCommand {
     @Option(help: "Episode index (0-based).") var episode = 0
     @Option(help: "Step index within the episode (0-based).") var step = 0
     @Option(help: "Policy file (default: the replay's).") var policy: String?
-    @Option(help: "Write an SVG (environment frame + bars) to this file.") var svg: String?
+    @Option(help: "Write an SVG (environment frame + bars, or heat maps for image observations) to this file.") var svg: String?
     @OptionGroup var format: JSONOption
 
     func run() throws {
@@ -28,8 +28,12 @@ struct Explain: ParsableCommand {
         do {
             saliency = try Saliency.at(replay, episode: episode, step: step, policy: loaded.converted(to: Double.self))
             if let svg {
-                let frame = try Saliency.environment(replay, episode: episode, step: step).base.renderSVG()
-                do { try saliency.svg(frame: frame).write(toFile: svg, atomically: true, encoding: .utf8) } catch {
+                let environment = try Saliency.environment(replay, episode: episode, step: step).base
+                let image = (environment as? any ImageObservations)?.imageShape
+                do {
+                    try saliency.svg(frame: environment.renderSVG(), image: image).write(
+                        toFile: svg, atomically: true, encoding: .utf8)
+                } catch {
                     throw ValidationError("--svg: cannot write \(svg): \(error.localizedDescription)")
                 }
                 FileHandle.standardError.write(Data("wrote \(svg)\n".utf8))

@@ -265,3 +265,12 @@ public final class ExternalEnvironment: Environment {
             maxEpisodeSteps: json["max_episode_steps"] as? Int, sharedMemory: json["shared_memory"] as? Bool ?? false)
     }
 }
+
+extension ExternalEnvironment: ImageObservations {
+    /// A three-dimensional observation shape is a Gymnasium image: height × width × channels.
+    public var imageShape: ImageShape? {
+        guard observationShape.count == 3 else { return nil }
+        return ImageShape(
+            channels: observationShape[2], height: observationShape[0], width: observationShape[1], channelsLast: true)
+    }
+}

@@ -109,3 +109,8 @@ public final class MinAtar<Game: MinAtarGame>: Environment {
         }
     }
 }
+
+extension MinAtar: ImageObservations {
+    /// The grid, channel by channel.
+    public var imageShape: ImageShape? { ImageShape(channels: Game.channels.count, height: 10, width: 10, channelsLast: false) }
+}
