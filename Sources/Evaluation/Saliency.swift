@@ -95,9 +95,11 @@ public struct Saliency: Sendable, Encodable {
         /// White to `#b2182b` (positive) or `#2166ac` (negative) with |t| ∈ [0, 1].
         func shade(_ t: Double, positive: String = "b2182b", negative: String = "2166ac") -> String {
             let target = t >= 0 ? positive : negative
-            let (r, g, b) = [0, 2, 4].map { Int(target.dropFirst($0).prefix(2), radix: 16)! }.splat
-            let mix = { (c: Int) in Int((255 - Double(255 - c) * min(abs(t), 1)).rounded()) }
-            return String(format: "#%02x%02x%02x", mix(r), mix(g), mix(b))
+            let mixed = [0, 2, 4].map { offset -> Int in
+                let c = Double(Int(target.dropFirst(offset).prefix(2), radix: 16)!)
+                return Int((255 - (255 - c) * min(abs(t), 1)).rounded())
+            }
+            return String(format: "#%02x%02x%02x", mixed[0], mixed[1], mixed[2])
         }
         return SVG.document(width: 1000, height: height) {
             inner
@@ -125,9 +127,4 @@ public struct Saliency: Sendable, Encodable {
             }
         }
     }
-}
-
-extension Array where Element == Int {
-    /// The first three elements as a tuple.
-    fileprivate var splat: (Int, Int, Int) { (self[0], self[1], self[2]) }
 }

@@ -94,21 +94,31 @@ import Testing
         #expect((0..<5).map { _ in integers.numPyInteger(0, 10) } == [5, 0, 3, 3, 7])
     }
 
-    /// The state holds everything: a game set to another game's state plays on identically.
+    /// The snapshot holds everything: a game restored from another's mid-episode snapshot plays
+    /// on identically — through episode ends, whose unseeded resets continue the restored
+    /// random stream — and differs once the stream is not restored.
     @Test func statesAndSnapshotsRestoreTheGame() throws {
         for id in [
             "MinAtar/Asterix-v1", "MinAtar/Breakout-v1", "MinAtar/Freeway-v0", "MinAtar/Seaquest-v1", "MinAtar/SpaceInvaders-v1",
         ] {
             let a = try Registry.make(id)
             let b = try Registry.make(id)
+            let c = try Registry.make(id)
             a.reset(seed: 3)
-            for k in 0..<150 where !a.step(.discrete(k % 3)).terminated {}
+            c.reset(seed: 99)
+            for k in 0..<150 where a.step(.discrete(k % 3)).terminated { a.reset(seed: nil) }
             try b.base.restore(a.base.snapshot)
-            for k in 0..<200 {
-                let (x, y) = (a.step(.discrete(k % 3)), b.step(.discrete(k % 3)))
-                #expect(x == y, "\(id) step \(k)")
-                if x.terminated { break }
+            try c.base.setState(a.base.state)  // the game, not the random stream
+            var (same, differentWithoutStream) = (true, false)
+            for k in 0..<300 {
+                let (x, y, z) = (a.step(.discrete(k % 3)), b.step(.discrete(k % 3)), c.step(.discrete(k % 3)))
+                same = same && x == y
+                differentWithoutStream = differentWithoutStream || x != z
+                if x.terminated { _ = (a.reset(seed: nil), b.reset(seed: nil)) }
+                if z.terminated { c.reset(seed: nil) }
             }
+            #expect(same, "\(id): the restored game went its own way")
+            #expect(differentWithoutStream, "\(id): 300 steps never used the random stream")
             #expect(throws: EnvironmentError.self) {
                 try a.base.setState([Double](repeating: 0.5, count: a.base.stateLabels.count))
             }

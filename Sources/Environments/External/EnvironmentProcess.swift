@@ -67,11 +67,10 @@ final class EnvironmentProcess {
         appendInteger(UInt32(capacity), to: &payload)
         payload += Array(frames.path.utf8)
         try send(UInt8(ascii: "M"), payload)
-        let kind: UInt8
-        do throws(EnvironmentError) {
-            kind = try receive().kind
-        } catch  where error.description.contains("the environment reported") {
-            FileHandle.standardError.write(Data("\(name): shared memory refused, frames stay on pipes (\(error))\n".utf8))
+        let (kind, reply) = try frameFromPipe()
+        if kind == UInt8(ascii: "E") {
+            let reason = String(decoding: reply, as: UTF8.self)
+            FileHandle.standardError.write(Data("\(name): shared memory refused, frames stay on pipes (\(reason))\n".utf8))
             return false
         }
         guard kind == UInt8(ascii: "K") else { throw failure("malformed reply '\(Character(UnicodeScalar(kind)))' to 'M'") }
@@ -104,20 +103,29 @@ final class EnvironmentProcess {
 
     /// Receives one frame; an error frame ('E') becomes an error with its message.
     func receive() throws(EnvironmentError) -> (kind: UInt8, payload: [UInt8]) {
+        let (kind, payload): (UInt8, [UInt8])
         if let shared {
             try waitForReply(shared)
-            guard let (kind, payload) = shared.reply() else {
+            guard let frame = shared.reply() else {
                 throw failure("malformed frame in shared memory (length outside 1…\(shared.capacity - 4))")
             }
-            if kind == UInt8(ascii: "E") {
-                throw failure("the environment reported: \(String(decoding: payload, as: UTF8.self))")
-            }
-            return (kind, payload)
+            (kind, payload) = frame
+        } else {
+            (kind, payload) = try frameFromPipe()
         }
-        return try receiveFromPipe()
+        return try reported(kind, payload)
     }
 
-    private func receiveFromPipe() throws(EnvironmentError) -> (kind: UInt8, payload: [UInt8]) {
+    /// The frame, unless it is an error frame: then the error it reports.
+    private func reported(_ kind: UInt8, _ payload: [UInt8]) throws(EnvironmentError) -> (kind: UInt8, payload: [UInt8]) {
+        guard kind != UInt8(ascii: "E") else {
+            throw failure("the environment reported: \(String(decoding: payload, as: UTF8.self))")
+        }
+        return (kind, payload)
+    }
+
+    /// The next frame on the pipe, as it is.
+    private func frameFromPipe() throws(EnvironmentError) -> (kind: UInt8, payload: [UInt8]) {
         let header = try read(4)
         let length = Int(UInt32(header[0]) | UInt32(header[1]) << 8 | UInt32(header[2]) << 16 | UInt32(header[3]) << 24)
         guard length >= 1, length <= Self.largestFrame else {
@@ -125,9 +133,6 @@ final class EnvironmentProcess {
                 "malformed frame: length \(length) (the server wrote something that is not a frame to its standard output?)")
         }
         let body = try read(length)
-        if body[0] == UInt8(ascii: "E") {
-            throw failure("the environment reported: \(String(decoding: body.dropFirst(), as: UTF8.self))")
-        }
         return (body[0], Array(body.dropFirst()))
     }
 
@@ -175,7 +180,8 @@ final class EnvironmentProcess {
             slice = min(2 * slice, 0.01)
             var descriptor = pollfd(fd: output, events: Int16(POLLIN), revents: 0)
             if !shared.replied && poll(&descriptor, 1, 0) > 0 {
-                let (kind, _) = try receiveFromPipe()  // an error frame, or the pipe's end
+                let frame = try frameFromPipe()  // an error frame, or the pipe's end
+                let (kind, _) = try reported(frame.kind, frame.payload)
                 throw failure(
                     "wrote a '\(Character(UnicodeScalar(kind)))' frame to its standard output while frames go through shared memory"
                 )
