@@ -131,9 +131,7 @@ struct NetworkAssembly {
         guard let b = stateDict[bias] else {
             throw PolicyFileError("\(source): '\(bias)' is missing (Linear layers without bias are not supported)")
         }
-        if case .linear(_, let previousOutputs) = modules.last(where: { if case .linear = $0 { true } else { false } }),
-            previousOutputs != w.shape[1]
-        {
+        if let previousOutputs = modules.last(where: { $0.outputWidth != nil })?.outputWidth, previousOutputs != w.shape[1] {
             throw PolicyFileError(
                 "\(source): '\(weight)' takes \(w.shape[1]) inputs but the layer before gives \(previousOutputs)")
         }
@@ -144,6 +142,43 @@ struct NetworkAssembly {
     }
 
     mutating func append(_ activation: Activation) { modules.append(.activation(activation)) }
+
+    /// Appends Stable-Baselines3's `NatureCNN` stored under `prefix` — convolutions
+    /// `{prefix}cnn.{0,2,4}` (Nature DQN's, over `[channels, height, width]` images), ReLU after
+    /// each, flatten, then `{prefix}linear.0` and ReLU — and returns true; returns false when
+    /// there is no `{prefix}cnn.0.weight` (an MLP policy's extractor has no tensors).
+    mutating func appendNatureCNN(_ stateDict: [String: Safetensors.Tensor], prefix: String, imageShape: [Int]?)
+        throws(PolicyFileError) -> Bool
+    {
+        guard let first = stateDict["\(prefix)cnn.0.weight"] else { return false }
+        guard let imageShape, imageShape.count == 3 else {
+            throw PolicyFileError(
+                "\(source): a NatureCNN needs the saved observation space's shape [channels, height, width], found \(imageShape.map { "\($0)" } ?? "none")"
+            )
+        }
+        let cnn: [Sequential<Float>.Module]
+        do {
+            cnn = try FeatureExtractor.natureCNN.modules(channels: imageShape[0], height: imageShape[1], width: imageShape[2])
+        } catch { throw PolicyFileError("\(source): observations \(imageShape): \(error.description)") }
+        for (index, module) in cnn.enumerated() {
+            if let shapes = module.parameterShapes {
+                let weight = "\(prefix)cnn.\(index).weight"
+                let bias = "\(prefix)cnn.\(index).bias"
+                guard stateDict[weight]?.shape == shapes.weight, stateDict[bias]?.shape == shapes.bias else {
+                    throw PolicyFileError(
+                        "\(source): '\(weight)' has shape \(stateDict[weight]?.shape ?? []), NatureCNN over \(imageShape) observations needs \(shapes.weight) (first convolution: \(first.shape)); only SB3's NatureCNN extractor is read"
+                    )
+                }
+                tensors["\(modules.count).weight"] = stateDict[weight]
+                tensors["\(modules.count).bias"] = stateDict[bias]
+                consumed.formUnion([weight, bias])
+            }
+            modules.append(module)
+        }
+        try appendLinear(stateDict, weight: "\(prefix)linear.0.weight", bias: "\(prefix)linear.0.bias")
+        append(.relu)
+        return true
+    }
 
     /// The assembled network (shapes, dtypes and finiteness checked).
     func network() throws(PolicyFileError) -> Sequential<Float> {

@@ -20,6 +20,14 @@ import NeuralNet
 /// actor-critic policies, ReLU otherwise). Hidden sizes come from the tensors and are checked
 /// against `net_arch`. Observation normalisation (`VecNormalize`) lives outside the zip: pass
 /// the statistics `VecNormalizeStatistics` reads from its pickle, or a mean and std.
+///
+/// `CnnPolicy` models of DQN and PPO/A2C put SB3's `NatureCNN` in front
+/// (`q_net.features_extractor.*`; `pi_features_extractor.*` for the actor and
+/// `vf_features_extractor.*` for the critic): convolutions over the saved observation shape
+/// `[channels, height, width]` — the layout SB3's `VecTransposeImage` gives it — then its
+/// Linear layer and ReLU. SB3 divides image observations (a uint8 space of 0…255) by 255 before
+/// any network unless `normalize_images=False`; the imported policy does the same through its
+/// observation scaling (mean 0, std 255), so it takes the frames as the environment gives them.
 public struct StableBaselines3Model {
     /// `dqn`, `actor-critic` (PPO/A2C), `td3` (also DDPG) or `sac`.
     public var family: String
@@ -34,6 +42,12 @@ public struct StableBaselines3Model {
     public var observationShape: [Int]?
     /// Whether the model used generalised state-dependent exploration (not supported).
     public var usesSDE: Bool
+    /// Whether SB3 divides observations by 255 before the network: the saved observation space
+    /// is a 3-D uint8 box of 0…255 (SB3's `is_image_space`) and `normalize_images` was not
+    /// turned off.
+    public var scalesImages: Bool
+    /// `policy_kwargs.features_extractor_class` as saved (absent: the policy's default).
+    public var featuresExtractorClass: String?
     public var version: String?
 
     public init(contentsOf url: URL) throws(PolicyFileError) {
@@ -70,8 +84,13 @@ public struct StableBaselines3Model {
             if let text = kwargs?["activation_fn"]?.string {
                 activation = try Self.activation(fromClass: text)
             }
-            observationShape = data["observation_space"]?.object?["_shape"]?.integers
+            let space = data["observation_space"]?.object
+            observationShape = space?["_shape"]?.integers
             usesSDE = data["use_sde"] == .bool(true)
+            scalesImages =
+                observationShape?.count == 3 && space?["dtype"]?.string == "uint8" && space?["low_repr"]?.string == "0"
+                && space?["high_repr"]?.string == "255" && kwargs?["normalize_images"] != .bool(false)
+            featuresExtractorClass = kwargs?["features_extractor_class"]?.string
         } catch {
             throw PolicyFileError(error.description)
         }
@@ -86,7 +105,7 @@ public struct StableBaselines3Model {
             family = "td3"
         } else {
             throw PolicyFileError(
-                "policy.pth has none of the module names of SB3's DQN, PPO/A2C, TD3/DDPG or SAC MLP policies (found \(names.sorted().prefix(6).joined(separator: ", "))); convert it with scripts/export_sb3.py"
+                "policy.pth has none of the module names of SB3's DQN, PPO/A2C, TD3/DDPG or SAC policies (found \(names.sorted().prefix(6).joined(separator: ", "))); convert it with scripts/export_sb3.py"
             )
         }
     }
@@ -115,13 +134,32 @@ public struct StableBaselines3Model {
         let kind: PolicyKind
         var extra: [String: Safetensors.Tensor] = [:]
         var criticTakesAction = false
+        if let featuresExtractorClass, !featuresExtractorClass.hasSuffix(".NatureCNN'>"),
+            stateDict.keys.contains(where: { $0.contains("features_extractor.") })
+        {
+            throw PolicyFileError(
+                "\(source.path): the features extractor \(featuresExtractorClass) is not SB3's NatureCNN, the one Gauntlet reads; convert the model with scripts/export_sb3.py"
+            )
+        }
+        /// Linear layers of the feature extractors, which `net_arch` does not count.
+        var featureLayers = 0
         switch family {
         case "dqn":
             kind = .greedyQ
+            if try actor.appendNatureCNN(stateDict, prefix: "q_net.features_extractor.", imageShape: observationShape) {
+                featureLayers = 1
+            }
             try actor.appendSequential(stateDict, prefix: "q_net.q_net.", activation: activation, activationAfterLast: false)
         case "actor-critic":
             if stateDict.keys.contains(where: { $0.hasPrefix("mlp_extractor.shared_net.") }) {
                 throw PolicyFileError("\(source.path): shared layers (mlp_extractor.shared_net, SB3 < 1.8) are not supported")
+            }
+            // Shared extractors are saved under all three names, separate ones under the last two.
+            let shared = stateDict["pi_features_extractor.cnn.0.weight"] == nil ? "features_extractor." : nil
+            if try actor.appendNatureCNN(stateDict, prefix: shared ?? "pi_features_extractor.", imageShape: observationShape) {
+                featureLayers = 1
+                _ = try critic.appendNatureCNN(
+                    stateDict, prefix: shared ?? "vf_features_extractor.", imageShape: observationShape)
             }
             try actor.appendSequential(
                 stateDict, prefix: "mlp_extractor.policy_net.", activation: activation, activationAfterLast: true)
@@ -138,6 +176,10 @@ public struct StableBaselines3Model {
             } else {
                 kind = .categorical
             }
+        case _ where stateDict.keys.contains(where: { $0.contains("features_extractor.cnn.") }):
+            throw PolicyFileError(
+                "\(source.path): \(family.uppercased()) with a CNN feature extractor is not supported (its critic joins image features and actions, which a Sequential cannot); DQN and PPO/A2C CnnPolicy models are"
+            )
         case "td3":
             kind = .deterministic
             try actor.appendSequential(stateDict, prefix: "actor.mu.", activation: activation, activationAfterLast: false)
@@ -154,11 +196,21 @@ public struct StableBaselines3Model {
         }
         let network = try actor.network()
         let criticNetwork = critic.modules.isEmpty ? nil : try critic.network()
-        try checkNetArch(network: network, critic: criticNetwork, source: source)
+        try checkNetArch(network: network, critic: criticNetwork, featureLayers: featureLayers, source: source)
         if let observationShape, observationShape.reduce(1, *) != network.inputDimensions {
             throw PolicyFileError(
                 "\(source.path): the saved observation space has shape \(observationShape) but the network takes \(network.inputDimensions) inputs"
             )
+        }
+        var normalization = normalization
+        if scalesImages {
+            guard normalization == nil else {
+                throw PolicyFileError(
+                    "\(source.path): SB3 divides this model's image observations by 255 (normalize_images); observation statistics cannot be given as well"
+                )
+            }
+            let inputs = network.inputDimensions
+            normalization = .init(mean: Array(repeating: 0, count: inputs), std: Array(repeating: 255, count: inputs))
         }
         var provenance = ["sb3_family": family]
         if let policyModule { provenance["sb3_policy_module"] = policyModule }
@@ -169,11 +221,14 @@ public struct StableBaselines3Model {
             criticTakesAction: criticTakesAction, source: source, provenance: provenance)
     }
 
-    /// The hidden sizes of the actor (and critic) against `net_arch` when it was saved: a list
-    /// for both, or `{pi: […], vf: […]}` / `{pi: […], qf: […]}`.
-    func checkNetArch(network: Sequential<Float>, critic: Sequential<Float>?, source: URL) throws(PolicyFileError) {
+    /// The hidden sizes of the actor (and critic) after their first `featureLayers` Linear
+    /// layers against `net_arch` when it was saved: a list for both, or `{pi: […], vf: […]}` /
+    /// `{pi: […], qf: […]}`.
+    func checkNetArch(network: Sequential<Float>, critic: Sequential<Float>?, featureLayers: Int, source: URL)
+        throws(PolicyFileError)
+    {
         guard let netArch else { return }
-        func hidden(_ net: Sequential<Float>) -> [Int] { Array(net.sizes.dropFirst().dropLast()) }
+        func hidden(_ net: Sequential<Float>) -> [Int] { Array(net.sizes.dropFirst(1 + featureLayers).dropLast()) }
         let actorHidden = hidden(network)
         let criticHidden = critic.map(hidden)
         let expected: (actor: [Int]?, critic: [Int]?)

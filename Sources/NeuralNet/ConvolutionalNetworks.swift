@@ -11,7 +11,8 @@ public enum FeatureExtractor: String, Sendable, Codable, CaseIterable {
     /// frames, ReLU after each, flatten (3136 values).
     case natureCNN = "nature_cnn"
 
-    /// The side of the square images it takes.
+    /// The side of the square images its policies are trained on (MinAtar's grid, Atari's
+    /// preprocessed frames).
     public var imageSide: Int { self == .minatar ? 10 : 84 }
 
     /// Its modules for rows of `inputs` values: `n` channels of the image (`n × side × side`).
@@ -21,14 +22,23 @@ public enum FeatureExtractor: String, Sendable, Codable, CaseIterable {
             throw NetworkError(
                 "the \(rawValue) feature extractor takes \(side)×\(side) images of any depth, not \(inputs) values")
         }
-        let channels = inputs / (side * side)
+        return try modules(channels: inputs / (side * side), height: side, width: side)
+    }
+
+    /// Its modules for `channels × height × width` images. The modules are numbered as
+    /// PyTorch's `nn.Sequential` of the same layers numbers them (SB3's `NatureCNN.cnn`: the
+    /// convolutions are modules 0, 2 and 4).
+    public func modules<Scalar: BLASScalar>(channels: Int, height: Int, width: Int) throws(NetworkError)
+        -> [Sequential<Scalar>.Module]
+    {
         switch self {
         case .minatar:
-            let conv = try Conv2d(inputChannels: channels, outputChannels: 16, kernelSize: 3, inputHeight: 10, inputWidth: 10)
+            let conv = try Conv2d(
+                inputChannels: channels, outputChannels: 16, kernelSize: 3, inputHeight: height, inputWidth: width)
             return [.conv2d(conv), .activation(.relu), .flatten]
         case .natureCNN:
             let first = try Conv2d(
-                inputChannels: channels, outputChannels: 32, kernelSize: 8, stride: 4, inputHeight: 84, inputWidth: 84)
+                inputChannels: channels, outputChannels: 32, kernelSize: 8, stride: 4, inputHeight: height, inputWidth: width)
             let second = try Conv2d(
                 inputChannels: 32, outputChannels: 64, kernelSize: 4, stride: 2, inputHeight: first.outputHeight,
                 inputWidth: first.outputWidth)

@@ -142,6 +142,27 @@ import Testing
         ])
         #expect(corrupt.status == 2)
     }
+
+    /// An SB3 CnnPolicy zip imports against an image environment served by the bridge (four
+    /// 36×36 frames stacked channels first, uint8 values) and is attacked at ε = 3/255 of the
+    /// policy's own [0, 1] input, as the pixel literature measures ε.
+    @Test func importStableBaselines3CnnPolicyAndAttackIt() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("sb3-cnn-\(UUID()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let env =
+            "external:env PYTHONPATH=Tests/Fixtures .venv-env-server/bin/python3 python/gauntlet_env_server.py --entry-point bridge_entry_point:make_frames"
+        let run = try runGauntlet(["policy", "import", "Tests/Fixtures/sb3_dqn_frames.zip", "--env", env, "--output", output])
+        #expect(run.status == 0, "\(run.standardError)")
+        #expect(run.standardOutput.contains("greedy-q on \(env)"), "\(run.standardOutput)")
+        let attack = try runGauntlet([
+            "attack", "--policy", output, "--attack", "fgsm", "--eps", "3/255", "--eps-units", "normalized", "--episodes", "1",
+            "--json",
+        ])
+        #expect(attack.status == 0, "\(attack.standardError)")
+        let object = try JSONSerialization.jsonObject(with: Data(attack.standardOutput.utf8)) as? [String: Any]
+        let threat = try #require(object?["threat_model"] as? [String: Any], "\(attack.standardOutput)")
+        #expect(abs((threat["epsilon"] as? Double ?? 0) - 3.0 / 255) < 1e-12, "\(threat)")
+    }
 }
 
 @Suite struct CertifyCommandTests {
