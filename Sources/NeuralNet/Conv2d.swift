@@ -10,10 +10,11 @@ import Linalg
 /// `[out]`, PyTorch's state-dict layout. Square kernels, one stride and one padding for both
 /// axes (MinAtar's and Nature-DQN's networks need no more).
 ///
-/// Computed as one matrix product per batch over the image patches (im2col): the patches
-/// `P [N·OH·OW × C·k·k]` times `Wᵀ`, rearranged into NCHW. Backward: `∂W = Gᵀ P`, `∂b = Σ G`,
-/// `∂P = G W` scattered back onto the image (col2im), where `G` is the output gradient
-/// arranged as the product was.
+/// Computed as one matrix product per batch over the image patches (im2col, column-wise as
+/// Caffe lays them out): `W [out × C·k·k]` times the patches `P [C·k·k × N·OH·OW]`, whose
+/// rows are runs of image rows; the product's rows are runs of output planes, copied into NCHW.
+/// Backward: `∂W = G Pᵀ`, `∂b = Σ G`, `∂P = Wᵀ G` scattered back onto the image (col2im),
+/// where `G` is the output gradient arranged as the product was.
 public struct Conv2d: Equatable, Sendable {
     public let inputChannels: Int
     public let outputChannels: Int
@@ -62,45 +63,59 @@ public struct Conv2d: Equatable, Sendable {
     /// Scratch values a pass over `batch` images needs: the patches and the product.
     public func scratchCount(batch: Int) -> Int { batch * outputHeight * outputWidth * (fanIn + outputChannels) }
 
-    /// Writes the patches of `batch` images: row `(n·OH + i)·OW + j`, column `(c·k + p)·k + q`.
+    /// The output columns `j` whose input column `v = j·stride + q − padding` lies inside the
+    /// image (one range: the columns before and after it read padding).
+    @inline(__always)
+    private func insideColumns(q: Int) -> Range<Int> {
+        // v ≥ 0 ⇔ j ≥ ⌈(padding − q) / stride⌉; v < W ⇔ j ≤ ⌊(W − 1 + padding − q) / stride⌋.
+        let first = max(0, (padding - q + stride - 1) / stride)
+        let last = min(outputWidth - 1, (inputWidth - 1 + padding - q) >= 0 ? (inputWidth - 1 + padding - q) / stride : -1)
+        return first..<max(first, last + 1)
+    }
+
+    /// Writes the patches of `batch` images column-wise (im2col): row `(c·k + p)·k + q` holds,
+    /// for every output position `(n, i, j)` in order, the pixel `x[n, c, i·s + p − pad, j·s + q − pad]`
+    /// — so each row is a run of shifted image rows, copied whole when the stride is 1.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     private func patches<Scalar: BLASScalar>(of x: UnsafePointer<Scalar>, batch: Int, into patches: UnsafeMutablePointer<Scalar>)
     {
         let (oh, ow, k) = (outputHeight, outputWidth, kernelSize)
-        var row = patches
-        for n in 0..<batch {
-            let image = x + n * inputSize
-            for i in 0..<oh {
-                for j in 0..<ow {
-                    var column = row
-                    let left = j * stride - padding  // the patch's first column in the image
-                    let inside = left >= 0 && left + k <= inputWidth
-                    for c in 0..<inputChannels {
-                        let plane = image + c * inputHeight * inputWidth
-                        for p in 0..<k {
-                            let u = i * stride + p - padding  // the pixel row in the image
+        let rows = batch * oh * ow
+        for c in 0..<inputChannels {
+            for p in 0..<k {
+                for q in 0..<k {
+                    let inside = insideColumns(q: q)
+                    var target = patches + ((c * k + p) * k + q) * rows
+                    for n in 0..<batch {
+                        let plane = x + n * inputSize + c * inputHeight * inputWidth
+                        for i in 0..<oh {
+                            let u = i * stride + p - padding
                             if u < 0 || u >= inputHeight {
-                                for q in 0..<k { column[q] = 0 }
-                            } else if inside {
-                                let source = plane + u * inputWidth + left
-                                for q in 0..<k { column[q] = source[q] }
+                                target.update(repeating: 0, count: ow)
                             } else {
-                                for q in 0..<k {
-                                    let v = left + q
-                                    column[q] = v >= 0 && v < inputWidth ? plane[u * inputWidth + v] : 0
+                                let source = plane + u * inputWidth + q - padding
+                                for j in 0..<inside.lowerBound { target[j] = 0 }
+                                if stride == 1 {
+                                    (target + inside.lowerBound).update(from: source + inside.lowerBound, count: inside.count)
+                                } else {
+                                    var from = source + inside.lowerBound &* stride
+                                    for j in inside {
+                                        target[j] = from.pointee
+                                        from += stride
+                                    }
                                 }
+                                for j in inside.upperBound..<ow { target[j] = 0 }
                             }
-                            column += k
+                            target += ow
                         }
                     }
-                    row += fanIn
                 }
             }
         }
     }
 
-    /// Adds patch gradients back onto the images they came from (the adjoint of `patches`).
+    /// Adds patch gradients back onto the images they came from (col2im, the adjoint of `patches`).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     private func scatter<Scalar: BLASScalar>(
@@ -108,30 +123,26 @@ public struct Conv2d: Equatable, Sendable {
     ) {
         x.update(repeating: 0, count: batch * inputSize)
         let (oh, ow, k) = (outputHeight, outputWidth, kernelSize)
-        var row = patches
-        for n in 0..<batch {
-            let image = x + n * inputSize
-            for i in 0..<oh {
-                for j in 0..<ow {
-                    var column = row
-                    let left = j * stride - padding
-                    let inside = left >= 0 && left + k <= inputWidth
-                    for c in 0..<inputChannels {
-                        let plane = image + c * inputHeight * inputWidth
-                        for p in 0..<k {
+        let rows = batch * oh * ow
+        for c in 0..<inputChannels {
+            for p in 0..<k {
+                for q in 0..<k {
+                    let inside = insideColumns(q: q)
+                    var source = patches + ((c * k + p) * k + q) * rows
+                    for n in 0..<batch {
+                        let plane = x + n * inputSize + c * inputHeight * inputWidth
+                        for i in 0..<oh {
                             let u = i * stride + p - padding
                             if u >= 0 && u < inputHeight {
-                                let target = plane + u * inputWidth
-                                if inside {
-                                    for q in 0..<k { target[left + q] += column[q] }
-                                } else {
-                                    for q in 0..<k where left + q >= 0 && left + q < inputWidth { target[left + q] += column[q] }
+                                var to = plane + u * inputWidth + q - padding + inside.lowerBound &* stride
+                                for j in inside {
+                                    to.pointee += source[j]
+                                    to += stride
                                 }
                             }
-                            column += k
+                            source += ow
                         }
                     }
-                    row += fanIn
                 }
             }
         }
@@ -147,17 +158,17 @@ public struct Conv2d: Equatable, Sendable {
     ) {
         let positions = outputHeight * outputWidth
         let rows = batch * positions
-        let product = scratch + rows * fanIn
+        let product = scratch + rows * fanIn  // [outputChannels × rows]
         patches(of: x, batch: batch, into: scratch)
         Scalar.gemm(
-            transposeA: false, transposeB: true, m: rows, n: outputChannels, k: fanIn, alpha: 1, a: scratch, lda: fanIn,
-            b: weight, ldb: fanIn, beta: 0, c: product, ldc: outputChannels)
+            transposeA: false, transposeB: false, m: outputChannels, n: rows, k: fanIn, alpha: 1, a: weight, lda: fanIn,
+            b: scratch, ldb: rows, beta: 0, c: product, ldc: rows)
         for n in 0..<batch {
             for o in 0..<outputChannels {
                 let b = bias?[o] ?? 0
                 let plane = y + (n * outputChannels + o) * positions
-                let column = product + n * positions * outputChannels + o
-                for position in 0..<positions { plane[position] = column[position * outputChannels] + b }
+                let run = product + o * rows + n * positions
+                for position in 0..<positions { plane[position] = run[position] + b }
             }
         }
     }
@@ -174,30 +185,31 @@ public struct Conv2d: Equatable, Sendable {
     ) {
         let positions = outputHeight * outputWidth
         let rows = batch * positions
-        let g = scratch + rows * fanIn  // ∂L/∂y arranged as the product: [rows × outputChannels]
+        let g = scratch + rows * fanIn  // ∂L/∂y arranged as the product: [outputChannels × rows]
         for n in 0..<batch {
             for o in 0..<outputChannels {
-                let plane = outputGradient + (n * outputChannels + o) * positions
-                let column = g + n * positions * outputChannels + o
-                for position in 0..<positions { column[position * outputChannels] = plane[position] }
+                (g + o * rows + n * positions).update(
+                    from: outputGradient + (n * outputChannels + o) * positions, count: positions)
             }
         }
         if let weightGradient {
             patches(of: x, batch: batch, into: scratch)
             Scalar.gemm(
-                transposeA: true, transposeB: false, m: outputChannels, n: fanIn, k: rows, alpha: 1, a: g, lda: outputChannels,
-                b: scratch, ldb: fanIn, beta: accumulate ? 1 : 0, c: weightGradient, ldc: fanIn)
+                transposeA: false, transposeB: true, m: outputChannels, n: fanIn, k: rows, alpha: 1, a: g, lda: rows,
+                b: scratch, ldb: rows, beta: accumulate ? 1 : 0, c: weightGradient, ldc: fanIn)
         }
         if let biasGradient {
-            if !accumulate { biasGradient.update(repeating: 0, count: outputChannels) }
-            for row in 0..<rows {
-                for o in 0..<outputChannels { biasGradient[o] += g[row * outputChannels + o] }
+            for o in 0..<outputChannels {
+                var sum: Scalar = 0
+                let run = g + o * rows
+                for row in 0..<rows { sum += run[row] }
+                biasGradient[o] = accumulate ? biasGradient[o] + sum : sum
             }
         }
         if let inputGradient {
             Scalar.gemm(
-                transposeA: false, transposeB: false, m: rows, n: fanIn, k: outputChannels, alpha: 1, a: g, lda: outputChannels,
-                b: weight, ldb: fanIn, beta: 0, c: scratch, ldc: fanIn)
+                transposeA: true, transposeB: false, m: fanIn, n: rows, k: outputChannels, alpha: 1, a: weight, lda: fanIn,
+                b: g, ldb: rows, beta: 0, c: scratch, ldc: rows)
             scatter(scratch, batch: batch, into: inputGradient)
         }
     }

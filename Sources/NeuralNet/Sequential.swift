@@ -291,7 +291,7 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
                     pool.forward(x, batch: batch, into: y)
                     width = pool.outputSize
                 case .flatten:
-                    y.update(from: x, count: batch * width)
+                    break  // the workspace gives it its input's buffer
                 case .linear(let inputs, let outputs):
                     let layout = linearLayers[linearIndex]
                     linearIndex += 1

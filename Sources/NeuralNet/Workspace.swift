@@ -5,8 +5,11 @@ import Linalg
 /// gradients and the convolutions' scratch. Created once and reused, so the hot loops allocate nothing; grows when a larger
 /// batch arrives.
 public final class Workspace<Scalar: BLASScalar> {
-    /// `values[0]` is the input, `values[i + 1]` the output of module `i`.
+    /// `values[0]` is the input, `values[i + 1]` the output of module `i`. A flatten module's
+    /// output is its input's buffer (the values are the same, in the same order).
     public private(set) var values: [UnsafeMutablePointer<Scalar>] = []
+    /// Whether `values[i]` was allocated here (not shared with `values[i − 1]`).
+    private var ownsValues: [Bool] = []
     /// After a backward pass with an input gradient: `∂L/∂input`, `[batch × inputs]`.
     public private(set) var gradient: UnsafeMutablePointer<Scalar>
     var spareGradient: UnsafeMutablePointer<Scalar>
@@ -64,10 +67,21 @@ public final class Workspace<Scalar: BLASScalar> {
     /// Readies the buffers for a pass of `batch` rows through `network`.
     @inline(__always)
     func prepare(for network: Sequential<Scalar>, batch: Int) {
-        if batch > capacity || widths.count != network.modules.count + 1 || widths[0] != network.inputDimensions {
-            reserve(for: network, batch: max(batch, capacity))
-        }
+        if batch > capacity || !fits(network) { reserve(for: network, batch: max(batch, capacity)) }
         self.batch = batch
+    }
+
+    /// Whether the buffers were laid out for a network of `network`'s shape: the same widths,
+    /// and shared buffers exactly at its flatten modules.
+    @inline(__always)
+    private func fits(_ network: Sequential<Scalar>) -> Bool {
+        guard widths.count == network.modules.count + 1, widths[0] == network.inputDimensions else { return false }
+        for (i, module) in network.modules.enumerated() {
+            let flattens = if case .flatten = module { true } else { false }
+            if ownsValues[i + 1] == flattens { return false }
+            if let width = module.outputWidth, width != widths[i + 1] { return false }
+        }
+        return true
     }
 
     @_specialize(where Scalar == Float)
@@ -84,10 +98,18 @@ public final class Workspace<Scalar: BLASScalar> {
         }
         maximumWidth = widths.max()!
         capacity = batch
-        values = widths.map { w in
-            let buffer = UnsafeMutablePointer<Scalar>.allocate(capacity: w * batch)
-            buffer.initialize(repeating: 0, count: w * batch)
-            return buffer
+        values = []
+        ownsValues = []
+        for (i, w) in widths.enumerated() {
+            if i > 0, case .flatten = network.modules[i - 1] {
+                values.append(values[i - 1])
+                ownsValues.append(false)
+            } else {
+                let buffer = UnsafeMutablePointer<Scalar>.allocate(capacity: w * batch)
+                buffer.initialize(repeating: 0, count: w * batch)
+                values.append(buffer)
+                ownsValues.append(true)
+            }
         }
         gradient = .allocate(capacity: maximumWidth * batch)
         gradient.initialize(repeating: 0, count: maximumWidth * batch)
@@ -102,8 +124,9 @@ public final class Workspace<Scalar: BLASScalar> {
     }
 
     private func release() {
-        for buffer in values { buffer.deallocate() }
+        for (buffer, owned) in zip(values, ownsValues) where owned { buffer.deallocate() }
         values = []
+        ownsValues = []
         gradient.deallocate()
         spareGradient.deallocate()
         ones.deallocate()
