@@ -102,47 +102,93 @@ extension Sequential {
             let entering = inputs[position]
             switch module {
             case .activation(let activation):
-                for i in gLower.storage.indices {
-                    gLower.storage[i] *= activation.derivative(entering.lower.storage[i])
-                    gUpper.storage[i] *= activation.derivative(entering.upper.storage[i])
+                gLower.storage.withUnsafeMutableBufferPointer { gl in
+                    gUpper.storage.withUnsafeMutableBufferPointer { gu in
+                        entering.lower.storage.withUnsafeBufferPointer { l in
+                            entering.upper.storage.withUnsafeBufferPointer { u in
+                                for i in gl.indices {
+                                    gl[i] *= activation.derivative(l[i])
+                                    gu[i] *= activation.derivative(u[i])
+                                }
+                            }
+                        }
+                    }
                 }
-            case .linear:
+            case .linear(let inputs, let outputs):
                 linearIndex -= 1
                 let layout = linearLayers[linearIndex]
-                let weight = self.weight(linearIndex)
-                let gCenter = gLower + gUpper
-                let gRadius = gUpper - gLower
-                let center = (entering.lower + entering.upper).map { $0 / 2 }
-                let radius = (entering.upper - entering.lower).map { $0 / 2 }
-                let fromCenter = Matrix.product(gCenter, center, transposeA: true)
-                let fromRadius = Matrix.product(gRadius, radius, transposeA: true)
-                for k in 0..<(layout.outputs * layout.inputs) {
-                    let w = weight.storage[k]
-                    gradient[layout.weightOffset + k] +=
-                        fromCenter.storage[k] + (w > 0 ? 1 : w < 0 ? -1 : 0) * fromRadius.storage[k]
+                let n = gLower.rows
+                var gCenter = gLower
+                var gRadius = gUpper
+                for i in gLower.storage.indices {
+                    gCenter.storage[i] = gLower.storage[i] + gUpper.storage[i]
+                    gRadius.storage[i] = gUpper.storage[i] - gLower.storage[i]
                 }
-                for r in 0..<gCenter.rows {
-                    for j in 0..<layout.outputs { gradient[layout.biasOffset + j] += gCenter[r, j] }
+                let (center, radius) = entering.centerAndRadius()
+                var fromRadius = [Scalar](repeating: 0, count: outputs * inputs)
+                var dCenter = Matrix<Scalar>(rows: n, columns: inputs)
+                var dRadius = Matrix<Scalar>(rows: n, columns: inputs)
+                parameters.withUnsafeBufferPointer { p in
+                    absoluteParameters.withUnsafeBufferPointer { a in
+                        gradient.withUnsafeMutableBufferPointer { g in
+                            let w = p.baseAddress! + layout.weightOffset
+                            // ∂W: g_Cᵀ c straight into the gradient, then sign(W) ⊙ g_Rᵀ r.
+                            Scalar.gemm(
+                                transposeA: true, transposeB: false, m: outputs, n: inputs, k: n, alpha: 1,
+                                a: gCenter.storage, lda: outputs, b: center.storage, ldb: inputs, beta: 1,
+                                c: g.baseAddress! + layout.weightOffset, ldc: inputs)
+                            Scalar.gemm(
+                                transposeA: true, transposeB: false, m: outputs, n: inputs, k: n, alpha: 1,
+                                a: gRadius.storage, lda: outputs, b: radius.storage, ldb: inputs, beta: 0, c: &fromRadius,
+                                ldc: inputs)
+                            for k in 0..<(outputs * inputs) {
+                                let weight = w[k]
+                                g[layout.weightOffset + k] += (weight > 0 ? 1 : weight < 0 ? -1 : 0) * fromRadius[k]
+                            }
+                            for r in 0..<n {
+                                for j in 0..<outputs { g[layout.biasOffset + j] += gCenter.storage[r * outputs + j] }
+                            }
+                            Scalar.gemm(
+                                transposeA: false, transposeB: false, m: n, n: inputs, k: outputs, alpha: 1,
+                                a: gCenter.storage, lda: outputs, b: w, ldb: inputs, beta: 0, c: &dCenter.storage, ldc: inputs)
+                            Scalar.gemm(
+                                transposeA: false, transposeB: false, m: n, n: inputs, k: outputs, alpha: 1,
+                                a: gRadius.storage, lda: outputs, b: a.baseAddress! + layout.weightOffset, ldb: inputs, beta: 0,
+                                c: &dRadius.storage, ldc: inputs)
+                        }
+                    }
                 }
-                let dCenter = Matrix.product(gCenter, weight)
-                let dRadius = Matrix.product(gRadius, weight.map { abs($0) })
-                gLower = (dCenter - dRadius).map { $0 / 2 }
-                gUpper = (dCenter + dRadius).map { $0 / 2 }
+                gLower = dCenter
+                gUpper = dCenter
+                for i in dCenter.storage.indices {
+                    gLower.storage[i] = (dCenter.storage[i] - dRadius.storage[i]) / 2
+                    gUpper.storage[i] = (dCenter.storage[i] + dRadius.storage[i]) / 2
+                }
             case .conv2d(let conv):
                 let layout = parameterLayouts[position]!
-                let center = (entering.lower + entering.upper).map { $0 / 2 }
-                let radius = (entering.upper - entering.lower).map { $0 / 2 }
+                let (center, radius) = entering.centerAndRadius()
                 let weight = Array(parameters[layout.weightOffset..<layout.biasOffset])
-                let fromCenter = conv.gradients(gLower + gUpper, input: center, weight: weight)
-                let fromRadius = conv.gradients(gUpper - gLower, input: radius, weight: weight.map { abs($0) })
+                var gCenter = gLower
+                var gRadius = gUpper
+                for i in gLower.storage.indices {
+                    gCenter.storage[i] = gLower.storage[i] + gUpper.storage[i]
+                    gRadius.storage[i] = gUpper.storage[i] - gLower.storage[i]
+                }
+                let fromCenter = conv.gradients(gCenter, input: center, weight: weight)
+                let fromRadius = conv.gradients(
+                    gRadius, input: radius, weight: Array(absoluteParameters[layout.weightOffset..<layout.biasOffset]))
                 for k in weight.indices {
                     let w = weight[k]
                     gradient[layout.weightOffset + k] +=
                         fromCenter.weight[k] + (w > 0 ? 1 : w < 0 ? -1 : 0) * fromRadius.weight[k]
                 }
                 for j in 0..<layout.biasCount { gradient[layout.biasOffset + j] += fromCenter.bias[j] }
-                gLower = (fromCenter.input - fromRadius.input).map { $0 / 2 }
-                gUpper = (fromCenter.input + fromRadius.input).map { $0 / 2 }
+                gLower = fromCenter.input
+                gUpper = fromCenter.input
+                for i in gLower.storage.indices {
+                    gLower.storage[i] = (fromCenter.input.storage[i] - fromRadius.input.storage[i]) / 2
+                    gUpper.storage[i] = (fromCenter.input.storage[i] + fromRadius.input.storage[i]) / 2
+                }
             case .maxPool2d(let pool):
                 gLower = pool.gradient(gLower, input: entering.lower)
                 gUpper = pool.gradient(gUpper, input: entering.upper)
@@ -157,27 +203,66 @@ extension Sequential {
     func convolutionBounds(_ input: IntervalBounds<Scalar>, _ conv: Conv2d, layout: ParameterLayout) -> IntervalBounds<Scalar> {
         let weight = Array(parameters[layout.weightOffset..<layout.biasOffset])
         let bias = Array(parameters[layout.biasOffset..<(layout.biasOffset + layout.biasCount)])
-        let center = conv.apply((input.lower + input.upper).map { $0 / 2 }, weight: weight, bias: bias)
-        let radius = conv.apply((input.upper - input.lower).map { $0 / 2 }, weight: weight.map { abs($0) }, bias: nil)
-        return IntervalBounds(lower: center - radius, upper: center + radius)
+        let absolute = Array(absoluteParameters[layout.weightOffset..<layout.biasOffset])
+        let (center, radius) = input.centerAndRadius()
+        let outCenter = conv.apply(center, weight: weight, bias: bias)
+        let outRadius = conv.apply(radius, weight: absolute, bias: nil)
+        return IntervalBounds(center: outCenter, radius: outRadius)
     }
 
     /// One Linear layer applied to a box (the exact range of that layer).
     func linearBounds(_ input: IntervalBounds<Scalar>, layer: Int) -> IntervalBounds<Scalar> {
-        let weight = self.weight(layer)
-        let bias = self.bias(layer)
-        let center = (input.lower + input.upper).map { $0 / 2 }
-        let radius = (input.upper - input.lower).map { $0 / 2 }
-        var outCenter = Matrix.product(center, weight, transposeB: true)
-        let outRadius = Matrix.product(radius, weight.map { abs($0) }, transposeB: true)
-        for r in 0..<outCenter.rows {
-            for j in 0..<outCenter.columns { outCenter[r, j] += bias[j] }
+        let l = linearLayers[layer]
+        let n = input.lower.rows
+        let (center, radius) = input.centerAndRadius()
+        var outCenter = Matrix<Scalar>(rows: n, columns: l.outputs)
+        var outRadius = Matrix<Scalar>(rows: n, columns: l.outputs)
+        parameters.withUnsafeBufferPointer { p in
+            absoluteParameters.withUnsafeBufferPointer { a in
+                outCenter.storage.withUnsafeMutableBufferPointer { c in
+                    for r in 0..<n {
+                        (c.baseAddress! + r * l.outputs).update(from: p.baseAddress! + l.biasOffset, count: l.outputs)
+                    }
+                    Scalar.gemm(
+                        transposeA: false, transposeB: true, m: n, n: l.outputs, k: l.inputs, alpha: 1,
+                        a: center.storage, lda: l.inputs, b: p.baseAddress! + l.weightOffset, ldb: l.inputs, beta: 1,
+                        c: c.baseAddress!, ldc: l.outputs)
+                }
+                outRadius.storage.withUnsafeMutableBufferPointer { c in
+                    Scalar.gemm(
+                        transposeA: false, transposeB: true, m: n, n: l.outputs, k: l.inputs, alpha: 1,
+                        a: radius.storage, lda: l.inputs, b: a.baseAddress! + l.weightOffset, ldb: l.inputs, beta: 0,
+                        c: c.baseAddress!, ldc: l.outputs)
+                }
+            }
         }
-        return IntervalBounds(lower: outCenter - outRadius, upper: outCenter + outRadius)
+        return IntervalBounds(center: outCenter, radius: outRadius)
     }
 }
 
 extension IntervalBounds {
+    /// The box `[c − r, c + r]`.
+    init(center: Matrix<Scalar>, radius: Matrix<Scalar>) {
+        var lower = center
+        var upper = center
+        for i in center.storage.indices {
+            lower.storage[i] -= radius.storage[i]
+            upper.storage[i] += radius.storage[i]
+        }
+        self.init(lower: lower, upper: upper)
+    }
+
+    /// Its centre `(l + u)/2` and radius `(u − l)/2`.
+    func centerAndRadius() -> (center: Matrix<Scalar>, radius: Matrix<Scalar>) {
+        var center = lower
+        var radius = upper
+        for i in lower.storage.indices {
+            center.storage[i] = (lower.storage[i] + upper.storage[i]) / 2
+            radius.storage[i] = (upper.storage[i] - lower.storage[i]) / 2
+        }
+        return (center, radius)
+    }
+
     /// The box through a monotone activation module.
     func mapped(_ module: Sequential<Scalar>.Module) -> IntervalBounds {
         guard case .activation(let activation) = module else { return self }

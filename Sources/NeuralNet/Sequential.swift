@@ -240,6 +240,17 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
     /// `parameters` with each Linear weight transposed in place (`[inputs × outputs]`; biases
     /// as they are): the right operand of `X · Wᵀ` as a plain product `X · (Wᵀ)`, computed once
     /// per set of parameters.
+    /// `|θ|` for every parameter, in the same layout: the weights interval bounds propagate
+    /// radii through. Computed once per parameter values.
+    var absoluteParameters: [Scalar] {
+        derived.absolute.withLock { cached in
+            if let cached { return cached }
+            let result = parameters.map { abs($0) }
+            cached = result
+            return result
+        }
+    }
+
     public var transposedParameters: [Scalar] {
         derived.transposed.withLock { cached in
             if let cached { return cached }
@@ -443,6 +454,7 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
 /// Values computed from a network's parameters, filled on first use from any thread.
 private final class DerivedParameters<Scalar: BLASScalar>: Sendable {
     let transposed = Mutex<[Scalar]?>(nil)
+    let absolute = Mutex<[Scalar]?>(nil)
 }
 
 /// An invalid network description (sizes that do not chain, a wrong parameter count).
