@@ -31,19 +31,26 @@ public struct Saliency: Sendable, Encodable {
             throw EnvironmentError("step \(step) is not in episode \(episode) (it has \(replay.outcomes[episode].trace.count))")
         }
         let record = replay.outcomes[episode].trace[step]
-        let x = Matrix<S>(row: record.observation.map { S($0) })
+        let gradient = Self.gradient(of: policy, at: record.observation, action: record.cleanAction)
+        return Saliency(
+            episode: episode, step: step, observation: record.observation,
+            perturbation: zip(record.perceived, record.observation).map { $0 - $1 },
+            gradientTimesInput: zip(record.observation, gradient).map { Double($0) * $1 }, gradient: gradient,
+            cleanAction: record.cleanAction, action: record.action)
+    }
+
+    /// `∂z_a/∂s` at observation `s` for action `a`: its output (Q-value or logit), or for a
+    /// continuous action the sum of the outputs.
+    public static func gradient<S: BLASScalar>(of policy: Policy<S>, at observation: [Float], action: Action) -> [Double] {
+        let x = Matrix<S>(row: observation.map { S($0) })
         var outputGradient = Matrix<S>(rows: 1, columns: policy.outputDimension)
-        if case .discrete(let a) = record.cleanAction {
+        if case .discrete(let a) = action {
             outputGradient[0, a] = 1
         } else {
             for j in 0..<outputGradient.columns { outputGradient[0, j] = 1 }
         }
         let gradient = policy.inputGradient(x, outputGradient: outputGradient)
-        return Saliency(
-            episode: episode, step: step, observation: record.observation,
-            perturbation: zip(record.perceived, record.observation).map { $0 - $1 },
-            gradientTimesInput: (0..<x.columns).map { Double(x[0, $0]) * Double(gradient[0, $0]) },
-            gradient: (0..<x.columns).map { Double(gradient[0, $0]) }, cleanAction: record.cleanAction, action: record.action)
+        return (0..<x.columns).map { Double(gradient[0, $0]) }
     }
 
     /// The environment at that step, rebuilt by replaying the recorded actions from the

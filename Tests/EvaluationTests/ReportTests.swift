@@ -1,7 +1,9 @@
 import Agents
+import Environments
 import Evaluation
 import Foundation
 import Linalg
+import NeuralNet
 import TestSupport
 import Testing
 
@@ -141,5 +143,55 @@ extension ReportTests {
             #expect(report.actionFlipRate.value == alone.actionFlipRate.value && report.queries == alone.queries, "\(key)")
             #expect(report.threatModel.scale == alone.threatModel.scale, "\(key)")
         }
+    }
+}
+
+extension ReportTests {
+    /// On image observations (MinAtar's Breakout, a random convolutional Q-network attacked
+    /// with PGD at 3/255) the episode player carries the image layout and, for every attacked
+    /// frame, the saliency map of the clean action: at the first frame it is the finite-difference
+    /// gradient of that action's Q-value at the episode's first observation.
+    @Test func episodePlayerDrawsImageSaliency() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-image-report-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let conv = try Conv2d(inputChannels: 4, outputChannels: 4, kernelSize: 3, inputHeight: 10, inputWidth: 10)
+        let network = try Sequential<Float>(
+            modules: [.conv2d(conv), .activation(.tanh), .flatten, .linear(inputs: conv.outputSize, outputs: 3)],
+            random: RandomStream(seed: 4))
+        let policy = Policy(network: network, kind: .greedyQ, actionSpace: .discrete(3))
+        let policyPath = directory.appendingPathComponent("cnn.safetensors")
+        try policy.file(environment: "MinAtar/Breakout-v1", algorithm: "random", provenance: [:]).write(to: policyPath)
+        let spec = try SweepSpec(
+            yaml: """
+                policies: ["\(policyPath.path)"]
+                attacks: [pgd]
+                epsilons: [0.011764705882352941]
+                episodes: 1
+                """, file: "s.yaml", baseDirectory: directory)
+        let store = try ResultsStore(path: directory.appendingPathComponent("r.sqlite").path)
+        try Sweep(spec: spec, jobs: 1).run(store: store)
+        try Report(store: store).write(to: directory)
+        let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
+        let start = try #require(html.range(of: #"<script id="player-data" type="application/json">"#))
+        let end = try #require(html.range(of: "</script>", range: start.upperBound..<html.endIndex))
+        let json = html[start.upperBound..<end.lowerBound].replacingOccurrences(of: "<\\/", with: "</")
+        let data = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let image = try #require(data["image"] as? [String: Any])
+        #expect(image["channels"] as? Int == 4 && image["height"] as? Int == 10 && image["channels_last"] as? Bool == false)
+        let attacked = try #require(data["attacked"] as? [[String: Any]])
+        let gradients = attacked.dropLast().compactMap { $0["gradient"] as? [Double] }
+        #expect(gradients.count == attacked.count - 1 && gradients.allSatisfy { $0.count == 400 })
+        // The episode's first observation, from the seed its clean twin ran with.
+        let row = try #require(try store.rows().first { $0.epsilon > 0 })
+        let clean = try EpisodeRunner(policy: policy, environment: "MinAtar/Breakout-v1").run(
+            episodes: 1, seed: UInt64(row.seed))
+        let env = try Registry.make("MinAtar/Breakout-v1")
+        let first = env.reset(seed: clean[0].seed).map(Double.init)
+        let reference = policy.converted(to: Double.self)
+        let action = argmax(reference.outputs(Matrix(row: first)).row(0))
+        #expect(attacked[0]["clean_action"] as? String == "\(action)")
+        let numeric = numericalGradient(of: { reference.outputs(Matrix(row: $0))[0, action] }, at: first)
+        #expect(maximumRelativeError(gradients[0], numeric) < 1e-4, "\(gradients[0].prefix(5)) vs \(numeric.prefix(5))")
     }
 }

@@ -7,11 +7,15 @@ import Linalg
 /// The episode player of a report: the most damaging attacked episode of a results database
 /// next to its clean twin (same seed), frame by frame — environment SVG, the perturbation per
 /// observation dimension, clean and taken actions, return so far — with play, pause and step
-/// controls in plain JavaScript and every frame embedded (the page fetches nothing).
+/// controls in plain JavaScript and every frame embedded (the page fetches nothing). For image
+/// observations the perturbation is drawn as one heat map a channel, beside the saliency map
+/// `|∂z_a/∂s|` of the clean action at the clean observation (`Saliency.gradient`).
 public struct EpisodePlayer: Sendable {
     struct Frame: Encodable {
         var svg: String
         var perturbation: [Float]
+        /// `∂z_a/∂s` of the clean action, for image observations.
+        var gradient: [Float]?
         var cleanAction: String
         var action: String
         var returnSoFar: Double
@@ -21,13 +25,26 @@ public struct EpisodePlayer: Sendable {
         var title: String
         var clean: [Frame]
         var attacked: [Frame]
+        /// The observations' image layout, when they are images.
+        var image: Image?
+    }
+
+    /// `ImageShape` as the page's script reads it.
+    struct Image: Encodable {
+        var channels: Int
+        var height: Int
+        var width: Int
+        var channelsLast: Bool
     }
 
     /// Longest episode shown, in steps (later frames are dropped from the page).
     public static let maximumFrames = 300
 
-    /// Frames of one recorded episode, rebuilt by replaying its actions from its seed.
-    static func frames(environment: String, outcome: EpisodeOutcome) throws -> [Frame] {
+    /// Frames of one recorded episode, rebuilt by replaying its actions from its seed; with
+    /// `saliencyOf`, each carries the gradient of its clean action.
+    static func frames(environment: String, outcome: EpisodeOutcome, saliencyOf policy: Policy<Float>? = nil) throws
+        -> [Frame]
+    {
         let env = try Registry.make(environment)
         env.reset(seed: outcome.seed)
         var frames: [Frame] = []
@@ -36,6 +53,9 @@ public struct EpisodePlayer: Sendable {
             frames.append(
                 Frame(
                     svg: env.base.renderSVG(), perturbation: zip(step.perceived, step.observation).map { $0 - $1 },
+                    gradient: policy.map {
+                        Saliency.gradient(of: $0, at: step.observation, action: step.cleanAction).map(Float.init)
+                    },
                     cleanAction: step.cleanAction.description, action: step.action.description, returnSoFar: total))
             total += step.reward
             _ = env.step(step.action)
@@ -70,10 +90,12 @@ public struct EpisodePlayer: Sendable {
         let clean = try cleanRunner.run(episodes: 1, seed: UInt64(worst.seed))
         let (_, attacked) = try evaluation.runRecorded(
             try toolkit.makeAttack(worst.attack), epsilon: worst.epsilon, clean: clean, traces: true)
+        let image = (try Registry.make(worst.environment).base as? any ImageObservations)?.imageShape
         let data = Data(
             title: "\(worst.policy) under \(worst.attack) at ε = \(worst.epsilon), seed \(worst.seed)",
             clean: try frames(environment: worst.environment, outcome: clean[0]),
-            attacked: try frames(environment: worst.environment, outcome: attacked[0]))
+            attacked: try frames(environment: worst.environment, outcome: attacked[0], saliencyOf: image.map { _ in policy }),
+            image: image.map { Image(channels: $0.channels, height: $0.height, width: $0.width, channelsLast: $0.channelsLast) })
         var flippedStep: FlippedStep? = nil
         if let t = attacked[0].trace.firstIndex(where: { $0.action != $0.cleanAction }), t < data.attacked.count {
             let frame = data.attacked[t]
@@ -118,6 +140,7 @@ public struct EpisodePlayer: Sendable {
                   "clean action " + a.clean_action + ", taken " + a.action + ", return so far " + a.return_so_far;
                 var bars = document.getElementById("player-perturbation");
                 bars.innerHTML = "";
+                if (data.image) { heatMaps(bars, a); return; }
                 var largest = 1e-12;
                 a.perturbation.forEach(function (d) { largest = Math.max(largest, Math.abs(d)); });
                 a.perturbation.forEach(function (d, j) {
@@ -129,6 +152,43 @@ public struct EpisodePlayer: Sendable {
                   row.appendChild(bar);
                   bars.appendChild(row);
                 });
+              }
+              // White to #b2182b (t > 0) or #2166ac (t < 0), |t| ≤ 1; |gradient| white to #252525.
+              function shade(t, positive, negative) {
+                var target = t >= 0 ? positive : negative, m = Math.min(Math.abs(t), 1);
+                return "rgb(" + target.map(function (c) { return Math.round(255 - (255 - c) * m); }).join(",") + ")";
+              }
+              function heatMaps(box, f) {
+                var im = data.image, cell = Math.max(2, Math.min(16, Math.floor(160 / Math.max(im.height, im.width))));
+                if (!f.gradient) { box.textContent = "(end of episode)"; return; }
+                var maxDelta = 1e-12, maxGradient = 1e-12;
+                f.perturbation.forEach(function (d) { maxDelta = Math.max(maxDelta, Math.abs(d)); });
+                f.gradient.forEach(function (g) { maxGradient = Math.max(maxGradient, Math.abs(g)); });
+                var caption = document.createElement("div");
+                caption.textContent = "per channel: δ (max |δ| " + maxDelta.toPrecision(3) + ") and |∂z/∂s| of the clean action (max " +
+                  maxGradient.toPrecision(3) + ")";
+                box.appendChild(caption);
+                for (var c = 0; c < im.channels; c++) {
+                  var row = document.createElement("div");
+                  row.textContent = "channel " + c + " ";
+                  [0, 1].forEach(function (panel) {
+                    var canvas = document.createElement("canvas");
+                    canvas.width = cell * im.width; canvas.height = cell * im.height;
+                    canvas.style.border = "1px solid #888"; canvas.style.marginRight = "6px";
+                    var context = canvas.getContext("2d");
+                    for (var r = 0; r < im.height; r++) {
+                      for (var q = 0; q < im.width; q++) {
+                        var k = im.channels_last ? (r * im.width + q) * im.channels + c : (c * im.height + r) * im.width + q;
+                        context.fillStyle = panel === 0
+                          ? shade(f.perturbation[k] / maxDelta, [178, 24, 43], [33, 102, 172])
+                          : shade(Math.abs(f.gradient[k]) / maxGradient, [37, 37, 37], [37, 37, 37]);
+                        context.fillRect(q * cell, r * cell, cell, cell);
+                      }
+                    }
+                    row.appendChild(canvas);
+                  });
+                  box.appendChild(row);
+                }
               }
               function step() { if (frame < length - 1) { frame += 1; render(); } else { pause(); } }
               function pause() { if (timer) { clearInterval(timer); timer = null; } document.getElementById("player-play").textContent = "play"; }
