@@ -73,45 +73,55 @@ public struct Conv2d: Equatable, Sendable {
         return first..<max(first, last + 1)
     }
 
-    /// Writes the patches of `batch` images column-wise (im2col): row `(c·k + p)·k + q` holds,
-    /// for every output position `(n, i, j)` in order, the pixel `x[n, c, i·s + p − pad, j·s + q − pad]`
-    /// — so each row is a run of shifted image rows, copied whole when the stride is 1.
-    @_specialize(where Scalar == Float)
-    @_specialize(where Scalar == Double)
-    private func patches<Scalar: BLASScalar>(of x: UnsafePointer<Scalar>, batch: Int, into patches: UnsafeMutablePointer<Scalar>)
-    {
-        let (oh, ow, k) = (outputHeight, outputWidth, kernelSize)
-        let rows = batch * oh * ow
+    /// Visits every run of the column-wise patches of `batch` images — row `(c·k + p)·k + q`
+    /// holds, for every output position `(n, i, j)` in order, the pixel
+    /// `x[n, c, i·s + p − pad, j·s + q − pad]`, one run of `outputWidth` values per `(n, i)` —
+    /// with the run's offset in the patches, the offset in the images of the pixel its column 0
+    /// would read (nil when the kernel row falls in the padding) and the columns that read inside
+    /// the image.
+    @inline(__always)
+    private func forEachPatchRun(batch: Int, _ body: (_ run: Int, _ image: Int?, _ inside: Range<Int>) -> Void) {
+        let k = kernelSize
+        let rows = batch * outputHeight * outputWidth
         for c in 0..<inputChannels {
             for p in 0..<k {
                 for q in 0..<k {
                     let inside = insideColumns(q: q)
-                    var target = patches + ((c * k + p) * k + q) * rows
+                    var run = ((c * k + p) * k + q) * rows
                     for n in 0..<batch {
-                        let plane = x + n * inputSize + c * inputHeight * inputWidth
-                        for i in 0..<oh {
+                        let plane = n * inputSize + c * inputHeight * inputWidth
+                        for i in 0..<outputHeight {
                             let u = i * stride + p - padding
-                            if u < 0 || u >= inputHeight {
-                                target.update(repeating: 0, count: ow)
-                            } else {
-                                let source = plane + u * inputWidth + q - padding
-                                for j in 0..<inside.lowerBound { target[j] = 0 }
-                                if stride == 1 {
-                                    (target + inside.lowerBound).update(from: source + inside.lowerBound, count: inside.count)
-                                } else {
-                                    var from = source + inside.lowerBound &* stride
-                                    for j in inside {
-                                        target[j] = from.pointee
-                                        from += stride
-                                    }
-                                }
-                                for j in inside.upperBound..<ow { target[j] = 0 }
-                            }
-                            target += ow
+                            body(run, u >= 0 && u < inputHeight ? plane + u * inputWidth + q - padding : nil, inside)
+                            run += outputWidth
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// Writes the patches of `batch` images column-wise (im2col, as Caffe lays them out): each
+    /// run is a shifted image row, copied whole when the stride is 1.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    private func patches<Scalar: BLASScalar>(of x: UnsafePointer<Scalar>, batch: Int, into patches: UnsafeMutablePointer<Scalar>)
+    {
+        let ow = outputWidth
+        forEachPatchRun(batch: batch) { run, image, inside in
+            let target = patches + run
+            guard let image else { return target.update(repeating: 0, count: ow) }
+            for j in 0..<inside.lowerBound { target[j] = 0 }
+            if stride == 1 {
+                (target + inside.lowerBound).update(from: x + image + inside.lowerBound, count: inside.count)
+            } else {
+                var from = x + image + inside.lowerBound &* stride
+                for j in inside {
+                    target[j] = from.pointee
+                    from += stride
+                }
+            }
+            for j in inside.upperBound..<ow { target[j] = 0 }
         }
     }
 
@@ -122,28 +132,12 @@ public struct Conv2d: Equatable, Sendable {
         _ patches: UnsafePointer<Scalar>, batch: Int, into x: UnsafeMutablePointer<Scalar>
     ) {
         x.update(repeating: 0, count: batch * inputSize)
-        let (oh, ow, k) = (outputHeight, outputWidth, kernelSize)
-        let rows = batch * oh * ow
-        for c in 0..<inputChannels {
-            for p in 0..<k {
-                for q in 0..<k {
-                    let inside = insideColumns(q: q)
-                    var source = patches + ((c * k + p) * k + q) * rows
-                    for n in 0..<batch {
-                        let plane = x + n * inputSize + c * inputHeight * inputWidth
-                        for i in 0..<oh {
-                            let u = i * stride + p - padding
-                            if u >= 0 && u < inputHeight {
-                                var to = plane + u * inputWidth + q - padding + inside.lowerBound &* stride
-                                for j in inside {
-                                    to.pointee += source[j]
-                                    to += stride
-                                }
-                            }
-                            source += ow
-                        }
-                    }
-                }
+        forEachPatchRun(batch: batch) { run, image, inside in
+            guard let image else { return }
+            var to = x + image + inside.lowerBound &* stride
+            for j in inside {
+                to.pointee += patches[run + j]
+                to += stride
             }
         }
     }

@@ -10,13 +10,6 @@ import Testing
 /// import without Python and compute, on the uint8 frames SB3's frame stack gave, what SB3's
 /// torch modules computed after their division by 255.
 @Suite struct StableBaselines3CnnImportTests {
-    struct Fixture: Codable {
-        var observations: [[Float]]
-        var outputs: [[Float]]
-        var values: [Float]?
-        var actions: [Int]
-    }
-
     /// The fixtures' game with four frames stacked channels first, served by the shipped
     /// bridge from `Tests/Fixtures/bridge_entry_point.py`.
     static var framesEnvironment: String {
@@ -28,7 +21,7 @@ import Testing
 
     @Test(arguments: ["sb3_dqn_frames", "sb3_ppo_frames"])
     func cnnModelMatchesStableBaselines3(name: String) throws {
-        let fixtures: [String: Fixture] = try loadFixture("sb3_cnn_models.json")
+        let fixtures: [String: SB3Fixture] = try loadFixture("sb3_cnn_models.json")
         let fixture = try #require(fixtures[name])
         let url = fixtureURL(name + ".zip")
         let model = try StableBaselines3Model(contentsOf: url)
@@ -40,30 +33,9 @@ import Testing
                 "relu", "Conv2d(64, 64, kernel_size=3, stride=1, padding=0)", "relu", "Flatten", "Linear(64, 32)", "relu",
                 "Linear(32, 3)",
             ])
-        let policy = try Policy(file: file)
-        let observations = Matrix(
-            rows: fixture.observations.count, columns: fixture.observations[0].count, storage: fixture.observations.flatMap { $0 }
-        )
         // The frames differ from step to step, so the rows are not one input repeated.
         #expect(Set(fixture.observations).count == fixture.observations.count)
-        let outputs = policy.outputs(observations)
-        for (r, expected) in fixture.outputs.enumerated() {
-            for (j, value) in expected.enumerated() {
-                #expect(abs(outputs[r, j] - value) <= 1e-5 * max(1, abs(value)), "\(name) output [\(r), \(j)]")
-            }
-        }
-        #expect(policy.actions(observations).map { if case .discrete(let a) = $0 { a } else { -1 } } == fixture.actions)
-        if let values = fixture.values {
-            let critic = try #require(policy.valueAndInputGradient(observations))
-            for (value, expected) in zip(critic.values, values) {
-                #expect(abs(value - Double(expected)) <= 1e-5 * max(1, abs(Double(expected))), "\(name) value")
-            }
-        }
-        // Written and read back as a Gauntlet policy file: the same policy.
-        let written = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID()).safetensors")
-        defer { try? FileManager.default.removeItem(at: written) }
-        try file.write(to: written)
-        #expect(try PolicyFile.load(contentsOf: written).safetensors == file.safetensors)
+        try expectMatches(file, fixture, name: name)
     }
 
     /// Statistics besides SB3's own division by 255, or a TD3/SAC model with a CNN, are refused

@@ -27,6 +27,38 @@ struct SB3Fixture: Codable {
     }
 }
 
+/// The imported `file` computes what SB3 computed for the fixture's observations — outputs,
+/// deterministic actions and values within 1e-5 — and survives being written and read back.
+func expectMatches(_ file: PolicyFile, _ fixture: SB3Fixture, name: String) throws {
+    let policy = try Policy(file: file)
+    let observations = Matrix(
+        rows: fixture.observations.count, columns: fixture.observations[0].count, storage: fixture.observations.flatMap { $0 })
+    let outputs = policy.outputs(observations)
+    for (r, expected) in fixture.outputs.enumerated() {
+        for (j, value) in expected.enumerated() {
+            #expect(abs(outputs[r, j] - value) <= 1e-5 * max(1, abs(value)), "\(name) output [\(r), \(j)]")
+        }
+    }
+    for (action, expected) in zip(policy.actions(observations), fixture.actions) {
+        switch (action, expected) {
+        case (.discrete(let a), .discrete(let b)): #expect(a == b, "\(name)")
+        case (.continuous(let a), .continuous(let b)):
+            for (x, y) in zip(a, b) { #expect(abs(x - y) <= 1e-5, "\(name) action \(a) vs \(b)") }
+        default: Issue.record("\(name): action kinds differ")
+        }
+    }
+    if let values = fixture.values {
+        let critic = try #require(policy.valueAndInputGradient(observations))
+        for (value, expected) in zip(critic.values, values) {
+            #expect(abs(value - Double(expected)) <= 1e-5 * max(1, abs(Double(expected))), "\(name) value")
+        }
+    }
+    let written = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID()).safetensors")
+    defer { try? FileManager.default.removeItem(at: written) }
+    try file.write(to: written)
+    #expect(try PolicyFile.load(contentsOf: written).safetensors == file.safetensors)
+}
+
 /// Real model zips written by Stable-Baselines3 (`Tests/Fixtures/make_sb3_fixtures.py`) import
 /// without Python and compute what SB3's torch modules computed.
 @Suite struct StableBaselines3ImportTests {
@@ -40,35 +72,10 @@ struct SB3Fixture: Codable {
         let url = fixtureURL(name + ".zip")
         #expect(try PolicyImport.isStableBaselines3Model(at: url))
         let file = try StableBaselines3Model(contentsOf: url).policyFile(environment: fixture.environment, source: url)
+        try expectMatches(file, fixture, name: name)
         let policy = try Policy(file: file)
-        let observations = Matrix(
-            rows: fixture.observations.count, columns: fixture.observations[0].count, storage: fixture.observations.flatMap { $0 }
-        )
-        let outputs = policy.outputs(observations)
-        for (r, expected) in fixture.outputs.enumerated() {
-            for (j, value) in expected.enumerated() {
-                #expect(abs(outputs[r, j] - value) <= 1e-5 * max(1, abs(value)), "\(name) output [\(r), \(j)]")
-            }
-        }
-        for (action, expected) in zip(policy.actions(observations), fixture.actions) {
-            switch (action, expected) {
-            case (.discrete(let a), .discrete(let b)): #expect(a == b, "\(name)")
-            case (.continuous(let a), .continuous(let b)):
-                for (x, y) in zip(a, b) { #expect(abs(x - y) <= 1e-5, "\(name) action \(a) vs \(b)") }
-            default: Issue.record("\(name): action kinds differ")
-            }
-        }
-        if let values = fixture.values {
-            let critic = try #require(policy.valueAndInputGradient(observations.converted(to: Float.self)))
-            for (value, expected) in zip(critic.values, values) {
-                #expect(abs(value - Double(expected)) <= 1e-5 * max(1, abs(Double(expected))), "\(name) value")
-            }
-        }
-        // Written and read back as a Gauntlet policy file: the same policy.
         let written = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID()).safetensors")
         defer { try? FileManager.default.removeItem(at: written) }
-        try file.write(to: written)
-        #expect(try PolicyFile.load(contentsOf: written).safetensors == file.safetensors)
         // Exported as a plain state dict and imported again with the same kind: the same actor.
         try PolicyImport.stateDict(of: file).write(to: written)
         let activation = try #require(
