@@ -20,4 +20,10 @@ bool gauntlet_avx_available(void);
 /// `fastTanh`; returns how many it wrote. Only call it when `gauntlet_avx_available()`.
 int gauntlet_tanh_avx(const float *x, float *y, int count);
 
+/// One Adam step on the leading multiple of eight Float32 parameters (AVX), bit-identical to
+/// NeuralNet's `Adam.update`; returns how many it updated. Only call it when
+/// `gauntlet_avx_available()`.
+long gauntlet_adam_step_avx(float *theta, const float *gradient, float *m, float *v, long count, float beta1,
+                            float beta2, float epsilon, float decay, float step_size, float bias_correction2_root);
+
 #endif
