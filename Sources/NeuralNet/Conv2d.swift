@@ -60,8 +60,16 @@ public struct Conv2d: Equatable, Sendable {
     public var fanIn: Int { inputChannels * kernelSize * kernelSize }
     public var weightCount: Int { outputChannels * fanIn }
     public var parameterCount: Int { weightCount + outputChannels }
-    /// Scratch values a pass over `batch` images needs: the patches and the product.
-    public func scratchCount(batch: Int) -> Int { batch * outputHeight * outputWidth * (fanIn + outputChannels) }
+    /// Images whose patches one product takes: as many as keep the patches near a megabyte
+    /// (Float), so large frames (Nature DQN's 84×84) go a few at a time while their patches are
+    /// still in cache, and small ones (MinAtar's, up to 100 a product) all at once.
+    public var imagesPerProduct: Int { max(1, (1 << 18) / (outputHeight * outputWidth * fanIn)) }
+
+    /// Scratch values a pass over `batch` images needs: the patches and the product of one
+    /// group of `imagesPerProduct` images.
+    public func scratchCount(batch: Int) -> Int {
+        min(batch, imagesPerProduct) * outputHeight * outputWidth * (fanIn + outputChannels)
+    }
 
     /// The output columns `j` whose input column `v = j·stride + q − padding` lies inside the
     /// image (one range: the columns before and after it read padding).
@@ -150,6 +158,18 @@ public struct Conv2d: Equatable, Sendable {
         _ x: UnsafePointer<Scalar>, batch: Int, weight: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>?,
         into y: UnsafeMutablePointer<Scalar>, scratch: UnsafeMutablePointer<Scalar>
     ) {
+        for first in Swift.stride(from: 0, to: batch, by: imagesPerProduct) {
+            forwardGroup(
+                x + first * inputSize, batch: min(imagesPerProduct, batch - first), weight: weight, bias: bias,
+                into: y + first * outputSize, scratch: scratch)
+        }
+    }
+
+    @inline(__always)
+    private func forwardGroup<Scalar: BLASScalar>(
+        _ x: UnsafePointer<Scalar>, batch: Int, weight: UnsafePointer<Scalar>, bias: UnsafePointer<Scalar>?,
+        into y: UnsafeMutablePointer<Scalar>, scratch: UnsafeMutablePointer<Scalar>
+    ) {
         let positions = outputHeight * outputWidth
         let rows = batch * positions
         let product = scratch + rows * fanIn  // [outputChannels × rows]
@@ -173,6 +193,20 @@ public struct Conv2d: Equatable, Sendable {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func backward<Scalar: BLASScalar>(
+        _ outputGradient: UnsafePointer<Scalar>, input x: UnsafePointer<Scalar>, batch: Int, weight: UnsafePointer<Scalar>,
+        weightGradient: UnsafeMutablePointer<Scalar>?, biasGradient: UnsafeMutablePointer<Scalar>?, accumulate: Bool,
+        inputGradient: UnsafeMutablePointer<Scalar>?, scratch: UnsafeMutablePointer<Scalar>
+    ) {
+        for first in Swift.stride(from: 0, to: batch, by: imagesPerProduct) {
+            backwardGroup(
+                outputGradient + first * outputSize, input: x + first * inputSize, batch: min(imagesPerProduct, batch - first),
+                weight: weight, weightGradient: weightGradient, biasGradient: biasGradient, accumulate: accumulate || first > 0,
+                inputGradient: inputGradient.map { $0 + first * inputSize }, scratch: scratch)
+        }
+    }
+
+    @inline(__always)
+    private func backwardGroup<Scalar: BLASScalar>(
         _ outputGradient: UnsafePointer<Scalar>, input x: UnsafePointer<Scalar>, batch: Int, weight: UnsafePointer<Scalar>,
         weightGradient: UnsafeMutablePointer<Scalar>?, biasGradient: UnsafeMutablePointer<Scalar>?, accumulate: Bool,
         inputGradient: UnsafeMutablePointer<Scalar>?, scratch: UnsafeMutablePointer<Scalar>

@@ -165,4 +165,51 @@ import Testing
         }
         #expect(throws: NetworkError.self) { try Sequential<Float>(modules: [.activation(.relu)], parameters: []) }
     }
+
+    /// Large images go through the convolution's products a few at a time (`imagesPerProduct`):
+    /// a batch of five 3×64×64 images (two a product: groups of 2, 2 and 1) through a
+    /// convolution and a Linear layer gives each image's output and input gradient as that image
+    /// alone does, and the parameter gradients summed over the images — the groups' offsets and
+    /// accumulation are right.
+    @Test func convolutionOverGroupsOfImagesEqualsImageByImage() throws {
+        let conv = try Conv2d(
+            inputChannels: 3, outputChannels: 2, kernelSize: 3, stride: 1, padding: 1, inputHeight: 64, inputWidth: 64)
+        #expect(conv.imagesPerProduct == 2)
+        let random = RandomStream(seed: 12)
+        let network = try Sequential<Double>(
+            modules: [.conv2d(conv), .flatten, .linear(inputs: conv.outputSize, outputs: 2)], random: random)
+        let outputs = network.outputDimensions
+        let batch = 5
+        let x = Matrix(rows: batch, columns: conv.inputSize, storage: (0..<(batch * conv.inputSize)).map { _ in random.normal() })
+        let g = Matrix(rows: batch, columns: outputs, storage: (0..<(batch * outputs)).map { _ in random.normal() })
+        func pass(_ rows: Range<Int>) -> (output: [Double], input: [Double], parameters: [Double]) {
+            let workspace = Workspace(for: network, batch: rows.count)
+            let input = Array(x.storage[(rows.lowerBound * conv.inputSize)..<(rows.upperBound * conv.inputSize)])
+            let outputGradient = Array(g.storage[(rows.lowerBound * outputs)..<(rows.upperBound * outputs)])
+            var parameters = [Double](repeating: 0, count: network.parameterCount)
+            let output = input.withUnsafeBufferPointer { p in
+                network.forward(input: p.baseAddress!, batch: rows.count, workspace: workspace)
+                return Array(UnsafeBufferPointer(start: workspace.outputPointer, count: rows.count * outputs))
+            }
+            outputGradient.withUnsafeBufferPointer { p in
+                parameters.withUnsafeMutableBufferPointer { q in
+                    network.backward(
+                        outputGradient: p.baseAddress!, workspace: workspace, parameterGradient: q.baseAddress!,
+                        accumulate: false,
+                        wantInputGradient: true)
+                }
+            }
+            return (output, Array(UnsafeBufferPointer(start: workspace.gradient, count: rows.count * conv.inputSize)), parameters)
+        }
+        let whole = pass(0..<batch)
+        var parameters = [Double](repeating: 0, count: network.parameterCount)
+        for n in 0..<batch {
+            let single = pass(n..<(n + 1))
+            #expect(maximumRelativeError(Array(whole.output[(n * outputs)..<((n + 1) * outputs)]), single.output) < 1e-12)
+            #expect(
+                maximumRelativeError(Array(whole.input[(n * conv.inputSize)..<((n + 1) * conv.inputSize)]), single.input) < 1e-12)
+            for i in parameters.indices { parameters[i] += single.parameters[i] }
+        }
+        #expect(maximumRelativeError(whole.parameters, parameters) < 1e-10)
+    }
 }
