@@ -299,7 +299,7 @@ public struct CompleteVerifier: Sendable {
         _ layers: [Layer], _ hidden: [(lower: [Double], upper: [Double])], layer k: Int, lower: [Double], upper: [Double],
         interval: (lower: [Double], upper: [Double])
     ) throws(VerificationError) -> (lower: [Double], upper: [Double]) {
-        var model = Encoding(layers: Array(layers[..<k]) + [layers[k]], hidden: Array(hidden[..<k]), lower: lower, upper: upper)
+        let model = Encoding(layers: Array(layers[..<k]) + [layers[k]], hidden: Array(hidden[..<k]), lower: lower, upper: upper)
         defer { model.free() }
         var bounds = interval
         let weight = layers[k].weight
