@@ -118,12 +118,7 @@ extension Sequential {
                 linearIndex -= 1
                 let layout = linearLayers[linearIndex]
                 let n = gLower.rows
-                var gCenter = gLower
-                var gRadius = gUpper
-                for i in gLower.storage.indices {
-                    gCenter.storage[i] = gLower.storage[i] + gUpper.storage[i]
-                    gRadius.storage[i] = gUpper.storage[i] - gLower.storage[i]
-                }
+                let (gCenter, gRadius) = IntervalBounds.centerAndRadiusGradients(gLower, gUpper)
                 let (center, radius) = entering.centerAndRadius()
                 var fromRadius = [Scalar](repeating: 0, count: outputs * inputs)
                 var dCenter = Matrix<Scalar>(rows: n, columns: inputs)
@@ -158,22 +153,12 @@ extension Sequential {
                         }
                     }
                 }
-                gLower = dCenter
-                gUpper = dCenter
-                for i in dCenter.storage.indices {
-                    gLower.storage[i] = (dCenter.storage[i] - dRadius.storage[i]) / 2
-                    gUpper.storage[i] = (dCenter.storage[i] + dRadius.storage[i]) / 2
-                }
+                (gLower, gUpper) = IntervalBounds.boundGradients(center: dCenter, radius: dRadius)
             case .conv2d(let conv):
                 let layout = parameterLayouts[position]!
                 let (center, radius) = entering.centerAndRadius()
                 let weight = Array(parameters[layout.weightOffset..<layout.biasOffset])
-                var gCenter = gLower
-                var gRadius = gUpper
-                for i in gLower.storage.indices {
-                    gCenter.storage[i] = gLower.storage[i] + gUpper.storage[i]
-                    gRadius.storage[i] = gUpper.storage[i] - gLower.storage[i]
-                }
+                let (gCenter, gRadius) = IntervalBounds.centerAndRadiusGradients(gLower, gUpper)
                 let fromCenter = conv.gradients(gCenter, input: center, weight: weight)
                 let fromRadius = conv.gradients(
                     gRadius, input: radius, weight: Array(absoluteParameters[layout.weightOffset..<layout.biasOffset]))
@@ -183,12 +168,7 @@ extension Sequential {
                         fromCenter.weight[k] + (w > 0 ? 1 : w < 0 ? -1 : 0) * fromRadius.weight[k]
                 }
                 for j in 0..<layout.biasCount { gradient[layout.biasOffset + j] += fromCenter.bias[j] }
-                gLower = fromCenter.input
-                gUpper = fromCenter.input
-                for i in gLower.storage.indices {
-                    gLower.storage[i] = (fromCenter.input.storage[i] - fromRadius.input.storage[i]) / 2
-                    gUpper.storage[i] = (fromCenter.input.storage[i] + fromRadius.input.storage[i]) / 2
-                }
+                (gLower, gUpper) = IntervalBounds.boundGradients(center: fromCenter.input, radius: fromRadius.input)
             case .maxPool2d(let pool):
                 gLower = pool.gradient(gLower, input: entering.lower)
                 gUpper = pool.gradient(gUpper, input: entering.upper)
@@ -250,6 +230,31 @@ extension IntervalBounds {
             upper.storage[i] += radius.storage[i]
         }
         self.init(lower: lower, upper: upper)
+    }
+
+    /// `∂L/∂c = g_l + g_u` and `∂L/∂r = g_u − g_l` from the bounds' gradients (l = c − r, u = c + r).
+    static func centerAndRadiusGradients(_ gLower: Matrix<Scalar>, _ gUpper: Matrix<Scalar>) -> (
+        center: Matrix<Scalar>, radius: Matrix<Scalar>
+    ) {
+        var center = gLower
+        var radius = gUpper
+        for i in gLower.storage.indices {
+            center.storage[i] = gLower.storage[i] + gUpper.storage[i]
+            radius.storage[i] = gUpper.storage[i] - gLower.storage[i]
+        }
+        return (center, radius)
+    }
+
+    /// `∂L/∂l = (g_c − g_r)/2` and `∂L/∂u = (g_c + g_r)/2` from the gradients of the centre
+    /// `(l + u)/2` and radius `(u − l)/2`.
+    static func boundGradients(center: Matrix<Scalar>, radius: Matrix<Scalar>) -> (lower: Matrix<Scalar>, upper: Matrix<Scalar>) {
+        var lower = center
+        var upper = center
+        for i in center.storage.indices {
+            lower.storage[i] = (center.storage[i] - radius.storage[i]) / 2
+            upper.storage[i] = (center.storage[i] + radius.storage[i]) / 2
+        }
+        return (lower, upper)
     }
 
     /// Its centre `(l + u)/2` and radius `(u − l)/2`.
