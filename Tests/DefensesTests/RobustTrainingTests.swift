@@ -17,6 +17,18 @@ private func qPolicy(seed: UInt64) throws -> Policy<Double> {
 
 private let bounds = BoxSpace(low: Array(repeating: -5, count: 4), high: Array(repeating: 5, count: 4))
 
+/// A convolutional Q-network over 2×4×4 images in [0, 1] (a 2×2 convolution, ReLU, a Linear
+/// layer): the image policies' interval bounds go through the same regularisers.
+private func convolutionalQPolicy(seed: UInt64) throws -> Policy<Double> {
+    let conv = try Conv2d(inputChannels: 2, outputChannels: 3, kernelSize: 2, inputHeight: 4, inputWidth: 4)
+    let network = try Sequential<Double>(
+        modules: [.conv2d(conv), .activation(.relu), .flatten, .linear(inputs: conv.outputSize, outputs: 3)],
+        random: RandomStream(seed: seed))
+    return Policy(network: network, kind: .greedyQ, actionSpace: .discrete(3))
+}
+
+private let imageBounds = BoxSpace(low: Array(repeating: 0, count: 32), high: Array(repeating: 1, count: 32))
+
 /// The SA regulariser (κ 1, the full ε from the first step) on `observations`: its value and
 /// parameter gradient, the clean outputs, and the worst observations MAD finds from the same
 /// stream — where the regulariser took its gradient.
@@ -54,17 +66,22 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
 
 @Suite struct RobustTrainingTests {
     /// The interval-bound regularisers (SA-DQN's convex relaxation and the RADIAL-style loss)
-    /// add exactly their value's parameter gradient, checked by central finite differences.
-    @Test(arguments: ["sa", "radial"])
-    func intervalRegularizerGradientsMatchFiniteDifferences(method: String) throws {
+    /// add exactly their value's parameter gradient, checked by central finite differences — on
+    /// an MLP and on a convolutional network over images.
+    @Test(arguments: ["sa", "radial"], [false, true])
+    func intervalRegularizerGradientsMatchFiniteDifferences(method: String, images: Bool) throws {
         var config = RobustTrainingConfig(method: method, epsilon: 0.05)
         config.bound = "ibp"
         config.kappa = 1
         config.margin = 10  // keep every hinge active, away from its kink
         config.epsilonStart = 0
         config.epsilonEnd = 0
-        var policy = try qPolicy(seed: 5)
-        let observations = randomMatrix(rows: 6, columns: 4, random: RandomStream(seed: 6))
+        var policy = images ? try convolutionalQPolicy(seed: 5) : try qPolicy(seed: 5)
+        let bounds = images ? imageBounds : bounds
+        let observations =
+            images
+            ? Matrix(rows: 6, columns: 32, storage: (0..<192).map { Double(($0 * 7 + 3) % 11) / 10 })
+            : randomMatrix(rows: 6, columns: 4, random: RandomStream(seed: 6))
         func regularizer() -> any RobustTraining {
             method == "sa"
                 ? StateAdversarialRegularizer(config: config, bounds: bounds, random: RandomStream(seed: 1))
@@ -100,7 +117,7 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
                 return regularizer().regularize(observations, policy: policy, progress: 1, parameterGradient: &ignored)[
                     "robust/regularizer"]!
             }, at: parameters)
-        #expect(maximumRelativeError(gradient, numeric) < 1e-5, "\(method)")
+        #expect(maximumRelativeError(gradient, numeric) < 1e-5, "\(method), images \(images)")
     }
 
     /// The SA-DQN hinge through PGD and SA-PPO's KL add the gradient at the worst observation
