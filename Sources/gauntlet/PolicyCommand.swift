@@ -156,9 +156,14 @@ struct PolicyImportCommand: ParsableCommand {
             throw ValidationError(error.description)
         }
         let d = imported.description
-        print(
-            "imported \(file) → \(output): \(imported.network.sizes.map(String.init).joined(separator: "-")) \(d.architecture.modules.first { $0.type != "linear" }?.type ?? "linear"), \(d.kind ?? "") on \(env)"
-                + (d.critic != nil ? " (+ critic)" : ""))
+        let modules = imported.network.modules
+        let isMLP = modules.allSatisfy { if case .linear = $0 { true } else if case .activation = $0 { true } else { false } }
+        // An MLP as its widths and activation (4-64-64-2 tanh), anything else module by module.
+        let architecture =
+            isMLP
+            ? "\(imported.network.sizes.map(String.init).joined(separator: "-")) \(d.architecture.modules.first { $0.type != "linear" }?.type ?? "linear")"
+            : modules.map(\.name).joined(separator: " → ")
+        print("imported \(file) → \(output): \(architecture), \(d.kind ?? "") on \(env)" + (d.critic != nil ? " (+ critic)" : ""))
     }
 }
 
