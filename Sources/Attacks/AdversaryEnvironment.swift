@@ -12,9 +12,15 @@ import NeuralNet
 /// adversary receives the negated reward. Training PPO here gives a learned adversary that
 /// minimises the victim's return.
 ///
-/// Id: `adversary:env=ID,victim=PATH,eps=E[,units=normalized][,precision=f64]` (the victim acts
-/// in that precision, f32 by default), made by the family `AdversaryEnvironment.family`
-/// (part of `Toolkit.standard`'s environments); the step limit is the victim environment's.
+/// With `kind=paad` the agent is PA-AD's director (Sun et al. 2022) instead: it acts with a
+/// direction `d ∈ [−1, 1]^m` in the victim's (continuous) action space, and PA-AD's actor
+/// (`PAAD.Actor`) turns it into the observation in the threat model that moves the victim's
+/// action along `d`.
+///
+/// Id: `adversary:env=ID,victim=PATH,eps=E[,units=normalized][,precision=f64][,kind=paad]`
+/// (the victim acts in that precision, f32 by default), made by the family
+/// `AdversaryEnvironment.family` (part of `Toolkit.standard`'s environments); the step limit is
+/// the victim environment's.
 public final class AdversaryEnvironment: Environment {
     public let id: String
     public let victim: any Environment
@@ -25,14 +31,26 @@ public final class AdversaryEnvironment: Environment {
     public var victimPolicy: AnyPrecisionPolicy
     /// Where perturbations may go (ATLA moves ε along its schedule).
     public var threatModel: ThreatModel
+    /// What the agent's action is: an observation perturbation, or PA-AD's action direction.
+    public let kind: Kind
+
+    /// The attack an adversary trained here serves, which fixes what its actions mean.
+    public enum Kind: String, Sendable, CaseIterable {
+        /// Actions are perturbation directions in observation space (`learned`).
+        case learned
+        /// Actions are directions in the victim's action space, for PA-AD's actor (`paad`).
+        case paad
+    }
 
     public init(
         id: String, victim: any Environment, victimPolicy: AnyPrecisionPolicy, epsilon: Double, units: ThreatModel.Units = .raw,
-        scale: [Double]? = nil
+        scale: [Double]? = nil, kind: Kind = .learned
     ) {
         self.id = id
         self.victim = victim
         self.victimPolicy = victimPolicy
+        precondition(kind == .learned || victim.actionSpace.dimension != nil, "PA-AD needs a continuous action space")
+        self.kind = kind
         threatModel = ThreatModel(epsilon: epsilon, units: units, scale: scale, bounds: victim.observationSpace)
     }
 
@@ -41,13 +59,14 @@ public final class AdversaryEnvironment: Environment {
     public static func family(decoding: PolicyDecoding) -> EnvironmentFamily {
         EnvironmentFamily(
             prefix: "adversary:",
-            summary: "adversary:env=ID,victim=PATH,eps=E[,units=normalized] — perturb a victim policy's observations"
+            summary:
+                "adversary:env=ID,victim=PATH,eps=E[,units=normalized][,kind=paad] — perturb a victim policy's observations"
         ) {
             id throws(EnvironmentError) in
             let spec: AttackSpec
             do throws(AttackError) {
                 spec = try AttackSpec(parsing: id)
-                try spec.requireKnown(["env", "victim", "eps", "units", "precision"])
+                try spec.requireKnown(["env", "victim", "eps", "units", "precision", "kind"])
             } catch { throw EnvironmentError("'\(id)': \(error.description)") }
             guard let environment = spec.parameters["env"], let path = spec.parameters["victim"],
                 let epsilon = spec.parameters["eps"].flatMap(Double.init), epsilon >= 0, epsilon.isFinite
@@ -58,6 +77,9 @@ public final class AdversaryEnvironment: Environment {
             let units = spec.parameters["units"] ?? "raw"
             guard units == "raw" || units == "normalized" else {
                 throw EnvironmentError("'\(id)': units must be raw or normalized, got '\(units)'")
+            }
+            guard let kind = Kind(rawValue: spec.parameters["kind"] ?? "learned") else {
+                throw EnvironmentError("'\(id)': kind must be learned or paad, got '\(spec.parameters["kind"]!)'")
             }
             let victim = try decoding.environments.make(environment)
             let policy: Policy<Float>
@@ -71,18 +93,24 @@ public final class AdversaryEnvironment: Environment {
                     "'\(id)': the victim policy expects \(policy.observationDimension) observation values, \(environment) gives \(victim.base.observationSpace.dimension)"
                 )
             }
+            if kind == .paad, case .discrete = victim.base.actionSpace {
+                throw EnvironmentError(
+                    "'\(id)': PA-AD's director proposes directions in a continuous action space; \(environment)'s actions are discrete"
+                )
+            }
             let adversary = AdversaryEnvironment(
                 id: id, victim: victim.base,
                 victimPolicy: precision == .f32 ? .float(policy) : .double(policy.converted(to: Double.self)),
                 epsilon: epsilon, units: units == "normalized" ? .normalized : .raw,
-                scale: units == "normalized" ? try policy.normalizedUnits() : nil)
+                scale: units == "normalized" ? try policy.normalizedUnits() : nil, kind: kind)
             return TimeLimit(adversary, maxEpisodeSteps: victim.maxEpisodeSteps)
         }
     }
 
     public var observationSpace: BoxSpace { victim.observationSpace }
     public var actionSpace: ActionSpace {
-        .box(BoxSpace(symmetric: Array(repeating: 1, count: victim.observationSpace.dimension)))
+        let dimension = kind == .paad ? victim.actionSpace.dimension! : victim.observationSpace.dimension
+        return .box(BoxSpace(symmetric: Array(repeating: 1, count: dimension)))
     }
     public var stateLabels: [String] { victim.stateLabels }
     public var state: [Double] { victim.state }
@@ -102,10 +130,27 @@ public final class AdversaryEnvironment: Environment {
             preconditionFailure("AdversaryEnvironment: invalid action \(action)")
         }
         let clean = Matrix<Float>(row: victim.observation)
-        let perturbed = Self.perturb(clean, direction: Matrix(row: direction), threatModel: threatModel)
-        let victimAction = victimPolicy.actions(perturbed, selection: .mode)[0]
+        let victimAction: Action =
+            switch victimPolicy {
+            case .float(let policy): victimAction(clean, action: direction, policy: policy)
+            case .double(let policy): victimAction(clean.converted(to: Double.self), action: direction, policy: policy)
+            }
         let (reward, terminated) = victim.advance(victimAction)
         return (-reward, terminated)
+    }
+
+    /// The victim's action at the observation the adversary's action makes of `clean`.
+    func victimAction<S: BLASScalar>(_ clean: Matrix<S>, action: [Float], policy: Policy<S>) -> Action {
+        let perturbed =
+            switch kind {
+            case .learned: Self.perturb(clean, direction: Matrix(row: action.map { S(Double($0)) }), threatModel: threatModel)
+            case .paad:
+                PAAD.Actor().perturb(
+                    clean, directions: Matrix(row: action.map { S(Double(min(max($0, -1), 1))) }), policy: policy,
+                    threatModel: threatModel
+                ).perturbed
+            }
+        return policy.actions(perturbed, selection: .mode)[0]
     }
 
     /// `s + ε · u ⊙ clip(a, −1, 1)`, projected onto the threat model.

@@ -84,13 +84,14 @@ public struct AttackParameter: Sendable {
         case number(ClosedRange<Double>)
         case choice([String])
         /// A policy file the attack loads through its context: a surrogate policy for the same
-        /// environment, or a learned adversary (observations to perturbation directions).
+        /// environment, a learned adversary (observations to perturbation directions), or PA-AD's
+        /// director (observations to directions in the victim's action space).
         case policyFile(PolicyFileRole)
         /// Free text the attack parses itself (e.g. `target=K|worst`).
         case text
     }
 
-    public enum PolicyFileRole: Sendable { case surrogate, adversary }
+    public enum PolicyFileRole: Sendable { case surrogate, adversary, director }
 
     public var key: String
     public var kind: Kind
@@ -154,7 +155,7 @@ public struct AttackRegistry: Sendable {
         NoAttack.description, UniformNoise.description, GaussianNoise.description, RandomSign.description, FGSM.description,
         PGD.description, MIFGSM.description, MAD.description, TargetedAttack.description, GradientEstimationAttack.nes,
         GradientEstimationAttack.spsa, TransferAttack.description, CriticAttack.description, LearnedAdversary.description,
-        WorstCaseEnsemble.description, RobustSarsa.description, RobustSarsa.withMAD, OptimalAttack.description,
+        WorstCaseEnsemble.description, RobustSarsa.description, RobustSarsa.withMAD, OptimalAttack.description, PAAD.description,
     ])
 
     /// This registry with one more attack; a name already taken is a programming error.

@@ -9,45 +9,20 @@ import NeuralNet
 /// `a ∈ [−1, 1]^d` (its mode, deterministic), applied as `ε · u ⊙ a` inside the current threat
 /// model. `adversary=PATH` names the adversary's policy file (`gauntlet adversary train`).
 public struct LearnedAdversary: Attack {
-    public var path: String
-    public var adversary: Policy<Float> { adversaries.float }
-    /// The adversary in both precisions: an f64 evaluation computes its directions in f64.
-    let adversaries: PolicyInEitherPrecision
+    let trained: TrainedAdversary
+    public var path: String { trained.path }
+    public var adversary: Policy<Float> { trained.policies.float }
     /// The victim's mean return over the adversary's last 100 training episodes, at its training
     /// ε (recorded in the adversary's policy file).
-    public let expectedEffect: ExpectedEffect?
-    /// The units its ε was measured in while it trained (nil: not recorded); its directions mean
-    /// the same perturbations only in those units.
-    public let trainedUnits: ThreatModel.Units?
+    public var expectedEffect: ExpectedEffect? { trained.expectedEffect }
+    /// The victim environment steps the adversary's training took.
+    public var preparation: AttackPreparation? { trained.preparation }
 
-    public init(
-        adversary: Policy<Float>, path: String, expectedEffect: ExpectedEffect? = nil, trainedUnits: ThreatModel.Units? = nil
-    ) {
-        adversaries = PolicyInEitherPrecision(adversary)
-        self.path = path
-        self.expectedEffect = expectedEffect
-        self.trainedUnits = trainedUnits
+    public init(adversary: Policy<Float>, path: String) {
+        trained = TrainedAdversary(policy: adversary, path: path)
     }
 
-    /// The units of the adversary environment it trained in, from its id (`units=normalized`, else raw).
-    static func trainedUnits(of file: PolicyFile) -> ThreatModel.Units? {
-        guard let id = file.description.environment, id.hasPrefix("adversary:") else { return nil }
-        return id.split(separator: ",").contains("units=normalized") ? .normalized : .raw
-    }
-
-    /// What the adversary's training recorded: its ε (from its environment id) and the victim's
-    /// return over the last 100 training episodes (the negated adversary return).
-    static func expectedEffect(of file: PolicyFile, path: String) -> ExpectedEffect? {
-        guard let returnText = file.description.provenance["training_mean_return_last_100"],
-            let adversaryReturn = Double(returnText), adversaryReturn.isFinite,
-            let id = file.description.environment, id.hasPrefix("adversary:"),
-            let epsilonText = id.dropFirst("adversary:".count).split(separator: ",").first(where: { $0.hasPrefix("eps=") }),
-            let epsilon = Double(epsilonText.dropFirst("eps=".count))
-        else { return nil }
-        return ExpectedEffect(
-            epsilon: epsilon, attackedReturn: -adversaryReturn,
-            source: "the victim's mean return over the last 100 episodes of \(path)'s training")
-    }
+    init(trained: TrainedAdversary) { self.trained = trained }
 
     static let adversaryParameter = AttackParameter(
         "adversary", .policyFile(.adversary), default: nil,
@@ -56,20 +31,9 @@ public struct LearnedAdversary: Attack {
         name: "learned", summary: "a learned adversary (PPO on the adversary's MDP, ATLA-style)", family: .learned,
         parameters: [adversaryParameter]
     ) { spec, context throws(AttackError) in
-        let path = try spec.text(adversaryParameter)
-        let adversary: Policy<Float>
-        do throws(PolicyFileError) { adversary = try context.loadPolicy(path) } catch {
-            throw AttackError("learned: adversary \(error.description)")
-        }
-        guard !adversary.head.isDiscrete else {
-            throw AttackError(
-                "learned: \(path) is a \(adversary.kind.rawValue) policy, not an adversary (train one with gauntlet adversary train)"
-            )
-        }
-        let file = try? PolicyFile.load(contentsOf: URL(fileURLWithPath: path))
-        return LearnedAdversary(
-            adversary: adversary, path: path, expectedEffect: file.flatMap { expectedEffect(of: $0, path: path) },
-            trainedUnits: file.flatMap(trainedUnits(of:)))
+        LearnedAdversary(
+            trained: try TrainedAdversary.load(
+                try spec.text(adversaryParameter), for: "learned", kind: .learned, context: context))
     }
 
     public var spec: String { formatSpec("learned", ["adversary": path]) }
@@ -88,34 +52,32 @@ public struct LearnedAdversary: Attack {
     public func prepared<S: BLASScalar>(
         for policy: Policy<S>, environment: String, threatModel: ThreatModel, progress: ((String) -> Void)?
     ) throws(AttackError) -> any Attack {
-        if let trainedUnits, trainedUnits != threatModel.units {
-            throw AttackError(
-                "learned: \(path) was trained with ε in \(trainedUnits.rawValue) units; evaluate it with --eps-units \(trainedUnits.rawValue)"
-            )
-        }
+        try trained.checkUnits(of: threatModel, attack: "learned")
         return self
     }
 
     public func perturb<S: BLASScalar>(
         _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
     ) -> AttackResult<S> {
-        let directions = adversaries.in(S.self).outputs(observations)
+        let directions = trained.policies.in(S.self).outputs(observations)
         return AttackResult(
             perturbed: AdversaryEnvironment.perturb(observations, direction: directions, threatModel: threatModel), queries: 0)
     }
 
     /// The training config of an adversary against `victim` in `environment` at radius
-    /// `epsilon`: PPO with a Gaussian policy over perturbation directions. In normalized units
-    /// (MuJoCo victims) it normalises its observations and rewards as the victims' PPO does.
+    /// `epsilon`: PPO with a Gaussian policy over perturbation directions (`kind` `.learned`) or
+    /// over PA-AD's action directions (`.paad`). In normalized units (MuJoCo victims) it
+    /// normalises its observations and rewards as the victims' PPO does.
     public static func trainingConfig(
         victim: String, environment: String, epsilon: Double, units: ThreatModel.Units = .raw, steps: Int, seed: UInt64,
-        precision: Precision = .f32
+        precision: Precision = .f32, kind: AdversaryEnvironment.Kind = .learned
     ) throws(ConfigError) -> TrainingConfig {
         let unitsKey = units == .normalized ? ",units=normalized" : ""
+        let kindKey = kind == .learned ? "" : ",kind=\(kind.rawValue)"
         let normalization = units == .normalized ? "\nnormalize: true\nnormalize_reward: true" : ""
         let yaml = """
-            # A learned observation adversary (ATLA-style) against \(victim).
-            env: adversary:env=\(environment),victim=\(victim),eps=\(epsilon)\(unitsKey)\(precision == .f32 ? "" : ",precision=\(precision)")
+            # A learned observation adversary (\(kind == .learned ? "ATLA-style" : "PA-AD's director")) against \(victim).
+            env: adversary:env=\(environment),victim=\(victim),eps=\(epsilon)\(unitsKey)\(precision == .f32 ? "" : ",precision=\(precision)")\(kindKey)
             algorithm: ppo
             seed: \(seed)
             n_timesteps: \(steps)

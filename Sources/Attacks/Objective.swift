@@ -24,6 +24,11 @@ public enum Objective: Sendable {
     /// Minimise the value the policy's own critic assigns (`−V(s′)`; for a Q-network
     /// `−max_a Q(s′, a)`), the critic attack of Pattanaik et al. 2018.
     case criticValue
+    /// Move the outputs along a direction: maximise `cos(z(s′) − z(s), d) + ‖z(s′) − z(s)‖₂`,
+    /// the objective PA-AD's actor follows on continuous policies (Sun et al. 2022): the change
+    /// of the action points where the director asks, and is large. At `z(s′) = z(s)` the cosine
+    /// has no gradient; there it ascends along `d/‖d‖`, where the cosine grows fastest.
+    case policyDirection(clean: [[Double]], directions: [[Double]])
 
     /// Whether the objective reads the critic rather than the policy's outputs.
     public var dependsOnCritic: Bool { if case .criticValue = self { true } else { false } }
@@ -101,6 +106,31 @@ public enum Objective: Sendable {
                     let p = Double.exp(logP)
                     values[r] += p * (logP - Double(logQ))
                     g[j] = S(Double(S.exp(logQ)) - p)  // ∂KL/∂z′ = softmax(z′) − p
+                }
+            case .policyDirection(let clean, let directions):
+                let d = directions[r]
+                var change = 0.0
+                var directionNorm = 0.0
+                var inner = 0.0
+                for j in 0..<n {
+                    let u = Double(row[j]) - clean[r][j]
+                    change += u * u
+                    directionNorm += d[j] * d[j]
+                    inner += u * d[j]
+                }
+                change = change.squareRoot()
+                directionNorm = directionNorm.squareRoot()
+                guard directionNorm > 0 else { continue }
+                guard change > 0 else {
+                    for j in 0..<n { g[j] = S(d[j] / directionNorm) }
+                    continue
+                }
+                let cosine = inner / (change * directionNorm)
+                values[r] = cosine + change
+                // ∂cos/∂u = d/(‖u‖‖d‖) − cos·u/‖u‖², ∂‖u‖/∂u = u/‖u‖.
+                for j in 0..<n {
+                    let u = Double(row[j]) - clean[r][j]
+                    g[j] = S(d[j] / (change * directionNorm) - cosine * u / (change * change) + u / change)
                 }
             case .criticValue:
                 preconditionFailure("the critic objective depends on the critic, not on the outputs")

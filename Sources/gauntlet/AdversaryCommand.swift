@@ -19,9 +19,12 @@ struct AdversaryTrain: ParsableCommand, PrecisionGeneric {
             The adversary acts in the victim's state-adversarial MDP (ATLA-style): it sees the \
             clean observation, outputs a direction a ∈ [−1, 1]^d, and the victim acts on \
             s + ε·a (L∞, raw units, clipped to the observation bounds); its reward is the \
-            victim's negated. The run directory is a normal training run (resume it with \
-            `gauntlet train --resume DIR`); evaluate the result with \
-            `gauntlet attack --attack learned:adversary=DIR/policy.safetensors`.
+            victim's negated. With --kind paad it is PA-AD's director instead: it outputs a \
+            direction in the victim's (continuous) action space, and PA-AD's actor finds the \
+            observation in the ball that moves the victim's action along it. The run directory \
+            is a normal training run (resume it with `gauntlet train --resume DIR`); evaluate the \
+            result with `gauntlet attack --attack learned:adversary=DIR/policy.safetensors` \
+            (or `paad:adversary=…`).
             """)
 
     @Option(help: "Victim policy file.") var victim: String
@@ -31,6 +34,8 @@ struct AdversaryTrain: ParsableCommand, PrecisionGeneric {
         name: .customLong("eps-units"),
         help: "raw (observation units) or normalized (the victim's observation normalisation, as MuJoCo studies measure ε).")
     var units: ThreatModel.Units = .raw
+    @Option(help: "learned (observation perturbations, SA-RL/ATLA) or paad (PA-AD's director of action directions).")
+    var kind: AdversaryEnvironment.Kind = .learned
     @Option(help: "Training steps.") var steps = 200_000
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Option(help: "Run directory.") var output: String
@@ -59,7 +64,7 @@ struct AdversaryTrain: ParsableCommand, PrecisionGeneric {
         do {
             let config = try LearnedAdversary.trainingConfig(
                 victim: victim, environment: environment, epsilon: eps, units: units, steps: steps, seed: seed,
-                precision: Precision(of: S.self)
+                precision: Precision(of: S.self), kind: kind
             )
             run = try TrainingRun<S>(
                 config: config, directory: URL(fileURLWithPath: output), seed: seed, components: Toolkit.standard.training)

@@ -11,6 +11,7 @@ import NeuralNet
 extension ThreatModel.Norm: ExpressibleByArgument {}
 extension ThreatModel.Units: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
+extension AdversaryEnvironment.Kind: ExpressibleByArgument {}
 
 /// `--policy` and `--env`.
 struct PolicyOptions: ParsableArguments {

@@ -32,7 +32,7 @@ func catalogueSpecs(_ registry: AttackRegistry = testCatalogue) -> [(description
         var variants: [[String: String]] = []
         for parameter in description.parameters {
             switch parameter.kind {
-            case .policyFile(let role): base[parameter.key] = role == .adversary ? "adversary" : "surrogate"
+            case .policyFile(let role): base[parameter.key] = "\(role)"
             case .choice(let options): variants += options.filter { $0 != parameter.defaultValue }.map { [parameter.key: $0] }
             case .integer(let range) where range == 0...1:
                 variants.append([parameter.key: parameter.defaultValue == "1" ? "0" : "1"])
@@ -51,12 +51,15 @@ func catalogueSpecs(_ registry: AttackRegistry = testCatalogue) -> [(description
 }
 
 /// Loads the policy files catalogue specs name: a learned adversary mapping `dimension`
-/// observations to as many directions, or a random surrogate of the victim's kind.
+/// observations to as many directions, a PA-AD director mapping them to `outputs` action
+/// directions, or a random surrogate of the victim's kind.
 func policyContext(kind: PolicyKind, dimension: Int, outputs: Int) -> AttackContext {
     AttackContext { path in
-        path == "adversary"
-            ? randomPolicy(kind: .gaussian, inputs: dimension, outputs: dimension, seed: 41).converted(to: Float.self)
-            : randomPolicy(kind: kind, inputs: dimension, outputs: outputs, seed: 42).converted(to: Float.self)
+        switch path {
+        case "adversary": randomPolicy(kind: .gaussian, inputs: dimension, outputs: dimension, seed: 41).converted(to: Float.self)
+        case "director": randomPolicy(kind: .gaussian, inputs: dimension, outputs: outputs, seed: 43).converted(to: Float.self)
+        default: randomPolicy(kind: kind, inputs: dimension, outputs: outputs, seed: 42).converted(to: Float.self)
+        }
     }
 }
 

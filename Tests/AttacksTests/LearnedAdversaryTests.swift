@@ -96,6 +96,11 @@ import Testing
         #expect { try AttackRegistry.standard.make("learned:adversary=\(Self.victim)") } throws: {
             ($0 as! AttackError).description.contains("not an adversary")
         }
+        // Its training is the attack's preparation; PA-AD refuses it (its outputs are not action directions).
+        #expect(attack.preparation?.environmentSteps == 2048)
+        #expect { try AttackRegistry.standard.make("paad:adversary=\(summary.policy)") } throws: {
+            "\($0)".contains("was trained for the 'learned' attack (use --attack learned:adversary=")
+        }
     }
 
     /// In normalized units (MuJoCo) the adversary's ball is the victim's own normalisation, its

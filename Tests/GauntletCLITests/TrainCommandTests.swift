@@ -94,6 +94,34 @@ import Testing
         #expect(negative.status == 2 && negative.standardError.contains("--eps must be a finite number ≥ 0"))
     }
 
+    /// `gauntlet adversary train --kind paad` (PA-AD's director on a MuJoCo victim, ε in its
+    /// normalised units), then `--attack paad:…`: the report counts the director's training steps
+    /// as its preparation. A discrete victim is refused with exit 2.
+    @Test func paadDirectorTrainAndAttack() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = directory.appendingPathComponent("director")
+        let victim = "policies/invertedpendulum-ppo.safetensors"
+        let train = try runGauntlet([
+            "adversary", "train", "--kind", "paad", "--victim", victim, "--eps", "0.1", "--eps-units", "normalized",
+            "--steps", "1024", "--output", run.path, "--json",
+        ])
+        #expect(train.status == 0, "\(train.standardError)")
+        let attack = try runGauntlet([
+            "attack", "--policy", victim, "--attack", "paad:adversary=\(run.appendingPathComponent("policy.safetensors").path)",
+            "--eps", "0.1", "--eps-units", "normalized", "--episodes", "2", "--json",
+        ])
+        #expect(attack.status == 0, "\(attack.standardError)")
+        let report = try JSONSerialization.jsonObject(with: Data(attack.standardOutput.utf8)) as! [String: Any]
+        #expect((report["attack"] as! String).hasPrefix("paad:adversary="))
+        #expect((report["preparation"] as? [String: Any])?["environment_steps"] as? Int == 1024)
+        let discrete = try runGauntlet([
+            "adversary", "train", "--kind", "paad", "--victim", "policies/cartpole-ppo.safetensors", "--eps", "0.1",
+            "--steps", "1024", "--output", directory.appendingPathComponent("bad").path,
+        ])
+        #expect(discrete.status == 2 && discrete.standardError.contains("actions are discrete"), "\(discrete.standardError)")
+    }
+
     @Test func badInputIsExitCodeTwo() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
