@@ -48,7 +48,9 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         .int("robust_steps", \.steps, in: 1...1000, "steps of the attacks that take them (PGD, MAD)"),
         .double("robust_fraction", \.fraction, in: 0...1, "share of observations attacked (adversarial training, ATLA)"),
         .double("robust_kappa", \.kappa, in: 0...1e6, "regulariser weight κ"),
-        .string("robust_bound", \.bound, options: ["pgd", "ibp"], "how SA-DQN bounds the worst case: PGD, or interval bounds"),
+        .string(
+            "robust_bound", \.bound, options: ["pgd", "ibp"],
+            "how the SA regulariser finds its worst case: PGD, or interval bounds (SA-DQN's and SA-PPO's convex relaxation)"),
         .double("robust_margin", \.margin, in: 0...1e6, "hinge margin c of SA-DQN"),
         .int("robust_victim_updates", \.victimUpdates, in: 1...1_000_000, "ATLA: agent updates per phase"),
         .int("robust_adversary_updates", \.adversaryUpdates, in: 0...1_000_000, "ATLA: adversary updates per phase"),

@@ -17,6 +17,11 @@ import NeuralNet
 ///   σ, the KL is `Σ_j (μ_j(ŝ) − μ_j(s))² / 2σ_j²`.
 /// - SA-DDPG (TD3/DDPG actors): `R = mean_s max_{ŝ∈B(s)} ‖μ(ŝ) − μ(s)‖² / 2` on the actor's
 ///   actions in [−1, 1], μ(s) held fixed, the inner maximum found the same way.
+/// - With `robust_bound: ibp` the inner maximum of SA-PPO's and SA-DDPG's divergence is bounded
+///   instead (SA-PPO's convex relaxation): interval bounds `[l, u]` of the outputs over the ball
+///   give `Σ_j w_j max(u_j − μ_j, μ_j − l_j)² / 2` for the squared forms (w = 1/σ² or 1), and
+///   `Σ_i p_i log p_i − p·l + log Σ_i e^{u_i}` for the categorical KL (`p = π(·|s)`), each an
+///   upper bound of the divergence anywhere in the ball.
 ///
 /// ε follows the config's ramp; before it starts, `R` is not computed.
 public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraining {
@@ -36,9 +41,13 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
         let n = observations.rows
         let weight = S(config.kappa) / S(n)
         var value = 0.0
-        if policy.head.outputsAreActionValues && config.bound == "ibp" {
-            value = intervalHinge(
-                observations, clean: clean, policy: policy, threatModel: model, weight: weight, gradient: &parameterGradient)
+        if config.bound == "ibp" {
+            value =
+                policy.head.outputsAreActionValues
+                ? intervalHinge(
+                    observations, clean: clean, policy: policy, threatModel: model, weight: weight, gradient: &parameterGradient)
+                : intervalDivergence(
+                    observations, clean: clean, policy: policy, threatModel: model, weight: weight, gradient: &parameterGradient)
         } else {
             let worst: Matrix<S>
             var outputGradient: Matrix<S>
@@ -135,5 +144,58 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
         for i in hiddenGradient.indices { gradient[i] += hiddenGradient[i] }
         for i in lastGradient.indices { gradient[layout.weightOffset + i] += lastGradient[i] }
         return value
+    }
+
+    /// The interval bound of the divergence between the outputs at `s` (held fixed) and anywhere
+    /// in the ball (see the type's documentation); adds `weight ·` its parameter gradient per row
+    /// and returns its mean.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    func intervalDivergence<S: BLASScalar>(
+        _ observations: Matrix<S>, clean: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel,
+        weight: S, gradient: inout [S]
+    ) -> Double {
+        guard let box = try? IntervalCertificate(threatModel: threatModel).inputBox(around: observations, policy: policy) else {
+            preconditionFailure("a learner's policy carries no defenses")
+        }
+        let (n, m) = (clean.rows, clean.columns)
+        let weights = policy.head.divergenceWeights
+        var value = 0.0
+        let (_, boundGradient) = policy.network.intervalBoundsParameterGradient(box) { outputs in
+            var gLower = Matrix<S>(rows: n, columns: m)
+            var gUpper = Matrix<S>(rows: n, columns: m)
+            for r in 0..<n {
+                if let weights {
+                    // (μ′ − μ)² is largest at the end of [l, u] further from μ.
+                    for j in 0..<m {
+                        let above = Double(outputs.upper[r, j] - clean[r, j])
+                        let below = Double(clean[r, j] - outputs.lower[r, j])
+                        if above >= below {
+                            value += weights[j] * above * above / 2
+                            gUpper[r, j] = weight * S(weights[j] * above)
+                        } else {
+                            value += weights[j] * below * below / 2
+                            gLower[r, j] = weight * S(-weights[j] * below)
+                        }
+                    }
+                } else {
+                    // KL(p ‖ softmax(z′)) = Σ p log p − p·z′ + log Σ e^{z′} ≤ Σ p log p − p·l + log Σ e^{u}.
+                    let p = softmax(Matrix(row: clean.row(r).map { Double($0) })).row(0)
+                    let upper = outputs.upper.row(r).map { Double($0) }
+                    let q = softmax(Matrix(row: upper)).row(0)
+                    let largest = upper.max()!
+                    value += largest + Double.log(upper.map { Double.exp($0 - largest) }.reduce(0, +))
+                    for j in 0..<m {
+                        if p[j] > 0 { value += p[j] * Double.log(p[j]) }
+                        value -= p[j] * Double(outputs.lower[r, j])
+                        gLower[r, j] = weight * S(-p[j])
+                        gUpper[r, j] = weight * S(q[j])
+                    }
+                }
+            }
+            return (gLower, gUpper)
+        }
+        for i in boundGradient.indices { gradient[i] += boundGradient[i] }
+        return value / Double(n)
     }
 }

@@ -210,6 +210,27 @@ import Testing
             checkpoint_interval: 300
             """
         ),
+        (
+            "ppo-sa-ibp",
+            """
+            env: Pendulum-v1
+            algorithm: ppo
+            n_timesteps: 1024
+            n_envs: 4
+            n_steps: 64
+            batch_size: 64
+            n_epochs: 2
+            net_arch: [16]
+            normalize: true
+            robust_method: sa
+            robust_bound: ibp
+            robust_eps: 0.1
+            robust_eps_units: normalized
+            robust_eps_start: 0
+            robust_kappa: 1
+            checkpoint_interval: 300
+            """
+        ),
     ]
 
     func temporaryDirectory() -> URL {

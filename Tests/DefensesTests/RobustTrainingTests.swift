@@ -120,6 +120,70 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
         #expect(maximumRelativeError(gradient, numeric) < 1e-5, "\(method), images \(images)")
     }
 
+    /// SA-PPO's (and SA-DDPG's) interval bound on the divergence (`robust_bound: ibp`): at least
+    /// the divergence anywhere in the ball (MAD's worst point and 256 random points per
+    /// observation), equal to the bound computed here from the network's interval bounds with
+    /// π(·|s) fixed, and its parameter gradient equal to that bound's finite differences — for
+    /// Gaussian, categorical and deterministic heads.
+    @Test(arguments: [PolicyKind.gaussian, .categorical, .deterministic])
+    func saIntervalDivergenceBoundIsSoundAndMatchesFiniteDifferences(kind: PolicyKind) throws {
+        let outputs = kind == .categorical ? 3 : 2
+        var policy = Policy(
+            network: try Sequential<Double>.mlp(
+                sizes: [4, 8, 8, outputs], activation: .tanh, outputActivation: kind == .deterministic ? .tanh : .identity,
+                random: RandomStream(seed: 21)),
+            kind: kind, actionSpace: kind == .categorical ? .discrete(3) : .box(BoxSpace(symmetric: [1, 1])),
+            logStd: kind == .gaussian ? [-0.5, 0.2] : [],
+            scaling: ObservationScaling(mean: [0, 0.1, 0, -0.1], std: [1, 0.5, 2, 1]))
+        let observations = randomMatrix(rows: 5, columns: 4, random: RandomStream(seed: 22))
+        let epsilon = 0.05
+        var config = RobustTrainingConfig(method: "sa", epsilon: epsilon)
+        config.bound = "ibp"
+        config.kappa = 1
+        config.epsilonStart = 0
+        config.epsilonEnd = 0
+        var gradient = [Double](repeating: 0, count: policy.network.parameterCount)
+        let value = StateAdversarialRegularizer(config: config, bounds: bounds, random: RandomStream(seed: 1)).regularize(
+            observations, policy: policy, progress: 1, parameterGradient: &gradient)["robust/regularizer"]!
+        let clean = policy.outputs(observations)
+        let model = ThreatModel(epsilon: epsilon, bounds: bounds)
+        let box = try IntervalCertificate(threatModel: model).inputBox(around: observations, policy: policy)
+        let weights = policy.head.divergenceWeights
+        func bound(_ network: Sequential<Double>) -> Double {
+            let z = network.intervalBounds(box)
+            var total = 0.0
+            for r in 0..<clean.rows {
+                if let weights {
+                    for j in 0..<outputs {
+                        let far = max(z.upper[r, j] - clean[r, j], clean[r, j] - z.lower[r, j])
+                        total += weights[j] * far * far / 2
+                    }
+                } else {
+                    let p = softmax(Matrix(row: clean.row(r))).row(0)
+                    total += Double.log(z.upper.row(r).map { Double.exp($0) }.reduce(0, +))
+                    for j in 0..<outputs { total += p[j] * Double.log(p[j]) - p[j] * z.lower[r, j] }
+                }
+            }
+            return total / Double(clean.rows)
+        }
+        #expect(abs(value - bound(policy.network)) < 1e-12)
+        let divergence = Objective.divergence(policy, clean: clean)
+        let worst = MAD(steps: 20).perturb(observations, policy: policy, threatModel: model, random: RandomStream(seed: 2))
+        var largest = divergence.evaluate(policy.outputs(worst.perturbed)).values.reduce(0, +) / Double(clean.rows)
+        let random = RandomStream(seed: 3)
+        for _ in 0..<256 {
+            let sample = model.randomPoint(around: observations, random: random)
+            largest = max(largest, divergence.evaluate(policy.outputs(sample)).values.reduce(0, +) / Double(clean.rows))
+        }
+        #expect(largest > 0 && value >= largest, "\(kind): bound \(value) below the divergence \(largest) it bounds")
+        let numeric = numericalGradient(
+            of: { p in
+                policy.network.parameters = p
+                return bound(policy.network)
+            }, at: policy.network.parameters)
+        #expect(maximumRelativeError(gradient, numeric) < 1e-5, "\(kind)")
+    }
+
     /// The SA-DQN hinge through PGD and SA-PPO's KL add the gradient at the worst observation
     /// PGD found (Danskin): equal to finite differences of the same objective with that
     /// observation held fixed.
