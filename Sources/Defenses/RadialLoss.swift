@@ -29,12 +29,8 @@ public final class RadialLoss: RobustTrainingBase, RobustTraining {
         let n = observations.rows
         let weight = S(config.kappa) / S(n)
         let clean = policy.outputs(observations)
-        guard
-            let box = try? IntervalCertificate(threatModel: threatModel(atProgress: progress, policy: policy)).inputBox(
-                around: observations, policy: policy)
-        else {
-            preconditionFailure("a learner's policy carries no defenses")
-        }
+        let box = networkInputBox(
+            around: observations, policy: policy, threatModel: threatModel(atProgress: progress, policy: policy))
         var value = 0.0
         let (_, gradient) = policy.network.intervalBoundsParameterGradient(box) { output in
             var gLower = Matrix<S>(rows: n, columns: output.lower.columns)

@@ -2,6 +2,7 @@ import Agents
 import Attacks
 import Environments
 import Linalg
+import NeuralNet
 
 /// What every robust-training method keeps: its settings, the observation bounds its threat
 /// model clips to, and the stream its attacks draw from (checkpointed by the learner).
@@ -44,5 +45,16 @@ public class RobustTrainingBase {
         return ThreatModel(
             epsilon: config.epsilon(atProgress: progress), units: .normalized, scale: scaling.std.map { Double($0) },
             bounds: bounds)
+    }
+
+    /// The box of network inputs the threat model allows around `observations` (through the
+    /// policy's observation scaling), where the interval methods bound the network.
+    func networkInputBox<S: BLASScalar>(around observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel)
+        -> IntervalBounds<S>
+    {
+        guard let box = try? IntervalCertificate(threatModel: threatModel).inputBox(around: observations, policy: policy) else {
+            preconditionFailure("a learner's policy carries no defenses")
+        }
+        return box
     }
 }

@@ -95,9 +95,7 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
     ) -> Double {
         let network = policy.network
         let n = observations.rows
-        guard let box = try? IntervalCertificate(threatModel: threatModel).inputBox(around: observations, policy: policy) else {
-            preconditionFailure("a learner's policy carries no defenses")
-        }
+        let box = networkInputBox(around: observations, policy: policy, threatModel: threatModel)
         let lastModule = network.modules.lastIndex { if case .linear = $0 { true } else { false } }!
         let lastLayer = network.linearLayers.count - 1
         let layout = network.linearLayers[lastLayer]
@@ -155,9 +153,7 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
         _ observations: Matrix<S>, clean: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel,
         weight: S, gradient: inout [S]
     ) -> Double {
-        guard let box = try? IntervalCertificate(threatModel: threatModel).inputBox(around: observations, policy: policy) else {
-            preconditionFailure("a learner's policy carries no defenses")
-        }
+        let box = networkInputBox(around: observations, policy: policy, threatModel: threatModel)
         let (n, m) = (clean.rows, clean.columns)
         let weights = policy.head.divergenceWeights
         var value = 0.0
