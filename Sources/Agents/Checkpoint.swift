@@ -120,7 +120,7 @@ public struct CheckpointError: Error, Equatable, CustomStringConvertible {
 
 extension CheckpointWriter {
     /// Stores an Adam optimiser's moments and step.
-    mutating func put<S: BLASScalar>(_ name: String, adam: Adam<S>) {
+    public mutating func put<S: BLASScalar>(_ name: String, adam: Adam<S>) {
         put("\(name).m", scalars: adam.firstMoment)
         put("\(name).v", scalars: adam.secondMoment)
         put("\(name).step", [Double(adam.step)])
@@ -131,7 +131,7 @@ extension CheckpointWriter {
 }
 
 extension CheckpointReader {
-    func restore<S: BLASScalar>(_ adam: inout Adam<S>, _ name: String) throws(CheckpointError) {
+    public func restore<S: BLASScalar>(_ adam: inout Adam<S>, _ name: String) throws(CheckpointError) {
         let m: [S] = try scalars("\(name).m", count: adam.firstMoment.count)
         let v: [S] = try scalars("\(name).v", count: adam.secondMoment.count)
         let step = try float64("\(name).step", count: 1)[0]

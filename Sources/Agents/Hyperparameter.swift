@@ -24,6 +24,13 @@ public struct Hyperparameter<Config>: @unchecked Sendable {
         self.value = value
     }
 
+    /// This key recorded (in a run's settings and policy files) only for configs that `uses`:
+    /// a method's own keys stay out of other methods' records.
+    public func recorded(when uses: @escaping (Config) -> Bool) -> Hyperparameter {
+        let value = value
+        return Hyperparameter(key: key, summary: summary, accepted: accepted, read: read) { uses($0) ? value($0) : nil }
+    }
+
     /// The value `config` holds, printed as help shows defaults.
     public func printedValue(of config: Config) -> String {
         guard let value = value(config) else { return "unset" }

@@ -71,7 +71,7 @@ func restoring(_ body: () throws -> Void) throws(TrainingError) {
 /// `target ← τ·online + (1 − τ)·target`, in SB3's operation order (exact copy at τ = 1).
 @_specialize(where S == Float)
 @_specialize(where S == Double)
-func polyakUpdate<S: BLASScalar>(_ target: inout [S], toward online: [S], tau: Double) {
+public func polyakUpdate<S: BLASScalar>(_ target: inout [S], toward online: [S], tau: Double) {
     if tau == 1 {
         target = online
         return

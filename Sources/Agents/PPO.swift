@@ -308,6 +308,11 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         let d = environment.observationDimension
         var sums: [String: Double] = [:]
         var minibatches = 0
+        var robustDiagnostics: [String: Double] = [:]
+        if let robust {
+            let current = policy()
+            robustDiagnostics = try robust.learn(from: transitions(scaling: current.scaling), policy: current, progress: progress)
+        }
         for _ in 0..<config.nEpochs {
             let order = minibatchRandom.permutation(size)
             for start in stride(from: 0, to: size, by: config.batchSize) {
@@ -328,12 +333,18 @@ public final class PPO<Scalar: BLASScalar>: Learner {
                     let std = (mbAdvantages.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Scalar(m - 1)).squareRoot()
                     for k in 0..<m { mbAdvantages[k] = (mbAdvantages[k] - mean) / (std + 1e-8) }
                 }
+                if let robust {
+                    let current = policy()
+                    mbAdvantages = robust.advantages(
+                        mbAdvantages, observations: rawObservations(observations, scaling: current.scaling),
+                        actions: Matrix(indices.map { bufferActions.row($0) }), policy: current, progress: progress)
+                }
                 let stats = try minibatchStep(indices: indices, observations: observations, advantages: mbAdvantages, clip: clip)
                 for (key, value) in stats { sums[key, default: 0] += value }
                 minibatches += 1
             }
         }
-        diagnostics = sums.mapValues { $0 / Double(max(minibatches, 1)) }
+        diagnostics = sums.mapValues { $0 / Double(max(minibatches, 1)) }.merging(robustDiagnostics) { $1 }
         diagnostics["train/learning_rate"] = learningRate
         diagnostics["train/clip_range"] = Double(clip)
         if kind == .gaussian {
@@ -467,6 +478,18 @@ public final class PPO<Scalar: BLASScalar>: Learner {
             "losses/entropy_loss": -Double(entropy / mScalar), "losses/approx_kl": Double(approxKL / mScalar),
             "losses/clip_fraction": Double(clipped / mScalar),
         ]) { $1 }
+    }
+
+    /// The rollout's transitions that have their successor in the buffer (all steps but the
+    /// last of each copy), in raw observations.
+    private func transitions(scaling: ObservationScaling<Scalar>?) -> Transitions<Scalar> {
+        let n = config.environments
+        let rows = Array(0..<((config.nSteps - 1) * n))
+        return Transitions(
+            observations: rawObservations(Matrix(rows.map { bufferObservations.row($0) }), scaling: scaling),
+            actions: Matrix(rows.map { bufferActions.row($0) }), rewards: rows.map { bufferRewards[$0] },
+            nextObservations: rawObservations(Matrix(rows.map { bufferObservations.row($0 + n) }), scaling: scaling),
+            terminal: rows.map { bufferStarts[$0 + n] == 1 })
     }
 
     /// Raw observations from network inputs (`z · std + mean` when normalised; clipped values

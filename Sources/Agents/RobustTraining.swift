@@ -23,6 +23,11 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
     public var victimUpdates = 1
     public var adversaryUpdates = 1
     public var adversaryLogStd = -0.5
+    /// WocaR's weight of the worst-case value in the advantage, reached linearly over training.
+    public var worstCaseWeight = 0.8
+    public var worstCaseLearningRate = 4e-4
+    public var worstCaseEpochs = 10
+    public var worstCaseTau = 0.001
 
     public init(method: String, epsilon: Double) {
         self.method = method
@@ -30,7 +35,9 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
     }
 
     /// The `robust_*` keys, declared once.
-    public static let hyperparameters: [Hyperparameter<RobustTrainingConfig>] = [
+    public static let hyperparameters: [Hyperparameter<RobustTrainingConfig>] = commonHyperparameters + worstCaseHyperparameters
+
+    static let commonHyperparameters: [Hyperparameter<RobustTrainingConfig>] = [
         Hyperparameter(
             key: "robust_method", summary: "the method (see the methods below)", accepted: "a method's name", read: { _, _ in },
             value: { .string($0.method) }),
@@ -56,6 +63,23 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         .int("robust_adversary_updates", \.adversaryUpdates, in: 0...1_000_000, "ATLA: adversary updates per phase"),
         .double(
             "robust_adversary_log_std", \.adversaryLogStd, in: -20...5, "ATLA: initial log standard deviation of the adversary"),
+    ]
+
+    /// WocaR's keys, recorded for `wocar` configs only (runs of other methods did not have them).
+    static let worstCaseHyperparameters: [Hyperparameter<RobustTrainingConfig>] = worstCaseKeys.map {
+        $0.recorded { $0.method == "wocar" }
+    }
+
+    private static let worstCaseKeys: [Hyperparameter<RobustTrainingConfig>] = [
+        .double(
+            "robust_worst_case_weight", \.worstCaseWeight, in: 0...1,
+            "WocaR: weight of the worst-case value in the advantage, ramped linearly from 0 over training"),
+        .double(
+            "robust_worst_case_learning_rate", \.worstCaseLearningRate, in: 0...1,
+            "WocaR: Adam step size of the worst-case critic (annealed linearly)"),
+        .int("robust_worst_case_epochs", \.worstCaseEpochs, in: 1...1000, "WocaR: worst-case critic epochs per rollout"),
+        .double(
+            "robust_worst_case_tau", \.worstCaseTau, in: 0...1, "WocaR: Polyak coefficient of the worst-case critic's target"),
     ]
 
     static var keys: [String] { hyperparameters.map(\.key) }
@@ -155,6 +179,15 @@ public protocol RobustTraining: AnyObject {
     /// Runs after each of the learner's updates with the updated policy (ATLA trains its
     /// adversary here) and returns diagnostics.
     func afterUpdate<S: BLASScalar>(policy: Policy<S>, progress: Double) throws(TrainingError) -> [String: Double]
+    /// Learns from the transitions of the rollout PPO just collected, before PPO's update (WocaR
+    /// trains its worst-case critic here), and returns diagnostics.
+    func learn<S: BLASScalar>(from transitions: Transitions<S>, policy: Policy<S>, progress: Double) throws(TrainingError)
+        -> [String: Double]
+    /// The advantages PPO's clipped surrogate weighs a minibatch's actions with, given the
+    /// (normalised) advantages of GAE: WocaR adds its worst-case value of each action.
+    func advantages<S: BLASScalar>(
+        _ advantages: [S], observations: Matrix<S>, actions: Matrix<S>, policy: Policy<S>, progress: Double
+    ) -> [S]
     /// Stores the method's state in the learner's checkpoint.
     func writeCheckpoint(to checkpoint: inout CheckpointWriter)
     /// Restores what `writeCheckpoint` stored.
@@ -170,11 +203,38 @@ extension RobustTraining {
         observations
     }
     public func afterUpdate<S: BLASScalar>(policy: Policy<S>, progress: Double) throws(TrainingError) -> [String: Double] { [:] }
+    public func learn<S: BLASScalar>(from transitions: Transitions<S>, policy: Policy<S>, progress: Double)
+        throws(TrainingError) -> [String: Double]
+    { [:] }
+    public func advantages<S: BLASScalar>(
+        _ advantages: [S], observations: Matrix<S>, actions: Matrix<S>, policy: Policy<S>, progress: Double
+    ) -> [S] { advantages }
     public func writeCheckpoint(to checkpoint: inout CheckpointWriter) { checkpoint.put("random.robust", random: random) }
     public func restore(from checkpoint: CheckpointReader) throws(CheckpointError) {
         try checkpoint.restore(random, "random.robust")
     }
     public func companionPolicies(victim: String) -> [String: PolicyFile] { [:] }
+}
+
+/// Transitions `(s, a, r, s′)` of a PPO rollout, row by row: raw observations, the actions as
+/// sampled (before clipping to the action bounds), the rewards PPO learns from (scaled when
+/// `normalize_reward`; at a time limit the value of the final observation is folded in, so
+/// that step counts as `terminal`), and whether the episode ended with the step (then `s′` is
+/// not its successor and must not be bootstrapped from).
+public struct Transitions<S: BLASScalar> {
+    public var observations: Matrix<S>
+    public var actions: Matrix<S>
+    public var rewards: [S]
+    public var nextObservations: Matrix<S>
+    public var terminal: [Bool]
+
+    public init(observations: Matrix<S>, actions: Matrix<S>, rewards: [S], nextObservations: Matrix<S>, terminal: [Bool]) {
+        self.observations = observations
+        self.actions = actions
+        self.rewards = rewards
+        self.nextObservations = nextObservations
+        self.terminal = terminal
+    }
 }
 
 /// A robust-training method as configs and learners see it, declared next to its

@@ -9,7 +9,7 @@ public enum Defenses {
     public static func robustTrainingMethods(attacks: AttackRegistry) -> [RobustTrainingMethod] {
         [
             AdversarialTraining.method(attacks: attacks), StateAdversarialRegularizer.method, RadialLoss.method,
-            AlternatingAdversaryTraining.method,
+            AlternatingAdversaryTraining.method, WorstCaseAwareTraining.method,
         ]
     }
 

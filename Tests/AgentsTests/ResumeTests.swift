@@ -211,6 +211,28 @@ import Testing
             """
         ),
         (
+            "ppo-wocar",
+            """
+            env: Pendulum-v1
+            algorithm: ppo
+            n_timesteps: 1024
+            n_envs: 4
+            n_steps: 64
+            batch_size: 64
+            n_epochs: 2
+            net_arch: [16]
+            normalize: true
+            normalize_reward: true
+            robust_method: wocar
+            robust_eps: 0.1
+            robust_eps_units: normalized
+            robust_eps_start: 0
+            robust_steps: 2
+            robust_worst_case_epochs: 2
+            checkpoint_interval: 300
+            """
+        ),
+        (
             "ppo-sa-ibp",
             """
             env: Pendulum-v1
