@@ -14,7 +14,7 @@ public final class AdversarialTraining: RobustTrainingBase, RobustTraining {
     public static func method(attacks: AttackRegistry) -> RobustTrainingMethod {
         RobustTrainingMethod(
             name: "adversarial", summary: "train on attacked observations, Pattanaik et al. 2018",
-            learners: ["dqn", "ppo", "td3", "ddpg"],
+            learners: ["dqn", "ppo", "td3", "ddpg"], diagnostics: ["robust/eps"],
             check: { config in
                 config.attacks.first { attacks.description(named: $0)?.usableInTraining != true }.map { name in
                     (

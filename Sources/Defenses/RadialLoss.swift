@@ -16,7 +16,8 @@ import NeuralNet
 /// config's ramp.
 public final class RadialLoss: RobustTrainingBase, RobustTraining {
     public static let method = RobustTrainingMethod(
-        name: "radial", summary: "worst-case loss from interval bounds, Oikarinen et al. 2021", learners: ["dqn"]
+        name: "radial", summary: "worst-case loss from interval bounds, Oikarinen et al. 2021", learners: ["dqn"],
+        diagnostics: ["robust/eps", "robust/regularizer"]
     ) { config, context in RadialLoss(config: config, bounds: context.bounds, random: context.random) }
 
     @_specialize(where S == Float)

@@ -26,7 +26,8 @@ import NeuralNet
 /// ε follows the config's ramp; before it starts, `R` is not computed.
 public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraining {
     public static let method = RobustTrainingMethod(
-        name: "sa", summary: "state-adversarial regulariser, Zhang et al. 2020", learners: ["dqn", "ppo", "td3", "ddpg"]
+        name: "sa", summary: "state-adversarial regulariser, Zhang et al. 2020", learners: ["dqn", "ppo", "td3", "ddpg"],
+        diagnostics: ["robust/eps", "robust/regularizer"]
     ) { config, context in StateAdversarialRegularizer(config: config, bounds: context.bounds, random: context.random) }
 
     @_specialize(where S == Float)

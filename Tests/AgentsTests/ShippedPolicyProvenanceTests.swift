@@ -31,7 +31,7 @@ import Testing
     /// A run's policy file records the run's settings, robust training included.
     @Test func trainedPolicyFilesRecordTheirSettings() throws {
         let yaml =
-            "env: CartPole-v1\nalgorithm: dqn\nn_timesteps: 200\nlearning_starts: 100\nbatch_size: 8\nnet_arch: [8]\nrobust_method: sa\nrobust_eps: 0.05\n"
+            "env: CartPole-v1\nalgorithm: dqn\nn_timesteps: 200\nlearning_starts: 100\nbatch_size: 8\nnet_arch: [8]\nrobust_method: sa\nrobust_eps: 0.05\nrobust_eps_start: 0\nlog_interval: 50\n"
         let config = try Toolkit.standard.trainingConfig(yaml: yaml, file: "p.yaml")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-provenance-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -39,6 +39,11 @@ import Testing
             try TrainingRun<Float>(config: config, directory: directory, seed: 2, components: Toolkit.standard.training).run())
         let description = try PolicyFile.load(contentsOf: URL(fileURLWithPath: summary.policy)).description
         #expect(description.provenance["blas_kernel"] == BLAS.coreName && BLAS.coreName != "unknown")
+        // The method's diagnostics are columns of progress.csv, filled once it regularises.
+        let rows = try String(contentsOf: directory.appendingPathComponent("progress.csv"), encoding: .utf8)
+            .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let column = try #require(rows[0].firstIndex(of: "robust/regularizer"))
+        #expect(rows.count > 2 && Double(rows.last![column]) != nil && rows[0].contains("robust/eps"))
         let training = try #require(description.training)
         #expect(
             training["algorithm"] == .string("dqn") && training["robust_method"] == .string("sa")
