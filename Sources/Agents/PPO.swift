@@ -309,7 +309,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         var sums: [String: Double] = [:]
         var minibatches = 0
         var robustDiagnostics: [String: Double] = [:]
-        if let robust {
+        if let robust, robust.learnsFromRollouts {
             let current = policy()
             robustDiagnostics = try robust.learn(from: transitions(scaling: current.scaling), policy: current, progress: progress)
         }
@@ -333,7 +333,7 @@ public final class PPO<Scalar: BLASScalar>: Learner {
                     let std = (mbAdvantages.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Scalar(m - 1)).squareRoot()
                     for k in 0..<m { mbAdvantages[k] = (mbAdvantages[k] - mean) / (std + 1e-8) }
                 }
-                if let robust {
+                if let robust, robust.learnsFromRollouts {
                     let current = policy()
                     mbAdvantages = robust.advantages(
                         mbAdvantages, observations: rawObservations(observations, scaling: current.scaling),

@@ -179,6 +179,9 @@ public protocol RobustTraining: AnyObject {
     /// Runs after each of the learner's updates with the updated policy (ATLA trains its
     /// adversary here) and returns diagnostics.
     func afterUpdate<S: BLASScalar>(policy: Policy<S>, progress: Double) throws(TrainingError) -> [String: Double]
+    /// Whether the method learns from PPO's rollouts and reweighs its advantages (`learn(from:)`
+    /// and `advantages`): PPO gathers transitions and minibatch actions only for those that do.
+    var learnsFromRollouts: Bool { get }
     /// Learns from the transitions of the rollout PPO just collected, before PPO's update (WocaR
     /// trains its worst-case critic here), and returns diagnostics.
     func learn<S: BLASScalar>(from transitions: Transitions<S>, policy: Policy<S>, progress: Double) throws(TrainingError)
@@ -203,6 +206,7 @@ extension RobustTraining {
         observations
     }
     public func afterUpdate<S: BLASScalar>(policy: Policy<S>, progress: Double) throws(TrainingError) -> [String: Double] { [:] }
+    public var learnsFromRollouts: Bool { false }
     public func learn<S: BLASScalar>(from transitions: Transitions<S>, policy: Policy<S>, progress: Double)
         throws(TrainingError) -> [String: Double]
     { [:] }

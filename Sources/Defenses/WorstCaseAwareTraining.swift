@@ -67,6 +67,9 @@ public final class WorstCaseAwareTraining: RobustTrainingBase, RobustTraining {
         }
     }
 
+    /// It trains its critic on each rollout and adds its values to the advantages.
+    public var learnsFromRollouts: Bool { true }
+
     func critic<S: BLASScalar>(_: S.Type) -> WorstCaseCritic<S> { critic as! WorstCaseCritic<S> }
 
     /// The worst-case weight `w` at a fraction of training.

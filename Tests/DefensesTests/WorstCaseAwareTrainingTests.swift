@@ -2,6 +2,7 @@ import Agents
 import Attacks
 import Environments
 import Evaluation
+import Foundation
 import Linalg
 import NeuralNet
 import TestSupport
@@ -123,6 +124,36 @@ import Testing
         let diagnostics = try method.learn(from: transitions, policy: policy, progress: 0)
         #expect(abs(diagnostics["robust/worst_case_value"]! - 1) < 0.05)
         #expect(diagnostics["robust/worst_case_loss"]! < 0.1)
+    }
+
+    /// In a PPO run the critic learns from every rollout: its loss fills progress.csv's column.
+    @Test func ppoTrainsTheWorstCaseCritic() throws {
+        let yaml = """
+            env: Pendulum-v1
+            algorithm: ppo
+            n_timesteps: 512
+            n_envs: 2
+            n_steps: 64
+            batch_size: 64
+            n_epochs: 1
+            net_arch: [8]
+            normalize: true
+            log_interval: 128
+            robust_method: wocar
+            robust_eps: 0.1
+            robust_eps_start: 0
+            robust_steps: 1
+            robust_worst_case_epochs: 1
+            """
+        let config = try Toolkit.standard.trainingConfig(yaml: yaml, file: "w.yaml")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-wocar-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        _ = try #require(
+            try TrainingRun<Float>(config: config, directory: directory, seed: 1, components: Toolkit.standard.training).run())
+        let rows = try String(contentsOf: directory.appendingPathComponent("progress.csv"), encoding: .utf8)
+            .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let column = try #require(rows[0].firstIndex(of: "robust/worst_case_loss"))
+        #expect(rows.count > 2 && rows.dropFirst().allSatisfy { Double($0[column]) != nil })
     }
 
     @Test func discreteActionsAreRefused() {
