@@ -114,6 +114,19 @@ public final class ResultsStore: Sendable {
         }
     }
 
+    /// Stores every attack of `gauntlet attack` runs as cells (replacing cells of the same keys),
+    /// then recomputes the sanity warnings over the whole database; returns the number of cells
+    /// stored and the warnings.
+    @discardableResult
+    public func store(_ runs: [AttackRun]) throws -> (cells: Int, warnings: [SanityWarning]) {
+        var count = 0
+        for run in runs {
+            for (cell, report) in run.cells { try store(cell, environment: run.environment, report: report) }
+            count += run.attacks.count
+        }
+        return (count, try refreshWarnings())
+    }
+
     /// Every stored report with its cell key, grouped by policy and seed (the unit sanity checks
     /// compare across attacks and ε).
     public func reportsByPolicyAndSeed() throws -> [[(key: String, report: AttackReport)]] {

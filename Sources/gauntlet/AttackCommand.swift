@@ -41,31 +41,6 @@ struct AttackCommand: ParsableCommand, PrecisionGeneric {
         try validateAttacks(attacks)
     }
 
-    /// One attack: the per-attack object itself, with the policy and environment.
-    struct SingleOutput: Encodable {
-        var report: AttackReport
-        var policy: String
-        var environment: String
-        var precision: Precision
-
-        enum Keys: String, CodingKey { case policy, environment, precision }
-
-        func encode(to encoder: Encoder) throws {
-            try report.encode(to: encoder)
-            var container = encoder.container(keyedBy: Keys.self)
-            try container.encode(policy, forKey: .policy)
-            try container.encode(environment, forKey: .environment)
-            try container.encode(precision, forKey: .precision)
-        }
-    }
-
-    struct Output: Encodable {
-        var policy: String
-        var environment: String
-        var precision: Precision
-        var attacks: [AttackReport]
-    }
-
     func run() throws {
         BLAS.setThreads(1)
         try precision.dispatch(self)
@@ -96,12 +71,7 @@ struct AttackCommand: ParsableCommand, PrecisionGeneric {
         }
         let policy = policyOptions.policy
         if format.json {
-            if reports.count == 1 {
-                try printJSON(
-                    SingleOutput(report: reports[0], policy: policy, environment: environment, precision: precision.precision))
-            } else {
-                try printJSON(Output(policy: policy, environment: environment, precision: precision.precision, attacks: reports))
-            }
+            try printJSON(AttackRun(policy: policy, environment: environment, precision: precision.precision, attacks: reports))
             return
         }
         print(

@@ -6,7 +6,7 @@ import Synchronization
 
 struct Results: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Query and merge results databases.", subcommands: [ResultsQuery.self, ResultsMerge.self])
+        abstract: "Query and merge results databases.", subcommands: [ResultsQuery.self, ResultsMerge.self, ResultsImport.self])
 }
 
 struct ResultsQuery: ParsableCommand {
@@ -77,6 +77,36 @@ struct ResultsMerge: ParsableCommand {
             for input in inputs { try store.merge(from: input) }
             print("merged \(inputs.count) database(s) into \(db): \(try store.rows().count) cells")
             for warning in try store.refreshWarnings() { print(warning.description) }
+        } catch let error as SweepError {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+struct ResultsImport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Store `gauntlet attack --json` outputs as cells of a results database (for `gauntlet report`).",
+        discussion: """
+            Each attack of a run becomes the cell a sweep would have written for it (policy, attack, ε, norm, \
+            units, seed, episodes, precision), replacing a stored cell of the same key — so attacks a sweep \
+            cannot express, such as adversaries trained against one policy, sit beside sweep cells in one report.
+            """)
+
+    @Option(help: "Database to store into (created if missing).") var db: String
+    @Argument(help: "JSON files written by `gauntlet attack --json`.") var inputs: [String]
+
+    func validate() throws {
+        guard !inputs.isEmpty else { throw ValidationError("give at least one JSON file to import") }
+    }
+
+    func run() throws {
+        do {
+            let runs = try inputs.map { path throws(SweepError) in try AttackRun(contentsOf: path) }
+            let store = try ResultsStore(path: db)
+            let (count, warnings) = try store.store(runs)
+            print("imported \(count) cell(s) from \(inputs.count) file(s) into \(db): \(try store.rows().count) cells")
+            for warning in warnings { print(warning.description) }
         } catch let error as SweepError {
             throw ValidationError(error.description)
         }

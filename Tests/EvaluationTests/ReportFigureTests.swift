@@ -75,6 +75,39 @@ import Testing
         #expect(Set(specs.map { labels.colour($0).colour + (labels.colour($0).dash ?? "") }).count == specs.count)
     }
 
+    /// Adversaries trained against each policy share a heat-map column (`learned ← own`) unless
+    /// one policy has two of them; surrogate files (transfer) never merge; a training run's
+    /// `RUN/policy.safetensors` is named by its run directory.
+    @Test func trainedAdversariesShareAHeatMapColumn() {
+        let cells = [
+            ("runs/a/policy.safetensors", "learned:adversary=runs/attacks/a-learned/policy.safetensors"),
+            ("runs/b/policy.safetensors", "learned:adversary=runs/attacks/b-learned/policy.safetensors"),
+            ("runs/a/policy.safetensors", "paad:adversary=runs/attacks/a-paad/policy.safetensors,alpha_ratio=1.0,steps=1"),
+            ("runs/b/policy.safetensors", "paad:adversary=runs/attacks/b-paad/policy.safetensors,alpha_ratio=1.0,steps=1"),
+            ("runs/b/policy.safetensors", "paad:adversary=runs/attacks/c-paad/policy.safetensors,alpha_ratio=1.0,steps=2"),
+            ("runs/a/policy.safetensors", "transfer:restarts=1,steps=10,surrogate=policies/cartpole-dqn.safetensors"),
+            ("runs/b/policy.safetensors", "transfer:restarts=1,steps=10,surrogate=policies/cartpole-ppo.safetensors"),
+            ("runs/a/policy.safetensors", "uniform"), ("runs/b/policy.safetensors", "uniform"),
+        ]
+        let columns = AttackLabels.columns(of: cells, registry: .standard)
+        #expect(columns[cells[0].1] == "learned:adversary=own" && columns[cells[1].1] == "learned:adversary=own")
+        // PA-AD with two steps is another attack: its own column.
+        #expect(columns[cells[2].1] == "paad:adversary=own,alpha_ratio=1.0,steps=1")
+        #expect(columns[cells[3].1] == "paad:adversary=own,alpha_ratio=1.0,steps=1")
+        #expect(columns[cells[4].1] == "paad:adversary=own,alpha_ratio=1.0,steps=2")
+        #expect(columns[cells[5].1] == cells[5].1 && columns[cells[6].1] == cells[6].1)
+        #expect(columns["uniform"] == "uniform")
+        // b attacked by two learned adversaries: every learned spec keeps its own column.
+        let twice = AttackLabels.columns(
+            of: cells + [("runs/b/policy.safetensors", "learned:adversary=runs/attacks/a-learned/policy.safetensors")],
+            registry: .standard)
+        #expect(twice[cells[0].1] == cells[0].1 && twice[cells[1].1] == cells[1].1)
+        #expect(
+            AttackLabels(specs: ["learned:adversary=own"], registry: .standard).label("learned:adversary=own") == "learned ← own")
+        #expect(ReportData.shortName("runs/hopper-sa-ppo-seed2/policy.safetensors") == "hopper-sa-ppo-seed2")
+        #expect(ReportData.shortName("policies/hopper-ppo.safetensors") == "hopper-ppo")
+    }
+
     /// Dark viridis colours get white text, light ones black text, with a contrast ratio of at
     /// least 4.5 (WCAG AA) along the whole scale.
     @Test func heatMapTextContrastsWithItsCell() {

@@ -101,7 +101,8 @@ import Testing
     @Test func everyCommandHasHelp() throws {
         let commands: [[String]] = [
             [], ["env"], ["env", "rollout"], ["train"], ["evaluate"], ["attack"], ["adversary", "train"], ["replay"], ["explain"],
-            ["transfer"], ["optimal-attack"], ["sweep"], ["results", "query"], ["results", "merge"], ["report"],
+            ["transfer"], ["optimal-attack"], ["sweep"], ["results", "query"], ["results", "merge"], ["results", "import"],
+            ["report"],
             ["policy", "import"],
             ["policy", "export"], ["policy", "info"], ["defend"], ["certify"], ["detect"], ["bench", "nn"],
         ]

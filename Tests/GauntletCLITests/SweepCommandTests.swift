@@ -88,6 +88,47 @@ import Testing
         ])
         #expect(bad.status == 2 && bad.standardError.contains("--shard must be i/n"))
     }
+
+    /// `gauntlet attack --json` imported into a database holds exactly the cells a sweep over the
+    /// same grid writes; the single-attack form imports too, a second import replaces instead of
+    /// adding, and a file that is not an attack run is refused with its name.
+    @Test func importedAttackRunsEqualSweepCells() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gauntlet-import-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let spec = directory.appendingPathComponent("spec.yaml")
+        try """
+        policies: [policies/cartpole-ppo.safetensors]
+        attacks: [fgsm, "pgd:steps=3", uniform]
+        epsilons: [0.1]
+        episodes: 4
+        """.write(to: spec, atomically: true, encoding: .utf8)
+        let swept = directory.appendingPathComponent("swept.sqlite")
+        #expect(try runGauntlet(["sweep", spec.path, "--db", swept.path]).status == 0)
+
+        let common = ["attack", "--policy", "policies/cartpole-ppo.safetensors", "--eps", "0.1", "--episodes", "4", "--json"]
+        let several = try runGauntlet(common + ["--attack", "fgsm", "--attack", "pgd:steps=3"])
+        let single = try runGauntlet(common + ["--attack", "uniform"])
+        #expect(several.status == 0 && single.status == 0, "\(several.standardError)\(single.standardError)")
+        let files = [("several.json", several.standardOutput), ("single.json", single.standardOutput)].map { name, text in
+            let url = directory.appendingPathComponent(name)
+            try? text.write(to: url, atomically: true, encoding: .utf8)
+            return url.path
+        }
+        let imported = directory.appendingPathComponent("imported.sqlite")
+        let first = try runGauntlet(["results", "import", "--db", imported.path] + files)
+        #expect(first.status == 0 && first.standardOutput.contains("imported 3 cell(s) from 2 file(s)"), "\(first.standardError)")
+        #expect(try runGauntlet(["results", "import", "--db", imported.path, files[1]]).standardOutput.contains(": 3 cells"))
+        #expect(try query(imported) == query(swept))
+
+        let bad = directory.appendingPathComponent("bad.json")
+        try #"{"policy": "p", "environment": "CartPole-v1", "precision": "f32", "attacks": [{"attack": "fgsm"}]}"#.write(
+            to: bad, atomically: true, encoding: .utf8)
+        let refused = try runGauntlet(["results", "import", "--db", imported.path, bad.path])
+        #expect(
+            refused.status == 2 && refused.standardError.contains("\(bad.path): not the JSON of `gauntlet attack --json`"),
+            "\(refused.standardError)")
+    }
 }
 
 @Suite struct DefenseReportTests {

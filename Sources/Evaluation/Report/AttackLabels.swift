@@ -49,7 +49,7 @@ struct AttackLabels {
             guard let value = parsed.parameters[parameter.key], !isDefault(value, parameter.defaultValue) else { continue }
             switch parameter.kind {
             case .policyFile:
-                label += " ← " + URL(fileURLWithPath: value).deletingPathExtension().lastPathComponent
+                label += " ← " + ReportData.shortName(value)
             case .choice: choices.append(value)
             default: details.append("\(parameter.key)=\(value)")
             }
@@ -59,6 +59,40 @@ struct AttackLabels {
         }
         details = choices + details
         return details.isEmpty ? label : "\(label) (\(details.joined(separator: ", ")))"
+    }
+
+    /// The value that stands for "the adversary trained against each policy" in a shared column.
+    static let ownAdversary = "own"
+
+    /// Heat-map columns, spec → column: attacks driven by an adversary or director trained
+    /// against their victim (`learned`, `paad`) differ in that file from policy to policy, so
+    /// they share one column (`learned ← own`) when no policy has two specs of that column;
+    /// every other spec is its own column.
+    static func columns(of cells: [(policy: String, attack: String)], registry: AttackRegistry) -> [String: String] {
+        func shared(_ spec: String) -> String {
+            guard let parsed = try? AttackSpec(parsing: spec), let description = registry.description(named: parsed.name) else {
+                return spec
+            }
+            var parameters = parsed.parameters
+            var trained = false
+            for parameter in description.parameters {
+                guard case .policyFile(let role) = parameter.kind, role != .surrogate, parameters[parameter.key] != nil else {
+                    continue
+                }
+                parameters[parameter.key] = ownAdversary
+                trained = true
+            }
+            guard trained else { return spec }
+            return parsed.name + ":" + parameters.keys.sorted().map { "\($0)=\(parameters[$0]!)" }.joined(separator: ",")
+        }
+        var specsPerPolicy: [String: [String: Set<String>]] = [:]
+        for (policy, attack) in cells { specsPerPolicy[shared(attack), default: [:]][policy, default: []].insert(attack) }
+        var columns: [String: String] = [:]
+        for (column, perPolicy) in specsPerPolicy {
+            let collides = perPolicy.values.contains { $0.count > 1 }
+            for attack in perPolicy.values.joined() { columns[attack] = collides ? attack : column }
+        }
+        return columns
     }
 
     /// Whether a spec's value is the parameter's default, numbers compared as numbers.

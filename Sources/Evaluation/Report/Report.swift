@@ -68,16 +68,18 @@ public struct Report {
             guard let largest = mine.map(\.epsilon).max(), largest > 0 else { continue }
             let atLargest = mine.filter { $0.epsilon == largest }
             let policies = Array(Set(atLargest.map(\.policy))).sorted()
-            let attacks = Array(Set(atLargest.map(\.attack))).sorted()
+            let columnOf = AttackLabels.columns(of: atLargest.map { ($0.policy, $0.attack) }, registry: toolkit.attacks)
+            let attacks = Array(Set(columnOf.values)).sorted()
+            let columnLabels = AttackLabels(specs: attacks, registry: toolkit.attacks)
             let (norm, units) = (atLargest[0].norm, atLargest[0].units)
             let map = HeatMap(
                 title:
                     "Mean reward drop at ε = \(String(format: "%g", largest)) (\(ReportData.Curve.unitsName(units)), \(ReportData.Curve.normName(norm)))",
                 rowTitle: "policy", columnTitle: "attack", scaleTitle: "mean reward drop",
-                rows: policies.map { (ReportData.shortName($0), $0) }, columns: attacks.map { (labels.label($0), $0) },
+                rows: policies.map { (ReportData.shortName($0), $0) }, columns: attacks.map { (columnLabels.label($0), $0) },
                 darkerIsLarger: true
             ) { r, c in
-                let cells = atLargest.filter { $0.policy == policies[r] && $0.attack == attacks[c] }
+                let cells = atLargest.filter { $0.policy == policies[r] && columnOf[$0.attack] == attacks[c] }
                 return cells.isEmpty ? nil : cells.map(\.dropMean).reduce(0, +) / Double(cells.count)
             }
             figures.append(
@@ -86,8 +88,11 @@ public struct Report {
                     heading:
                         "Reward drop at ε = \(String(format: "%g", largest)), \(ReportData.Curve.normName(norm)) in \(ReportData.Curve.unitsName(units))",
                     caption:
-                        "Mean reward drop (clean − attacked return, averaged over seeds) of each policy under each attack at the largest ε of the sweep, ε = \(String(format: "%g", largest)) (\(ReportData.Curve.unitsName(units)), \(ReportData.Curve.normName(norm))); darker is a larger drop.",
-                    svg: map.svg, key: attacks.map { (labels.label($0), $0) }))
+                        "Mean reward drop (clean − attacked return, averaged over seeds) of each policy under each attack at the largest ε of the sweep, ε = \(String(format: "%g", largest)) (\(ReportData.Curve.unitsName(units)), \(ReportData.Curve.normName(norm))); darker is a larger drop."
+                        + (attacks.contains { columnOf[$0] == nil }
+                            ? " `\(AttackLabels.ownAdversary)` is the adversary (or director) trained against that row's policy."
+                            : ""),
+                    svg: map.svg, key: attacks.map { (columnLabels.label($0), $0) }))
         }
         if let matrix = Self.transferMatrix(data.rows) {
             figures.append(matrix)

@@ -138,5 +138,11 @@ extension ReportData.Curve {
 
 extension ReportData {
     /// A policy path's file name without its extension.
-    static func shortName(_ path: String) -> String { URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent }
+    /// The file's name without extension; a training run's `RUN/policy.safetensors` is named by
+    /// its run directory.
+    static func shortName(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        let stem = url.deletingPathExtension().lastPathComponent
+        return stem == "policy" ? url.deletingLastPathComponent().lastPathComponent : stem
+    }
 }
