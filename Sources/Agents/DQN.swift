@@ -188,8 +188,10 @@ public final class DQN<Scalar: BLASScalar>: Learner {
             outputGradient: outputGradient, workspace: onlineWorkspace, parameterGradient: &gradient, request: .parameters)
         try checkFinite([loss.value], "DQN loss", step: steps)
         if let robust {
+            var noLogStd: [Scalar] = []
             for (key, value) in robust.regularize(
-                batch.observations, policy: policy(), progress: progress, parameterGradient: &gradient)
+                batch.observations, policy: policy(), progress: progress, parameterGradient: &gradient,
+                logStdGradient: &noLogStd)
             {
                 diagnostics[key] = value
             }

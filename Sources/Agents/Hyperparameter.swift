@@ -12,6 +12,8 @@ public struct Hyperparameter<Config>: @unchecked Sendable {
     let read: (ConfigReader, inout Config) throws(ConfigError) -> Void
     /// The value a config holds for it, as JSON (nil: unset).
     public let value: (Config) -> JSONValue?
+    /// The value help prints as the default: `value`, even where a record leaves it out.
+    private var shownValue: (Config) -> JSONValue?
 
     public init(
         key: String, summary: String, accepted: String, read: @escaping (ConfigReader, inout Config) throws(ConfigError) -> Void,
@@ -22,18 +24,21 @@ public struct Hyperparameter<Config>: @unchecked Sendable {
         self.accepted = accepted
         self.read = read
         self.value = value
+        self.shownValue = value
     }
 
     /// This key recorded (in a run's settings and policy files) only for configs that `uses`:
     /// a method's own keys stay out of other methods' records.
     public func recorded(when uses: @escaping (Config) -> Bool) -> Hyperparameter {
         let value = value
-        return Hyperparameter(key: key, summary: summary, accepted: accepted, read: read) { uses($0) ? value($0) : nil }
+        var gated = Hyperparameter(key: key, summary: summary, accepted: accepted, read: read) { uses($0) ? value($0) : nil }
+        gated.shownValue = value
+        return gated
     }
 
     /// The value `config` holds, printed as help shows defaults.
     public func printedValue(of config: Config) -> String {
-        guard let value = value(config) else { return "unset" }
+        guard let value = shownValue(config) else { return "unset" }
         return value.string ?? value.compactJSON
     }
 

@@ -460,7 +460,8 @@ public final class PPO<Scalar: BLASScalar>: Learner {
             let current = policy()
             robustDiagnostics = robust.regularize(
                 rawObservations(observations, scaling: current.scaling), policy: current,
-                progress: Double(steps) / Double(config.totalSteps), parameterGradient: &actorGradient)
+                progress: Double(steps) / Double(config.totalSteps), parameterGradient: &actorGradient,
+                logStdGradient: &dLogStd)
         }
 
         // Clip the global norm over all parameters together, as SB3 does.

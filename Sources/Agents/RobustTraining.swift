@@ -19,6 +19,10 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
     public var fraction = 0.5
     public var kappa = 0.1
     public var bound = "pgd"
+    /// SA-PPO: whether the regulariser leaves the Gaussian's log σ alone. By default (SA-PPO's
+    /// `robust_ppo_detach_stdev: false`) its gradient reaches log σ too, so the policy can lower
+    /// the divergence by widening σ as well as by flattening μ.
+    public var detachStd = false
     public var margin = 1.0
     public var victimUpdates = 1
     public var adversaryUpdates = 1
@@ -58,6 +62,10 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         .string(
             "robust_bound", \.bound, options: ["pgd", "ibp"],
             "how the SA regulariser finds its worst case: PGD, or interval bounds (SA-DQN's and SA-PPO's convex relaxation)"),
+        .bool(
+            "robust_detach_std", \.detachStd,
+            "SA-PPO: keep the regulariser's gradient off the Gaussian's log σ (false: σ is trained by it too, as SA-PPO's)"
+        ).recorded { $0.detachStd },  // recorded when set: false is what every run before the key did for DQN and TD3
         .double("robust_margin", \.margin, in: 0...1e6, "hinge margin c of SA-DQN"),
         .int("robust_victim_updates", \.victimUpdates, in: 1...1_000_000, "ATLA: agent updates per phase"),
         .int("robust_adversary_updates", \.adversaryUpdates, in: 0...1_000_000, "ATLA: adversary updates per phase"),
@@ -173,9 +181,12 @@ public protocol RobustTraining: AnyObject {
     /// same ones otherwise.
     func perturb<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double) -> Matrix<S>
     /// Adds `κ ∂R/∂θ` of a robustness regulariser `R` on the minibatch to `parameterGradient`
-    /// (the policy network's parameters) and returns diagnostics; nothing for methods without one.
-    func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S])
-        -> [String: Double]
+    /// (the policy network's parameters) and to `logStdGradient` (a Gaussian policy's
+    /// state-independent log σ, when the learner trains it; empty otherwise), and returns
+    /// diagnostics; nothing for methods without one.
+    func regularize<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S], logStdGradient: inout [S]
+    ) -> [String: Double]
     /// Runs after each of the learner's updates with the updated policy (ATLA trains its
     /// adversary here) and returns diagnostics.
     func afterUpdate<S: BLASScalar>(policy: Policy<S>, progress: Double) throws(TrainingError) -> [String: Double]

@@ -244,8 +244,10 @@ public final class TD3<Scalar: BLASScalar>: Learner {
         actor.backward(
             outputGradient: dActions, workspace: actorWorkspace, parameterGradient: &actorGradient, request: .parameters)
         if let robust {
+            var noLogStd: [Scalar] = []
             for (key, value) in robust.regularize(
-                batch.observations, policy: policy(), progress: progress, parameterGradient: &actorGradient)
+                batch.observations, policy: policy(), progress: progress, parameterGradient: &actorGradient,
+                logStdGradient: &noLogStd)
             {
                 diagnostics[key] = value
             }

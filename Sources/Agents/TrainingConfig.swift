@@ -135,8 +135,7 @@ public struct TrainingConfig: Equatable, Sendable {
     /// Every key a config may hold, per algorithm, with its default, accepted values and meaning
     /// (`gauntlet train --help`), then the robust-training keys and `methods`.
     public static func help(methods: [RobustTrainingMethod]) -> String {
-        // A method whose own keys are recorded, so that help shows their defaults too.
-        let robustDefaults = RobustTrainingConfig(method: "wocar", epsilon: 0)
+        let robustDefaults = RobustTrainingConfig(method: "", epsilon: 0)
         return """
             Every config: env (an environment id), algorithm (dqn, ppo, td3, ddpg or sac), seed = 0, \
             checkpoint_interval = 10000 and log_interval = 1000 (environment steps).

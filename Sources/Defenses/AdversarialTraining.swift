@@ -73,7 +73,8 @@ public final class AdversarialTraining: RobustTrainingBase, RobustTraining {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func regularize<S: BLASScalar>(
-        _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]
+        _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S],
+        logStdGradient: inout [S]
     ) -> [String: Double] {
         ["robust/eps": config.epsilon(atProgress: progress)]
     }

@@ -98,7 +98,8 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
     }
 
     public func regularize<S: BLASScalar>(
-        _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]
+        _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S],
+        logStdGradient: inout [S]
     ) -> [String: Double] {
         [:]
     }

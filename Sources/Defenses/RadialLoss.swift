@@ -23,7 +23,8 @@ public final class RadialLoss: RobustTrainingBase, RobustTraining {
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func regularize<S: BLASScalar>(
-        _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]
+        _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S],
+        logStdGradient: inout [S]
     ) -> [String: Double] {
         let epsilon = config.epsilon(atProgress: progress)
         guard epsilon > 0, config.kappa > 0, policy.head.outputsAreActionValues else { return ["robust/eps": epsilon] }

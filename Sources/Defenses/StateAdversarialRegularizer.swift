@@ -23,6 +23,9 @@ import NeuralNet
 ///   `Σ_i p_i log p_i − p·l + log Σ_i e^{u_i}` for the categorical KL (`p = π(·|s)`), each an
 ///   upper bound of the divergence anywhere in the ball.
 ///
+/// For SA-PPO the divergence's gradient reaches the Gaussian's log σ as well (SA-PPO's default;
+/// `robust_detach_std: true` keeps σ out), so widening σ is one way to lower it.
+///
 /// ε follows the config's ramp; before it starts, `R` is not computed.
 public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraining {
     public static let method = RobustTrainingMethod(
@@ -33,7 +36,8 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     public func regularize<S: BLASScalar>(
-        _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]
+        _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S],
+        logStdGradient: inout [S]
     ) -> [String: Double] {
         let epsilon = config.epsilon(atProgress: progress)
         guard epsilon > 0, config.kappa > 0 else { return ["robust/eps": epsilon] }
@@ -41,6 +45,9 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
         let clean = policy.outputs(observations)
         let n = observations.rows
         let weight = S(config.kappa) / S(n)
+        // A Gaussian's log σ gets the divergence's gradient when the learner trains it (SA-PPO).
+        let trainsLogStd = !logStdGradient.isEmpty && !config.detachStd && policy.head.divergenceWeights != nil
+        var logStdTerms = [S](repeating: 0, count: trainsLogStd ? logStdGradient.count : 0)
         var value = 0.0
         if config.bound == "ibp" {
             value =
@@ -48,7 +55,8 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
                 ? intervalHinge(
                     observations, clean: clean, policy: policy, threatModel: model, weight: weight, gradient: &parameterGradient)
                 : intervalDivergence(
-                    observations, clean: clean, policy: policy, threatModel: model, weight: weight, gradient: &parameterGradient)
+                    observations, clean: clean, policy: policy, threatModel: model, weight: weight, gradient: &parameterGradient,
+                    logStdGradient: &logStdTerms)
         } else {
             let worst: Matrix<S>
             var outputGradient: Matrix<S>
@@ -71,9 +79,19 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
             } else {
                 worst =
                     MAD(steps: config.steps).perturb(observations, policy: policy, threatModel: model, random: random).perturbed
-                let divergence = Objective.divergence(policy, clean: clean).evaluate(policy.outputs(worst))
+                let worstOutputs = policy.outputs(worst)
+                let divergence = Objective.divergence(policy, clean: clean).evaluate(worstOutputs)
                 value = divergence.values.reduce(0, +) / Double(n)
                 outputGradient = divergence.gradient.map { weight * $0 }
+                if trainsLogStd, let weights = policy.head.divergenceWeights {
+                    // ∂/∂log σ_j of Σ_j (μ′_j − μ_j)² / 2σ_j² is −(μ′_j − μ_j)² / σ_j².
+                    for r in 0..<n {
+                        for j in logStdTerms.indices {
+                            let d = Double(worstOutputs[r, j] - clean[r, j])
+                            logStdTerms[j] -= weight * S(weights[j] * d * d)
+                        }
+                    }
+                }
             }
             let workspace = Workspace(for: policy.network, batch: n)
             _ = policy.network.forward(policy.scaled(worst), workspace: workspace)
@@ -81,6 +99,7 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
                 outputGradient: outputGradient, workspace: workspace, parameterGradient: &parameterGradient,
                 accumulate: true, request: .parameters)
         }
+        for j in logStdTerms.indices { logStdGradient[j] += logStdTerms[j] }
         return ["robust/eps": epsilon, "robust/regularizer": value]
     }
 
@@ -146,16 +165,17 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
     }
 
     /// The interval bound of the divergence between the outputs at `s` (held fixed) and anywhere
-    /// in the ball (see the type's documentation); adds `weight ·` its parameter gradient per row
-    /// and returns its mean.
+    /// in the ball (see the type's documentation); adds `weight ·` its parameter gradient per row,
+    /// and its log σ gradient when `logStdGradient` is not empty, and returns its mean.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     func intervalDivergence<S: BLASScalar>(
         _ observations: Matrix<S>, clean: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel,
-        weight: S, gradient: inout [S]
+        weight: S, gradient: inout [S], logStdGradient: inout [S]
     ) -> Double {
         let box = networkInputBox(around: observations, policy: policy, threatModel: threatModel)
         let (n, m) = (clean.rows, clean.columns)
+        var logStdTerms = logStdGradient
         let weights = policy.head.divergenceWeights
         var value = 0.0
         let (_, boundGradient) = policy.network.intervalBoundsParameterGradient(box) { outputs in
@@ -173,6 +193,9 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
                         } else {
                             value += weights[j] * below * below / 2
                             gLower[r, j] = weight * S(-weights[j] * below)
+                        }
+                        if !logStdTerms.isEmpty {
+                            logStdTerms[j] -= weight * S(weights[j] * max(above, below) * max(above, below))
                         }
                     }
                 } else {
@@ -193,6 +216,7 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
             return (gLower, gUpper)
         }
         for i in boundGradient.indices { gradient[i] += boundGradient[i] }
+        logStdGradient = logStdTerms
         return value / Double(n)
     }
 }

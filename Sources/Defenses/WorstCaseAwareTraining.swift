@@ -76,9 +76,12 @@ public final class WorstCaseAwareTraining: RobustTrainingBase, RobustTraining {
     func worstCaseWeight(atProgress progress: Double) -> Double { config.worstCaseWeight * min(max(progress, 0), 1) }
 
     public func regularize<S: BLASScalar>(
-        _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S]
+        _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S],
+        logStdGradient: inout [S]
     ) -> [String: Double] {
-        regularizer.regularize(observations, policy: policy, progress: progress, parameterGradient: &parameterGradient)
+        regularizer.regularize(
+            observations, policy: policy, progress: progress, parameterGradient: &parameterGradient,
+            logStdGradient: &logStdGradient)
     }
 
     @_specialize(where S == Float)

@@ -50,13 +50,13 @@ import Testing
                 && training["robust_eps"] == .number(0.05))
         #expect(training["net_arch"] == .array([.number(8)]))
         // Defaults are recorded too: every declared key of DQN and of robust training (but
-        // `features`, which has no default: an MLP has none, and WocaR's own keys, which an
-        // `sa` run does not use).
+        // `features`, which has no default: an MLP has none; WocaR's own keys, which an `sa`
+        // run does not use; and robust_detach_std, recorded only when set).
         #expect(training["gamma"] == .number(0.99) && training["robust_kappa"] == .number(0.1))
-        #expect(training["robust_worst_case_weight"] == nil)
+        #expect(training["robust_worst_case_weight"] == nil && training["robust_detach_std"] == nil)
         #expect(
             training == config.settings
                 && training["features"] == nil
-                && training.count == 5 + DQNConfig.hyperparameters.count - 1 + RobustTrainingConfig.hyperparameters.count - 4)
+                && training.count == 5 + DQNConfig.hyperparameters.count - 1 + RobustTrainingConfig.hyperparameters.count - 5)
     }
 }

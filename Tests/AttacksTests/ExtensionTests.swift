@@ -45,9 +45,9 @@ final class CountingTraining: RobustTraining {
     var minibatches = 0
     init(random: RandomStream) { self.random = random }
 
-    func regularize<S: BLASScalar>(_ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S])
-        -> [String: Double]
-    {
+    func regularize<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S], logStdGradient: inout [S]
+    ) -> [String: Double] {
         minibatches += 1
         return ["test/minibatches": Double(minibatches)]
     }

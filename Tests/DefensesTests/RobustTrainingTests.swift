@@ -29,27 +29,30 @@ private func convolutionalQPolicy(seed: UInt64) throws -> Policy<Double> {
 
 private let imageBounds = BoxSpace(low: Array(repeating: 0, count: 32), high: Array(repeating: 1, count: 32))
 
-/// The SA regulariser (κ 1, the full ε from the first step) on `observations`: its value and
-/// parameter gradient, the clean outputs, and the worst observations MAD finds from the same
-/// stream — where the regulariser took its gradient.
+/// The SA regulariser (κ 1, the full ε from the first step) on `observations`: its value,
+/// parameter gradient and log σ gradient (a Gaussian's; empty otherwise), the clean outputs, and
+/// the worst observations MAD finds from the same stream — where the regulariser took its gradient.
 private func saRegularizerAndWorstObservations(
-    _ policy: Policy<Double>, _ observations: Matrix<Double>, epsilon: Double, seed: UInt64
+    _ policy: Policy<Double>, _ observations: Matrix<Double>, epsilon: Double, seed: UInt64, detachStd: Bool = false
 )
-    -> (value: Double, gradient: [Double], clean: Matrix<Double>, worst: Matrix<Double>)
+    -> (value: Double, gradient: [Double], logStdGradient: [Double], clean: Matrix<Double>, worst: Matrix<Double>)
 {
     var config = RobustTrainingConfig(method: "sa", epsilon: epsilon)
     config.kappa = 1
     config.epsilonStart = 0
     config.epsilonEnd = 0
+    config.detachStd = detachStd
     var gradient = [Double](repeating: 0, count: policy.network.parameterCount)
+    var logStdGradient = [Double](repeating: 0, count: policy.head.divergenceWeights?.count ?? 0)
     let regularizer = StateAdversarialRegularizer(config: config, bounds: bounds, random: RandomStream(seed: seed))
-    let value = regularizer.regularize(observations, policy: policy, progress: 1, parameterGradient: &gradient)[
-        "robust/regularizer"]!
+    let value = regularizer.regularize(
+        observations, policy: policy, progress: 1, parameterGradient: &gradient, logStdGradient: &logStdGradient)[
+            "robust/regularizer"]!
     let worst = MAD(steps: config.steps).perturb(
         observations, policy: policy, threatModel: ThreatModel(epsilon: epsilon, bounds: bounds),
         random: RandomStream(seed: seed)
     ).perturbed
-    return (value, gradient, policy.outputs(observations), worst)
+    return (value, gradient, logStdGradient, policy.outputs(observations), worst)
 }
 
 /// `∂f/∂θ` at the network's parameters by central differences.
@@ -88,8 +91,10 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
                 : RadialLoss(config: config, bounds: bounds, random: RandomStream(seed: 1))
         }
         var gradient = [Double](repeating: 0, count: policy.network.parameterCount)
-        let value = regularizer().regularize(observations, policy: policy, progress: 1, parameterGradient: &gradient)[
-            "robust/regularizer"]!
+        var noLogStd: [Double] = []
+        let value = regularizer().regularize(
+            observations, policy: policy, progress: 1, parameterGradient: &gradient, logStdGradient: &noLogStd)[
+                "robust/regularizer"]!
         #expect(value != 0)
         let parameters = policy.network.parameters
         // RADIAL holds the clean gaps Δ fixed (they weigh the loss, they are not trained through).
@@ -114,8 +119,9 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
                 policy.network.parameters = p
                 if method == "radial" { return radialWithFixedGaps(policy.network) }
                 var ignored = [Double](repeating: 0, count: p.count)
-                return regularizer().regularize(observations, policy: policy, progress: 1, parameterGradient: &ignored)[
-                    "robust/regularizer"]!
+                return regularizer().regularize(
+                    observations, policy: policy, progress: 1, parameterGradient: &ignored, logStdGradient: &noLogStd)[
+                        "robust/regularizer"]!
             }, at: parameters)
         #expect(maximumRelativeError(gradient, numeric) < 1e-5, "\(method), images \(images)")
     }
@@ -123,18 +129,22 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
     /// SA-PPO's (and SA-DDPG's) interval bound on the divergence (`robust_bound: ibp`): at least
     /// the divergence anywhere in the ball (MAD's worst point and 256 random points per
     /// observation), equal to the bound computed here from the network's interval bounds with
-    /// π(·|s) fixed, and its parameter gradient equal to that bound's finite differences — for
-    /// Gaussian, categorical and deterministic heads.
+    /// π(·|s) fixed, and its parameter gradient (and a Gaussian's log σ gradient) equal to that
+    /// bound's finite differences — for Gaussian, categorical and deterministic heads.
     @Test(arguments: [PolicyKind.gaussian, .categorical, .deterministic])
     func saIntervalDivergenceBoundIsSoundAndMatchesFiniteDifferences(kind: PolicyKind) throws {
         let outputs = kind == .categorical ? 3 : 2
-        var policy = Policy(
-            network: try Sequential<Double>.mlp(
-                sizes: [4, 8, 8, outputs], activation: .tanh, outputActivation: kind == .deterministic ? .tanh : .identity,
-                random: RandomStream(seed: 21)),
-            kind: kind, actionSpace: kind == .categorical ? .discrete(3) : .box(BoxSpace(symmetric: [1, 1])),
-            logStd: kind == .gaussian ? [-0.5, 0.2] : [],
-            scaling: ObservationScaling(mean: [0, 0.1, 0, -0.1], std: [1, 0.5, 2, 1]))
+        let network = try Sequential<Double>.mlp(
+            sizes: [4, 8, 8, outputs], activation: .tanh, outputActivation: kind == .deterministic ? .tanh : .identity,
+            random: RandomStream(seed: 21))
+        func makePolicy(logStd: [Double]) -> Policy<Double> {
+            Policy(
+                network: network, kind: kind,
+                actionSpace: kind == .categorical ? .discrete(3) : .box(BoxSpace(symmetric: [1, 1])),
+                logStd: logStd, scaling: ObservationScaling(mean: [0, 0.1, 0, -0.1], std: [1, 0.5, 2, 1]))
+        }
+        let logStd = kind == .gaussian ? [-0.5, 0.2] : []
+        var policy = makePolicy(logStd: logStd)
         let observations = randomMatrix(rows: 5, columns: 4, random: RandomStream(seed: 22))
         let epsilon = 0.05
         var config = RobustTrainingConfig(method: "sa", epsilon: epsilon)
@@ -143,13 +153,15 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
         config.epsilonStart = 0
         config.epsilonEnd = 0
         var gradient = [Double](repeating: 0, count: policy.network.parameterCount)
+        var logStdGradient = [Double](repeating: 0, count: logStd.count)
         let value = StateAdversarialRegularizer(config: config, bounds: bounds, random: RandomStream(seed: 1)).regularize(
-            observations, policy: policy, progress: 1, parameterGradient: &gradient)["robust/regularizer"]!
+            observations, policy: policy, progress: 1, parameterGradient: &gradient, logStdGradient: &logStdGradient)[
+                "robust/regularizer"]!
         let clean = policy.outputs(observations)
         let model = ThreatModel(epsilon: epsilon, bounds: bounds)
         let box = try IntervalCertificate(threatModel: model).inputBox(around: observations, policy: policy)
-        let weights = policy.head.divergenceWeights
-        func bound(_ network: Sequential<Double>) -> Double {
+        func bound(_ network: Sequential<Double>, logStd: [Double] = logStd) -> Double {
+            let weights = makePolicy(logStd: logStd).head.divergenceWeights
             let z = network.intervalBounds(box)
             var total = 0.0
             for r in 0..<clean.rows {
@@ -182,6 +194,42 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
                 return bound(policy.network)
             }, at: policy.network.parameters)
         #expect(maximumRelativeError(gradient, numeric) < 1e-5, "\(kind)")
+        if kind == .gaussian {
+            let network = policy.network
+            let numericLogStd = numericalGradient(of: { bound(network, logStd: $0) }, at: logStd)
+            #expect(logStdGradient.allSatisfy { $0 < 0 } && maximumRelativeError(logStdGradient, numericLogStd) < 1e-5)
+        }
+    }
+
+    /// SA-PPO's regulariser through MAD on a Gaussian policy: the gradient reaches log σ as
+    /// SA-PPO's does (`robust_ppo_detach_stdev: false`), equal to finite differences of the KL at
+    /// the worst observations held fixed; `robust_detach_std` keeps it off log σ and leaves the
+    /// network's gradient as it was.
+    @Test func saPPORegularizerTrainsTheGaussianLogStd() throws {
+        let network = try Sequential<Double>.mlp(sizes: [4, 8, 2], activation: .tanh, random: RandomStream(seed: 11))
+        let logStd = [-0.7, 0.1]
+        func gaussian(logStd: [Double]) -> Policy<Double> {
+            Policy(network: network, kind: .gaussian, actionSpace: .box(BoxSpace(symmetric: [1, 1])), logStd: logStd)
+        }
+        let observations = randomMatrix(rows: 5, columns: 4, random: RandomStream(seed: 12))
+        let trained = saRegularizerAndWorstObservations(gaussian(logStd: logStd), observations, epsilon: 0.2, seed: 13)
+        func kl(logStd: [Double]) -> Double {
+            let q = network(trained.worst)
+            var total = 0.0
+            for r in 0..<q.rows {
+                for j in 0..<q.columns {
+                    let d = q[r, j] - trained.clean[r, j]
+                    total += d * d / (2 * Double.exp(2 * logStd[j]))
+                }
+            }
+            return total / Double(q.rows)
+        }
+        #expect(abs(trained.value - kl(logStd: logStd)) < 1e-12)
+        #expect(trained.logStdGradient.allSatisfy { $0 < 0 })
+        #expect(maximumRelativeError(trained.logStdGradient, numericalGradient(of: { kl(logStd: $0) }, at: logStd)) < 1e-6)
+        let detached = saRegularizerAndWorstObservations(
+            gaussian(logStd: logStd), observations, epsilon: 0.2, seed: 13, detachStd: true)
+        #expect(detached.logStdGradient == [0, 0] && detached.gradient == trained.gradient)
     }
 
     /// The SA-DQN hinge through PGD and SA-PPO's KL add the gradient at the worst observation
@@ -192,7 +240,8 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
             network: try Sequential<Double>.mlp(sizes: [4, 8, 3], activation: .tanh, random: RandomStream(seed: 2)),
             kind: .categorical, actionSpace: .discrete(3))
         let observations = randomMatrix(rows: 5, columns: 4, random: RandomStream(seed: 3))
-        let (value, gradient, clean, worst) = saRegularizerAndWorstObservations(categorical, observations, epsilon: 0.1, seed: 4)
+        let (value, gradient, _, clean, worst) = saRegularizerAndWorstObservations(
+            categorical, observations, epsilon: 0.1, seed: 4)
         func kl(_ network: Sequential<Double>) -> Double {
             var policy = categorical
             policy.network = network
@@ -224,7 +273,7 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
                 sizes: [4, 8, 2], activation: .relu, outputActivation: .tanh, random: RandomStream(seed: 7)),
             kind: .deterministic, actionSpace: .box(BoxSpace(low: [-2, -2], high: [2, 2])))
         let observations = randomMatrix(rows: 5, columns: 4, random: RandomStream(seed: 8))
-        let (value, gradient, clean, worst) = saRegularizerAndWorstObservations(actor, observations, epsilon: 0.2, seed: 9)
+        let (value, gradient, _, clean, worst) = saRegularizerAndWorstObservations(actor, observations, epsilon: 0.2, seed: 9)
         func halfSquaredChange(_ network: Sequential<Double>) -> Double {
             let moved = network(worst)
             return zip(moved.storage, clean.storage).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) / 2 }
