@@ -79,10 +79,21 @@ public enum PolicyImport {
         return imported
     }
 
-    /// The network of a policy file as a plain state dict (no metadata, no extra tensors), which
-    /// `torch.nn.Sequential(...).load_state_dict` takes as it is.
+    /// The network of a policy file as a plain state dict (no extra tensors), which
+    /// `torch.nn.Sequential(...).load_state_dict` takes as it is. Its metadata carries what else
+    /// acting needs: under `gauntlet` the policy's description without the critic (architecture,
+    /// kind, action space, and the observation normalisation `clip((s − mean) / std, ±clip)` the
+    /// network's input needs — the space in which `--eps-units normalized` measures ε), and under
+    /// `log_std` a Gaussian policy's log σ as a JSON array.
     public static func stateDict(of file: PolicyFile) -> Safetensors {
-        Safetensors(tensors: PolicyFile.stateDict(of: file.network))
+        var description = file.description
+        description.critic = nil
+        description.criticTakesAction = nil
+        var metadata = [PolicyFile.metadataKey: String(decoding: try! JSONEncoder.gauntlet().encode(description), as: UTF8.self)]
+        if let logStd = file.extraTensors["log_std"]?.float32 {
+            metadata["log_std"] = String(decoding: try! JSONEncoder().encode(logStd.map(Double.init)), as: UTF8.self)
+        }
+        return Safetensors(tensors: PolicyFile.stateDict(of: file.network), metadata: metadata)
     }
 }
 
