@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The full attack suite against one MuJoCo PPO policy at ε in its normalised units (L∞), over
-# EPISODES deterministic episodes (default 50, seeds 0…): random (uniform), critic, MAD, Robust
-# Sarsa (default 3×3 grid), RS+MAD, an SA-RL adversary (`learned`) and a PA-AD director, each
-# trained for 1M victim steps unless runs/attacks/NAME-KIND holds one (resumed when interrupted).
+# EPISODES deterministic episodes (default 50, seeds 0…): random (uniform), critic, MAD, PGD on
+# the action mean (`pgd`), Robust Sarsa (default 3×3 grid), RS+MAD, an SA-RL adversary (`learned`)
+# and a PA-AD director, each trained for 1M victim steps unless runs/attacks/NAME-KIND holds one
+# (resumed when interrupted).
 # Writes runs/attacks/NAME.json ({"attacks": [...]}, gauntlet attack's report) and prints one
 # Markdown row: natural, each attack, and the worst case (the lowest mean) with 95% intervals.
 #   studies/mujoco-robustness/attack-suite.sh POLICY EPS [EPISODES]
@@ -29,7 +30,7 @@ for kind in learned paad; do
     fi
 done
 "$gauntlet" attack --policy "$policy" --eps "$eps" --eps-units normalized --episodes "$episodes" --json \
-    --attack uniform --attack critic --attack mad --attack rs --attack rs+mad \
+    --attack uniform --attack critic --attack mad --attack pgd --attack rs --attack rs+mad \
     --attack "learned:adversary=runs/attacks/$name-learned/policy.safetensors" \
     --attack "paad:adversary=runs/attacks/$name-paad/policy.safetensors" > "runs/attacks/$name.json"
 python3 - "runs/attacks/$name.json" "$name" "$eps" <<'EOF'

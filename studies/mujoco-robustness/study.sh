@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Robust RL on MuJoCo, the published protocol from one command:
+#   studies/mujoco-robustness/study.sh [--no-train] [ENV ...]      (default: hopper walker2d halfcheetah)
+# For each environment and each method — vanilla PPO (policies/ENV-ppo.yaml) and every
+# studies/mujoco-robustness/ENV-METHOD-ppo.yaml — it trains seeds 0, 1, 2 into runs/NAME-seedS
+# (resumed when interrupted; vanilla seed 0 is the shipped policies/ENV-ppo.safetensors, which its
+# config retrains bit for bit), runs the full attack suite on each agent (attack-suite.sh, 50
+# episodes, cached in runs/attacks/NAME.json), picks each method's median agent by its worst case
+# and writes
+#   studies/mujoco-robustness/results.md — every agent's row, the median agents beside the
+#       published numbers, and training time relative to vanilla PPO;
+#   studies/mujoco-robustness/report/   — `gauntlet report` over the median agents (Markdown and
+#       HTML with figures), from runs/mujoco-study.sqlite.
+# --no-train tabulates the agents already trained and attacked, and skips the rest.
+# ε in each policy's normalised units, L∞: Hopper 0.075, Walker2d 0.05, HalfCheetah 0.15, Ant 0.15.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+study=studies/mujoco-robustness
+train=1
+if [ "${1:-}" = --no-train ]; then train=0; shift; fi
+envs=("$@")
+[ ${#envs[@]} -gt 0 ] || envs=(hopper walker2d halfcheetah)
+gauntlet=${GAUNTLET:-.build/release/gauntlet}
+[ -x "$gauntlet" ] || swift build -c release --product gauntlet
+export GAUNTLET=$gauntlet
+declare -A epsilon=([hopper]=0.075 [walker2d]=0.05 [halfcheetah]=0.15 [ant]=0.15)
+
+agents=()   # ENV METHOD SEED POLICY, one per line, for the tabulation below
+for env in "${envs[@]}"; do
+    eps=${epsilon[$env]:?"unknown environment '$env' (hopper, walker2d, halfcheetah, ant)"}
+    configs=(policies/$env-ppo.yaml)
+    for config in "$study/$env"-*-ppo.yaml; do [ -f "$config" ] && configs+=("$config"); done
+    for config in "${configs[@]}"; do
+        method=$(basename "$config" .yaml)
+        for seed in 0 1 2; do
+            run=runs/$method-seed$seed
+            policy=$run/policy.safetensors
+            if [ "$config" = "policies/$env-ppo.yaml" ] && [ $seed = 0 ]; then
+                policy=policies/$env-ppo.safetensors
+            elif [ ! -f "$run/summary.json" ]; then
+                [ $train = 1 ] || continue
+                echo "training $method seed $seed" >&2
+                if [ -f "$run/checkpoint.safetensors" ]; then
+                    "$gauntlet" train --resume "$run" > /dev/null
+                else
+                    "$gauntlet" train --config "$config" --seed $seed --output "$run" > /dev/null
+                fi
+            fi
+            name=$(basename "$policy" .safetensors)
+            [ "$name" != policy ] || name=$(basename "$(dirname "$policy")")
+            if [ ! -f "runs/attacks/$name.json" ]; then
+                [ $train = 1 ] || continue
+                echo "attacking $name" >&2
+                "$study/attack-suite.sh" "$policy" "$eps" > /dev/null
+            fi
+            agents+=("$env $method $seed $policy")
+        done
+    done
+done
+[ ${#agents[@]} -gt 0 ] || { echo "no agent has been trained and attacked yet" >&2; exit 1; }
+
+# Tables; the median agents' attack runs and vanilla baselines go to the report.
+printf '%s\n' "${agents[@]}" > runs/mujoco-study-agents.txt
+python3 "$study/tabulate.py" runs/mujoco-study-agents.txt "$study/results.md" > runs/mujoco-study-median.txt
+rm -f runs/mujoco-study.sqlite
+awk '$1 == "run" { print $2 }' runs/mujoco-study-median.txt | xargs "$gauntlet" results import --db runs/mujoco-study.sqlite > /dev/null
+baselines=()
+while read -r policy; do baselines+=(--baseline "$policy"); done < <(awk '$1 == "baseline" { print $2 }' runs/mujoco-study-median.txt)
+rm -rf "$study/report"
+"$gauntlet" report --db runs/mujoco-study.sqlite --out "$study/report" "${baselines[@]}" > /dev/null
+echo "wrote $study/results.md and $study/report/"
