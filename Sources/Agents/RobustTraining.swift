@@ -32,6 +32,9 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
     public var worstCaseLearningRate = 4e-4
     public var worstCaseEpochs = 10
     public var worstCaseTau = 0.001
+    /// WocaR: the radius (in `robust_eps_units`) of the ball in which the worst-case critic's
+    /// worst action is sought; nil follows the training ε on its ramp.
+    public var worstCaseEpsilon: Double?
 
     public init(method: String, epsilon: Double) {
         self.method = method
@@ -88,6 +91,10 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         .int("robust_worst_case_epochs", \.worstCaseEpochs, in: 1...1000, "WocaR: worst-case critic epochs per rollout"),
         .double(
             "robust_worst_case_tau", \.worstCaseTau, in: 0...1, "WocaR: Polyak coefficient of the worst-case critic's target"),
+        .optionalDouble(
+            "robust_worst_case_eps", \.worstCaseEpsilon, in: 0...1e6,
+            "WocaR: radius of the ball where the critic's worst action is sought (unset: the training ε on its ramp; WocaR's code fixes 0.01)"
+        ),
     ]
 
     static var keys: [String] { hyperparameters.map(\.key) }

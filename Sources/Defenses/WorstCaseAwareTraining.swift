@@ -21,9 +21,10 @@ import NeuralNet
 ///   `robust_worst_case_weight` over training.
 /// - **State regularisation**: SA-PPO's regulariser (`robust_kappa`, `robust_bound`).
 ///
-/// These follow WocaR's reference implementation, with one deliberate difference: `ã` is sought
-/// in the training ball (ε on the config's ramp, in `robust_eps_units`), where the reference
-/// fixes a radius of 0.01 in normalised units whatever its training ε.
+/// These follow WocaR's reference implementation, with one deliberate difference by default: `ã`
+/// is sought in the training ball (ε on the config's ramp, in `robust_eps_units`), where the
+/// reference fixes a radius of 0.01 in normalised units whatever its training ε
+/// (`robust_worst_case_eps: 0.01` does that).
 public final class WorstCaseAwareTraining: RobustTrainingBase, RobustTraining {
     public static let method = RobustTrainingMethod(
         name: "wocar", summary: "worst-case-aware robust RL (WocaR), Liang et al. 2022", learners: ["ppo"],
@@ -89,7 +90,7 @@ public final class WorstCaseAwareTraining: RobustTrainingBase, RobustTraining {
     public func learn<S: BLASScalar>(from transitions: Transitions<S>, policy: Policy<S>, progress: Double)
         throws(TrainingError) -> [String: Double]
     {
-        let threatModel = threatModel(atProgress: progress, policy: policy)
+        let threatModel = worstCaseThreatModel(atProgress: progress, policy: policy)
         let critic = critic(S.self)
         critic.adam.learningRate = config.worstCaseLearningRate * max(1 - progress, 0)
         let nextInputs = policy.scaled(transitions.nextObservations)
@@ -119,6 +120,14 @@ public final class WorstCaseAwareTraining: RobustTrainingBase, RobustTraining {
             "robust/worst_case_value": Double(values.reduce(0, +)) / Double(max(values.count, 1)),
             "robust/worst_case_weight": worstCaseWeight(atProgress: progress),
         ]
+    }
+
+    /// The ball where the critic's worst actions are sought: the training ball, or
+    /// `robust_worst_case_eps` in the same units.
+    func worstCaseThreatModel<S: BLASScalar>(atProgress progress: Double, policy: Policy<S>) -> ThreatModel {
+        var model = threatModel(atProgress: progress, policy: policy)
+        if let radius = config.worstCaseEpsilon { model.epsilon = radius }
+        return model
     }
 
     /// Each row's worst action the threat model lets an attacker force, by the worst-case

@@ -57,6 +57,6 @@ import Testing
         #expect(
             training == config.settings
                 && training["features"] == nil
-                && training.count == 5 + DQNConfig.hyperparameters.count - 1 + RobustTrainingConfig.hyperparameters.count - 5)
+                && training.count == 5 + DQNConfig.hyperparameters.count - 1 + RobustTrainingConfig.hyperparameters.count - 6)
     }
 }

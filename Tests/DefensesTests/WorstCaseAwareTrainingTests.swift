@@ -14,11 +14,12 @@ import Testing
     static let bounds = BoxSpace(low: [-5, -5], high: [5, 5])
 
     /// A WocaR method for a PPO learner on MountainCarContinuous (2 observation values, 1 action).
-    static func method(epsilon: Double, weight: Double = 0.8) throws -> WorstCaseAwareTraining {
+    static func method(epsilon: Double, weight: Double = 0.8, worstCaseEpsilon: Double? = nil) throws -> WorstCaseAwareTraining {
         var config = RobustTrainingConfig(method: "wocar", epsilon: epsilon)
         config.epsilonStart = 0
         config.epsilonEnd = 0
         config.worstCaseWeight = weight
+        config.worstCaseEpsilon = worstCaseEpsilon
         var ppo = PPOConfig()
         ppo.batchSize = 8
         return try WorstCaseAwareTraining(
@@ -82,6 +83,18 @@ import Testing
                 #expect(worstValues[r] <= cleanValues[r], "ε \(epsilon) row \(r)")
             }
             #expect(zip(worstValues, cleanValues).contains { $0 < $1 - 1e-6 })
+        }
+    }
+
+    /// The critic's worst actions are sought in the training ball, or in the ball of
+    /// `robust_worst_case_eps` (WocaR's code: 0.01) when it is set, whatever the training ε.
+    @Test func worstCaseBallFollowsItsOwnRadiusWhenSet() throws {
+        let policy = try Self.policy()
+        for progress in [0.5, 1.0] {
+            #expect(try Self.method(epsilon: 0.3).worstCaseThreatModel(atProgress: progress, policy: policy).epsilon == 0.3)
+            let fixed = try Self.method(epsilon: 0.3, worstCaseEpsilon: 0.01)
+            #expect(fixed.worstCaseThreatModel(atProgress: progress, policy: policy).epsilon == 0.01)
+            #expect(fixed.threatModel(atProgress: progress, policy: policy).epsilon == 0.3)
         }
     }
 
