@@ -163,7 +163,8 @@ import Testing
             // A safetensors file: an 8-byte header length, the JSON header, the tensors' bytes.
             let file = try Data(contentsOf: exported)
             let length = Int(file.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
-            var header = try #require(try JSONSerialization.jsonObject(with: file.subdata(in: 8..<(8 + length))) as? [String: Any])
+            var header = try #require(
+                try JSONSerialization.jsonObject(with: file.subdata(in: 8..<(8 + length))) as? [String: Any])
             header["__metadata__"] = nil
             tensors.append((header as NSDictionary, file.subdata(in: (8 + length)..<file.count)))
         }
