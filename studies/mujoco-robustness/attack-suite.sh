@@ -32,7 +32,9 @@ done
 "$gauntlet" attack --policy "$policy" --eps "$eps" --eps-units normalized --episodes "$episodes" --json \
     --attack uniform --attack critic --attack mad --attack pgd --attack rs --attack rs+mad \
     --attack "learned:adversary=runs/attacks/$name-learned/policy.safetensors" \
-    --attack "paad:adversary=runs/attacks/$name-paad/policy.safetensors" > "runs/attacks/$name.json"
+    --attack "paad:adversary=runs/attacks/$name-paad/policy.safetensors" > "runs/attacks/$name.json.partial"
+# Complete or absent: study.sh takes an existing file as a finished suite.
+mv "runs/attacks/$name.json.partial" "runs/attacks/$name.json"
 python3 - "runs/attacks/$name.json" "$name" "$eps" <<'EOF'
 import json, sys
 reports = json.load(open(sys.argv[1]))["attacks"]

@@ -48,7 +48,7 @@ for env in "${envs[@]}"; do
             fi
             name=$(basename "$policy" .safetensors)
             [ "$name" != policy ] || name=$(basename "$(dirname "$policy")")
-            if [ ! -f "runs/attacks/$name.json" ]; then
+            if [ ! -s "runs/attacks/$name.json" ]; then
                 [ $train = 1 ] || continue
                 echo "attacking $name" >&2
                 "$study/attack-suite.sh" "$policy" "$eps" > /dev/null
