@@ -261,7 +261,8 @@ public final class TrainingRun<Scalar: BLASScalar> {
         let policyURL = directory.appendingPathComponent("policy.safetensors")
         var file = learner.policy().file(
             environment: config.environment, algorithm: config.algorithm.name, provenance: provenance)
-        file.description.training = config.settings
+        // The settings it was trained with: the config's, with the seed the run used (`--seed`).
+        file.description.training = config.settings.merging(["seed": .number(Double(seed))]) { $1 }
         do { try file.write(to: policyURL) } catch { throw TrainingError("cannot write the policy: \(error.description)") }
         for (name, companion) in learner.companionPolicies(victim: policyURL.path) {
             do { try companion.write(to: directory.appendingPathComponent("\(name).safetensors")) } catch {

@@ -54,8 +54,10 @@ import Testing
         // run does not use; and robust_detach_std, recorded only when set).
         #expect(training["gamma"] == .number(0.99) && training["robust_kappa"] == .number(0.1))
         #expect(training["robust_worst_case_weight"] == nil && training["robust_detach_std"] == nil)
+        // The run's seed (2, as `--seed` would give it) replaces the config's (0 by default).
+        #expect(config.settings["seed"] == .number(0) && training["seed"] == .number(2))
         #expect(
-            training == config.settings
+            training == config.settings.merging(["seed": .number(2)]) { $1 }
                 && training["features"] == nil
                 && training.count == 5 + DQNConfig.hyperparameters.count - 1 + RobustTrainingConfig.hyperparameters.count - 6)
     }
