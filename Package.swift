@@ -10,12 +10,24 @@ let numericLinking: [LinkerSetting] = [
     .linkedLibrary("m"),
 ]
 
-// MuJoCo 3.3.7 from the PyPI wheel, unpacked into .deps/ by scripts/install-mujoco.sh (setup.sh
+// MuJoCo 3.3.7 from the PyPI wheel, unpacked into .deps/ by scripts/install-wheel-libraries.sh (setup.sh
 // and .ci/run call it); the rpath lets the binaries find it without environment variables.
 let mujocoLibrary = Context.packageDirectory + "/.deps/mujoco-3.3.7/lib"
 let mujocoLinking: [LinkerSetting] = [
     .linkedLibrary("mujoco"),
     .unsafeFlags(["-L" + mujocoLibrary, "-Xlinker", "-rpath", "-Xlinker", mujocoLibrary]),
+]
+
+// HiGHS 1.15.1 from its binary distribution on PyPI (`highsbox`), unpacked into .deps/ by the same
+// script. Its headers include each other relative to their `highs` folder (its pkg-config file
+// says `-I include/highs`), hence the search path for C and for the Swift module that imports it.
+let highsLibrary = Context.packageDirectory + "/.deps/highs-1.15.1/lib"
+let highsHeaders: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-I" + Context.packageDirectory + "/.deps/highs-1.15.1/include/highs"])
+]
+let highsLinking: [LinkerSetting] = [
+    .linkedLibrary("highs"),
+    .unsafeFlags(["-L" + highsLibrary, "-Xlinker", "-rpath", "-Xlinker", highsLibrary]),
 ]
 
 let package = Package(
@@ -41,9 +53,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CGSL"),
-        .systemLibrary(name: "CGLPK"),
         .target(name: "CKernels"),
         .target(name: "CMuJoCo", linkerSettings: mujocoLinking),
+        .target(name: "CHiGHS", cSettings: [.headerSearchPath("include/highs")], linkerSettings: highsLinking),
         .target(name: "CSharedMemory"),
         .target(
             name: "Linalg",
@@ -52,7 +64,7 @@ let package = Package(
         .target(name: "NeuralNet", dependencies: ["Linalg", "CKernels", "ZIPFoundation"]),
         .target(name: "Environments", dependencies: ["Linalg", "CMuJoCo", "CSharedMemory"]),
         .target(name: "Agents", dependencies: ["NeuralNet", "Environments", "Yams", "ZIPFoundation"]),
-        .target(name: "Verification", dependencies: ["Agents", "NeuralNet", "Linalg", "CGLPK"]),
+        .target(name: "Verification", dependencies: ["Agents", "NeuralNet", "Linalg", "CHiGHS"], swiftSettings: highsHeaders),
         .target(name: "Attacks", dependencies: ["Agents", "Verification"]),
         .target(name: "Defenses", dependencies: ["Attacks"]),
         .target(
@@ -92,7 +104,12 @@ let package = Package(
             dependencies: ["Evaluation", "Attacks", "Agents", "Environments", "NeuralNet", "Verification", "TestSupport"]),
         .testTarget(name: "GauntletCLITests", dependencies: ["gauntlet", "TestSupport"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification", "NeuralNet", "Linalg", "TestSupport"]),
-        .testTarget(name: "DefensesTests", dependencies: ["Defenses", "Attacks", "Agents", "Environments", "NeuralNet", "Linalg", "Evaluation", "Verification", "TestSupport"]),
+        .testTarget(
+            name: "DefensesTests",
+            dependencies: [
+                "Defenses", "Attacks", "Agents", "Environments", "NeuralNet", "Linalg", "Evaluation", "Verification",
+                "TestSupport",
+            ]),
         .testTarget(name: "FuzzTests", dependencies: ["Evaluation", "Agents", "Environments", "NeuralNet", "TestSupport"]),
         .testTarget(
             name: "NeuralNetTests",

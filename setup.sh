@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what Gauntlet needs from Debian (GSL, OpenBLAS, GLPK) and MuJoCo when missing, builds the
+# Installs what Gauntlet needs from Debian (GSL, OpenBLAS) and PyPI (MuJoCo, HiGHS) when missing, builds the
 # release binary at .build/release/gauntlet and puts `gauntlet` on PATH: a symlink in
 # $GAUNTLET_BIN_DIR, else /usr/local/bin when writable, else ~/.local/bin (said when that
 # directory is not on PATH yet).
@@ -8,15 +8,15 @@ cd "$(dirname "$0")"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()
-for package in libgsl-dev libopenblas-dev libsqlite3-dev zlib1g-dev libglpk-dev; do
+for package in libgsl-dev libopenblas-dev libsqlite3-dev zlib1g-dev; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update
     $sudo apt-get install -y "${missing[@]}"
 fi
-# MuJoCo 3.3.7 from its PyPI wheel into .deps/ (Debian's is too old), when missing.
-scripts/install-mujoco.sh
+# MuJoCo 3.3.7 and HiGHS 1.15.1 from their PyPI wheels into .deps/ (Debian has them too old or not at all), when missing.
+scripts/install-wheel-libraries.sh
 # Python with gymnasium and numpy for gym: environments (python/gauntlet_env_server.py), when missing.
 scripts/install-env-server.sh
 swift build -c release --product gauntlet

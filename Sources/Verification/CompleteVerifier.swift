@@ -1,4 +1,3 @@
-import CGLPK
 import Linalg
 import NeuralNet
 
@@ -8,7 +7,7 @@ import NeuralNet
 /// the best margin is a tie within the tolerance, "undecided", never a guess.
 ///
 /// Branch and bound over the phases of the ReLUs (and leaky ReLUs, slope α < 1) whose
-/// pre-activation bounds `l < 0 < u` straddle zero, with linear-programming bounds from GLPK's
+/// pre-activation bounds `l < 0 < u` straddle zero, with linear-programming bounds from HiGHS's
 /// simplex (Bunel et al. 2018, "A unified view of piecewise linear neural network
 /// verification"). In a subproblem every Linear layer is an equality, every neuron of fixed or
 /// stable phase is linear, and every other one is relaxed to its convex hull over `[l, u]`:
@@ -19,7 +18,7 @@ import NeuralNet
 /// relaxation's strength: interval arithmetic for the first hidden layer (exact there), then for
 /// every later layer the relaxation of the layers before it, minimised and maximised neuron by
 /// neuron — recomputed after each split. A proof says the largest margin is below `−tolerance`;
-/// it holds up to GLPK's floating-point feasibility tolerance (1e-7). Inputs are the network's
+/// it holds up to HiGHS's floating-point feasibility tolerance (1e-7). Inputs are the network's
 /// own (observations after scaling); callers map a witness back and confirm it on the policy.
 public struct CompleteVerifier: Sendable {
     /// Seconds the solver may spend on one question (wall clock).
@@ -117,15 +116,16 @@ public struct CompleteVerifier: Sendable {
     /// neuron is linear, its pre-activation bounded by 0), re-tightens the bounds of the layers
     /// after the last split, and maximises the margin over the linear relaxation; it is pruned
     /// when that maximum is below `−tolerance`, ends the search when the relaxation's input is a
-    /// witness, and otherwise splits the neuron whose relaxation is used most (the largest gap
-    /// between its relaxed output and the activation of its relaxed input).
+    /// witness, and otherwise splits the neuron `marginRelaxation` names. The search settles the
+    /// easy questions (most witnesses are found at its root) in a tenth of the time limit; the
+    /// mixed-integer program, much the stronger prover, gets the rest.
     public func canForce(_ target: Int, in problem: Problem) throws(VerificationError) -> Verdict {
         let layers = try Self.layers(of: problem.network)
         let outputs = layers[layers.count - 1].weight.rows
         guard (0..<outputs).contains(target) else { throw VerificationError("target \(target) is not one of \(outputs) outputs") }
         guard outputs > 1 else { return .witness(problem.lower) }
         let start = ContinuousClock.now
-        let deadline = start + .seconds(timeLimit / 2)
+        let deadline = start + .seconds(timeLimit / 10)
         var open: [(bounds: [(lower: [Double], upper: [Double])], split: Int?)] = [(problem.hiddenBounds, nil)]
         var solved = 0
         var tie = false
@@ -158,7 +158,7 @@ public struct CompleteVerifier: Sendable {
                     if let witness = Self.ascend(target, from: corner, problem: problem, steps: 100) { return .witness(witness) }
                 }
             }
-            guard let (k, i) = relaxation.widestGap else {
+            guard let (k, i) = relaxation.split else {
                 tie = true  // the relaxation is the network here, and its margin is within the tolerance of 0
                 continue
             }
@@ -173,66 +173,55 @@ public struct CompleteVerifier: Sendable {
     }
 
     /// The question as one mixed-integer program (the phases binary, Tjeng et al. 2019) for
-    /// GLPK's branch and cut, which proves some questions the phase search does not finish
-    /// within its half of the time: a witness, a proof, or nil at the time limit.
+    /// HiGHS's branch and cut, which proves the questions the phase search does not finish within
+    /// its tenth of the time: a witness, a proof, or nil at the time limit.
     func mixedInteger(_ layers: [Layer], _ problem: Problem, target: Int, timeLimit: Double) -> Verdict? {
         guard timeLimit > 0 else { return nil }
-        var model = Encoding(
+        var encoding = Encoding(
             layers: layers, hidden: problem.hiddenBounds, lower: problem.lower, upper: problem.upper, integer: true)
-        defer { model.free() }
         // The margin bounded below by −tolerance: every integer solution is a candidate witness,
         // and a program without one is the proof.
-        let margin = model.addMargin(layers[layers.count - 1], target: target, lower: -tolerance)
-        glp_set_obj_dir(model.problem, GLP_MAX)
-        glp_set_obj_coef(model.problem, margin, 1)
-        var threshold = 1e-3
-        let status = withUnsafeMutablePointer(to: &threshold) { info in
-            var parameters = glp_iocp()
-            glp_init_iocp(&parameters)
-            parameters.msg_lev = GLP_MSG_OFF
-            parameters.presolve = GLP_ON
-            parameters.tm_lim = Int32(min(timeLimit * 1000, Double(Int32.max)))
-            parameters.cb_info = UnsafeMutableRawPointer(info)
-            // A margin this clear is witness enough: stop instead of proving it the largest.
-            parameters.cb_func = { tree, info in
-                guard let tree, let info, glp_ios_reason(tree) == GLP_IBINGO else { return }
-                if glp_mip_obj_val(glp_ios_get_prob(tree)) >= info.load(as: Double.self) { glp_ios_terminate(tree) }
-            }
-            return glp_intopt(model.problem, &parameters)
+        let margin = encoding.addMargin(layers[layers.count - 1], target: target, lower: -tolerance)
+        let program = LinearProgram(encoding, integer: true, timeLimit: timeLimit)
+        program.setObjective([(margin, 1)], maximize: true)
+        // A margin this clear is witness enough: stop instead of proving it the largest.
+        program.stop(atObjective: 1e-3)
+        let outcome = program.solve()
+        if outcome == .infeasible { return .impossible }
+        guard program.hasSolution else { return nil }
+        let columns = program.solution().columns
+        let point = zip(zip(encoding.inputs.map { columns[Int($0)] }, problem.lower), problem.upper).map {
+            min(max($0.0, $0.1), $1)
         }
-        let solution = glp_mip_status(model.problem)
-        if status == GLP_ENOPFS || (status == 0 && solution == GLP_NOFEAS) { return .impossible }
-        guard solution == GLP_OPT || solution == GLP_FEAS else { return nil }
-        let input = model.inputs.map { glp_mip_col_val(model.problem, $0) }
-        let point = zip(zip(input, problem.lower), problem.upper).map { min(max($0.0, $0.1), $1) }
-        return Self.ascend(target, from: point, problem: problem)
-            .map { .witness($0) }
+        if let witness = Self.ascend(target, from: point, problem: problem) { return .witness(witness) }
+        // Solved to optimality with the best margin in [−tolerance, 1e-3) and no witness near it.
+        return outcome == .solved ? .undecided("the largest margin is a tie within the tolerance \(tolerance)") : nil
     }
 
     /// The largest margin `min_{a≠t} out_t − out_a` over the linear relaxation of the network
     /// with the given neuron bounds (nil when it is empty), the input attaining it, and the
-    /// unstable neuron whose relaxation it uses most.
+    /// unstable neuron to split next: the one whose chord promises the largest gain, its dual
+    /// value times the chord's height above the activation at 0, `(1 − α)·u·(−l)/(u − l)` (the
+    /// BaBSR-style score of Bunel et al. 2020) — the bound the split would remove.
     func marginRelaxation(
         _ layers: [Layer], _ hidden: [(lower: [Double], upper: [Double])], target: Int, lower: [Double], upper: [Double]
-    ) -> (margin: Double, input: [Double], widestGap: (layer: Int, neuron: Int)?)? {
-        var model = Encoding(layers: layers, hidden: hidden, lower: lower, upper: upper)
-        defer { model.free() }
-        let margin = model.addMargin(layers[layers.count - 1], target: target, lower: nil)
-        glp_set_obj_dir(model.problem, GLP_MAX)
-        glp_set_obj_coef(model.problem, margin, 1)
-        guard model.solve(timeLimit: timeLimit) else { return nil }
-        var widest: (layer: Int, neuron: Int)?
-        var gap = 1e-9
-        for (k, neurons) in model.neurons.enumerated() {
-            for (i, neuron) in neurons.enumerated() where hidden[k].lower[i] < 0 && hidden[k].upper[i] > 0 {
-                let x = glp_get_col_prim(model.problem, neuron.x)
-                let y = glp_get_col_prim(model.problem, neuron.y)
-                let used = y - (x >= 0 ? x : layers[k].slope * x)
-                if used > gap { (widest, gap) = ((k, i), used) }
+    ) -> (margin: Double, input: [Double], split: (layer: Int, neuron: Int)?)? {
+        var encoding = Encoding(layers: layers, hidden: hidden, lower: lower, upper: upper)
+        let margin = encoding.addMargin(layers[layers.count - 1], target: target, lower: nil)
+        let program = LinearProgram(encoding, timeLimit: timeLimit)
+        program.setObjective([(margin, 1)], maximize: true)
+        guard program.solve() == .solved else { return nil }
+        let (columns, duals) = program.solution()
+        var split: (layer: Int, neuron: Int)?
+        var best = 1e-12
+        for (k, chords) in encoding.chords.enumerated() {
+            for (i, row) in chords.sorted(by: { $0.key < $1.key }) where hidden[k].lower[i] < 0 && hidden[k].upper[i] > 0 {
+                let (l, u) = (hidden[k].lower[i], hidden[k].upper[i])
+                let score = abs(duals[Int(row)]) * (1 - layers[k].slope) * u * (-l) / (u - l)
+                if score > best { (split, best) = ((k, i), score) }
             }
-            if widest != nil { break }  // the earliest layer: its split re-tightens every later one
         }
-        return (glp_get_obj_val(model.problem), model.inputs.map { glp_get_col_prim(model.problem, $0) }, widest)
+        return (program.objective, encoding.inputs.map { columns[Int($0)] }, split)
     }
 
     /// A witness near `start`, if projected sign-gradient ascent on the margin (the target's
@@ -299,17 +288,18 @@ public struct CompleteVerifier: Sendable {
         _ layers: [Layer], _ hidden: [(lower: [Double], upper: [Double])], layer k: Int, lower: [Double], upper: [Double],
         interval: (lower: [Double], upper: [Double])
     ) throws(VerificationError) -> (lower: [Double], upper: [Double]) {
-        let model = Encoding(layers: Array(layers[..<k]) + [layers[k]], hidden: Array(hidden[..<k]), lower: lower, upper: upper)
-        defer { model.free() }
+        let encoding = Encoding(
+            layers: Array(layers[..<k]) + [layers[k]], hidden: Array(hidden[..<k]), lower: lower, upper: upper)
+        let program = LinearProgram(encoding, timeLimit: timeLimit)
         var bounds = interval
         let weight = layers[k].weight
         // A stable neuron is linear whatever its bounds: only unstable ones are worth an LP.
         for i in 0..<weight.rows where bounds.lower[i] < 0 && bounds.upper[i] > 0 {
-            for (j, column) in model.lastHidden.enumerated() { glp_set_obj_coef(model.problem, column, weight[i, j]) }
-            for (direction, isLower) in [(GLP_MIN, true), (GLP_MAX, false)] {
-                glp_set_obj_dir(model.problem, direction)
-                guard model.solve(timeLimit: timeLimit) else { continue }
-                let value = glp_get_obj_val(model.problem) + layers[k].bias[i]
+            let objective = encoding.lastHidden.enumerated().map { (column: $1, value: weight[i, $0]) }
+            for isLower in [true, false] {
+                program.setObjective(objective, maximize: !isLower)
+                guard program.solve() == .solved else { continue }
+                let value = program.objective + layers[k].bias[i]
                 let slack = 1e-7 * (1 + abs(value))
                 if isLower {
                     bounds.lower[i] = max(bounds.lower[i], value - slack)
@@ -320,120 +310,6 @@ public struct CompleteVerifier: Sendable {
         }
         return bounds
     }
-}
-
-/// A GLPK problem holding the inputs and the hidden layers of a network: `inputs` and
-/// `lastHidden` are the columns of the network's input and of the last hidden layer's output.
-struct Encoding {
-    let problem: OpaquePointer
-    var inputs: [Int32] = []
-    var lastHidden: [Int32] = []
-    /// Each hidden neuron's pre-activation and output columns, layer by layer.
-    var neurons: [[(x: Int32, y: Int32)]] = []
-
-    /// Encodes the input box and the hidden layers (`layers` minus the last), each unstable
-    /// neuron relaxed to its convex hull — and, when `integer`, also given its binary phase, so
-    /// that the integer solutions are exactly the network's.
-    init(
-        layers: [CompleteVerifier.Layer], hidden: [(lower: [Double], upper: [Double])], lower: [Double], upper: [Double],
-        integer: Bool = false
-    ) {
-        glp_term_out(GLP_OFF)
-        problem = glp_create_prob()
-        inputs = zip(lower, upper).map { addColumn(lower: $0, upper: $1) }
-        var previous = inputs
-        for (k, layer) in layers.dropLast().enumerated() {
-            var outputs: [Int32] = []
-            neurons.append([])
-            for i in 0..<layer.weight.rows {
-                let (l, u) = (hidden[k].lower[i], hidden[k].upper[i])
-                // x = W h + b as a column fixed by an equality row.
-                let x = addColumn(lower: l, upper: u)
-                var entries: [(Int32, Double)] = [(x, 1)]
-                for (j, column) in previous.enumerated() where layer.weight[i, j] != 0 {
-                    entries.append((column, -layer.weight[i, j]))
-                }
-                addRow(entries, lower: layer.bias[i], upper: layer.bias[i])
-                let slope = layer.slope
-                var y = x
-                if slope != 1 && l < 0 {
-                    if u <= 0 {
-                        y = addColumn(lower: slope * l, upper: slope * u)
-                        addRow([(y, 1), (x, -slope)], lower: 0, upper: 0)
-                    } else {
-                        let chord = (u - slope * l) / (u - l)
-                        y = addColumn(lower: slope * l, upper: u)
-                        addRow([(y, 1), (x, -1)], lower: 0, upper: nil)
-                        addRow([(y, 1), (x, -slope)], lower: 0, upper: nil)
-                        addRow([(y, 1), (x, -chord)], lower: nil, upper: slope * l - chord * l)
-                        if integer {
-                            // The phase δ (1: x ≥ 0), binary: y ≤ x − (1 − α)·l·(1 − δ), y ≤ αx + (1 − α)·u·δ.
-                            let phase = glp_add_cols(problem, 1)
-                            glp_set_col_kind(problem, phase, GLP_BV)
-                            addRow([(y, 1), (x, -1), (phase, -(1 - slope) * l)], lower: nil, upper: -(1 - slope) * l)
-                            addRow([(y, 1), (x, -slope), (phase, -(1 - slope) * u)], lower: nil, upper: 0)
-                        }
-                    }
-                }
-                outputs.append(y)
-                neurons[k].append((x, y))
-            }
-            previous = outputs
-        }
-        lastHidden = previous
-    }
-
-    /// A new column with the given bounds (nil: unbounded on that side).
-    @discardableResult
-    mutating func addColumn(lower: Double?, upper: Double?) -> Int32 {
-        let column = glp_add_cols(problem, 1)
-        glp_set_col_bnds(problem, column, Self.boundKind(lower, upper), lower ?? 0, upper ?? 0)
-        return column
-    }
-
-    /// The margin column `m ≤ out_t − out_a` for every `a ≠ t` of the last (Linear) layer.
-    mutating func addMargin(_ last: CompleteVerifier.Layer, target: Int, lower: Double?) -> Int32 {
-        let margin = addColumn(lower: lower, upper: nil)
-        for a in 0..<last.weight.rows where a != target {
-            var entries: [(Int32, Double)] = [(margin, 1)]
-            for (j, column) in lastHidden.enumerated() {
-                let coefficient = last.weight[target, j] - last.weight[a, j]
-                if coefficient != 0 { entries.append((column, -coefficient)) }
-            }
-            addRow(entries, lower: nil, upper: last.bias[target] - last.bias[a])
-        }
-        return margin
-    }
-
-    /// A new row `lower ≤ Σ coefficient·column ≤ upper`.
-    mutating func addRow(_ entries: [(Int32, Double)], lower: Double?, upper: Double?) {
-        let row = glp_add_rows(problem, 1)
-        glp_set_row_bnds(problem, row, Self.boundKind(lower, upper), lower ?? 0, upper ?? 0)
-        // GLPK's arrays are 1-based: element 0 is ignored.
-        var columns: [Int32] = [0] + entries.map(\.0)
-        var values: [Double] = [0] + entries.map(\.1)
-        glp_set_mat_row(problem, row, Int32(entries.count), &columns, &values)
-    }
-
-    static func boundKind(_ lower: Double?, _ upper: Double?) -> Int32 {
-        switch (lower, upper) {
-        case (nil, nil): GLP_FR
-        case (_, nil): GLP_LO
-        case (nil, _): GLP_UP
-        case (let l?, let u?): l == u ? GLP_FX : GLP_DB
-        }
-    }
-
-    /// Solves the linear program (binaries relaxed); false unless an optimum was found.
-    func solve(timeLimit: Double) -> Bool {
-        var parameters = glp_smcp()
-        glp_init_smcp(&parameters)
-        parameters.msg_lev = GLP_MSG_OFF
-        parameters.tm_lim = Int32(min(timeLimit * 1000, Double(Int32.max)))
-        return glp_simplex(problem, &parameters) == 0 && glp_get_status(problem) == GLP_OPT
-    }
-
-    func free() { glp_delete_prob(problem) }
 }
 
 /// A network or box complete verification cannot handle.

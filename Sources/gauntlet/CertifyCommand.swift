@@ -17,7 +17,7 @@ struct CertifyCommand: ParsableCommand, PrecisionGeneric {
                          on how far the outputs can move
               complete   the exact fraction of visited states whose greedy action no perturbation within ε can
                          change: complete verification of the ReLU network (a mixed-integer program solved by
-                         GLPK, each question limited to --time-limit seconds; L∞ only); IBP's rate is a lower bound
+                         HiGHS, each question limited to --time-limit seconds; L∞ only); IBP's rate is a lower bound
                          of it. States left undecided by the time limit are counted apart
               smoothing  the certified L2 radius of the randomised-smoothing policy (Cohen et al.) at up to --states
                          visited states, with noise --sigma; certified when the radius covers the threat model

@@ -16,7 +16,7 @@ struct OptimalAttackCommand: ParsableCommand {
             Dynamic programming on the state-adversarial MDP: in each state the adversary picks \
             the policy's action among those a perturbation can force. Targeted PGD finds some; \
             interval bounds exclude some; complete verification (a mixed-integer program of the \
-            ReLU network, solved by GLPK) decides the rest — a witness observation or a proof \
+            ReLU network, solved by HiGHS) decides the rest — a witness observation or a proof \
             that none exists — unless a question hits --time-limit. The two bounds printed \
             coincide when no state is left undecided: then the value is exact. With --bracket, \
             no solver: PGD's actions give the upper bound, interval bounds' the lower. \

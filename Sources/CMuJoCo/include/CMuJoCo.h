@@ -1,4 +1,4 @@
-// The MuJoCo C library (3.3.7, installed into .deps/ by scripts/install-mujoco.sh; `mujoco` here
+// The MuJoCo C library (3.3.7, installed into .deps/ by scripts/install-wheel-libraries.sh; `mujoco` here
 // is a link to its headers) and Gauntlet's helper for stepping it.
 #ifndef GAUNTLET_CMUJOCO_H
 #define GAUNTLET_CMUJOCO_H

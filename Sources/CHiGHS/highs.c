@@ -1,0 +1,2 @@
+// SwiftPM needs a source file in a C target; the library itself is HiGHS's.
+#include "CHiGHS.h"
