@@ -233,11 +233,12 @@ public struct OptimalAttack: Attack {
         }
     }
 
-    public init(timeLimit: Double = 10) { self.timeLimit = timeLimit }
+    public init(timeLimit: Double = CompleteVerifier.defaultTimeLimit) { self.timeLimit = timeLimit }
 
     static let parameters = [
         AttackParameter(
-            "time_limit", .number(0.001...86_400), default: "10", "seconds complete verification may spend on one question")
+            "time_limit", .number(0.001...86_400), default: String(format: "%g", CompleteVerifier.defaultTimeLimit),
+            "seconds complete verification may spend on one question")
     ]
 
     public static let description = AttackDescription(

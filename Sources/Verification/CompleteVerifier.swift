@@ -26,7 +26,12 @@ public struct CompleteVerifier: Sendable {
     /// Margins within this of zero are ties: neither witness nor proof without a forward pass.
     public var tolerance: Double
 
-    public init(timeLimit: Double = 10, tolerance: Double = 1e-6) {
+    /// The default time limit: enough for every question of the shipped gridworld policies
+    /// (lava-corridor-dqn at ε = 0.1 has the hardest, about a minute each); an easy question
+    /// takes milliseconds whatever the limit.
+    public static let defaultTimeLimit = 300.0
+
+    public init(timeLimit: Double = defaultTimeLimit, tolerance: Double = 1e-6) {
         self.timeLimit = timeLimit
         self.tolerance = tolerance
     }

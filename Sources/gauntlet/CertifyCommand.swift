@@ -5,6 +5,7 @@ import Environments
 import Evaluation
 import Foundation
 import Linalg
+import Verification
 
 struct CertifyCommand: ParsableCommand, PrecisionGeneric {
     static let configuration = CommandConfiguration(
@@ -32,7 +33,7 @@ struct CertifyCommand: ParsableCommand, PrecisionGeneric {
     var methods: [String] = []
     @Option(
         name: .customLong("time-limit"), help: "Seconds complete verification may spend on one question (a state and an action).")
-    var timeLimit = 10.0
+    var timeLimit = CompleteVerifier.defaultTimeLimit
     @Option(help: "Smoothing noise σ (threat-model units).") var sigma = 0.1
     @Option(help: "Noise samples per state for the smoothing certificate.") var samples = 1000
     @Option(help: "Visited states certified by smoothing (spread evenly over the episodes).") var states = 200

@@ -32,7 +32,7 @@ struct OptimalAttackCommand: ParsableCommand {
     var attacks: [String] = ["fgsm", "pgd", "targeted", "ensemble"]
     @Option(help: "Episodes per attack on slippery maps (one suffices on deterministic maps).") var episodes = 100
     @Option(name: .customLong("time-limit"), help: "Seconds the solver may spend on one question (a state and an action).")
-    var timeLimit = 10.0
+    var timeLimit = CompleteVerifier.defaultTimeLimit
     @Flag(help: "Only bracket the value (PGD and interval bounds), without complete verification.") var bracket = false
     @Option(help: "Write the optimal adversary's episodes to this replay file.") var record: String?
     @OptionGroup var format: JSONOption
