@@ -99,18 +99,27 @@ def main(agents_path, out_path):
                 "%d → %d" % published if published else "—", time))
         vanilla = chosen.get(env + "-ppo", (None,))[0]
         if vanilla:
-            lines += ["", "Targets (median agents): worst case ≥ 2× vanilla's %.0f and natural ≥ 85%% of its %.0f:" % (
+            lines += ["", "Targets (median agents): worst case ≥ 2× vanilla's %.0f (> 0 when that is negative) and "
+                      "natural ≥ 85%% of its %.0f:" % (
                 vanilla["worst"]["mean_return"], vanilla["natural"]["mean_return"])]
             for method in methods[1:]:
                 agent = chosen[method][0]
-                times = agent["worst"]["mean_return"] / vanilla["worst"]["mean_return"]
+                worst, vanilla_worst = agent["worst"]["mean_return"], vanilla["worst"]["mean_return"]
                 kept = agent["natural"]["mean_return"] / vanilla["natural"]["mean_return"]
-                met = times >= 2 and kept >= 0.85
-                verdict = "met" if met else "missed"
+                if vanilla_worst > 0:
+                    robust = worst >= 2 * vanilla_worst
+                    gain = "%.1f× vanilla's worst case" % (worst / vanilla_worst)
+                else:
+                    # A ratio to a negative worst case means nothing: ask for a positive worst case
+                    # and report the difference.
+                    robust = worst > 0
+                    gain = "worst case %+.0f over vanilla's negative one" % (worst - vanilla_worst)
+                parts = [] if robust else ["worst case"]
+                parts += [] if kept >= 0.85 else ["natural return"]
+                verdict = "met" if not parts else "missed on " + " and ".join(parts)
                 if chosen[method][1] < 3 or chosen[env + "-ppo"][1] < 3:
                     verdict += " (fewer than 3 seeds: not yet the protocol's median)"
-                lines.append("- %s: %.1f× vanilla's worst case, %.0f%% of its natural return — %s" % (
-                    method, times, 100 * kept, verdict))
+                lines.append("- %s: %s, %.0f%% of its natural return — %s" % (method, gain, 100 * kept, verdict))
         lines += ["", "Every agent:", "",
                   "| agent | natural | " + " | ".join(ATTACKS) + " | worst case |",
                   "|---|---|" + "---|" * len(ATTACKS) + "---|"]
