@@ -207,7 +207,8 @@ public struct CompleteVerifier: Sendable {
     /// with the given neuron bounds (nil when it is empty), the input attaining it, and the
     /// unstable neuron to split next: the one whose chord promises the largest gain, its dual
     /// value times the chord's height above the activation at 0, `(1 − α)·u·(−l)/(u − l)` (the
-    /// BaBSR-style score of Bunel et al. 2020) — the bound the split would remove.
+    /// BaBSR-style score of Bunel et al. 2020) — the bound the split would remove; nil when the
+    /// relaxation is the network at the optimum.
     func marginRelaxation(
         _ layers: [Layer], _ hidden: [(lower: [Double], upper: [Double])], target: Int, lower: [Double], upper: [Double]
     ) -> (margin: Double, input: [Double], split: (layer: Int, neuron: Int)?)? {
@@ -219,14 +220,21 @@ public struct CompleteVerifier: Sendable {
         let (columns, duals) = program.solution()
         var split: (layer: Int, neuron: Int)?
         var best = 1e-12
+        // Without a binding chord (a degenerate optimum), the neuron whose relaxation the optimum
+        // uses most: its output's height above the activation of its input.
+        var widest: (layer: Int, neuron: Int)?
+        var gap = 1e-9
         for (k, chords) in encoding.chords.enumerated() {
             for (i, row) in chords.sorted(by: { $0.key < $1.key }) where hidden[k].lower[i] < 0 && hidden[k].upper[i] > 0 {
                 let (l, u) = (hidden[k].lower[i], hidden[k].upper[i])
                 let score = abs(duals[Int(row)]) * (1 - layers[k].slope) * u * (-l) / (u - l)
                 if score > best { (split, best) = ((k, i), score) }
+                let (x, y) = (columns[Int(encoding.neurons[k][i].x)], columns[Int(encoding.neurons[k][i].y)])
+                let used = y - (x >= 0 ? x : layers[k].slope * x)
+                if used > gap { (widest, gap) = ((k, i), used) }
             }
         }
-        return (program.objective, encoding.inputs.map { columns[Int($0)] }, split)
+        return (program.objective, encoding.inputs.map { columns[Int($0)] }, split ?? widest)
     }
 
     /// A witness near `start`, if projected sign-gradient ascent on the margin (the target's
