@@ -10,10 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# install NAME VERSION WHEEL LIBRARY INCLUDE: unpacks the file LIBRARY of the wheel WHEEL==VERSION
+# install_wheel_library NAME VERSION WHEEL LIBRARY INCLUDE: unpacks the file LIBRARY of the wheel WHEEL==VERSION
 # into .deps/NAME-VERSION/lib (with a lib<NAME>.so link) and every header under the wheel's folder
 # INCLUDE into .deps/NAME-VERSION/include, keeping their paths below it.
-install() {
+install_wheel_library() {
     local name=$1 version=$2 wheel=$3 library=$4 include=$5
     local target=.deps/$name-$version
     if [ -f "$target/lib/lib$name.so" ] && [ -d "$target/include" ]; then return; fi
@@ -55,6 +55,6 @@ PY
     echo "installed $name $version into $(pwd)/$target"
 }
 
-install mujoco 3.3.7 mujoco mujoco/libmujoco.so.3.3.7 mujoco/include/
-install highs 1.15.1 highsbox highsbox-1.15.1.data/purelib/highsbox/highs_dist/lib/libhighs.so \
+install_wheel_library mujoco 3.3.7 mujoco mujoco/libmujoco.so.3.3.7 mujoco/include/
+install_wheel_library highs 1.15.1 highsbox highsbox-1.15.1.data/purelib/highsbox/highs_dist/lib/libhighs.so \
     highsbox-1.15.1.data/purelib/highsbox/highs_dist/include/

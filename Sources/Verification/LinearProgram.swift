@@ -19,9 +19,9 @@ struct Encoding {
     var lastHidden: [Int32] = []
     /// Each hidden neuron's pre-activation and output columns, layer by layer.
     var neurons: [[(x: Int32, y: Int32)]] = []
-    /// The row of each unstable neuron's chord (the upper side of its relaxation), by neuron,
-    /// layer by layer.
-    var chords: [[Int: Int32]] = []
+    /// The row of each neuron's chord (the upper side of its relaxation; nil for a stable
+    /// neuron), layer by layer.
+    var chords: [[Int32?]] = []
 
     /// Encodes the input box and the hidden layers (`layers` minus the last), each unstable
     /// neuron relaxed to its convex hull — and, when `integer`, also given its binary phase, so
@@ -35,7 +35,7 @@ struct Encoding {
         for (k, layer) in layers.dropLast().enumerated() {
             var outputs: [Int32] = []
             neurons.append([])
-            chords.append([:])
+            chords.append([Int32?](repeating: nil, count: layer.weight.rows))
             for i in 0..<layer.weight.rows {
                 let (l, u) = (hidden[k].lower[i], hidden[k].upper[i])
                 // x = W h + b as a column fixed by an equality row.

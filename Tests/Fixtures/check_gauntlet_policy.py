@@ -14,28 +14,38 @@ from safetensors.torch import load_file
 from safetensors import safe_open
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-path = os.path.join(HERE, "gauntlet_policy.safetensors")
-with safe_open(path, "pt") as f:
-    description = json.loads(f.metadata()["gauntlet"])
 
-layers = []
-for module in description["architecture"]["modules"]:
-    kind = module["type"]
-    if kind == "linear":
-        layers.append(torch.nn.Linear(module["inputs"], module["outputs"]))
-    elif kind == "relu":
-        layers.append(torch.nn.ReLU())
-    elif kind == "tanh":
-        layers.append(torch.nn.Tanh())
-    else:
-        sys.exit(f"unexpected module {kind}")
-net = torch.nn.Sequential(*layers)
-net.load_state_dict(load_file(path))
 
-with open(os.path.join(HERE, "gauntlet_policy.json")) as f:
-    samples = json.load(f)
-with torch.no_grad():
-    outputs = net(torch.tensor(samples["inputs"]))
-difference = (outputs - torch.tensor(samples["outputs"])).abs().max().item()
-print(f"max |torch - gauntlet| = {difference:.3g}; metadata env={description.get('environment')}")
-sys.exit(0 if difference < 1e-6 else 1)
+def sequential(description, where):
+    """torch.nn.Sequential of a Gauntlet policy file's `architecture` (Linear, ReLU, Tanh)."""
+    layers = []
+    for module in description["architecture"]["modules"]:
+        kind = module["type"]
+        if kind == "linear":
+            layers.append(torch.nn.Linear(module["inputs"], module["outputs"]))
+        elif kind == "relu":
+            layers.append(torch.nn.ReLU())
+        elif kind == "tanh":
+            layers.append(torch.nn.Tanh())
+        else:
+            sys.exit(f"{where}: module {kind} is not handled here")
+    return torch.nn.Sequential(*layers)
+
+
+def main():
+    path = os.path.join(HERE, "gauntlet_policy.safetensors")
+    with safe_open(path, "pt") as f:
+        description = json.loads(f.metadata()["gauntlet"])
+    net = sequential(description, path)
+    net.load_state_dict(load_file(path))
+    with open(os.path.join(HERE, "gauntlet_policy.json")) as f:
+        samples = json.load(f)
+    with torch.no_grad():
+        outputs = net(torch.tensor(samples["inputs"]))
+    difference = (outputs - torch.tensor(samples["outputs"])).abs().max().item()
+    print(f"max |torch - gauntlet| = {difference:.3g}; metadata env={description.get('environment')}")
+    sys.exit(0 if difference < 1e-6 else 1)
+
+
+if __name__ == "__main__":
+    main()

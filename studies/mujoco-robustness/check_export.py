@@ -14,6 +14,7 @@ reset noise is its own, so the episodes differ: compare means, not episodes).
 Needs torch, safetensors, gymnasium[mujoco] and mujoco 3.3.7 from PyPI.
 """
 import json
+import pathlib
 import sys
 
 import gymnasium
@@ -22,23 +23,16 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
+# The one builder of torch.nn.Sequential from a Gauntlet policy file's description.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "Tests" / "Fixtures"))
+from check_gauntlet_policy import sequential  # noqa: E402
+
 
 def load(path):
     with safe_open(path, "pt") as f:
         metadata = f.metadata()
     description = json.loads(metadata["gauntlet"])
-    layers = []
-    for module in description["architecture"]["modules"]:
-        kind = module["type"]
-        if kind == "linear":
-            layers.append(torch.nn.Linear(module["inputs"], module["outputs"]))
-        elif kind == "tanh":
-            layers.append(torch.nn.Tanh())
-        elif kind == "relu":
-            layers.append(torch.nn.ReLU())
-        else:
-            sys.exit(f"{path}: module {kind} is not handled here")
-    network = torch.nn.Sequential(*layers).double()
+    network = sequential(description, path).double()
     network.load_state_dict({k: v.double() for k, v in load_file(path).items()})
     normalization = description["normalization"]
     mean = torch.tensor(normalization["mean"], dtype=torch.float64)
