@@ -1,4 +1,5 @@
 import Environments
+import Foundation
 import Linalg
 import NeuralNet
 
@@ -37,6 +38,11 @@ public struct DQNConfig: Equatable, Sendable, Codable {
     public var explorationFinalEpsilon = 0.05
     public var maxGradNorm = 10.0
     public var doubleDQN = false
+    /// A policy file whose Q-network the run starts from (online and target) instead of a
+    /// random initialisation — how RADIAL-DQN and its successors fine-tune a natural DQN. Its
+    /// network must have exactly this config's modules; the path is relative to the working
+    /// directory and read when the run starts (a resumed run takes its weights from the checkpoint).
+    public var initialPolicy: String?
     /// Robust training (adversarial training, SA-DQN, RADIAL), if any.
     public var robust: RobustTrainingConfig?
 
@@ -71,9 +77,15 @@ public final class DQN<Scalar: BLASScalar>: Learner {
     /// A fresh learner on environment `id`; `seed` derives every random stream and the
     /// environment seeds (copy i resets with seed + i). `components` make the environment and
     /// the robust-training method the config names.
-    public init(config: DQNConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents())
-        throws(TrainingError)
-    {
+    public convenience init(
+        config: DQNConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents()
+    ) throws(TrainingError) {
+        try self.init(config: config, environment: id, seed: seed, components: components, readingInitialPolicy: true)
+    }
+
+    private init(
+        config: DQNConfig, environment id: String, seed: UInt64, components: TrainingComponents, readingInitialPolicy: Bool
+    ) throws(TrainingError) {
         guard config.batchSize > 0, config.bufferSize > 0, config.trainFrequency > 0, config.gradientSteps >= -1,
             config.environments > 0, config.totalSteps > 0, config.targetUpdateInterval > 0
         else { throw TrainingError("DQN: sizes, frequencies and step counts must be positive") }
@@ -99,6 +111,9 @@ public final class DQN<Scalar: BLASScalar>: Learner {
                     outputs: actionCount, activation: activation),
                 random: root.child("network"))
         } catch { throw TrainingError(error.description) }
+        if readingInitialPolicy, let path = config.initialPolicy {
+            online.parameters = try Self.parameters(of: path, for: online)
+        }
         target = online
         optimizer = Adam(parameterCount: online.parameterCount, learningRate: config.learningRate)
         buffer = ReplayBuffer(
@@ -112,6 +127,24 @@ public final class DQN<Scalar: BLASScalar>: Learner {
         robust = try components.makeRobustTraining(
             config.robust, environment: id, copies: environment, root: root, ppo: nil, seed: seed, precision: Scalar.self)
         environment.reset(seed: seed)
+    }
+
+    /// The parameters of the Q-network in the policy file at `path`, which must have `network`'s modules.
+    private static func parameters(of path: String, for network: Sequential<Scalar>) throws(TrainingError) -> [Scalar] {
+        let file: PolicyFile
+        do { file = try PolicyFile.load(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw TrainingError("init_policy \(path): \(error.description)")
+        }
+        guard file.description.kind == PolicyKind.greedyQ.rawValue else {
+            throw TrainingError("init_policy \(path): a \(file.description.kind ?? "policy without a kind") is not a Q-network")
+        }
+        let expected = network.modules.map { $0.converted(to: Float.self) }
+        guard file.network.modules == expected else {
+            func layers(_ modules: [Sequential<Float>.Module]) -> String { modules.map(\.name).joined(separator: " → ") }
+            throw TrainingError(
+                "init_policy \(path): its network is \(layers(file.network.modules)); this config's is \(layers(expected))")
+        }
+        return file.network.converted(to: Scalar.self).parameters
     }
 
     public func policy() -> Policy<Scalar> {
@@ -227,7 +260,7 @@ public final class DQN<Scalar: BLASScalar>: Learner {
         config: DQNConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents(),
         resuming checkpoint: CheckpointReader
     ) throws(TrainingError) {
-        try self.init(config: config, environment: id, seed: seed, components: components)
+        try self.init(config: config, environment: id, seed: seed, components: components, readingInitialPolicy: false)
         try restoring {
             online.parameters = try checkpoint.scalars("online", count: online.parameterCount)
             target.parameters = try checkpoint.scalars("target", count: target.parameterCount)

@@ -81,6 +81,16 @@ public struct Hyperparameter<Config>: @unchecked Sendable {
             value: { .bool($0[keyPath: field]) })
     }
 
+    /// A text that may be absent (nil: the feature is off), such as a file's path.
+    public static func optionalString(
+        _ key: String, _ field: WritableKeyPath<Config, String?>, accepted: String, _ summary: String
+    ) -> Self {
+        Self(
+            key: key, summary: summary, accepted: accepted,
+            read: { r, config throws(ConfigError) in if let v = try r.string(key) { config[keyPath: field] = v } },
+            value: { $0[keyPath: field].map { .string($0) } })
+    }
+
     /// A name; with `options`, one of them.
     public static func string(
         _ key: String, _ field: WritableKeyPath<Config, String>, options: [String]? = nil, _ summary: String

@@ -255,6 +255,9 @@ extension DQNConfig {
             .double("exploration_final_eps", \.explorationFinalEpsilon, in: 0...1, "final ε of ε-greedy"),
             .double("max_grad_norm", \.maxGradNorm, in: 0...1e9, "gradient clipping by global norm"),
             .bool("double_dqn", \.doubleDQN, "Double DQN targets (van Hasselt et al. 2016)"),
+            .optionalString(
+                "init_policy", \.initialPolicy, accepted: "a policy file's path",
+                "start from this DQN policy's Q-network (same modules) instead of random weights"),
         ]
 
     init(_ r: ConfigReader) throws(ConfigError) {

@@ -337,6 +337,58 @@ import Testing
         #expect(networks[0] != networks[2])
     }
 
+    /// `init_policy`: a run starts from the file's Q-network (online and target), refuses a file
+    /// of other modules or of another kind, and a resumed run does not need the file any more.
+    @Test func dqnStartsFromItsInitialPolicy() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let yaml = Self.configs[0].1
+        let plain = try TrainingConfig(yaml: yaml, file: "dqn.yaml")
+        guard case .dqn(var dqn) = plain.algorithm else {
+            Issue.record("not a DQN config")
+            return
+        }
+        let source = try DQN<Float>(config: dqn, environment: "CartPole-v1", seed: 1)
+        let path = directory.appendingPathComponent("start.safetensors")
+        try source.policy().file(environment: "CartPole-v1", algorithm: "dqn", provenance: [:]).write(to: path)
+
+        let random = dqn
+        dqn.initialPolicy = path.path
+        let started = try DQN<Float>(config: dqn, environment: "CartPole-v1", seed: 2)
+        let fresh = try DQN<Float>(config: random, environment: "CartPole-v1", seed: 2)
+        #expect(started.online.parameters == source.online.parameters)
+        #expect(started.target.parameters == source.online.parameters)
+        #expect(fresh.online.parameters != source.online.parameters)
+
+        var narrower = dqn
+        narrower.hidden = [16]
+        #expect { try DQN<Float>(config: narrower, environment: "CartPole-v1", seed: 2) } throws: {
+            "\($0)".contains(
+                "its network is Linear(4, 32) → relu → Linear(32, 32) → relu → Linear(32, 2); this config's is Linear(4, 16) → relu → Linear(16, 2)"
+            )
+        }
+        var policy = source.policy()
+        policy.kind = .categorical
+        let ppoPath = directory.appendingPathComponent("categorical.safetensors")
+        try policy.file(environment: "CartPole-v1", algorithm: "ppo", provenance: [:]).write(to: ppoPath)
+        var wrongKind = dqn
+        wrongKind.initialPolicy = ppoPath.path
+        #expect { try DQN<Float>(config: wrongKind, environment: "CartPole-v1", seed: 2) } throws: {
+            "\($0)".contains("is not a Q-network")
+        }
+
+        let config = try TrainingConfig(yaml: yaml + "\ninit_policy: \(path.path)\n", file: "dqn.yaml")
+        let runDirectory = directory.appendingPathComponent("run")
+        let run = try TrainingRun<Float>(config: config, directory: runDirectory, seed: 2)
+        try run.run(maximumUnits: 1)
+        try run.writeCheckpoint()
+        try FileManager.default.removeItem(at: path)
+        let resumed = try TrainingRun<Float>(resuming: runDirectory)
+        #expect(resumed.learner.steps == run.learner.steps)
+        #expect(config.settings["init_policy"] == .string(path.path))
+    }
+
     @Test func anExistingRunIsNotOverwritten() throws {
         let config = try TrainingConfig(yaml: Self.configs[0].1, file: "dqn.yaml", robustMethods: Toolkit.standard.robustMethods)
         let directory = temporaryDirectory()

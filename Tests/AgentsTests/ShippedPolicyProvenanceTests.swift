@@ -50,7 +50,8 @@ import Testing
                 && training["robust_eps"] == .number(0.05))
         #expect(training["net_arch"] == .array([.number(8)]))
         // Defaults are recorded too: every declared key of DQN and of robust training (but
-        // `features`, which has no default: an MLP has none; WocaR's own keys, which an `sa`
+        // `features` and `init_policy`, which have no default: an MLP has none, a run from
+        // random weights none; WocaR's own keys, which an `sa`
         // run does not use; and robust_detach_std, recorded only when set).
         #expect(training["gamma"] == .number(0.99) && training["robust_kappa"] == .number(0.1))
         #expect(training["robust_worst_case_weight"] == nil && training["robust_detach_std"] == nil)
@@ -58,7 +59,7 @@ import Testing
         #expect(config.settings["seed"] == .number(0) && training["seed"] == .number(2))
         #expect(
             training == config.settings.merging(["seed": .number(2)]) { $1 }
-                && training["features"] == nil
-                && training.count == 5 + DQNConfig.hyperparameters.count - 1 + RobustTrainingConfig.hyperparameters.count - 6)
+                && training["features"] == nil && training["init_policy"] == nil
+                && training.count == 5 + DQNConfig.hyperparameters.count - 2 + RobustTrainingConfig.hyperparameters.count - 6)
     }
 }
