@@ -32,8 +32,8 @@ public struct AttackReport: Sendable, Codable {
     /// Clean minus attacked return, per episode, with a paired bootstrap interval.
     public var rewardDrop: Drop
     /// The mean drop as a fraction of the mean clean return's magnitude, with the drop's
-    /// interval on the same scale.
-    public var relativeRewardDrop: Drop
+    /// interval on the same scale; absent when the mean clean return is 0 (no scale to take).
+    public var relativeRewardDrop: Drop?
     /// Episodes that lost more than half of their clean return (same seed), with a
     /// Clopper–Pearson interval.
     public var failedEpisodes: Rate
@@ -72,8 +72,9 @@ public struct AttackReport: Sendable, Codable {
         self.clean = clean
         self.attacked = attacked
         self.rewardDrop = rewardDrop
-        let magnitude = max(abs(clean.meanReturn), 1e-12)
-        self.relativeRewardDrop = Drop(mean: rewardDrop.mean / magnitude, ci95: rewardDrop.ci95.map { $0 / magnitude })
+        let magnitude = abs(clean.meanReturn)
+        self.relativeRewardDrop =
+            magnitude > 0 ? Drop(mean: rewardDrop.mean / magnitude, ci95: rewardDrop.ci95.map { $0 / magnitude }) : nil
         let failed = zip(clean.returns, attacked.returns).filter { $1 < $0 - 0.5 * abs($0) }.count
         let interval = ConfidenceInterval.clopperPearson(successes: failed, trials: max(clean.returns.count, 1))
         self.failedEpisodes = Rate(

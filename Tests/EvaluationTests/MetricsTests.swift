@@ -17,10 +17,23 @@ import Testing
             attack: "x", threatModel: model, clean: ReturnSummary(returns: [100, 100, 100, 100], seed: 0),
             attacked: ReturnSummary(returns: [100, 60, 40, 10], seed: 0), rewardDrop: .init(mean: 47.5, ci95: [0, 0]),
             actionFlipRate: .init(value: 0, ci95: [0, 0]), queries: 0, attackedSteps: 0, episodes: 4, seed: 0, selection: .mode)
-        #expect(report.relativeRewardDrop.mean == 0.475)
+        #expect(report.relativeRewardDrop?.mean == 0.475)
         #expect(report.failedEpisodes.value == 0.5)  // 40 and 10 lost more than half of 100
         let exact = ConfidenceInterval.clopperPearson(successes: 2, trials: 4)
         #expect(report.failedEpisodes.ci95 == [exact.lower, exact.upper])
+    }
+
+    /// A policy that scores 0 clean has no scale for a relative drop: none is reported (it was
+    /// the drop over 1e-12 — a number in the trillions).
+    @Test func noRelativeDropFromAZeroCleanReturn() throws {
+        let model = ThreatModel(epsilon: 0.1, bounds: BoxSpace(symmetric: [1]))
+        let report = AttackReport(
+            attack: "x", threatModel: model, clean: ReturnSummary(returns: [0, 0], seed: 0),
+            attacked: ReturnSummary(returns: [1, 2], seed: 0), rewardDrop: .init(mean: -1.5, ci95: [-2, -1]),
+            actionFlipRate: .init(value: 0, ci95: [0, 0]), queries: 0, attackedSteps: 0, episodes: 2, seed: 0, selection: .mode)
+        #expect(report.relativeRewardDrop == nil)
+        let json = String(decoding: try JSONEncoder.gauntlet().encode(report), as: UTF8.self)
+        #expect(!json.contains("relative_reward_drop") && json.contains("reward_drop"))
     }
 
     @Test func medianInterval() {
