@@ -24,6 +24,9 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
     /// the divergence by widening σ as well as by flattening μ.
     public var detachStd = false
     public var margin = 1.0
+    /// ATLA: whether the agent's loss carries SA-PPO's regulariser too (`kappa`, `steps`,
+    /// `bound`, `detachStd`), as the ATLA paper's best agents (ATLA + SA-reg) do.
+    public var stateRegularizer = false
     public var victimUpdates = 1
     public var adversaryUpdates = 1
     public var adversaryLogStd = -0.5
@@ -70,6 +73,10 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
             "SA-PPO: keep the regulariser's gradient off the Gaussian's log σ (false: σ is trained by it too, as SA-PPO's)"
         ).recorded { $0.detachStd },  // recorded when set: false is what every run before the key did for DQN and TD3
         .double("robust_margin", \.margin, in: 0...1e6, "hinge margin c of SA-DQN"),
+        .bool(
+            "robust_state_regularizer", \.stateRegularizer,
+            "ATLA: add SA-PPO's regulariser (robust_kappa, robust_steps, robust_bound, robust_detach_std) to the agent's loss"
+        ).recorded { $0.stateRegularizer },  // recorded when set: ATLA runs before the key had none
         .int("robust_victim_updates", \.victimUpdates, in: 1...1_000_000, "ATLA: agent updates per phase"),
         .int("robust_adversary_updates", \.adversaryUpdates, in: 0...1_000_000, "ATLA: adversary updates per phase"),
         .double(

@@ -19,12 +19,14 @@ import NeuralNet
 /// train. The clean share matters: an agent that only ever sees perturbed observations can
 /// co-adapt to an adversary stuck near a constant shift and then fail on clean ones (seen on
 /// Pendulum at ε = 0.3 with every observation perturbed: −375 under its adversary, −1119
-/// clean). The adversary's whole state is part of the agent's checkpoint, and it is written as
-/// `adversary.safetensors` next to the trained policy — a `learned:adversary=PATH` attack.
+/// clean). With `robust_state_regularizer` the agent's loss also carries SA-PPO's regulariser
+/// (ATLA's "ATLA + SA-reg" agents). The adversary's whole state is part of the agent's
+/// checkpoint, and it is written as `adversary.safetensors` next to the trained policy — a
+/// `learned:adversary=PATH` attack.
 public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTraining {
     public static let method = RobustTrainingMethod(
         name: "atla", summary: "alternating training with a learned adversary, Zhang et al. 2021", learners: ["ppo"],
-        diagnostics: ["robust/eps", "robust/adversary_steps", "robust/adversary_return"]
+        diagnostics: ["robust/eps", "robust/adversary_steps", "robust/adversary_return", "robust/regularizer"]
     ) { config, context throws(TrainingError) in try AlternatingAdversaryTraining(config: config, context: context) }
 
     /// The adversary's learner, PPO in the agent's precision.
@@ -37,6 +39,8 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
     /// Agent updates since the adversary last trained.
     var victimUpdatesInPhase = 0
     var adversaryDiagnostics: [String: Double] = [:]
+    /// SA-PPO's regulariser, with `robust_state_regularizer` (it draws from this method's stream).
+    let regularizer: StateAdversarialRegularizer?
 
     public init(config: RobustTrainingConfig, context: RobustTrainingContext) throws(TrainingError) {
         guard let victimPPO = context.ppo else { throw TrainingError("robust_method atla trains the agent with PPO") }
@@ -59,6 +63,9 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
             }
         } catch { throw TrainingError(error.description) }
         adversaryEnvironments = environments
+        regularizer =
+            config.stateRegularizer
+            ? StateAdversarialRegularizer(config: config, bounds: context.bounds, random: context.random) : nil
         let vector = VectorEnvironment(limited, autoresetMode: .sameStep)
         let (id, seed) = ("adversary:env=\(context.environment)", context.random.child("adversary").seed)
         adversary =
@@ -101,7 +108,9 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
         _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S],
         logStdGradient: inout [S]
     ) -> [String: Double] {
-        [:]
+        regularizer?.regularize(
+            observations, policy: policy, progress: progress, parameterGradient: &parameterGradient,
+            logStdGradient: &logStdGradient) ?? [:]
     }
 
     /// Counts agent updates; at the end of an agent phase trains the adversary against the

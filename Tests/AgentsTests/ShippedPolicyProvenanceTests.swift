@@ -52,14 +52,16 @@ import Testing
         // Defaults are recorded too: every declared key of DQN and of robust training (but
         // `features` and `init_policy`, which have no default: an MLP has none, a run from
         // random weights none; WocaR's own keys, which an `sa`
-        // run does not use; and robust_detach_std, recorded only when set).
+        // run does not use; and robust_detach_std and robust_state_regularizer, recorded only when set).
         #expect(training["gamma"] == .number(0.99) && training["robust_kappa"] == .number(0.1))
-        #expect(training["robust_worst_case_weight"] == nil && training["robust_detach_std"] == nil)
+        #expect(
+            training["robust_worst_case_weight"] == nil && training["robust_detach_std"] == nil
+                && training["robust_state_regularizer"] == nil)
         // The run's seed (2, as `--seed` would give it) replaces the config's (0 by default).
         #expect(config.settings["seed"] == .number(0) && training["seed"] == .number(2))
         #expect(
             training == config.settings.merging(["seed": .number(2)]) { $1 }
                 && training["features"] == nil && training["init_policy"] == nil
-                && training.count == 5 + DQNConfig.hyperparameters.count - 2 + RobustTrainingConfig.hyperparameters.count - 6)
+                && training.count == 5 + DQNConfig.hyperparameters.count - 2 + RobustTrainingConfig.hyperparameters.count - 7)
     }
 }

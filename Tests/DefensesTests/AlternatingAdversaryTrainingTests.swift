@@ -17,7 +17,8 @@ import Testing
 
     /// The adversary's PPO settings come from the agent's config.
     static func method(
-        epsilon: Double, victimUpdates: Int = 1, adversaryUpdates: Int = 1, fraction: Double = 1, precision: Precision = .f32
+        epsilon: Double, victimUpdates: Int = 1, adversaryUpdates: Int = 1, fraction: Double = 1, precision: Precision = .f32,
+        stateRegularizer: Bool = false
     ) throws -> AlternatingAdversaryTraining {
         var ppo = PPOConfig()
         ppo.totalSteps = 100_000
@@ -31,6 +32,7 @@ import Testing
         config.victimUpdates = victimUpdates
         config.adversaryUpdates = adversaryUpdates
         config.fraction = fraction
+        config.stateRegularizer = stateRegularizer
         let bounds = try Registry.make("CartPole-v1").base.observationSpace
         return try AlternatingAdversaryTraining(
             config: config,
@@ -62,6 +64,29 @@ import Testing
             #expect(actor.dtype == (precision == .f64 ? "F64" : "F32"))
         }
         #expect(perturbed[0] != perturbed[1])
+    }
+
+    /// ATLA + SA-reg: with `robust_state_regularizer` the agent's gradient gains exactly SA-PPO's
+    /// regulariser (the same settings and stream state give the same gradient); without it, none.
+    @Test func theStateRegularizerIsSAPPOs() throws {
+        let victim = try Policy.load(contentsOf: URL(fileURLWithPath: Self.victim))
+        let observations = randomMatrix(rows: 32, columns: 4, random: RandomStream(seed: 2), scale: 0.1).converted(to: Float.self)
+        func gradient(_ method: some RobustTraining) -> ([Float], [String: Double]) {
+            var gradient = [Float](repeating: 0, count: victim.network.parameterCount)
+            var logStd: [Float] = []
+            let diagnostics = method.regularize(
+                observations, policy: victim, progress: 0.5, parameterGradient: &gradient, logStdGradient: &logStd)
+            return (gradient, diagnostics)
+        }
+        let (plain, plainDiagnostics) = gradient(try Self.method(epsilon: 0.2))
+        #expect(plain.allSatisfy { $0 == 0 } && plainDiagnostics.isEmpty)
+
+        let atla = try Self.method(epsilon: 0.2, stateRegularizer: true)
+        let sa = StateAdversarialRegularizer(config: atla.config, bounds: atla.bounds, random: RandomStream(seed: 5))
+        let (regularized, diagnostics) = gradient(atla)
+        let (expected, expectedDiagnostics) = gradient(sa)
+        #expect(regularized == expected && regularized.contains { $0 != 0 })
+        #expect(diagnostics == expectedDiagnostics && (diagnostics["robust/regularizer"] ?? 0) > 0)
     }
 
     /// Before ε's ramp nothing moves and the adversary does not train; after it, every
@@ -136,8 +161,9 @@ import Testing
         try attack.validate(for: agent)
         let csv = try String(contentsOf: directory.appendingPathComponent("progress.csv"), encoding: .utf8)
         #expect(csv.hasPrefix("time/steps") && csv.contains("robust/adversary_return"))
-        let last = try #require(csv.split(separator: "\n").last).split(separator: ",", omittingEmptySubsequences: false)
-        #expect(last.last.flatMap { Double($0) }.map { $0 < 0 } == true)  // the adversary's return: the agent's, negated
+        let rows = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let column = try #require(rows[0].firstIndex(of: "robust/adversary_return"))
+        #expect(Double(rows.last![column]).map { $0 < 0 } == true)  // the adversary's return: the agent's, negated
     }
 
     @Test func atlaNeedsPPO() {
