@@ -54,6 +54,18 @@ private func transpose(_ m: [[Double]]) -> [[Double]] {
         #expect(a.isFinite && !Matrix<Double>(row: [.nan]).isFinite)
     }
 
+    /// `[a | b]` row by row, in both precisions, including empty blocks.
+    @Test func appendingColumns() {
+        let a = Matrix<Float>([[1, 2, 3], [4, 5, 6]])
+        let b = Matrix<Float>([[7], [8]])
+        #expect(a.appendingColumns(b) == Matrix([[1, 2, 3, 7], [4, 5, 6, 8]]))
+        #expect(b.appendingColumns(a).storage == [7, 1, 2, 3, 8, 4, 5, 6])
+        #expect(a.appendingColumns(Matrix(rows: 2, columns: 0)) == a)
+        #expect(Matrix<Double>(rows: 0, columns: 2).appendingColumns(Matrix(rows: 0, columns: 3)) == Matrix(rows: 0, columns: 5))
+        let c = Matrix<Double>([[0.5, -1], [2, 3]])
+        #expect(c.appendingColumns(c).row(1) == [2, 3, 2, 3])
+    }
+
     @Test func orthogonalMatricesHaveOrthonormalRowsOrColumns() {
         let random = RandomStream(seed: 11)
         for (rows, columns) in [(8, 8), (12, 5), (5, 12)] {
