@@ -153,8 +153,9 @@ struct BenchEnv: ParsableCommand {
                 print(
                     String(
                         format:
-                            "%@ bare physics (mj_step × frame skip, same controls and resets): %.0f steps/s; the environment %.0f steps/s, overhead %.1f%%",
-                        r.environment, r.physicsStepsPerSecond, r.environmentStepsPerSecond, 100 * r.overhead))
+                            "%@ bare physics (mj_step × frame skip replaying the same controls and reset states, alternating chunks): %.0f steps/s; the environment %.0f steps/s, overhead %.1f%%%@",
+                        r.environment, r.physicsStepsPerSecond, r.environmentStepsPerSecond, 100 * r.overhead,
+                        r.replayMatches ? "" : " (the replay diverged from the environment: not the same physics)"))
             }
         }
     }

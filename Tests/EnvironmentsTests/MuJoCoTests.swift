@@ -33,6 +33,15 @@ import Testing
 
     /// Resets perturb the model's initial state by at most the reset noise scale, and a seed
     /// repeats its draw.
+    /// The wrapper-overhead benchmark times the same physics on both sides: the bare replay of
+    /// Hopper's controls and reset states ends where the environment ended, across episodes
+    /// (random actions topple it within a few dozen steps) and chunk boundaries.
+    @Test func theOverheadBenchmarkReplaysTheEnvironmentsPhysics() throws {
+        let result = try MuJoCoBenchmark(environment: "Hopper-v5", steps: 700, repeats: 2, chunk: 64).run()
+        #expect(result.replayMatches && result.resets > 5)
+        #expect(result.environmentSeconds.samples.count == 2 && result.overhead.isFinite)
+    }
+
     @Test func resetsDrawAroundTheInitialState() throws {
         for (id, scale) in [("Hopper-v5", 5e-3), ("InvertedPendulum-v5", 0.01)] {
             let env = try Registry.make(id).base as! any MuJoCoEnvironment

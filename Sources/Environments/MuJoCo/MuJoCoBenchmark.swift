@@ -2,20 +2,26 @@ import Foundation
 import Linalg
 
 /// What a MuJoCo environment costs beyond its physics: one copy steps through random actions
-/// (drawn in advance; resets when an episode ends, as `VectorEnvironment` auto-resets), then
-/// the bare simulation replays the same controls with `frameSkip` physics steps each and the
-/// same resets (`setState` to the initial state) — the `mj_step` loop the environment wraps.
-/// The ratio of the two times is the wrapper's overhead: observations, rewards, health checks,
-/// time limits and reset noise.
+/// (drawn in advance; resets when an episode ends, as `VectorEnvironment` auto-resets), and a
+/// second copy's bare simulation replays exactly the same physics — the same controls with
+/// `frameSkip` physics steps each, and at every reset the state the environment drew — the
+/// `mj_step` loop the environment wraps. The two alternate in chunks of `chunk` steps, so drifts
+/// in the machine's speed (a job on the sibling hyperthread, frequency changes) reach both alike;
+/// each repeat sums its chunks. The ratio of the two times is the wrapper's overhead:
+/// observations, rewards, health checks, time limits and reset noise. `replayMatches` says the
+/// replay ended in the environment's final state (it times the same physics).
 public struct MuJoCoBenchmark: Sendable {
     public var environment: String
     public var steps: Int
     public var repeats: Int
+    /// Environment steps per chunk of the alternation.
+    public var chunk: Int
 
-    public init(environment: String, steps: Int = 50_000, repeats: Int = 5) {
+    public init(environment: String, steps: Int = 50_000, repeats: Int = 5, chunk: Int = 250) {
         self.environment = environment
         self.steps = steps
         self.repeats = repeats
+        self.chunk = chunk
     }
 
     public struct Result: Codable, Sendable {
@@ -29,11 +35,14 @@ public struct MuJoCoBenchmark: Sendable {
         public var physicsStepsPerSecond: Double
         /// `environment time / physics time − 1`, from the fastest repeats.
         public var overhead: Double
+        /// Whether the bare replay ended in the environment's final state.
+        public var replayMatches: Bool
     }
 
     public func run() throws(EnvironmentError) -> Result {
         let env = try Registry.make(environment)
-        guard let mujoco = env.base as? any MuJoCoEnvironment else {
+        let replayCopy = try Registry.make(environment)
+        guard let mujoco = env.base as? any MuJoCoEnvironment, let replay = replayCopy.base as? any MuJoCoEnvironment else {
             throw EnvironmentError("\(environment) is not a MuJoCo environment")
         }
         let random = RandomStream(seed: 0)
@@ -42,37 +51,46 @@ public struct MuJoCoBenchmark: Sendable {
             guard case .continuous(let values) = action else { return [] }
             return values
         }
-        var resets: [Bool] = []
+        let (simulation, bare) = (mujoco.simulation, replay.simulation)
+        var resets = 0
         var environmentSamples: [Double] = []
         var physicsSamples: [Double] = []
-        let simulation = mujoco.simulation
-        let initial = simulation.initialPositions + simulation.initialVelocities
+        var replayMatches = true
         for _ in 0..<repeats {
             env.reset(seed: 0)
-            resets = []
-            resets.reserveCapacity(steps)
-            var start = DispatchTime.now().uptimeNanoseconds
-            for action in actions {
-                let result = env.step(action)
-                let done = result.terminated || result.truncated
-                if done { env.reset() }
-                resets.append(done)
+            bare.setState(simulation.state)
+            // The state each episode starts from, recorded as the environment resets.
+            var starts: [Int: [Double]] = [:]
+            var (environmentTime, physicsTime): (UInt64, UInt64) = (0, 0)
+            for first in stride(from: 0, to: steps, by: chunk) {
+                let range = first..<min(first + chunk, steps)
+                var start = DispatchTime.now().uptimeNanoseconds
+                for t in range {
+                    let result = env.step(actions[t])
+                    if result.terminated || result.truncated {
+                        env.reset()
+                        starts[t] = simulation.state
+                    }
+                }
+                environmentTime += DispatchTime.now().uptimeNanoseconds - start
+                start = DispatchTime.now().uptimeNanoseconds
+                for t in range {
+                    bare.step(controls: controls[t], frames: mujoco.frameSkip)
+                    if let state = starts[t] { bare.setState(state) }
+                }
+                physicsTime += DispatchTime.now().uptimeNanoseconds - start
             }
-            environmentSamples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            simulation.setState(initial)
-            start = DispatchTime.now().uptimeNanoseconds
-            for (t, control) in controls.enumerated() {
-                simulation.step(controls: control, frames: mujoco.frameSkip)
-                if resets[t] { simulation.setState(initial) }
-            }
-            physicsSamples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            environmentSamples.append(Double(environmentTime) / 1e9)
+            physicsSamples.append(Double(physicsTime) / 1e9)
+            resets = starts.count
+            replayMatches = replayMatches && bare.state == simulation.state
         }
         let environmentTiming = TimingSummary(samples: environmentSamples)
         let physicsTiming = TimingSummary(samples: physicsSamples)
         return Result(
-            environment: environment, steps: steps, resets: resets.filter { $0 }.count, environmentSeconds: environmentTiming,
+            environment: environment, steps: steps, resets: resets, environmentSeconds: environmentTiming,
             physicsSeconds: physicsTiming, environmentStepsPerSecond: Double(steps) / environmentTiming.minimum,
             physicsStepsPerSecond: Double(steps) / physicsTiming.minimum,
-            overhead: environmentTiming.minimum / physicsTiming.minimum - 1)
+            overhead: environmentTiming.minimum / physicsTiming.minimum - 1, replayMatches: replayMatches)
     }
 }
