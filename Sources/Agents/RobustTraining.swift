@@ -141,6 +141,11 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
                 at: "robust_eps_units",
                 "robust_eps_units: normalized measures ε by the observation normalisation: set normalize: true")
         }
+        if stateRegularizer, method != "atla" {
+            throw r.error(
+                at: "robust_state_regularizer",
+                "robust_state_regularizer adds SA-PPO's regulariser to ATLA; robust_method \(method) is not atla")
+        }
         if let problem = description.check(self) { throw r.error(at: problem.key, problem.message) }
     }
 

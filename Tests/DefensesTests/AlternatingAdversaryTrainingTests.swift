@@ -177,4 +177,17 @@ import Testing
             )
         }
     }
+
+    /// The SA regulariser joins ATLA only; asked of another method it is an error at its line,
+    /// not a key silently ignored.
+    @Test func theStateRegularizerIsATLAs() {
+        #expect {
+            try TrainingConfig(
+                yaml: "env: CartPole-v1\nalgorithm: ppo\nrobust_method: sa\nrobust_eps: 0.1\nrobust_state_regularizer: true\n",
+                file: "s.yaml", robustMethods: Toolkit.standard.robustMethods)
+        } throws: {
+            ($0 as! ConfigError).description.contains(
+                "s.yaml:5:27: robust_state_regularizer adds SA-PPO's regulariser to ATLA; robust_method sa is not atla")
+        }
+    }
 }
