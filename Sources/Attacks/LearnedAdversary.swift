@@ -64,13 +64,18 @@ public struct LearnedAdversary: Attack {
             perturbed: AdversaryEnvironment.perturb(observations, direction: directions, threatModel: threatModel), queries: 0)
     }
 
+    /// The adversary's Adam step size unless a training asks for another.
+    public static let defaultLearningRate = 3e-4
+
     /// The training config of an adversary against `victim` in `environment` at radius
     /// `epsilon`: PPO with a Gaussian policy over perturbation directions (`kind` `.learned`) or
     /// over PA-AD's action directions (`.paad`). In normalized units (MuJoCo victims) it
-    /// normalises its observations and rewards as the victims' PPO does.
+    /// normalises its observations and rewards as the victims' PPO does. `learningRate` is the
+    /// adversary's Adam step size (the optimal-attack papers scan it per victim and keep the
+    /// strongest adversary).
     public static func trainingConfig(
         victim: String, environment: String, epsilon: Double, units: ThreatModel.Units = .raw, steps: Int, seed: UInt64,
-        precision: Precision = .f32, kind: AdversaryEnvironment.Kind = .learned
+        precision: Precision = .f32, kind: AdversaryEnvironment.Kind = .learned, learningRate: Double = defaultLearningRate
     ) throws(ConfigError) -> TrainingConfig {
         let unitsKey = units == .normalized ? ",units=normalized" : ""
         let kindKey = kind == .learned ? "" : ",kind=\(kind.rawValue)"
@@ -87,7 +92,7 @@ public struct LearnedAdversary: Attack {
             n_epochs: 10
             gamma: 0.99
             gae_lambda: 0.95
-            learning_rate: 3e-4
+            learning_rate: \(learningRate)
             log_std_init: -0.5
             net_arch: [64, 64]
             activation: tanh

@@ -37,6 +37,10 @@ struct AdversaryTrain: ParsableCommand, PrecisionGeneric {
     @Option(help: "learned (observation perturbations, SA-RL/ATLA) or paad (PA-AD's director of action directions).")
     var kind: AdversaryEnvironment.Kind = .learned
     @Option(help: "Training steps.") var steps = 200_000
+    @Option(
+        name: .customLong("learning-rate"),
+        help: "The adversary's Adam step size (optimal-attack studies scan a few and keep the strongest adversary).")
+    var learningRate = LearnedAdversary.defaultLearningRate
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Option(help: "Run directory.") var output: String
     @OptionGroup var precision: PrecisionOption
@@ -45,6 +49,9 @@ struct AdversaryTrain: ParsableCommand, PrecisionGeneric {
     func validate() throws {
         guard eps > 0 && eps.isFinite else { throw ValidationError("--eps must be a positive number, got \(eps)") }
         guard steps > 0 else { throw ValidationError("--steps must be positive") }
+        guard learningRate > 0 && learningRate <= 1 else {
+            throw ValidationError("--learning-rate must be in (0, 1], got \(learningRate)")
+        }
         guard !victim.contains(",") else { throw ValidationError("--victim: the path may not contain a comma") }
         guard units != .std else {
             throw ValidationError("--eps-units std is not available for training an adversary (use raw or normalized)")
@@ -64,7 +71,7 @@ struct AdversaryTrain: ParsableCommand, PrecisionGeneric {
         do {
             let config = try LearnedAdversary.trainingConfig(
                 victim: victim, environment: environment, epsilon: eps, units: units, steps: steps, seed: seed,
-                precision: Precision(of: S.self), kind: kind
+                precision: Precision(of: S.self), kind: kind, learningRate: learningRate
             )
             run = try TrainingRun<S>(
                 config: config, directory: URL(fileURLWithPath: output), seed: seed, components: Toolkit.standard.training)

@@ -73,9 +73,17 @@ import Testing
         let run = directory.appendingPathComponent("adversary")
         let train = try runGauntlet([
             "adversary", "train", "--victim", "policies/cartpole-ppo.safetensors", "--eps", "0.2", "--steps", "2048",
-            "--output", run.path, "--json",
+            "--learning-rate", "0.001", "--output", run.path, "--json",
         ])
         #expect(train.status == 0, "\(train.standardError)")
+        // The run records the adversary's step size it was asked for (the grid's knob).
+        let recorded = try String(contentsOf: run.appendingPathComponent("config.yaml"), encoding: .utf8)
+        #expect(recorded.contains("learning_rate: 0.001\n"), "\(recorded)")
+        let zero = try runGauntlet([
+            "adversary", "train", "--victim", "policies/cartpole-ppo.safetensors", "--eps", "0.2", "--learning-rate", "0",
+            "--output", directory.appendingPathComponent("zero").path,
+        ])
+        #expect(zero.status == 2 && zero.standardError.contains("--learning-rate must be in (0, 1], got 0.0"))
         let attack = try runGauntlet([
             "attack", "--policy", "policies/cartpole-ppo.safetensors", "--attack",
             "learned:adversary=\(run.appendingPathComponent("policy.safetensors").path)", "--eps", "0.2",

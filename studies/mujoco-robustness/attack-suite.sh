@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The full attack suite against one MuJoCo PPO policy at ε in its normalised units (L∞), over
 # EPISODES deterministic episodes (default 50, seeds 0…): random (uniform), critic, MAD, PGD on
-# the action mean (`pgd`), Robust Sarsa (default 3×3 grid), RS+MAD, an SA-RL adversary (`learned`)
-# and a PA-AD director, each trained for 1M victim steps unless runs/attacks/NAME-KIND holds one
-# (resumed when interrupted).
+# the action mean (`pgd`), Robust Sarsa (default 3×3 grid), RS+MAD, SA-RL adversaries (`learned`)
+# at three learning rates — 3e-4, 1e-3, 3e-3, the optimal-attack papers' small grid, the strongest
+# counts — and a PA-AD director, each trained for 1M victim steps unless runs/attacks/NAME-KIND
+# (NAME-learned-lrRATE for the grid's other rates) holds one (resumed when interrupted).
 # Writes runs/attacks/NAME.json ({"attacks": [...]}, gauntlet attack's report) and prints one
 # Markdown row: natural, each attack, and the worst case (the lowest mean) with 95% intervals.
 #   studies/mujoco-robustness/attack-suite.sh POLICY EPS [EPISODES]
@@ -18,20 +19,25 @@ name=$(basename "$policy" .safetensors)
 # A run's policy (RUN/policy.safetensors) is named by its run directory.
 [ "$name" != policy ] || name=$(basename "$(dirname "$policy")")
 mkdir -p runs/attacks
-for kind in learned paad; do
-    run=runs/attacks/$name-$kind
+learned_rates=(1e-3 3e-3)   # beside the default 3e-4 of runs/attacks/NAME-learned
+for adversary in learned paad "${learned_rates[@]/#/learned-lr}"; do
+    run=runs/attacks/$name-$adversary
+    rate=()
+    case $adversary in learned-lr*) rate=(--learning-rate "${adversary#learned-lr}") ;; esac
     if [ -f "$run/summary.json" ]; then
         :
     elif [ -f "$run/checkpoint.safetensors" ]; then
         "$gauntlet" train --resume "$run" > /dev/null
     else
-        "$gauntlet" adversary train --kind "$kind" --victim "$policy" --eps "$eps" --eps-units normalized \
-            --steps 1000000 --output "$run" > /dev/null
+        "$gauntlet" adversary train --kind "${adversary%%-*}" --victim "$policy" --eps "$eps" --eps-units normalized \
+            --steps 1000000 "${rate[@]}" --output "$run" > /dev/null
     fi
 done
+grid=()
+for rate in "${learned_rates[@]}"; do grid+=(--attack "learned:adversary=runs/attacks/$name-learned-lr$rate/policy.safetensors"); done
 "$gauntlet" attack --policy "$policy" --eps "$eps" --eps-units normalized --episodes "$episodes" --json \
     --attack uniform --attack critic --attack mad --attack pgd --attack rs --attack rs+mad \
-    --attack "learned:adversary=runs/attacks/$name-learned/policy.safetensors" \
+    --attack "learned:adversary=runs/attacks/$name-learned/policy.safetensors" "${grid[@]}" \
     --attack "paad:adversary=runs/attacks/$name-paad/policy.safetensors" > "runs/attacks/$name.json.partial"
 # Complete or absent: study.sh takes an existing file as a finished suite.
 mv "runs/attacks/$name.json.partial" "runs/attacks/$name.json"
@@ -41,7 +47,13 @@ reports = json.load(open(sys.argv[1]))["attacks"]
 def cell(summary):
     return "%.0f [%.0f, %.0f]" % (summary["mean_return"], summary["ci95"][0], summary["ci95"][1])
 worst = min(reports, key=lambda r: r["attacked"]["mean_return"])
-row = [sys.argv[2], sys.argv[3], cell(reports[0]["clean"])] + [cell(r["attacked"]) for r in reports]
+# One column per attack family: the strongest of the SA-RL grid for `learned`.
+families = {}
+for r in reports:
+    family = r["attack"].split(":")[0]
+    if family not in families or r["attacked"]["mean_return"] < families[family]["mean_return"]:
+        families[family] = r["attacked"]
+row = [sys.argv[2], sys.argv[3], cell(reports[0]["clean"])] + [cell(a) for a in families.values()]
 row.append("**%s** (%s)" % (cell(worst["attacked"]), worst["attack"].split(":")[0]))
 print("| " + " | ".join(row) + " |")
 EOF
