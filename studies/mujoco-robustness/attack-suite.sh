@@ -43,17 +43,11 @@ for rate in "${learned_rates[@]}"; do grid+=(--attack "learned:adversary=runs/at
 mv "runs/attacks/$name.json.partial" "runs/attacks/$name.json"
 python3 - "runs/attacks/$name.json" "$name" "$eps" <<'EOF'
 import json, sys
+sys.path.insert(0, "studies/mujoco-robustness")
+from tabulate import cell, strongest_by_family
 reports = json.load(open(sys.argv[1]))["attacks"]
-def cell(summary):
-    return "%.0f [%.0f, %.0f]" % (summary["mean_return"], summary["ci95"][0], summary["ci95"][1])
 worst = min(reports, key=lambda r: r["attacked"]["mean_return"])
-# One column per attack family: the strongest of the SA-RL grid for `learned`.
-families = {}
-for r in reports:
-    family = r["attack"].split(":")[0]
-    if family not in families or r["attacked"]["mean_return"] < families[family]["mean_return"]:
-        families[family] = r["attacked"]
-row = [sys.argv[2], sys.argv[3], cell(reports[0]["clean"])] + [cell(a) for a in families.values()]
+row = [sys.argv[2], sys.argv[3], cell(reports[0]["clean"])] + [cell(a) for a in strongest_by_family(reports).values()]
 row.append("**%s** (%s)" % (cell(worst["attacked"]), worst["attack"].split(":")[0]))
 print("| " + " | ".join(row) + " |")
 EOF

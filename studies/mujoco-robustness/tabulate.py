@@ -42,17 +42,23 @@ def cell(summary):
     return "%.0f [%.0f, %.0f]" % (summary["mean_return"], summary["ci95"][0], summary["ci95"][1])
 
 
+def strongest_by_family(reports):
+    """Attack family (the spec's name) → its lowest attacked summary: one entry per family, the
+    strongest of several runs (the SA-RL learning-rate grid), in the suite's order."""
+    strongest = {}
+    for r in reports:
+        name = r["attack"].split(":")[0]
+        if name not in strongest or r["attacked"]["mean_return"] < strongest[name]["mean_return"]:
+            strongest[name] = r["attacked"]
+    return strongest
+
+
 def load(line):
     env, method, seed, policy = line.split()
     name = run_name(policy)
     path = "runs/attacks/%s.json" % name
     reports = json.load(open(path))["attacks"]
-    # One entry per attack family: the strongest of several runs (the SA-RL learning-rate grid).
-    attacked = {}
-    for r in reports:
-        family = r["attack"].split(":")[0]
-        if family not in attacked or r["attacked"]["mean_return"] < attacked[family]["mean_return"]:
-            attacked[family] = r["attacked"]
+    attacked = strongest_by_family(reports)
     worst = min(reports, key=lambda r: r["attacked"]["mean_return"])
     summary = "runs/%s-seed%s/summary.json" % (method, seed)
     wall = json.load(open(summary))["wall_seconds"] if os.path.exists(summary) else None
