@@ -126,6 +126,13 @@ extension CheckpointWriter {
         put("\(name).step", [Double(adam.step)])
     }
 
+    /// Stores an RMSProp optimiser's running averages.
+    public mutating func put<S: BLASScalar>(_ name: String, rmsprop: RMSProp<S>) {
+        put("\(name).square_average", scalars: rmsprop.squareAverage)
+        if rmsprop.centered { put("\(name).gradient_average", scalars: rmsprop.gradientAverage) }
+        if rmsprop.momentum > 0 { put("\(name).momentum_buffer", scalars: rmsprop.momentumBuffer) }
+    }
+
     /// Stores a random stream's state.
     public mutating func put(_ name: String, random: RandomStream) { put(name, bytes: random.state) }
 }
@@ -136,6 +143,13 @@ extension CheckpointReader {
         let v: [S] = try scalars("\(name).v", count: adam.secondMoment.count)
         let step = try float64("\(name).step", count: 1)[0]
         adam.restore(firstMoment: m, secondMoment: v, step: Int(step))
+    }
+
+    public func restore<S: BLASScalar>(_ rmsprop: inout RMSProp<S>, _ name: String) throws(CheckpointError) {
+        let s: [S] = try scalars("\(name).square_average", count: rmsprop.squareAverage.count)
+        let m: [S] = rmsprop.centered ? try scalars("\(name).gradient_average", count: rmsprop.gradientAverage.count) : []
+        let b: [S] = rmsprop.momentum > 0 ? try scalars("\(name).momentum_buffer", count: rmsprop.momentumBuffer.count) : []
+        rmsprop.restore(squareAverage: s, gradientAverage: m, momentumBuffer: b)
     }
 
     /// Puts a random stream back in the state `put(_:random:)` stored.

@@ -8,8 +8,9 @@ import NeuralNet
 /// and its bookkeeping follow Stable-Baselines3's `DQN`, so rl-zoo hyperparameters mean the same
 /// here: ε-greedy exploration on a linear schedule, uniform random actions before
 /// `learningStarts`, `gradientSteps` updates after every `trainFrequency` steps, a Huber loss,
-/// gradient clipping by global norm, and a target network refreshed every
-/// `targetUpdateInterval` steps (Polyak with τ, a copy at τ = 1).
+/// gradient clipping by global norm, Adam, and a target network refreshed every
+/// `targetUpdateInterval` steps (Polyak with τ, a copy at τ = 1). MinAtar's DQN (Young & Tian
+/// 2019) is the same loop with centred RMSProp and no clipping.
 public struct DQNConfig: Equatable, Sendable, Codable {
     public var totalSteps = 50_000
     /// Vectorised environment copies.
@@ -19,6 +20,14 @@ public struct DQNConfig: Equatable, Sendable, Codable {
     /// A convolutional front end before the hidden layers, for image observations.
     public var features: FeatureExtractor?
     public var learningRate = 1e-4
+    /// `adam` (SB3's), `rmsprop`, or `centered_rmsprop` (the MinAtar paper's), as PyTorch's optimisers.
+    public var optimizer = "adam"
+    /// RMSProp's smoothing constant α.
+    public var rmspropAlpha = 0.99
+    /// RMSProp's momentum (0: none).
+    public var rmspropMomentum = 0.0
+    /// The optimiser's ε, added to the square root in the update's denominator.
+    public var optimizerEpsilon = 1e-8
     public var bufferSize = 1_000_000
     /// Environment steps of uniformly random actions before learning starts.
     public var learningStarts = 100
@@ -36,6 +45,7 @@ public struct DQNConfig: Equatable, Sendable, Codable {
     public var explorationFraction = 0.1
     public var explorationInitialEpsilon = 1.0
     public var explorationFinalEpsilon = 0.05
+    /// The largest global gradient norm; 0: no clipping.
     public var maxGradNorm = 10.0
     public var doubleDQN = false
     /// A policy file whose Q-network the run starts from (online and target) instead of a
@@ -54,7 +64,9 @@ public final class DQN<Scalar: BLASScalar>: Learner {
     public let environment: VectorEnvironment
     public private(set) var online: Sequential<Scalar>
     public private(set) var target: Sequential<Scalar>
-    var optimizer: Adam<Scalar>
+    /// The optimiser the config names (exactly one is set).
+    var adam: Adam<Scalar>?
+    var rmsprop: RMSProp<Scalar>?
     var buffer: ReplayBuffer
     /// ε-greedy and warm-up actions.
     let explorationRandom: RandomStream
@@ -115,7 +127,17 @@ public final class DQN<Scalar: BLASScalar>: Learner {
             online.parameters = try Self.parameters(of: path, for: online)
         }
         target = online
-        optimizer = Adam(parameterCount: online.parameterCount, learningRate: config.learningRate)
+        switch config.optimizer {
+        case "adam":
+            adam = Adam(
+                parameterCount: online.parameterCount, learningRate: config.learningRate, epsilon: config.optimizerEpsilon)
+        case "rmsprop", "centered_rmsprop":
+            rmsprop = RMSProp(
+                parameterCount: online.parameterCount, learningRate: config.learningRate, alpha: config.rmspropAlpha,
+                epsilon: config.optimizerEpsilon, centered: config.optimizer == "centered_rmsprop",
+                momentum: config.rmspropMomentum)
+        default: throw TrainingError("DQN: unknown optimizer '\(config.optimizer)' (adam, rmsprop or centered_rmsprop)")
+        }
         buffer = ReplayBuffer(
             capacity: min(config.bufferSize, config.totalSteps + config.environments),
             observationDimension: environment.observationDimension, actionDimension: 1)
@@ -229,8 +251,12 @@ public final class DQN<Scalar: BLASScalar>: Learner {
                 diagnostics[key] = value
             }
         }
-        clipGradientNorm(&gradient, maximumNorm: config.maxGradNorm)
-        optimizer.update(&online.parameters, gradient: gradient)
+        if config.maxGradNorm > 0 { clipGradientNorm(&gradient, maximumNorm: config.maxGradNorm) }
+        if rmsprop != nil {
+            rmsprop!.update(&online.parameters, gradient: gradient)
+        } else {
+            adam!.update(&online.parameters, gradient: gradient)
+        }
         try checkFinite(online.parameters, "DQN parameters", step: steps)
         updates += 1
         return Double(loss.value)
@@ -247,7 +273,8 @@ public final class DQN<Scalar: BLASScalar>: Learner {
     public func writeCheckpoint(to checkpoint: inout CheckpointWriter) {
         checkpoint.put("online", scalars: online.parameters)
         checkpoint.put("target", scalars: target.parameters)
-        checkpoint.put("adam", adam: optimizer)
+        if let adam { checkpoint.put("adam", adam: adam) }
+        if let rmsprop { checkpoint.put("rmsprop", rmsprop: rmsprop) }
         buffer.write(to: &checkpoint, prefix: "buffer")
         checkpoint.put("random.exploration", random: explorationRandom)
         checkpoint.put("random.minibatch", random: minibatchRandom)
@@ -264,7 +291,8 @@ public final class DQN<Scalar: BLASScalar>: Learner {
         try restoring {
             online.parameters = try checkpoint.scalars("online", count: online.parameterCount)
             target.parameters = try checkpoint.scalars("target", count: target.parameterCount)
-            try checkpoint.restore(&optimizer, "adam")
+            if adam != nil { try checkpoint.restore(&adam!, "adam") }
+            if rmsprop != nil { try checkpoint.restore(&rmsprop!, "rmsprop") }
             try buffer.read(from: checkpoint, prefix: "buffer")
             try checkpoint.restore(explorationRandom, "random.exploration")
             try checkpoint.restore(minibatchRandom, "random.minibatch")

@@ -239,7 +239,20 @@ extension DQNConfig {
                     }
                     config.features = features
                 }, value: { $0.features.map { .string($0.rawValue) } }),
-            .double("learning_rate", \.learningRate, in: 0...10, "Adam step size"),
+            .double("learning_rate", \.learningRate, in: 0...10, "the optimiser's step size"),
+            .string(
+                "optimizer", \.optimizer, options: ["adam", "rmsprop", "centered_rmsprop"],
+                "PyTorch's Adam (SB3's DQN) or RMSprop, plain or centred (the MinAtar paper's DQN)"
+            ).recorded(when: { $0.optimizer != "adam" }),
+            .double("rmsprop_alpha", \.rmspropAlpha, in: 0...1, "RMSProp's smoothing constant α").recorded(when: {
+                $0.optimizer != "adam"
+            }),
+            .double("rmsprop_momentum", \.rmspropMomentum, in: 0...1, "RMSProp's momentum (0: none)").recorded(when: {
+                $0.optimizer != "adam"
+            }),
+            .double("optimizer_eps", \.optimizerEpsilon, in: 0...1, "ε in the optimiser's denominator").recorded(when: {
+                $0.optimizer != "adam" || $0.optimizerEpsilon != DQNConfig().optimizerEpsilon
+            }),
             .int("buffer_size", \.bufferSize, in: 1...100_000_000, "replay buffer capacity"),
             .int("learning_starts", \.learningStarts, in: 0...Int.max, "environment steps of random actions before learning"),
             .int("batch_size", \.batchSize, in: 1...1_000_000, "minibatch size"),
@@ -253,7 +266,7 @@ extension DQNConfig {
             .double("exploration_fraction", \.explorationFraction, in: 1e-9...1, "share of training over which ε-greedy decays"),
             .double("exploration_initial_eps", \.explorationInitialEpsilon, in: 0...1, "initial ε of ε-greedy"),
             .double("exploration_final_eps", \.explorationFinalEpsilon, in: 0...1, "final ε of ε-greedy"),
-            .double("max_grad_norm", \.maxGradNorm, in: 0...1e9, "gradient clipping by global norm"),
+            .double("max_grad_norm", \.maxGradNorm, in: 0...1e9, "gradient clipping by global norm (0: none)"),
             .bool("double_dqn", \.doubleDQN, "Double DQN targets (van Hasselt et al. 2016)"),
             .optionalString(
                 "init_policy", \.initialPolicy, accepted: "a policy file's path",

@@ -103,6 +103,24 @@ private func expectConfigError(_ yaml: String, _ expected: String, sourceLocatio
             "'exploration_final_eps' must be a number in [0.0, 1.0]")
         expectConfigError(
             "env: CartPole-v1\nalgorithm: td3\nnoise_type: pink\n", "'noise_type' must be normal or ornstein-uhlenbeck")
+        expectConfigError(
+            "env: CartPole-v1\nalgorithm: dqn\noptimizer: sgd\n",
+            "c.yaml:3:12: 'optimizer' must be one of adam, rmsprop, centered_rmsprop, got 'sgd'")
+    }
+
+    /// RMSProp's keys are recorded for runs that use it, and stay out of Adam runs' records.
+    @Test func dqnOptimizerKeysAreRecordedWhenUsed() throws {
+        let adam = try TrainingConfig(yaml: "env: CartPole-v1\nalgorithm: dqn\n", file: "c.yaml")
+        #expect(adam.settings["optimizer"] == nil && adam.settings["rmsprop_alpha"] == nil)
+        let rmsprop = try TrainingConfig(
+            yaml: "env: CartPole-v1\nalgorithm: dqn\noptimizer: centered_rmsprop\nrmsprop_alpha: 0.95\n", file: "c.yaml")
+        #expect(rmsprop.settings["optimizer"] == .string("centered_rmsprop"))
+        #expect(rmsprop.settings["rmsprop_alpha"] == .number(0.95) && rmsprop.settings["optimizer_eps"] == .number(1e-8))
+        guard case .dqn(let config) = rmsprop.algorithm else {
+            Issue.record("not a DQN config")
+            return
+        }
+        #expect(config.optimizer == "centered_rmsprop" && config.rmspropAlpha == 0.95)
     }
 
     @Test func robustTrainingKeys() throws {

@@ -39,13 +39,20 @@ import Testing
             """
         ),
         (
-            "dqn-minatar",  // a convolutional network on MinAtar's Breakout (its game state and NumPy stream resume)
+            // A convolutional network on MinAtar's Breakout (its game state and NumPy stream resume),
+            // with centred RMSProp and momentum (its running averages and buffer resume).
+            "dqn-minatar",
             """
             env: MinAtar/Breakout-v1
             algorithm: dqn
             n_timesteps: 400
             features: minatar
             net_arch: [16]
+            optimizer: centered_rmsprop
+            rmsprop_alpha: 0.95
+            optimizer_eps: 0.01
+            rmsprop_momentum: 0.95
+            max_grad_norm: 0
             learning_starts: 100
             train_freq: 4
             target_update_interval: 100
@@ -291,6 +298,10 @@ import Testing
         let policyA = try PolicyFile.load(contentsOf: straight.appendingPathComponent("policy.safetensors"))
         let policyB = try PolicyFile.load(contentsOf: interrupted.appendingPathComponent("policy.safetensors"))
         #expect(policyA.network == policyB.network && policyA.extraTensors == policyB.extraTensors)
+        if name == "dqn-minatar" {  // the optimiser the config names, with both running averages
+            #expect(left.tensors["rmsprop.gradient_average"] != nil && left.tensors["rmsprop.momentum_buffer"] != nil)
+            #expect(left.tensors["adam.m"] == nil)
+        }
         if name == "ppo-atla" {  // the learned adversary resumes too
             #expect(left.tensors["atla.adversary.actor"] != nil)
             let adversaryA = try PolicyFile.load(contentsOf: straight.appendingPathComponent("adversary.safetensors"))

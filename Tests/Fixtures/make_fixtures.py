@@ -9,7 +9,7 @@ Writes, next to this script:
   torch_policy.safetensors  an nn.Sequential saved by safetensors.torch.save_file, with a
                             Gauntlet description in __metadata__
   torch_policy.json         inputs and the outputs PyTorch computes for them (float32)
-  optimizers.json           parameter trajectories of torch.optim.Adam / SGD and
+  optimizers.json           parameter trajectories of torch.optim.Adam / SGD / RMSprop and
                             clip_grad_norm_ on fixed gradients (float64)
   statistics.json           NumPy quantiles, SciPy Clopper-Pearson bounds, Wilson intervals
 """
@@ -71,7 +71,11 @@ write_json("torch_state_dict.json", {"inputs": inputs.tolist(), "outputs": plain
 
 
 # --- Optimisers -----------------------------------------------------------------------------
-def trajectory(make_optimizer, steps=6, clip=None):
+# The RMSprop trajectories draw from their own stream (added later: the others stay as they were).
+rmsprop_rng = np.random.default_rng(4321)
+
+
+def trajectory(make_optimizer, steps=6, clip=None, rng=rng):
     theta0 = torch.tensor(rng.normal(size=7), dtype=torch.float64)
     grads = [torch.tensor(rng.normal(size=7) * 3, dtype=torch.float64) for _ in range(steps)]
     p = torch.nn.Parameter(theta0.clone())
@@ -102,6 +106,18 @@ write_json(
         "sgd_momentum": trajectory(lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, dampening=0.1)),
         "sgd_nesterov": trajectory(lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True)),
         "sgd_clipped": trajectory(lambda ps: torch.optim.SGD(ps, lr=0.1), clip=1.5),
+        "rmsprop": trajectory(lambda ps: torch.optim.RMSprop(ps, lr=0.01), rng=rmsprop_rng),
+        "rmsprop_centered": trajectory(
+            lambda ps: torch.optim.RMSprop(ps, lr=0.00025, alpha=0.95, eps=0.01, centered=True), steps=8, rng=rmsprop_rng
+        ),
+        "rmsprop_centered_slow_average": trajectory(
+            lambda ps: torch.optim.RMSprop(ps, lr=0.003, alpha=0.3, eps=1e-6, centered=True, weight_decay=0.05),
+            rng=rmsprop_rng,
+        ),
+        "rmsprop_centered_momentum": trajectory(
+            lambda ps: torch.optim.RMSprop(ps, lr=0.00025, alpha=0.95, eps=0.01, centered=True, momentum=0.95),
+            rng=rmsprop_rng,
+        ),
     },
 )
 

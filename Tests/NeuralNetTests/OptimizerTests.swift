@@ -71,6 +71,63 @@ struct Trajectory: Decodable {
         #expect(maximumRelativeError(result.norms, t.norms_before_clipping) < 1e-14)
     }
 
+    @Test func rmspropMatchesPyTorch() {
+        let t = fixture["rmsprop"]!
+        expectMatches(replay(RMSProp<Double>(parameterCount: 7, learningRate: 0.01), t).params, t.parameters)
+    }
+
+    /// Centred, with the MinAtar paper's settings; and with α < 0.5, where PyTorch's lerp takes
+    /// its other form, plus weight decay.
+    @Test func centeredRMSPropMatchesPyTorch() {
+        let t = fixture["rmsprop_centered"]!
+        let minatar = RMSProp<Double>(parameterCount: 7, learningRate: 0.00025, alpha: 0.95, epsilon: 0.01, centered: true)
+        expectMatches(replay(minatar, t).params, t.parameters)
+        let slow = fixture["rmsprop_centered_slow_average"]!
+        let other = RMSProp<Double>(
+            parameterCount: 7, learningRate: 0.003, alpha: 0.3, epsilon: 1e-6, centered: true, weightDecay: 0.05)
+        expectMatches(replay(other, slow).params, slow.parameters)
+        let withMomentum = fixture["rmsprop_centered_momentum"]!
+        let later = RMSProp<Double>(
+            parameterCount: 7, learningRate: 0.00025, alpha: 0.95, epsilon: 0.01, centered: true, momentum: 0.95)
+        expectMatches(replay(later, withMomentum).params, withMomentum.parameters)
+    }
+
+    @Test func centeredRMSPropInFloatStaysCloseToPyTorch() {
+        let t = fixture["rmsprop_centered"]!
+        var rmsprop = RMSProp<Float>(parameterCount: 7, learningRate: 0.00025, alpha: 0.95, epsilon: 0.01, centered: true)
+        var theta = t.initial.map(Float.init)
+        for g in t.gradients { rmsprop.update(&theta, gradient: g.map(Float.init)) }
+        #expect(maximumRelativeError(theta.map(Double.init), t.parameters.last!) < 1e-6)
+    }
+
+    /// The eight-lane loop over 1,003 Float parameters is bit-identical to 1,003 one-parameter
+    /// optimisers (which take the scalar loop), centred or not, with and without momentum and weight decay.
+    @Test func floatRMSPropLanesAreBitIdenticalToTheScalarLoop() {
+        let random = RandomStream(seed: 11)
+        for (centered, decay, alpha, momentum) in [(true, 0.0, 0.95, 0.0), (false, 0.01, 0.99, 0.9), (true, 0.01, 0.3, 0.95)] {
+            let count = 1003
+            func make(_ n: Int) -> RMSProp<Float> {
+                RMSProp(
+                    parameterCount: n, learningRate: 2.5e-4, alpha: alpha, epsilon: 0.01, centered: centered,
+                    momentum: momentum, weightDecay: decay)
+            }
+            var whole = make(count)
+            var singles = (0..<count).map { _ in make(1) }
+            var theta = (0..<count).map { _ in Float(random.normal()) }
+            var expected = theta
+            for step in 1...5 {
+                let gradient = (0..<count).map { _ in Float(random.normal() * 0.1) }
+                whole.update(&theta, gradient: gradient)
+                for i in 0..<count {
+                    var one = [expected[i]]
+                    singles[i].update(&one, gradient: [gradient[i]])
+                    expected[i] = one[0]
+                }
+                #expect(theta.map(\.bitPattern) == expected.map(\.bitPattern), "step \(step), centred \(centered)")
+            }
+        }
+    }
+
     @Test func adamMinimisesAQuadratic() {
         var adam = Adam<Double>(parameterCount: 3, learningRate: 0.05)
         var theta = [3.0, -2.0, 1.0]
