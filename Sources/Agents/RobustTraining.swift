@@ -2,9 +2,10 @@ import Environments
 import Linalg
 import NeuralNet
 
-/// Robust training settings, read from a training config's `robust_*` keys (declared in
-/// `hyperparameters`; `gauntlet train --help` lists them with their defaults). ε ramps linearly
-/// from 0 between two fractions of training, SA-DQN's schedule.
+/// Robust training settings, read from a training config's `robust_*` keys: the keys several
+/// methods share are declared in `hyperparameters`, each method's own keys beside the method as
+/// `RobustTrainingOption`s (read with `config[option]`); `gauntlet train --help` lists both with
+/// their defaults. ε ramps linearly from 0 between two fractions of training, SA-DQN's schedule.
 public struct RobustTrainingConfig: Equatable, Sendable, Codable {
     public var method: String
     public var epsilon: Double
@@ -19,35 +20,17 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
     public var fraction = 0.5
     public var kappa = 0.1
     public var bound = "pgd"
-    /// SA-PPO: whether the regulariser leaves the Gaussian's log σ alone. By default (SA-PPO's
-    /// `robust_ppo_detach_stdev: false`) its gradient reaches log σ too, so the policy can lower
-    /// the divergence by widening σ as well as by flattening μ.
-    public var detachStd = false
-    public var margin = 1.0
-    /// ATLA: whether the agent's loss carries SA-PPO's regulariser too (`kappa`, `steps`,
-    /// `bound`, `detachStd`), as the ATLA paper's best agents (ATLA + SA-reg) do.
-    public var stateRegularizer = false
-    public var victimUpdates = 1
-    public var adversaryUpdates = 1
-    public var adversaryLogStd = -0.5
-    /// WocaR's weight of the worst-case value in the advantage, reached linearly over training.
-    public var worstCaseWeight = 0.8
-    public var worstCaseLearningRate = 4e-4
-    public var worstCaseEpochs = 10
-    public var worstCaseTau = 0.001
-    /// WocaR: the radius (in `robust_eps_units`) of the ball in which the worst-case critic's
-    /// worst action is sought; nil follows the training ε on its ramp.
-    public var worstCaseEpsilon: Double?
+    /// The method's own settings that differ from their defaults, by key (read and set them
+    /// with `config[option]`).
+    public var options: [String: JSONValue] = [:]
 
     public init(method: String, epsilon: Double) {
         self.method = method
         self.epsilon = epsilon
     }
 
-    /// The `robust_*` keys, declared once.
-    public static let hyperparameters: [Hyperparameter<RobustTrainingConfig>] = commonHyperparameters + worstCaseHyperparameters
-
-    static let commonHyperparameters: [Hyperparameter<RobustTrainingConfig>] = [
+    /// The `robust_*` keys every method reads (each method declares its own besides).
+    public static let hyperparameters: [Hyperparameter<RobustTrainingConfig>] = [
         Hyperparameter(
             key: "robust_method", summary: "the method (see the methods below)", accepted: "a method's name", read: { _, _ in },
             value: { .string($0.method) }),
@@ -68,43 +51,12 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         .string(
             "robust_bound", \.bound, options: ["pgd", "ibp"],
             "how the SA regulariser finds its worst case: PGD, or interval bounds (SA-DQN's and SA-PPO's convex relaxation)"),
-        .bool(
-            "robust_detach_std", \.detachStd,
-            "SA-PPO: keep the regulariser's gradient off the Gaussian's log σ (false: σ is trained by it too, as SA-PPO's)"
-        ).recorded { $0.detachStd },  // recorded when set: false is what every run before the key did for DQN and TD3
-        .double("robust_margin", \.margin, in: 0...1e6, "hinge margin c of SA-DQN"),
-        .bool(
-            "robust_state_regularizer", \.stateRegularizer,
-            "ATLA: add SA-PPO's regulariser (robust_kappa, robust_steps, robust_bound, robust_detach_std) to the agent's loss"
-        ).recorded { $0.stateRegularizer },  // recorded when set: ATLA runs before the key had none
-        .int("robust_victim_updates", \.victimUpdates, in: 1...1_000_000, "ATLA: agent updates per phase"),
-        .int("robust_adversary_updates", \.adversaryUpdates, in: 0...1_000_000, "ATLA: adversary updates per phase"),
-        .double(
-            "robust_adversary_log_std", \.adversaryLogStd, in: -20...5, "ATLA: initial log standard deviation of the adversary"),
     ]
 
-    /// WocaR's keys, recorded for `wocar` configs only (runs of other methods did not have them).
-    static let worstCaseHyperparameters: [Hyperparameter<RobustTrainingConfig>] = worstCaseKeys.map {
-        $0.recorded { $0.method == "wocar" }
+    /// Every `robust_*` key: the shared ones and each of `methods`' own.
+    static func keys(methods: [RobustTrainingMethod]) -> [String] {
+        hyperparameters.map(\.key) + methods.flatMap { $0.options.map(\.key) }
     }
-
-    private static let worstCaseKeys: [Hyperparameter<RobustTrainingConfig>] = [
-        .double(
-            "robust_worst_case_weight", \.worstCaseWeight, in: 0...1,
-            "WocaR: weight of the worst-case value in the advantage, ramped linearly from 0 over training"),
-        .double(
-            "robust_worst_case_learning_rate", \.worstCaseLearningRate, in: 0...1,
-            "WocaR: Adam step size of the worst-case critic (annealed linearly)"),
-        .int("robust_worst_case_epochs", \.worstCaseEpochs, in: 1...1000, "WocaR: worst-case critic epochs per rollout"),
-        .double(
-            "robust_worst_case_tau", \.worstCaseTau, in: 0...1, "WocaR: Polyak coefficient of the worst-case critic's target"),
-        .optionalDouble(
-            "robust_worst_case_eps", \.worstCaseEpsilon, in: 0...1e6,
-            "WocaR: radius of the ball where the critic's worst action is sought (unset: the training ε on its ramp; WocaR's code fixes 0.01)"
-        ),
-    ]
-
-    static var keys: [String] { hyperparameters.map(\.key) }
 
     /// The settings in a config, or nil when it has no `robust_method`. `methods` are the
     /// methods the config may name; `algorithm` must be one of the chosen method's learners.
@@ -112,7 +64,7 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         let file = r.file
         let names = methods.map(\.name).joined(separator: ", ")
         guard let method = try r.string("robust_method") else {
-            if let key = Self.keys.first(where: { r.has($0) }) {
+            if let key = Self.keys(methods: methods).first(where: { r.has($0) }) {
                 throw r.error(at: key, "'\(key)' needs robust_method (\(names))")
             }
             return nil
@@ -135,16 +87,18 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
         }
         self.init(method: method, epsilon: epsilon)
         try Self.hyperparameters.read(r, into: &self)
+        try description.options.read(r, into: &self)
+        let own = Set(description.options.map(\.key))
+        for other in methods where other.name != method {
+            if let key = other.options.map(\.key).first(where: { r.has($0) && !own.contains($0) }) {
+                throw r.error(at: key, "'\(key)' is a setting of robust_method \(other.name); this config's is \(method)")
+            }
+        }
         guard epsilonStart <= epsilonEnd else { throw ConfigError("\(file): robust_eps_start must not exceed robust_eps_end") }
         if epsilonUnits == "normalized", try r.bool("normalize") != true {
             throw r.error(
                 at: "robust_eps_units",
                 "robust_eps_units: normalized measures ε by the observation normalisation: set normalize: true")
-        }
-        if stateRegularizer, method != "atla" {
-            throw r.error(
-                at: "robust_state_regularizer",
-                "robust_state_regularizer adds SA-PPO's regulariser to ATLA; robust_method \(method) is not atla")
         }
         if let problem = description.check(self) { throw r.error(at: problem.key, problem.message) }
     }
@@ -271,6 +225,73 @@ public struct Transitions<S: BLASScalar> {
     }
 }
 
+/// One robust-training method's own setting, declared once beside the method: its key, default,
+/// accepted values and meaning (`hyperparameter`, which configs, help and records read). The
+/// config holds it only when it differs from the default; `config[option]` reads it either way.
+public struct RobustTrainingOption<Value: Sendable>: Sendable {
+    public let hyperparameter: Hyperparameter<RobustTrainingConfig>
+    let path: WritableKeyPath<RobustTrainingConfig, Value> & Sendable
+
+    public var key: String { hyperparameter.key }
+
+    /// A number in `range`.
+    public static func number(_ key: String, default value: Double, in range: ClosedRange<Double>, _ summary: String)
+        -> Self where Value == Double
+    {
+        let path = \RobustTrainingConfig.[number: key, default: value]
+        return Self(hyperparameter: .double(key, path, in: range, summary), path: path)
+    }
+
+    /// A number in `range` that may be unset (nil: the method does what `summary` says).
+    public static func optionalNumber(_ key: String, in range: ClosedRange<Double>, _ summary: String) -> Self
+    where Value == Double? {
+        let path = \RobustTrainingConfig.[optionalNumber: key]
+        return Self(hyperparameter: .optionalDouble(key, path, in: range, summary), path: path)
+    }
+
+    /// An integer in `range`.
+    public static func integer(_ key: String, default value: Int, in range: ClosedRange<Int>, _ summary: String) -> Self
+    where Value == Int {
+        let path = \RobustTrainingConfig.[integer: key, default: value]
+        return Self(hyperparameter: .int(key, path, in: range, summary), path: path)
+    }
+
+    /// A switch.
+    public static func flag(_ key: String, default value: Bool, _ summary: String) -> Self where Value == Bool {
+        let path = \RobustTrainingConfig.[flag: key, default: value]
+        return Self(hyperparameter: .bool(key, path, summary), path: path)
+    }
+}
+
+extension RobustTrainingConfig {
+    /// A method's setting (its default unless the config sets it).
+    public subscript<Value>(option: RobustTrainingOption<Value>) -> Value {
+        get { self[keyPath: option.path] }
+        set { self[keyPath: option.path] = newValue }
+    }
+
+    // The storage of options by key, with the default left out so equal settings compare equal.
+    subscript(number key: String, default value: Double) -> Double {
+        get { options[key]?.number ?? value }
+        set { options[key] = newValue == value ? nil : .number(newValue) }
+    }
+
+    subscript(optionalNumber key: String) -> Double? {
+        get { options[key]?.number }
+        set { options[key] = newValue.map { .number($0) } }
+    }
+
+    subscript(integer key: String, default value: Int) -> Int {
+        get { options[key]?.number.map { Int($0) } ?? value }
+        set { options[key] = newValue == value ? nil : .number(Double(newValue)) }
+    }
+
+    subscript(flag key: String, default value: Bool) -> Bool {
+        get { if case .bool(let flag)? = options[key] { flag } else { value } }
+        set { options[key] = newValue == value ? nil : .bool(newValue) }
+    }
+}
+
 /// A robust-training method as configs and learners see it, declared next to its
 /// implementation (the `Defenses` module) and handed to training by whoever assembles the
 /// standard set (`Toolkit.standard` in the Evaluation module).
@@ -282,6 +303,9 @@ public struct RobustTrainingMethod: Sendable {
     public var learners: [String]
     /// Diagnostics it reports after each update, logged as columns of progress.csv.
     public var diagnostics: [String]
+    /// Its own `robust_*` keys besides the shared ones (`RobustTrainingConfig.hyperparameters`),
+    /// recorded in a run's settings only when the config names this method.
+    public var options: [Hyperparameter<RobustTrainingConfig>]
     /// A check of a parsed config beyond the keys' types and ranges: the key at fault and why.
     public var check: @Sendable (RobustTrainingConfig) -> (key: String, message: String)?
     /// The method for one learner.
@@ -289,6 +313,7 @@ public struct RobustTrainingMethod: Sendable {
 
     public init(
         name: String, summary: String, learners: [String], diagnostics: [String] = [],
+        options: [Hyperparameter<RobustTrainingConfig>] = [],
         check: @escaping @Sendable (RobustTrainingConfig) -> (key: String, message: String)? = { _ in nil },
         make: @escaping @Sendable (RobustTrainingConfig, RobustTrainingContext) throws(TrainingError) -> any RobustTraining
     ) {
@@ -296,6 +321,7 @@ public struct RobustTrainingMethod: Sendable {
         self.summary = summary
         self.learners = learners
         self.diagnostics = diagnostics
+        self.options = options.map { $0.recorded { $0.method == name } }
         self.check = check
         self.make = make
     }

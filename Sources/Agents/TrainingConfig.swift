@@ -82,22 +82,26 @@ public struct TrainingConfig: Equatable, Sendable {
         settings = [:]
         switch name {
         case "dqn":
-            try reader.requireKnown(Self.runKeys + DQNConfig.hyperparameters.map(\.key) + RobustTrainingConfig.keys)
+            try reader.requireKnown(
+                Self.runKeys + DQNConfig.hyperparameters.map(\.key) + RobustTrainingConfig.keys(methods: robustMethods))
             var config = try DQNConfig(reader)
             config.robust = try RobustTrainingConfig(reader, algorithm: name, methods: robustMethods)
             algorithm = .dqn(config)
         case "ppo":
-            try reader.requireKnown(Self.runKeys + PPOConfig.hyperparameters.map(\.key) + RobustTrainingConfig.keys)
+            try reader.requireKnown(
+                Self.runKeys + PPOConfig.hyperparameters.map(\.key) + RobustTrainingConfig.keys(methods: robustMethods))
             var config = try PPOConfig(reader)
             config.robust = try RobustTrainingConfig(reader, algorithm: name, methods: robustMethods)
             algorithm = .ppo(config)
         case "td3", "ddpg":
-            try reader.requireKnown(Self.runKeys + TD3Config.hyperparameters.map(\.key) + RobustTrainingConfig.keys)
+            try reader.requireKnown(
+                Self.runKeys + TD3Config.hyperparameters.map(\.key) + RobustTrainingConfig.keys(methods: robustMethods))
             var config = try TD3Config(reader, ddpg: name == "ddpg")
             config.robust = try RobustTrainingConfig(reader, algorithm: name, methods: robustMethods)
             algorithm = .td3(config)
         case "sac":
-            try reader.requireKnown(Self.runKeys + SACConfig.hyperparameters.map(\.key) + RobustTrainingConfig.keys)
+            try reader.requireKnown(
+                Self.runKeys + SACConfig.hyperparameters.map(\.key) + RobustTrainingConfig.keys(methods: robustMethods))
             var config = try SACConfig(reader)
             config.robust = try RobustTrainingConfig(reader, algorithm: name, methods: robustMethods)
             algorithm = .sac(config)
@@ -117,7 +121,10 @@ public struct TrainingConfig: Equatable, Sendable {
         case .td3(let config): record(TD3Config.hyperparameters, of: config)
         case .sac(let config): record(SACConfig.hyperparameters, of: config)
         }
-        if let robust = algorithm.robust { record(RobustTrainingConfig.hyperparameters, of: robust) }
+        if let robust = algorithm.robust {
+            record(RobustTrainingConfig.hyperparameters, of: robust)
+            record(robustMethods.first { $0.name == robust.method }?.options ?? [], of: robust)
+        }
         settings = all.merging(reader.json) { _, given in given }
     }
 
@@ -154,7 +161,9 @@ public struct TrainingConfig: Equatable, Sendable {
 
             robust training, with robust_method one of:
             \(methods.map { "  \($0.name): \($0.summary) (\($0.learners.joined(separator: ", ")))" }.joined(separator: "\n"))
+            keys of every method:
             \(RobustTrainingConfig.hyperparameters.filter { $0.key != "robust_method" }.help(defaults: robustDefaults))
+            \(methods.filter { !$0.options.isEmpty }.map { "keys of \($0.name):\n" + $0.options.help(defaults: robustDefaults) }.joined(separator: "\n"))
             """
     }
 

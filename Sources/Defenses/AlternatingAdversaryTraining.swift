@@ -26,8 +26,24 @@ import NeuralNet
 public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTraining {
     public static let method = RobustTrainingMethod(
         name: "atla", summary: "alternating training with a learned adversary, Zhang et al. 2021", learners: ["ppo"],
-        diagnostics: ["robust/eps", "robust/adversary_steps", "robust/adversary_return", "robust/regularizer"]
+        diagnostics: ["robust/eps", "robust/adversary_steps", "robust/adversary_return", "robust/regularizer"],
+        options: [
+            victimUpdates.hyperparameter, adversaryUpdates.hyperparameter, adversaryLogStd.hyperparameter,
+            stateRegularizer.hyperparameter, StateAdversarialRegularizer.detachStd.hyperparameter,
+        ]
     ) { config, context throws(TrainingError) in try AlternatingAdversaryTraining(config: config, context: context) }
+
+    public static let victimUpdates = RobustTrainingOption.integer(
+        "robust_victim_updates", default: 1, in: 1...1_000_000, "ATLA: agent updates per phase")
+    public static let adversaryUpdates = RobustTrainingOption.integer(
+        "robust_adversary_updates", default: 1, in: 0...1_000_000, "ATLA: adversary updates per phase")
+    public static let adversaryLogStd = RobustTrainingOption.number(
+        "robust_adversary_log_std", default: -0.5, in: -20...5, "ATLA: initial log standard deviation of the adversary")
+    /// Whether the agent's loss carries SA-PPO's regulariser too (`robust_kappa`, `robust_steps`,
+    /// `robust_bound`, `robust_detach_std`), as the ATLA paper's best agents (ATLA + SA-reg) do.
+    public static let stateRegularizer = RobustTrainingOption.flag(
+        "robust_state_regularizer", default: false,
+        "ATLA: add SA-PPO's regulariser (robust_kappa, robust_steps, robust_bound, robust_detach_std) to the agent's loss")
 
     /// The adversary's learner, PPO in the agent's precision.
     private let adversary: any AdversaryLearner
@@ -47,8 +63,8 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
         environmentID = context.environment
         var adversaryConfig = victimPPO
         adversaryConfig.robust = nil
-        adversaryConfig.logStdInit = config.adversaryLogStd
-        adversaryConfig.totalSteps = max(1, victimPPO.totalSteps * config.adversaryUpdates / config.victimUpdates)
+        adversaryConfig.logStdInit = config[Self.adversaryLogStd]
+        adversaryConfig.totalSteps = max(1, victimPPO.totalSteps * config[Self.adversaryUpdates] / config[Self.victimUpdates])
         var environments: [AdversaryEnvironment] = []
         var limited: [TimeLimit] = []
         do {
@@ -64,7 +80,7 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
         } catch { throw TrainingError(error.description) }
         adversaryEnvironments = environments
         regularizer =
-            config.stateRegularizer
+            config[Self.stateRegularizer]
             ? StateAdversarialRegularizer(config: config, bounds: context.bounds, random: context.random) : nil
         let vector = VectorEnvironment(limited, autoresetMode: .sameStep)
         let (id, seed) = ("adversary:env=\(context.environment)", context.random.child("adversary").seed)
@@ -118,7 +134,7 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
     public func afterUpdate<S: BLASScalar>(policy: Policy<S>, progress: Double) throws(TrainingError) -> [String: Double] {
         let threatModel = threatModel(atProgress: progress, policy: policy)
         victimUpdatesInPhase += 1
-        if victimUpdatesInPhase >= config.victimUpdates {
+        if victimUpdatesInPhase >= config[Self.victimUpdates] {
             victimUpdatesInPhase = 0
             if threatModel.epsilon > 0 {
                 let victim = AnyPrecisionPolicy(policy)
@@ -126,7 +142,7 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
                     environment.victimPolicy = victim
                     environment.threatModel = threatModel
                 }
-                for _ in 0..<config.adversaryUpdates { try adversary.advance() }
+                for _ in 0..<config[Self.adversaryUpdates] { try adversary.advance() }
                 adversaryDiagnostics = [
                     "robust/adversary_steps": Double(adversary.steps),
                     "robust/adversary_return": adversary.meanRecentReturn,

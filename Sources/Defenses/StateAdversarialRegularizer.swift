@@ -30,8 +30,17 @@ import NeuralNet
 public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraining {
     public static let method = RobustTrainingMethod(
         name: "sa", summary: "state-adversarial regulariser, Zhang et al. 2020", learners: ["dqn", "ppo", "td3", "ddpg"],
-        diagnostics: ["robust/eps", "robust/regularizer"]
+        diagnostics: ["robust/eps", "robust/regularizer"], options: [margin.hyperparameter, detachStd.hyperparameter]
     ) { config, context in StateAdversarialRegularizer(config: config, bounds: context.bounds, random: context.random) }
+
+    /// SA-DQN's hinge margin c.
+    public static let margin = RobustTrainingOption.number("robust_margin", default: 1, in: 0...1e6, "hinge margin c of SA-DQN")
+    /// SA-PPO: whether the regulariser leaves the Gaussian's log σ alone. By default (SA-PPO's
+    /// `robust_ppo_detach_stdev: false`) its gradient reaches log σ too, so the policy can lower
+    /// the divergence by widening σ as well as by flattening μ.
+    public static let detachStd = RobustTrainingOption.flag(
+        "robust_detach_std", default: false,
+        "SA-PPO: keep the regulariser's gradient off the Gaussian's log σ (false: σ is trained by it too, as SA-PPO's)")
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
@@ -46,7 +55,7 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
         let n = observations.rows
         let weight = S(config.kappa) / S(n)
         // A Gaussian's log σ gets the divergence's gradient when the learner trains it (SA-PPO).
-        let trainsLogStd = !logStdGradient.isEmpty && !config.detachStd && policy.head.divergenceWeights != nil
+        let trainsLogStd = !logStdGradient.isEmpty && !config[Self.detachStd] && policy.head.divergenceWeights != nil
         var logStdTerms = [S](repeating: 0, count: trainsLogStd ? logStdGradient.count : 0)
         var value = 0.0
         if config.bound == "ibp" {
@@ -70,8 +79,8 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
                     let best = argmax(clean.row(r))
                     let rival = (0..<q.columns).filter { $0 != best }.max { q[r, $0] < q[r, $1] }!
                     let margin = Double(q[r, rival] - q[r, best])
-                    value += max(margin, -config.margin) / Double(n)
-                    if margin > -config.margin {
+                    value += max(margin, -config[Self.margin]) / Double(n)
+                    if margin > -config[Self.margin] {
                         outputGradient[r, rival] += weight
                         outputGradient[r, best] -= weight
                     }
@@ -141,8 +150,8 @@ public final class StateAdversarialRegularizer: RobustTrainingBase, RobustTraini
                     }
                     if v > bound { (rival, bound) = (a, v) }
                 }
-                value += max(Double(bound), -config.margin) / Double(n)
-                guard Double(bound) > -config.margin, rival >= 0 else { continue }
+                value += max(Double(bound), -config[Self.margin]) / Double(n)
+                guard Double(bound) > -config[Self.margin], rival >= 0 else { continue }
                 for k in 0..<layout.inputs {
                     let d = w[best, k] - w[rival, k]
                     let sign: S = d > 0 ? 1 : d < 0 ? -1 : 0

@@ -30,8 +30,30 @@ public final class WorstCaseAwareTraining: RobustTrainingBase, RobustTraining {
         name: "wocar", summary: "worst-case-aware robust RL (WocaR), Liang et al. 2022", learners: ["ppo"],
         diagnostics: [
             "robust/eps", "robust/regularizer", "robust/worst_case_loss", "robust/worst_case_value", "robust/worst_case_weight",
+        ],
+        options: [
+            weight.hyperparameter, learningRate.hyperparameter, epochs.hyperparameter, tau.hyperparameter,
+            radius.hyperparameter, StateAdversarialRegularizer.detachStd.hyperparameter,
         ]
     ) { config, context throws(TrainingError) in try WorstCaseAwareTraining(config: config, context: context) }
+
+    /// The weight of the worst-case value in the advantage, reached linearly over training.
+    public static let weight = RobustTrainingOption.number(
+        "robust_worst_case_weight", default: 0.8, in: 0...1,
+        "WocaR: weight of the worst-case value in the advantage, ramped linearly from 0 over training")
+    public static let learningRate = RobustTrainingOption.number(
+        "robust_worst_case_learning_rate", default: 4e-4, in: 0...1,
+        "WocaR: Adam step size of the worst-case critic (annealed linearly)")
+    public static let epochs = RobustTrainingOption.integer(
+        "robust_worst_case_epochs", default: 10, in: 1...1000, "WocaR: worst-case critic epochs per rollout")
+    public static let tau = RobustTrainingOption.number(
+        "robust_worst_case_tau", default: 0.001, in: 0...1, "WocaR: Polyak coefficient of the worst-case critic's target")
+    /// The radius (in `robust_eps_units`) of the ball in which the worst-case critic's worst
+    /// action is sought; nil follows the training ε on its ramp.
+    public static let radius = RobustTrainingOption.optionalNumber(
+        "robust_worst_case_eps", in: 0...1e6,
+        "WocaR: radius of the ball where the critic's worst action is sought (unset: the training ε on its ramp; WocaR's code fixes 0.01)"
+    )
 
     let regularizer: StateAdversarialRegularizer
     /// The worst-attack critic, a `WorstCaseCritic` in the learner's precision.
@@ -54,9 +76,9 @@ public final class WorstCaseAwareTraining: RobustTrainingBase, RobustTraining {
         do {
             critic =
                 switch context.precision {
-                case .f32: try WorstCaseCritic<Float>(inputs: inputs, random: random, learningRate: config.worstCaseLearningRate)
+                case .f32: try WorstCaseCritic<Float>(inputs: inputs, random: random, learningRate: config[Self.learningRate])
                 case .f64:
-                    try WorstCaseCritic<Double>(inputs: inputs, random: random, learningRate: config.worstCaseLearningRate)
+                    try WorstCaseCritic<Double>(inputs: inputs, random: random, learningRate: config[Self.learningRate])
                 }
         } catch { throw TrainingError("robust_method wocar: \(error)") }
         super.init(config: config, bounds: context.bounds, random: context.random)
@@ -74,7 +96,7 @@ public final class WorstCaseAwareTraining: RobustTrainingBase, RobustTraining {
     func critic<S: BLASScalar>(_: S.Type) -> WorstCaseCritic<S> { critic as! WorstCaseCritic<S> }
 
     /// The worst-case weight `w` at a fraction of training.
-    func worstCaseWeight(atProgress progress: Double) -> Double { config.worstCaseWeight * min(max(progress, 0), 1) }
+    func worstCaseWeight(atProgress progress: Double) -> Double { config[Self.weight] * min(max(progress, 0), 1) }
 
     public func regularize<S: BLASScalar>(
         _ observations: Matrix<S>, policy: Policy<S>, progress: Double, parameterGradient: inout [S],
@@ -92,13 +114,13 @@ public final class WorstCaseAwareTraining: RobustTrainingBase, RobustTraining {
     {
         let threatModel = worstCaseThreatModel(atProgress: progress, policy: policy)
         let critic = critic(S.self)
-        critic.adam.learningRate = config.worstCaseLearningRate * max(1 - progress, 0)
+        critic.adam.learningRate = config[Self.learningRate] * max(1 - progress, 0)
         let nextInputs = policy.scaled(transitions.nextObservations)
         let inputs = policy.scaled(transitions.observations).appendingColumns(transitions.actions)
         let count = transitions.rewards.count
         var lossSum = 0.0
         var minibatches = 0
-        for _ in 0..<config.worstCaseEpochs {
+        for _ in 0..<config[Self.epochs] {
             let order = random.permutation(count)
             for start in stride(from: 0, to: count, by: batchSize) {
                 let rows = Array(order[start..<min(start + batchSize, count)])
@@ -110,7 +132,7 @@ public final class WorstCaseAwareTraining: RobustTrainingBase, RobustTraining {
                     targets[k, 0] = transitions.rewards[r] + (transitions.terminal[r] ? 0 : S(gamma) * nextValues[k])
                 }
                 lossSum += try critic.step(
-                    inputs: Matrix(rows.map { inputs.row($0) }), targets: targets, tau: config.worstCaseTau)
+                    inputs: Matrix(rows.map { inputs.row($0) }), targets: targets, tau: config[Self.tau])
                 minibatches += 1
             }
         }
@@ -126,7 +148,7 @@ public final class WorstCaseAwareTraining: RobustTrainingBase, RobustTraining {
     /// `robust_worst_case_eps` in the same units.
     func worstCaseThreatModel<S: BLASScalar>(atProgress progress: Double, policy: Policy<S>) -> ThreatModel {
         var model = threatModel(atProgress: progress, policy: policy)
-        if let radius = config.worstCaseEpsilon { model.epsilon = radius }
+        if let radius = config[Self.radius] { model.epsilon = radius }
         return model
     }
 

@@ -1,4 +1,5 @@
 import Agents
+import Defenses
 import Evaluation
 import Linalg
 import TestSupport
@@ -30,6 +31,62 @@ import Testing
         let text = yaml("env: CartPole-v1\nalgorithm: dqn\n", RobustTrainingConfig.hyperparameters, robust)
         let parsed = try TrainingConfig(yaml: text, file: "r.yaml", robustMethods: Toolkit.standard.robustMethods)
         #expect(parsed.robust == robust)
+        for method in Toolkit.standard.robustMethods {
+            let algorithm = method.learners[0]
+            let defaults = RobustTrainingConfig(method: method.name, epsilon: 0.2)
+            let text = yaml(
+                "env: \(algorithm == "dqn" ? "CartPole-v1" : "Pendulum-v1")\nalgorithm: \(algorithm)\n",
+                RobustTrainingConfig.hyperparameters + method.options, defaults)
+            let parsed = try TrainingConfig(yaml: text, file: "m.yaml", robustMethods: Toolkit.standard.robustMethods)
+            #expect(parsed.robust == defaults, "\(method.name)")
+            #expect(method.options.allSatisfy { text.contains("\n\($0.key): ") || $0.value(defaults) == nil }, "\(method.name)")
+        }
+    }
+
+    /// A method's own keys set its options and are recorded only for it (another method's keys
+    /// are an error: `AlternatingAdversaryTrainingTests.theStateRegularizerIsATLAs`).
+    @Test func methodOptionsAreTheirMethodsOwn() throws {
+        let atla = try TrainingConfig(
+            yaml: """
+                env: Pendulum-v1
+                algorithm: ppo
+                robust_method: atla
+                robust_eps: 0.1
+                robust_victim_updates: 3
+                robust_adversary_updates: 2
+                robust_adversary_log_std: -1.5
+                robust_state_regularizer: true
+                robust_detach_std: true
+                """, file: "a.yaml", robustMethods: Toolkit.standard.robustMethods)
+        var expected = RobustTrainingConfig(method: "atla", epsilon: 0.1)
+        expected[AlternatingAdversaryTraining.victimUpdates] = 3
+        expected[AlternatingAdversaryTraining.adversaryUpdates] = 2
+        expected[AlternatingAdversaryTraining.adversaryLogStd] = -1.5
+        expected[AlternatingAdversaryTraining.stateRegularizer] = true
+        expected[StateAdversarialRegularizer.detachStd] = true
+        #expect(atla.robust == expected)
+        #expect(atla.settings["robust_victim_updates"] == .number(3) && atla.settings["robust_margin"] == nil)
+
+        let wocar = try TrainingConfig(
+            yaml: """
+                env: Pendulum-v1
+                algorithm: ppo
+                robust_method: wocar
+                robust_eps: 0.1
+                robust_worst_case_weight: 0.4
+                robust_worst_case_learning_rate: 0.001
+                robust_worst_case_epochs: 3
+                robust_worst_case_tau: 0.5
+                robust_worst_case_eps: 0.01
+                """, file: "w.yaml", robustMethods: Toolkit.standard.robustMethods)
+        var worst = RobustTrainingConfig(method: "wocar", epsilon: 0.1)
+        worst[WorstCaseAwareTraining.weight] = 0.4
+        worst[WorstCaseAwareTraining.learningRate] = 0.001
+        worst[WorstCaseAwareTraining.epochs] = 3
+        worst[WorstCaseAwareTraining.tau] = 0.5
+        worst[WorstCaseAwareTraining.radius] = 0.01
+        #expect(wocar.robust == worst)
+        #expect(wocar.settings["robust_victim_updates"] == nil && wocar.settings["robust_detach_std"] == .bool(false))
     }
 
     /// Each key sets the field it names: every key given a value of its own, the parsed configs
@@ -66,9 +123,6 @@ import Testing
             robust_kappa: 0.6
             robust_bound: ibp
             robust_margin: 2.5
-            robust_victim_updates: 3
-            robust_adversary_updates: 2
-            robust_adversary_log_std: -1.5
             """
         var dqn = DQNConfig()
         (dqn.totalSteps, dqn.hidden, dqn.activation, dqn.environments) = (1001, [7, 5], "tanh", 3)
@@ -82,8 +136,8 @@ import Testing
         (robust.epsilonStart, robust.epsilonEnd, robust.attacks, robust.steps, robust.fraction) = (
             0.15, 0.45, ["fgsm", "uniform"], 4, 0.35
         )
-        (robust.kappa, robust.bound, robust.margin) = (0.6, "ibp", 2.5)
-        (robust.victimUpdates, robust.adversaryUpdates, robust.adversaryLogStd) = (3, 2, -1.5)
+        (robust.kappa, robust.bound) = (0.6, "ibp")
+        robust[StateAdversarialRegularizer.margin] = 2.5
         dqn.robust = robust
         let parsedDQN = try TrainingConfig(yaml: dqnYAML, file: "d.yaml", robustMethods: Toolkit.standard.robustMethods)
         #expect(parsedDQN.algorithm == .dqn(dqn))
@@ -148,6 +202,7 @@ import Testing
         let keys =
             DQNConfig.hyperparameters.map(\.key) + PPOConfig.hyperparameters.map(\.key) + TD3Config.hyperparameters.map(\.key)
             + RobustTrainingConfig.hyperparameters.map(\.key).filter { $0 != "robust_method" }
+            + Toolkit.standard.robustMethods.flatMap { $0.options.map(\.key) }
         for key in keys { #expect(help.contains("  \(key) = "), "\(key)") }
         for method in Toolkit.standard.robustMethods { #expect(help.contains("  \(method.name): \(method.summary)")) }
     }

@@ -1,4 +1,5 @@
 import Agents
+import Defenses
 import Evaluation
 import Foundation
 import Linalg
@@ -49,19 +50,23 @@ import Testing
             training["algorithm"] == .string("dqn") && training["robust_method"] == .string("sa")
                 && training["robust_eps"] == .number(0.05))
         #expect(training["net_arch"] == .array([.number(8)]))
-        // Defaults are recorded too: every declared key of DQN and of robust training (but
-        // `features` and `init_policy`, which have no default: an MLP has none, a run from
-        // random weights none; WocaR's own keys, which an `sa`
-        // run does not use; and robust_detach_std and robust_state_regularizer, recorded only when set).
+        // Defaults are recorded too: every declared key of DQN and of robust training, the
+        // method's own included (but `features` and `init_policy`, which have no default: an MLP
+        // has none, a run from random weights none; the RMSProp keys, which an Adam run does not
+        // use; and other methods' keys, such as WocaR's and ATLA's).
         #expect(training["gamma"] == .number(0.99) && training["robust_kappa"] == .number(0.1))
+        #expect(training["robust_margin"] == .number(1) && training["robust_detach_std"] == .bool(false))
         #expect(
-            training["robust_worst_case_weight"] == nil && training["robust_detach_std"] == nil
-                && training["robust_state_regularizer"] == nil)
+            training["robust_worst_case_weight"] == nil && training["robust_state_regularizer"] == nil
+                && training["optimizer"] == nil && training["rmsprop_alpha"] == nil)
         // The run's seed (2, as `--seed` would give it) replaces the config's (0 by default).
         #expect(config.settings["seed"] == .number(0) && training["seed"] == .number(2))
         #expect(
             training == config.settings.merging(["seed": .number(2)]) { $1 }
                 && training["features"] == nil && training["init_policy"] == nil
-                && training.count == 5 + DQNConfig.hyperparameters.count - 2 + RobustTrainingConfig.hyperparameters.count - 7)
+                && training.count
+                    == 5 + DQNConfig.hyperparameters.count - 6 + RobustTrainingConfig.hyperparameters.count
+                    + StateAdversarialRegularizer.method.options.count
+        )
     }
 }

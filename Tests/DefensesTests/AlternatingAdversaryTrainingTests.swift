@@ -29,10 +29,10 @@ import Testing
         var config = RobustTrainingConfig(method: "atla", epsilon: epsilon)
         config.epsilonStart = 0.1
         config.epsilonEnd = 0.1
-        config.victimUpdates = victimUpdates
-        config.adversaryUpdates = adversaryUpdates
+        config[AlternatingAdversaryTraining.victimUpdates] = victimUpdates
+        config[AlternatingAdversaryTraining.adversaryUpdates] = adversaryUpdates
         config.fraction = fraction
-        config.stateRegularizer = stateRegularizer
+        config[AlternatingAdversaryTraining.stateRegularizer] = stateRegularizer
         let bounds = try Registry.make("CartPole-v1").base.observationSpace
         return try AlternatingAdversaryTraining(
             config: config,
@@ -187,7 +187,7 @@ import Testing
                 file: "s.yaml", robustMethods: Toolkit.standard.robustMethods)
         } throws: {
             ($0 as! ConfigError).description.contains(
-                "s.yaml:5:27: robust_state_regularizer adds SA-PPO's regulariser to ATLA; robust_method sa is not atla")
+                "s.yaml:5:27: 'robust_state_regularizer' is a setting of robust_method atla; this config's is sa")
         }
     }
 }

@@ -41,7 +41,7 @@ private func saRegularizerAndWorstObservations(
     config.kappa = 1
     config.epsilonStart = 0
     config.epsilonEnd = 0
-    config.detachStd = detachStd
+    config[StateAdversarialRegularizer.detachStd] = detachStd
     var gradient = [Double](repeating: 0, count: policy.network.parameterCount)
     var logStdGradient = [Double](repeating: 0, count: policy.head.divergenceWeights?.count ?? 0)
     let regularizer = StateAdversarialRegularizer(config: config, bounds: bounds, random: RandomStream(seed: seed))
@@ -76,7 +76,7 @@ private func parameterGradientByFiniteDifferences(of f: (Sequential<Double>) -> 
         var config = RobustTrainingConfig(method: method, epsilon: 0.05)
         config.bound = "ibp"
         config.kappa = 1
-        config.margin = 10  // keep every hinge active, away from its kink
+        config[StateAdversarialRegularizer.margin] = 10  // keep every hinge active, away from its kink
         config.epsilonStart = 0
         config.epsilonEnd = 0
         var policy = images ? try convolutionalQPolicy(seed: 5) : try qPolicy(seed: 5)

@@ -18,8 +18,8 @@ import Testing
         var config = RobustTrainingConfig(method: "wocar", epsilon: epsilon)
         config.epsilonStart = 0
         config.epsilonEnd = 0
-        config.worstCaseWeight = weight
-        config.worstCaseEpsilon = worstCaseEpsilon
+        config[WorstCaseAwareTraining.weight] = weight
+        config[WorstCaseAwareTraining.radius] = worstCaseEpsilon
         var ppo = PPOConfig()
         ppo.batchSize = 8
         return try WorstCaseAwareTraining(
@@ -121,8 +121,8 @@ import Testing
     @Test func criticLearnsTerminalRewards() throws {
         let policy = try Self.policy()
         var config = RobustTrainingConfig(method: "wocar", epsilon: 0.1)
-        config.worstCaseEpochs = 200
-        config.worstCaseTau = 1
+        config[WorstCaseAwareTraining.epochs] = 200
+        config[WorstCaseAwareTraining.tau] = 1
         var ppo = PPOConfig()
         ppo.batchSize = 16
         let method = try WorstCaseAwareTraining(
