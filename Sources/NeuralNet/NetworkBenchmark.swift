@@ -1,7 +1,7 @@
 import Linalg
 
 /// Throughput of a network's forward and backward passes next to the gemm peak measured in the
-/// same run (`gauntlet bench nn`).
+/// same run, and the cost of one optimiser step over its parameters (`gauntlet bench nn`).
 public struct NetworkBenchmark: Sendable {
     public var batch: Int
     /// The network's modules (an MLP's, MinAtar's, Nature DQN's, …).
@@ -67,6 +67,11 @@ public struct NetworkBenchmark: Sendable {
         public var gemmPeakSize: Int
         public var gemmPeakGflops: Double
         public var fractionOfPeak: Double
+        public var parameterCount: Int
+        /// One step of Adam (PyTorch's defaults) over the network's parameters.
+        public var adamStepSeconds: TimingSummary
+        /// One step of centred RMSProp (the MinAtar paper's DQN settings) over them.
+        public var rmspropStepSeconds: TimingSummary
     }
 
     /// Runs the benchmark in precision `Scalar`.
@@ -98,6 +103,16 @@ public struct NetworkBenchmark: Sendable {
                 }
             }
         }
+        var parameters = network.parameters
+        var adam = Adam<Scalar>(parameterCount: network.parameterCount, learningRate: 2.5e-4)
+        let adamStep = TimingSummary.measure(repeats: repeats, minimumSeconds: minimumSeconds) {
+            adam.update(&parameters, gradient: gradient)
+        }
+        var rmsprop = RMSProp<Scalar>(
+            parameterCount: network.parameterCount, learningRate: 2.5e-4, alpha: 0.95, epsilon: 0.01, centered: true)
+        let rmspropStep = TimingSummary.measure(repeats: repeats, minimumSeconds: minimumSeconds) {
+            rmsprop.update(&parameters, gradient: gradient)
+        }
         let peak = gemmThroughput(Scalar.self, size: peakSize, repeats: repeats, minimumSeconds: minimumSeconds)
         let peakGflops = 2 * Double(peakSize * peakSize) * Double(peakSize) / peak.minimum / 1e9
         let gflops = forwardBackwardFlops / forwardBackward.minimum / 1e9
@@ -105,6 +120,7 @@ public struct NetworkBenchmark: Sendable {
             precision: Precision(of: Scalar.self), batch: batch, network: name, sizes: sizes, blasThreads: BLAS.threads,
             forwardSeconds: forward,
             forwardBackwardSeconds: forwardBackward, forwardBackwardGflops: gflops, gemmPeakSize: peakSize,
-            gemmPeakGflops: peakGflops, fractionOfPeak: gflops / peakGflops)
+            gemmPeakGflops: peakGflops, fractionOfPeak: gflops / peakGflops, parameterCount: network.parameterCount,
+            adamStepSeconds: adamStep, rmspropStepSeconds: rmspropStep)
     }
 }

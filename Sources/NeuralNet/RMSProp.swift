@@ -1,3 +1,4 @@
+import CKernels
 import Linalg
 
 /// RMSProp (Tieleman & Hinton 2012) with PyTorch's exact update (`torch.optim.RMSprop`),
@@ -67,7 +68,7 @@ public struct RMSProp<Scalar: BLASScalar>: Optimizer {
         let lerpFromStart = abs(oneMinusAlpha) < 0.5
         let lerpComplement = 1 - oneMinusAlpha
         let centered = centered
-        // Eight lanes at a time; every lane does exactly the scalar operations.
+        // Eight lanes at a time (with AVX, in CKernels); every lane does exactly the scalar operations.
         typealias Lanes = SIMD8<Scalar>
         let lanes = Lanes.scalarCount
         parameters.withUnsafeMutableBufferPointer { theta in
@@ -81,6 +82,18 @@ public struct RMSProp<Scalar: BLASScalar>: Optimizer {
                             let (tp, gp) = (UnsafeMutableRawPointer(theta.baseAddress), UnsafeRawPointer(g.baseAddress))
                             let (sp, mp) = (UnsafeMutableRawPointer(s.baseAddress), UnsafeMutableRawPointer(m.baseAddress))
                             let bp = UnsafeMutableRawPointer(b.baseAddress)
+                            if Scalar.self == Float.self, gauntlet_avx_available() {
+                                // The same operations eight lanes wide (the build's baseline has four).
+                                func floats(_ p: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<Float>? {
+                                    p?.assumingMemoryBound(to: Float.self)
+                                }
+                                i = Int(
+                                    gauntlet_rmsprop_step_avx(
+                                        floats(tp), gp?.assumingMemoryBound(to: Float.self), floats(sp),
+                                        centered ? floats(mp) : nil, withMomentum ? floats(bp) : nil, count, a as! Float,
+                                        oneMinusAlpha as! Float, lerpComplement as! Float, lerpFromStart ? 1 : 0, eps as! Float,
+                                        decay as! Float, mu as! Float, negativeRate as! Float))
+                            }
                             while i + lanes <= count {
                                 let offset = i * stride
                                 var gi = gp!.loadUnaligned(fromByteOffset: offset, as: Lanes.self)

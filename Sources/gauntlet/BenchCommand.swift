@@ -95,6 +95,11 @@ struct BenchNN: ParsableCommand {
             print(String(format: "forward+backward:  %10.2f GFLOP/s", result.forwardBackwardGflops))
             print(String(format: "gemm peak (%d³):  %10.2f GFLOP/s", result.gemmPeakSize, result.gemmPeakGflops))
             print(String(format: "fraction of peak:  %10.1f %%", result.fractionOfPeak * 100))
+            for (name, step) in [("Adam", result.adamStepSeconds), ("centred RMSProp", result.rmspropStepSeconds)] {
+                print(
+                    "\(name) step over \(result.parameterCount) parameters: "
+                        + String(format: "%.3f µs (median %.3f µs)", step.minimum * 1e6, step.median * 1e6))
+            }
         }
     }
 }

@@ -32,6 +32,12 @@ import Testing
         let flops = 3.0 * 2 * 2 * Double(1024 * 36 + 1024 * 128 + 128 * 6)
         let seconds = (object["forward_backward_seconds"] as! [String: Any])["samples"] as! [Double]
         #expect(abs(object["forward_backward_gflops"] as! Double - flops / seconds.min()! / 1e9) < 1e-9)
+        // The optimiser steps run over every parameter: conv 16·4·9 + 16, Linear 1024·128 + 128, 128·6 + 6.
+        #expect(object["parameter_count"] as? Int == 16 * 4 * 9 + 16 + 1024 * 128 + 128 + 128 * 6 + 6)
+        for key in ["adam_step_seconds", "rmsprop_step_seconds"] {
+            let samples = (object[key] as! [String: Any])["samples"] as! [Double]
+            #expect(samples.count == 1 && samples[0] > 0, "\(key)")
+        }
         let bad = try runGauntlet(["bench", "nn", "--network", "resnet"])
         #expect(bad.status == 2 && bad.standardError.contains("unknown network 'resnet' (expected minatar, nature-dqn)"))
     }

@@ -26,4 +26,13 @@ int gauntlet_tanh_avx(const float *x, float *y, int count);
 long gauntlet_adam_step_avx(float *theta, const float *gradient, float *m, float *v, long count, float beta1,
                             float beta2, float epsilon, float decay, float step_size, float bias_correction2_root);
 
+/// One RMSProp step on the leading multiple of eight Float32 parameters (AVX), bit-identical to
+/// NeuralNet's `RMSProp.update`; `gradient_average` is NULL unless centred, `momentum_buffer`
+/// NULL without momentum. Returns how many it updated. Only call it when
+/// `gauntlet_avx_available()`.
+long gauntlet_rmsprop_step_avx(float *theta, const float *gradient, float *square_average, float *gradient_average,
+                               float *momentum_buffer, long count, float alpha, float one_minus_alpha,
+                               float lerp_complement, int lerp_from_start, float epsilon, float decay, float momentum,
+                               float negative_rate);
+
 #endif
