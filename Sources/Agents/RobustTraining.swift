@@ -70,10 +70,7 @@ public struct RobustTrainingConfig: Equatable, Sendable, Codable {
             return nil
         }
         guard let description = methods.first(where: { $0.name == method }) else {
-            let known =
-                methods.isEmpty
-                ? "no methods were given: Toolkit.standard in the Evaluation module has Gauntlet's" : "one of \(names)"
-            throw r.error(at: "robust_method", "robust_method '\(method)' is not \(known)")
+            throw r.error(at: "robust_method", "robust_method '\(method)' is not one of \(names)")
         }
         guard description.learners.contains(algorithm) else {
             let alternatives = methods.filter { $0.learners.contains(algorithm) }.map(\.name)

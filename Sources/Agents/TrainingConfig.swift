@@ -80,6 +80,13 @@ public struct TrainingConfig: Equatable, Sendable {
         logInterval = try reader.int("log_interval", in: 1...Int.max) ?? 1_000
         self.text = text
         settings = [:]
+        // Without the methods a method's own keys cannot be told from typos: say what is missing first.
+        if robustMethods.isEmpty, let method = try reader.string("robust_method") {
+            throw reader.error(
+                at: "robust_method",
+                "robust_method '\(method)' needs the robust-training methods passed as robustMethods (Toolkit.standard in the Evaluation module has Gauntlet's)"
+            )
+        }
         switch name {
         case "dqn":
             try reader.requireKnown(

@@ -106,6 +106,13 @@ private func expectConfigError(_ yaml: String, _ expected: String, sourceLocatio
         expectConfigError(
             "env: CartPole-v1\nalgorithm: dqn\noptimizer: sgd\n",
             "c.yaml:3:12: 'optimizer' must be one of adam, rmsprop, centered_rmsprop, got 'sgd'")
+        // Parsed without the robust-training methods, a method's own key is not called unknown.
+        #expect {
+            try TrainingConfig(
+                yaml: "env: CartPole-v1\nalgorithm: dqn\nrobust_method: sa\nrobust_eps: 0.1\nrobust_margin: 2\n", file: "c.yaml")
+        } throws: {
+            "\($0)".hasPrefix("c.yaml:3:16: robust_method 'sa' needs the robust-training methods passed as robustMethods")
+        }
     }
 
     /// RMSProp's keys are recorded for runs that use it, and stay out of Adam runs' records.
