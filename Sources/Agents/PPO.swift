@@ -464,9 +464,9 @@ public final class PPO<Scalar: BLASScalar>: Learner {
                 logStdGradient: &dLogStd)
         }
 
-        // Clip the global norm over all parameters together, as SB3 does.
+        // Clip the global norm over all parameters together, as SB3 does (0: measured, not clipped).
         var all = actorGradient + criticGradient + dLogStd
-        let norm = clipGradientNorm(&all, maximumNorm: config.maxGradNorm)
+        let norm = clipGradientNorm(&all, maximumNorm: config.maxGradNorm > 0 ? config.maxGradNorm : .infinity)
         try checkFinite([Scalar(norm)], "PPO gradient norm", step: steps)
         actorAdam.update(&actor.parameters, gradient: Array(all[0..<actor.parameterCount]))
         criticAdam.update(
@@ -578,7 +578,7 @@ extension PPOConfig {
             .bool("normalize_advantage", \.normalizeAdvantage, "normalise advantages per minibatch"),
             .double("ent_coef", \.entropyCoefficient, in: 0...100, "entropy bonus weight"),
             .double("vf_coef", \.valueCoefficient, in: 0...100, "value loss weight"),
-            .double("max_grad_norm", \.maxGradNorm, in: 0...1e9, "gradient clipping by global norm"),
+            .double("max_grad_norm", \.maxGradNorm, in: 0...1e9, "gradient clipping by global norm (0: none)"),
             .double("log_std_init", \.logStdInit, in: -20...5, "initial log standard deviation of a Gaussian policy"),
             .bool("ortho_init", \.orthogonalInitialization, "orthogonal initialisation (false: PyTorch's default)"),
             .bool("normalize", \.normalizeObservations, "normalise observations by running statistics"),

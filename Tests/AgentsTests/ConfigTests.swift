@@ -192,3 +192,30 @@ private func expectConfigError(_ yaml: String, _ expected: String, sourceLocatio
         }
     }
 }
+
+/// `max_grad_norm: 0` turns clipping off for DQN and PPO alike: the same run as with an
+/// unreachable norm, and not the run a tight clip gives.
+@Suite struct GradientClippingOffTests {
+    @Test func zeroMaxGradNormIsNoClipping() throws {
+        func ppo(_ norm: Double) throws -> [Float] {
+            var config = PPOConfig()
+            (config.totalSteps, config.nSteps, config.batchSize, config.nEpochs, config.hidden) = (128, 64, 32, 2, [8])
+            config.maxGradNorm = norm
+            let learner = try PPO<Float>(config: config, environment: "CartPole-v1", seed: 3)
+            try learner.advance()
+            return learner.actor.parameters
+        }
+        #expect(try ppo(0) == ppo(1e9) && ppo(0) != ppo(1e-4))
+        func dqn(_ norm: Double) throws -> [Float] {
+            var config = DQNConfig()
+            (config.totalSteps, config.learningStarts, config.batchSize, config.hidden, config.trainFrequency) = (
+                200, 16, 8, [8], 64
+            )
+            config.maxGradNorm = norm
+            let learner = try DQN<Float>(config: config, environment: "CartPole-v1", seed: 3)
+            try learner.advance()
+            return learner.online.parameters
+        }
+        #expect(try dqn(0) == dqn(1e9) && dqn(0) != dqn(1e-4))
+    }
+}
