@@ -80,18 +80,22 @@ public final class TrainingRun<Scalar: BLASScalar> {
     }
 
     /// Continues the run in `directory` from its last checkpoint.
-    public init(resuming directory: URL, components: TrainingComponents = TrainingComponents()) throws(TrainingError) {
+    public convenience init(resuming directory: URL, components: TrainingComponents = TrainingComponents())
+        throws(TrainingError)
+    {
+        try self.init(lastCheckpointIn: directory, components: components)
+        try truncateLog(toSteps: learner.steps)
+    }
+
+    /// The run in `directory` as its last checkpoint left it, its files untouched.
+    private init(lastCheckpointIn directory: URL, components: TrainingComponents) throws(TrainingError) {
         let config: TrainingConfig
-        let info: RunInfo
+        let info = try Self.info(directory)
         do {
             config = try TrainingConfig(
                 contentsOf: directory.appendingPathComponent("config.yaml"), robustMethods: components.robustMethods)
-            info = try JSONDecoder.gauntlet().decode(
-                RunInfo.self, from: Data(contentsOf: directory.appendingPathComponent("run.json")))
-        } catch let error as ConfigError {
-            throw TrainingError("cannot resume \(directory.path): \(error.description)")
         } catch {
-            throw TrainingError("cannot resume \(directory.path): no readable run.json (\(error.localizedDescription))")
+            throw TrainingError("cannot resume \(directory.path): \(error.description)")
         }
         guard info.precision == Self.precision else {
             throw TrainingError(
@@ -114,7 +118,28 @@ public final class TrainingRun<Scalar: BLASScalar> {
         self.components = components
         learner = try Self.makeLearner(config, seed: info.seed, components: components, checkpoint: checkpoint)
         wallSeconds = (try? checkpoint.float64("run.wall_seconds", count: 1)[0]) ?? 0
-        try truncateLog(toSteps: learner.steps)
+    }
+
+    static func info(_ directory: URL) throws(TrainingError) -> RunInfo {
+        do {
+            return try JSONDecoder.gauntlet().decode(
+                RunInfo.self, from: Data(contentsOf: directory.appendingPathComponent("run.json")))
+        } catch {
+            throw TrainingError("cannot read the run in \(directory.path): no readable run.json (\(error.localizedDescription))")
+        }
+    }
+
+    /// The policy of the run in `directory` at its last checkpoint — while it trains, or after it
+    /// stopped — as the policy file it would write if it ended there (provenance `steps` says
+    /// where; `snapshot` says it is one). The run's files are left as they are. Any `Scalar` will
+    /// do: the run's own precision is read from its `run.json`.
+    public static func snapshot(ofRunIn directory: URL, components: TrainingComponents = TrainingComponents())
+        throws(TrainingError) -> PolicyFile
+    {
+        switch try info(directory).precision {
+        case .f32: try TrainingRun<Float>(lastCheckpointIn: directory, components: components).policyFile(snapshot: true)
+        case .f64: try TrainingRun<Double>(lastCheckpointIn: directory, components: components).policyFile(snapshot: true)
+        }
     }
 
     static func makeLearner(
@@ -251,19 +276,27 @@ public final class TrainingRun<Scalar: BLASScalar> {
         }
     }
 
-    private func finish() throws(TrainingError) -> TrainingSummary {
-        let statistics = learner.environment.statistics
-        let provenance = [
+    /// The learner's policy as a file, with the run's provenance and training settings.
+    private func policyFile(snapshot: Bool = false) -> PolicyFile {
+        var provenance = [
             "seed": "\(seed)", "config_hash": config.hash, "gauntlet_version": Gauntlet.version, "steps": "\(learner.steps)",
             "training_precision": Self.precision.rawValue, "trained": ISO8601DateFormatter().string(from: Date()),
-            "blas_kernel": BLAS.coreName, "training_mean_return_last_100": "\(statistics.meanRecentReturn())",
+            "blas_kernel": BLAS.coreName, "training_mean_return_last_100": "\(learner.environment.statistics.meanRecentReturn())",
         ]
-        let policyURL = directory.appendingPathComponent("policy.safetensors")
+        if snapshot { provenance["snapshot"] = "checkpoint at step \(learner.steps) of \(learner.totalSteps)" }
         var file = learner.policy().file(
             environment: config.environment, algorithm: config.algorithm.name, provenance: provenance)
         // The settings it was trained with: the config's, with the seed the run used (`--seed`).
         file.description.training = config.settings.merging(["seed": .number(Double(seed))]) { $1 }
-        do { try file.write(to: policyURL) } catch { throw TrainingError("cannot write the policy: \(error.description)") }
+        return file
+    }
+
+    private func finish() throws(TrainingError) -> TrainingSummary {
+        let statistics = learner.environment.statistics
+        let policyURL = directory.appendingPathComponent("policy.safetensors")
+        do { try policyFile().write(to: policyURL) } catch {
+            throw TrainingError("cannot write the policy: \(error.description)")
+        }
         for (name, companion) in learner.companionPolicies(victim: policyURL.path) {
             do { try companion.write(to: directory.appendingPathComponent("\(name).safetensors")) } catch {
                 throw TrainingError("cannot write the \(name) policy: \(error.description)")

@@ -1,5 +1,6 @@
 import Agents
 import ArgumentParser
+import Evaluation
 import Foundation
 import Linalg
 import NeuralNet
@@ -7,7 +8,7 @@ import NeuralNet
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy", abstract: "Inspect, import and export policy files.",
-        subcommands: [PolicyInfo.self, PolicyImportCommand.self, PolicyExport.self])
+        subcommands: [PolicyInfo.self, PolicyImportCommand.self, PolicyExport.self, PolicySnapshot.self])
 }
 
 extension PolicyKind: ExpressibleByArgument {}
@@ -199,5 +200,33 @@ struct PolicyExport: ParsableCommand {
             throw ValidationError(error.description)
         }
         print("exported \(file) → \(output)")
+    }
+}
+
+struct PolicySnapshot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshot",
+        abstract: "Write the policy of a training run's last checkpoint, while it trains or after it stopped.",
+        discussion: """
+            The file is the policy the run would write if it ended at that checkpoint: evaluate, \
+            attack or certify it like any other. Its provenance records the step ('snapshot'); the run's \
+            own files are not touched, so a run in progress goes on undisturbed.
+            """)
+
+    @Argument(help: "Run directory (as given to gauntlet train --output).") var directory: String
+    @Option(help: "Output policy file (.safetensors).") var output: String
+
+    func run() throws {
+        let file: PolicyFile
+        do {
+            file = try TrainingRun<Float>.snapshot(
+                ofRunIn: URL(fileURLWithPath: directory), components: Toolkit.standard.training)
+            try file.write(to: URL(fileURLWithPath: output))
+        } catch let error as TrainingError {
+            throw ValidationError(error.description)
+        } catch let error as PolicyFileError {
+            throw ValidationError(error.description)
+        }
+        print("\(directory) at step \(file.description.provenance["steps"] ?? "?") → \(output)")
     }
 }

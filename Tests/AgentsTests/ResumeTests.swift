@@ -334,6 +334,44 @@ import Testing
                 && a.tensors["log_std"] == b.tensors["log_std"])
     }
 
+    /// A snapshot is the policy at the run's last checkpoint — not the learner's later state —
+    /// and leaves the run's files as they were (a resume would cut the log back to the checkpoint);
+    /// it reads a Float64 run too, and a finished run's snapshot is its final policy.
+    @Test func snapshotIsThePolicyAtTheLastCheckpoint() throws {
+        let yaml = Self.configs.first { $0.0 == "ppo" }!.1 + "\nlog_interval: 256\n"
+        let config = try TrainingConfig(yaml: yaml, file: "ppo.yaml", robustMethods: Toolkit.standard.robustMethods)
+        let directory = temporaryDirectory()
+        let float64 = temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: directory)
+            try? FileManager.default.removeItem(at: float64)
+        }
+        #expect { try TrainingRun<Float>.snapshot(ofRunIn: directory) } throws: { "\($0)".contains("no readable run.json") }
+        let run = try TrainingRun<Float>(config: config, directory: directory, seed: 4, components: Toolkit.standard.training)
+        #expect { try TrainingRun<Float>.snapshot(ofRunIn: directory, components: Toolkit.standard.training) } throws: {
+            "\($0)".contains("no checkpoint was written yet")
+        }
+        try run.run(maximumUnits: 2)
+        try run.writeCheckpoint()
+        let atCheckpoint = run.learner.policy().network
+        let checkpointSteps = run.learner.steps
+        try run.run(maximumUnits: 1)  // logged past the checkpoint (the next is due at step 1000)
+        let files = ["progress.csv", "checkpoint.safetensors", "config.yaml", "run.json"]
+        let before = try files.map { try Data(contentsOf: directory.appendingPathComponent($0)) }
+
+        let snapshot = try TrainingRun<Float>.snapshot(ofRunIn: directory, components: Toolkit.standard.training)
+        #expect(snapshot.network == atCheckpoint && snapshot.network != run.learner.policy().network)
+        #expect(snapshot.description.provenance["steps"] == "\(checkpointSteps)")
+        #expect(snapshot.description.provenance["snapshot"] == "checkpoint at step \(checkpointSteps) of 2048")
+        #expect(snapshot.description.normalization != nil && snapshot.description.training?["seed"] == .number(4))
+        #expect(try files.map { try Data(contentsOf: directory.appendingPathComponent($0)) } == before)
+
+        try TrainingRun<Double>(config: config, directory: float64, seed: 4, components: Toolkit.standard.training).run()
+        let finished = try TrainingRun<Float>.snapshot(ofRunIn: float64, components: Toolkit.standard.training)
+        let final = try PolicyFile.load(contentsOf: float64.appendingPathComponent("policy.safetensors"))
+        #expect(finished.network == final.network && finished.description.provenance["training_precision"] == "f64")
+    }
+
     @Test func sameSeedSameWeightsDifferentSeedDifferentWeights() throws {
         let config = try TrainingConfig(yaml: Self.configs[0].1, file: "dqn.yaml", robustMethods: Toolkit.standard.robustMethods)
         let directories = (0..<3).map { _ in temporaryDirectory() }

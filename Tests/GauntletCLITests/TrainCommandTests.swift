@@ -62,6 +62,17 @@ import Testing
             (try JSONSerialization.jsonObject(with: Data(resumed.standardOutput.utf8)) as! [String: Any])["steps"] as? Int == 2048
         )
 
+        // The snapshot of a finished run is its final network (the final checkpoint is at the end);
+        // a directory without a run is exit 2.
+        let snapshotFile = directory.appendingPathComponent("snapshot.safetensors")
+        let snapshot = try runGauntlet(["policy", "snapshot", run.path, "--output", snapshotFile.path])
+        #expect(snapshot.status == 0 && snapshot.standardOutput.contains("at step 2048"), "\(snapshot.standardError)")
+        let snapshotTensors = try exportedTensors(of: snapshotFile, in: directory)
+        let finalTensors = try exportedTensors(of: run.appendingPathComponent("policy.safetensors"), in: directory)
+        #expect(snapshotTensors.header == finalTensors.header && snapshotTensors.data == finalTensors.data)
+        let noRun = try runGauntlet(["policy", "snapshot", directory.path, "--output", snapshotFile.path])
+        #expect(noRun.status == 2 && noRun.standardError.contains("no readable run.json"), "\(noRun.standardError)")
+
         let clash = try runGauntlet(["train", "--config", configURL.path, "--output", run.path])
         #expect(clash.status == 2 && clash.standardError.contains("already holds a run"))
     }
@@ -162,20 +173,22 @@ import Testing
             let output = directory.appendingPathComponent("run-\(threads)")
             let run = try runGauntlet(["train", "--config", config.path, "--output", output.path, "--env-threads", threads])
             #expect(run.status == 0, "\(run.standardError)")
-            let exported = directory.appendingPathComponent("plain-\(threads).safetensors")
-            #expect(
-                try runGauntlet([
-                    "policy", "export", output.appendingPathComponent("policy.safetensors").path, "--output", exported.path,
-                ])
-                .status == 0)
-            // A safetensors file: an 8-byte header length, the JSON header, the tensors' bytes.
-            let file = try Data(contentsOf: exported)
-            let length = Int(file.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
-            var header = try #require(
-                try JSONSerialization.jsonObject(with: file.subdata(in: 8..<(8 + length))) as? [String: Any])
-            header["__metadata__"] = nil
-            tensors.append((header as NSDictionary, file.subdata(in: (8 + length)..<file.count)))
+            tensors.append(try exportedTensors(of: output.appendingPathComponent("policy.safetensors"), in: directory))
         }
         #expect(tensors[0].header == tensors[1].header && tensors[0].data == tensors[1].data && !tensors[0].data.isEmpty)
+    }
+
+    /// A policy file's tensors as `gauntlet policy export` writes them: the safetensors header
+    /// without its metadata (which records the file's own provenance) and the tensors' bytes.
+    func exportedTensors(of policy: URL, in directory: URL) throws -> (header: NSDictionary, data: Data) {
+        let exported = directory.appendingPathComponent("plain-\(UUID()).safetensors")
+        let export = try runGauntlet(["policy", "export", policy.path, "--output", exported.path])
+        #expect(export.status == 0, "\(export.standardError)")
+        // A safetensors file: an 8-byte header length, the JSON header, the tensors' bytes.
+        let file = try Data(contentsOf: exported)
+        let length = Int(file.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        var header = try #require(try JSONSerialization.jsonObject(with: file.subdata(in: 8..<(8 + length))) as? [String: Any])
+        header["__metadata__"] = nil
+        return (header as NSDictionary, file.subdata(in: (8 + length)..<file.count))
     }
 }
