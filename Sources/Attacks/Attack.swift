@@ -89,6 +89,19 @@ extension Attack {
     }
 }
 
+/// An attack that labels from the policy's outputs at the clean observations: it implements
+/// `perturb(_:cleanOutputs:policy:threatModel:random:)`, and its plain `perturb` passes nil
+/// (computing them itself).
+public protocol AttackUsingCleanOutputs: Attack {}
+
+extension AttackUsingCleanOutputs {
+    public func perturb<S: BLASScalar>(
+        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
+    ) -> AttackResult<S> {
+        perturb(observations, cleanOutputs: nil, policy: policy, threatModel: threatModel, random: random)
+    }
+}
+
 /// The victim's mean return an attack expects at radius `epsilon`, and where that expectation
 /// comes from.
 public struct ExpectedEffect: Sendable, Codable, Equatable {

@@ -11,7 +11,7 @@ import Linalg
 /// FGSM steps from a random point of the ball for continuous policies (R+FGSM, Tramèr et al.
 /// 2018, as PGD starts) and from the clean point for discrete ones; `random_start=0` or `1`
 /// forces either. `eot=K` averages the gradient over K draws of a randomised defense.
-public struct FGSM: Attack {
+public struct FGSM: AttackUsingCleanOutputs {
     /// Whether to step from a random point of the ball; nil: for continuous policies only.
     public var randomStart: Bool?
     public var eot: Int
@@ -35,14 +35,6 @@ public struct FGSM: Attack {
         var parameters: [String: CustomStringConvertible] = ["random_start": randomStart.map { $0 ? "1" : "0" } ?? "auto"]
         if eot > 1 { parameters["eot"] = eot }
         return formatSpec("fgsm", parameters)
-    }
-
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(
-        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
-    ) -> AttackResult<S> {
-        perturb(observations, cleanOutputs: nil, policy: policy, threatModel: threatModel, random: random)
     }
 
     @_specialize(where S == Float)

@@ -7,7 +7,7 @@ import Linalg
 /// DQN; the squared action distance for deterministic actors). SA-PPO starts from a random point,
 /// since the KL's gradient vanishes at δ = 0. Parameters: `steps` (10), `alpha_ratio` (0.25),
 /// `restarts` (1).
-public struct MAD: Attack {
+public struct MAD: AttackUsingCleanOutputs {
     public var ascent: RandomStartAscent
 
     public init(steps: Int = 10, alphaRatio: Double = 0.25, restarts: Int = 1) {
@@ -23,14 +23,6 @@ public struct MAD: Attack {
     public init(ascent: RandomStartAscent) { self.ascent = ascent }
 
     public var spec: String { formatSpec("mad", ascent.parameters) }
-
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(
-        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
-    ) -> AttackResult<S> {
-        perturb(observations, cleanOutputs: nil, policy: policy, threatModel: threatModel, random: random)
-    }
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)

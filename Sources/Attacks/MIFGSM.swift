@@ -5,7 +5,7 @@ import Linalg
 /// `steps` signed steps of size α = ε/steps along an accumulated gradient
 /// `g ← μ g + ∇/‖∇‖₁`, each projected onto the threat model, from the clean observation.
 /// Parameters: `steps` (10), `decay` μ (1.0).
-public struct MIFGSM: Attack {
+public struct MIFGSM: AttackUsingCleanOutputs {
     public var steps: Int
     public var decay: Double
 
@@ -25,14 +25,6 @@ public struct MIFGSM: Attack {
     }
 
     public var spec: String { formatSpec("mifgsm", ["steps": steps, "decay": decay]) }
-
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(
-        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
-    ) -> AttackResult<S> {
-        perturb(observations, cleanOutputs: nil, policy: policy, threatModel: threatModel, random: random)
-    }
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)

@@ -13,7 +13,7 @@ import Linalg
 /// their clean values for continuous ones; `ce` or `cw`, the Carlini–Wagner margin, name a
 /// discrete policy's objective explicitly), `eot` (1: gradients averaged per step over that many
 /// draws of a randomised defense's randomness).
-public struct PGD: Attack {
+public struct PGD: AttackUsingCleanOutputs {
     public var steps: Int
     public var alpha: Double?
     public var alphaRatio: Double
@@ -81,14 +81,6 @@ public struct PGD: Attack {
                 "pgd: loss=\(loss) needs a policy with discrete actions; a continuous policy's objective is the output distance (loss=auto)"
             )
         }
-    }
-
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(
-        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
-    ) -> AttackResult<S> {
-        perturb(observations, cleanOutputs: nil, policy: policy, threatModel: threatModel, random: random)
     }
 
     @_specialize(where S == Float)

@@ -7,7 +7,7 @@ import Linalg
 /// observation, the action the policy's own outputs rate lowest at the clean observation — for a
 /// Q-network the action its critic rates worst (the "min-best" attack of Pattanaik et al. 2018).
 /// Parameters: `target` (worst), `steps` (20), `alpha_ratio` (0.1), `restarts` (1).
-public struct TargetedAttack: Attack {
+public struct TargetedAttack: AttackUsingCleanOutputs {
     public enum Target: Equatable, Sendable {
         case action(Int)
         case worst
@@ -63,14 +63,6 @@ public struct TargetedAttack: Attack {
             throw AttackError("targeted: needs a discrete action space, got \(policy.actionSpace.description)")
         }
         if case .action(let a) = target, a >= n { throw AttackError("targeted: target \(a) is not one of the \(n) actions") }
-    }
-
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(
-        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
-    ) -> AttackResult<S> {
-        perturb(observations, cleanOutputs: nil, policy: policy, threatModel: threatModel, random: random)
     }
 
     @_specialize(where S == Float)

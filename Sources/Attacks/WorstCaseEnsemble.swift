@@ -7,7 +7,7 @@ import Linalg
 /// then the largest attack objective. Members have fixed parameters, so nobody tunes the
 /// ensemble per policy: FGSM, PGD-20 (CE), PGD-20 (CW margin), MI-FGSM, MAD and a random sign
 /// (a member that does not apply to the policy — the CW margin for continuous actions — sits out).
-public struct WorstCaseEnsemble: Attack {
+public struct WorstCaseEnsemble: AttackUsingCleanOutputs {
     public let members: [any Attack] = [
         FGSM(), PGD(steps: 20), PGD(steps: 20, loss: "cw"), MIFGSM(), MAD(steps: 20), RandomSign(),
     ]
@@ -21,14 +21,6 @@ public struct WorstCaseEnsemble: Attack {
     public init() {}
 
     public var spec: String { "ensemble" }
-
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
-    public func perturb<S: BLASScalar>(
-        _ observations: Matrix<S>, policy: Policy<S>, threatModel: ThreatModel, random: RandomStream
-    ) -> AttackResult<S> {
-        perturb(observations, cleanOutputs: nil, policy: policy, threatModel: threatModel, random: random)
-    }
 
     @_specialize(where S == Float)
     @_specialize(where S == Double)
