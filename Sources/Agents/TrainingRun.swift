@@ -83,19 +83,21 @@ public final class TrainingRun<Scalar: BLASScalar> {
     public convenience init(resuming directory: URL, components: TrainingComponents = TrainingComponents())
         throws(TrainingError)
     {
-        try self.init(lastCheckpointIn: directory, components: components)
+        try self.init(lastCheckpointIn: directory, components: components, toResume: true)
         try truncateLog(toSteps: learner.steps)
     }
 
-    /// The run in `directory` as its last checkpoint left it, its files untouched.
-    private init(lastCheckpointIn directory: URL, components: TrainingComponents) throws(TrainingError) {
+    /// The run in `directory` as its last checkpoint left it, its files untouched; `toResume`
+    /// words the errors for continuing it (with what to do instead) rather than for reading it.
+    private init(lastCheckpointIn directory: URL, components: TrainingComponents, toResume: Bool) throws(TrainingError) {
+        let cannot = toResume ? "cannot resume \(directory.path)" : "cannot read the run in \(directory.path)"
+        let info = try Self.info(directory, cannot: cannot)
         let config: TrainingConfig
-        let info = try Self.info(directory)
         do {
             config = try TrainingConfig(
                 contentsOf: directory.appendingPathComponent("config.yaml"), robustMethods: components.robustMethods)
         } catch {
-            throw TrainingError("cannot resume \(directory.path): \(error.description)")
+            throw TrainingError("\(cannot): \(error.description)")
         }
         guard info.precision == Self.precision else {
             throw TrainingError(
@@ -104,13 +106,16 @@ public final class TrainingRun<Scalar: BLASScalar> {
         }
         let checkpointURL = directory.appendingPathComponent("checkpoint.safetensors")
         guard FileManager.default.fileExists(atPath: checkpointURL.path) else {
+            guard toResume else {
+                throw TrainingError("\(cannot): no checkpoint yet (one is written every \(config.checkpointInterval) steps)")
+            }
             throw TrainingError(
-                "cannot resume \(directory.path): no checkpoint was written yet (the run stopped before its first one, due every \(config.checkpointInterval) steps); start it again with: gauntlet train --config \(directory.appendingPathComponent("config.yaml").path) --seed \(info.seed) --output \(directory.path)\(info.precision == .f32 ? "" : " --precision \(info.precision.rawValue)")"
+                "\(cannot): no checkpoint was written yet (the run stopped before its first one, due every \(config.checkpointInterval) steps); start it again with: gauntlet train --config \(directory.appendingPathComponent("config.yaml").path) --seed \(info.seed) --output \(directory.path)\(info.precision == .f32 ? "" : " --precision \(info.precision.rawValue)")"
             )
         }
         let checkpoint: CheckpointReader
         do { checkpoint = try CheckpointReader(contentsOf: checkpointURL) } catch {
-            throw TrainingError("cannot resume \(directory.path): \(error.description)")
+            throw TrainingError("\(cannot): \(error.description)")
         }
         self.config = config
         self.directory = directory
@@ -120,15 +125,6 @@ public final class TrainingRun<Scalar: BLASScalar> {
         wallSeconds = (try? checkpoint.float64("run.wall_seconds", count: 1)[0]) ?? 0
     }
 
-    static func info(_ directory: URL) throws(TrainingError) -> RunInfo {
-        do {
-            return try JSONDecoder.gauntlet().decode(
-                RunInfo.self, from: Data(contentsOf: directory.appendingPathComponent("run.json")))
-        } catch {
-            throw TrainingError("cannot read the run in \(directory.path): no readable run.json (\(error.localizedDescription))")
-        }
-    }
-
     /// The policy of the run in `directory` at its last checkpoint — while it trains, or after it
     /// stopped — as the policy file it would write if it ended there (provenance `steps` says
     /// where; `snapshot` says it is one). The run's files are left as they are. Any `Scalar` will
@@ -136,9 +132,22 @@ public final class TrainingRun<Scalar: BLASScalar> {
     public static func snapshot(ofRunIn directory: URL, components: TrainingComponents = TrainingComponents())
         throws(TrainingError) -> PolicyFile
     {
-        switch try info(directory).precision {
-        case .f32: try TrainingRun<Float>(lastCheckpointIn: directory, components: components).policyFile(snapshot: true)
-        case .f64: try TrainingRun<Double>(lastCheckpointIn: directory, components: components).policyFile(snapshot: true)
+        switch try info(directory, cannot: "cannot read the run in \(directory.path)").precision {
+        case .f32:
+            try TrainingRun<Float>(lastCheckpointIn: directory, components: components, toResume: false).policyFile(
+                snapshot: true)
+        case .f64:
+            try TrainingRun<Double>(lastCheckpointIn: directory, components: components, toResume: false).policyFile(
+                snapshot: true)
+        }
+    }
+
+    private static func info(_ directory: URL, cannot: String) throws(TrainingError) -> RunInfo {
+        do {
+            return try JSONDecoder.gauntlet().decode(
+                RunInfo.self, from: Data(contentsOf: directory.appendingPathComponent("run.json")))
+        } catch {
+            throw TrainingError("\(cannot): no readable run.json (\(error.localizedDescription))")
         }
     }
 

@@ -349,7 +349,7 @@ import Testing
         #expect { try TrainingRun<Float>.snapshot(ofRunIn: directory) } throws: { "\($0)".contains("no readable run.json") }
         let run = try TrainingRun<Float>(config: config, directory: directory, seed: 4, components: Toolkit.standard.training)
         #expect { try TrainingRun<Float>.snapshot(ofRunIn: directory, components: Toolkit.standard.training) } throws: {
-            "\($0)".contains("no checkpoint was written yet")
+            "\($0)".contains("cannot read the run in \(directory.path): no checkpoint yet (one is written every 500 steps)")
         }
         try run.run(maximumUnits: 2)
         try run.writeCheckpoint()
