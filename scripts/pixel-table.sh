@@ -67,6 +67,7 @@ sys.exit(0 if r["attacked"]["mean_return"] <= 0.5 * r["clean"]["mean_return"] el
         verdicts+=("- $game: PGD-10 leaves the natural DQN more than half its return up to ε 5/255 — no ε½ on the grid")
         continue
     fi
+    verdicts+=("- $game: PGD-10 takes the natural DQN to half its return or less at ε½ = $half")
     for variant in sa-dqn radial-dqn; do
         file="$policies/minatar-$game-$variant.safetensors"
         [ -f "$file" ] || continue
@@ -76,7 +77,7 @@ r, game, variant, half = json.load(sys.stdin), *sys.argv[1:]
 clean, attacked = r["clean"]["mean_return"], r["attacked"]["mean_return"]
 kept = attacked / clean if clean > 0 else float("nan")
 verdict = "met" if clean > 0 and kept >= 0.8 else "missed"
-print(f"- {game}: the natural DQN loses half at ε½ = {half}; {variant} keeps {attacked:.2f} of its natural {clean:.2f} ({100 * kept:.0f}%) — {verdict}")
+print(f"  - {variant} at ε½ keeps {attacked:.2f} of its natural {clean:.2f} ({100 * kept:.0f}%) — {verdict}")
 ' "$game" "$variant" "$half")")
     done
 done
