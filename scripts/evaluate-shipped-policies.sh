@@ -30,7 +30,7 @@ thresholds = {"CartPole-v1": 475, "Acrobot-v1": -100, "MountainCar-v0": -110, "M
 # MinAtar (Young & Tian 2019, learning curves of DQN at 5M frames, mean of 30 runs).
 minatar = {"MinAtar/Breakout-v1": 10, "MinAtar/Freeway-v1": 50, "MinAtar/SpaceInvaders-v1": 43}
 if env in minatar:
-    if name.endswith(("-sa-dqn", "-radial-dqn")):
+    if name.endswith(("-sa-dqn", "-sa-dqn-pgd", "-radial-dqn")):
         label, met = "— (robust fine-tune)", "—"
     else:
         training = float(provenance["training_mean_return_last_100"])

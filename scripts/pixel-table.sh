@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's pixel table: every trained MinAtar policy (policies/minatar-GAME-VARIANT.safetensors
-# for VARIANT dqn, sa-dqn, radial-dqn; missing ones are skipped) on EPISODES episodes from seed 0
-# (default 50): the natural return, the return under PGD-10 at ε = 1/255, 3/255 and 5/255 (L∞ on
+# for VARIANT dqn, sa-dqn, sa-dqn-pgd, radial-dqn; missing ones are skipped) on EPISODES episodes
+# from seed 0 (default 50): the natural return, the return under PGD-10 at ε = 1/255, 3/255 and 5/255 (L∞ on
 # the [0, 1] frames) with 95% intervals, and the share of visited states whose greedy action IBP
 # certifies at each ε. Then the issue's target per game: ε½, the smallest ε of
 # {0.25, 0.5, 1, 2, 3, 4, 5}/255 at which PGD-10 takes the natural DQN to half its natural return
@@ -41,7 +41,7 @@ echo "| policy | natural | PGD-10 ε 1/255 | PGD-10 ε 3/255 | PGD-10 ε 5/255 |
 echo "|---|---|---|---|---|---|"
 verdicts=()
 for game in breakout freeway spaceinvaders; do
-    for variant in dqn sa-dqn radial-dqn; do
+    for variant in dqn sa-dqn sa-dqn-pgd radial-dqn; do
         file="$policies/minatar-$game-$variant.safetensors"
         [ -f "$file" ] || continue
         attacks="$work/attacks" certificates="$work/certificates"
@@ -68,7 +68,7 @@ sys.exit(0 if r["attacked"]["mean_return"] <= 0.5 * r["clean"]["mean_return"] el
         continue
     fi
     verdicts+=("- $game: PGD-10 takes the natural DQN to half its return or less at ε½ = $half")
-    for variant in sa-dqn radial-dqn; do
+    for variant in sa-dqn sa-dqn-pgd radial-dqn; do
         file="$policies/minatar-$game-$variant.safetensors"
         [ -f "$file" ] || continue
         verdicts+=("$(attack "$file" "$half" | python3 -c '
