@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The README's pixel table: every trained MinAtar policy (policies/minatar-GAME-VARIANT.safetensors
 # for VARIANT dqn, sa-dqn, sa-dqn-pgd, radial-dqn; missing ones are skipped) on EPISODES episodes
-# from seed 0 (default 50): the natural return, the return under PGD-10 at ε = 1/255, 3/255 and 5/255 (L∞ on
-# the [0, 1] frames) with 95% intervals, and the share of visited states whose greedy action IBP
-# certifies at each ε. Then the issue's target per game: ε½, the smallest ε of
+# from seed 0 (default 50): the natural return, the return under PGD-10 at ε = 1/255, 3/255 and
+# 5/255 (L∞ on the [0, 1] frames) with 95% intervals, and the share of visited states whose greedy
+# action IBP certifies at each ε. Then the issue's target per game: ε½, the smallest ε of
 # {0.25, 0.5, 1, 2, 3, 4, 5}/255 at which PGD-10 takes the natural DQN to half its natural return
 # or less, and whether each robust policy keeps ≥ 80% of its own natural return under PGD-10 at ε½.
 #   scripts/pixel-table.sh [EPISODES]        (POLICIES: another folder of policy files)
@@ -16,6 +16,7 @@ policies=${POLICIES:-policies}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 grid=(0.25/255 0.5/255 1/255 2/255 3/255 4/255 5/255)
+robust=(sa-dqn sa-dqn-pgd radial-dqn)
 
 # One JSON line per (policy, ε) under PGD-10, cached in $work so no pair is attacked twice.
 attack() {
@@ -41,7 +42,7 @@ echo "| policy | natural | PGD-10 ε 1/255 | PGD-10 ε 3/255 | PGD-10 ε 5/255 |
 echo "|---|---|---|---|---|---|"
 verdicts=()
 for game in breakout freeway spaceinvaders; do
-    for variant in dqn sa-dqn sa-dqn-pgd radial-dqn; do
+    for variant in dqn "${robust[@]}"; do
         file="$policies/minatar-$game-$variant.safetensors"
         [ -f "$file" ] || continue
         attacks="$work/attacks" certificates="$work/certificates"
@@ -68,17 +69,17 @@ sys.exit(0 if r["attacked"]["mean_return"] <= 0.5 * r["clean"]["mean_return"] el
         continue
     fi
     verdicts+=("- $game: PGD-10 takes the natural DQN to half its return or less at ε½ = $half")
-    for variant in sa-dqn sa-dqn-pgd radial-dqn; do
+    for variant in "${robust[@]}"; do
         file="$policies/minatar-$game-$variant.safetensors"
         [ -f "$file" ] || continue
         verdicts+=("$(attack "$file" "$half" | python3 -c '
 import json, sys
-r, game, variant, half = json.load(sys.stdin), *sys.argv[1:]
+r, variant = json.load(sys.stdin), sys.argv[1]
 clean, attacked = r["clean"]["mean_return"], r["attacked"]["mean_return"]
 kept = attacked / clean if clean > 0 else float("nan")
 verdict = "met" if clean > 0 and kept >= 0.8 else "missed"
 print(f"  - {variant} at ε½ keeps {attacked:.2f} of its natural {clean:.2f} ({100 * kept:.0f}%) — {verdict}")
-' "$game" "$variant" "$half")")
+' "$variant")")
     done
 done
 if [ ${#verdicts[@]} -gt 0 ]; then
