@@ -155,6 +155,7 @@ public final class TrainingRun<Scalar: BLASScalar> {
         _ config: TrainingConfig, seed: UInt64, components: TrainingComponents,
         checkpoint: CheckpointReader?
     ) throws(TrainingError) -> any Learner<Scalar> {
+        HeapRetention.enable()  // a training step's temporaries would otherwise be faulted in afresh every step
         let id = config.environment
         switch config.algorithm {
         case .dqn(let c):

@@ -121,8 +121,8 @@ extension Sequential {
                 let (gCenter, gRadius) = IntervalBounds.centerAndRadiusGradients(gLower, gUpper)
                 let (center, radius) = entering.centerAndRadius()
                 var fromRadius = [Scalar](repeating: 0, count: outputs * inputs)
-                var dCenter = Matrix<Scalar>(rows: n, columns: inputs)
-                var dRadius = Matrix<Scalar>(rows: n, columns: inputs)
+                var dCenter = Matrix<Scalar>(rows: position > 0 ? n : 0, columns: inputs)
+                var dRadius = Matrix<Scalar>(rows: position > 0 ? n : 0, columns: inputs)
                 parameters.withUnsafeBufferPointer { p in
                     absoluteParameters.withUnsafeBufferPointer { a in
                         gradient.withUnsafeMutableBufferPointer { g in
@@ -143,6 +143,7 @@ extension Sequential {
                             for r in 0..<n {
                                 for j in 0..<outputs { g[layout.biasOffset + j] += gCenter.storage[r * outputs + j] }
                             }
+                            guard position > 0 else { return }  // nothing below the first module needs a gradient
                             Scalar.gemm(
                                 transposeA: false, transposeB: false, m: n, n: inputs, k: outputs, alpha: 1,
                                 a: gCenter.storage, lda: outputs, b: w, ldb: inputs, beta: 0, c: &dCenter.storage, ldc: inputs)
@@ -153,22 +154,25 @@ extension Sequential {
                         }
                     }
                 }
-                (gLower, gUpper) = IntervalBounds.boundGradients(center: dCenter, radius: dRadius)
+                if position > 0 { (gLower, gUpper) = IntervalBounds.boundGradients(center: dCenter, radius: dRadius) }
             case .conv2d(let conv):
                 let layout = parameterLayouts[position]!
                 let (center, radius) = entering.centerAndRadius()
                 let weight = Array(parameters[layout.weightOffset..<layout.biasOffset])
                 let (gCenter, gRadius) = IntervalBounds.centerAndRadiusGradients(gLower, gUpper)
-                let fromCenter = conv.gradients(gCenter, input: center, weight: weight)
+                let fromCenter = conv.gradients(gCenter, input: center, weight: weight, wantInput: position > 0)
                 let fromRadius = conv.gradients(
-                    gRadius, input: radius, weight: Array(absoluteParameters[layout.weightOffset..<layout.biasOffset]))
+                    gRadius, input: radius, weight: Array(absoluteParameters[layout.weightOffset..<layout.biasOffset]),
+                    wantInput: position > 0)
                 for k in weight.indices {
                     let w = weight[k]
                     gradient[layout.weightOffset + k] +=
                         fromCenter.weight[k] + (w > 0 ? 1 : w < 0 ? -1 : 0) * fromRadius.weight[k]
                 }
                 for j in 0..<layout.biasCount { gradient[layout.biasOffset + j] += fromCenter.bias[j] }
-                (gLower, gUpper) = IntervalBounds.boundGradients(center: fromCenter.input, radius: fromRadius.input)
+                if let centerInput = fromCenter.input, let radiusInput = fromRadius.input {
+                    (gLower, gUpper) = IntervalBounds.boundGradients(center: centerInput, radius: radiusInput)
+                }
             case .maxPool2d(let pool):
                 gLower = pool.gradient(gLower, input: entering.lower)
                 gUpper = pool.gradient(gUpper, input: entering.upper)
@@ -304,13 +308,15 @@ extension Conv2d {
     }
 
     /// The gradients of `Σ outputGradient ⊙ conv(input)` with respect to the weight, the bias
-    /// and the input (an allocating convenience over `backward`).
-    func gradients<Scalar: BLASScalar>(_ outputGradient: Matrix<Scalar>, input: Matrix<Scalar>, weight: [Scalar])
-        -> (weight: [Scalar], bias: [Scalar], input: Matrix<Scalar>)
+    /// and, when `wantInput`, the input (an allocating convenience over `backward`).
+    func gradients<Scalar: BLASScalar>(
+        _ outputGradient: Matrix<Scalar>, input: Matrix<Scalar>, weight: [Scalar], wantInput: Bool
+    )
+        -> (weight: [Scalar], bias: [Scalar], input: Matrix<Scalar>?)
     {
         var weightGradient = [Scalar](repeating: 0, count: weightCount)
         var biasGradient = [Scalar](repeating: 0, count: outputChannels)
-        var inputGradient = [Scalar](repeating: 0, count: input.rows * inputSize)
+        var inputGradient = [Scalar](repeating: 0, count: wantInput ? input.rows * inputSize : 0)
         var scratch = [Scalar](repeating: 0, count: max(scratchCount(batch: input.rows), 1))
         outputGradient.storage.withUnsafeBufferPointer { g in
             input.storage.withUnsafeBufferPointer { x in
@@ -322,7 +328,7 @@ extension Conv2d {
                                     backward(
                                         g.baseAddress!, input: x.baseAddress!, batch: input.rows, weight: w.baseAddress!,
                                         weightGradient: dw.baseAddress!, biasGradient: db.baseAddress!, accumulate: false,
-                                        inputGradient: dx.baseAddress!, scratch: s.baseAddress!)
+                                        inputGradient: wantInput ? dx.baseAddress : nil, scratch: s.baseAddress!)
                                 }
                             }
                         }
@@ -330,7 +336,9 @@ extension Conv2d {
                 }
             }
         }
-        return (weightGradient, biasGradient, Matrix(rows: input.rows, columns: inputSize, storage: inputGradient))
+        return (
+            weightGradient, biasGradient, wantInput ? Matrix(rows: input.rows, columns: inputSize, storage: inputGradient) : nil
+        )
     }
 }
 

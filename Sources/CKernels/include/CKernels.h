@@ -35,4 +35,8 @@ long gauntlet_rmsprop_step_avx(float *theta, const float *gradient, float *squar
                                float lerp_complement, int lerp_from_start, float epsilon, float decay, float momentum,
                                float negative_rate);
 
+/// Serves heap blocks up to 32 MB from glibc's heap and keeps up to 1 GB of freed heap in the
+/// process (`HeapRetention` in Linalg says why); false where the C library is not glibc.
+bool gauntlet_retain_freed_heap(void);
+
 #endif
