@@ -20,13 +20,7 @@ if [ ${#binaries[@]} = 0 ]; then
     swift build -c release --product gauntlet >&2
     binaries=("$PWD/.build/release/gauntlet")
 fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-seconds() {
-    /usr/bin/time -f '%U %S' -o "$work/time" "$@" > /dev/null 2>&1
-    awk '{ print $1 + $2 }' "$work/time"
-}
-summary() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f %.2f\n", v[1], v[int((NR + 1) / 2)] }'; }
+. bench/cpu_seconds.sh
 
 echo "## MinAtar Breakout training, $steps frames, $repeats repeats"
 echo

@@ -22,15 +22,7 @@ episodes=${EPISODES:-5}
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 swift build -c release --product gauntlet >&2
 gauntlet=$PWD/.build/release/gauntlet
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-# CPU seconds (user + system) of a command: with one thread, its wall time on an idle core, and
-# far less disturbed than wall time by other jobs on the machine.
-seconds() {
-    /usr/bin/time -f '%U %S' -o "$work/time" "$@" > /dev/null 2>&1
-    awk '{ print $1 + $2 }' "$work/time"
-}
-summary() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f %.2f\n", v[1], v[int((NR + 1) / 2)] }'; }
+. bench/cpu_seconds.sh
 
 echo "## Training, Hopper-v5, $steps steps, $repeats repeats"
 echo
