@@ -100,6 +100,7 @@ extension Sequential {
         var gradient = [Scalar](repeating: 0, count: parameterCount)
         for (position, module) in used.enumerated().reversed() {
             let entering = inputs[position]
+            let wantInput = position > 0  // nothing below the first module uses its input's gradient
             switch module {
             case .activation(let activation):
                 gLower.storage.withUnsafeMutableBufferPointer { gl in
@@ -121,8 +122,8 @@ extension Sequential {
                 let (gCenter, gRadius) = IntervalBounds.centerAndRadiusGradients(gLower, gUpper)
                 let (center, radius) = entering.centerAndRadius()
                 var fromRadius = [Scalar](repeating: 0, count: outputs * inputs)
-                var dCenter = Matrix<Scalar>(rows: position > 0 ? n : 0, columns: inputs)
-                var dRadius = Matrix<Scalar>(rows: position > 0 ? n : 0, columns: inputs)
+                var dCenter = Matrix<Scalar>(rows: wantInput ? n : 0, columns: inputs)
+                var dRadius = Matrix<Scalar>(rows: wantInput ? n : 0, columns: inputs)
                 parameters.withUnsafeBufferPointer { p in
                     absoluteParameters.withUnsafeBufferPointer { a in
                         gradient.withUnsafeMutableBufferPointer { g in
@@ -143,7 +144,7 @@ extension Sequential {
                             for r in 0..<n {
                                 for j in 0..<outputs { g[layout.biasOffset + j] += gCenter.storage[r * outputs + j] }
                             }
-                            guard position > 0 else { return }  // nothing below the first module needs a gradient
+                            guard wantInput else { return }
                             Scalar.gemm(
                                 transposeA: false, transposeB: false, m: n, n: inputs, k: outputs, alpha: 1,
                                 a: gCenter.storage, lda: outputs, b: w, ldb: inputs, beta: 0, c: &dCenter.storage, ldc: inputs)
@@ -154,16 +155,16 @@ extension Sequential {
                         }
                     }
                 }
-                if position > 0 { (gLower, gUpper) = IntervalBounds.boundGradients(center: dCenter, radius: dRadius) }
+                if wantInput { (gLower, gUpper) = IntervalBounds.boundGradients(center: dCenter, radius: dRadius) }
             case .conv2d(let conv):
                 let layout = parameterLayouts[position]!
                 let (center, radius) = entering.centerAndRadius()
                 let weight = Array(parameters[layout.weightOffset..<layout.biasOffset])
                 let (gCenter, gRadius) = IntervalBounds.centerAndRadiusGradients(gLower, gUpper)
-                let fromCenter = conv.gradients(gCenter, input: center, weight: weight, wantInput: position > 0)
+                let fromCenter = conv.gradients(gCenter, input: center, weight: weight, wantInput: wantInput)
                 let fromRadius = conv.gradients(
                     gRadius, input: radius, weight: Array(absoluteParameters[layout.weightOffset..<layout.biasOffset]),
-                    wantInput: position > 0)
+                    wantInput: wantInput)
                 for k in weight.indices {
                     let w = weight[k]
                     gradient[layout.weightOffset + k] +=
