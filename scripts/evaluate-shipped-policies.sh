@@ -5,6 +5,8 @@
 # asks of PPO and SAC; MinAtar's natural DQNs: the MinAtar paper's DQN after 5M frames, read off its
 # learning curves, which plot the ε-greedy training return, so the policy's own training return over
 # its last 100 episodes is what is compared; the robust fine-tunes have no threshold of their own).
+# That return explores over the minimal action set; the paper's over all six — bench/minatar_epsilon_greedy.py
+# measures a policy both ways (the README's MinAtar paragraph gives Breakout's numbers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gauntlet=.build/release/gauntlet
