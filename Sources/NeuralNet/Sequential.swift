@@ -104,8 +104,21 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
     }
 
     public let modules: [Module]
-    /// Every parameter, in the layout described above.
-    public var parameters: [Scalar] { didSet { derived = DerivedParameters<Scalar>() } }
+    /// Every parameter, in the layout described above. Changed in place (an optimiser's step
+    /// through `&network.parameters` does not copy them; a `didSet` observer made it copy all of
+    /// them at every step), emptying what was derived from them.
+    public var parameters: [Scalar] {
+        get { storedParameters }
+        set {
+            storedParameters = newValue
+            derived = DerivedParameters<Scalar>()
+        }
+        _modify {
+            derived = DerivedParameters<Scalar>()
+            yield &storedParameters
+        }
+    }
+    private var storedParameters: [Scalar]
     /// The Linear modules' parameter locations, in order.
     public let linearLayers: [LinearLayout]
     /// Every module's parameter location (nil for modules without parameters), by module index.
@@ -160,7 +173,7 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
             throw NetworkError("the modules need \(offset) parameters, got \(parameters.count)")
         }
         self.modules = modules
-        self.parameters = parameters
+        self.storedParameters = parameters
         self.linearLayers = linear
         self.parameterLayouts = layouts
         self.inputDimensions = input
