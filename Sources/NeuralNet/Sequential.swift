@@ -104,9 +104,9 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
     }
 
     public let modules: [Module]
-    /// Every parameter, in the layout described above. Changed in place (an optimiser's step
-    /// through `&network.parameters` does not copy them; a `didSet` observer made it copy all of
-    /// them at every step), emptying what was derived from them.
+    /// Every parameter, in the layout described above. Changes go straight to the storage (an
+    /// optimiser's step through `&network.parameters` copies nothing) and empty what was derived
+    /// from the old values.
     public var parameters: [Scalar] {
         get { storedParameters }
         set {
@@ -250,9 +250,6 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
         forward(input, workspace: Workspace(for: self, batch: input.rows))
     }
 
-    /// `parameters` with each Linear weight transposed in place (`[inputs × outputs]`; biases
-    /// as they are): the right operand of `X · Wᵀ` as a plain product `X · (Wᵀ)`, computed once
-    /// per set of parameters.
     /// `|θ|` for every parameter, in the same layout: the weights interval bounds propagate
     /// radii through. Computed once per parameter values.
     var absoluteParameters: [Scalar] {
@@ -264,6 +261,9 @@ public struct Sequential<Scalar: BLASScalar>: Equatable, Sendable {
         }
     }
 
+    /// `parameters` with each Linear weight transposed in place (`[inputs × outputs]`; biases
+    /// as they are): the right operand of `X · Wᵀ` as a plain product `X · (Wᵀ)`, computed once
+    /// per set of parameters.
     public var transposedParameters: [Scalar] {
         derived.transposed.withLock { cached in
             if let cached { return cached }

@@ -162,4 +162,17 @@ struct Trajectory: Decodable {
             }
         }
     }
+
+    /// An optimiser's step through `&network.parameters` updates the network's own storage: the
+    /// parameters are not copied first (a `didSet` observer once made every step copy them all),
+    /// and what was derived from the old values is dropped.
+    @Test func stepsThroughTheNetworkUpdateItsParametersInPlace() throws {
+        var network = try Sequential<Double>.mlp(sizes: [4, 16, 2], activation: .relu, random: RandomStream(seed: 3))
+        let staleTransposed = network.transposedParameters
+        var adam = Adam<Double>(parameterCount: network.parameterCount, learningRate: 0.1)
+        let storage = network.parameters.withUnsafeBufferPointer { $0.baseAddress }
+        adam.update(&network.parameters, gradient: [Double](repeating: 1, count: network.parameterCount))
+        #expect(network.parameters.withUnsafeBufferPointer { $0.baseAddress } == storage)
+        #expect(network.transposedParameters != staleTransposed)
+    }
 }
