@@ -44,6 +44,11 @@ public protocol Environment: AnyObject {
     /// Why the environment stopped working, if it did (an external process that died or broke
     /// the protocol). Steps after a failure report termination; runners and learners throw it.
     var failure: EnvironmentError? { get }
+    /// How a uniformly random action of the game's full action set falls on this environment's
+    /// actions, when it plays a reduced set (MinAtar's minimal sets); nil: uniform over
+    /// `actionSpace`. ε-greedy evaluation draws its random actions from it, as the papers whose
+    /// agents explored over the full set did.
+    var randomActionWeights: [Double]? { get }
 }
 
 /// The complete state of an environment (see `Environment.snapshot`).
@@ -124,6 +129,8 @@ extension Environment {
     public var truncatedItself: Bool { false }
 
     public var failure: EnvironmentError? { nil }
+
+    public var randomActionWeights: [Double]? { nil }
 
     public func restore(_ snapshot: EnvironmentSnapshot) throws(EnvironmentError) {
         try setState(snapshot.values)

@@ -96,6 +96,8 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
     public var episodes: Int
     public var seed: UInt64
     public var selection: ActionSelection
+    /// ε-greedy evaluation's probability of a random action (`EpisodeRunner.exploration`).
+    public var exploration: Double
     public var norm: ThreatModel.Norm
     public var units: ThreatModel.Units
     public var mask: [Bool]?
@@ -107,7 +109,7 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
 
     public init(
         policy: Policy<Scalar>, environment: String, episodes: Int, seed: UInt64, selection: ActionSelection = .mode,
-        norm: ThreatModel.Norm = .linf, units: ThreatModel.Units = .raw, mask: [Bool]? = nil,
+        exploration: Double = 0, norm: ThreatModel.Norm = .linf, units: ThreatModel.Units = .raw, mask: [Bool]? = nil,
         schedule: AttackSchedule = .everyStep
     ) {
         self.policy = policy
@@ -115,6 +117,7 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
         self.episodes = episodes
         self.seed = seed
         self.selection = selection
+        self.exploration = exploration
         self.norm = norm
         self.units = units
         self.mask = mask
@@ -124,6 +127,7 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
     /// The clean episodes (run once, shared by every attack).
     public func cleanEpisodes() throws(EnvironmentError) -> [EpisodeOutcome] {
         var runner = EpisodeRunner(policy: policy, environment: environment, selection: selection)
+        runner.exploration = exploration
         runner.recordObservations = units == .std
         runner.progress = progress
         return try runner.run(episodes: episodes, seed: seed)
@@ -163,6 +167,7 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
         } catch { throw EnvironmentError(error.description) }
         var runner = EpisodeRunner(
             policy: policy, environment: environment, selection: selection, attack: attack, threatModel: model)
+        runner.exploration = exploration
         runner.recordTraces = traces
         runner.progress = progress
         runner.preparation = preparation

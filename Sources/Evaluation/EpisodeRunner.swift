@@ -12,12 +12,17 @@ import NeuralNet
 /// unattacked — so action flips are counted.
 ///
 /// Episodes run in groups of `copies` vectorised copies (the policy and the attack see one batch
-/// per step). Sampled actions draw from a stream per episode; the attack from a stream per
-/// group, so results are deterministic for a given seed and `copies`.
+/// per step). Sampled actions draw from a stream per episode, ε-greedy exploration from another;
+/// the attack from a stream per group, so results are deterministic for a given seed and `copies`.
 public struct EpisodeRunner<Scalar: BLASScalar> {
     public var policy: Policy<Scalar>
     public var environment: String
     public var selection: ActionSelection
+    /// ε-greedy evaluation (discrete actions): with this probability a step takes a random action
+    /// instead of the policy's — from the environment's `randomActionWeights`, else uniformly — as
+    /// DQN's training return and the Atari papers' evaluations do. Attacks and flips still concern
+    /// the policy's own action.
+    public var exploration = 0.0
     /// Episodes run side by side.
     public var copies: Int
     public var attack: (any Attack)?
@@ -63,6 +68,7 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
         let actionStreams = root.child("actions")
         let attackStreams = root.child("attack")
         let defenseStreams = root.child("defense")
+        let explorationStreams = root.child("exploration")
         var results: [EpisodeOutcome] = []
         var start = 0
         var steps = 0
@@ -76,6 +82,9 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                 )
             }
             let streams = (0..<group).map { actionStreams.child(start + $0) }
+            let explorers = try (0..<group).map { episode throws(EnvironmentError) in
+                try explorer(for: envs[0].base, random: explorationStreams.child(start + episode))
+            }
             let attackRandom = attackStreams.child(start / copies)
             var policy = self.policy
             if policy.isRandomized {
@@ -127,7 +136,7 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
                     recordTraces || !attackedRows.isEmpty ? head.actions(cleanOutputs, selection: .mode, random: nil) : actions
                 for (k, i) in active.enumerated() {
                     if recordObservations { outcomes[i].observations.append(observations[i]) }
-                    let action = actions[k]
+                    let action = explorers[i]?() ?? actions[k]
                     let attacked = attackedRows.firstIndex(of: k)
                     let cleanAction = cleanActions[k]
                     if recordTraces {
@@ -164,6 +173,24 @@ public struct EpisodeRunner<Scalar: BLASScalar> {
             start += group
         }
         return results
+    }
+}
+
+extension EpisodeRunner {
+    /// A draw per step for ε-greedy exploration: a random action with probability `exploration`,
+    /// nil otherwise (the policy acts); nil altogether without exploration.
+    func explorer(for environment: any Environment, random: RandomStream) throws(EnvironmentError) -> (() -> Action?)? {
+        guard exploration > 0 else { return nil }
+        guard exploration <= 1 else { throw EnvironmentError("ε-greedy exploration must be a probability, not \(exploration)") }
+        guard case .discrete(let count) = environment.actionSpace else {
+            throw EnvironmentError("ε-greedy exploration needs discrete actions; \(environment.id)'s are continuous")
+        }
+        let weights = environment.randomActionWeights
+        let epsilon = exploration
+        return {
+            guard random.uniform() < epsilon else { return nil }
+            return .discrete(weights.map { random.categorical($0) } ?? random.integer(below: count))
+        }
     }
 }
 

@@ -30,13 +30,16 @@ public struct Replay: Equatable, Sendable {
         public var seed: UInt64
         public var episodes: Int
         public var selection: ActionSelection
+        /// ε-greedy evaluation's probability of a random action; nil: none (files before it).
+        public var exploration: Double?
         public var copies: Int
         public var precision: Precision
         public var gauntletVersion: String
 
         public init(
             policy: String, policyHash: String, environment: String, attack: String?, threatModel: ThreatModel?, seed: UInt64,
-            episodes: Int, selection: ActionSelection, copies: Int, precision: Precision, gauntletVersion: String
+            episodes: Int, selection: ActionSelection, exploration: Double? = nil, copies: Int, precision: Precision,
+            gauntletVersion: String
         ) {
             self.policy = policy
             self.policyHash = policyHash
@@ -46,6 +49,7 @@ public struct Replay: Equatable, Sendable {
             self.seed = seed
             self.episodes = episodes
             self.selection = selection
+            self.exploration = exploration
             self.copies = copies
             self.precision = precision
             self.gauntletVersion = gauntletVersion
@@ -205,6 +209,7 @@ extension Replay {
         var runner = EpisodeRunner(
             policy: policy, environment: header.environment, selection: header.selection, copies: header.copies,
             attack: attack, threatModel: attack == nil ? nil : header.threatModel)
+        runner.exploration = header.exploration ?? 0
         runner.recordTraces = true
         var rerun = Replay(header: header, outcomes: try runner.run(episodes: header.episodes, seed: header.seed))
         rerun.header.attack = attack?.spec

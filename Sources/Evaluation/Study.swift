@@ -20,6 +20,8 @@ public struct StudyResult: Sendable, Encodable {
     public var episodes: Int
     public var seed: UInt64
     public var selection: ActionSelection
+    /// ε-greedy evaluation's probability of a random action (0: the policy's actions only).
+    public var exploration: Double
     public var clean: ReturnSummary
     public var lengths: [Int]
     public var attacks: [AttackReport]
@@ -75,7 +77,7 @@ extension AttackEvaluation {
         }
         curves["strongest"] = strongest.map { ($0.epsilon, $0.attacked.returns) }
         return StudyResult(
-            environment: environment, episodes: episodes, seed: seed, selection: selection,
+            environment: environment, episodes: episodes, seed: seed, selection: selection, exploration: exploration,
             clean: ReturnSummary(returns: cleanReturns, seed: seed), lengths: clean.map(\.length), attacks: reports,
             strongest: strongest, returnCurveArea: curves.compactMapValues { curveArea($0, seed: seed) },
             sanity: SanityChecks.run(reports))

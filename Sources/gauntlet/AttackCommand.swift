@@ -50,7 +50,7 @@ struct AttackCommand: ParsableCommand, PrecisionGeneric {
         let (_, loaded, environment) = try policyOptions.load()
         var evaluation = AttackEvaluation(
             policy: loaded.converted(to: S.self), environment: environment, episodes: episodes, seed: seedOption.seed,
-            selection: sampling.selection, norm: threatModel.norm, units: threatModel.units,
+            selection: sampling.selection, exploration: sampling.exploration, norm: threatModel.norm, units: threatModel.units,
             mask: try threatModel.mask(for: loaded.observationDimension), schedule: schedule.schedule)
         var reports: [AttackReport] = []
         let runProgress = RunProgress()

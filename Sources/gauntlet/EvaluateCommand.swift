@@ -79,7 +79,7 @@ struct Evaluate: ParsableCommand, PrecisionGeneric {
         let (policy, seed, selection) = (policyOptions.policy, seedOption.seed, sampling.selection)
         var evaluation = AttackEvaluation(
             policy: loaded.converted(to: S.self), environment: environment, episodes: episodes, seed: seed,
-            selection: selection, norm: threatModel.norm, units: threatModel.units,
+            selection: selection, exploration: sampling.exploration, norm: threatModel.norm, units: threatModel.units,
             mask: try threatModel.mask(for: loaded.observationDimension), schedule: schedule.schedule)
         let runs = attacks.count * epsilons.count
         var recorder = try record.map { path throws(PolicyFileError) in
@@ -111,6 +111,7 @@ struct Evaluate: ParsableCommand, PrecisionGeneric {
             if recorder != nil, runs == 0 {
                 var runner = EpisodeRunner(
                     policy: loaded.converted(to: S.self), environment: environment, selection: selection)
+                runner.exploration = sampling.exploration
                 runner.recordTraces = true
                 wrote(try recorder!.record(nil, outcomes: runner.run(episodes: episodes, seed: seed)), "the clean episodes")
             }
@@ -139,7 +140,7 @@ struct Evaluate: ParsableCommand, PrecisionGeneric {
             String(
                 format:
                     "%@ on %@, %d episodes from seed %llu (%@): mean return %.2f ± %.2f (std), 95%% CI [%.2f, %.2f], median %.2f",
-                policy, environment, episodes, seed, result.selection.rawValue, c.meanReturn, c.stdReturn, c.ci95[0], c.ci95[1],
+                policy, environment, episodes, seed, selectionText(result), c.meanReturn, c.stdReturn, c.ci95[0], c.ci95[1],
                 c.medianReturn))
         for r in result.attacks {
             print(String(format: "  ε=%g ", r.threatModel.epsilon) + r.textLine)
@@ -157,5 +158,10 @@ struct Evaluate: ParsableCommand, PrecisionGeneric {
             print("  \(attack) halves the return at ε ≈ " + text)
         }
         for warning in result.sanity { print(warning.description) }
+    }
+
+    /// How the actions were chosen, for the summary line.
+    private func selectionText(_ result: StudyResult) -> String {
+        result.exploration > 0 ? "\(result.selection.rawValue), ε-greedy \(result.exploration)" : result.selection.rawValue
     }
 }

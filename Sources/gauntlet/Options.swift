@@ -33,11 +33,25 @@ struct SeedOption: ParsableArguments {
     @Option(help: "Seed of the first episode (episodes use S, S+1, …).") var seed: UInt64 = 0
 }
 
-/// `--sample`: how a stochastic policy chooses its actions.
+/// `--sample` and `--explore`: how the evaluated policy chooses its actions.
 struct SamplingOption: ParsableArguments {
     @Flag(help: "Sample actions from stochastic policies instead of taking the mode.") var sample = false
+    @Option(
+        name: .customLong("explore"),
+        help: ArgumentHelp(
+            "ε-greedy evaluation (discrete actions): a random action with this probability at each step.",
+            discussion:
+                "MinAtar's minimal-set games draw it from all six actions, as the MinAtar paper's DQN explored (its figures report the ε 0.1 return)."
+        ))
+    var exploration = 0.0
 
     var selection: ActionSelection { sample ? .sample : .mode }
+
+    func validate() throws {
+        guard (0...1).contains(exploration) else {
+            throw ValidationError("--explore must be a probability in [0, 1], got \(exploration)")
+        }
+    }
 }
 
 /// `--precision`, and the one place a command's generic work is dispatched on it.

@@ -124,4 +124,40 @@ import Testing
             }
         }
     }
+
+    /// What `randomActionWeights` rests on: in every game the actions outside its minimal set do
+    /// what no-op does — with all six actions, a game played with them and one played with no-op
+    /// in their place see the same frames, rewards and ends — so a random action of the six falls
+    /// on the minimal set with these weights.
+    @Test(arguments: ["Asterix", "Breakout", "Freeway", "Seaquest", "SpaceInvaders"])
+    func actionsOutsideTheMinimalSetActAsNoOp(game: String) throws {
+        let minimal: [String: [MinAtarAction]] = [
+            "Asterix": [.noop, .left, .up, .right, .down], "Breakout": [.noop, .left, .right],
+            "Freeway": [.noop, .up, .down], "Seaquest": MinAtarAction.allCases,
+            "SpaceInvaders": [.noop, .left, .right, .fire],
+        ]
+        let (all, folded) = (try Registry.make("MinAtar/\(game)-v0"), try Registry.make("MinAtar/\(game)-v0"))
+        _ = (all.reset(seed: 11), folded.reset(seed: 11))
+        let random = RandomStream(seed: 7)
+        var (same, episodes) = (true, 0)
+        for _ in 0..<3000 {
+            let action = MinAtarAction(rawValue: random.integer(below: 6))!
+            let substitute = minimal[game]!.contains(action) ? action : .noop
+            let (x, y) = (all.step(.discrete(action.rawValue)), folded.step(.discrete(substitute.rawValue)))
+            same = same && x == y
+            if x.terminated || x.truncated {
+                episodes += 1
+                _ = (all.reset(seed: nil), folded.reset(seed: nil))
+            }
+        }
+        #expect(same, "\(game): an action outside the minimal set did something")
+        #expect(episodes > 0)
+        let six = Double(MinAtarAction.allCases.count)
+        let expected = minimal[game]!.map { action in
+            Double(MinAtarAction.allCases.filter { ($0 == action) || (action == .noop && !minimal[game]!.contains($0)) }.count)
+                / six
+        }
+        #expect(try Registry.make("MinAtar/\(game)-v1").base.randomActionWeights == expected)
+        #expect(try Registry.make("MinAtar/\(game)-v1").base.actionSpace == .discrete(minimal[game]!.count))
+    }
 }

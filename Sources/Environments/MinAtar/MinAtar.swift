@@ -37,6 +37,14 @@ public final class MinAtar<Game: MinAtarGame>: Environment {
     }
 
     public var actionSpace: ActionSpace { .discrete(actions.count) }
+
+    /// MinAtar's six actions, uniformly, folded onto `actions`: in every game the actions outside
+    /// its minimal set do what no-op does, so no-op carries their share (Breakout's minimal set
+    /// no-op, left, right: 4/6, 1/6, 1/6). The MinAtar paper's DQN explored over all six.
+    public var randomActionWeights: [Double]? {
+        let all = Double(MinAtarAction.allCases.count)
+        return actions.map { $0 == .noop ? (all - Double(actions.count) + 1) / all : 1 / all }
+    }
     public var stateLabels: [String] { Game.valueLabels + ["last_action"] }
     public var state: [Double] { game.values + [Double(lastAction.rawValue)] }
 
