@@ -46,6 +46,8 @@ public struct AttackReport: Sendable, Codable {
     public var episodes: Int
     public var seed: UInt64
     public var selection: ActionSelection
+    /// ε-greedy evaluation's probability of a random action, when there was one.
+    public var exploration: Double?
     /// What the attack expected of itself, when it says (a learned adversary's training return).
     public var expectedEffect: ExpectedEffect?
     /// What the attack learned about the victim first, and the victim steps that took.
@@ -56,16 +58,17 @@ public struct AttackReport: Sendable, Codable {
     /// The JSON report's fields (`savedPreparation` stays out: replay files keep it).
     enum CodingKeys: String, CodingKey {
         case attack, threatModel, clean, attacked, rewardDrop, relativeRewardDrop, failedEpisodes, actionFlipRate, queries,
-            attackedSteps, episodes, seed, selection, expectedEffect, preparation
+            attackedSteps, episodes, seed, selection, exploration, expectedEffect, preparation
     }
 
     public init(
         attack: String, threatModel: ThreatModel, clean: ReturnSummary, attacked: ReturnSummary, rewardDrop: Drop,
         actionFlipRate: Rate,
         queries: Int, attackedSteps: Int, episodes: Int, seed: UInt64, selection: ActionSelection,
-        expectedEffect: ExpectedEffect? = nil, preparation: AttackPreparation? = nil
+        expectedEffect: ExpectedEffect? = nil, preparation: AttackPreparation? = nil, exploration: Double? = nil
     ) {
         self.attack = attack
+        self.exploration = exploration
         self.expectedEffect = expectedEffect
         self.preparation = preparation
         self.threatModel = threatModel
@@ -237,7 +240,8 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
                 mean: Statistics.mean(zip(cleanReturns, attackedReturns).map { $0 - $1 }), ci95: [drop.lower, drop.upper]),
             actionFlipRate: .init(value: Double(flips) / Double(max(steps, 1)), ci95: [flipInterval.lower, flipInterval.upper]),
             queries: attacked.reduce(0) { $0 + $1.queries }, attackedSteps: steps, episodes: episodes, seed: seed,
-            selection: selection, expectedEffect: attack.expectedEffect, preparation: attack.preparation)
+            selection: selection, expectedEffect: attack.expectedEffect, preparation: attack.preparation,
+            exploration: exploration > 0 ? exploration : nil)
     }
 }
 

@@ -75,7 +75,9 @@ struct AttackCommand: ParsableCommand, PrecisionGeneric {
             return
         }
         print(
-            "\(policy) on \(environment), \(episodes) episodes from seed \(seedOption.seed), threat model \(reports.first?.threatModel.description ?? "")"
+            "\(policy) on \(environment), \(episodes) episodes from seed \(seedOption.seed)"
+                + (sampling.exploration > 0 ? " (ε-greedy \(sampling.exploration))" : "")
+                + ", threat model \(reports.first?.threatModel.description ?? "")"
         )
         print(
             String(

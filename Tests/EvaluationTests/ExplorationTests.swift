@@ -1,4 +1,5 @@
 import Agents
+import Attacks
 import Environments
 import Evaluation
 import Foundation
@@ -100,5 +101,8 @@ private func shipped(_ name: String) throws -> Policy<Float> {
         #expect(explored.exploration == 0.25 && greedy.exploration == 0)
         #expect(explored.clean.returns == loaded.outcomes.map(\.episodeReturn))
         #expect(explored.clean.returns != greedy.clean.returns)
+        evaluation.exploration = 0.25
+        let attacked = try evaluation.study(attacks: [try AttackRegistry.standard.make("fgsm")], epsilons: [0.05])
+        #expect(attacked.attacks[0].exploration == 0.25 && attacked.attacks[0].clean.returns == explored.clean.returns)
     }
 }
