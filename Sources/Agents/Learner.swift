@@ -51,6 +51,7 @@ extension VectorEnvironment {
 @_specialize(where S == Float)
 @_specialize(where S == Double)
 func checkFinite<S: BLASScalar>(_ values: [S], _ what: String, step: Int) throws(TrainingError) {
+    guard !values.allFinite() else { return }
     for v in values where !v.isFinite {
         throw TrainingError("\(what) became \(v) at step \(step); training stopped before writing a poisoned checkpoint")
     }

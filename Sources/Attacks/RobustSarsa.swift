@@ -504,7 +504,7 @@ public struct RobustSarsa: Attack {
                     adam.update(&network.parameters, gradient: gradient)
                 }
             }
-            guard network.parameters.allSatisfy(\.isFinite) else {
+            guard network.parameters.allFinite() else {
                 throw AttackError("rs: the value function diverged at round \(iteration + 1); lower sarsa_lr")
             }
         }

@@ -262,7 +262,7 @@ final class WorstCaseCritic<Scalar: BLASScalar> {
         var gradient = [Scalar](repeating: 0, count: network.parameterCount)
         network.backward(outputGradient: loss.gradient, workspace: workspace, parameterGradient: &gradient, request: .parameters)
         adam.update(&network.parameters, gradient: gradient)
-        guard network.parameters.allSatisfy(\.isFinite) else {
+        guard network.parameters.allFinite() else {
             throw TrainingError("WocaR's worst-case critic diverged (non-finite parameters)")
         }
         polyakUpdate(&target.parameters, toward: network.parameters, tau: tau)

@@ -148,3 +148,24 @@ public enum BLAS {
         return String(cString: text)
     }
 }
+
+extension Array where Element: BLASScalar {
+    /// Whether every value is finite, tested on the bit patterns (an exponent of all ones is
+    /// infinite or NaN) with a branch-free maximum that vectorises: a learner checks its
+    /// parameters after every update, and `allSatisfy(\.isFinite)` compares and branches per value.
+    @_specialize(where Element == Float)
+    @_specialize(where Element == Double)
+    public func allFinite() -> Bool {
+        withUnsafeBytes { bytes in
+            if Element.self == Float.self {
+                var largest: UInt32 = 0
+                for bits in bytes.bindMemory(to: UInt32.self) { largest = Swift.max(largest, bits & 0x7F80_0000) }
+                return largest != 0x7F80_0000
+            }
+            precondition(Element.self == Double.self, "allFinite knows Float and Double")
+            var largest: UInt64 = 0
+            for bits in bytes.bindMemory(to: UInt64.self) { largest = Swift.max(largest, bits & 0x7FF0_0000_0000_0000) }
+            return largest != 0x7FF0_0000_0000_0000
+        }
+    }
+}

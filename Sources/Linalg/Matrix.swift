@@ -163,7 +163,7 @@ public struct Matrix<Scalar: BLASScalar>: Equatable, Sendable, Codable {
     }
 
     /// Whether every entry is finite (no NaN, no ±∞).
-    public var isFinite: Bool { storage.allSatisfy { $0.isFinite } }
+    public var isFinite: Bool { storage.allFinite() }
 }
 
 infix operator .* : MultiplicationPrecedence

@@ -110,12 +110,34 @@ public struct Conv2d: Equatable, Sendable {
     }
 
     /// Writes the patches of `batch` images column-wise (im2col, as Caffe lays them out): each
-    /// run is a shifted image row, copied whole when the stride is 1.
+    /// run is a shifted image row. Without stride or padding (MinAtar's network) the runs are
+    /// plain copies of a few values each — 8 there, where a `memmove` call or the general walk's
+    /// bookkeeping costs more than the copy — so that case has its own loop (the same values).
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     private func patches<Scalar: BLASScalar>(of x: UnsafePointer<Scalar>, batch: Int, into patches: UnsafeMutablePointer<Scalar>)
     {
         let ow = outputWidth
+        if stride == 1 && padding == 0 {
+            let (k, oh, rows, plane) = (kernelSize, outputHeight, batch &* outputHeight &* ow, inputHeight &* inputWidth)
+            var target = patches
+            for c in 0..<inputChannels {
+                for p in 0..<k {
+                    for q in 0..<k {
+                        for n in 0..<batch {
+                            var source = x + (n &* inputSize &+ c &* plane &+ p &* inputWidth &+ q)
+                            for _ in 0..<oh {
+                                for j in 0..<ow { target[j] = source[j] }
+                                target += ow
+                                source += inputWidth
+                            }
+                        }
+                    }
+                }
+            }
+            assert(target - patches == fanIn &* rows)
+            return
+        }
         forEachPatchRun(batch: batch) { run, image, inside in
             let target = patches + run
             guard let image else { return target.update(repeating: 0, count: ow) }

@@ -77,4 +77,30 @@ private func transpose(_ m: [[Double]]) -> [[Double]] {
             #expect(gram.maxAbsoluteDifference(to: identity) < 1e-12)
         }
     }
+
+    /// `allFinite` (bit patterns) agrees with `isFinite` value by value: every special value at
+    /// every position of arrays of several lengths, in both precisions.
+    @Test func allFiniteAgreesWithIsFinite() {
+        func check<S: BLASScalar>(_: S.Type) {
+            let specials: [S] = [
+                .nan, .infinity, -.infinity, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+                .leastNonzeroMagnitude, -0.0, 0, 1, .signalingNaN,
+            ]
+            for count in [0, 1, 7, 64, 67] {
+                let finite = (0..<count).map { S($0) - 3.5 }
+                #expect(finite.allFinite())
+                for position in 0..<count {
+                    for special in specials {
+                        var values = finite
+                        values[position] = special
+                        #expect(
+                            values.allFinite() == values.allSatisfy(\.isFinite), "\(S.self) \(special) at \(position) of \(count)"
+                        )
+                    }
+                }
+            }
+        }
+        check(Float.self)
+        check(Double.self)
+    }
 }
