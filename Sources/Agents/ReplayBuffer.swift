@@ -81,12 +81,20 @@ public struct ReplayBuffer: Equatable, Sendable {
             nextObservations: Matrix(rows: size, columns: observationDimension),
             actions: Matrix(rows: size, columns: actionDimension), rewards: Array(repeating: 0, count: size),
             terminated: Array(repeating: 0, count: size))
+        let d = observationDimension
         for b in 0..<size {
             let i = random.integer(below: count)
-            for j in 0..<observationDimension {
-                batch.observations.storage[b * observationDimension + j] = Scalar(observations[i * observationDimension + j])
-                batch.nextObservations.storage[b * observationDimension + j] = Scalar(
-                    nextObservations[i * observationDimension + j])
+            // Whole rows through buffers: a MinAtar frame is 400–1,000 values, and element-wise
+            // writes into the batch's matrices checked bounds and uniqueness per value.
+            observations.withUnsafeBufferPointer { from in
+                batch.observations.storage.withUnsafeMutableBufferPointer { to in
+                    for j in 0..<d { to[b &* d &+ j] = Scalar(from[i &* d &+ j]) }
+                }
+            }
+            nextObservations.withUnsafeBufferPointer { from in
+                batch.nextObservations.storage.withUnsafeMutableBufferPointer { to in
+                    for j in 0..<d { to[b &* d &+ j] = Scalar(from[i &* d &+ j]) }
+                }
             }
             for j in 0..<actionDimension {
                 batch.actions.storage[b * actionDimension + j] = Scalar(actions[i * actionDimension + j])

@@ -150,22 +150,23 @@ public enum BLAS {
 }
 
 extension Array where Element: BLASScalar {
-    /// Whether every value is finite, tested on the bit patterns (an exponent of all ones is
-    /// infinite or NaN) with a branch-free maximum that vectorises: a learner checks its
-    /// parameters after every update, and `allSatisfy(\.isFinite)` compares and branches per value.
+    /// Whether every value is finite, tested on the bit patterns with operations that vectorise
+    /// (a learner checks its parameters after every update, and `allSatisfy(\.isFinite)`
+    /// compares and branches per value): adding one to the exponent field carries into the sign
+    /// bit exactly when the exponent is all ones (an infinity or a NaN).
     @_specialize(where Element == Float)
     @_specialize(where Element == Double)
     public func allFinite() -> Bool {
         withUnsafeBytes { bytes in
             if Element.self == Float.self {
-                var largest: UInt32 = 0
-                for bits in bytes.bindMemory(to: UInt32.self) { largest = Swift.max(largest, bits & 0x7F80_0000) }
-                return largest != 0x7F80_0000
+                var carries: UInt32 = 0
+                for bits in bytes.bindMemory(to: UInt32.self) { carries |= (bits & 0x7F80_0000) &+ 0x0080_0000 }
+                return carries & 0x8000_0000 == 0
             }
             precondition(Element.self == Double.self, "allFinite knows Float and Double")
-            var largest: UInt64 = 0
-            for bits in bytes.bindMemory(to: UInt64.self) { largest = Swift.max(largest, bits & 0x7FF0_0000_0000_0000) }
-            return largest != 0x7FF0_0000_0000_0000
+            var carries: UInt64 = 0
+            for bits in bytes.bindMemory(to: UInt64.self) { carries |= (bits & 0x7FF0_0000_0000_0000) &+ 0x0010_0000_0000_0000 }
+            return carries & 0x8000_0000_0000_0000 == 0
         }
     }
 }
