@@ -45,6 +45,7 @@ public final class MinAtar<Game: MinAtarGame>: Environment {
         let all = Double(MinAtarAction.allCases.count)
         return actions.map { $0 == .noop ? (all - Double(actions.count) + 1) / all : 1 / all }
     }
+
     public var stateLabels: [String] { Game.valueLabels + ["last_action"] }
     public var state: [Double] { game.values + [Double(lastAction.rawValue)] }
 
