@@ -82,20 +82,19 @@ public struct ReplayBuffer: Equatable, Sendable {
             actions: Matrix(rows: size, columns: actionDimension), rewards: Array(repeating: 0, count: size),
             terminated: Array(repeating: 0, count: size))
         let d = observationDimension
+        // Whole rows through buffers: a MinAtar frame is 400–1,000 values, and element-wise
+        // writes into the batch's matrices checked bounds and uniqueness per value.
+        func copy(row i: Int, of stored: [Float], to b: Int, in matrix: inout Matrix<Scalar>) {
+            stored.withUnsafeBufferPointer { from in
+                matrix.storage.withUnsafeMutableBufferPointer { to in
+                    for j in 0..<d { to[b &* d &+ j] = Scalar(from[i &* d &+ j]) }
+                }
+            }
+        }
         for b in 0..<size {
             let i = random.integer(below: count)
-            // Whole rows through buffers: a MinAtar frame is 400–1,000 values, and element-wise
-            // writes into the batch's matrices checked bounds and uniqueness per value.
-            observations.withUnsafeBufferPointer { from in
-                batch.observations.storage.withUnsafeMutableBufferPointer { to in
-                    for j in 0..<d { to[b &* d &+ j] = Scalar(from[i &* d &+ j]) }
-                }
-            }
-            nextObservations.withUnsafeBufferPointer { from in
-                batch.nextObservations.storage.withUnsafeMutableBufferPointer { to in
-                    for j in 0..<d { to[b &* d &+ j] = Scalar(from[i &* d &+ j]) }
-                }
-            }
+            copy(row: i, of: observations, to: b, in: &batch.observations)
+            copy(row: i, of: nextObservations, to: b, in: &batch.nextObservations)
             for j in 0..<actionDimension {
                 batch.actions.storage[b * actionDimension + j] = Scalar(actions[i * actionDimension + j])
             }

@@ -101,6 +101,8 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
     public var selection: ActionSelection
     /// ε-greedy evaluation's probability of a random action (`EpisodeRunner.exploration`).
     public var exploration: Double
+    /// `exploration` as reports and replay headers keep it: absent when there is none.
+    var recordedExploration: Double? { exploration > 0 ? exploration : nil }
     public var norm: ThreatModel.Norm
     public var units: ThreatModel.Units
     public var mask: [Bool]?
@@ -241,7 +243,7 @@ public struct AttackEvaluation<Scalar: BLASScalar> {
             actionFlipRate: .init(value: Double(flips) / Double(max(steps, 1)), ci95: [flipInterval.lower, flipInterval.upper]),
             queries: attacked.reduce(0) { $0 + $1.queries }, attackedSteps: steps, episodes: episodes, seed: seed,
             selection: selection, expectedEffect: attack.expectedEffect, preparation: attack.preparation,
-            exploration: exploration > 0 ? exploration : nil)
+            exploration: recordedExploration)
     }
 }
 

@@ -180,8 +180,10 @@ extension EpisodeRunner {
     /// A draw per step for ε-greedy exploration: a random action with probability `exploration`,
     /// nil otherwise (the policy acts); nil altogether without exploration.
     func explorer(for environment: any Environment, random: RandomStream) throws(EnvironmentError) -> (() -> Action?)? {
+        guard (0...1).contains(exploration) else {
+            throw EnvironmentError("ε-greedy exploration must be a probability in [0, 1], not \(exploration)")
+        }
         guard exploration > 0 else { return nil }
-        guard exploration <= 1 else { throw EnvironmentError("ε-greedy exploration must be a probability, not \(exploration)") }
         guard case .discrete(let count) = environment.actionSpace else {
             throw EnvironmentError("ε-greedy exploration needs discrete actions; \(environment.id)'s are continuous")
         }

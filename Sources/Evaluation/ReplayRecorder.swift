@@ -26,7 +26,7 @@ public struct ReplayRecorder {
             policy: policyPath, policyHash: try Replay.hash(of: URL(fileURLWithPath: policyPath)),
             environment: evaluation.environment,
             attack: nil, threatModel: nil, seed: evaluation.seed, episodes: evaluation.episodes, selection: evaluation.selection,
-            exploration: evaluation.exploration > 0 ? evaluation.exploration : nil,
+            exploration: evaluation.recordedExploration,
             copies: EpisodeRunner<S>.defaultCopies, precision: Precision(of: S.self), gauntletVersion: Agents.Gauntlet.version)
     }
 

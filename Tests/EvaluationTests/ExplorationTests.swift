@@ -62,8 +62,8 @@ private func shipped(_ name: String) throws -> Policy<Float> {
         #expect(greedy.map(\.episodeReturn) != outcomes.map(\.episodeReturn))
     }
 
-    /// Elsewhere the random action is uniform over the action space (CartPole: 1/2 each), and
-    /// continuous actions are refused with a clear error.
+    /// Elsewhere the random action is uniform over the action space (CartPole: 1/2 each);
+    /// continuous actions and an ε outside [0, 1] are refused with a clear error.
     @Test func otherwiseUniformAndDiscreteOnly() throws {
         var runner = EpisodeRunner(policy: try shipped("cartpole-dqn"), environment: "CartPole-v1")
         runner.recordTraces = true
@@ -71,6 +71,10 @@ private func shipped(_ name: String) throws -> Policy<Float> {
         let outcomes = try runner.run(episodes: 6, seed: 2)
         let (count, expected, sd) = departures(outcomes, epsilon: 0.3, weights: [0.5, 0.5])
         #expect(abs(Double(count) - expected) < 4 * sd, "\(count) departures, \(expected) ± \(sd) expected")
+        for bad in [-0.1, 1.5, .nan] {
+            runner.exploration = bad
+            #expect(throws: EnvironmentError.self, "ε \(bad)") { try runner.run(episodes: 1, seed: 0) }
+        }
 
         var continuous = EpisodeRunner(policy: try shipped("pendulum-td3"), environment: "Pendulum-v1")
         continuous.exploration = 0.1
