@@ -124,7 +124,8 @@ public final class DQN<Scalar: BLASScalar>: Learner {
                 random: root.child("network"))
         } catch { throw TrainingError(error.description) }
         if readingInitialPolicy, let path = config.initialPolicy {
-            online.parameters = try Self.parameters(of: path, for: online)
+            online.parameters = try initialPolicy(at: path, kind: .greedyQ, environment: id, network: online).network
+                .converted(to: Scalar.self).parameters
         }
         target = online
         switch config.optimizer {
@@ -149,24 +150,6 @@ public final class DQN<Scalar: BLASScalar>: Learner {
         robust = try components.makeRobustTraining(
             config.robust, environment: id, copies: environment, root: root, ppo: nil, seed: seed, precision: Scalar.self)
         environment.reset(seed: seed)
-    }
-
-    /// The parameters of the Q-network in the policy file at `path`, which must have `network`'s modules.
-    private static func parameters(of path: String, for network: Sequential<Scalar>) throws(TrainingError) -> [Scalar] {
-        let file: PolicyFile
-        do { file = try PolicyFile.load(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw TrainingError("init_policy \(path): \(error.description)")
-        }
-        guard file.description.kind == PolicyKind.greedyQ.rawValue else {
-            throw TrainingError("init_policy \(path): a \(file.description.kind ?? "policy without a kind") is not a Q-network")
-        }
-        let expected = network.modules.map { $0.converted(to: Float.self) }
-        guard file.network.modules == expected else {
-            func layers(_ modules: [Sequential<Float>.Module]) -> String { modules.map(\.name).joined(separator: " → ") }
-            throw TrainingError(
-                "init_policy \(path): its network is \(layers(file.network.modules)); this config's is \(layers(expected))")
-        }
-        return file.network.converted(to: Scalar.self).parameters
     }
 
     public func policy() -> Policy<Scalar> {

@@ -47,6 +47,14 @@ public struct PPOConfig: Equatable, Sendable, Codable {
     public var normalizeRewards = false
     /// Robust training (adversarial training of the rollouts, SA-PPO), if any.
     public var robust: RobustTrainingConfig?
+    /// A PPO policy file (for this environment, with this config's actor) whose actor, log σ,
+    /// critic (when the file keeps one, which must have this config's modules) and observation
+    /// scaling the run starts from instead of a random initialisation — a trained agent
+    /// fine-tuned, robustly for instance, as RADIAL fine-tunes DQNs. The scaling stays fixed for
+    /// the whole run: the file records no count of observations behind it, and a fixed scaling
+    /// keeps a normalised ε meaning one thing throughout. Reward scaling and the optimisers start
+    /// afresh. The path is read when the run starts (a resumed run takes all from its checkpoint).
+    public var initialPolicy: String?
 
     public init() {}
 }
@@ -91,22 +99,36 @@ public final class PPO<Scalar: BLASScalar>: Learner {
     public convenience init(
         config: PPOConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents()
     ) throws(TrainingError) {
-        guard config.environments > 0 else { throw TrainingError("PPO: n_envs must be positive") }
-        let environment: VectorEnvironment
-        do {
-            environment = try VectorEnvironment(
-                id: id, count: config.environments, autoresetMode: .sameStep, registry: components.environments)
-        } catch {
-            throw TrainingError(error.description)
-        }
-        try self.init(config: config, environment: environment, id: id, seed: seed, components: components)
+        try self.init(
+            config: config, environment: Self.environment(id, config: config, components: components), id: id, seed: seed,
+            components: components, readingInitialPolicy: true)
     }
 
     /// PPO in a vector environment built by the caller (`config.environments` copies, same-step
     /// autoreset); `id` names the environment.
-    public init(
+    public convenience init(
         config: PPOConfig, environment: VectorEnvironment, id: String, seed: UInt64,
         components: TrainingComponents = TrainingComponents()
+    ) throws(TrainingError) {
+        try self.init(
+            config: config, environment: environment, id: id, seed: seed, components: components, readingInitialPolicy: true)
+    }
+
+    private static func environment(_ id: String, config: PPOConfig, components: TrainingComponents) throws(TrainingError)
+        -> VectorEnvironment
+    {
+        guard config.environments > 0 else { throw TrainingError("PPO: n_envs must be positive") }
+        do {
+            return try VectorEnvironment(
+                id: id, count: config.environments, autoresetMode: .sameStep, registry: components.environments)
+        } catch {
+            throw TrainingError(error.description)
+        }
+    }
+
+    private init(
+        config: PPOConfig, environment: VectorEnvironment, id: String, seed: UInt64, components: TrainingComponents,
+        readingInitialPolicy: Bool
     ) throws(TrainingError) {
         guard config.nSteps > 0, config.batchSize > 0, config.nEpochs > 0, config.environments > 0, config.totalSteps > 0 else {
             throw TrainingError("PPO: n_steps, batch_size, n_epochs, n_envs and n_timesteps must be positive")
@@ -164,8 +186,29 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         criticWorkspace = Workspace(for: critic, batch: max(config.batchSize, config.environments))
         robust = try components.makeRobustTraining(
             config.robust, environment: id, copies: environment, root: root, ppo: config, seed: seed, precision: Scalar.self)
+        if readingInitialPolicy, let path = config.initialPolicy { try start(fromPolicyAt: path, environment: id) }
         environment.reset(seed: seed)
         normalizer?.update(environment.observations)
+    }
+
+    /// Takes the actor, log σ, critic and (frozen) observation scaling of `init_policy`.
+    private func start(fromPolicyAt path: String, environment id: String) throws(TrainingError) {
+        let start = try initialPolicy(at: path, kind: kind, environment: id, network: actor)
+        actor.parameters = start.network.converted(to: Scalar.self).parameters
+        logStd = start.logStd.map { Scalar($0) }
+        if let stored = start.critic {
+            try requireModules(of: stored, equalTo: critic, "init_policy \(path): its critic")
+            critic.parameters = stored.converted(to: Scalar.self).parameters
+        }
+        switch (config.normalizeObservations, start.scaling) {
+        case (true, let scaling?): normalizer = ObservationNormalizer(frozenAt: scaling)
+        case (false, nil): break
+        case (true, nil):
+            throw TrainingError(
+                "init_policy \(path): the policy does not scale its observations, but this config does (normalize)")
+        case (false, _?):
+            throw TrainingError("init_policy \(path): the policy scales its observations, but this config does not (normalize)")
+        }
     }
 
     public func policy() -> Policy<Scalar> {
@@ -536,7 +579,9 @@ public final class PPO<Scalar: BLASScalar>: Learner {
         config: PPOConfig, environment id: String, seed: UInt64, components: TrainingComponents = TrainingComponents(),
         resuming checkpoint: CheckpointReader
     ) throws(TrainingError) {
-        try self.init(config: config, environment: id, seed: seed, components: components)
+        try self.init(
+            config: config, environment: Self.environment(id, config: config, components: components), id: id, seed: seed,
+            components: components, readingInitialPolicy: false)
         try restore(from: checkpoint)
     }
 
@@ -585,6 +630,9 @@ extension PPOConfig {
             .bool(
                 "normalize_reward", \.normalizeRewards,
                 "scale rewards by the running std of the discounted return (rl-zoo's normalize: true sets both)"),
+            .optionalString(
+                "init_policy", \.initialPolicy, accepted: "a policy file's path",
+                "start from this PPO policy's actor, log σ, critic and observation scaling instead of random weights"),
         ]
 
     init(_ r: ConfigReader) throws(ConfigError) {

@@ -45,6 +45,16 @@ public struct ObservationScaling<Scalar: BLASScalar>: Equatable, Sendable {
     }
 }
 
+extension ObservationNormalizer {
+    /// A frozen normaliser that scales as `scaling` does (variance `std² − ε`, which gives the
+    /// same standard deviations back).
+    public init<Scalar: BLASScalar>(frozenAt scaling: ObservationScaling<Scalar>, epsilon: Double = 1e-8) {
+        self.init(
+            mean: scaling.mean.map { Double($0) }, variance: scaling.std.map { Double($0) * Double($0) - epsilon }, count: 1,
+            epsilon: epsilon, clip: Double(scaling.clip), frozen: true)
+    }
+}
+
 /// A policy over a network: the differentiable surface of ARCHITECTURE.md. Attacks and certification use
 /// only `outputs` and `inputGradient`, both on raw (unscaled) observations, batched.
 public struct Policy<Scalar: BLASScalar>: Sendable {

@@ -20,6 +20,18 @@ public struct ObservationNormalizer: Equatable, Sendable, Codable {
         self.clip = clip
     }
 
+    /// Statistics given outright — a normaliser continued from stored ones (`count` weighs them
+    /// against the batches folded in later, unless `frozen`).
+    public init(mean: [Double], variance: [Double], count: Double, epsilon: Double = 1e-8, clip: Double = 10, frozen: Bool) {
+        precondition(mean.count == variance.count && count > 0, "one variance per mean and a positive count")
+        self.mean = mean
+        self.variance = variance
+        self.count = count
+        self.epsilon = epsilon
+        self.clip = clip
+        self.frozen = frozen
+    }
+
     /// Folds a batch of observations into the running statistics (unless frozen).
     public mutating func update(_ batch: Matrix<Float>) {
         guard !frozen, batch.rows > 0 else { return }

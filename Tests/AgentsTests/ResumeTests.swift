@@ -2,6 +2,7 @@ import Agents
 import Defenses
 import Evaluation
 import Foundation
+import Linalg
 import NeuralNet
 import TestSupport
 import Testing
@@ -424,7 +425,7 @@ import Testing
         var wrongKind = dqn
         wrongKind.initialPolicy = ppoPath.path
         #expect { try DQN<Float>(config: wrongKind, environment: "CartPole-v1", seed: 2) } throws: {
-            "\($0)".contains("is not a Q-network")
+            "\($0)".contains("a categorical policy, but this run trains a greedy-q one")
         }
 
         let config = try TrainingConfig(yaml: yaml + "\ninit_policy: \(path.path)\n", file: "dqn.yaml")
@@ -436,6 +437,70 @@ import Testing
         let resumed = try TrainingRun<Float>(resuming: runDirectory)
         #expect(resumed.learner.steps == run.learner.steps)
         #expect(config.settings["init_policy"] == .string(path.path))
+    }
+
+    /// PPO's `init_policy`: the run starts from the file's actor, log σ, critic and observation
+    /// scaling — its policy acts exactly as the file's — keeps the scaling fixed while it trains,
+    /// refuses a file that does not fit the config, and a resumed run does not need the file.
+    @Test func ppoStartsFromItsInitialPolicy() throws {
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let yaml = Self.configs[2].1
+        guard case .ppo(var ppo) = try TrainingConfig(yaml: yaml, file: "ppo.yaml").algorithm else {
+            Issue.record("not a PPO config")
+            return
+        }
+        let source = try PPO<Float>(config: ppo, environment: "Pendulum-v1", seed: 1)
+        try source.advance()  // trained statistics and weights, not the initial ones
+        let path = directory.appendingPathComponent("start.safetensors")
+        try source.policy().file(environment: "Pendulum-v1", algorithm: "ppo", provenance: [:]).write(to: path)
+
+        ppo.initialPolicy = path.path
+        let started = try PPO<Float>(config: ppo, environment: "Pendulum-v1", seed: 2)
+        #expect(started.actor.parameters == source.actor.parameters && started.logStd == source.logStd)
+        #expect(started.critic.parameters == source.critic.parameters)
+        let observations = Matrix<Float>(
+            rows: 5, columns: 3, storage: (0..<15).map { Float(($0 * 37) % 11) / 3 - 1.5 })
+        #expect(started.policy().outputs(observations) == source.policy().outputs(observations))
+        let scaling = try #require(started.policy().scaling)
+        #expect(scaling == source.policy().scaling)
+        try started.advance()
+        #expect(started.policy().scaling == scaling)
+        #expect(started.actor.parameters != source.actor.parameters)
+
+        func refusal(_ change: (inout PPOConfig) -> Void) -> String {
+            var config = ppo
+            change(&config)
+            do {
+                _ = try PPO<Float>(config: config, environment: "Pendulum-v1", seed: 2)
+                return "accepted"
+            } catch { return error.description }
+        }
+        #expect(
+            refusal { $0.normalizeObservations = false }.contains("the policy scales its observations, but this config does not"))
+        #expect(
+            refusal { $0.hidden = [8] }.contains(
+                "its network is Linear(3, 16) → tanh → Linear(16, 16) → tanh → Linear(16, 1); this config's is Linear(3, 8) → tanh → Linear(8, 1)"
+            ))
+        #expect(
+            refusal { $0.criticHidden = [8] }.contains(
+                "its critic is Linear(3, 16) → tanh → Linear(16, 16) → tanh → Linear(16, 1)"))
+        let elsewhere = directory.appendingPathComponent("elsewhere.safetensors")
+        try source.policy().file(environment: "InvertedPendulum-v5", algorithm: "ppo", provenance: [:]).write(to: elsewhere)
+        #expect(
+            refusal { $0.initialPolicy = elsewhere.path }.contains(
+                "trained on InvertedPendulum-v5, but this run is on Pendulum-v1"))
+
+        let config = try TrainingConfig(yaml: yaml + "\ninit_policy: \(path.path)\n", file: "ppo.yaml")
+        let runDirectory = directory.appendingPathComponent("run")
+        let run = try TrainingRun<Float>(config: config, directory: runDirectory, seed: 2)
+        try run.run(maximumUnits: 1)
+        try run.writeCheckpoint()
+        try FileManager.default.removeItem(at: path)
+        let resumed = try TrainingRun<Float>(resuming: runDirectory)
+        #expect(resumed.learner.steps == run.learner.steps)
+        #expect(resumed.learner.policy().network == run.learner.policy().network)
     }
 
     @Test func anExistingRunIsNotOverwritten() throws {
