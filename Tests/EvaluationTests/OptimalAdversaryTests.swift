@@ -126,7 +126,7 @@ import Verification
         madeUp.plan = OptimalAttack.Plan(
             states: [first: 0], witnesses: [[0: shown]], choices: Array(repeating: [0], count: 1001), horizon: 1000,
             aliased: false)
-        replay.header.attackPreparation = try #require(madeUp.savedPreparation)
+        replay.header.attackPreparation = madeUp.savedPreparation
         let rerun = try replay.reexecute(policy: Self.policy)
         #expect(rerun.outcomes[0].trace[0].perceived == shown.map { Float($0) }, "the kept plan was not played")
         let json = String(decoding: try JSONEncoder.gauntlet().encode(report), as: UTF8.self)
