@@ -187,24 +187,33 @@ public struct ThreatModel: Equatable, Sendable, Codable, CustomStringConvertible
         }
     }
 
-    /// A point drawn uniformly from the ball around each row of `clean` (then projected).
-    @_specialize(where S == Float)
-    @_specialize(where S == Double)
     /// The box each row of `observations` may move in: radius `ε·u_j` on the free dimensions
     /// (for L2, the L∞ box that contains the ball), intersected with the observation bounds.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
     public func box<S: BLASScalar>(around observations: Matrix<S>) -> (lower: Matrix<S>, upper: Matrix<S>) {
         var lower = observations
         var upper = observations
-        for r in 0..<observations.rows {
-            for j in 0..<observations.columns where isFree(j) {
-                let radius = S(epsilon * scale[j])
-                lower[r, j] = max(observations[r, j] - radius, S(self.lower[j]))
-                upper[r, j] = min(observations[r, j] + radius, S(self.upper[j]))
+        let d = observations.columns
+        let free = (0..<d).filter(isFree)
+        let radius = free.map { S(epsilon * scale[$0]) }
+        let (low, high) = (free.map { S(self.lower[$0]) }, free.map { S(self.upper[$0]) })
+        observations.storage.withUnsafeBufferPointer { x in
+            lower.storage.withUnsafeMutableBufferPointer { l in
+                upper.storage.withUnsafeMutableBufferPointer { u in
+                    for row in stride(from: 0, to: observations.rows * d, by: d) {
+                        for (k, j) in free.enumerated() {
+                            l[row + j] = max(x[row + j] - radius[k], low[k])
+                            u[row + j] = min(x[row + j] + radius[k], high[k])
+                        }
+                    }
+                }
             }
         }
         return (lower, upper)
     }
 
+    /// A point drawn uniformly from the ball around each row of `clean` (then projected).
     public func randomPoint<S: BLASScalar>(around clean: Matrix<S>, random: RandomStream) -> Matrix<S> {
         var result = clean
         let d = dimension

@@ -137,9 +137,12 @@ extension Sequential {
                                 transposeA: true, transposeB: false, m: outputs, n: inputs, k: n, alpha: 1,
                                 a: gRadius.storage, lda: outputs, b: radius.storage, ldb: inputs, beta: 0, c: &fromRadius,
                                 ldc: inputs)
-                            for k in 0..<(outputs * inputs) {
-                                let weight = w[k]
-                                g[layout.weightOffset + k] += (weight > 0 ? 1 : weight < 0 ? -1 : 0) * fromRadius[k]
+                            fromRadius.withUnsafeBufferPointer { fromR in
+                                let gw = g.baseAddress! + layout.weightOffset
+                                for k in 0..<(outputs * inputs) {
+                                    let weight = w[k]
+                                    gw[k] += (weight > 0 ? 1 : weight < 0 ? -1 : 0) * fromR[k]
+                                }
                             }
                             for r in 0..<n {
                                 for j in 0..<outputs { g[layout.biasOffset + j] += gCenter.storage[r * outputs + j] }
@@ -228,49 +231,26 @@ extension Sequential {
 extension IntervalBounds {
     /// The box `[c − r, c + r]`.
     init(center: Matrix<Scalar>, radius: Matrix<Scalar>) {
-        var lower = center
-        var upper = center
-        for i in center.storage.indices {
-            lower.storage[i] -= radius.storage[i]
-            upper.storage[i] += radius.storage[i]
-        }
-        self.init(lower: lower, upper: upper)
+        self.init(
+            lower: center.zipMap(radius, -), upper: center.zipMap(radius, +))
     }
 
     /// `∂L/∂c = g_l + g_u` and `∂L/∂r = g_u − g_l` from the bounds' gradients (l = c − r, u = c + r).
     static func centerAndRadiusGradients(_ gLower: Matrix<Scalar>, _ gUpper: Matrix<Scalar>) -> (
         center: Matrix<Scalar>, radius: Matrix<Scalar>
     ) {
-        var center = gLower
-        var radius = gUpper
-        for i in gLower.storage.indices {
-            center.storage[i] = gLower.storage[i] + gUpper.storage[i]
-            radius.storage[i] = gUpper.storage[i] - gLower.storage[i]
-        }
-        return (center, radius)
+        (gLower.zipMap(gUpper, +), gUpper.zipMap(gLower, -))
     }
 
     /// `∂L/∂l = (g_c − g_r)/2` and `∂L/∂u = (g_c + g_r)/2` from the gradients of the centre
     /// `(l + u)/2` and radius `(u − l)/2`.
     static func boundGradients(center: Matrix<Scalar>, radius: Matrix<Scalar>) -> (lower: Matrix<Scalar>, upper: Matrix<Scalar>) {
-        var lower = center
-        var upper = center
-        for i in center.storage.indices {
-            lower.storage[i] = (center.storage[i] - radius.storage[i]) / 2
-            upper.storage[i] = (center.storage[i] + radius.storage[i]) / 2
-        }
-        return (lower, upper)
+        (center.zipMap(radius) { ($0 - $1) / 2 }, center.zipMap(radius) { ($0 + $1) / 2 })
     }
 
     /// Its centre `(l + u)/2` and radius `(u − l)/2`.
     func centerAndRadius() -> (center: Matrix<Scalar>, radius: Matrix<Scalar>) {
-        var center = lower
-        var radius = upper
-        for i in lower.storage.indices {
-            center.storage[i] = (lower.storage[i] + upper.storage[i]) / 2
-            radius.storage[i] = (upper.storage[i] - lower.storage[i]) / 2
-        }
-        return (center, radius)
+        (lower.zipMap(upper) { ($0 + $1) / 2 }, upper.zipMap(lower) { ($0 - $1) / 2 })
     }
 
     /// The box through a monotone activation module.
