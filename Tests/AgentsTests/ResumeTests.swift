@@ -428,13 +428,7 @@ import Testing
             "\($0)".contains("a categorical policy, but this run trains a greedy-q one")
         }
 
-        let config = try TrainingConfig(yaml: yaml + "\ninit_policy: \(path.path)\n", file: "dqn.yaml")
-        let runDirectory = directory.appendingPathComponent("run")
-        let run = try TrainingRun<Float>(config: config, directory: runDirectory, seed: 2)
-        try run.run(maximumUnits: 1)
-        try run.writeCheckpoint()
-        try FileManager.default.removeItem(at: path)
-        let resumed = try TrainingRun<Float>(resuming: runDirectory)
+        let (config, run, resumed) = try Self.resumedWithoutInitialPolicy(yaml, path: path, in: directory)
         #expect(resumed.learner.steps == run.learner.steps)
         #expect(config.settings["init_policy"] == .string(path.path))
     }
@@ -492,15 +486,23 @@ import Testing
             refusal { $0.initialPolicy = elsewhere.path }.contains(
                 "trained on InvertedPendulum-v5, but this run is on Pendulum-v1"))
 
-        let config = try TrainingConfig(yaml: yaml + "\ninit_policy: \(path.path)\n", file: "ppo.yaml")
+        let (_, run, resumed) = try Self.resumedWithoutInitialPolicy(yaml, path: path, in: directory)
+        #expect(resumed.learner.steps == run.learner.steps)
+        #expect(resumed.learner.policy().network == run.learner.policy().network)
+    }
+
+    /// A run of `yaml` with `init_policy: path`, checkpointed after one unit and resumed once the
+    /// file is gone.
+    static func resumedWithoutInitialPolicy(_ yaml: String, path: URL, in directory: URL) throws -> (
+        config: TrainingConfig, run: TrainingRun<Float>, resumed: TrainingRun<Float>
+    ) {
+        let config = try TrainingConfig(yaml: yaml + "\ninit_policy: \(path.path)\n", file: "config.yaml")
         let runDirectory = directory.appendingPathComponent("run")
         let run = try TrainingRun<Float>(config: config, directory: runDirectory, seed: 2)
         try run.run(maximumUnits: 1)
         try run.writeCheckpoint()
         try FileManager.default.removeItem(at: path)
-        let resumed = try TrainingRun<Float>(resuming: runDirectory)
-        #expect(resumed.learner.steps == run.learner.steps)
-        #expect(resumed.learner.policy().network == run.learner.policy().network)
+        return (config, run, try TrainingRun<Float>(resuming: runDirectory))
     }
 
     @Test func anExistingRunIsNotOverwritten() throws {
