@@ -231,8 +231,7 @@ extension Sequential {
 extension IntervalBounds {
     /// The box `[c − r, c + r]`.
     init(center: Matrix<Scalar>, radius: Matrix<Scalar>) {
-        self.init(
-            lower: center.zipMap(radius, -), upper: center.zipMap(radius, +))
+        self.init(lower: center.zipMap(radius, -), upper: center.zipMap(radius, +))
     }
 
     /// `∂L/∂c = g_l + g_u` and `∂L/∂r = g_u − g_l` from the bounds' gradients (l = c − r, u = c + r).

@@ -160,6 +160,22 @@ func ready<S: BLASScalar>(_ attack: any Attack, for policy: Policy<S>) -> any At
         #expect(throws: AttackError.self) { try ThreatModel.channelMask([true, false, true], dimension: 200) }
     }
 
+    /// The box interval bounds start from: radius ε·u_j on free dimensions only, clipped to the
+    /// observation bounds, row by row (values worked by hand).
+    @Test func boxHonoursMaskScaleAndBounds() {
+        let model = ThreatModel(
+            epsilon: 0.1, scale: [1, 2, 1, 0.5], bounds: BoxSpace(low: [0, 0, 0, -1], high: [1, 1, 1, 1]),
+            mask: [true, true, false, true])
+        let observations = Matrix<Double>(rows: 2, columns: 4, storage: [0.5, 0.95, 0.2, -0.98, 0.05, 0.5, 0.7, 0])
+        let (lower, upper) = model.box(around: observations)
+        let expectedLower: [Double] = [0.4, 0.75, 0.2, -1, 0, 0.3, 0.7, -0.05]
+        let expectedUpper: [Double] = [0.6, 1, 0.2, -0.93, 0.15, 0.7, 0.7, 0.05]
+        for i in 0..<8 {
+            #expect(abs(lower.storage[i] - expectedLower[i]) < 1e-12, "lower[\(i)] = \(lower.storage[i])")
+            #expect(abs(upper.storage[i] - expectedUpper[i]) < 1e-12, "upper[\(i)] = \(upper.storage[i])")
+        }
+    }
+
     @Test func zeroEpsilonChangesNothing() throws {
         let policy = randomPolicy(kind: .greedyQ, inputs: 4, outputs: 2, seed: 1)
         let observations = randomMatrix(rows: 8, columns: 4, random: RandomStream(seed: 2))
