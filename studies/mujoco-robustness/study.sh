@@ -5,13 +5,16 @@
 # studies/mujoco-robustness/ENV-METHOD-ppo.yaml — it trains seeds 0, 1, 2 into runs/NAME-seedS
 # (resumed when interrupted; vanilla seed 0 is the shipped policies/ENV-ppo.safetensors, which its
 # config retrains bit for bit), runs the full attack suite on each agent (attack-suite.sh, 50
-# episodes, cached in runs/attacks/NAME.json), picks each method's median agent by its worst case
-# and writes
+# episodes, runs/attacks/NAME.json) and keeps the result in the repository as
+# studies/mujoco-robustness/agents/NAME.json (an agent with a record is done: it is not trained or
+# attacked again). From every record it picks each method's median agent by its worst case and
+# writes
 #   studies/mujoco-robustness/results.md — every agent's row, the median agents beside the
 #       published numbers, and training time relative to vanilla PPO;
 #   studies/mujoco-robustness/report/   — `gauntlet report` over the median agents (Markdown and
-#       HTML with figures), from runs/mujoco-study.sqlite.
-# --no-train tabulates the agents already trained and attacked, and skips the rest.
+#       HTML with figures), from runs/mujoco-study.sqlite, when every median agent's suite and
+#       vanilla policy are on this machine (otherwise report/ is left as it is, and it says why).
+# --no-train tabulates the agents already recorded, and trains or attacks nothing.
 # ε in each policy's normalised units, L∞: Hopper 0.075, Walker2d 0.05, HalfCheetah 0.15, Ant 0.15.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,9 +28,9 @@ gauntlet=${GAUNTLET:-.build/release/gauntlet}
 export GAUNTLET=$gauntlet
 declare -A epsilon=([hopper]=0.075 [walker2d]=0.05 [halfcheetah]=0.15 [ant]=0.15)
 
-agents=()   # ENV METHOD SEED POLICY, one per line, for the tabulation below
 for env in "${envs[@]}"; do
     eps=${epsilon[$env]:?"unknown environment '$env' (hopper, walker2d, halfcheetah, ant)"}
+    [ $train = 1 ] || continue
     configs=(policies/$env-ppo.yaml)
     for config in "$study/$env"-*-ppo.yaml; do [ -f "$config" ] && configs+=("$config"); done
     for config in "${configs[@]}"; do
@@ -35,10 +38,13 @@ for env in "${envs[@]}"; do
         for seed in 0 1 2; do
             run=runs/$method-seed$seed
             policy=$run/policy.safetensors
+            name=$method-seed$seed
             if [ "$config" = "policies/$env-ppo.yaml" ] && [ $seed = 0 ]; then
                 policy=policies/$env-ppo.safetensors
-            elif [ ! -f "$run/summary.json" ]; then
-                [ $train = 1 ] || continue
+                name=$method
+            fi
+            [ ! -f "$study/agents/$name.json" ] || continue
+            if [ "$policy" = "$run/policy.safetensors" ] && [ ! -f "$run/summary.json" ]; then
                 echo "training $method seed $seed" >&2
                 if [ -f "$run/checkpoint.safetensors" ]; then
                     "$gauntlet" train --resume "$run" > /dev/null
@@ -46,26 +52,31 @@ for env in "${envs[@]}"; do
                     "$gauntlet" train --config "$config" --seed $seed --output "$run" > /dev/null
                 fi
             fi
-            name=$(basename "$policy" .safetensors)
-            [ "$name" != policy ] || name=$(basename "$(dirname "$policy")")
             if [ ! -s "runs/attacks/$name.json" ]; then
-                [ $train = 1 ] || continue
                 echo "attacking $name" >&2
                 "$study/attack-suite.sh" "$policy" "$eps" > /dev/null
             fi
-            agents+=("$env $method $seed $policy")
+            python3 "$study/tabulate.py" record "$env" "$method" $seed "$policy"
         done
     done
 done
-[ ${#agents[@]} -gt 0 ] || { echo "no agent has been trained and attacked yet" >&2; exit 1; }
+ls "$study"/agents/*.json > /dev/null 2>&1 || { echo "no agent has been trained and attacked yet" >&2; exit 1; }
 
-# Tables; the median agents' attack runs and vanilla baselines go to the report.
-printf '%s\n' "${agents[@]}" > runs/mujoco-study-agents.txt
-python3 "$study/tabulate.py" runs/mujoco-study-agents.txt "$study/results.md" > runs/mujoco-study-median.txt
+# Tables from every record; the median agents' suites and vanilla baselines go to the report.
+rm -rf runs/mujoco-study && mkdir -p runs/mujoco-study
+python3 "$study/tabulate.py" tables "$study/results.md" runs/mujoco-study > runs/mujoco-study-median.txt
+missing=$(awk '$1 == "recovered" { print $2 }' runs/mujoco-study-median.txt)
+baselines=()
+while read -r policy; do
+    [ -f "$policy" ] || missing+=" $policy"
+    baselines+=(--baseline "$policy")
+done < <(awk '$1 == "baseline" { print $2 }' runs/mujoco-study-median.txt)
+if [ -n "$missing" ]; then
+    echo "wrote $study/results.md; left $study/report/ as it is: not on this machine:" $missing >&2
+    exit 0
+fi
 rm -f runs/mujoco-study.sqlite
 awk '$1 == "run" { print $2 }' runs/mujoco-study-median.txt | xargs "$gauntlet" results import --db runs/mujoco-study.sqlite > /dev/null
-baselines=()
-while read -r policy; do baselines+=(--baseline "$policy"); done < <(awk '$1 == "baseline" { print $2 }' runs/mujoco-study-median.txt)
 rm -rf "$study/report"
 "$gauntlet" report --db runs/mujoco-study.sqlite --out "$study/report" "${baselines[@]}" > /dev/null
 echo "wrote $study/results.md and $study/report/"

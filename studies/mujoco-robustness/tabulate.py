@@ -1,12 +1,16 @@
 """Tables of the MuJoCo robustness study (run by study.sh).
 
-    python3 tabulate.py AGENTS RESULTS_MD
+    python3 tabulate.py record ENV METHOD SEED POLICY
+    python3 tabulate.py tables RESULTS_MD SUITES_DIR
 
-AGENTS lists one agent per line, `ENV METHOD SEED POLICY`, each attacked by attack-suite.sh
-(runs/attacks/NAME.json). Writes RESULTS_MD — per environment the median agent of each method
-by worst case beside the published numbers, the issue's targets, every agent's row and the
-training time relative to vanilla PPO — and prints, for the report, `baseline POLICY` for each
-environment's median vanilla agent and `run JSON` for every median agent.
+`record` keeps one attacked agent in the repository: attack-suite.sh's runs/attacks/NAME.json
+beside its training wall time (runs/METHOD-seedSEED/summary.json) as agents/NAME.json, so the
+tables outlive the run directories. `tables` reads every agents/*.json and writes RESULTS_MD —
+per environment the median agent of each method by worst case beside the published numbers, the
+issue's targets, every agent's row and the training time relative to vanilla PPO; it writes the
+median agents' suites to SUITES_DIR for `gauntlet report` and prints `baseline POLICY` for each
+environment's median vanilla agent, `run JSON` for each median agent, and `recovered NAME` for a
+median agent whose record holds only the summary numbers (see `recovered` below).
 """
 import json
 import os
@@ -53,18 +57,37 @@ def strongest_by_family(reports):
     return strongest
 
 
-def load(line):
-    env, method, seed, policy = line.split()
+AGENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agents")
+
+
+def record(env, method, seed, policy):
+    """agents/NAME.json: who the agent is, its training wall time and its suite as run.
+
+    A record may instead carry `recovered` (a sentence saying where its numbers come from) with a
+    suite of summaries only — mean and 95% interval per attack family, no episodes — for agents
+    whose run directories were lost; `training_seconds` then says what it is in the same sentence.
+    """
     name = run_name(policy)
-    path = "runs/attacks/%s.json" % name
-    reports = json.load(open(path))["attacks"]
-    attacked = strongest_by_family(reports)
-    worst = min(reports, key=lambda r: r["attacked"]["mean_return"])
     summary = "runs/%s-seed%s/summary.json" % (method, seed)
     wall = json.load(open(summary))["wall_seconds"] if os.path.exists(summary) else None
-    return {"env": env, "method": method, "seed": int(seed), "policy": policy, "name": name, "json": path,
-            "natural": reports[0]["clean"], "attacked": attacked, "worst": worst["attacked"],
-            "worst_attack": worst["attack"].split(":")[0], "wall": wall}
+    entry = {"env": env, "method": method, "seed": int(seed), "policy": policy, "training_seconds": wall,
+             "suite": json.load(open("runs/attacks/%s.json" % name))}
+    os.makedirs(AGENTS, exist_ok=True)
+    with open(os.path.join(AGENTS, name + ".json"), "w") as f:
+        json.dump(entry, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+def load(path):
+    entry = json.load(open(path))
+    reports = entry["suite"]["attacks"]
+    worst = min(reports, key=lambda r: r["attacked"]["mean_return"])
+    name = os.path.splitext(os.path.basename(path))[0]
+    return {"env": entry["env"], "method": entry["method"], "seed": entry["seed"], "policy": entry["policy"],
+            "name": name, "label": name + (" †" if "recovered" in entry else ""), "suite": entry["suite"],
+            "recovered": "recovered" in entry, "natural": reports[0]["clean"],
+            "attacked": strongest_by_family(reports), "worst": worst["attacked"],
+            "worst_attack": worst["attack"].split(":")[0], "wall": entry["training_seconds"]}
 
 
 def median(values):
@@ -72,8 +95,8 @@ def median(values):
     return values[(len(values) - 1) // 2]
 
 
-def main(agents_path, out_path):
-    agents = [load(line) for line in open(agents_path) if line.strip()]
+def tables(out_path, suites_dir):
+    agents = [load(os.path.join(AGENTS, f)) for f in sorted(os.listdir(AGENTS)) if f.endswith(".json")]
     lines = ["# Robust RL on MuJoCo — results", "",
              "Written by `study.sh` from the agents trained and attacked so far (%d). Mean return over 50 "
              "deterministic episodes with 95%% intervals; the worst case is the lowest mean over the suite "
@@ -83,7 +106,14 @@ def main(agents_path, out_path):
              "of a method is the median of its seeds by worst case (the lower one of two). Published numbers "
              "are on the v2 environments (mujoco-py), ours on Gymnasium's v5: context, not a like-for-like "
              "comparison. Training time is the median wall time of a method's seeds over vanilla PPO's on "
-             "this 2-core machine, with other jobs beside them (rough)." % len(agents), ""]
+             "this 2-core machine, with other jobs beside them (rough)." % len(agents)]
+    recovered = sum(a["recovered"] for a in agents)
+    if recovered:
+        lines[-1] += (" The %d agents marked † were attacked on a machine whose run directories are lost: their "
+                      "rows come from their records in `agents/` (the numbers as this file printed them, "
+                      "and their method's median training time), so a ratio computed from them can differ in its last digit "
+                      "from the unrounded one." % recovered)
+    lines.append("")
     for env, (env_id, eps) in ENVIRONMENTS.items():
         mine = [a for a in agents if a["env"] == env]
         if not mine:
@@ -107,7 +137,7 @@ def main(agents_path, out_path):
                 if vanilla_wall:
                     time += " (%.1f×)" % (median(walls[method]) / vanilla_wall)
             lines.append("| %s | %d | %s | %s | %s (%s) | %s | %s |" % (
-                method, count, agent["name"], cell(agent["natural"]), cell(agent["worst"]), agent["worst_attack"],
+                method, count, agent["label"], cell(agent["natural"]), cell(agent["worst"]), agent["worst_attack"],
                 "%d → %d" % published if published else "—", time))
         vanilla = chosen.get(env + "-ppo", (None,))[0]
         if vanilla:
@@ -137,17 +167,25 @@ def main(agents_path, out_path):
                   "|---|---|" + "---|" * len(ATTACKS) + "---|"]
         for a in sorted(mine, key=lambda a: (a["method"], a["seed"])):
             lines.append("| %s | %s | %s | **%s** (%s) |" % (
-                a["name"], cell(a["natural"]),
+                a["label"], cell(a["natural"]),
                 " | ".join(cell(a["attacked"][k]) if k in a["attacked"] else "—" for k in ATTACKS),
                 cell(a["worst"]), a["worst_attack"]))
         lines.append("")
         if vanilla:
             print("baseline", vanilla["policy"])
         for method in methods:
-            print("run", chosen[method][0]["json"])
+            agent = chosen[method][0]
+            if agent["recovered"]:
+                print("recovered", agent["name"])
+                continue
+            path = os.path.join(suites_dir, agent["name"] + ".json")
+            with open(path, "w") as f:
+                json.dump(agent["suite"], f)
+            print("run", path)
     with open(out_path, "w") as f:
         f.write("\n".join(lines))
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    command, arguments = sys.argv[1], sys.argv[2:]
+    {"record": record, "tables": tables}[command](*arguments)
