@@ -27,6 +27,8 @@ PUBLISHED = {
     "halfcheetah": {"vanilla": (7117, -660), "sa": (3632, 3028), "atla": (6157, 5058), "wocar": (6032, 4269)},
     "ant": {"vanilla": (5687, -872), "sa": (4292, 2511), "atla": (5359, 3765), "wocar": (5596, 3164)},
 }
+# The study's data: one record per attacked agent (see `record`).
+AGENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agents")
 ATTACKS = ["uniform", "critic", "mad", "pgd", "rs", "rs+mad", "learned", "paad"]
 
 
@@ -55,9 +57,6 @@ def strongest_by_family(reports):
         if name not in strongest or r["attacked"]["mean_return"] < strongest[name]["mean_return"]:
             strongest[name] = r["attacked"]
     return strongest
-
-
-AGENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agents")
 
 
 def record(env, method, seed, policy):
