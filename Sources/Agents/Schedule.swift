@@ -14,4 +14,14 @@ public enum Schedule: Equatable, Sendable, Codable {
             return start + progress * (end - start) / fraction
         }
     }
+
+    /// The same shape starting at `value`: a constant becomes `value`, a linear schedule keeps its
+    /// fraction and its end's ratio to its start (`lin_3e-4` rescaled to 3e-3 is `lin_3e-3`).
+    public func rescaled(toStart value: Double) -> Schedule {
+        switch self {
+        case .constant: return .constant(value)
+        case .linear(let start, let end, let fraction):
+            return .linear(start: value, end: start == 0 ? end : end * value / start, fraction: fraction)
+        }
+    }
 }

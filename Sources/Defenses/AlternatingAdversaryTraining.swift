@@ -12,7 +12,9 @@ import NeuralNet
 /// frozen adversary, then `robust_adversary_updates` adversary updates against the frozen agent.
 ///
 /// The adversary uses the agent's PPO settings (copies, rollout length, minibatches, learning
-/// rate, network) with a Gaussian policy over directions `a ∈ [−1, 1]^d`, starting at log-std
+/// rates, network) — its step sizes may be set apart, on the agent's schedules
+/// (`robust_adversary_learning_rate`, `robust_adversary_value_learning_rate`, as ATLA's
+/// `adv_ppo_lr_adam` and `adv_val_lr`) — with a Gaussian policy over directions `a ∈ [−1, 1]^d`, starting at log-std
 /// `robust_adversary_log_std`; its schedules span as many updates as the agent's. While the
 /// agent trains, a share `robust_fraction` of its observations is perturbed by directions
 /// sampled from the adversary, at ε on the config's ramp; while ε is 0 the adversary does not
@@ -29,7 +31,8 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
         diagnostics: ["robust/eps", "robust/adversary_steps", "robust/adversary_return", "robust/regularizer"],
         options: [
             victimUpdates.hyperparameter, adversaryUpdates.hyperparameter, adversaryLogStd.hyperparameter,
-            stateRegularizer.hyperparameter, StateAdversarialRegularizer.detachStd.hyperparameter,
+            adversaryLearningRate.hyperparameter, adversaryValueLearningRate.hyperparameter, stateRegularizer.hyperparameter,
+            StateAdversarialRegularizer.detachStd.hyperparameter,
         ]
     ) { config, context throws(TrainingError) in try AlternatingAdversaryTraining(config: config, context: context) }
 
@@ -39,6 +42,12 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
         "robust_adversary_updates", default: 1, in: 0...1_000_000, "ATLA: adversary updates per phase")
     public static let adversaryLogStd = RobustTrainingOption.number(
         "robust_adversary_log_std", default: -0.5, in: -20...5, "ATLA: initial log standard deviation of the adversary")
+    public static let adversaryLearningRate = RobustTrainingOption.optionalNumber(
+        "robust_adversary_learning_rate", in: 0...10,
+        "ATLA: the adversary's initial Adam step size, on the agent's learning_rate schedule (unset: the agent's)")
+    public static let adversaryValueLearningRate = RobustTrainingOption.optionalNumber(
+        "robust_adversary_value_learning_rate", in: 0...10,
+        "ATLA: the adversary critic's initial Adam step size, on the agent's critic schedule (unset: the agent critic's)")
     /// Whether the agent's loss carries SA-PPO's regulariser too (`robust_kappa`, `robust_steps`,
     /// `robust_bound`, `robust_detach_std`), as the ATLA paper's best agents (ATLA + SA-reg) do.
     public static let stateRegularizer = RobustTrainingOption.flag(
@@ -64,6 +73,12 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
         var adversaryConfig = victimPPO
         adversaryConfig.robust = nil
         adversaryConfig.logStdInit = config[Self.adversaryLogStd]
+        if let rate = config[Self.adversaryLearningRate] {
+            adversaryConfig.learningRate = victimPPO.learningRate.rescaled(toStart: rate)
+        }
+        if let rate = config[Self.adversaryValueLearningRate] {
+            adversaryConfig.valueLearningRate = (victimPPO.valueLearningRate ?? victimPPO.learningRate).rescaled(toStart: rate)
+        }
         adversaryConfig.totalSteps = max(1, victimPPO.totalSteps * config[Self.adversaryUpdates] / config[Self.victimUpdates])
         var environments: [AdversaryEnvironment] = []
         var limited: [TimeLimit] = []

@@ -33,6 +33,17 @@ private func expectConfigError(_ yaml: String, _ expected: String, sourceLocatio
         #expect(ppo.learningRate.value(atProgress: 0.25) == 0.00075)
     }
 
+    /// A schedule rescaled to a new start keeps its shape: a constant stays constant, a linear one
+    /// keeps its fraction and its end's share of its start.
+    @Test func rescaledSchedulesKeepTheirShape() {
+        #expect(Schedule.constant(3e-4).rescaled(toStart: 1e-3) == .constant(1e-3))
+        #expect(
+            Schedule.linear(start: 3e-4, end: 0, fraction: 1).rescaled(toStart: 3e-3) == .linear(start: 3e-3, end: 0, fraction: 1)
+        )
+        #expect(Schedule.linear(start: 2, end: 1, fraction: 0.5).rescaled(toStart: 4) == .linear(start: 4, end: 2, fraction: 0.5))
+        #expect(Schedule.linear(start: 0, end: 1, fraction: 1).rescaled(toStart: 2) == .linear(start: 2, end: 1, fraction: 1))
+    }
+
     @Test func ppoTakesSeparateActorAndCriticArchitecturesAsSB3Does() throws {
         let config = try TrainingConfig(
             yaml: "env: CartPole-v1\nalgorithm: ppo\nnet_arch: {pi: [], vf: [8, 8]}\n", file: "c.yaml",

@@ -18,14 +18,16 @@ import Testing
     /// The adversary's PPO settings come from the agent's config.
     static func method(
         epsilon: Double, victimUpdates: Int = 1, adversaryUpdates: Int = 1, fraction: Double = 1, precision: Precision = .f32,
-        stateRegularizer: Bool = false
+        stateRegularizer: Bool = false, learningRate: Schedule = .constant(3e-4), valueLearningRate: Schedule? = nil,
+        adversaryLearningRate: Double? = nil, adversaryValueLearningRate: Double? = nil
     ) throws -> AlternatingAdversaryTraining {
         var ppo = PPOConfig()
         ppo.totalSteps = 100_000
         ppo.environments = 8
         ppo.nSteps = 128
         ppo.batchSize = 256
-        ppo.learningRate = .constant(3e-4)
+        ppo.learningRate = learningRate
+        ppo.valueLearningRate = valueLearningRate
         var config = RobustTrainingConfig(method: "atla", epsilon: epsilon)
         config.epsilonStart = 0.1
         config.epsilonEnd = 0.1
@@ -33,6 +35,8 @@ import Testing
         config[AlternatingAdversaryTraining.adversaryUpdates] = adversaryUpdates
         config.fraction = fraction
         config[AlternatingAdversaryTraining.stateRegularizer] = stateRegularizer
+        config[AlternatingAdversaryTraining.adversaryLearningRate] = adversaryLearningRate
+        config[AlternatingAdversaryTraining.adversaryValueLearningRate] = adversaryValueLearningRate
         let bounds = try Registry.make("CartPole-v1").base.observationSpace
         return try AlternatingAdversaryTraining(
             config: config,
@@ -113,6 +117,33 @@ import Testing
         let trained = try atla.afterUpdate(policy: victim, progress: 0.5)
         #expect(trained["robust/adversary_steps"] == 1024 && atla.adversarySteps == 1024)
         #expect(trained["robust/eps"] == 0.2)
+    }
+
+    /// `robust_adversary_learning_rate` and `robust_adversary_value_learning_rate` give the
+    /// adversary the step sizes an agent with those rates would have given it, on the agent's
+    /// schedules: one adversary update against the same agent is bit for bit that adversary's, and
+    /// differs from the one on the agent's own rates.
+    @Test func theAdversarysStepSizesCanBeItsOwn() throws {
+        let victim = try Policy.load(contentsOf: URL(fileURLWithPath: Self.victim))
+        func adversary(_ atla: AlternatingAdversaryTraining) throws -> [String: Safetensors.Tensor] {
+            _ = try atla.afterUpdate(policy: victim, progress: 0.5)
+            var checkpoint = CheckpointWriter()
+            atla.writeCheckpoint(to: &checkpoint)
+            return checkpoint.file.tensors.filter { $0.key.hasPrefix("atla.adversary.") }
+        }
+        let agentRate = Schedule.linear(start: 3e-4, end: 0, fraction: 1)
+        let own = try adversary(
+            Self.method(
+                epsilon: 0.2, learningRate: agentRate, valueLearningRate: .linear(start: 1e-3, end: 0, fraction: 1),
+                adversaryLearningRate: 3e-3, adversaryValueLearningRate: 2e-4))
+        let expected = try adversary(
+            Self.method(
+                epsilon: 0.2, learningRate: .linear(start: 3e-3, end: 0, fraction: 1),
+                valueLearningRate: .linear(start: 2e-4, end: 0, fraction: 1)))
+        let agents = try adversary(Self.method(epsilon: 0.2, learningRate: agentRate))
+        #expect(own.keys.contains("atla.adversary.actor") && own == expected)
+        #expect(own["atla.adversary.actor"] != agents["atla.adversary.actor"])
+        #expect(own["atla.adversary.critic"] != agents["atla.adversary.critic"])
     }
 
     /// Against a fixed agent (the shipped CartPole PPO) at ε = 0.2 the adversary learns to end

@@ -159,7 +159,9 @@ def tables(out_path, suites_dir):
                 parts += [] if kept >= 0.85 else ["natural return"]
                 verdict = "met" if not parts else "missed on " + " and ".join(parts)
                 if chosen[method][1] < 3 or chosen[env + "-ppo"][1] < 3:
-                    verdict += " (fewer than 3 seeds: not yet the protocol's median)"
+                    tried = os.path.exists(os.path.join(os.path.dirname(AGENTS), "tried", method + ".yaml"))
+                    verdict += " (fewer than 3 seeds: %s)" % (
+                        "its config was left for tried/ after this seed" if tried else "not yet the protocol's median")
                 lines.append("- %s: %s, %.0f%% of its natural return — %s" % (method, gain, 100 * kept, verdict))
         lines += ["", "Every agent:", "",
                   "| agent | natural | " + " | ".join(ATTACKS) + " | worst case |",
