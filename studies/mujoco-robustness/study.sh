@@ -7,8 +7,10 @@
 # config retrains bit for bit), runs the full attack suite on each agent (attack-suite.sh, 50
 # episodes, runs/attacks/NAME.json) and keeps the result in the repository as
 # studies/mujoco-robustness/agents/NAME.json (an agent with a record is done: it is not trained or
-# attacked again). From every record it picks each method's median agent by its worst case and
-# writes
+# attacked again) — except what the report needs and a record cannot give: a median agent whose
+# record is `recovered` (summary numbers only) is trained and attacked again, and a vanilla median
+# policy that is not on the machine is trained again (the study's configs reproduce their runs).
+# From every record it picks each method's median agent by its worst case and writes
 #   studies/mujoco-robustness/results.md — every agent's row, the median agents beside the
 #       published numbers, and training time relative to vanilla PPO;
 #   studies/mujoco-robustness/report/   — `gauntlet report` over the median agents (Markdown and
@@ -27,6 +29,13 @@ gauntlet=${GAUNTLET:-.build/release/gauntlet}
 [ -x "$gauntlet" ] || swift build -c release --product gauntlet
 export GAUNTLET=$gauntlet
 declare -A epsilon=([hopper]=0.075 [walker2d]=0.05 [halfcheetah]=0.15 [ant]=0.15)
+# What the report lacks at the start: recovered median agents (by name), vanilla median policies (by path).
+redo=" "
+if [ $train = 1 ] && ls "$study"/agents/*.json > /dev/null 2>&1; then
+    medians=$(mktemp -d)
+    redo+=$(python3 "$study/tabulate.py" tables /dev/null "$medians" | awk '$1 == "recovered" || $1 == "baseline" { printf "%s ", $2 }')
+    rm -rf "$medians"
+fi
 
 for env in "${envs[@]}"; do
     eps=${epsilon[$env]:?"unknown environment '$env' (hopper, walker2d, halfcheetah, ant)"}
@@ -43,7 +52,9 @@ for env in "${envs[@]}"; do
                 policy=policies/$env-ppo.safetensors
                 name=$method
             fi
-            [ ! -f "$study/agents/$name.json" ] || continue
+            attack=1
+            [ -f "$study/agents/$name.json" ] && [[ "$redo" != *" $name "* ]] && attack=0
+            if [ $attack = 0 ] && { [[ "$redo" != *" $policy "* ]] || [ -f "$policy" ]; }; then continue; fi
             if [ "$policy" = "$run/policy.safetensors" ] && [ ! -f "$run/summary.json" ]; then
                 echo "training $method seed $seed" >&2
                 if [ -f "$run/checkpoint.safetensors" ]; then
@@ -52,6 +63,7 @@ for env in "${envs[@]}"; do
                     "$gauntlet" train --config "$config" --seed $seed --output "$run" > /dev/null
                 fi
             fi
+            [ $attack = 1 ] || continue
             if [ ! -s "runs/attacks/$name.json" ]; then
                 echo "attacking $name" >&2
                 "$study/attack-suite.sh" "$policy" "$eps" > /dev/null

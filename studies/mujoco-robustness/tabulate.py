@@ -10,7 +10,8 @@ per environment the median agent of each method by worst case beside the publish
 issue's targets, every agent's row and the training time relative to vanilla PPO; it writes the
 median agents' suites to SUITES_DIR for `gauntlet report` and prints `baseline POLICY` for each
 environment's median vanilla agent, `run JSON` for each median agent, and `recovered NAME` for a
-median agent whose record holds only the summary numbers (see `recovered` below).
+median agent whose record holds only the summary numbers (see `recovered` below) — the median
+agents of the study's methods, not of those whose config was left for tried/.
 """
 import json
 import os
@@ -89,6 +90,11 @@ def load(path):
             "worst_attack": worst["attack"].split(":")[0], "wall": entry["training_seconds"]}
 
 
+def tried(method):
+    """Whether a method's config was left for tried/ (in the tables, not in the report)."""
+    return os.path.exists(os.path.join(os.path.dirname(AGENTS), "tried", method + ".yaml"))
+
+
 def median(values):
     values = sorted(values)
     return values[(len(values) - 1) // 2]
@@ -159,9 +165,8 @@ def tables(out_path, suites_dir):
                 parts += [] if kept >= 0.85 else ["natural return"]
                 verdict = "met" if not parts else "missed on " + " and ".join(parts)
                 if chosen[method][1] < 3 or chosen[env + "-ppo"][1] < 3:
-                    tried = os.path.exists(os.path.join(os.path.dirname(AGENTS), "tried", method + ".yaml"))
                     verdict += " (fewer than 3 seeds: %s)" % (
-                        "its config was left for tried/ after this seed" if tried else "not yet the protocol's median")
+                        "its config was left for tried/ after this seed" if tried(method) else "not yet the protocol's median")
                 lines.append("- %s: %s, %.0f%% of its natural return — %s" % (method, gain, 100 * kept, verdict))
         lines += ["", "Every agent:", "",
                   "| agent | natural | " + " | ".join(ATTACKS) + " | worst case |",
@@ -176,6 +181,8 @@ def tables(out_path, suites_dir):
             print("baseline", vanilla["policy"])
         for method in methods:
             agent = chosen[method][0]
+            if tried(method):
+                continue
             if agent["recovered"]:
                 print("recovered", agent["name"])
                 continue
