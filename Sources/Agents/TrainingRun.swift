@@ -42,6 +42,13 @@ public final class TrainingRun<Scalar: BLASScalar> {
     /// What the learner was assembled from.
     public let components: TrainingComponents
     public private(set) var wallSeconds = 0.0
+    /// The OpenBLAS kernels the run has computed with, in order (`BLAS.coreName`; a checkpoint
+    /// from before they were recorded contributes none). Weights are bit for bit an uninterrupted
+    /// run's only where one kernel ran throughout; the policy's provenance lists them all.
+    public private(set) var blasKernels = [BLAS.coreName]
+    /// Set when this process resumed a run on another kernel than its checkpoint's: what happened,
+    /// and how to resume on the recorded one instead (the CLI prints it).
+    public private(set) var kernelChange: String?
 
     struct RunInfo: Codable {
         var seed: UInt64
@@ -123,6 +130,13 @@ public final class TrainingRun<Scalar: BLASScalar> {
         self.components = components
         learner = try Self.makeLearner(config, seed: info.seed, components: components, checkpoint: checkpoint)
         wallSeconds = (try? checkpoint.float64("run.wall_seconds", count: 1)[0]) ?? 0
+        // This process's kernel joins the list once it computes a step (`run`).
+        let recorded = (try? checkpoint.json("run.blas_kernels", as: [String].self)) ?? []
+        blasKernels = recorded.isEmpty ? [BLAS.coreName] : recorded
+        if let last = recorded.last, last != BLAS.coreName, toResume, !learner.isFinished {
+            kernelChange =
+                "the run computed with OpenBLAS's \(last) kernel and this process has \(BLAS.coreName): its weights will differ in the last bits from an uninterrupted run's (the policy's provenance records both). To keep \(last), interrupt and resume with OPENBLAS_CORETYPE=\(last) (the CPU must support it)."
+        }
     }
 
     /// The policy of the run in `directory` at its last checkpoint — while it trains, or after it
@@ -236,6 +250,7 @@ public final class TrainingRun<Scalar: BLASScalar> {
         var units = 0
         var windowStart = (DispatchTime.now().uptimeNanoseconds, learner.steps)
         var speed = 0.0
+        if !learner.isFinished, blasKernels.last != BLAS.coreName { blasKernels.append(BLAS.coreName) }
         while !learner.isFinished && units < (maximumUnits ?? .max) {
             let unitStart = DispatchTime.now().uptimeNanoseconds
             try learner.advance()
@@ -281,6 +296,7 @@ public final class TrainingRun<Scalar: BLASScalar> {
         var writer = CheckpointWriter()
         learner.writeCheckpoint(to: &writer)
         writer.put("run.wall_seconds", [wallSeconds])
+        writer.putJSON("run.blas_kernels", blasKernels)
         do { try writer.write(to: directory.appendingPathComponent("checkpoint.safetensors")) } catch {
             throw TrainingError("cannot write the checkpoint: \(error.description)")
         }
@@ -291,7 +307,8 @@ public final class TrainingRun<Scalar: BLASScalar> {
         var provenance = [
             "seed": "\(seed)", "config_hash": config.hash, "gauntlet_version": Gauntlet.version, "steps": "\(learner.steps)",
             "training_precision": Self.precision.rawValue, "trained": ISO8601DateFormatter().string(from: Date()),
-            "blas_kernel": BLAS.coreName, "training_mean_return_last_100": "\(learner.environment.statistics.meanRecentReturn())",
+            "blas_kernel": blasKernels.joined(separator: ", "),
+            "training_mean_return_last_100": "\(learner.environment.statistics.meanRecentReturn())",
         ]
         if snapshot { provenance["snapshot"] = "checkpoint at step \(learner.steps) of \(learner.totalSteps)" }
         var file = learner.policy().file(

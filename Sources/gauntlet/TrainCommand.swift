@@ -62,6 +62,7 @@ struct Train: ParsableCommand, PrecisionGeneric {
             if let resume {
                 run = try TrainingRun<S>(resuming: URL(fileURLWithPath: resume), components: Toolkit.standard.training)
                 FileHandle.standardError.write(Data("resuming \(resume) at step \(run.learner.steps)\n".utf8))
+                if let change = run.kernelChange { FileHandle.standardError.write(Data("warning: \(change)\n".utf8)) }
             } else {
                 let url = URL(fileURLWithPath: config!)
                 let parsed = try Toolkit.standard.trainingConfig(contentsOf: url)

@@ -311,6 +311,36 @@ import Testing
         }
     }
 
+    /// A run resumed on the kernel its checkpoint computed with says nothing and records that one
+    /// kernel; resumed on another it says so, naming the way back (`OPENBLAS_CORETYPE`), and its
+    /// policy's provenance lists both. (Another kernel is simulated by rewriting the checkpoint's
+    /// record: one machine has one.)
+    @Test func aResumeOnAnotherBLASKernelIsReportedAndRecorded() throws {
+        let config = try TrainingConfig(
+            yaml: Self.configs.first { $0.0 == "ppo" }!.1, file: "ppo.yaml", robustMethods: Toolkit.standard.robustMethods)
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try TrainingRun<Float>(config: config, directory: directory, seed: 2, components: Toolkit.standard.training)
+        try first.run(maximumUnits: 1)
+        try first.writeCheckpoint()
+        let same = try TrainingRun<Float>(resuming: directory, components: Toolkit.standard.training)
+        #expect(same.kernelChange == nil && same.blasKernels == [BLAS.coreName])
+
+        let url = directory.appendingPathComponent("checkpoint.safetensors")
+        var checkpoint = try Safetensors.read(contentsOf: url)
+        #expect(checkpoint.metadata["run.blas_kernels"] == "[\"\(BLAS.coreName)\"]")
+        checkpoint.metadata["run.blas_kernels"] = "[\"Elsewhere\"]"
+        try checkpoint.write(to: url)
+        let moved = try TrainingRun<Float>(resuming: directory, components: Toolkit.standard.training)
+        #expect(moved.blasKernels == ["Elsewhere"])  // until it computes
+        let change = try #require(moved.kernelChange)
+        #expect(change.contains("Elsewhere kernel and this process has \(BLAS.coreName)"))
+        #expect(change.contains("OPENBLAS_CORETYPE=Elsewhere"))
+        _ = try #require(try moved.run())
+        let policy = try PolicyFile.load(contentsOf: directory.appendingPathComponent("policy.safetensors"))
+        #expect(policy.description.provenance["blas_kernel"] == "Elsewhere, \(BLAS.coreName)")
+    }
+
     /// The Float64 reference precision trains, checkpoints in Float64 and resumes exactly too.
     @Test func float64RunsResumeBitIdentical() throws {
         let yaml = Self.configs.first { $0.0 == "ppo" }!.1
