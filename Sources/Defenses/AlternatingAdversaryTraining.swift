@@ -75,6 +75,8 @@ public final class AlternatingAdversaryTraining: RobustTrainingBase, RobustTrain
         adversaryConfig.logStdInit = config[Self.adversaryLogStd]
         if let rate = config[Self.adversaryLearningRate] {
             adversaryConfig.learningRate = victimPPO.learningRate.rescaled(toStart: rate)
+            // Its critic keeps the agent critic's rate unless that is set apart too.
+            adversaryConfig.valueLearningRate = victimPPO.valueLearningRate ?? victimPPO.learningRate
         }
         if let rate = config[Self.adversaryValueLearningRate] {
             adversaryConfig.valueLearningRate = (victimPPO.valueLearningRate ?? victimPPO.learningRate).rescaled(toStart: rate)

@@ -122,7 +122,7 @@ import Testing
     /// `robust_adversary_learning_rate` and `robust_adversary_value_learning_rate` give the
     /// adversary the step sizes an agent with those rates would have given it, on the agent's
     /// schedules: one adversary update against the same agent is bit for bit that adversary's, and
-    /// differs from the one on the agent's own rates.
+    /// differs from the one on the agent's own rates; a critic not set apart keeps the agent critic's.
     @Test func theAdversarysStepSizesCanBeItsOwn() throws {
         let victim = try Policy.load(contentsOf: URL(fileURLWithPath: Self.victim))
         func adversary(_ atla: AlternatingAdversaryTraining) throws -> [String: Safetensors.Tensor] {
@@ -144,6 +144,11 @@ import Testing
         #expect(own.keys.contains("atla.adversary.actor") && own == expected)
         #expect(own["atla.adversary.actor"] != agents["atla.adversary.actor"])
         #expect(own["atla.adversary.critic"] != agents["atla.adversary.critic"])
+        // With the actor's rate alone set apart, the critic keeps the agent critic's.
+        let actorOnly = try adversary(Self.method(epsilon: 0.2, learningRate: agentRate, adversaryLearningRate: 3e-3))
+        let actorOnlyExpected = try adversary(
+            Self.method(epsilon: 0.2, learningRate: .linear(start: 3e-3, end: 0, fraction: 1), valueLearningRate: agentRate))
+        #expect(actorOnly == actorOnlyExpected)
     }
 
     /// Against a fixed agent (the shipped CartPole PPO) at ε = 0.2 the adversary learns to end
