@@ -4,12 +4,13 @@
 # For each environment and each method — vanilla PPO (policies/ENV-ppo.yaml) and every
 # studies/mujoco-robustness/ENV-METHOD-ppo.yaml — it trains seeds 0, 1, 2 into runs/NAME-seedS
 # (resumed when interrupted; vanilla seed 0 is the shipped policies/ENV-ppo.safetensors, which its
-# config retrains bit for bit), runs the full attack suite on each agent (attack-suite.sh, 50
+# config retrains bit for bit on the OpenBLAS kernel it recorded), runs the full attack suite on each agent (attack-suite.sh, 50
 # episodes, runs/attacks/NAME.json) and keeps the result in the repository as
 # studies/mujoco-robustness/agents/NAME.json (an agent with a record is done: it is not trained or
 # attacked again) — except what the report needs and a record cannot give: a median agent whose
 # record is `recovered` (summary numbers only) is trained and attacked again, and a vanilla median
-# policy that is not on the machine is trained again (the study's configs reproduce their runs).
+# policy that is not on the machine is trained again (same config and seed; bit for bit the lost
+# run only on the OpenBLAS kernel it ran on).
 # From every record it picks each method's median agent by its worst case and writes
 #   studies/mujoco-robustness/results.md — every agent's row, the median agents beside the
 #       published numbers, and training time relative to vanilla PPO;
