@@ -167,6 +167,8 @@ def tables(out_path, suites_dir):
                 if chosen[method][1] < 3 or chosen[env + "-ppo"][1] < 3:
                     verdict += " (fewer than 3 seeds: %s)" % (
                         "its config was left for tried/ after this seed" if tried(method) else "not yet the protocol's median")
+                elif tried(method):
+                    verdict += " (a superseded variant: its config is in tried/)"
                 lines.append("- %s: %s, %.0f%% of its natural return — %s" % (method, gain, 100 * kept, verdict))
         lines += ["", "Every agent:", "",
                   "| agent | natural | " + " | ".join(ATTACKS) + " | worst case |",
