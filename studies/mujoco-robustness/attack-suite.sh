@@ -7,7 +7,8 @@
 # (NAME-learned-lrRATE for the grid's other rates) holds one (resumed when interrupted).
 # Writes runs/attacks/NAME.json ({"attacks": [...]}, gauntlet attack's report) and prints one
 # Markdown row: natural, each attack, and the worst case (the lowest mean) with 95% intervals.
-#   studies/mujoco-robustness/attack-suite.sh POLICY EPS [EPISODES]
+# NAME is the policy file's name, or its run directory's for RUN/policy.safetensors, unless given.
+#   studies/mujoco-robustness/attack-suite.sh POLICY EPS [EPISODES [NAME]]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 policy=$1
@@ -15,8 +16,7 @@ eps=$2
 episodes=${3:-50}
 gauntlet=${GAUNTLET:-.build/release/gauntlet}
 [ -x "$gauntlet" ] || swift build -c release --product gauntlet
-name=$(basename "$policy" .safetensors)
-# A run's policy (RUN/policy.safetensors) is named by its run directory.
+name=${4:-$(basename "$policy" .safetensors)}
 [ "$name" != policy ] || name=$(basename "$(dirname "$policy")")
 mkdir -p runs/attacks
 learned_rates=(1e-3 3e-3)   # beside the default 3e-4 of runs/attacks/NAME-learned

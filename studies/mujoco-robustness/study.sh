@@ -10,7 +10,8 @@
 # attacked again) — except what the report needs and a record cannot give: a median agent whose
 # record is `recovered` (summary numbers only) is trained and attacked again, and a vanilla median
 # policy that is not on the machine is trained again (same config and seed; bit for bit the lost
-# run only on the OpenBLAS kernel it ran on).
+# run only on the OpenBLAS kernel it ran on). A robust agent shipped in policies/ (the `shipped`
+# table below: the same tensors as its seed's run) is attacked from there and never retrained.
 # From every record it picks each method's median agent by its worst case and writes
 #   studies/mujoco-robustness/results.md — every agent's row, the median agents beside the
 #       published numbers, and training time relative to vanilla PPO;
@@ -30,6 +31,10 @@ gauntlet=${GAUNTLET:-.build/release/gauntlet}
 [ -x "$gauntlet" ] || swift build -c release --product gauntlet
 export GAUNTLET=$gauntlet
 declare -A epsilon=([hopper]=0.075 [walker2d]=0.05 [halfcheetah]=0.15 [ant]=0.15)
+declare -A shipped=(
+    [hopper-sa-sigma-kappa0.1-ppo-seed1]=policies/hopper-sa-ppo.safetensors
+    [walker2d-sa-sigma-ppo-seed1]=policies/walker2d-sa-ppo.safetensors
+    [halfcheetah-sa-sigma-kappa0.1-reference-ppo-seed0]=policies/halfcheetah-sa-ppo.safetensors)
 # What the report lacks at the start: recovered median agents (by name), vanilla median policies (by path).
 redo=" "
 if [ $train = 1 ] && ls "$study"/agents/*.json > /dev/null 2>&1; then
@@ -53,6 +58,7 @@ for env in "${envs[@]}"; do
                 policy=policies/$env-ppo.safetensors
                 name=$method
             fi
+            [ -z "${shipped[$name]:-}" ] || policy=${shipped[$name]}
             attack=1
             [ -f "$study/agents/$name.json" ] && [[ "$redo" != *" $name "* ]] && attack=0
             if [ $attack = 0 ] && { [[ "$redo" != *" $policy "* ]] || [ -f "$policy" ]; }; then continue; fi
@@ -67,9 +73,9 @@ for env in "${envs[@]}"; do
             [ $attack = 1 ] || continue
             if [ ! -s "runs/attacks/$name.json" ]; then
                 echo "attacking $name" >&2
-                "$study/attack-suite.sh" "$policy" "$eps" > /dev/null
+                "$study/attack-suite.sh" "$policy" "$eps" 50 "$name" > /dev/null
             fi
-            python3 "$study/tabulate.py" record "$env" "$method" $seed "$policy"
+            python3 "$study/tabulate.py" record "$env" "$method" $seed "$policy" "$name"
         done
     done
 done

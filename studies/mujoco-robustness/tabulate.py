@@ -60,14 +60,14 @@ def strongest_by_family(reports):
     return strongest
 
 
-def record(env, method, seed, policy):
+def record(env, method, seed, policy, name=None):
     """agents/NAME.json: who the agent is, its training wall time and its suite as run.
 
     A record may instead carry `recovered` (a sentence saying where its numbers come from) with a
     suite of summaries only — mean and 95% interval per attack family, no episodes — for agents
     whose run directories were lost; `training_seconds` then says what it is in the same sentence.
     """
-    name = run_name(policy)
+    name = name or run_name(policy)
     summary = "runs/%s-seed%s/summary.json" % (method, seed)
     wall = json.load(open(summary))["wall_seconds"] if os.path.exists(summary) else None
     entry = {"env": env, "method": method, "seed": int(seed), "policy": policy, "training_seconds": wall,
