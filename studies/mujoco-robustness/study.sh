@@ -13,7 +13,7 @@
 # run only on the OpenBLAS kernel it ran on). A robust agent shipped in policies/ (the `shipped`
 # table below: the same tensors as its seed's run) is attacked from there and never retrained.
 # From every record it picks each method's median agent by its worst case and writes
-#   studies/mujoco-robustness/results.md — every agent's row, the median agents beside the
+#   studies/mujoco-robustness/results.md (and its summary table in README.md) — every agent's row, the median agents beside the
 #       published numbers, and training time relative to vanilla PPO;
 #   studies/mujoco-robustness/report/   — `gauntlet report` over the median agents (Markdown and
 #       HTML with figures), from runs/mujoco-study.sqlite, when every median agent's suite and
@@ -83,7 +83,7 @@ ls "$study"/agents/*.json > /dev/null 2>&1 || { echo "no agent has been trained 
 
 # Tables from every record; the median agents' suites and vanilla baselines go to the report.
 rm -rf runs/mujoco-study && mkdir -p runs/mujoco-study
-python3 "$study/tabulate.py" tables "$study/results.md" runs/mujoco-study > runs/mujoco-study-median.txt
+python3 "$study/tabulate.py" tables "$study/results.md" runs/mujoco-study README.md > runs/mujoco-study-median.txt
 missing=$(awk '$1 == "recovered" { print $2 }' runs/mujoco-study-median.txt)
 baselines=()
 while read -r policy; do

@@ -1,7 +1,7 @@
 """Tables of the MuJoCo robustness study (run by study.sh).
 
     python3 tabulate.py record ENV METHOD SEED POLICY
-    python3 tabulate.py tables RESULTS_MD SUITES_DIR
+    python3 tabulate.py tables RESULTS_MD SUITES_DIR [README ...]
 
 `record` keeps one attacked agent in the repository: attack-suite.sh's runs/attacks/NAME.json
 beside its training wall time (runs/METHOD-seedSEED/summary.json) as agents/NAME.json, so the
@@ -11,7 +11,9 @@ issue's targets, every agent's row and the training time relative to vanilla PPO
 median agents' suites to SUITES_DIR for `gauntlet report` and prints `baseline POLICY` for each
 environment's median vanilla agent, `run JSON` for each median agent, and `recovered NAME` for a
 median agent whose record holds only the summary numbers (see `recovered` below) — the median
-agents of the study's methods, not of those whose config was left for tried/.
+agents of the study's methods, not of those whose config was left for tried/. RESULTS_MD opens
+with one summary table of every environment's median agents and their verdicts; each README named
+gets the same table between the lines `<!-- mujoco-robustness:begin -->` and `<!-- …:end -->`.
 """
 import json
 import os
@@ -31,6 +33,11 @@ PUBLISHED = {
 # The study's data: one record per attacked agent (see `record`).
 AGENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agents")
 ATTACKS = ["uniform", "critic", "mad", "pgd", "rs", "rs+mad", "learned", "paad"]
+FAMILIES = {"vanilla": "vanilla PPO", "sa": "SA-PPO", "wocar": "WocaR-PPO", "atla": "ATLA-PPO (MLP)",
+            "adversarial": "PGD adversarial training"}
+ATTACK_NAMES = {"uniform": "uniform", "critic": "critic", "mad": "MAD", "pgd": "PGD", "rs": "RS", "rs+mad": "RS+MAD",
+                "learned": "SA-RL", "paad": "PA-AD"}
+README_BLOCK = ("<!-- mujoco-robustness:begin -->", "<!-- mujoco-robustness:end -->")
 
 
 def family(env, method):
@@ -100,7 +107,51 @@ def median(values):
     return values[(len(values) - 1) // 2]
 
 
-def tables(out_path, suites_dir):
+def target(env, agent, vanilla):
+    """The issue's defense target for a median agent against vanilla's median agent: (how its
+    worst case compares, the fraction of vanilla's natural return it keeps, the verdict)."""
+    worst, vanilla_worst = agent["worst"]["mean_return"], vanilla["worst"]["mean_return"]
+    kept = agent["natural"]["mean_return"] / vanilla["natural"]["mean_return"]
+    if vanilla_worst > 0:
+        robust = worst >= 2 * vanilla_worst
+        gain = "%.1f× vanilla's worst case" % (worst / vanilla_worst)
+    else:
+        # A ratio to a negative worst case means nothing: ask for a positive worst case and
+        # report the difference.
+        robust = worst > 0
+        gain = "worst case %+.0f over vanilla's negative one" % (worst - vanilla_worst)
+    parts = [] if robust else ["worst case"]
+    parts += [] if kept >= 0.85 else ["natural return"]
+    return gain, kept, "met" if not parts else "missed on " + " and ".join(parts)
+
+
+def summary_table(rows):
+    """The median agents of the study's methods, every environment, as one Markdown table."""
+    lines = ["| environment, ε | method (config) | seeds | median agent: natural → worst case (attack) | "
+             "against vanilla's median agent | published natural → worst (v2) |", "|---|---|---|---|---|---|"]
+    for env, method, agent, count, verdict in rows:
+        env_id, eps = ENVIRONMENTS[env]
+        name = family(env, method)
+        published = PUBLISHED[env].get(name)
+        shipped = agent["policy"].startswith("policies/")
+        lines.append("| %s, %g | %s (`%s`%s) | %d | %s → %s (%s)%s | %s | %s |" % (
+            env_id, eps, FAMILIES.get(name, name), method,
+            "; shipped as `%s`" % os.path.splitext(agent["policy"])[0] if shipped else "", count,
+            "%.0f" % agent["natural"]["mean_return"], cell(agent["worst"]),
+            ATTACK_NAMES.get(agent["worst_attack"], agent["worst_attack"]), " †" if agent["recovered"] else "",
+            verdict or "—", "%d → %d" % published if published else "—"))
+    return lines
+
+
+def splice(readme, lines):
+    """Replaces the lines between README_BLOCK's markers in `readme` with `lines`."""
+    text = open(readme).read()
+    begin, end = text.index(README_BLOCK[0]), text.index(README_BLOCK[1])
+    with open(readme, "w") as f:
+        f.write(text[:begin + len(README_BLOCK[0])] + "\n" + "\n".join(lines) + "\n" + text[end:])
+
+
+def tables(out_path, suites_dir, *readmes):
     agents = [load(os.path.join(AGENTS, f)) for f in sorted(os.listdir(AGENTS)) if f.endswith(".json")]
     lines = ["# Robust RL on MuJoCo — results", "",
              "Written by `study.sh` from the agents trained and attacked so far (%d). Mean return over 50 "
@@ -119,6 +170,7 @@ def tables(out_path, suites_dir):
                       "and their method's median training time), so a ratio computed from them can differ in its last digit "
                       "from the unrounded one." % recovered)
     lines.append("")
+    summary = []
     for env, (env_id, eps) in ENVIRONMENTS.items():
         mine = [a for a in agents if a["env"] == env]
         if not mine:
@@ -146,29 +198,24 @@ def tables(out_path, suites_dir):
                 "%d → %d" % published if published else "—", time))
         vanilla = chosen.get(env + "-ppo", (None,))[0]
         if vanilla:
+            summary.append((env, env + "-ppo", vanilla, chosen[env + "-ppo"][1], None))
             lines += ["", "Targets (median agents): worst case ≥ 2× vanilla's %.0f (> 0 when that is negative) and "
                       "natural ≥ 85%% of its %.0f:" % (
                 vanilla["worst"]["mean_return"], vanilla["natural"]["mean_return"])]
             for method in methods[1:]:
                 agent = chosen[method][0]
-                worst, vanilla_worst = agent["worst"]["mean_return"], vanilla["worst"]["mean_return"]
-                kept = agent["natural"]["mean_return"] / vanilla["natural"]["mean_return"]
-                if vanilla_worst > 0:
-                    robust = worst >= 2 * vanilla_worst
-                    gain = "%.1f× vanilla's worst case" % (worst / vanilla_worst)
-                else:
-                    # A ratio to a negative worst case means nothing: ask for a positive worst case
-                    # and report the difference.
-                    robust = worst > 0
-                    gain = "worst case %+.0f over vanilla's negative one" % (worst - vanilla_worst)
-                parts = [] if robust else ["worst case"]
-                parts += [] if kept >= 0.85 else ["natural return"]
-                verdict = "met" if not parts else "missed on " + " and ".join(parts)
+                gain, kept, verdict = target(env, agent, vanilla)
                 if chosen[method][1] < 3 or chosen[env + "-ppo"][1] < 3:
                     verdict += " (fewer than 3 seeds: %s)" % (
                         "its config was left for tried/ after this seed" if tried(method) else "not yet the protocol's median")
                 elif tried(method):
                     verdict += " (a superseded variant: its config is in tried/)"
+                else:
+                    wocar = PUBLISHED[env]["wocar"][1]
+                    verdict += "; above WocaR's published %d" % wocar if agent["worst"]["mean_return"] > wocar else ""
+                if not tried(method):
+                    summary.append((env, method, agent, chosen[method][1], "%s, %.0f%% of its natural return: %s" % (
+                        gain.replace("vanilla's", "its"), 100 * kept, verdict)))
                 lines.append("- %s: %s, %.0f%% of its natural return — %s" % (method, gain, 100 * kept, verdict))
         lines += ["", "Every agent:", "",
                   "| agent | natural | " + " | ".join(ATTACKS) + " | worst case |",
@@ -192,8 +239,17 @@ def tables(out_path, suites_dir):
             with open(path, "w") as f:
                 json.dump(agent["suite"], f)
             print("run", path)
+    summary = summary_table(summary) + [
+        "", "The median agents of the study's methods by worst case (configs in `tried/` only in results.md's "
+        "sections), 50 episodes, 95% interval of the worst case; † a record recovered from a lost run "
+        "(summary numbers only). The issue's target: a worst case ≥ 2× vanilla's median agent's (> 0 when "
+        "that is negative) at ≥ 85% of its natural return; beyond it, a worst case above WocaR-PPO's "
+        "published one. Published numbers are on v2 (mujoco-py): context, not like for like."]
+    lines[4:4] = summary + [""]
     with open(out_path, "w") as f:
         f.write("\n".join(lines))
+    for readme in readmes:
+        splice(readme, summary)
 
 
 if __name__ == "__main__":
