@@ -73,28 +73,44 @@ def record(env, method, seed, policy, name=None):
     A record may instead carry `recovered` (a sentence saying where its numbers come from) with a
     suite of summaries only — mean and 95% interval per attack family, no episodes — for agents
     whose run directories were lost; `training_seconds` then says what it is in the same sentence.
+    A shipped policy (under policies/) is the same tensors its recovered record was attacked as, so
+    re-attacking it keeps that record as `earlier`: the agent's worst case is the lowest of both
+    (a learned adversary trained again can come out weaker than the lost one).
     """
     name = name or run_name(policy)
     summary = "runs/%s-seed%s/summary.json" % (method, seed)
     wall = json.load(open(summary))["wall_seconds"] if os.path.exists(summary) else None
     entry = {"env": env, "method": method, "seed": int(seed), "policy": policy, "training_seconds": wall,
              "suite": json.load(open("runs/attacks/%s.json" % name))}
+    path = os.path.join(AGENTS, name + ".json")
+    if policy.startswith("policies/") and os.path.exists(path):
+        old = json.load(open(path))
+        if "recovered" in old:
+            entry["earlier"] = {"source": old["recovered"], "suite": old["suite"]}
     os.makedirs(AGENTS, exist_ok=True)
-    with open(os.path.join(AGENTS, name + ".json"), "w") as f:
+    with open(path, "w") as f:
         json.dump(entry, f, indent=1, sort_keys=True)
         f.write("\n")
 
 
 def load(path):
+    """One record as the tables use it; an attack family's entry is its strongest run, counting the
+    `earlier` suite's (marked ‡ where an earlier run is the agent's worst case)."""
     entry = json.load(open(path))
     reports = entry["suite"]["attacks"]
-    worst = min(reports, key=lambda r: r["attacked"]["mean_return"])
+    attacked = strongest_by_family(reports)
+    earlier = strongest_by_family(entry["earlier"]["suite"]["attacks"]) if "earlier" in entry else {}
+    for family_name, summary in earlier.items():
+        if family_name in attacked and summary["mean_return"] < attacked[family_name]["mean_return"]:
+            attacked[family_name] = dict(summary, earlier=True)
+    worst_attack = min(attacked, key=lambda k: attacked[k]["mean_return"])
     name = os.path.splitext(os.path.basename(path))[0]
+    marks = (" †" if "recovered" in entry else "") + (" ‡" if attacked[worst_attack].get("earlier") else "")
     return {"env": entry["env"], "method": entry["method"], "seed": entry["seed"], "policy": entry["policy"],
-            "name": name, "label": name + (" †" if "recovered" in entry else ""), "suite": entry["suite"],
+            "name": name, "label": name + marks, "suite": entry["suite"], "marks": marks,
             "recovered": "recovered" in entry, "natural": reports[0]["clean"],
-            "attacked": strongest_by_family(reports), "worst": worst["attacked"],
-            "worst_attack": worst["attack"].split(":")[0], "wall": entry["training_seconds"]}
+            "attacked": attacked, "worst": attacked[worst_attack],
+            "worst_attack": worst_attack, "wall": entry["training_seconds"]}
 
 
 def tried(method):
@@ -138,7 +154,7 @@ def summary_table(rows):
             env_id, eps, FAMILIES.get(name, name), method,
             "; shipped as `%s`" % os.path.splitext(agent["policy"])[0] if shipped else "", count,
             "%.0f" % agent["natural"]["mean_return"], cell(agent["worst"]),
-            ATTACK_NAMES.get(agent["worst_attack"], agent["worst_attack"]), " †" if agent["recovered"] else "",
+            ATTACK_NAMES.get(agent["worst_attack"], agent["worst_attack"]), agent["marks"],
             verdict or "—", "%d → %d" % published if published else "—"))
     return lines
 
@@ -169,6 +185,11 @@ def tables(out_path, suites_dir, *readmes):
                       "rows come from their records in `agents/` (the numbers as this file printed them, "
                       "and their method's median training time), so a ratio computed from them can differ in its last digit "
                       "from the unrounded one." % recovered)
+    earlier = sum("‡" in a["marks"] for a in agents)
+    if earlier:
+        lines[-1] += (" The %d agents marked ‡ are shipped policies attacked again here: the same tensors, so their "
+                      "worst case counts the lost machine's run too, which found the stronger attack (a learned "
+                      "adversary trained again can come out weaker)." % earlier)
     lines.append("")
     summary = []
     for env, (env_id, eps) in ENVIRONMENTS.items():
@@ -242,7 +263,8 @@ def tables(out_path, suites_dir, *readmes):
     summary = summary_table(summary) + [
         "", "The median agents of the study's methods by worst case (configs in `tried/` only in results.md's "
         "sections), 50 episodes, 95% interval of the worst case; † a record recovered from a lost run "
-        "(summary numbers only). The issue's target: a worst case ≥ 2× vanilla's median agent's (> 0 when "
+        "(summary numbers only); ‡ a shipped agent attacked again here whose worst case is the lost run's "
+        "attack on the same tensors. The issue's target: a worst case ≥ 2× vanilla's median agent's (> 0 when "
         "that is negative) at ≥ 85% of its natural return; beyond it, a worst case above WocaR-PPO's "
         "published one. Published numbers are on v2 (mujoco-py): context, not like for like."]
     lines[4:4] = summary + [""]
