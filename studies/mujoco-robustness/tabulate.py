@@ -189,7 +189,7 @@ def tables(out_path, suites_dir, *readmes):
     if earlier:
         lines[-1] += (" The %d agents marked ‡ are shipped policies attacked again here: the same tensors, so their "
                       "worst case counts the lost machine's run too, which found the stronger attack (a learned "
-                      "adversary trained again can come out weaker)." % earlier)
+                      "adversary trained again can come out weaker); report/ shows this machine's runs of them." % earlier)
     lines.append("")
     summary = []
     for env, (env_id, eps) in ENVIRONMENTS.items():
