@@ -33,8 +33,8 @@ PUBLISHED = {
 # The study's data: one record per attacked agent (see `record`).
 AGENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agents")
 ATTACKS = ["uniform", "critic", "mad", "pgd", "rs", "rs+mad", "learned", "paad"]
-FAMILIES = {"vanilla": "vanilla PPO", "sa": "SA-PPO", "wocar": "WocaR-PPO", "atla": "ATLA-PPO (MLP)",
-            "adversarial": "PGD adversarial training"}
+FAMILIES = {"vanilla": "vanilla PPO", "sa": "SA-PPO", "wocar": "WocaR-PPO", "atla": "ATLA-PPO, MLP",
+            "atla-sa": "ATLA-PPO + SA-reg, MLP", "adversarial": "PGD adversarial training"}
 ATTACK_NAMES = {"uniform": "uniform", "critic": "critic", "mad": "MAD", "pgd": "PGD", "rs": "RS", "rs+mad": "RS+MAD",
                 "learned": "SA-RL", "paad": "PA-AD"}
 README_BLOCK = ("<!-- mujoco-robustness:begin -->", "<!-- mujoco-robustness:end -->")
@@ -150,8 +150,9 @@ def summary_table(rows):
         name = family(env, method)
         published = PUBLISHED[env].get(name)
         shipped = agent["policy"].startswith("policies/")
+        variant = method[len(env) + 1:-len("-ppo")]
         lines.append("| %s, %g | %s (`%s`%s) | %d | %s → %s (%s)%s | %s | %s |" % (
-            env_id, eps, FAMILIES.get(name, name), method,
+            env_id, eps, FAMILIES.get(variant, FAMILIES.get(name, name)), method,
             "; shipped as `%s`" % os.path.splitext(agent["policy"])[0] if shipped else "", count,
             "%.0f" % agent["natural"]["mean_return"], cell(agent["worst"]),
             ATTACK_NAMES.get(agent["worst_attack"], agent["worst_attack"]), agent["marks"],
