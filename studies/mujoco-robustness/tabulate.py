@@ -123,7 +123,7 @@ def median(values):
     return values[(len(values) - 1) // 2]
 
 
-def target(env, agent, vanilla):
+def target(agent, vanilla):
     """The issue's defense target for a median agent against vanilla's median agent: (how its
     worst case compares, the fraction of vanilla's natural return it keeps, the verdict)."""
     worst, vanilla_worst = agent["worst"]["mean_return"], vanilla["worst"]["mean_return"]
@@ -226,7 +226,7 @@ def tables(out_path, suites_dir, *readmes):
                 vanilla["worst"]["mean_return"], vanilla["natural"]["mean_return"])]
             for method in methods[1:]:
                 agent = chosen[method][0]
-                gain, kept, verdict = target(env, agent, vanilla)
+                gain, kept, verdict = target(agent, vanilla)
                 if chosen[method][1] < 3 or chosen[env + "-ppo"][1] < 3:
                     verdict += " (fewer than 3 seeds: %s)" % (
                         "its config was left for tried/ after this seed" if tried(method) else "not yet the protocol's median")
