@@ -13,8 +13,9 @@
 # run only on the OpenBLAS kernel it ran on). A robust agent shipped in policies/ (the `shipped`
 # table below: the same tensors as its seed's run) is attacked from there and never retrained.
 # From every record it picks each method's median agent by its worst case and writes
-#   studies/mujoco-robustness/results.md (and its summary table in README.md) — every agent's row, the median agents beside the
-#       published numbers, and training time relative to vanilla PPO;
+#   studies/mujoco-robustness/results.md — every agent's row, the median agents beside the
+#       published numbers (that summary table also into README.md), and training time relative
+#       to vanilla PPO;
 #   studies/mujoco-robustness/report/   — `gauntlet report` over the median agents (Markdown and
 #       HTML with figures), from runs/mujoco-study.sqlite, when every median agent's suite and
 #       vanilla policy are on this machine (otherwise report/ is left as it is, and it says why).

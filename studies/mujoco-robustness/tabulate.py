@@ -192,7 +192,7 @@ def tables(out_path, suites_dir, *readmes):
                       "worst case counts the lost machine's run too, which found the stronger attack (a learned "
                       "adversary trained again can come out weaker); report/ shows this machine's runs of them." % earlier)
     lines.append("")
-    summary = []
+    summary_at, summary = len(lines), []
     for env, (env_id, eps) in ENVIRONMENTS.items():
         mine = [a for a in agents if a["env"] == env]
         if not mine:
@@ -268,7 +268,7 @@ def tables(out_path, suites_dir, *readmes):
         "attack on the same tensors. The issue's target: a worst case ≥ 2× vanilla's median agent's (> 0 when "
         "that is negative) at ≥ 85% of its natural return; beyond it, a worst case above WocaR-PPO's "
         "published one. Published numbers are on v2 (mujoco-py): context, not like for like."]
-    lines[4:4] = summary + [""]
+    lines[summary_at:summary_at] = summary + [""]
     with open(out_path, "w") as f:
         f.write("\n".join(lines))
     for readme in readmes:
