@@ -171,7 +171,7 @@ def splice(readme, lines):
 def tables(out_path, suites_dir, *readmes):
     agents = [load(os.path.join(AGENTS, f)) for f in sorted(os.listdir(AGENTS)) if f.endswith(".json")]
     lines = ["# Robust RL on MuJoCo — results", "",
-             "Written by `study.sh` from the agents trained and attacked so far (%d). Mean return over 50 "
+             "Written by `study.sh` from the records of the %d agents trained and attacked. Mean return over 50 "
              "deterministic episodes with 95%% intervals; the worst case is the lowest mean over the suite "
              "(uniform noise, critic, MAD, PGD on the action mean, Robust Sarsa, RS+MAD, SA-RL `learned`, PA-AD; "
              "rows attacked before PGD joined the suite show — there; `learned` is the strongest of the SA-RL "
