@@ -24,14 +24,8 @@ for adversary in learned paad "${learned_rates[@]/#/learned-lr}"; do
     run=runs/attacks/$name-$adversary
     rate=()
     case $adversary in learned-lr*) rate=(--learning-rate "${adversary#learned-lr}") ;; esac
-    if [ -f "$run/summary.json" ]; then
-        :
-    elif [ -f "$run/checkpoint.safetensors" ]; then
-        "$gauntlet" train --resume "$run" > /dev/null
-    else
-        "$gauntlet" adversary train --kind "${adversary%%-*}" --victim "$policy" --eps "$eps" --eps-units normalized \
-            --steps 1000000 "${rate[@]}" --output "$run" > /dev/null
-    fi
+    studies/mujoco-robustness/train-adversary.sh "$run" --kind "${adversary%%-*}" --victim "$policy" --eps "$eps" \
+        --eps-units normalized --steps 1000000 "${rate[@]}" > /dev/null
 done
 grid=()
 for rate in "${learned_rates[@]}"; do grid+=(--attack "learned:adversary=runs/attacks/$name-learned-lr$rate/policy.safetensors"); done

@@ -20,15 +20,8 @@ for entry in hopper:0.075 walker2d:0.05 halfcheetah:0.15 ant:0.15; do
     eps=${entry##*:}
     victim=policies/$name-ppo.safetensors
     for kind in learned paad; do
-        run=runs/$name-$kind
-        if [ -f "$run/summary.json" ]; then
-            :
-        elif [ -f "$run/checkpoint.safetensors" ]; then
-            "$gauntlet" train --resume "$run"
-        else
-            "$gauntlet" adversary train --kind "$kind" --victim "$victim" --eps "$eps" --eps-units normalized \
-                --steps "$steps" --output "$run"
-        fi
+        studies/mujoco-robustness/train-adversary.sh "runs/$name-$kind" --kind "$kind" --victim "$victim" \
+            --eps "$eps" --eps-units normalized --steps "$steps"
     done
     for attack in mad "learned:adversary=runs/$name-learned/policy.safetensors" "paad:adversary=runs/$name-paad/policy.safetensors"; do
         "$gauntlet" attack --policy "$victim" --attack "$attack" --eps "$eps" --eps-units normalized \

@@ -23,14 +23,8 @@ attacks=()
 for seed in "${seeds[@]}"; do
     for kind in learned paad; do
         run=runs/attacks/$name-$kind-seed$seed
-        if [ -f "$run/summary.json" ]; then
-            :
-        elif [ -f "$run/checkpoint.safetensors" ]; then
-            "$gauntlet" train --resume "$run" > /dev/null
-        else
-            "$gauntlet" adversary train --kind $kind --victim "$policy" --eps "$eps" --eps-units normalized \
-                --steps 1000000 --seed "$seed" --output "$run" > /dev/null
-        fi
+        studies/mujoco-robustness/train-adversary.sh "$run" --kind $kind --victim "$policy" --eps "$eps" \
+            --eps-units normalized --steps 1000000 --seed "$seed" > /dev/null
         attacks+=(--attack "$kind:adversary=$run/policy.safetensors")
     done
 done
