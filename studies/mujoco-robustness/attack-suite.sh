@@ -11,6 +11,7 @@
 #   studies/mujoco-robustness/attack-suite.sh POLICY EPS [EPISODES [NAME]]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+[ $# -ge 2 ] || { echo "usage: $0 POLICY EPS [EPISODES [NAME]]" >&2; exit 2; }
 policy=$1
 eps=$2
 episodes=${3:-50}

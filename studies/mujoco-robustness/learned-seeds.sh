@@ -3,13 +3,14 @@
 # an SA-RL adversary (learning rate 3e-4) and a PA-AD director for 1M victim steps with each
 # adversary seed given (default 1 2; attack-suite.sh's are seed 0) into
 # runs/attacks/NAME-learned-seedS and NAME-paad-seedS (resumed when interrupted), attacks the
-# agent with them over 50 deterministic episodes (runs/attacks/NAME-seeds.json) and prints one
-# Markdown row: the record's SA-RL and PA-AD (seed 0, strongest of its runs), each reseeded run,
-# the record's worst case and the worst case counting the reseeded runs too.
+# agent with them over 50 deterministic episodes (runs/attacks/NAME-seeds-1-2.json for seeds 1 2)
+# and prints one Markdown row: the record's SA-RL and PA-AD (seed 0, strongest of its runs), each
+# reseeded run, the record's worst case and the worst case counting the reseeded runs too.
 #   studies/mujoco-robustness/learned-seeds.sh NAME POLICY EPS [SEED ...]
 # NAME is the agent's record (agents/NAME.json); POLICY its policy file.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+[ $# -ge 3 ] || { echo "usage: $0 NAME POLICY EPS [SEED ...]" >&2; exit 2; }
 name=$1
 policy=$2
 eps=$3
@@ -28,7 +29,7 @@ for seed in "${seeds[@]}"; do
         attacks+=(--attack "$kind:adversary=$run/policy.safetensors")
     done
 done
-out=runs/attacks/$name-seeds.json
+out=runs/attacks/$name-seeds$(printf -- "-%s" "${seeds[@]}").json
 if [ ! -s "$out" ]; then
     "$gauntlet" attack --policy "$policy" --eps "$eps" --eps-units normalized --episodes 50 --json \
         "${attacks[@]}" > "$out.partial"

@@ -4,6 +4,7 @@
 # `gauntlet adversary train ARGS --output RUN`. The attack scripts share it.
 #   studies/mujoco-robustness/train-adversary.sh RUN ARGS...
 set -euo pipefail
+[ $# -ge 1 ] || { echo "usage: $0 RUN ARGS..." >&2; exit 2; }
 run=$1
 shift
 gauntlet=${GAUNTLET:-.build/release/gauntlet}
