@@ -1,6 +1,6 @@
 """Tables of the MuJoCo robustness study (run by study.sh).
 
-    python3 tabulate.py record ENV METHOD SEED POLICY
+    python3 tabulate.py record ENV METHOD SEED POLICY [NAME]
     python3 tabulate.py tables RESULTS_MD SUITES_DIR [README ...]
 
 `record` keeps one attacked agent in the repository: attack-suite.sh's runs/attacks/NAME.json
